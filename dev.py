@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""One-command set-up for the demo server and the test suite.
+
+    python3 dev.py demo     # venv + install + migrate + seed + serve the demo on 127.0.0.1:8000
+    python3 dev.py test     # venv + install (Python and npm) + the whole test suite
+
+Needs only Python 3.11+ (and Node/npm for the JavaScript client tests). Postgres comes from
+DATABASE_URL when it is set, otherwise from an embedded PostgreSQL 16 kept in ./.pgdata and
+started on demand (see reactive/contrib/embedded_postgres.py). Extra arguments after `test`
+go to pytest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+JS_DIR = ROOT / "tests" / "interop" / "js"
+
+
+def step(msg: str) -> None:
+    print(f"==> {msg}", flush=True)
+
+
+def run(*cmd: str | Path, cwd: Path = ROOT, env: dict[str, str] | None = None) -> None:
+    result = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env)
+    if result.returncode != 0:
+        sys.exit(f"dev.py: command failed ({result.returncode}): {' '.join(map(str, cmd))}")
+
+
+def stamp_of(*files: Path) -> str:
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.read_bytes() if f.exists() else b"")
+    return h.hexdigest()
+
+
+def ensure_venv() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit("dev.py: Python 3.11 or newer is required")
+    if not PY.exists():
+        step(f"creating virtual environment in {VENV.name}/")
+        run(sys.executable, "-m", "venv", VENV)
+    stamp_file = VENV / ".reactive-stamp"
+    want = stamp_of(ROOT / "pyproject.toml")
+    if stamp_file.exists() and stamp_file.read_text() == want:
+        return
+    step("installing reactive and its development dependencies")
+    t = time.monotonic()
+    run(PY, "-m", "pip", "install", "--disable-pip-version-check", "-q", "--upgrade", "pip")
+    run(PY, "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", ".[dev]")
+    stamp_file.write_text(want)
+    step(f"installed in {time.monotonic() - t:.0f}s")
+
+
+def ensure_node_packages() -> None:
+    npm = shutil.which("npm")
+    if npm is None:
+        sys.exit("dev.py: npm is required for the official JavaScript client tests (install Node.js 20+)")
+    stamp_file = JS_DIR / "node_modules" / ".reactive-stamp"
+    want = stamp_of(JS_DIR / "package.json", JS_DIR / "package-lock.json")
+    if stamp_file.exists() and stamp_file.read_text() == want:
+        return
+    step("installing the official convex npm client for the interop tests")
+    lock = (JS_DIR / "package-lock.json").exists()
+    run(npm, "ci" if lock else "install", "--no-audit", "--no-fund", "--loglevel=error", cwd=JS_DIR)
+    stamp_file.write_text(want)
+
+
+def django_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def demo(args: list[str]) -> None:
+    ensure_venv()
+    env = django_env()
+    env["DJANGO_SETTINGS_MODULE"] = "demo_project.settings"
+    step("migrating the database")
+    run(PY, "manage.py", "migrate", "--no-input", env=env)
+    step("seeding demo data")
+    run(PY, "manage.py", "seed_demo", env=env)
+    host, port = "127.0.0.1", "8000"
+    step(f"serving the demo at http://{host}:{port}/ (Ctrl-C to stop)")
+    os.execve(str(BIN / "daphne"), [str(BIN / "daphne"), "-b", host, "-p", port,
+                                     "demo_project.asgi:application", *args], env)
+
+
+def test(args: list[str]) -> None:
+    ensure_venv()
+    ensure_node_packages()
+    env = django_env()
+    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    step("running the test suite")
+    result = subprocess.run([str(PY), "-m", "pytest", *args], cwd=ROOT, env=env)
+    sys.exit(result.returncode)
+
+
+def main() -> None:
+    commands = {"demo": demo, "test": test}
+    if len(sys.argv) < 2 or sys.argv[1] not in commands:
+        sys.exit(__doc__)
+    commands[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+"""reactive: Convex-style reactive backend functions for Django.
+
+The public API. Importing `reactive` does not touch the app registry, so it is safe in settings
+files; names are loaded on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    "ArgumentValidationError": "reactive.errors",
+    "ConflictError": "reactive.errors",
+    "ConvexError": "reactive.errors",
+    "FunctionError": "reactive.errors",
+    "Identity": "reactive.auth",
+    "Int64": "reactive.values",
+    "REMOVE": "reactive.db.documents",
+    "ReactiveError": "reactive.errors",
+    "action": "reactive.functions.decorators",
+    "api": "reactive.functions.references",
+    "execute": "reactive.functions.executor",
+    "internal": "reactive.functions.references",
+    "internal_action": "reactive.functions.decorators",
+    "internal_mutation": "reactive.functions.decorators",
+    "internal_query": "reactive.functions.decorators",
+    "mutation": "reactive.functions.decorators",
+    "query": "reactive.functions.decorators",
+    "register_table": "reactive.db.tables",
+    "table": "reactive.db.tables",
+    "v": "reactive.validators",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from .auth import Identity
+    from .db.documents import REMOVE
+    from .db.tables import register_table, table
+    from .errors import (
+        ArgumentValidationError,
+        ConflictError,
+        ConvexError,
+        FunctionError,
+        ReactiveError,
+    )
+    from .functions.decorators import (
+        action,
+        internal_action,
+        internal_mutation,
+        internal_query,
+        mutation,
+        query,
+    )
+    from .functions.executor import execute
+    from .functions.references import api, internal
+    from .validators import v
+    from .values import Int64
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'reactive' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return [*globals(), *__all__]

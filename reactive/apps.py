@@ -1,0 +1,46 @@
+"""Wiring at start-up: settings reload, log capture, function discovery. No logic of its own."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from django.apps import AppConfig, apps
+
+
+class ReactiveConfig(AppConfig):
+    name = "reactive"
+    verbose_name = "Reactive"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the system checks)
+        from .conf import connect_signals
+        from .functions.decorators import register_pending
+        from .functions.logs import install
+
+        connect_signals()
+        install()
+        autodiscover_functions()
+        register_pending()
+
+
+def autodiscover_functions() -> None:
+    """Import every installed app's functions module, and each submodule of a functions package."""
+    from .conf import reactive_settings
+
+    name = reactive_settings.FUNCTIONS_MODULE
+    for app in apps.get_app_configs():
+        module_name = f"{app.name}.{name}"
+        if importlib.util.find_spec(app.name) is None:
+            continue
+        try:
+            spec = importlib.util.find_spec(module_name)
+        except ModuleNotFoundError:
+            continue
+        if spec is None:
+            continue
+        module = importlib.import_module(module_name)
+        if hasattr(module, "__path__"):
+            for info in pkgutil.walk_packages(module.__path__, prefix=f"{module_name}."):
+                importlib.import_module(info.name)

@@ -1,0 +1,44 @@
+"""Django system checks (`reactive.E0xx` errors, `reactive.W0xx` warnings). Inspection only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
+
+
+@register(Tags.compatibility)
+def check_setup(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    messages: list[Any] = []
+    for alias, db in settings.DATABASES.items():
+        if "postgresql" not in db.get("ENGINE", ""):
+            messages.append(Error(
+                f"Database {alias!r} is not PostgreSQL.",
+                hint="reactive needs PostgreSQL (serializable transactions, triggers).",
+                id="reactive.E001",
+            ))
+    installed = set(settings.INSTALLED_APPS)
+    for app, eid in (("pgtrigger", "reactive.W002"), ("channels", "reactive.W003")):
+        if app not in installed:
+            messages.append(Warning(
+                f"{app!r} is not in INSTALLED_APPS.",
+                hint=f"Add {app!r}: reactive's live queries need it.",
+                id=eid,
+            ))
+    try:
+        from .conf import reactive_settings
+
+        reactive_settings.FUNCTIONS_MODULE  # noqa: B018 - loads and validates the settings
+    except Exception as exc:  # reported, not raised, so `check` can show every problem
+        messages.append(Error(str(exc), id="reactive.E004",
+                              hint="See docs/settings.md for the REACTIVE keys."))
+    if getattr(settings, "ATOMIC_REQUESTS", False) or any(
+            db.get("ATOMIC_REQUESTS") for db in settings.DATABASES.values()):
+        messages.append(Warning(
+            "ATOMIC_REQUESTS is on.",
+            hint="reactive runs each function in its own transaction; wrapping requests in one "
+                 "disables its isolation level and retries.",
+            id="reactive.W005",
+        ))
+    return messages

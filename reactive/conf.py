@@ -1,0 +1,130 @@
+"""The `REACTIVE` settings dict: defaults, typed access, and reloading in tests.
+
+Read settings through `reactive_settings`, never `django.conf.settings.REACTIVE` directly: it
+fills in defaults and is reset when `override_settings` changes `REACTIVE`. Every key is
+documented with its default in docs/settings.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # Name of the module (or package) holding functions in each installed app.
+    "FUNCTIONS_MODULE": "functions",
+    # Largest accepted HTTP request body, in bytes.
+    "MAX_REQUEST_BYTES": 16 * 1024 * 1024,
+    # Issuer of identities built from a Django session (`identity.issuer`).
+    "SESSION_ISSUER": "django",
+    # Mutation retries on serialization failures (40001) and deadlocks (40P01).
+    "RETRY": {"max_attempts": 12, "initial_backoff_ms": 2.0, "max_backoff_ms": 250.0},
+    # Per-function limits (Convex's defaults, except where noted in docs/settings.md).
+    "LIMITS": {
+        "documents_read": 32_000,
+        "bytes_read": 16 * 1024 * 1024,
+        "documents_written": 16_000,
+        "bytes_written": 16 * 1024 * 1024,
+        "index_ranges": 4_096,
+        "function_seconds": 1.0,
+        "action_seconds": 600.0,
+        "argument_bytes": 16 * 1024 * 1024,
+        "result_bytes": 16 * 1024 * 1024,
+    },
+    # Refuse network I/O (socket connects) inside queries and mutations. None means "when DEBUG".
+    "REFUSE_NETWORK_IN_TRANSACTIONS": None,
+    # Browser origins allowed to use the session cookie identity cross-origin (besides same-origin
+    # requests and CSRF_TRUSTED_ORIGINS).
+    "CORS_TRUSTED_ORIGINS": [],
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    documents_read: int
+    bytes_read: int
+    documents_written: int
+    bytes_written: int
+    index_ranges: int
+    function_seconds: float
+    action_seconds: float
+    argument_bytes: int
+    result_bytes: int
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded, jittered exponential backoff for retryable transaction failures."""
+
+    max_attempts: int = 12
+    initial_backoff_ms: float = 2.0
+    max_backoff_ms: float = 250.0
+
+    def backoff_seconds(self, attempt: int, rand: float) -> float:
+        """Full-jitter backoff before `attempt` (1-based count of failures so far)."""
+        cap = min(self.max_backoff_ms, self.initial_backoff_ms * (2 ** (attempt - 1)))
+        return rand * cap / 1000.0
+
+
+@dataclass
+class ReactiveSettings:
+    """Typed view of `settings.REACTIVE` merged over DEFAULTS."""
+
+    FUNCTIONS_MODULE: str = "functions"
+    MAX_REQUEST_BYTES: int = 0
+    SESSION_ISSUER: str = "django"
+    RETRY: RetryPolicy = field(default_factory=RetryPolicy)
+    LIMITS: Limits = field(default_factory=lambda: Limits(**DEFAULTS["LIMITS"]))
+    REFUSE_NETWORK_IN_TRANSACTIONS: bool = False
+    CORS_TRUSTED_ORIGINS: tuple[str, ...] = ()
+
+
+def _load() -> ReactiveSettings:
+    from django.conf import settings
+
+    user: dict[str, Any] = dict(getattr(settings, "REACTIVE", {}) or {})
+    known = {f.name for f in fields(ReactiveSettings)}
+    unknown = sorted(set(user) - known)
+    if unknown:
+        from .errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"Unknown REACTIVE setting(s): {', '.join(unknown)}. See docs/settings.md."
+        )
+    merged = {**DEFAULTS, **user}
+    refuse = merged["REFUSE_NETWORK_IN_TRANSACTIONS"]
+    return ReactiveSettings(
+        FUNCTIONS_MODULE=merged["FUNCTIONS_MODULE"],
+        MAX_REQUEST_BYTES=int(merged["MAX_REQUEST_BYTES"]),
+        SESSION_ISSUER=merged["SESSION_ISSUER"],
+        RETRY=RetryPolicy(**{**DEFAULTS["RETRY"], **merged["RETRY"]}),
+        LIMITS=Limits(**{**DEFAULTS["LIMITS"], **merged["LIMITS"]}),
+        REFUSE_NETWORK_IN_TRANSACTIONS=bool(settings.DEBUG if refuse is None else refuse),
+        CORS_TRUSTED_ORIGINS=tuple(merged["CORS_TRUSTED_ORIGINS"]),
+    )
+
+
+class _LazySettings:
+    _loaded: ReactiveSettings | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._loaded is None:
+            self._loaded = _load()
+        return getattr(self._loaded, name)
+
+    def reload(self) -> None:
+        self._loaded = None
+
+
+reactive_settings = _LazySettings()
+
+
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("REACTIVE", "DEBUG"):
+        reactive_settings.reload()
+
+
+def connect_signals() -> None:
+    from django.core.signals import setting_changed
+
+    setting_changed.connect(_on_setting_changed, dispatch_uid="reactive.conf")

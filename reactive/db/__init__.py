@@ -1,0 +1,1 @@
+"""ctx.db: tables, documents, queries, and the recording reader and writer."""

@@ -1,0 +1,170 @@
+"""Model instance ↔ document (a JSON-ready dict with `_id` and `_creationTime`). No queries.
+
+Reading: every concrete field becomes a key named after the field; a foreign key to another table
+becomes that document's id; the primary key becomes `_id` and the creation-time field
+`_creationTime` (float ms since the epoch). Writing: keys are checked against the fields, ids
+against the referenced table, and values through the field's own `clean()`, so a write the model
+would reject is a `DocumentValidationError` naming the table and field, before any SQL runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+
+from .. import ids
+from ..errors import DocumentValidationError, InvalidId
+from ..values import UNDEFINED, Int64
+
+if TYPE_CHECKING:
+    from .tables import Table
+
+REMOVE: Any = UNDEFINED  # ``ctx.db.patch(t, id, {"field": REMOVE})`` resets a field
+
+
+def creation_ms(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        return value.timestamp() * 1000.0
+    return float(value)
+
+
+def ms_to_column(field: models.Field, value: Any) -> Any:
+    """Convert an `_creationTime` (ms) value to the creation column's Python type."""
+    if isinstance(field, models.DateTimeField) and isinstance(value, (int, float)):
+        return dt.datetime.fromtimestamp(value / 1000.0, tz=dt.timezone.utc)
+    return value
+
+
+def _related_table(field: models.Field) -> Table | None:
+    from .tables import tables
+
+    if field.is_relation and field.related_model is not None:
+        return tables.for_model(field.related_model)
+    return None
+
+
+def to_document(table: Table, obj: models.Model) -> dict[str, Any]:
+    doc: dict[str, Any] = {"_id": ids.encode_id(table.name, obj.pk)}
+    if table.creation_field:
+        doc["_creationTime"] = creation_ms(getattr(obj, table.creation_field))
+    for key, field in table.fields.items():
+        value = getattr(obj, field.attname)
+        if field.is_relation:
+            target = _related_table(field)
+            if target is not None and value is not None:
+                value = ids.encode_id(target.name, value)
+        elif isinstance(field, models.BigIntegerField) and value is not None:
+            value = Int64(value)
+        elif isinstance(field, models.DecimalField) and value is not None:
+            value = float(value)
+        elif isinstance(field, (models.UUIDField, models.GenericIPAddressField)) and value:
+            value = str(value)
+        elif isinstance(field, models.BinaryField) and value is not None:
+            value = bytes(value)
+        doc[key] = value
+    return doc
+
+
+def row_values(table: Table, obj: models.Model) -> dict[str, Any]:
+    """Column → value for every column that appears in an index key (for write sets)."""
+    columns = {c for index in table.indexes.values() for c in index.key_columns}
+    return {c: getattr(obj, c) for c in columns}
+
+
+def _invalid(table: Table, key: str, message: str) -> DocumentValidationError:
+    return DocumentValidationError(f"Invalid value for field `{key}` of table {table.name!r}: "
+                                   f"{message}")
+
+
+def column_value(table: Table, key: str, value: Any, *, where: str = "value") -> Any:
+    """A document value → the Python value of the column behind ``key`` (ids → pks)."""
+    if key == "_id":
+        pk = ids.pk_of(table.name, value)
+        if pk is None:
+            raise InvalidId(f"{value!r} is not an id of table {table.name!r} ({where})")
+        return pk
+    if key == "_creationTime":
+        field = table.model._meta.get_field(table.creation_field or "")
+        return ms_to_column(field, value)
+    field = table.fields[key]
+    if value is None:
+        return None
+    if field.is_relation:
+        target = _related_table(field)
+        if target is None:
+            return value
+        pk = ids.pk_of(target.name, value)
+        if pk is None:
+            raise InvalidId(
+                f"{value!r} is not an id of table {target.name!r} (field `{key}` of "
+                f"{table.name!r})"
+            )
+        return pk
+    if isinstance(field, (models.IntegerField, models.AutoField)) and isinstance(value, float):
+        if not value.is_integer():
+            raise _invalid(table, key, f"{value!r} is not an integer")
+        value = int(value)
+    try:
+        return field.to_python(value)
+    except ValidationError as exc:
+        raise _invalid(table, key, "; ".join(exc.messages)) from None
+
+
+def apply_document(table: Table, obj: models.Model, doc: dict[str, Any], *,
+                   replace: bool) -> list[str]:
+    """Set ``doc``'s fields on ``obj`` (all fields when ``replace``); return the attnames set."""
+    if not isinstance(doc, dict):
+        raise DocumentValidationError(f"a document for {table.name!r} must be an object")
+    for key in doc:
+        if key.startswith("_"):
+            if key in ("_id", "_creationTime") and (replace or obj.pk is None):
+                continue  # system fields are ignored on replace and insert, as in Convex
+            raise _invalid(table, key, "system fields cannot be written")
+        if key not in table.fields:
+            raise DocumentValidationError(
+                f"Table {table.name!r} has no field `{key}` (fields: "
+                f"{', '.join(sorted(table.fields)) or 'none'})"
+            )
+    keys = list(table.fields) if replace else [k for k in doc if not k.startswith("_")]
+    touched = []
+    for key in keys:
+        field = table.fields[key]
+        value = doc.get(key, UNDEFINED)
+        if value is UNDEFINED:
+            if not field.has_default():
+                if field.null:
+                    value = None
+                elif replace:
+                    raise _invalid(table, key, "a value is required")
+                else:
+                    raise _invalid(table, key, "has no default and is not nullable, so it "
+                                   "cannot be removed")
+            else:
+                value = field.get_default()
+                setattr(obj, field.attname, value)
+                touched.append(field.attname)
+                continue
+        value = column_value(table, key, value)
+        if value is None:
+            if not field.null:
+                raise _invalid(table, key, "cannot be null")
+        else:
+            try:
+                field.run_validators(value)
+                if field.choices:
+                    field.validate(value, obj)
+            except ValidationError as exc:
+                raise _invalid(table, key, "; ".join(exc.messages)) from None
+        setattr(obj, field.attname, value)
+        touched.append(field.attname)
+    for field in table.model._meta.concrete_fields:
+        if getattr(field, "auto_now", False) and field.attname not in touched:
+            setattr(obj, field.attname, timezone.now())
+            touched.append(field.attname)
+    return touched

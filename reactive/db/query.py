@@ -1,0 +1,402 @@
+"""The `ctx.db.query(...)` chain, compiled to Django querysets. Builds; the reader executes.
+
+    ctx.db.query("messages")
+        .with_index("by_channel", lambda q: q.eq("channel", channel_id).gt("_creationTime", t))
+        .order("desc")
+        .filter(lambda q: q.neq(q.field("author"), "bot"))   # or a Django Q object
+        .take(20)
+
+An index range is zero or more `eq` on the index's fields in order, then at most one lower
+(`gt`/`gte`) and one upper (`lt`/`lte`) bound on the next field, as in Convex; anything else is a
+`QueryError`. Filters narrow the rows returned, not the range read (also as in Convex).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import operator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import F, Q, Value
+from django.db.models.functions import Mod
+from django.db.models.lookups import (
+    Exact,
+    GreaterThan,
+    GreaterThanOrEqual,
+    IsNull,
+    LessThan,
+    LessThanOrEqual,
+)
+
+from ..errors import QueryError
+from ..readset import Bound
+from .documents import column_value
+
+if TYPE_CHECKING:
+    from .reader import DatabaseReader
+    from .tables import Index, Table
+
+
+# --- index ranges ---------------------------------------------------------------------------
+
+class IndexRangeBuilder:
+    """The ``q`` in ``with_index(name, lambda q: ...)``."""
+
+    def __init__(self, table: Table, index: Index) -> None:
+        self._table, self._index = table, index
+        self.eqs: list[tuple[str, Any]] = []
+        self.lower: tuple[str, Any, bool] | None = None
+        self.upper: tuple[str, Any, bool] | None = None
+
+    def _next_field(self, name: str, op: str) -> None:
+        fields = self._index.fields + (
+            ("_creationTime",) if self._table.creation_field and "_creationTime"
+            not in self._index.fields else ()
+        )
+        pos = len(self.eqs)
+        if self.lower or self.upper:
+            bounded = (self.lower or self.upper)[0]  # type: ignore[index]
+            if op == "eq" or name != bounded:
+                raise QueryError(
+                    f"index range on {self._index.name!r}: {op}({name!r}) after a range on "
+                    f"{bounded!r}; a range must be the last condition"
+                )
+            return
+        if pos >= len(fields) or fields[pos] != name:
+            want = fields[pos] if pos < len(fields) else None
+            raise QueryError(
+                f"index range on {self._index.name!r} (fields {list(fields)}): {op}({name!r}) is "
+                f"out of order; the next field must be {want!r}"
+            )
+
+    def eq(self, name: str, value: Any) -> IndexRangeBuilder:
+        self._next_field(name, "eq")
+        self.eqs.append((name, value))
+        return self
+
+    def _bound(self, name: str, value: Any, op: str, lower: bool, inclusive: bool
+               ) -> IndexRangeBuilder:
+        self._next_field(name, op)
+        if (self.lower if lower else self.upper) is not None:
+            raise QueryError(f"index range on {self._index.name!r}: two {op}-style bounds")
+        if lower:
+            self.lower = (name, value, inclusive)
+        else:
+            self.upper = (name, value, inclusive)
+        return self
+
+    def gt(self, name: str, value: Any) -> IndexRangeBuilder:
+        return self._bound(name, value, "gt", True, False)
+
+    def gte(self, name: str, value: Any) -> IndexRangeBuilder:
+        return self._bound(name, value, "gte", True, True)
+
+    def lt(self, name: str, value: Any) -> IndexRangeBuilder:
+        return self._bound(name, value, "lt", False, False)
+
+    def lte(self, name: str, value: Any) -> IndexRangeBuilder:
+        return self._bound(name, value, "lte", False, True)
+
+
+@dataclass(frozen=True)
+class CompiledRange:
+    q: Q
+    lower: Bound | None
+    upper: Bound | None
+
+
+def compile_range(table: Table, builder: IndexRangeBuilder) -> CompiledRange:
+    q = Q()
+    prefix: list[Any] = []
+    for name, value in builder.eqs:
+        col, val = table.column_for(name), column_value(table, name, value, where=f"eq({name!r})")
+        q &= Q(**{f"{col}__isnull": True}) if val is None else Q(**{col: val})
+        prefix.append(val)
+    lower = upper = None
+    if builder.eqs:
+        lower = upper = Bound(tuple(prefix), True)
+    for end, lookup_ops in ((builder.lower, ("gt", "gte")), (builder.upper, ("lt", "lte"))):
+        if end is None:
+            continue
+        name, value, inclusive = end
+        col = table.column_for(name)
+        val = column_value(table, name, value, where=f"{lookup_ops[inclusive]}({name!r})")
+        if val is None:
+            raise QueryError(f"a range bound on {name!r} cannot be null")
+        q &= Q(**{f"{col}__{lookup_ops[inclusive]}": val})
+        bound = Bound((*prefix, val), inclusive)
+        if end is builder.lower:
+            lower = bound
+        else:
+            upper = bound
+    if builder.lower and not builder.upper and builder.eqs:
+        upper = Bound(tuple(prefix), True)
+    if builder.upper and not builder.lower and builder.eqs:
+        lower = Bound(tuple(prefix), True)
+    return CompiledRange(q, lower, upper)
+
+
+# --- filter expressions ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Expr:
+    compile: Callable[[Table], Any]
+    field_name: str | None = None
+
+
+class FilterBuilder:
+    """The ``q`` in ``filter(lambda q: ...)``: Convex's filter operators over SQL expressions."""
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+
+    def field(self, name: str) -> Expr:
+        table = self._table
+        try:
+            col = table.column_for(name)
+        except KeyError:
+            raise QueryError(f"table {table.name!r} has no field {name!r}") from None
+        return Expr(lambda t: F(col), field_name=name)
+
+    def _operand(self, value: Any, other: Any) -> Any:
+        if isinstance(value, Expr):
+            return value.compile(self._table)
+        if isinstance(other, Expr) and other.field_name is not None and value is not None:
+            value = column_value(self._table, other.field_name, value, where="filter")
+        return Value(value)
+
+    def _compare(self, lookup: type, a: Any, b: Any) -> Expr:
+        if not isinstance(a, Expr) and isinstance(b, Expr):
+            # keep the field on the left so ids convert against the right column
+            flipped = {GreaterThan: LessThan, LessThan: GreaterThan,
+                       GreaterThanOrEqual: LessThanOrEqual,
+                       LessThanOrEqual: GreaterThanOrEqual}.get(lookup, lookup)
+            return self._compare(flipped, b, a)
+        left, right = self._operand(a, b), self._operand(b, a)
+        if lookup is Exact and isinstance(b, (type(None),)):
+            return Expr(lambda t: Q(IsNull(left, True)))
+        return Expr(lambda t: Q(lookup(left, right)))
+
+    def eq(self, a: Any, b: Any) -> Expr:
+        return self._compare(Exact, a, b)
+
+    def neq(self, a: Any, b: Any) -> Expr:
+        inner = self.eq(a, b)
+        if b is None:
+            return Expr(lambda t: ~inner.compile(t))
+        left = self._operand(a, b)
+        # NULL <> x is unknown in SQL; Convex says null != x is true.
+        return Expr(lambda t: ~inner.compile(t) | Q(IsNull(left, True)))
+
+    def lt(self, a: Any, b: Any) -> Expr:
+        return self._compare(LessThan, a, b)
+
+    def lte(self, a: Any, b: Any) -> Expr:
+        return self._compare(LessThanOrEqual, a, b)
+
+    def gt(self, a: Any, b: Any) -> Expr:
+        return self._compare(GreaterThan, a, b)
+
+    def gte(self, a: Any, b: Any) -> Expr:
+        return self._compare(GreaterThanOrEqual, a, b)
+
+    def and_(self, *exprs: Expr) -> Expr:
+        return Expr(lambda t: _fold(operator.and_, [e.compile(t) for e in exprs]))
+
+    def or_(self, *exprs: Expr) -> Expr:
+        return Expr(lambda t: _fold(operator.or_, [e.compile(t) for e in exprs]))
+
+    def not_(self, expr: Expr) -> Expr:
+        return Expr(lambda t: ~expr.compile(t))
+
+    def _arith(self, op: Callable[[Any, Any], Any], a: Any, b: Any) -> Expr:
+        return Expr(lambda t: op(self._operand(a, b), self._operand(b, a)))
+
+    def add(self, a: Any, b: Any) -> Expr:
+        return self._arith(operator.add, a, b)
+
+    def sub(self, a: Any, b: Any) -> Expr:
+        return self._arith(operator.sub, a, b)
+
+    def mul(self, a: Any, b: Any) -> Expr:
+        return self._arith(operator.mul, a, b)
+
+    def div(self, a: Any, b: Any) -> Expr:
+        return self._arith(operator.truediv, a, b)
+
+    def mod(self, a: Any, b: Any) -> Expr:
+        return self._arith(Mod, a, b)
+
+    def neg(self, a: Any) -> Expr:
+        return self._arith(operator.sub, 0, a)
+
+    # Convex spells these `and`, `or`, `not`; Python reserves the words.
+    locals()["and"] = and_
+    locals()["or"] = or_
+    locals()["not"] = not_
+
+
+def _fold(op: Callable[[Q, Q], Q], parts: list[Any]) -> Q:
+    if not parts:
+        raise QueryError("and()/or() need at least one expression")
+    result = parts[0] if isinstance(parts[0], Q) else Q(parts[0])
+    for part in parts[1:]:
+        result = op(result, part if isinstance(part, Q) else Q(part))
+    return result
+
+
+# --- cursors --------------------------------------------------------------------------------
+
+END = "END"
+
+
+def encode_cursor(index: str, order: str, key: tuple[Any, ...] | None) -> str:
+    """An opaque cursor: the index, the order and the last key (None → the end of the range)."""
+    payload = [index, order, END if key is None else [_cursor_value(v) for v in key]]
+    raw = json.dumps(payload, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _cursor_value(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)  # datetimes, UUIDs, decimals: parsed back by the column's to_python
+
+
+def decode_cursor(table: Table, index: Index, order: str, cursor: str
+                  ) -> tuple[Any, ...] | None:
+    """The key in ``cursor`` (None for the end sentinel); QueryError "InvalidCursor" otherwise."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        name, cursor_order, key = json.loads(raw)
+    except (ValueError, TypeError):
+        raise QueryError(f"InvalidCursor: {cursor!r} is not a cursor") from None
+    if name != index.name or cursor_order != order:
+        raise QueryError(
+            f"InvalidCursor: the cursor belongs to {name!r} ({cursor_order}), not "
+            f"{index.name!r} ({order}); the query changed between pages"
+        )
+    if key == END:
+        return None
+    if not isinstance(key, list) or len(key) != len(index.key_columns):
+        raise QueryError("InvalidCursor: the cursor does not fit the index")
+    fields = {f.attname: f for f in table.model._meta.concrete_fields}
+    try:
+        return tuple(
+            None if v is None else fields[c].to_python(v) for c, v in zip(index.key_columns, key)
+        )
+    except Exception:
+        raise QueryError("InvalidCursor: the cursor does not fit the index") from None
+
+
+def after_key(columns: tuple[str, ...], key: tuple[Any, ...], *, desc: bool,
+              inclusive: bool) -> Q:
+    """Rows strictly after (or at, if ``inclusive``) ``key`` in index order; NULLs sort last."""
+    result = Q(pk__in=[]) if not inclusive else Q(**{c: v for c, v in zip(columns, key)
+                                                      if v is not None}) & Q(
+        **{f"{c}__isnull": True for c, v in zip(columns, key) if v is None})
+    for i in range(len(columns) - 1, -1, -1):
+        col, val = columns[i], key[i]
+        same = Q()
+        for c, v in zip(columns[:i], key[:i]):
+            same &= Q(**{f"{c}__isnull": True}) if v is None else Q(**{c: v})
+        if desc:
+            past = Q(**{f"{col}__isnull": False}) if val is None else Q(**{f"{col}__lt": val})
+        else:
+            past = Q(pk__in=[]) if val is None else (
+                Q(**{f"{col}__gt": val}) | Q(**{f"{col}__isnull": True}))
+        result |= same & past
+    return result
+
+
+def before_key(columns: tuple[str, ...], key: tuple[Any, ...], *, desc: bool) -> Q:
+    """Rows at or before ``key`` in index order (the complement of `after_key`)."""
+    return ~after_key(columns, key, desc=desc, inclusive=False)
+
+
+# --- the chain ------------------------------------------------------------------------------
+
+@dataclass
+class Query:
+    """A query over one table; terminal methods (`collect`, `take`, …) run it through the reader."""
+
+    reader: DatabaseReader
+    table: Table
+    index: Index
+    range: CompiledRange = field(default_factory=lambda: CompiledRange(Q(), None, None))
+    order_: str = "asc"
+    filters: list[Q] = field(default_factory=list)
+    _indexed: bool = False
+    _ordered: bool = False
+
+    def with_index(self, name: str, range_fn: Callable[[IndexRangeBuilder], Any] | None = None
+                   ) -> Query:
+        if self._indexed or self._ordered or self.filters:
+            raise QueryError("with_index() must come first, and only once")
+        index = self.table.indexes.get(name)
+        if index is None:
+            raise QueryError(
+                f"table {self.table.name!r} has no index {name!r} "
+                f"(indexes: {', '.join(sorted(self.table.indexes))})"
+            )
+        builder = IndexRangeBuilder(self.table, index)
+        if range_fn is not None:
+            result = range_fn(builder)
+            if result is not builder and result is not None:
+                raise QueryError("the index range function must return q (or None)")
+        self.index, self.range, self._indexed = index, compile_range(self.table, builder), True
+        return self
+
+    def full_table_scan(self) -> Query:
+        return self
+
+    def order(self, direction: str) -> Query:
+        if direction not in ("asc", "desc"):
+            raise QueryError(f"order must be 'asc' or 'desc', not {direction!r}")
+        if self._ordered:
+            raise QueryError("order() may be called only once")
+        self.order_, self._ordered = direction, True
+        return self
+
+    def filter(self, predicate: Callable[[FilterBuilder], Expr] | Q) -> Query:
+        if isinstance(predicate, Q):
+            self.filters.append(predicate)
+            return self
+        expr = predicate(FilterBuilder(self.table))
+        if not isinstance(expr, Expr):
+            raise QueryError("filter() takes a function returning q.eq(...)-style expressions, "
+                             "or a Django Q object")
+        compiled = expr.compile(self.table)
+        self.filters.append(compiled if isinstance(compiled, Q) else Q(compiled))
+        return self
+
+    # terminal operations
+    def collect(self) -> list[dict[str, Any]]:
+        return self.reader._run(self, limit=None)
+
+    def take(self, n: int) -> list[dict[str, Any]]:
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise QueryError(f"take() needs a non-negative integer, not {n!r}")
+        return self.reader._run(self, limit=n)
+
+    def first(self) -> dict[str, Any] | None:
+        rows = self.take(1)
+        return rows[0] if rows else None
+
+    def unique(self) -> dict[str, Any] | None:
+        rows = self.reader._run(self, limit=2)
+        if len(rows) > 1:
+            raise QueryError(
+                f"unique() found more than one document in {self.table.name!r}: "
+                f"{rows[0]['_id']}, {rows[1]['_id']}"
+            )
+        return rows[0] if rows else None
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return self.reader._iterate(self)
+
+    def paginate(self, opts: dict[str, Any]) -> dict[str, Any]:
+        return self.reader._paginate(self, opts)

@@ -1,0 +1,277 @@
+"""DatabaseReader: `ctx.db` for queries. Reads through the ORM and records every read.
+
+Each `get` records the id it looked up; each query records the index range it scanned, cut at the
+last row returned when a limit stopped it early; anything else is a whole-table read. The reader
+also charges the call's `Budget`. In a `select_for_update` mutation every row read is locked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from django.db import models
+
+from .. import ids
+from ..errors import InvalidId, QueryError, UnknownTable
+from ..limits import approx_size
+from ..readset import Bound, DocRead, IndexRangeRead, ReadSet, TableRead
+from .documents import to_document
+from .query import Query, after_key, before_key, decode_cursor, encode_cursor
+from .tables import Table, tables
+
+if TYPE_CHECKING:
+    from ..limits import Budget
+
+ITERATION_BATCH = 128
+
+
+class DatabaseReader:
+    """The read half of ``ctx.db``."""
+
+    def __init__(self, *, using: str, budget: Budget, reads: ReadSet, lock_rows: bool = False
+                 ) -> None:
+        self._using = using
+        self._budget = budget
+        self.reads = reads
+        self._lock_rows = lock_rows
+        self._paginated = False
+
+    # -- public API --------------------------------------------------------------------------
+    def get(self, table_or_id: str, id: str | None = None) -> dict[str, Any] | None:
+        """The document with this id, or None. ``get(table, id)`` or the legacy ``get(id)``."""
+        table, pk = self._resolve(table_or_id, id)
+        self._budget.charge_range()
+        self.reads.add(DocRead(table.name, pk))
+        obj = self._manager(table).filter(pk=pk).first()
+        if obj is None:
+            return None
+        doc = to_document(table, obj)
+        self._budget.charge_read(1, approx_size(doc))
+        return doc
+
+    def query(self, table: str) -> Query:
+        """Start a query over ``table`` (all rows in ``_creationTime`` order until narrowed)."""
+        t = self._table(table)
+        return Query(reader=self, table=t, index=t.indexes["by_creation_time"])
+
+    def normalize_id(self, table: str, id: str) -> str | None:
+        """``id`` if it is an id of ``table``, else None."""
+        self._table(table)
+        return id if ids.pk_of(table, id) is not None else None
+
+    @property
+    def system(self) -> SystemReader:
+        return SystemReader()
+
+    def table(self, name: str) -> _TableReader:
+        return _TableReader(self, name)
+
+    # -- internals ---------------------------------------------------------------------------
+    def _table(self, name: str) -> Table:
+        if not isinstance(name, str):
+            raise QueryError(f"a table name must be a string, not {type(name).__name__}")
+        try:
+            return tables.get(name)
+        except UnknownTable as exc:
+            raise QueryError(str(exc)) from None
+
+    def _resolve(self, table_or_id: str, id: str | None) -> tuple[Table, Any]:
+        if id is None:
+            decoded = ids.decode_id(table_or_id)
+            table = tables.for_tag(decoded[0]) if decoded else None
+            if decoded is None or table is None:
+                raise InvalidId(f"{table_or_id!r} is not a document id")
+            return table, decoded[1]
+        table = self._table(table_or_id)
+        pk = ids.pk_of(table.name, id)
+        if pk is None:
+            raise InvalidId(f"{id!r} is not an id of table {table.name!r}")
+        return table, pk
+
+    def _manager(self, table: Table) -> models.QuerySet[Any]:
+        qs = table.model._base_manager.using(self._using)
+        return qs.select_for_update() if self._lock_rows else qs
+
+    def _queryset(self, query: Query) -> models.QuerySet[Any]:
+        qs = self._manager(query.table).filter(query.range.q, *query.filters)
+        prefix = "-" if query.order_ == "desc" else ""
+        return qs.order_by(*(prefix + c for c in query.index.key_columns))
+
+    @staticmethod
+    def _key(query: Query, obj: models.Model) -> tuple[Any, ...]:
+        return tuple(getattr(obj, c) for c in query.index.key_columns)
+
+    def _record(self, query: Query, lower: Bound | None, upper: Bound | None) -> None:
+        self.reads.add(IndexRangeRead(query.table.name, query.index.name,
+                                      query.index.key_columns, lower, upper))
+
+    def _record_until(self, query: Query, start: Bound | None, last_key: tuple[Any, ...] | None
+                      ) -> None:
+        """Record the range from ``start`` (or the range's own start) to ``last_key``."""
+        lower, upper = query.range.lower, query.range.upper
+        cut = Bound(last_key, True) if last_key is not None else None
+        if query.order_ == "asc":
+            lower = start or lower
+            upper = cut or upper
+        else:
+            upper = start or upper
+            lower = cut or lower
+        self._record(query, lower, upper)
+
+    def _fetch(self, qs: models.QuerySet[Any], limit: int | None) -> list[models.Model]:
+        left = self._budget.docs_left()
+        cap = left + 1 if limit is None else min(limit, left + 1)
+        rows = list(qs[:cap])
+        self._budget.charge_read(len(rows), 0)  # raises if the cap was the budget
+        return rows
+
+    def _docs(self, table: Table, rows: list[models.Model]) -> list[dict[str, Any]]:
+        docs = [to_document(table, r) for r in rows]
+        self._budget.charge_read(0, sum(approx_size(d) for d in docs))
+        return docs
+
+    def _run(self, query: Query, limit: int | None) -> list[dict[str, Any]]:
+        self._budget.charge_range()
+        rows = self._fetch(self._queryset(query), limit)
+        stopped = limit is not None and len(rows) >= limit and limit > 0
+        last = self._key(query, rows[-1]) if stopped else None
+        if limit == 0:
+            return []
+        self._record_until(query, None, last)
+        return self._docs(query.table, rows)
+
+    def _iterate(self, query: Query) -> Iterator[dict[str, Any]]:
+        self._budget.charge_range()
+        qs = self._queryset(query)
+        cols = query.index.key_columns
+        start: Bound | None = None
+        while True:
+            batch_qs = qs if start is None else qs.filter(
+                after_key(cols, start.prefix, desc=query.order_ == "desc", inclusive=False))
+            rows = self._fetch(batch_qs, ITERATION_BATCH)
+            full = len(rows) == ITERATION_BATCH
+            last = self._key(query, rows[-1]) if full else None
+            self._record_until(query, Bound(start.prefix, False) if start else None, last)
+            yield from self._docs(query.table, rows)
+            if not full:
+                return
+            start = Bound(self._key(query, rows[-1]), False)
+
+    def _paginate(self, query: Query, opts: Any) -> dict[str, Any]:
+        if self._paginated:
+            raise QueryError("This function ran multiple paginated queries; only one is allowed")
+        self._paginated = True
+        num, cursor, end_cursor, max_rows = _pagination_opts(opts)
+        self._budget.charge_range()
+        order, cols = query.order_, query.index.key_columns
+        desc = order == "desc"
+        qs = self._queryset(query)
+        start_key = None
+        if cursor is not None:
+            start_key = decode_cursor(query.table, query.index, order, cursor)
+            if start_key is None:  # the end sentinel: nothing after it
+                self._record_until(query, None, None)
+                return _page([], True, encode_cursor(query.index.name, order, None))
+            qs = qs.filter(after_key(cols, start_key, desc=desc, inclusive=False))
+        end_key: tuple[Any, ...] | None = None
+        if end_cursor is not None:
+            end_key = decode_cursor(query.table, query.index, order, end_cursor)
+            if end_key is not None:
+                qs = qs.filter(before_key(cols, end_key, desc=desc))
+        start = Bound(start_key, False) if start_key is not None else None
+        if end_cursor is not None:
+            limit = max_rows if max_rows is not None else None
+            rows = self._fetch(qs, None if limit is None else limit + 1)
+            capped = limit is not None and len(rows) > limit
+            rows = rows[:limit] if capped else rows
+            if capped:
+                last = self._key(query, rows[-1])
+                self._record_until(query, start, last)
+                return _page(self._docs(query.table, rows), False,
+                             encode_cursor(query.index.name, order, last))
+            self._record_until(query, start, end_key)
+            docs = self._docs(query.table, rows)
+            split = None
+            if len(rows) >= 2 * max(num, 1) and len(rows) >= 2:
+                split = encode_cursor(query.index.name, order,
+                                      self._key(query, rows[len(rows) // 2 - 1]))
+            return _page(docs, end_key is None, end_cursor, split)
+        limit = num if max_rows is None else min(num, max_rows)
+        rows = self._fetch(qs, limit + 1)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        if more and rows:
+            last = self._key(query, rows[-1])
+            self._record_until(query, start, last)
+            return _page(self._docs(query.table, rows), False,
+                         encode_cursor(query.index.name, order, last))
+        if more:  # numItems 0: an empty page that is not the end
+            self._record(query, start, start)
+            return _page([], False, cursor or encode_cursor(query.index.name, order, start_key))
+        self._record_until(query, start, None)
+        return _page(self._docs(query.table, rows), True,
+                     encode_cursor(query.index.name, order, None))
+
+
+def _page(docs: list[dict[str, Any]], done: bool, cont: str, split: str | None = None
+          ) -> dict[str, Any]:
+    return {
+        "page": docs,
+        "isDone": done,
+        "continueCursor": cont,
+        "splitCursor": split,
+        "pageStatus": "SplitRecommended" if split else None,
+    }
+
+
+def _pagination_opts(opts: Any) -> tuple[int, str | None, str | None, int | None]:
+    if not isinstance(opts, dict):
+        raise QueryError("paginate() takes the paginationOpts object "
+                         "({numItems, cursor, endCursor?, maximumRowsRead?})")
+    allowed = {"numItems", "cursor", "endCursor", "maximumRowsRead", "maximumBytesRead", "id"}
+    extra = set(opts) - allowed
+    if extra:
+        raise QueryError(f"paginationOpts has unknown field(s): {sorted(extra)}")
+    num = opts.get("numItems")
+    if isinstance(num, bool) or not isinstance(num, (int, float)) or num < 0 or num != int(num):
+        raise QueryError(f"paginationOpts.numItems must be a non-negative integer, not {num!r}")
+    cursor, end = opts.get("cursor"), opts.get("endCursor")
+    for name, value in (("cursor", cursor), ("endCursor", end)):
+        if value is not None and not isinstance(value, str):
+            raise QueryError(f"paginationOpts.{name} must be a string or null")
+    max_rows = opts.get("maximumRowsRead")
+    if max_rows is not None:
+        if isinstance(max_rows, bool) or not isinstance(max_rows, (int, float)) or max_rows < 1:
+            raise QueryError("paginationOpts.maximumRowsRead must be a positive integer")
+        max_rows = int(max_rows)
+    return int(num), cursor, end, max_rows
+
+
+class _TableReader:
+    """``ctx.db.table("messages")``: a reader scoped to one table."""
+
+    def __init__(self, reader: DatabaseReader, name: str) -> None:
+        self._reader, self._name = reader, name
+
+    def get(self, id: str) -> dict[str, Any] | None:
+        return self._reader.get(self._name, id)
+
+    def query(self) -> Query:
+        return self._reader.query(self._name)
+
+
+class SystemReader:
+    """``ctx.db.system``: read-only system tables. The scheduler adds ``_scheduled_functions``."""
+
+    def get(self, table: str, id: str | None = None) -> dict[str, Any] | None:
+        raise QueryError(f"there is no system table {table!r} yet")
+
+    def query(self, table: str) -> Query:
+        raise QueryError(f"there is no system table {table!r} yet")
+
+
+def whole_table(reads: ReadSet, table: str) -> None:
+    """Record a read the range model cannot describe (raw SQL, aggregates)."""
+    reads.add(TableRead(table))
+

@@ -1,0 +1,178 @@
+"""Which Django models are tables, under which Convex-style names, with which indexes.
+
+Register a model with the ``@table("messages")`` decorator (or ``register_table``). Its indexes are
+the named ``Meta.indexes`` over plain fields, plus the built-in ``by_id`` and ``by_creation_time``.
+Every index key ends with the creation-time field (when the table has one) and the primary key, as
+Convex appends ``_creationTime`` (and the id) to every index. No queries here.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .. import ids
+from ..errors import ConfigurationError, UnknownTable
+
+if TYPE_CHECKING:
+    from django.db import models
+
+CREATION_FIELD_NAMES = ("creation_time",)
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    fields: tuple[str, ...]  # user-visible fields, in order (document keys)
+    columns: tuple[str, ...]  # model attnames for those fields
+    key_columns: tuple[str, ...]  # columns + creation column + pk column: the full, unique key
+
+
+@dataclass
+class Table:
+    name: str
+    model: type[models.Model]
+    creation_field: str | None
+    tag: bytes
+    _indexes: dict[str, Index] | None = None
+    _fields: dict[str, Any] | None = None
+
+    @property
+    def pk_column(self) -> str:
+        return self.model._meta.pk.attname
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """Document key → Django field, for every concrete field but the pk and creation time."""
+        if self._fields is None:
+            self._fields = {
+                f.name: f
+                for f in self.model._meta.concrete_fields
+                if not f.primary_key and f.name != self.creation_field
+            }
+        return self._fields
+
+    def column_for(self, key: str) -> str:
+        """The model attname behind a document key (``_id``, ``_creationTime`` included)."""
+        if key == "_id":
+            return self.pk_column
+        if key == "_creationTime":
+            if self.creation_field is None:
+                raise KeyError(key)
+            return self.model._meta.get_field(self.creation_field).attname
+        return self.fields[key].attname
+
+    @property
+    def indexes(self) -> dict[str, Index]:
+        if self._indexes is None:
+            self._indexes = self._build_indexes()
+        return self._indexes
+
+    def _tail(self) -> tuple[str, ...]:
+        tail = []
+        if self.creation_field:
+            tail.append(self.column_for("_creationTime"))
+        tail.append(self.pk_column)
+        return tuple(tail)
+
+    def _build_indexes(self) -> dict[str, Index]:
+        tail = self._tail()
+        result = {
+            "by_id": Index("by_id", ("_id",), (self.pk_column,), (self.pk_column,)),
+            "by_creation_time": Index(
+                "by_creation_time",
+                ("_creationTime",) if self.creation_field else (),
+                tail[:-1],
+                tail,
+            ),
+        }
+        for index in self.model._meta.indexes:
+            if not index.name or not index.fields or index.expressions:
+                continue
+            names = tuple(f.lstrip("-") for f in index.fields)
+            if any(n not in self.fields for n in names):
+                continue
+            columns = tuple(self.column_for(n) for n in names)
+            key = columns + tuple(c for c in tail if c not in columns)
+            result[index.name] = Index(index.name, names, columns, key)
+        return result
+
+
+class TableRegistry:
+    def __init__(self) -> None:
+        self._by_name: dict[str, Table] = {}
+        self._by_model: dict[type, Table] = {}
+        self._by_tag: dict[bytes, Table] = {}
+        self._lock = threading.Lock()
+
+    def register(self, model: type[models.Model], name: str,
+                 creation_time: str | None = None) -> Table:
+        if not name or name.startswith("_"):
+            raise ConfigurationError(f"table name {name!r} must not be empty or start with '_'")
+        if creation_time is None:
+            found = [f.name for f in model._meta.concrete_fields
+                     if f.name in CREATION_FIELD_NAMES]
+            creation_time = found[0] if found else None
+        table = Table(name=name, model=model, creation_field=creation_time, tag=ids.table_tag(name))
+        with self._lock:
+            old = self._by_name.get(name)
+            if old is not None and old.model.__qualname__ != model.__qualname__:
+                raise ConfigurationError(
+                    f"table {name!r} is already registered for {old.model.__name__}"
+                )
+            other = self._by_tag.get(table.tag)
+            if other is not None and other.name != name:
+                raise ConfigurationError(
+                    f"table names {name!r} and {other.name!r} collide in the id tag; rename one"
+                )
+            self._by_name[name] = self._by_model[model] = self._by_tag[table.tag] = table
+        return table
+
+    def get(self, name: str) -> Table:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise UnknownTable(f"no table is registered as {name!r}") from None
+
+    def find(self, name: str) -> Table | None:
+        return self._by_name.get(name)
+
+    def for_model(self, model: type) -> Table | None:
+        return self._by_model.get(model)
+
+    def for_tag(self, tag: bytes) -> Table | None:
+        return self._by_tag.get(tag)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(sorted(self._by_name.values(), key=lambda t: t.name))
+
+
+tables = TableRegistry()
+
+
+def table(name: str, *, creation_time: str | None = None) -> Any:
+    """Class decorator: expose a Django model as the table ``name``.
+
+    Args:
+        name: The Convex-style table name, e.g. ``"messages"``.
+        creation_time: The field behind ``_creationTime`` (a FloatField of ms or a DateTimeField).
+            Defaults to a field named ``creation_time`` if the model has one.
+
+    Example:
+        >>> @table("messages")
+        ... class Message(models.Model):
+        ...     body = models.TextField()
+    """
+
+    def wrap(model: type[models.Model]) -> type[models.Model]:
+        tables.register(model, name, creation_time)
+        return model
+
+    return wrap
+
+
+def register_table(model: type[models.Model], name: str, *,
+                   creation_time: str | None = None) -> Table:
+    """Expose an existing model (e.g. ``auth.User``) as a table without decorating it."""
+    return tables.register(model, name, creation_time)

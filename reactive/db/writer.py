@@ -1,0 +1,75 @@
+"""DatabaseWriter: `ctx.db` for mutations: the reader plus insert, patch, replace and delete.
+
+Every write records a `DocWrite` with the row's index-key columns before and after, and charges
+the call's budget. The writer knows nothing of rules, subscriptions or sockets.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.db import models
+
+from .. import ids
+from ..errors import DocumentNotFound
+from ..limits import approx_size
+from ..readset import DocWrite, WriteSet
+from .documents import apply_document, row_values
+from .reader import DatabaseReader
+from .tables import Table
+
+
+class DatabaseWriter(DatabaseReader):
+    """``ctx.db`` inside a mutation."""
+
+    def __init__(self, *, writes: WriteSet, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.writes = writes
+
+    def insert(self, table: str, document: dict[str, Any]) -> str:
+        """Insert a document; returns its new id."""
+        t = self._table(table)
+        obj = t.model()
+        apply_document(t, obj, document, replace=True)
+        if t.creation_field:
+            field = t.model._meta.get_field(t.creation_field)
+            if getattr(obj, field.attname) is None and isinstance(field, models.FloatField):
+                setattr(obj, field.attname, time.time() * 1000.0)
+        obj.save(force_insert=True, using=self._using)
+        self._budget.charge_write(approx_size(document))
+        self.writes.add(DocWrite(t.name, obj.pk, "insert", None, row_values(t, obj)))
+        return ids.encode_id(t.name, obj.pk)
+
+    def patch(self, table: str, id: str, fields: dict[str, Any]) -> None:
+        """Shallow-merge ``fields`` into the document; ``REMOVE`` resets a field."""
+        self._update(table, id, fields, replace=False)
+
+    def replace(self, table: str, id: str, document: dict[str, Any]) -> None:
+        """Replace the whole document (system fields are kept)."""
+        self._update(table, id, document, replace=True)
+
+    def delete(self, table: str, id: str) -> None:
+        """Delete the document (and, through Django, whatever cascades from it)."""
+        t, obj = self._load(table, id)
+        old = row_values(t, obj)
+        pk = obj.pk
+        obj.delete(using=self._using)
+        self._budget.charge_write(0)
+        self.writes.add(DocWrite(t.name, pk, "delete", old, None))
+
+    def _load(self, table: str, id: str) -> tuple[Table, models.Model]:
+        t, pk = self._resolve(table, id)
+        obj = self._manager(t).filter(pk=pk).first()
+        if obj is None:
+            raise DocumentNotFound(f"no document {id!r} in table {t.name!r}")
+        return t, obj
+
+    def _update(self, table: str, id: str, doc: dict[str, Any], *, replace: bool) -> None:
+        t, obj = self._load(table, id)
+        old = row_values(t, obj)
+        touched = apply_document(t, obj, doc, replace=replace)
+        if touched:
+            obj.save(update_fields=touched, using=self._using)
+        self._budget.charge_write(approx_size(doc))
+        self.writes.add(DocWrite(t.name, obj.pk, "update", old, row_values(t, obj)))

@@ -1,0 +1,148 @@
+"""Every exception reactive raises, in one tree.
+
+    ReactiveError
+    ├── FunctionError                 reaches clients as a function error (HTTP 200 status:"error")
+    │   ├── ConvexError               raised by user code; carries `data` to the client as errorData
+    │   ├── FunctionNotFound          unknown path, or an internal function called by a client
+    │   ├── ArgumentValidationError   args fail the function's validators (names function and field)
+    │   ├── ReturnValidationError     the handler returned a value its `returns` rejects
+    │   ├── InvalidId                 a string that is not an id of the table it is used with
+    │   ├── DocumentNotFound          patch/replace/delete of an id that does not exist
+    │   ├── DocumentValidationError   a write that the model's fields reject
+    │   ├── QueryError                a malformed ctx.db query (bad index range, unique() on many)
+    │   ├── LimitExceeded             a per-function limit (documents, bytes, ranges, time, size)
+    │   ├── ConflictError             a mutation still conflicted after every retry
+    │   ├── NotAllowedHere            e.g. ctx.run_action from a mutation, network I/O in a query
+    │   └── InternalError             anything unexpected; its details are hidden outside DEBUG
+    ├── RequestError                  a malformed request (HTTP 4xx {"code","message"}), not a call
+    └── ConfigurationError            a developer mistake found at start-up; never sent to clients
+        ├── DuplicateFunction
+        └── UnknownTable
+
+Control flow that is not an error (a retryable serialization failure) is signalled inside the
+transaction runner, not with these classes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ReactiveError(Exception):
+    """Base class of every reactive error."""
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or (self.__doc__ or type(self).__name__).strip()
+        super().__init__(self.message)
+
+
+class FunctionError(ReactiveError):
+    """A function call failed."""
+
+    code = "FunctionError"
+
+
+class ConvexError(FunctionError):
+    """An application error carrying data to the client.
+
+    Raise it from any function; the client receives ``data`` as ``errorData`` (the JS client
+    throws ``ConvexError`` with ``.data``, the Python client ``convex.ConvexError``).
+
+    Example:
+        >>> raise ConvexError({"code": "NOT_MEMBER", "channel": channel_id})
+    """
+
+    code = "ConvexError"
+
+    def __init__(self, data: Any = None, message: str | None = None) -> None:
+        self.data = data
+        if message is None:
+            message = data if isinstance(data, str) else "ConvexError"
+        super().__init__(message)
+
+
+class FunctionNotFound(FunctionError):
+    """No public function has this path."""
+
+    code = "FunctionNotFound"
+
+
+class ArgumentValidationError(FunctionError):
+    """The arguments do not match the function's validators."""
+
+    code = "ArgumentValidationError"
+
+
+class ReturnValidationError(FunctionError):
+    """The function returned a value that its `returns` validator rejects."""
+
+    code = "ReturnValidationError"
+
+
+class InvalidId(FunctionError):
+    """The string is not a valid id of the table."""
+
+    code = "InvalidId"
+
+
+class DocumentNotFound(FunctionError):
+    """No document has this id."""
+
+    code = "DocumentNotFound"
+
+
+class DocumentValidationError(FunctionError):
+    """The document does not fit the table's fields."""
+
+    code = "DocumentValidationError"
+
+
+class QueryError(FunctionError):
+    """The database query is malformed."""
+
+    code = "QueryError"
+
+
+class LimitExceeded(FunctionError):
+    """The function went over one of its limits."""
+
+    code = "LimitExceeded"
+
+
+class ConflictError(FunctionError):
+    """The mutation kept conflicting with concurrent writes and was not applied."""
+
+    code = "OptimisticConcurrencyControlFailure"
+
+
+class NotAllowedHere(FunctionError):
+    """This operation is not allowed in this kind of function."""
+
+    code = "NotAllowedHere"
+
+
+class InternalError(FunctionError):
+    """Server Error"""
+
+    code = "InternalServerError"
+
+
+class RequestError(ReactiveError):
+    """The request is malformed."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        self.code = code
+        self.status = status
+        super().__init__(message)
+
+
+class ConfigurationError(ReactiveError):
+    """reactive is configured wrongly."""
+
+
+class DuplicateFunction(ConfigurationError):
+    """Two functions were registered under one path."""
+
+
+class UnknownTable(ConfigurationError):
+    """No model is registered under this table name."""

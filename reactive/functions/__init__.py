@@ -1,0 +1,1 @@
+"""Function registry, decorators, references, contexts and the executor."""

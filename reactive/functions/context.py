@@ -1,0 +1,102 @@
+"""The `ctx` a function receives: QueryCtx, MutationCtx and ActionCtx.
+
+| ctx             | db            | run_query | run_mutation | run_action | scheduler |
+|-----------------|---------------|-----------|--------------|------------|-----------|
+| QueryCtx        | reader        | same snapshot | —        | —          | —         |
+| MutationCtx     | reader+writer | same txn  | savepoint    | —          | (later)   |
+| ActionCtx       | —             | new txn   | new txn      | yes        | (later)   |
+
+`ctx.now` (ms since the epoch) is frozen for each attempt of a query or mutation and `ctx.random`
+is seeded once per call, so a retried mutation sees a consistent world. Calling a function kind
+that Convex forbids here raises `NotAllowedHere` with a hint.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from asgiref.sync import sync_to_async
+
+from ..errors import NotAllowedHere
+
+if TYPE_CHECKING:
+    from ..auth import Auth
+    from ..db.reader import DatabaseReader
+    from ..db.writer import DatabaseWriter
+    from .logs import FunctionLog
+    from .references import FunctionReference
+
+
+@dataclass
+class BaseCtx:
+    auth: Auth
+    log: FunctionLog
+    path: str
+    _call: Any = field(repr=False)  # executor callback: (ref, args, kind) -> value
+
+    def run_query(self, ref: FunctionReference | str, args: dict[str, Any] | None = None) -> Any:
+        """Run a query; in a query or mutation it reads the same snapshot."""
+        return self._call(ref, args, "query")
+
+    def run_mutation(self, ref: FunctionReference | str, args: dict[str, Any] | None = None
+                     ) -> Any:
+        raise NotAllowedHere(f"{self.path}: run_mutation is not available in a query; "
+                             "queries are read-only")
+
+    def run_action(self, ref: FunctionReference | str, args: dict[str, Any] | None = None
+                   ) -> Any:
+        raise NotAllowedHere(
+            f"{self.path}: run_action is only available in actions; from a mutation, schedule "
+            "the action instead (ctx.scheduler.run_after(0, ...))"
+        )
+
+
+@dataclass
+class QueryCtx(BaseCtx):
+    db: DatabaseReader = field(default=None, repr=False)  # type: ignore[assignment]
+    now: float = 0.0
+    random: random.Random = field(default_factory=random.Random, repr=False)
+
+
+@dataclass
+class MutationCtx(QueryCtx):
+    db: DatabaseWriter = field(default=None, repr=False)  # type: ignore[assignment]
+
+    def run_mutation(self, ref: FunctionReference | str, args: dict[str, Any] | None = None
+                     ) -> Any:
+        """Run a mutation in a savepoint: if it raises, only its writes roll back."""
+        return self._call(ref, args, "mutation")
+
+
+@dataclass
+class ActionCtx(BaseCtx):
+    def run_mutation(self, ref: FunctionReference | str, args: dict[str, Any] | None = None
+                     ) -> Any:
+        """Run a mutation in its own transaction."""
+        return self._call(ref, args, "mutation")
+
+    def run_action(self, ref: FunctionReference | str, args: dict[str, Any] | None = None
+                   ) -> Any:
+        """Run another action."""
+        return self._call(ref, args, "action")
+
+    async def arun_query(self, ref: FunctionReference | str, args: dict[str, Any] | None = None
+                         ) -> Any:
+        return await sync_to_async(self.run_query, thread_sensitive=False)(ref, args)
+
+    async def arun_mutation(self, ref: FunctionReference | str,
+                            args: dict[str, Any] | None = None) -> Any:
+        return await sync_to_async(self.run_mutation, thread_sensitive=False)(ref, args)
+
+    async def arun_action(self, ref: FunctionReference | str, args: dict[str, Any] | None = None
+                          ) -> Any:
+        return await sync_to_async(self.run_action, thread_sensitive=False)(ref, args)
+
+    @property
+    def db(self) -> Any:
+        raise NotAllowedHere(
+            f"{self.path}: actions have no ctx.db; read and write through "
+            "ctx.run_query / ctx.run_mutation"
+        )

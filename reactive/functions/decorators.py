@@ -1,0 +1,144 @@
+"""`@query`, `@mutation`, `@action` and their `internal_*` twins. Build and register only.
+
+Each decorator works bare or called with options::
+
+    @query
+    def list_messages(ctx, channel: v.id("channels"), limit: int = 50) -> list[dict]:
+        ...
+
+    @mutation(args={"body": v.string()}, returns=v.id("messages"), isolation="select_for_update")
+    def send(ctx, body):
+        ...
+
+The function's path comes from its module: ``chat/functions.py: send`` is ``"chat:send"``. Pass
+``name=`` to export it under another name (``name="default"`` for Convex's default export), or
+``path=`` for a function defined outside a functions module (tests, scripts).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, overload
+
+from ..errors import ConfigurationError
+from ..validators import Validator, compile_args, compile_returns
+from .registry import Isolation, Kind, RegisteredFunction, registry
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_pending: list[tuple[RegisteredFunction, str | None, str | None]] = []
+_pending_lock = threading.Lock()
+
+
+def _module_path(module: str, name: str) -> str:
+    from django.apps import apps
+
+    from ..conf import reactive_settings
+
+    app = apps.get_containing_app_config(module)
+    if app is None:
+        raise ConfigurationError(
+            f"{module}.{name}: the module is not inside an installed app; pass path='module:name'"
+        )
+    rest = module[len(app.name):].lstrip(".").split(".") if module != app.name else []
+    if not rest or rest[0] != reactive_settings.FUNCTIONS_MODULE:
+        raise ConfigurationError(
+            f"{module}.{name}: functions live in an app's "
+            f"{reactive_settings.FUNCTIONS_MODULE!r} module or package; pass path='module:name' "
+            "to register one elsewhere"
+        )
+    return "/".join([app.label, *rest[1:]]) + ":" + name
+
+
+def _register(fn: RegisteredFunction, name: str | None, path: str | None) -> None:
+    from django.apps import apps
+
+    if path is None and not apps.apps_ready:
+        with _pending_lock:
+            _pending.append((fn, name, path))
+        return
+    handler = fn.handler
+    registry.register(fn, path or _module_path(handler.__module__, name or handler.__name__))
+
+
+def register_pending() -> None:
+    """Register functions whose modules were imported before the app registry was ready."""
+    with _pending_lock:
+        items = list(_pending)
+        _pending.clear()
+    for fn, name, path in items:
+        _register(fn, name, path)
+
+
+def _build(kind: Kind, internal: bool, handler: Callable[..., Any], *, args: Any, returns: Any,
+           name: str | None, path: str | None, isolation: str | Isolation,
+           extra: Mapping[str, Any]) -> RegisteredFunction:
+    if not callable(handler):
+        raise TypeError(f"@{kind.value} decorates a function, not {handler!r}")
+    params = list(inspect.signature(handler).parameters.values())
+    if not params or params[0].kind not in (params[0].POSITIONAL_ONLY,
+                                            params[0].POSITIONAL_OR_KEYWORD):
+        raise TypeError(f"{handler.__qualname__}: the first parameter must be ctx")
+    where = f"{handler.__module__}.{handler.__qualname__}"
+    target = handler.func if isinstance(handler, functools.partial) else handler
+    is_async = inspect.iscoroutinefunction(target)
+    if is_async and kind is not Kind.ACTION:
+        raise TypeError(
+            f"{where}: queries and mutations are synchronous (they run in one database "
+            "transaction); only actions may be async"
+        )
+    fn = RegisteredFunction(
+        kind=kind,
+        handler=handler,
+        internal=internal,
+        args=compile_args(handler, args, where),
+        returns=compile_returns(handler, returns),
+        isolation=Isolation(isolation),
+        is_async=is_async,
+        extra=dict(extra),
+    )
+    functools.update_wrapper(fn, handler)  # type: ignore[arg-type]
+    _register(fn, name, path)
+    return fn
+
+
+def _decorator(kind: Kind, internal: bool) -> Any:
+    @overload
+    def decorate(handler: F, /) -> RegisteredFunction: ...
+
+    @overload
+    def decorate(
+        *, args: Mapping[str, Any] | Validator | None = None, returns: Any = None,
+        name: str | None = None, path: str | None = None,
+        isolation: str | Isolation = Isolation.SERIALIZABLE, **extra: Any,
+    ) -> Callable[[F], RegisteredFunction]: ...
+
+    def decorate(handler: Any = None, /, *, args: Any = None, returns: Any = None,
+                 name: str | None = None, path: str | None = None,
+                 isolation: str | Isolation = Isolation.SERIALIZABLE, **extra: Any) -> Any:
+        if kind is not Kind.MUTATION and Isolation(isolation) is not Isolation.SERIALIZABLE:
+            raise TypeError("isolation= applies to mutations only")
+
+        def wrap(h: Callable[..., Any]) -> RegisteredFunction:
+            return _build(kind, internal, h, args=args, returns=returns, name=name, path=path,
+                          isolation=isolation, extra=extra)
+
+        return wrap(handler) if handler is not None else wrap
+
+    decorate.__name__ = ("internal_" if internal else "") + kind.value
+    decorate.__doc__ = (
+        f"Register a{'n internal' if internal else ' public'} {kind.value}. "
+        "See the module docstring for the options."
+    )
+    return decorate
+
+
+query = _decorator(Kind.QUERY, internal=False)
+mutation = _decorator(Kind.MUTATION, internal=False)
+action = _decorator(Kind.ACTION, internal=False)
+internal_query = _decorator(Kind.QUERY, internal=True)
+internal_mutation = _decorator(Kind.MUTATION, internal=True)
+internal_action = _decorator(Kind.ACTION, internal=True)

@@ -1,0 +1,368 @@
+"""The one entry point that runs every function call, from every caller.
+
+HTTP views, the WebSocket consumer, `manage.py reactive run`, `reactive.testing` and nested
+`ctx.run_*` calls all come through `execute()`: resolve the path → refuse internal functions to
+clients → validate the arguments → build the ctx → run (queries at one REPEATABLE READ READ ONLY
+snapshot; mutations in one SERIALIZABLE or lock-based transaction, retried on conflicts; actions
+outside any transaction) → validate the result → encode it. The `Outcome` carries the value, the
+error (never raised to transports), the log lines, the commit timestamp, and the read and write
+sets that the sync engine consumes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.db import IntegrityError
+from pydantic import ValidationError
+
+from ..auth import Auth, Identity
+from ..conf import reactive_settings
+from ..db.reader import DatabaseReader
+from ..db.writer import DatabaseWriter
+from ..errors import (
+    ArgumentValidationError,
+    ConflictError,
+    DocumentValidationError,
+    FunctionError,
+    FunctionNotFound,
+    InternalError,
+    LimitExceeded,
+    NotAllowedHere,
+    ReturnValidationError,
+)
+from ..limits import Budget, approx_size
+from ..readset import ReadSet, WriteSet
+from ..transactions.runner import (
+    RetriesExhausted,
+    RetryTransaction,
+    in_transaction,
+    is_retryable,
+    run_in_transaction,
+    sqlstate_of,
+)
+from ..validators import describe_errors
+from ..values import ValueEncodingError, encode
+from . import guard
+from .context import ActionCtx, MutationCtx, QueryCtx
+from .logs import FunctionLog, LogSink, capture
+from .references import FunctionReference
+from .registry import Isolation, Kind, RegisteredFunction, registry
+
+logger = logging.getLogger("reactive.executor")
+
+_local = threading.local()
+
+
+@dataclass
+class Frame:
+    """What a running query or mutation shares with the calls nested in it."""
+
+    kind: Kind
+    budget: Budget
+    reads: ReadSet
+    writes: WriteSet | None
+    lock_rows: bool
+    now: float
+    seed: int
+
+
+@dataclass
+class Outcome:
+    """The result of one call."""
+
+    path: str
+    value: Any = None
+    encoded: Any = None  # the value in convex_encoded_json
+    error: FunctionError | None = None
+    log_lines: list[str] = field(default_factory=list)
+    ts: int | None = None  # commit (mutations) or snapshot (queries) timestamp, ns since epoch
+    reads: ReadSet | None = None
+    writes: WriteSet | None = None
+    attempts: int = 0
+    kind: Kind | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def unwrap(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+_ts_lock = threading.Lock()
+_last_ts = 0
+
+
+def next_ts() -> int:
+    """A timestamp (ns since the epoch) that never goes backwards in this process."""
+    global _last_ts
+    with _ts_lock:
+        _last_ts = max(time.time_ns(), _last_ts + 1)
+        return _last_ts
+
+
+def _frame() -> Frame | None:
+    stack: list[Frame] = getattr(_local, "frames", [])
+    return stack[-1] if stack else None
+
+
+class _push:
+    def __init__(self, frame: Frame) -> None:
+        self.frame = frame
+
+    def __enter__(self) -> Frame:
+        if not hasattr(_local, "frames"):
+            _local.frames = []
+        _local.frames.append(self.frame)
+        return self.frame
+
+    def __exit__(self, *exc: Any) -> None:
+        _local.frames.pop()
+
+
+def resolve(ref: FunctionReference | str, *, from_client: bool) -> tuple[str, RegisteredFunction]:
+    """Find the function for a reference or path; internal ones only for server callers."""
+    if isinstance(ref, FunctionReference):
+        path, want_internal = ref.path, ref.internal
+    elif isinstance(ref, str):
+        path, want_internal = ref, not from_client
+    elif isinstance(ref, RegisteredFunction) and ref.path:
+        path, want_internal = ref.path, ref.internal and not from_client
+    else:
+        raise FunctionNotFound(f"{ref!r} is not a function reference (use api.x.y / internal.x.y)")
+    fn = registry.get(path) if path else None
+    if fn is None or (fn.internal and from_client):
+        scope = "public " if from_client else ""
+        raise FunctionNotFound(f"Could not find {scope}function for '{path}'")
+    if fn.internal and not want_internal and isinstance(ref, FunctionReference):
+        raise FunctionNotFound(f"{fn.path} is internal: refer to it as internal.{_dotted(fn)}")
+    return fn.path or path, fn
+
+
+def _dotted(fn: RegisteredFunction) -> str:
+    return (fn.path or "").replace("/", ".").replace(":", ".")
+
+
+def execute(ref: FunctionReference | str, args: Any = None, *, identity: Identity | None = None,
+            from_client: bool = False, kind: Kind | str | None = None,
+            using: str = "default") -> Outcome:
+    """Run one function call and return its `Outcome` (errors are captured, not raised).
+
+    Args:
+        ref: ``api.x.y`` / ``internal.x.y``, or a path string (``"chat:send"``).
+        args: The arguments object (already decoded from the wire); None means ``{}``.
+        identity: Who is calling (None: anonymous).
+        from_client: True for HTTP/WebSocket callers: internal functions are then not found.
+        kind: The kind the caller expects (``/api/query`` expects a query), checked if given.
+        using: The Django database alias.
+    """
+    sink = LogSink()
+    path = ref.path if isinstance(ref, FunctionReference) else str(ref)
+    outcome = Outcome(path=path)
+    with capture(sink) as shared:
+        try:
+            path, fn = resolve(ref, from_client=from_client)
+            outcome.path, outcome.kind = path, fn.kind
+            if kind is not None and Kind(kind) is not fn.kind:
+                raise FunctionNotFound(
+                    f"Trying to execute {path} as {Kind(kind).value.capitalize()}, but it is "
+                    f"defined as {fn.kind.value.capitalize()}."
+                )
+            _run(fn, path, {} if args is None else args, identity, outcome, using)
+        except FunctionError as exc:
+            outcome.error = exc
+        except Exception as exc:  # user code failing in any other way
+            outcome.error = _internal(path, exc)
+    if shared is sink:
+        outcome.log_lines = sink.lines
+    return outcome
+
+
+def _internal(path: str, exc: BaseException) -> FunctionError:
+    if isinstance(exc, IntegrityError):
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "integrity error"
+        return DocumentValidationError(f"{path}: the write violates a database constraint: "
+                                       f"{detail}")
+    if isinstance(exc, RetriesExhausted):
+        return ConflictError(
+            f"{path}: write conflict: the mutation was retried {exc.attempts} times and still "
+            f"conflicted with concurrent writes (SQLSTATE {exc.sqlstate}); nothing was written. "
+            "Read less (narrower index ranges) or use isolation='select_for_update' for hot rows."
+        )
+    logger.error("Uncaught error in %s", path, exc_info=exc)
+    if settings.DEBUG:
+        tb = "".join(traceback.format_exception(exc)).rstrip()
+        return InternalError(f"Uncaught {type(exc).__name__} in {path}: {exc}\n{tb}")
+    return InternalError("Server Error")
+
+
+def _validate_args(fn: RegisteredFunction, path: str, args: Any) -> dict[str, Any]:
+    limit = reactive_settings.LIMITS.argument_bytes
+    size = approx_size(args)
+    if size > limit:
+        raise LimitExceeded(f"{path}: arguments are too large ({size} > {limit} bytes)")
+    if not isinstance(args, dict):
+        raise ArgumentValidationError(
+            f"ArgumentValidationError in {path}: the arguments must be an object, "
+            f"not {type(args).__name__}"
+        )
+    try:
+        return fn.args(args)
+    except ValidationError as exc:
+        raise ArgumentValidationError(
+            f"ArgumentValidationError in {path}: {describe_errors(exc)}"
+        ) from None
+
+
+def _finish(fn: RegisteredFunction, path: str, value: Any, outcome: Outcome) -> None:
+    try:
+        value = fn.returns(value)
+    except ValidationError as exc:
+        raise ReturnValidationError(
+            f"ReturnsValidationError in {path}: {describe_errors(exc)}"
+        ) from None
+    try:
+        encoded = encode(value)
+    except ValueEncodingError as exc:
+        raise ReturnValidationError(f"{path} returned a value that is not a Convex value: {exc}"
+                                    ) from None
+    limit = reactive_settings.LIMITS.result_bytes
+    if approx_size(encoded) > limit:
+        raise LimitExceeded(f"{path}: the result is too large (> {limit} bytes)")
+    outcome.value, outcome.encoded = value, encoded
+
+
+def _run(fn: RegisteredFunction, path: str, raw_args: Any, identity: Identity | None,
+         outcome: Outcome, using: str) -> None:
+    kwargs = _validate_args(fn, path, raw_args)
+    parent = _frame()
+    if fn.kind is Kind.ACTION:
+        if parent is not None:
+            raise NotAllowedHere(f"{path}: actions cannot be called from queries or mutations")
+        _run_action(fn, path, kwargs, identity, outcome, using)
+        return
+    if parent is not None:
+        _run_nested(fn, path, kwargs, identity, outcome, using, parent)
+        return
+    limits = reactive_settings.LIMITS
+    seed = random.getrandbits(64)
+    is_mutation = fn.kind is Kind.MUTATION
+    lock_rows = is_mutation and fn.isolation is Isolation.SELECT_FOR_UPDATE
+
+    def attempt(n: int) -> tuple[Any, ReadSet, WriteSet | None]:
+        budget = Budget(path, limits, limits.function_seconds)
+        frame = Frame(fn.kind, budget, ReadSet(), WriteSet() if is_mutation else None,
+                      lock_rows, time.time() * 1000.0, seed)
+        with _push(frame), guard.no_network(path, fn.kind.value):
+            value = _call_handler(fn, _make_ctx(fn, path, frame, identity, using), kwargs)
+            budget.check_time()
+        return value, frame.reads, frame.writes
+
+    if is_mutation:
+        isolation = "read_committed" if lock_rows else "serializable"
+        read_only = False
+    else:
+        isolation, read_only = "repeatable_read", True
+    nested_in_outer_txn = in_transaction(using)
+    (value, reads, writes), attempts = run_in_transaction(
+        attempt, using=using, isolation=isolation, read_only=read_only,
+        policy=reactive_settings.RETRY, timeout_seconds=limits.function_seconds,
+    )
+    outcome.ts = next_ts()
+    outcome.reads, outcome.writes, outcome.attempts = reads, writes, attempts
+    if nested_in_outer_txn:
+        logger.debug("%s ran inside an existing transaction (no isolation change, no retry)", path)
+    _finish(fn, path, value, outcome)
+
+
+def _call_handler(fn: RegisteredFunction, ctx: Any, kwargs: dict[str, Any]) -> Any:
+    try:
+        return fn.handler(ctx, **kwargs)
+    except Exception as exc:
+        if is_retryable(exc):  # keep user code from swallowing a serialization failure
+            raise RetryTransaction(sqlstate_of(exc) or "40001") from exc
+        raise
+
+
+def _make_ctx(fn: RegisteredFunction, path: str, frame: Frame, identity: Identity | None,
+              using: str) -> Any:
+    def call(ref: Any, args: Any, want: str) -> Any:
+        return execute(ref, args, identity=identity, kind=want, using=using).unwrap()
+
+    common = dict(auth=Auth(identity), log=FunctionLog(path), path=path, _call=call,
+                  now=frame.now, random=random.Random(frame.seed))
+    if fn.kind is Kind.MUTATION:
+        assert frame.writes is not None
+        db = DatabaseWriter(using=using, budget=frame.budget, reads=frame.reads,
+                            writes=frame.writes, lock_rows=frame.lock_rows)
+        return MutationCtx(db=db, **common)
+    db_reader = DatabaseReader(using=using, budget=frame.budget, reads=frame.reads,
+                               lock_rows=frame.lock_rows)
+    return QueryCtx(db=db_reader, **common)
+
+
+def _run_nested(fn: RegisteredFunction, path: str, kwargs: dict[str, Any],
+                identity: Identity | None, outcome: Outcome, using: str, parent: Frame) -> None:
+    """A query or mutation called from a running query or mutation: same transaction."""
+    if fn.kind is Kind.MUTATION and parent.kind is not Kind.MUTATION:
+        raise NotAllowedHere(f"{path}: a query cannot run a mutation")
+    child = Frame(fn.kind, parent.budget, parent.reads,
+                  WriteSet() if fn.kind is Kind.MUTATION else None,
+                  parent.lock_rows, parent.now, random.getrandbits(64))
+    ctx = _make_ctx(fn, path, child, identity, using)
+    if fn.kind is Kind.MUTATION:
+        with _push(child):
+            value, _ = run_in_transaction(  # a savepoint inside the parent's transaction
+                lambda n: _call_handler(fn, ctx, kwargs), using=using, isolation="serializable",
+                policy=reactive_settings.RETRY,
+            )
+        assert parent.writes is not None and child.writes is not None
+        parent.writes.extend(child.writes)
+    else:
+        with _push(child):
+            value = _call_handler(fn, ctx, kwargs)
+    outcome.reads, outcome.writes, outcome.attempts = parent.reads, child.writes, 1
+    _finish(fn, path, value, outcome)
+
+
+def _run_action(fn: RegisteredFunction, path: str, kwargs: dict[str, Any],
+                identity: Identity | None, outcome: Outcome, using: str) -> None:
+    limits = reactive_settings.LIMITS
+
+    def call(ref: Any, args: Any, want: str) -> Any:
+        return execute(ref, args, identity=identity, kind=want, using=using).unwrap()
+
+    ctx = ActionCtx(auth=Auth(identity), log=FunctionLog(path), path=path, _call=call)
+    started = time.monotonic()
+    if fn.is_async:
+        value = async_to_sync(fn.handler)(ctx, **kwargs)
+    else:
+        value = fn.handler(ctx, **kwargs)
+    if time.monotonic() - started > limits.action_seconds:
+        raise LimitExceeded(f"{path}: the action ran longer than {limits.action_seconds:g} s")
+    outcome.ts = next_ts()
+    outcome.attempts = 1
+    _finish(fn, path, value, outcome)
+
+
+def error_message(error: FunctionError) -> str:
+    """The `errorMessage` a client sees for an error."""
+    from ..errors import ConvexError
+
+    if isinstance(error, ConvexError):
+        data = error.data
+        shown = data if isinstance(data, str) else json.dumps(encode(data), sort_keys=True)
+        return f"Uncaught ConvexError: {shown}"
+    return error.message

@@ -1,0 +1,135 @@
+"""The function registry: canonical path → registered function. No execution here.
+
+Paths follow Convex: a function `send` in app `chat`'s `functions` module is `"chat:send"`; in
+`chat/functions/messages.py` it is `"chat/messages:send"`; a function named `default` answers to
+`"chat"` as well. Every path that comes in (HTTP, WebSocket, references) is canonicalised with
+`canonical_path` before lookup.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigurationError, DuplicateFunction
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from ..validators import CompiledArgs, CompiledReturns
+
+
+class Kind(str, enum.Enum):
+    QUERY = "query"
+    MUTATION = "mutation"
+    ACTION = "action"
+
+
+class Isolation(str, enum.Enum):
+    """How a mutation's transaction keeps concurrent writers apart."""
+
+    #: SERIALIZABLE; conflicts (40001) and deadlocks (40P01) are retried.
+    SERIALIZABLE = "serializable"
+    #: READ COMMITTED with `SELECT … FOR UPDATE` on every row the mutation reads; deadlocks retried.
+    SELECT_FOR_UPDATE = "select_for_update"
+
+
+_IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+
+
+def canonical_path(path: str) -> str:
+    """Convex's canonical form: ``"file"`` → ``"file:default"``, ``.js`` stripped from the module."""
+    module, sep, name = path.rpartition(":")
+    if not sep:
+        module, name = path, "default"
+    if module.endswith(".js"):
+        module = module[:-3]
+    return f"{module}:{name}"
+
+
+def valid_path(path: str) -> bool:
+    module, _, name = path.rpartition(":")
+    return bool(module) and bool(_IDENT.match(name)) and all(
+        _IDENT.match(part) or re.match(r"^[A-Za-z0-9_.\-]+$", part) for part in module.split("/")
+    )
+
+
+@dataclass(eq=False)
+class RegisteredFunction:
+    """One backend function. Call it through the executor, never directly."""
+
+    kind: Kind
+    handler: Callable[..., Any]
+    internal: bool
+    args: CompiledArgs
+    returns: CompiledReturns
+    isolation: Isolation = Isolation.SERIALIZABLE
+    path: str | None = None
+    is_async: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def visibility(self) -> str:
+        return "internal" if self.internal else "public"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(
+            f"{self.path or self.handler.__qualname__} is a reactive {self.kind.value}; call it "
+            "through the executor: ctx.run_query(api.x.y, {...}) / reactive.testing.call(...)"
+        )
+
+    def __repr__(self) -> str:
+        return f"<{self.visibility} {self.kind.value} {self.path}>"
+
+
+class FunctionRegistry:
+    def __init__(self) -> None:
+        self._by_path: dict[str, RegisteredFunction] = {}
+        self._lock = threading.Lock()
+
+    def register(self, fn: RegisteredFunction, path: str) -> None:
+        path = canonical_path(path)
+        if not valid_path(path):
+            raise ConfigurationError(
+                f"{path!r} is not a valid function path (module:name, names are identifiers)"
+            )
+        with self._lock:
+            existing = self._by_path.get(path)
+            if existing is not None and existing is not fn:
+                if _same_definition(existing, fn):
+                    self._by_path[path] = fn  # the same module imported again (e.g. reloaded)
+                    fn.path = path
+                    return
+                raise DuplicateFunction(
+                    f"Two functions are registered as {path!r}: "
+                    f"{_where(existing)} and {_where(fn)}"
+                )
+            fn.path = path
+            self._by_path[path] = fn
+
+    def unregister(self, path: str) -> None:
+        with self._lock:
+            self._by_path.pop(canonical_path(path), None)
+
+    def get(self, path: str) -> RegisteredFunction | None:
+        return self._by_path.get(canonical_path(path))
+
+    def __iter__(self) -> Iterator[RegisteredFunction]:
+        return iter(sorted(self._by_path.values(), key=lambda f: f.path or ""))
+
+    def __len__(self) -> int:
+        return len(self._by_path)
+
+
+def _where(fn: RegisteredFunction) -> str:
+    return f"{fn.handler.__module__}.{fn.handler.__qualname__}"
+
+
+def _same_definition(a: RegisteredFunction, b: RegisteredFunction) -> bool:
+    return _where(a) == _where(b) and a.kind == b.kind
+
+
+registry = FunctionRegistry()

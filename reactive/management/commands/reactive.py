@@ -1,0 +1,75 @@
+"""`manage.py reactive <subcommand>`: argument parsing over library calls, nothing more.
+
+    manage.py reactive functions                 list every registered function
+    manage.py reactive run chat:send '{"body": "hi"}' [--user alice] [--format json]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from ...auth import identity_from_user
+from ...conf import reactive_settings
+from ...functions.executor import error_message, execute
+from ...functions.registry import registry
+from ...values import ValueEncodingError, decode, encode
+
+
+class Command(BaseCommand):
+    help = "reactive's tools: list functions, run a function."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="subcommand", required=True)
+        sub.add_parser("functions", help="List registered functions.")
+        run = sub.add_parser("run", help="Run a function through the executor.")
+        run.add_argument("path", help='Function path, e.g. "chat:send".')
+        run.add_argument("args", nargs="?", default="{}", help="Arguments as a JSON object.")
+        run.add_argument("--user", help="Run as this Django user (username).")
+        run.add_argument("--format", choices=["convex_encoded_json", "json"],
+                         default="json", help="Output encoding (default: json).")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["subcommand"] == "functions":
+            self._functions()
+        else:
+            self._run(options)
+
+    def _functions(self) -> None:
+        rows = [(f.path or "", f.kind.value, f.visibility,
+                 f"{f.handler.__module__}.{f.handler.__qualname__}") for f in registry]
+        if not rows:
+            self.stdout.write("No functions registered.")
+            return
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        for row in rows:
+            self.stdout.write("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[3])
+        self.stdout.write(f"{len(rows)} function(s)")
+
+    def _run(self, options: dict[str, Any]) -> None:
+        try:
+            raw = json.loads(options["args"])
+            call_args = decode(raw, path="args")
+        except (ValueError, ValueEncodingError) as exc:
+            raise CommandError(f"args must be a JSON object: {exc}") from None
+        identity = None
+        if options.get("user"):
+            User = get_user_model()
+            try:
+                user = User._default_manager.get_by_natural_key(options["user"])
+            except User.DoesNotExist:
+                raise CommandError(f"no user {options['user']!r}") from None
+            identity = identity_from_user(user, reactive_settings.SESSION_ISSUER)
+        outcome = execute(options["path"], call_args, identity=identity, from_client=False)
+        for line in outcome.log_lines:
+            self.stderr.write(line)
+        if outcome.error is not None:
+            raise CommandError(error_message(outcome.error))
+        clean = options["format"] == "json"
+        value = encode(outcome.value, clean=clean)
+        self.stdout.write(json.dumps(value, indent=2, ensure_ascii=False))
+        sys.stdout.flush()

@@ -1,0 +1,137 @@
+"""Read sets and write sets: what a function read and wrote, as data the sync engine consumes.
+
+A read is one of: a document by id (`DocRead`), a range of an index (`IndexRangeRead`), or a
+whole table (`TableRead`, for reads the range model cannot describe). Index keys are tuples of
+column values in index order, always ending with the creation time (when the table has one) and the
+primary key, so every key is unique. A range bound is a key *prefix* plus inclusivity, compared
+against the same-length prefix of a row's key. A write (`DocWrite`) carries the row's index-column
+values before and after; it overlaps a read if either key falls in the range.
+
+Ordering follows Postgres' default for ascending b-tree indexes: NULL sorts after every value.
+Pure module: no Django, no database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def order_key(value: Any) -> tuple[Any, ...]:
+    """A sort key for one column value that matches Postgres' ascending order (NULLs last)."""
+    return (1,) if value is None else (0, value)
+
+
+def key_of(values: Iterable[Any]) -> tuple[tuple[Any, ...], ...]:
+    return tuple(order_key(v) for v in values)
+
+
+@dataclass(frozen=True)
+class Bound:
+    """One end of an index range: a key prefix, and whether keys equal to it are inside."""
+
+    prefix: tuple[Any, ...]
+    inclusive: bool
+
+    def below(self, key: tuple[Any, ...]) -> bool:
+        """True if ``key`` is at or past this bound when it is a *lower* bound."""
+        head, mine = key_of(key[: len(self.prefix)]), key_of(self.prefix)
+        return head > mine or (self.inclusive and head == mine)
+
+    def above(self, key: tuple[Any, ...]) -> bool:
+        """True if ``key`` is at or before this bound when it is an *upper* bound."""
+        head, mine = key_of(key[: len(self.prefix)]), key_of(self.prefix)
+        return head < mine or (self.inclusive and head == mine)
+
+
+@dataclass(frozen=True)
+class DocRead:
+    table: str
+    pk: Any
+
+
+@dataclass(frozen=True)
+class IndexRangeRead:
+    """Rows of ``table`` whose key over ``fields`` lies between ``lower`` and ``upper``."""
+
+    table: str
+    index: str
+    fields: tuple[str, ...]
+    lower: Bound | None = None
+    upper: Bound | None = None
+
+    def contains(self, key: tuple[Any, ...]) -> bool:
+        return (self.lower is None or self.lower.below(key)) and (
+            self.upper is None or self.upper.above(key)
+        )
+
+
+@dataclass(frozen=True)
+class TableRead:
+    table: str
+
+
+Read = DocRead | IndexRangeRead | TableRead
+
+
+@dataclass(frozen=True)
+class DocWrite:
+    """A row inserted, updated or deleted; ``old``/``new`` map column names to values."""
+
+    table: str
+    pk: Any
+    op: str  # "insert" | "update" | "delete"
+    old: Mapping[str, Any] | None = None
+    new: Mapping[str, Any] | None = None
+
+    def keys_for(self, fields: tuple[str, ...]) -> list[tuple[Any, ...]]:
+        return [tuple(row.get(f) for f in fields) for row in (self.old, self.new) if row is not None]
+
+
+@dataclass
+class ReadSet:
+    reads: list[Read] = field(default_factory=list)
+
+    def add(self, read: Read) -> None:
+        self.reads.append(read)
+
+    def tables(self) -> set[str]:
+        return {r.table for r in self.reads}
+
+    def overlaps(self, write: DocWrite) -> bool:
+        for read in self.reads:
+            if read.table != write.table:
+                continue
+            if isinstance(read, TableRead):
+                return True
+            if isinstance(read, DocRead):
+                if read.pk == write.pk:
+                    return True
+                continue
+            if any(read.contains(k) for k in write.keys_for(read.fields)):
+                return True
+        return False
+
+    def overlaps_any(self, writes: Iterable[DocWrite]) -> bool:
+        return any(self.overlaps(w) for w in writes)
+
+    def __len__(self) -> int:
+        return len(self.reads)
+
+
+@dataclass
+class WriteSet:
+    writes: list[DocWrite] = field(default_factory=list)
+
+    def add(self, write: DocWrite) -> None:
+        self.writes.append(write)
+
+    def extend(self, other: WriteSet) -> None:
+        self.writes.extend(other.writes)
+
+    def __len__(self) -> int:
+        return len(self.writes)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.writes)

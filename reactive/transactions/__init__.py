@@ -1,0 +1,1 @@
+"""Running a function body in one Postgres transaction, with retries."""

@@ -1,0 +1,99 @@
+"""Run a callable in one transaction at a chosen isolation level, retrying conflicts.
+
+Serialization failures (40001) and deadlocks (40P01) are retried with bounded, full-jitter
+exponential backoff (`RetryPolicy`); the body is re-run from scratch each time, so it must be
+deterministic apart from the database (functions get `ctx.now`/`ctx.random` for that). Postgres may
+raise either error at COMMIT, which is why the whole `atomic()` block sits inside the retry loop.
+If the caller is already inside a transaction (a nested `ctx.run_mutation`, or a test wrapped in
+one), the body runs in a savepoint instead: its writes roll back alone if it raises, and any retry
+belongs to the outermost transaction. This module does not know what a query or mutation is.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.db import DatabaseError, connections, transaction
+
+from ..conf import RetryPolicy
+
+T = TypeVar("T")
+
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+
+LEVELS = {
+    "serializable": "SERIALIZABLE",
+    "repeatable_read": "REPEATABLE READ",
+    "read_committed": "READ COMMITTED",
+}
+
+
+class RetryTransaction(BaseException):
+    """Control flow: the transaction hit a retryable failure; unwind to the runner.
+
+    A BaseException so that ``except Exception`` in user code cannot swallow it and carry on in an
+    aborted transaction.
+    """
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+class RetriesExhausted(Exception):
+    def __init__(self, attempts: int, sqlstate: str) -> None:
+        super().__init__(f"still failing with SQLSTATE {sqlstate} after {attempts} attempts")
+        self.attempts, self.sqlstate = attempts, sqlstate
+
+
+def sqlstate_of(exc: BaseException) -> str | None:
+    """The SQLSTATE behind a (possibly wrapped) database error."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, RetryTransaction):
+            return seen.sqlstate
+        state = getattr(seen, "sqlstate", None) or getattr(seen, "pgcode", None)
+        if state:
+            return str(state)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def is_retryable(exc: BaseException) -> bool:
+    return sqlstate_of(exc) in RETRYABLE_SQLSTATES
+
+
+def in_transaction(using: str) -> bool:
+    return connections[using].in_atomic_block
+
+
+def run_in_transaction(body: Callable[[int], T], *, using: str, isolation: str,
+                       read_only: bool = False, policy: RetryPolicy,
+                       timeout_seconds: float | None = None) -> tuple[T, int]:
+    """Run ``body(attempt)`` in a transaction; return its result and the number of attempts."""
+    if in_transaction(using):
+        with transaction.atomic(using=using):
+            return body(1), 1
+    level = LEVELS[isolation] + (" READ ONLY" if read_only else "")
+    setup = f"SET TRANSACTION ISOLATION LEVEL {level}"
+    if timeout_seconds is not None:
+        setup += f"; SET LOCAL statement_timeout = {max(1, int(timeout_seconds * 1000))}"
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            with transaction.atomic(using=using):
+                with connections[using].cursor() as cursor:
+                    cursor.execute(setup)
+                result = body(attempt)
+            return result, attempt
+        except (RetryTransaction, DatabaseError) as exc:
+            state = sqlstate_of(exc)
+            if state not in RETRYABLE_SQLSTATES:
+                raise
+            if attempt >= policy.max_attempts:
+                raise RetriesExhausted(attempt, state or "") from None
+            time.sleep(policy.backoff_seconds(attempt, random.random()))

@@ -1,0 +1,21 @@
+"""URL patterns of the HTTP API: `path("", include("reactive.urls"))` in the project's urls.py.
+
+A leading double slash (`http://host//api/query`, from a client address with a trailing slash)
+is accepted, as the official clients concatenate without normalising.
+"""
+
+from __future__ import annotations
+
+from django.urls import re_path
+
+from . import views
+
+app_name = "reactive"
+
+urlpatterns = [
+    re_path(r"^(?:/*)api/query/?$", views.query_view, name="query"),
+    re_path(r"^(?:/*)api/mutation/?$", views.mutation_view, name="mutation"),
+    re_path(r"^(?:/*)api/action/?$", views.action_view, name="action"),
+    re_path(r"^(?:/*)api/function/?$", views.function_view, name="function"),
+    re_path(r"^(?:/*)api/run/(?P<fn_path>[A-Za-z0-9_/.\-]+)$", views.run_view, name="run"),
+]

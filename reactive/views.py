@@ -1,0 +1,133 @@
+"""HTTP endpoints of Convex's API → the executor. JSON in, JSON out; nothing else.
+
+The views are async so that the ASGI server does not funnel every call through Django's one
+sync thread: each call runs the (synchronous, ORM-using) executor in a worker thread via
+`sync_to_async(thread_sensitive=False)`, closing stale connections around it as Channels does.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.db import close_old_connections
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from .auth import Identity, identity_from_user
+from .conf import reactive_settings
+from .errors import RequestError
+from .functions.executor import Outcome, execute
+from .functions.registry import Kind
+from .http_api import Call, outcome_body, parse_call, run_path_from_url
+
+
+def _json(data: Any, status: int = 200) -> HttpResponse:
+    return HttpResponse(json.dumps(data, separators=(",", ":"), allow_nan=False),
+                        status=status, content_type="application/json")
+
+
+def _cors(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    origin = request.headers.get("Origin")
+    if origin:
+        response["Access-Control-Allow-Origin"] = origin
+        response["Access-Control-Allow-Credentials"] = "true"
+        response["Vary"] = "Origin"
+    if request.method == "OPTIONS":
+        response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS, PATCH, DELETE, PUT"
+        response["Access-Control-Allow-Headers"] = request.headers.get(
+            "Access-Control-Request-Headers", "Content-Type, Authorization, Convex-Client")
+        response["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+def _session_allowed(request: HttpRequest) -> bool:
+    """Use the session cookie only for same-origin (or trusted) requests: no cross-site calls
+    made with a visitor's cookie (CSRF), since these endpoints are CSRF-exempt for the clients."""
+    origin = request.headers.get("Origin")
+    if not origin:
+        return True
+    trusted = set(getattr(settings, "CSRF_TRUSTED_ORIGINS", [])) | set(
+        reactive_settings.CORS_TRUSTED_ORIGINS)
+    if origin in trusted:
+        return True
+    try:
+        return urlsplit(origin).netloc == request.get_host()
+    except Exception:
+        return False
+
+
+async def _identity(request: HttpRequest) -> Identity | None:
+    if not _session_allowed(request) or not hasattr(request, "auser"):
+        return None
+    user = await request.auser()
+    return identity_from_user(user, reactive_settings.SESSION_ISSUER)
+
+
+def _run_sync(call: Call, identity: Identity | None, kind: Kind | None) -> Outcome:
+    close_old_connections()
+    try:
+        return execute(call.path, call.args, identity=identity, from_client=True, kind=kind)
+    finally:
+        close_old_connections()
+
+
+async def _handle(request: HttpRequest, kind: Kind | None, path: str | None = None
+                  ) -> HttpResponse:
+    if request.method == "OPTIONS":
+        return _cors(request, HttpResponse(status=204))
+    if request.method != "POST":
+        return _cors(request, _json({"code": "MethodNotAllowed",
+                                     "message": "Use POST"}, status=405))
+    try:
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            body = None
+        limit = reactive_settings.MAX_REQUEST_BYTES
+        if body is None or len(body) > limit:
+            raise RequestError("RequestTooLarge", f"The request body is over {limit} bytes", 413)
+        call = parse_call(body, path=path)
+    except RequestError as exc:
+        return _cors(request, _json({"code": exc.code, "message": exc.message},
+                                    status=exc.status))
+    identity = await _identity(request)
+    outcome = await sync_to_async(_run_sync, thread_sensitive=False)(call, identity, kind)
+    return _cors(request, _json(outcome_body(outcome, call.format)))
+
+
+@csrf_exempt
+async def query_view(request: HttpRequest) -> HttpResponse:
+    return await _handle(request, Kind.QUERY)
+
+
+@csrf_exempt
+async def mutation_view(request: HttpRequest) -> HttpResponse:
+    return await _handle(request, Kind.MUTATION)
+
+
+@csrf_exempt
+async def action_view(request: HttpRequest) -> HttpResponse:
+    return await _handle(request, Kind.ACTION)
+
+
+@csrf_exempt
+async def function_view(request: HttpRequest) -> HttpResponse:
+    return await _handle(request, None)
+
+
+@csrf_exempt
+async def run_view(request: HttpRequest, fn_path: str) -> HttpResponse:
+    try:
+        path = run_path_from_url(fn_path)
+    except RequestError as exc:
+        return _cors(request, _json({"code": exc.code, "message": exc.message}, exc.status))
+    return await _handle(request, None, path=path)
+
+
+def not_found_json(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"code": "NotFound", "message": "No such endpoint"}, status=404)

@@ -1,0 +1,99 @@
+"""Shared fixtures: the in-process client, and a live ASGI server on the test database."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from reactive.testing import ReactiveClient
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def client() -> ReactiveClient:
+    """Calls functions through the executor as a server-side caller (anonymous)."""
+    return ReactiveClient()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    log_file: object
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log_file.close()  # type: ignore[attr-defined]
+
+    def post(self, path: str, json_body: object = None, **kwargs: object) -> requests.Response:
+        return requests.post(self.url + path, json=json_body, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def start_server(db_name: str, tmp_dir: Path, server: str = "daphne") -> LiveServer:
+    port = _free_port()
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.settings",
+               REACTIVE_LIVE_DB_NAME=db_name, PYTHONUNBUFFERED="1")
+    if server == "daphne":
+        cmd = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+               "tests.asgi:application"]
+    else:
+        cmd = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
+               "--log-level", "warning", "tests.asgi:application"]
+    log_path = tmp_dir / f"{server}-{port}.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            log.close()
+            raise RuntimeError(f"{server} exited early:\n{log_path.read_text()}")
+        try:
+            requests.post(url + "/api/query", json={"path": "testapp:ping", "args": {}},
+                          timeout=1)
+            return LiveServer(url, proc, log_path, log)
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    proc.kill()
+    log.close()
+    raise RuntimeError(f"{server} did not start:\n{log_path.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def asgi_server(django_db_setup: None, django_db_blocker: object,
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A daphne server running tests.asgi on the test database, for real-socket tests.
+
+    It commits to the test database, so tests using it create their own uniquely named data
+    rather than relying on rollback.
+    """
+    from django.db import connection
+
+    server = start_server(connection.settings_dict["NAME"], tmp_path_factory.mktemp("server"))
+    yield server
+    server.stop()

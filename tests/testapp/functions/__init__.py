@@ -1,0 +1,220 @@
+"""Functions at `testapp:<name>` used across the tests."""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from reactive import (
+    ConvexError,
+    Int64,
+    action,
+    api,
+    internal,
+    internal_mutation,
+    internal_query,
+    mutation,
+    query,
+    v,
+)
+
+
+@query
+def ping(ctx) -> str:
+    return "pong"
+
+
+@query(name="default")
+def default_export(ctx) -> str:
+    return "default export"
+
+
+@query
+def echo(ctx, **args: Any) -> Any:
+    return args
+
+
+@query
+def typed(ctx, s: str, n: int, f: float, b: bool, i: v.int64(), by: bytes,
+          opt: str | None = None, tags: list[str] | None = None) -> dict[str, Any]:
+    return {"s": s, "n": n, "f": f, "b": b, "i": i, "by": by, "opt": opt, "tags": tags}
+
+
+@query(args={
+    "name": v.string(),
+    "count": v.number(),
+    "big": v.int64(),
+    "flag": v.boolean(),
+    "nothing": v.null(),
+    "blob": v.bytes(),
+    "channel": v.id("channels"),
+    "items": v.array(v.object({"k": v.string(), "n": v.optional(v.number())})),
+    "scores": v.record(v.string(), v.number()),
+    "choice": v.union(v.literal("a"), v.literal("b")),
+    "maybe": v.optional(v.string()),
+    "anything": v.any(),
+}, returns=v.object({"ok": v.boolean(), "big": v.int64()}))
+def v_style(ctx, **args: Any) -> dict[str, Any]:
+    return {"ok": True, "big": args["big"]}
+
+
+@query(returns=v.string())
+def bad_return(ctx) -> Any:
+    return 42
+
+
+@query
+def fail_convex(ctx) -> None:
+    raise ConvexError({"code": "NOPE", "n": Int64(7)})
+
+
+@query
+def fail_convex_string(ctx) -> None:
+    raise ConvexError("plain message")
+
+
+@query
+def boom(ctx) -> None:
+    raise RuntimeError("secret internal detail")
+
+
+@query
+def logs(ctx) -> str:
+    ctx.log("hello", 1)
+    ctx.log.warn("careful")
+    import logging
+
+    logging.getLogger("tests.user_code").error("from logging")
+    return "ok"
+
+
+@query
+def big_int(ctx) -> Any:
+    return {"i": Int64(2**62), "neg": Int64(-1), "f": 1.5, "n": 3}
+
+
+@query
+def bytes_echo(ctx, data: bytes) -> bytes:
+    return data[::-1]
+
+
+@query
+def whoami(ctx) -> Any:
+    identity = ctx.auth.get_user_identity()
+    return None if identity is None else identity.as_dict()
+
+
+@internal_query
+def secret(ctx) -> str:
+    return "internal only"
+
+
+@internal_mutation
+def internal_touch(ctx, name: str) -> str:
+    return ctx.db.insert("counters", {"name": name, "value": 1})
+
+
+@query
+def net(ctx) -> str:
+    socket.create_connection(("127.0.0.1", 9), timeout=0.1)
+    return "connected"
+
+
+@mutation
+def create_channel(ctx, name: str, topic: str = "") -> str:
+    return ctx.db.insert("channels", {"name": name, "topic": topic})
+
+
+@mutation
+def write_then_fail(ctx, name: str) -> None:
+    ctx.db.insert("channels", {"name": name})
+    raise ConvexError({"code": "ROLLED_BACK"})
+
+
+@mutation
+def counter_inc(ctx, name: str) -> int:
+    row = ctx.db.query("counters").filter(lambda q: q.eq(q.field("name"), name)).unique()
+    if row is None:
+        ctx.db.insert("counters", {"name": name, "value": 1})
+        return 1
+    ctx.db.patch("counters", row["_id"], {"value": row["value"] + 1})
+    return row["value"] + 1
+
+
+@mutation(isolation="select_for_update")
+def counter_inc_locked(ctx, name: str) -> int:
+    row = ctx.db.query("counters").filter(lambda q: q.eq(q.field("name"), name)).unique()
+    if row is None:
+        raise ConvexError("no such counter")
+    ctx.db.patch("counters", row["_id"], {"value": row["value"] + 1})
+    return row["value"] + 1
+
+
+@mutation
+def nested_partial(ctx, name: str) -> dict[str, Any]:
+    """Insert one channel, then call a mutation that inserts and fails; keep the first."""
+    first = ctx.db.insert("channels", {"name": name})
+    try:
+        ctx.run_mutation(api.testapp.write_then_fail, {"name": name + "-inner"})
+    except ConvexError as exc:
+        caught = exc.data
+    return {"first": first, "caught": caught}
+
+
+@mutation
+def mutation_calls_action(ctx) -> Any:
+    return ctx.run_action(api.testapp.plain_action, {})
+
+
+@query
+def query_calls_mutation(ctx) -> Any:
+    return ctx.run_mutation(api.testapp.create_channel, {"name": "nope"})
+
+
+@query
+def query_calls_query(ctx) -> Any:
+    return {"inner": ctx.run_query(api.testapp.ping), "secret": ctx.run_query(internal.testapp.secret)}
+
+
+@mutation
+def now_random(ctx) -> dict[str, float]:
+    return {"now": ctx.now, "random": ctx.random.random()}
+
+
+@action
+def plain_action(ctx, x: float = 1.0) -> dict[str, Any]:
+    return {"doubled": x * 2}
+
+
+@action
+def action_calls(ctx, name: str) -> dict[str, Any]:
+    channel = ctx.run_mutation(api.testapp.create_channel, {"name": name})
+    listed = ctx.run_query(api.testapp.channel_names)
+    secret = ctx.run_query(internal.testapp.secret)
+    return {"channel": channel, "names": listed, "secret": secret,
+            "doubled": ctx.run_action(api.testapp.plain_action, {"x": 2})}
+
+
+@action
+async def async_action(ctx, name: str) -> dict[str, Any]:
+    channel = await ctx.arun_mutation(api.testapp.create_channel, {"name": name})
+    return {"channel": channel, "names": await ctx.arun_query(api.testapp.channel_names)}
+
+
+@action
+def action_uses_db(ctx) -> Any:
+    return ctx.db.query("channels").collect()
+
+
+@query
+def channel_names(ctx) -> list[str]:
+    return [c["name"] for c in ctx.db.query("channels").collect()]
+
+
+@query
+def slow(ctx, seconds: float) -> str:
+    import time
+
+    time.sleep(seconds)
+    ctx.db.query("channels").first()
+    return "done"

@@ -1,0 +1,50 @@
+"""Models used across the tests: each registered as a table."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from reactive import table
+from reactive.models import ReactiveModel
+
+
+@table("channels")
+class Channel(ReactiveModel):
+    name = models.CharField(max_length=64, unique=True)
+    topic = models.CharField(max_length=200, default="")
+
+
+@table("messages")
+class Message(ReactiveModel):
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE)
+    author = models.CharField(max_length=64)
+    body = models.TextField()
+    score = models.IntegerField(default=0)
+    big = models.BigIntegerField(null=True, blank=True)
+    payload = models.BinaryField(null=True, blank=True)
+    rating = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["channel"], name="by_channel"),
+            models.Index(fields=["author", "score"], name="by_author_score"),
+        ]
+
+
+@table("counters")
+class Counter(ReactiveModel):
+    name = models.CharField(max_length=64, unique=True)
+    value = models.IntegerField(default=0)
+
+
+@table("notes", creation_time="created_at")
+class Note(models.Model):
+    """A UUID primary key and a DateTimeField as `_creationTime`."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4)
+    created_at = models.DateTimeField(auto_now_add=True)
+    text = models.CharField(max_length=100)
+    done = models.BooleanField(default=False)
+    kind = models.CharField(max_length=10, choices=[("a", "A"), ("b", "B")], default="a")
