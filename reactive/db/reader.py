@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import models
 
 from .. import ids
-from ..errors import InvalidId, QueryError, UnknownTable
+from ..errors import InvalidId, NotAllowedHere, QueryError, UnknownTable
 from ..limits import approx_size
 from ..readset import Bound, DocRead, IndexRangeRead, ReadSet, TableRead
 from .documents import to_document
@@ -66,6 +66,12 @@ class DatabaseReader:
 
     def table(self, name: str) -> _TableReader:
         return _TableReader(self, name)
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("insert", "patch", "replace", "delete"):
+            raise NotAllowedHere(f"ctx.db.{name} is not available in a query: queries are "
+                                 "read-only; write from a mutation")
+        raise AttributeError(name)
 
     # -- internals ---------------------------------------------------------------------------
     def _table(self, name: str) -> Table:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
+from django.db import close_old_connections
 
 from ..errors import NotAllowedHere
 
@@ -27,6 +28,19 @@ if TYPE_CHECKING:
     from ..db.writer import DatabaseWriter
     from .logs import FunctionLog
     from .references import FunctionReference
+
+
+def _in_worker(fn: Any, *args: Any) -> Any:
+    """Run ``fn`` in a worker thread's own connection, closed afterwards (as Channels does)."""
+    close_old_connections()
+    try:
+        return fn(*args)
+    finally:
+        close_old_connections()
+
+
+async def _off_loop(fn: Any, *args: Any) -> Any:
+    return await sync_to_async(_in_worker, thread_sensitive=False)(fn, *args)
 
 
 @dataclass
@@ -84,15 +98,15 @@ class ActionCtx(BaseCtx):
 
     async def arun_query(self, ref: FunctionReference | str, args: dict[str, Any] | None = None
                          ) -> Any:
-        return await sync_to_async(self.run_query, thread_sensitive=False)(ref, args)
+        return await _off_loop(self.run_query, ref, args)
 
     async def arun_mutation(self, ref: FunctionReference | str,
                             args: dict[str, Any] | None = None) -> Any:
-        return await sync_to_async(self.run_mutation, thread_sensitive=False)(ref, args)
+        return await _off_loop(self.run_mutation, ref, args)
 
     async def arun_action(self, ref: FunctionReference | str, args: dict[str, Any] | None = None
                           ) -> Any:
-        return await sync_to_async(self.run_action, thread_sensitive=False)(ref, args)
+        return await _off_loop(self.run_action, ref, args)
 
     @property
     def db(self) -> Any:

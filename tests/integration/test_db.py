@@ -1,0 +1,280 @@
+"""ctx.db over Django models: documents, get, index ranges, filters, pagination, writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from django.db.models import Q
+
+from reactive import REMOVE, Int64, ids
+from reactive.errors import (
+    DocumentNotFound,
+    DocumentValidationError,
+    InvalidId,
+    NotAllowedHere,
+    QueryError,
+)
+from reactive.readset import DocRead, IndexRangeRead
+from tests.helpers import in_mutation, in_query
+from tests.testapp.models import Channel, Message
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def setup_channel(name="general", n=0, author="ann"):
+    def body(ctx):
+        cid = ctx.db.insert("channels", {"name": name})
+        mids = [ctx.db.insert("messages", {"channel": cid, "body": f"m{i}", "author": author,
+                                           "score": i}) for i in range(n)]
+        return cid, mids
+
+    return in_mutation(body).unwrap()
+
+
+def test_insert_and_get_document_shape():
+    cid, (mid,) = setup_channel(n=1)
+    doc = in_query(lambda ctx: ctx.db.get("messages", mid)).unwrap()
+    assert doc["_id"] == mid and isinstance(doc["_creationTime"], float)
+    assert doc["channel"] == cid  # a foreign key is the referenced document's id
+    assert doc["body"] == "m0" and doc["score"] == 0
+    assert set(doc) == {"_id", "_creationTime", "channel", "author", "body", "score", "big",
+                        "payload", "rating"}
+    assert in_query(lambda ctx: ctx.db.get(mid)).unwrap() == doc  # legacy get(id)
+
+
+def test_get_records_the_id_and_missing_is_none():
+    missing = ids.encode_id("messages", 10**9)
+    out = in_query(lambda ctx: ctx.db.get("messages", missing))
+    assert out.unwrap() is None
+    assert out.reads.reads == [DocRead("messages", 10**9)]
+
+
+@pytest.mark.parametrize("bad", ["not-an-id", ids.encode_id("channels", 1)])
+def test_get_with_bad_id(bad):
+    with pytest.raises(InvalidId):
+        in_query(lambda ctx: ctx.db.get("messages", bad)).unwrap()
+
+
+def test_int64_bytes_and_float_fields():
+    cid, _ = setup_channel()
+    mid = in_mutation(lambda ctx: ctx.db.insert("messages", {
+        "channel": cid, "body": "b", "author": "x", "big": Int64(2**60),
+        "payload": b"\x00\xff", "rating": 2.5})).unwrap()
+    doc = in_query(lambda ctx: ctx.db.get("messages", mid)).unwrap()
+    assert doc["big"] == 2**60 and isinstance(doc["big"], Int64)
+    assert doc["payload"] == b"\x00\xff" and doc["rating"] == 2.5
+
+
+def test_uuid_pk_and_datetime_creation_time():
+    nid = in_mutation(lambda ctx: ctx.db.insert("notes", {"text": "hello"})).unwrap()
+    assert isinstance(ids.pk_of("notes", nid), uuid.UUID)
+    doc = in_query(lambda ctx: ctx.db.get("notes", nid)).unwrap()
+    now_ms = dt.datetime.now(dt.timezone.utc).timestamp() * 1000
+    assert abs(doc["_creationTime"] - now_ms) < 60_000
+    assert doc["kind"] == "a" and doc["done"] is False
+
+
+def test_index_range_eq_order_take_and_read_set():
+    cid, mids = setup_channel(n=5)
+    other, _ = setup_channel("other", n=3)
+
+    out = in_query(lambda ctx: ctx.db.query("messages")
+                   .with_index("by_channel", lambda q: q.eq("channel", cid)).collect())
+    assert [d["_id"] for d in out.unwrap()] == mids
+    (read,) = out.reads.reads
+    pk = ids.pk_of("channels", cid)
+    assert isinstance(read, IndexRangeRead) and read.index == "by_channel"
+    assert read.fields == ("channel_id", "creation_time", "id")
+    assert read.lower.prefix == (pk,) and read.upper.prefix == (pk,)
+
+    out = in_query(lambda ctx: ctx.db.query("messages")
+                   .with_index("by_channel", lambda q: q.eq("channel", cid))
+                   .order("desc").take(2))
+    assert [d["_id"] for d in out.unwrap()] == mids[:-3:-1]
+    (read,) = out.reads.reads
+    assert read.upper.prefix == (pk,) and read.lower.inclusive
+    assert read.lower.prefix[0] == pk and read.lower.prefix[2] == ids.pk_of("messages", mids[3])
+
+
+def test_range_bounds_and_field_order_rules():
+    setup_channel(n=10, author="zed")
+
+    def scores(fn):
+        return [d["score"] for d in in_query(
+            lambda ctx: ctx.db.query("messages").with_index("by_author_score", fn).collect()
+        ).unwrap()]
+
+    assert scores(lambda q: q.eq("author", "zed").gt("score", 3).lte("score", 6)) == [4, 5, 6]
+    assert scores(lambda q: q.eq("author", "zed").gte("score", 8)) == [8, 9]
+    assert scores(lambda q: q.eq("author", "nobody")) == []
+    for bad in (lambda q: q.eq("score", 1), lambda q: q.gt("author", "a").eq("score", 1),
+                lambda q: q.eq("author", "zed").gt("score", 1).gt("score", 2),
+                lambda q: q.eq("nope", 1)):
+        with pytest.raises(QueryError):
+            in_query(lambda ctx: ctx.db.query("messages").with_index("by_author_score", bad)
+                     .collect()).unwrap()
+    with pytest.raises(QueryError, match="no index"):
+        in_query(lambda ctx: ctx.db.query("messages").with_index("by_nothing").collect()
+                 ).unwrap()
+
+
+def test_first_unique_and_iteration():
+    cid, mids = setup_channel(n=300)
+    q = lambda ctx: ctx.db.query("messages").with_index(  # noqa: E731
+        "by_channel", lambda r: r.eq("channel", cid))
+    assert in_query(lambda ctx: q(ctx).first()).unwrap()["_id"] == mids[0]
+    with pytest.raises(QueryError, match="more than one"):
+        in_query(lambda ctx: q(ctx).unique()).unwrap()
+    assert in_query(lambda ctx: ctx.db.query("channels").filter(
+        lambda f: f.eq(f.field("name"), "general")).unique()).unwrap()["_id"] == cid
+    out = in_query(lambda ctx: [d["_id"] for d in q(ctx)])
+    assert out.unwrap() == mids
+    assert len(out.reads) == 3  # three batches of up to 128 rows, each recorded
+
+
+def test_filters():
+    setup_channel(n=10)
+
+    def bodies(pred):
+        return [d["body"] for d in in_query(
+            lambda ctx: ctx.db.query("messages").filter(pred).collect()).unwrap()]
+
+    assert bodies(lambda q: q.gt(q.field("score"), 7)) == ["m8", "m9"]
+    assert bodies(lambda q: q.or_(q.eq(q.field("score"), 1), q.eq(q.field("body"), "m2"))
+                  ) == ["m1", "m2"]
+    assert bodies(lambda q: q.and_(q.gte(q.field("score"), 3),
+                                   q.not_(q.gte(q.field("score"), 5)))) == ["m3", "m4"]
+    assert bodies(lambda q: q.eq(q.mod(q.field("score"), 5), 0)) == ["m0", "m5"]
+    assert bodies(lambda q: q.lt(q.add(q.field("score"), 10), 12)) == ["m0", "m1"]
+    assert bodies(lambda q: q.eq(q.field("rating"), None))[:1] == ["m0"]
+    assert len(bodies(lambda q: q.neq(q.field("rating"), 1.0))) == 10  # NULL != 1.0 is true
+    assert bodies(Q(body__in=["m3", "m4"])) == ["m3", "m4"]
+
+
+def test_paginate_pages_cursors_and_end_cursor():
+    cid, mids = setup_channel(n=5)
+
+    def page(opts):
+        return in_query(lambda ctx: ctx.db.query("messages").with_index(
+            "by_channel", lambda q: q.eq("channel", cid)).paginate(opts))
+
+    first = page({"numItems": 2, "cursor": None}).unwrap()
+    assert [d["_id"] for d in first["page"]] == mids[:2] and not first["isDone"]
+    assert set(first) == {"page", "isDone", "continueCursor", "splitCursor", "pageStatus"}
+    second = page({"numItems": 2, "cursor": first["continueCursor"]}).unwrap()
+    assert [d["_id"] for d in second["page"]] == mids[2:4]
+    last = page({"numItems": 2, "cursor": second["continueCursor"]}).unwrap()
+    assert [d["_id"] for d in last["page"]] == mids[4:] and last["isDone"]
+    assert isinstance(last["continueCursor"], str)
+
+    # With endCursor, a page spans exactly [cursor, endCursor], whatever numItems says:
+    # it grows when rows are inserted inside it instead of pushing rows onto the next page.
+    in_mutation(lambda ctx: ctx.db.delete("messages", mids[2]))
+    again = page({"numItems": 2, "cursor": first["continueCursor"],
+                  "endCursor": second["continueCursor"]}).unwrap()
+    assert [d["_id"] for d in again["page"]] == [mids[3]]
+    new = in_mutation(lambda ctx: ctx.db.insert("messages", {
+        "channel": cid, "body": "late", "author": "x"})).unwrap()
+    tail = page({"numItems": 2, "cursor": second["continueCursor"],
+                 "endCursor": last["continueCursor"]}).unwrap()
+    assert [d["_id"] for d in tail["page"]] == [mids[4], new] and tail["isDone"]
+
+    with pytest.raises(QueryError, match="InvalidCursor"):
+        page({"numItems": 2, "cursor": "garbage!"}).unwrap()
+    with pytest.raises(QueryError):
+        page({"numItems": -1, "cursor": None}).unwrap()
+    with pytest.raises(QueryError, match="multiple paginated"):
+        in_query(lambda ctx: [ctx.db.query("messages").paginate({"numItems": 1, "cursor": None})
+                              for _ in range(2)]).unwrap()
+
+
+def test_paginate_desc_and_cursor_from_other_order():
+    cid, mids = setup_channel(n=3)
+    out = in_query(lambda ctx: ctx.db.query("messages").order("desc").paginate(
+        {"numItems": 2, "cursor": None})).unwrap()
+    assert [d["_id"] for d in out["page"]] == mids[:0:-1]
+    with pytest.raises(QueryError, match="InvalidCursor"):
+        in_query(lambda ctx: ctx.db.query("messages").paginate(
+            {"numItems": 2, "cursor": out["continueCursor"]})).unwrap()
+
+
+def test_writes_record_write_sets():
+    cid, (mid,) = setup_channel(n=1)
+
+    def body(ctx):
+        ctx.db.patch("messages", mid, {"score": 5})
+        new = ctx.db.insert("messages", {"channel": cid, "body": "x", "author": "a"})
+        ctx.db.delete("messages", new)
+        return new
+
+    out = in_mutation(body)
+    out.unwrap()
+    ops = [(w.op, w.table) for w in out.writes]
+    assert ops == [("update", "messages"), ("insert", "messages"), ("delete", "messages")]
+    patch = out.writes.writes[0]
+    assert patch.old["channel_id"] == patch.new["channel_id"]
+    assert set(patch.new) >= {"channel_id", "author", "score", "creation_time", "id"}
+
+
+def test_patch_replace_and_remove():
+    cid, (mid,) = setup_channel(n=1)
+    in_mutation(lambda ctx: ctx.db.patch("messages", mid, {"body": "new", "rating": 1.5}))
+    doc = in_query(lambda ctx: ctx.db.get("messages", mid)).unwrap()
+    assert (doc["body"], doc["rating"], doc["author"]) == ("new", 1.5, "ann")
+    in_mutation(lambda ctx: ctx.db.patch("messages", mid, {"rating": REMOVE, "score": REMOVE}))
+    doc = in_query(lambda ctx: ctx.db.get("messages", mid)).unwrap()
+    assert doc["rating"] is None and doc["score"] == 0
+    in_mutation(lambda ctx: ctx.db.replace("messages", mid, {
+        "channel": cid, "body": "replaced", "author": "bob", "_id": mid}))
+    doc = in_query(lambda ctx: ctx.db.get("messages", mid)).unwrap()
+    assert (doc["body"], doc["author"], doc["score"]) == ("replaced", "bob", 0)
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"nope": 1}, "no field `nope`"),
+    ({"_creationTime": 5}, "system fields"),
+    ({"body": None}, "cannot be null"),
+    ({"score": 1.5}, "not an integer"),
+    ({"author": "x" * 65}, "at most 64"),
+    ({"channel": "not-an-id"}, "not an id of table 'channels'"),
+    ({"body": REMOVE}, "cannot be removed"),
+])
+def test_invalid_patches_write_nothing(change, match):
+    cid, (mid,) = setup_channel(n=1)
+    with pytest.raises((DocumentValidationError, InvalidId), match=match):
+        in_mutation(lambda ctx: ctx.db.patch("messages", mid, change)).unwrap()
+    assert Message.objects.get().body == "m0"
+
+
+def test_insert_validation_and_missing_documents():
+    with pytest.raises(DocumentValidationError, match="`channel`.*required"):
+        in_mutation(lambda ctx: ctx.db.insert("messages", {"body": "x", "author": "a"})
+                    ).unwrap()
+    with pytest.raises(DocumentValidationError, match="choice"):
+        in_mutation(lambda ctx: ctx.db.insert("notes", {"text": "t", "kind": "zzz"})).unwrap()
+    gone = ids.encode_id("messages", 10**9)
+    with pytest.raises(DocumentNotFound):
+        in_mutation(lambda ctx: ctx.db.delete("messages", gone)).unwrap()
+    with pytest.raises(DocumentValidationError, match="constraint"):
+        in_mutation(lambda ctx: [ctx.db.insert("channels", {"name": "dup"}) for _ in "ab"]
+                    ).unwrap()
+    assert not Channel.objects.exists()
+
+
+def test_normalize_id_and_table_reader():
+    cid, _ = setup_channel()
+    assert in_query(lambda ctx: ctx.db.normalize_id("channels", cid)).unwrap() == cid
+    assert in_query(lambda ctx: ctx.db.normalize_id("messages", cid)).unwrap() is None
+    assert in_query(lambda ctx: ctx.db.table("channels").get(cid)["name"]).unwrap() == "general"
+    with pytest.raises(QueryError, match="no table"):
+        in_query(lambda ctx: ctx.db.query("nonexistent")).unwrap()
+
+
+def test_queries_cannot_write():
+    with pytest.raises(NotAllowedHere, match="read-only"):
+        in_query(lambda ctx: ctx.db.insert("channels", {"name": "x"})).unwrap()
+    out = in_query(lambda ctx: Channel.objects.create(name="sneaky"))
+    assert out.error is not None  # Postgres refuses: the transaction is READ ONLY
+    assert not Channel.objects.exists()

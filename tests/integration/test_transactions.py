@@ -1,0 +1,127 @@
+"""Mutations are atomic and serializable; conflicts retry; lock mode; savepoints; snapshots."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connections
+from django.test import override_settings
+
+from reactive import ConvexError, api, internal_mutation, internal_query
+from reactive.errors import ConflictError
+from reactive.functions.executor import execute
+from reactive.testing import ReactiveClient
+from tests.testapp.models import Channel, Counter
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run_threads(n, fn):
+    def wrapped(i):
+        try:
+            return fn(i)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(wrapped, range(n)))
+
+
+def test_failed_mutation_writes_nothing(client: ReactiveClient):
+    with pytest.raises(ConvexError) as exc:
+        client.mutation(api.testapp.write_then_fail, {"name": "ghost"})
+    assert exc.value.data == {"code": "ROLLED_BACK"}
+    assert not Channel.objects.exists()
+
+
+@pytest.mark.parametrize("fn", ["testapp:counter_inc", "testapp:counter_inc_locked"])
+def test_concurrent_increments_lose_nothing(fn):
+    Counter.objects.create(name="c", value=0)
+    outcomes = run_threads(8, lambda i: [execute(fn, {"name": "c"}) for _ in range(10)])
+    flat = [o for batch in outcomes for o in batch]
+    assert [o.error for o in flat if o.error] == []
+    assert Counter.objects.get(name="c").value == 80
+    values = sorted(o.value for o in flat)
+    assert values == list(range(1, 81))  # every call saw a distinct, serial state
+    if fn == "testapp:counter_inc":
+        assert max(o.attempts for o in flat) > 1  # conflicts happened and were retried
+
+
+BARRIER = threading.Barrier(2)
+FIRST_CALLS = {"left": 2}
+
+
+@internal_mutation(path="txtest:read_wait_write")
+def read_wait_write(ctx, name: str) -> int:
+    row = ctx.db.query("counters").filter(lambda q: q.eq(q.field("name"), name)).unique()
+    if FIRST_CALLS["left"] > 0:  # only the first attempts meet: retries go straight on
+        FIRST_CALLS["left"] -= 1
+        BARRIER.wait(timeout=5)  # both transactions have read before either writes
+    ctx.db.patch("counters", row["_id"], {"value": row["value"] + 1})
+    return row["value"] + 1
+
+
+def test_conflict_is_retried_then_both_apply():
+    Counter.objects.create(name="r", value=0)
+    BARRIER.reset()
+    FIRST_CALLS["left"] = 2
+    outs = run_threads(2, lambda i: execute("txtest:read_wait_write", {"name": "r"}))
+    assert all(o.ok for o in outs), [o.error for o in outs]
+    assert sorted(o.attempts for o in outs) == [1, 2]
+    assert Counter.objects.get(name="r").value == 2
+
+
+def test_exhausted_retries_give_a_clear_conflict_error():
+    Counter.objects.create(name="x", value=0)
+    BARRIER.reset()
+    FIRST_CALLS["left"] = 2
+    with override_settings(REACTIVE={"RETRY": {"max_attempts": 1}}):
+        outs = run_threads(2, lambda i: execute("txtest:read_wait_write", {"name": "x"}))
+    errors = [o.error for o in outs if o.error]
+    assert len(errors) == 1 and isinstance(errors[0], ConflictError)
+    assert "write conflict" in errors[0].message and "txtest:read_wait_write" in errors[0].message
+    assert Counter.objects.get(name="x").value == 1  # the loser wrote nothing
+
+
+def test_nested_mutation_is_a_savepoint(client: ReactiveClient):
+    result = client.mutation(api.testapp.nested_partial, {"name": "outer"})
+    assert result["caught"] == {"code": "ROLLED_BACK"}
+    assert list(Channel.objects.values_list("name", flat=True)) == ["outer"]
+
+
+EVENT_READ, EVENT_WRITTEN = threading.Event(), threading.Event()
+
+
+@internal_query(path="txtest:two_reads")
+def two_reads(ctx) -> list[int]:
+    first = len(ctx.db.query("channels").collect())
+    EVENT_READ.set()
+    EVENT_WRITTEN.wait(timeout=5)
+    return [first, len(ctx.db.query("channels").collect())]
+
+
+def test_query_reads_one_snapshot():
+    EVENT_READ.clear()
+    EVENT_WRITTEN.clear()
+
+    def writer():
+        EVENT_READ.wait(timeout=5)
+        execute(api.testapp.create_channel, {"name": "during"}).unwrap()
+        EVENT_WRITTEN.set()
+
+    t = threading.Thread(target=lambda: (writer(), connections.close_all()))
+    t.start()
+    out = execute("txtest:two_reads")
+    connections.close_all()
+    t.join()
+    assert out.unwrap() == [0, 0]
+    assert Channel.objects.count() == 1
+
+
+def test_now_is_frozen_and_random_seeded_per_call(client: ReactiveClient):
+    a = client.mutation(api.testapp.now_random)
+    b = client.mutation(api.testapp.now_random)
+    assert a["random"] != b["random"]
+    assert 0 <= b["now"] - a["now"] < 60_000
