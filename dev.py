@@ -3,6 +3,7 @@
 
     python3 dev.py demo     # venv + install + migrate + seed + serve the demo on 127.0.0.1:8000
     python3 dev.py test     # venv + install (Python and npm) + the whole test suite
+    python3 dev.py bench    # venv + install + the benchmarks (prints figures, writes JSON)
 
 Needs only Python 3.11+ (and Node/npm for the JavaScript client tests). Postgres comes from
 DATABASE_URL when it is set, otherwise from an embedded PostgreSQL 16 kept in ./.pgdata and
@@ -45,7 +46,7 @@ def stamp_of(*files: Path) -> str:
 
 
 def ensure_venv() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may be run by an older python3
         sys.exit("dev.py: Python 3.11 or newer is required")
     if not PY.exists():
         step(f"creating virtual environment in {VENV.name}/")
@@ -65,7 +66,8 @@ def ensure_venv() -> None:
 def ensure_node_packages() -> None:
     npm = shutil.which("npm")
     if npm is None:
-        sys.exit("dev.py: npm is required for the official JavaScript client tests (install Node.js 20+)")
+        sys.exit("dev.py: npm is required for the official JavaScript client tests "
+                 "(install Node.js 20+)")
     stamp_file = JS_DIR / "node_modules" / ".reactive-stamp"
     want = stamp_of(JS_DIR / "package.json", JS_DIR / "package-lock.json")
     if stamp_file.exists() and stamp_file.read_text() == want:
@@ -106,8 +108,17 @@ def test(args: list[str]) -> None:
     sys.exit(result.returncode)
 
 
+def bench(args: list[str]) -> None:
+    ensure_venv()
+    env = django_env()
+    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    step("running the benchmarks")
+    result = subprocess.run([str(PY), "-m", "bench.run", *args], cwd=ROOT, env=env)
+    sys.exit(result.returncode)
+
+
 def main() -> None:
-    commands = {"demo": demo, "test": test}
+    commands = {"demo": demo, "test": test, "bench": bench}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     commands[sys.argv[1]](sys.argv[2:])

@@ -86,7 +86,8 @@ class DocWrite:
     new: Mapping[str, Any] | None = None
 
     def keys_for(self, fields: tuple[str, ...]) -> list[tuple[Any, ...]]:
-        return [tuple(row.get(f) for f in fields) for row in (self.old, self.new) if row is not None]
+        rows = (self.old, self.new)
+        return [tuple(row.get(f) for f in fields) for row in rows if row is not None]
 
 
 @dataclass

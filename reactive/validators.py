@@ -1,7 +1,8 @@
 """The `v` namespace and the compilation of argument/return validators into pydantic validators.
 
-Two spellings, one machinery. Convex style: ``@mutation(args={"body": v.string()}, returns=v.id("messages"))``.
-Pythonic: type hints on the handler, ``def send(ctx, body: str, channel: v.id("channels")) -> str``.
+Two spellings, one machinery. Convex style:
+``@mutation(args={"body": v.string()}, returns=v.id("messages"))``. Pythonic: type hints on the
+handler, ``def send(ctx, body: str, channel: v.id("channels")) -> str``.
 Every `v.*` validator is also a valid annotation (it provides its own pydantic core schema), and
 plain types go through pydantic in strict mode, except that an ``int`` accepts an integral float
 (the official clients send every number as a float64). Objects reject extra keys, as in Convex.

@@ -46,6 +46,8 @@ TEMPLATES = [{
 }]
 
 DATABASES = {"default": database_config(BASE_DIR / ".pgdata")}
+# One test database per test run, so that concurrent runs on one Postgres do not collide.
+DATABASES["default"]["TEST"] = {"NAME": f"test_reactive_{os.getpid()}"}
 # A live server started by the tests points at the test database pytest-django created.
 if os.environ.get("REACTIVE_LIVE_DB_NAME"):
     DATABASES["default"]["NAME"] = os.environ["REACTIVE_LIVE_DB_NAME"]

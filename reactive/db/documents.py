@@ -37,7 +37,7 @@ def creation_ms(value: Any) -> float | None:
 def ms_to_column(field: models.Field, value: Any) -> Any:
     """Convert an `_creationTime` (ms) value to the creation column's Python type."""
     if isinstance(field, models.DateTimeField) and isinstance(value, (int, float)):
-        return dt.datetime.fromtimestamp(value / 1000.0, tz=dt.timezone.utc)
+        return dt.datetime.fromtimestamp(value / 1000.0, tz=dt.UTC)
     return value
 
 

@@ -285,30 +285,43 @@ def decode_cursor(table: Table, index: Index, order: str, cursor: str
         raise QueryError("InvalidCursor: the cursor does not fit the index")
     fields = {f.attname: f for f in table.model._meta.concrete_fields}
     try:
-        return tuple(
-            None if v is None else fields[c].to_python(v) for c, v in zip(index.key_columns, key)
-        )
+        pairs = zip(index.key_columns, key, strict=True)
+        return tuple(None if v is None else fields[c].to_python(v) for c, v in pairs)
     except Exception:
         raise QueryError("InvalidCursor: the cursor does not fit the index") from None
 
 
+def _equal(column: str, value: Any) -> Q:
+    return Q(**{f"{column}__isnull": True}) if value is None else Q(**{column: value})
+
+
+def _past(column: str, value: Any, desc: bool) -> Q:
+    """Rows whose ``column`` comes strictly after ``value`` in index order (NULLs sort last)."""
+    if desc:  # descending: NULLs come first, then values downwards
+        return Q(**{f"{column}__isnull": False}) if value is None else Q(**{f"{column}__lt": value})
+    if value is None:
+        return Q(pk__in=[])  # nothing comes after NULL
+    return Q(**{f"{column}__gt": value}) | Q(**{f"{column}__isnull": True})
+
+
 def after_key(columns: tuple[str, ...], key: tuple[Any, ...], *, desc: bool,
               inclusive: bool) -> Q:
-    """Rows strictly after (or at, if ``inclusive``) ``key`` in index order; NULLs sort last."""
-    result = Q(pk__in=[]) if not inclusive else Q(**{c: v for c, v in zip(columns, key)
-                                                      if v is not None}) & Q(
-        **{f"{c}__isnull": True for c, v in zip(columns, key) if v is None})
-    for i in range(len(columns) - 1, -1, -1):
-        col, val = columns[i], key[i]
+    """Rows strictly after (or at, if ``inclusive``) ``key`` in index order.
+
+    The lexicographic expansion of ``(c1, c2, …) > (k1, k2, …)``: past on c1, or equal on c1 and
+    past on c2, and so on; NULL-aware, since Postgres row comparison treats NULL as unknown.
+    """
+    result = Q(pk__in=[])
+    for i, (col, val) in enumerate(zip(columns, key, strict=True)):
         same = Q()
-        for c, v in zip(columns[:i], key[:i]):
-            same &= Q(**{f"{c}__isnull": True}) if v is None else Q(**{c: v})
-        if desc:
-            past = Q(**{f"{col}__isnull": False}) if val is None else Q(**{f"{col}__lt": val})
-        else:
-            past = Q(pk__in=[]) if val is None else (
-                Q(**{f"{col}__gt": val}) | Q(**{f"{col}__isnull": True}))
-        result |= same & past
+        for c, v in zip(columns[:i], key[:i], strict=True):
+            same &= _equal(c, v)
+        result |= same & _past(col, val, desc)
+    if inclusive:
+        at = Q()
+        for c, v in zip(columns, key, strict=True):
+            at &= _equal(c, v)
+        result |= at
     return result
 
 

@@ -4,7 +4,8 @@ Queries and mutations may run more than once (retries, re-runs for subscribers),
 another service from one would be repeated or half-applied. While one runs, a Python audit hook
 refuses `socket.connect` and DNS lookups from its thread. libpq (the database connection) does not
 go through Python sockets and is unaffected. On by default when DEBUG is true
-(`REACTIVE["REFUSE_NETWORK_IN_TRANSACTIONS"]`); the hook costs one thread-local read per audit event.
+(`REACTIVE["REFUSE_NETWORK_IN_TRANSACTIONS"]`); the hook costs one thread-local read per audit
+event.
 """
 
 from __future__ import annotations

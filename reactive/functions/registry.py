@@ -22,13 +22,13 @@ if TYPE_CHECKING:
     from ..validators import CompiledArgs, CompiledReturns
 
 
-class Kind(str, enum.Enum):
+class Kind(enum.StrEnum):
     QUERY = "query"
     MUTATION = "mutation"
     ACTION = "action"
 
 
-class Isolation(str, enum.Enum):
+class Isolation(enum.StrEnum):
     """How a mutation's transaction keeps concurrent writers apart."""
 
     #: SERIALIZABLE; conflicts (40001) and deadlocks (40P01) are retried.
@@ -41,7 +41,7 @@ _IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 
 
 def canonical_path(path: str) -> str:
-    """Convex's canonical form: ``"file"`` → ``"file:default"``, ``.js`` stripped from the module."""
+    """Convex's canonical form: ``"file"`` → ``"file:default"``; ``.js`` is stripped."""
     module, sep, name = path.rpartition(":")
     if not sep:
         module, name = path, "default"
@@ -52,8 +52,9 @@ def canonical_path(path: str) -> str:
 
 def valid_path(path: str) -> bool:
     module, _, name = path.rpartition(":")
+    parts = module.split("/")
     return bool(module) and bool(_IDENT.match(name)) and all(
-        _IDENT.match(part) or re.match(r"^[A-Za-z0-9_.\-]+$", part) for part in module.split("/")
+        re.match(r"^[A-Za-z0-9_.\-]+$", part) for part in parts
     )
 
 

@@ -71,7 +71,7 @@ def test_uuid_pk_and_datetime_creation_time():
     nid = in_mutation(lambda ctx: ctx.db.insert("notes", {"text": "hello"})).unwrap()
     assert isinstance(ids.pk_of("notes", nid), uuid.UUID)
     doc = in_query(lambda ctx: ctx.db.get("notes", nid)).unwrap()
-    now_ms = dt.datetime.now(dt.timezone.utc).timestamp() * 1000
+    now_ms = dt.datetime.now(dt.UTC).timestamp() * 1000
     assert abs(doc["_creationTime"] - now_ms) < 60_000
     assert doc["kind"] == "a" and doc["done"] is False
 
@@ -113,8 +113,8 @@ def test_range_bounds_and_field_order_rules():
                 lambda q: q.eq("author", "zed").gt("score", 1).gt("score", 2),
                 lambda q: q.eq("nope", 1)):
         with pytest.raises(QueryError):
-            in_query(lambda ctx: ctx.db.query("messages").with_index("by_author_score", bad)
-                     .collect()).unwrap()
+            in_query(lambda ctx, bad=bad: ctx.db.query("messages")
+                     .with_index("by_author_score", bad).collect()).unwrap()
     with pytest.raises(QueryError, match="no index"):
         in_query(lambda ctx: ctx.db.query("messages").with_index("by_nothing").collect()
                  ).unwrap()

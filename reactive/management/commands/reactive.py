@@ -28,7 +28,8 @@ class Command(BaseCommand):
         sub.add_parser("functions", help="List registered functions.")
         run = sub.add_parser("run", help="Run a function through the executor.")
         run.add_argument("path", help='Function path, e.g. "chat:send".')
-        run.add_argument("args", nargs="?", default="{}", help="Arguments as a JSON object.")
+        run.add_argument("arguments", metavar="args", nargs="?", default="{}",
+                         help="Arguments as a JSON object.")
         run.add_argument("--user", help="Run as this Django user (username).")
         run.add_argument("--format", choices=["convex_encoded_json", "json"],
                          default="json", help="Output encoding (default: json).")
@@ -47,12 +48,13 @@ class Command(BaseCommand):
             return
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
         for row in rows:
-            self.stdout.write("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[3])
+            cells = "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False))
+            self.stdout.write(f"{cells}  {row[3]}")
         self.stdout.write(f"{len(rows)} function(s)")
 
     def _run(self, options: dict[str, Any]) -> None:
         try:
-            raw = json.loads(options["args"])
+            raw = json.loads(options["arguments"])
             call_args = decode(raw, path="args")
         except (ValueError, ValueEncodingError) as exc:
             raise CommandError(f"args must be a JSON object: {exc}") from None

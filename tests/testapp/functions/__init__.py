@@ -173,7 +173,8 @@ def query_calls_mutation(ctx) -> Any:
 
 @query
 def query_calls_query(ctx) -> Any:
-    return {"inner": ctx.run_query(api.testapp.ping), "secret": ctx.run_query(internal.testapp.secret)}
+    return {"inner": ctx.run_query(api.testapp.ping),
+            "secret": ctx.run_query(internal.testapp.secret)}
 
 
 @mutation

@@ -1,0 +1,61 @@
+"""manage.py reactive functions | run: thin wrappers over the registry and the executor."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+
+from tests.testapp.models import Channel
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run(*args: str) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command("reactive", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_functions_lists_the_registry():
+    out, _ = run("functions")
+    assert "testapp/messages:send" in out and "mutation" in out
+    assert "testapp:secret" in out and "internal" in out
+
+
+def test_run_calls_through_the_executor_including_internal():
+    out, _ = run("run", "testapp:create_channel", '{"name": "cli"}')
+    channel_id = json.loads(out)
+    assert Channel.objects.get().name == "cli"
+    out, _ = run("run", "testapp/messages:list", json.dumps({"channel": channel_id}))
+    assert json.loads(out) == []
+    out, _ = run("run", "testapp:secret")
+    assert json.loads(out) == "internal only"
+    out, err = run("run", "testapp:logs")
+    assert "[LOG] hello 1" in err
+
+
+def test_run_as_user_and_formats():
+    get_user_model().objects.create_user("cli-user", email="c@x.test")
+    out, _ = run("run", "testapp:whoami", "--user", "cli-user")
+    assert json.loads(out)["email"] == "c@x.test"
+    out, _ = run("run", "testapp:big_int")
+    assert json.loads(out)["i"] == str(2**62)
+    out, _ = run("run", "testapp:big_int", "--format", "convex_encoded_json")
+    assert set(json.loads(out)["i"]) == {"$integer"}
+
+
+@pytest.mark.parametrize("args, match", [
+    (("run", "testapp:ping", "{not json"), "JSON"),
+    (("run", "testapp:nope"), "Could not find function"),
+    (("run", "testapp:fail_convex"), "NOPE"),
+    (("run", "testapp:create_channel", '{"name": 5}'), "`name`"),
+    (("run", "testapp:whoami", "--user", "ghost"), "no user"),
+])
+def test_run_errors(args, match):
+    with pytest.raises(CommandError, match=match):
+        run(*args)
+    assert not Channel.objects.exists()
