@@ -41,4 +41,23 @@ def check_setup(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                  "disables its isolation level and retries.",
             id="reactive.W005",
         ))
+    messages.extend(check_tables())
     return messages
+
+
+SENSITIVE_FIELDS = ("password", "secret", "token", "api_key")
+
+
+def check_tables() -> list[Any]:
+    from .db.tables import tables
+
+    found = []
+    for table in tables:
+        exposed = [f for f in table.fields if any(s in f.lower() for s in SENSITIVE_FIELDS)]
+        if exposed:
+            found.append(Warning(
+                f"Table {table.name!r} exposes field(s) {exposed} in its documents.",
+                hint="Pass exclude=(...) to @table / register_table to keep them out.",
+                id="reactive.W006",
+            ))
+    return found

@@ -35,6 +35,7 @@ class Table:
     model: type[models.Model]
     creation_field: str | None
     tag: bytes
+    exclude: frozenset[str] = frozenset()
     _indexes: dict[str, Index] | None = None
     _fields: dict[str, Any] | None = None
 
@@ -44,12 +45,14 @@ class Table:
 
     @property
     def fields(self) -> dict[str, Any]:
-        """Document key → Django field, for every concrete field but the pk and creation time."""
+        """Document key → Django field: every concrete field but the pk, the creation time and
+        the excluded ones (which are neither readable nor writable through ``ctx.db``)."""
         if self._fields is None:
             self._fields = {
                 f.name: f
                 for f in self.model._meta.concrete_fields
                 if not f.primary_key and f.name != self.creation_field
+                and f.name not in self.exclude
             }
         return self._fields
 
@@ -107,14 +110,19 @@ class TableRegistry:
         self._lock = threading.Lock()
 
     def register(self, model: type[models.Model], name: str,
-                 creation_time: str | None = None) -> Table:
+                 creation_time: str | None = None, exclude: tuple[str, ...] = ()) -> Table:
         if not name or name.startswith("_"):
             raise ConfigurationError(f"table name {name!r} must not be empty or start with '_'")
         if creation_time is None:
             found = [f.name for f in model._meta.concrete_fields
                      if f.name in CREATION_FIELD_NAMES]
             creation_time = found[0] if found else None
-        table = Table(name=name, model=model, creation_field=creation_time, tag=ids.table_tag(name))
+        names = {f.name for f in model._meta.concrete_fields}
+        unknown = sorted(set(exclude) - names)
+        if unknown:
+            raise ConfigurationError(f"table {name!r}: exclude names unknown field(s) {unknown}")
+        table = Table(name=name, model=model, creation_field=creation_time,
+                      tag=ids.table_tag(name), exclude=frozenset(exclude))
         with self._lock:
             old = self._by_name.get(name)
             if old is not None and old.model.__qualname__ != model.__qualname__:
@@ -128,6 +136,14 @@ class TableRegistry:
                 )
             self._by_name[name] = self._by_model[model] = self._by_tag[table.tag] = table
         return table
+
+    def unregister(self, name: str) -> None:
+        with self._lock:
+            table = self._by_name.pop(name, None)
+            if table is not None:
+                self._by_tag.pop(table.tag, None)
+                if self._by_model.get(table.model) is table:
+                    del self._by_model[table.model]
 
     def get(self, name: str) -> Table:
         try:
@@ -151,13 +167,15 @@ class TableRegistry:
 tables = TableRegistry()
 
 
-def table(name: str, *, creation_time: str | None = None) -> Any:
+def table(name: str, *, creation_time: str | None = None, exclude: tuple[str, ...] = ()
+          ) -> Any:
     """Class decorator: expose a Django model as the table ``name``.
 
     Args:
         name: The Convex-style table name, e.g. ``"messages"``.
         creation_time: The field behind ``_creationTime`` (a FloatField of ms or a DateTimeField).
             Defaults to a field named ``creation_time`` if the model has one.
+        exclude: Fields kept out of documents and writes (e.g. ``("password",)``).
 
     Example:
         >>> @table("messages")
@@ -166,13 +184,18 @@ def table(name: str, *, creation_time: str | None = None) -> Any:
     """
 
     def wrap(model: type[models.Model]) -> type[models.Model]:
-        tables.register(model, name, creation_time)
+        tables.register(model, name, creation_time, tuple(exclude))
         return model
 
     return wrap
 
 
 def register_table(model: type[models.Model], name: str, *,
-                   creation_time: str | None = None) -> Table:
-    """Expose an existing model (e.g. ``auth.User``) as a table without decorating it."""
-    return tables.register(model, name, creation_time)
+                   creation_time: str | None = None, exclude: tuple[str, ...] = ()) -> Table:
+    """Expose an existing model as a table without decorating it.
+
+    Example:
+        >>> register_table(get_user_model(), "users", creation_time="date_joined",
+        ...                exclude=("password",))
+    """
+    return tables.register(model, name, creation_time, tuple(exclude))

@@ -278,3 +278,24 @@ def test_queries_cannot_write():
     out = in_query(lambda ctx: Channel.objects.create(name="sneaky"))
     assert out.error is not None  # Postgres refuses: the transaction is READ ONLY
     assert not Channel.objects.exists()
+
+
+def test_excluded_fields_are_neither_read_nor_written():
+    from django.contrib.auth import get_user_model
+    from django.core import checks
+
+    from reactive.db.tables import register_table, tables
+
+    User = get_user_model()
+    register_table(User, "users_exposed")
+    assert [m for m in checks.run_checks() if m.id == "reactive.W006"
+            and "users_exposed" in m.msg]
+    register_table(User, "users_exposed", creation_time="date_joined", exclude=("password",))
+    user = User.objects.create_user("eve", password="pw")
+    uid = ids.encode_id("users_exposed", user.pk)
+    doc = in_query(lambda ctx: ctx.db.get("users_exposed", uid)).unwrap()
+    assert doc["username"] == "eve" and "password" not in doc
+    with pytest.raises(DocumentValidationError, match="no field `password`"):
+        in_mutation(lambda ctx: ctx.db.patch("users_exposed", uid, {"password": "x"})).unwrap()
+    assert not [m for m in checks.run_checks() if m.id == "reactive.W006"]
+    tables.unregister("users_exposed")
