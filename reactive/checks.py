@@ -60,4 +60,10 @@ def check_tables() -> list[Any]:
                 hint="Pass exclude=(...) to @table / register_table to keep them out.",
                 id="reactive.W006",
             ))
+        for name in table.unusable_indexes():
+            found.append(Warning(
+                f"Index {name!r} of table {table.name!r} cannot be used with with_index().",
+                hint="Indexes over expressions or excluded fields are left out of the table.",
+                id="reactive.W007",
+            ))
     return found

@@ -79,6 +79,25 @@ class Table:
         tail.append(self.pk_column)
         return tuple(tail)
 
+    def _index_fields(self, index: Any) -> tuple[str, ...] | None:
+        """Document keys of a Django index, or None if it cannot serve ``with_index``."""
+        if not index.name or not index.fields or index.expressions:
+            return None
+        keys = []
+        for name in (f.lstrip("-") for f in index.fields):
+            if name == self.creation_field:
+                keys.append("_creationTime")
+            elif name in self.fields:
+                keys.append(name)
+            else:
+                return None
+        return tuple(keys)
+
+    def unusable_indexes(self) -> list[str]:
+        """Named model indexes that ``with_index`` cannot use (expressions, hidden fields)."""
+        return [i.name for i in self.model._meta.indexes
+                if i.name and self._index_fields(i) is None]
+
     def _build_indexes(self) -> dict[str, Index]:
         tail = self._tail()
         result = {
@@ -91,14 +110,17 @@ class Table:
             ),
         }
         for index in self.model._meta.indexes:
-            if not index.name or not index.fields or index.expressions:
-                continue
-            names = tuple(f.lstrip("-") for f in index.fields)
-            if any(n not in self.fields for n in names):
+            names = self._index_fields(index)
+            if names is None:
                 continue
             columns = tuple(self.column_for(n) for n in names)
             key = columns + tuple(c for c in tail if c not in columns)
             result[index.name] = Index(index.name, names, columns, key)
+            # Postgres wants index names unique per schema, Convex per table: an index named
+            # "messages_by_channel" on table "messages" also answers to "by_channel".
+            short = index.name.removeprefix(f"{self.name}_")
+            if short != index.name and short not in result:
+                result[short] = Index(short, names, columns, key)
         return result
 
 

@@ -1,0 +1,3 @@
+"""The chat app: channels, messages and user profiles as reactive tables."""
+
+from __future__ import annotations

@@ -1,0 +1,71 @@
+"""`manage.py seed_demo`: demo users, channels and messages. Safe to run again and again.
+
+Users are made with the ORM (passwords are Django's business); channels and messages go through
+the chat functions, as any server-side caller would call them (`reactive.execute`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from reactive import ConvexError, api, execute
+from reactive.auth import identity_from_user
+from reactive.conf import reactive_settings
+
+from ...models import Channel, Message, Profile
+
+PASSWORD = "demo"
+USERS = {"alice": "Alice", "bob": "Bob"}
+CHANNELS = ["general", "random"]
+MESSAGES = [
+    ("general", "alice", "Welcome to the reactive demo! Everything here goes through chat:*."),
+    ("general", "bob", "Hi Alice. Is this really Convex's HTTP API, served by Django?"),
+    ("general", "alice", "It is: POST /api/query and /api/mutation, as the official clients use."),
+    ("random", "bob", "Anyone up for lunch?"),
+    ("random", "alice", "Always."),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo users (alice, bob), channels and a few messages, if missing."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        User = get_user_model()
+        users = {}
+        for username, display_name in USERS.items():
+            user, created = User.objects.get_or_create(
+                username=username, defaults={"email": f"{username}@example.com"})
+            if created or not user.check_password(PASSWORD):
+                user.set_password(PASSWORD)
+                user.save(update_fields=["password"])
+            Profile.objects.get_or_create(user=user, defaults={"display_name": display_name})
+            users[username] = user
+            self.stdout.write(f"user {username!r} ({'created' if created else 'exists'})")
+
+        channel_ids = {}
+        for name in CHANNELS:
+            try:
+                channel_ids[name] = execute(api.chat.create_channel, {"name": name}).unwrap()
+                self.stdout.write(f"channel #{name} (created)")
+            except ConvexError as exc:
+                if not (isinstance(exc.data, dict) and exc.data.get("code") == "CHANNEL_EXISTS"):
+                    raise
+                channel_ids[name] = exc.data["channel"]
+                self.stdout.write(f"channel #{name} (exists)")
+
+        seeded = set()
+        for channel, username, body in MESSAGES:
+            if channel not in seeded and Message.objects.filter(
+                    channel=Channel.objects.get(name=channel)).exists():
+                continue  # this channel already has messages: seeded before, or in use
+            seeded.add(channel)
+            identity = identity_from_user(users[username], reactive_settings.SESSION_ISSUER)
+            execute(api.chat.send, {"channel": channel_ids[channel], "body": body},
+                    identity=identity).unwrap()
+        self.stdout.write(f"messages: {sum(1 for c, *_ in MESSAGES if c in seeded)} added")
+
+        self.stdout.write(self.style.SUCCESS(
+            f"Demo ready. Log in as {' or '.join(USERS)}, password {PASSWORD!r}."))

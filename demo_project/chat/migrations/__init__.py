@@ -1,0 +1,3 @@
+"""Migrations of the chat app."""
+
+from __future__ import annotations

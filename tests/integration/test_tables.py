@@ -1,0 +1,47 @@
+"""Index discovery: creation time inside an index, table-prefixed names, unusable indexes."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import models
+
+from reactive.db.tables import Table, tables
+from reactive.models import ReactiveModel
+
+
+class Sample(ReactiveModel):
+    channel = models.IntegerField()
+    secret = models.CharField(max_length=10)
+
+    class Meta:
+        app_label = "testapp"
+        managed = False
+        indexes = [
+            models.Index(fields=["channel", "creation_time"], name="samples_by_channel"),
+            models.Index(fields=["secret"], name="samples_by_secret"),
+            models.Index(models.functions.Lower("secret"), name="samples_lower"),
+        ]
+
+
+@pytest.fixture
+def sample() -> Table:
+    table = tables.register(Sample, "samples", exclude=("secret",))
+    yield table
+    tables.unregister("samples")
+
+
+def test_creation_time_in_an_index_and_short_names(sample: Table):
+    index = sample.indexes["by_channel"]
+    full = sample.indexes["samples_by_channel"]
+    assert (full.fields, full.key_columns) == (index.fields, index.key_columns)
+    assert index.fields == ("channel", "_creationTime")
+    assert index.key_columns == ("channel", "creation_time", "id")
+
+
+def test_unusable_indexes_are_reported(sample: Table):
+    assert "by_secret" not in sample.indexes
+    assert sorted(sample.unusable_indexes()) == ["samples_by_secret", "samples_lower"]
+    from django.core import checks
+
+    warned = [m for m in checks.run_checks() if m.id == "reactive.W007"]
+    assert {m.msg.split("'")[1] for m in warned} == {"samples_by_secret", "samples_lower"}
