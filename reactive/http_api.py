@@ -63,7 +63,9 @@ def parse_format(raw: Any) -> str:
     return FORMATS[raw]
 
 
-def parse_call(body: bytes, *, path: str | None = None) -> Call:
+def parse_call(body: bytes, *, path: str | None = None, default_format: str | None = None
+               ) -> Call:
+    """Parse a call; `/api/run` passes ``default_format="json"`` (Convex's default there)."""
     data = parse_body(body)
     if path is None:
         path = data.get("path")
@@ -71,7 +73,7 @@ def parse_call(body: bytes, *, path: str | None = None) -> Call:
             raise RequestError("BadConvexFunctionIdentifier",
                                "The request body needs a function path in `path`")
     return Call(path=path, args=parse_args(data.get("args")),
-                format=parse_format(data.get("format")))
+                format=parse_format(data.get("format", default_format)))
 
 
 def outcome_body(outcome: Outcome, fmt: str) -> dict[str, Any]:

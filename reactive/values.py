@@ -4,8 +4,8 @@ Convex has two number types: Float64 (a plain JSON number) and Int64 (`{"$intege
 Python has one `int`, so reactive marks Int64 explicitly with `Int64`, an `int` subclass:
 decoding `$integer` gives `Int64`, and encoding an `Int64` gives `$integer` again, so values
 round-trip. A plain Python `int` (a Django IntegerField, a count) is a number on the wire, as the
-official clients expect; one beyond ±2**53 cannot be a float64 exactly and is refused rather than
-silently rounded. Bytes travel as `{"$bytes": base64}`; NaN, ±Infinity and -0.0 as `$float`.
+official clients expect (written `3.0`, as the Python client accepts only floats); one beyond
+±2**53 cannot be a float64 exactly and is refused rather than silently rounded. Bytes travel as `{"$bytes": base64}`; NaN, ±Infinity and -0.0 as `$float`.
 
 Two output formats, as Convex's HTTP API: `convex_encoded_json` (the above) and `json` ("clean"
 export: Int64 as a decimal string, bytes as a base64 string).
@@ -75,7 +75,9 @@ def encode(value: Any, *, clean: bool = False, path: str = "value") -> Any:
             raise ValueEncodingError(
                 f"integer {value} at {path} does not fit a float64 exactly; wrap it in Int64"
             )
-        return value
+        # As a float (`3.0` on the wire): a JSON integer is not a Convex value for the Python
+        # client, which rejects it while decoding; JS reads 3.0 and 3 alike.
+        return float(value)
     if isinstance(value, float):
         return value if clean and math.isfinite(value) else _float_json(value)
     if isinstance(value, (bytes, bytearray, memoryview)):

@@ -76,8 +76,8 @@ def _run_sync(call: Call, identity: Identity | None, kind: Kind | None) -> Outco
         close_old_connections()
 
 
-async def _handle(request: HttpRequest, kind: Kind | None, path: str | None = None
-                  ) -> HttpResponse:
+async def _handle(request: HttpRequest, kind: Kind | None, path: str | None = None,
+                  default_format: str | None = None) -> HttpResponse:
     if request.method == "OPTIONS":
         return _cors(request, HttpResponse(status=204))
     if request.method != "POST":
@@ -91,7 +91,7 @@ async def _handle(request: HttpRequest, kind: Kind | None, path: str | None = No
         limit = reactive_settings.MAX_REQUEST_BYTES
         if body is None or len(body) > limit:
             raise RequestError("RequestTooLarge", f"The request body is over {limit} bytes", 413)
-        call = parse_call(body, path=path)
+        call = parse_call(body, path=path, default_format=default_format)
     except RequestError as exc:
         return _cors(request, _json({"code": exc.code, "message": exc.message},
                                     status=exc.status))
@@ -126,7 +126,7 @@ async def run_view(request: HttpRequest, fn_path: str) -> HttpResponse:
         path = run_path_from_url(fn_path)
     except RequestError as exc:
         return _cors(request, _json({"code": exc.code, "message": exc.message}, exc.status))
-    return await _handle(request, None, path=path)
+    return await _handle(request, None, path=path, default_format="json")
 
 
 def not_found_json(request: HttpRequest) -> JsonResponse:

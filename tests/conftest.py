@@ -94,6 +94,11 @@ def asgi_server(django_db_setup: None, django_db_blocker: object,
     """
     from django.db import connection
 
-    server = start_server(connection.settings_dict["NAME"], tmp_path_factory.mktemp("server"))
+    name = connection.settings_dict["NAME"]
+    # pytest-django creates the test database only for aliases that some collected test marks
+    # with django_db; never let a live server write to the development database instead.
+    assert name.startswith("test_"), (
+        f"asgi_server would use database {name!r}: mark the module with pytest.mark.django_db")
+    server = start_server(name, tmp_path_factory.mktemp("server"))
     yield server
     server.stop()

@@ -18,7 +18,7 @@ def test_int64_round_trip_matches_convex_bytes():
 
 def test_plain_numbers_are_float64():
     assert decode(3) == 3.0 and isinstance(decode(3), float)
-    assert encode(3) == 3
+    assert encode(3) == 3 and isinstance(encode(3), float)  # "3.0" on the wire
     assert encode(1.5) == 1.5
 
 
