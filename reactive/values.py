@@ -5,7 +5,8 @@ Python has one `int`, so reactive marks Int64 explicitly with `Int64`, an `int` 
 decoding `$integer` gives `Int64`, and encoding an `Int64` gives `$integer` again, so values
 round-trip. A plain Python `int` (a Django IntegerField, a count) is a number on the wire, as the
 official clients expect (written `3.0`, as the Python client accepts only floats); one beyond
-±2**53 cannot be a float64 exactly and is refused rather than silently rounded. Bytes travel as `{"$bytes": base64}`; NaN, ±Infinity and -0.0 as `$float`.
+±2**53 cannot be a float64 exactly and is refused rather than silently rounded. Bytes travel as
+`{"$bytes": base64}`; NaN, ±Infinity and -0.0 as `$float`.
 
 Two output formats, as Convex's HTTP API: `convex_encoded_json` (the above) and `json` ("clean"
 export: Int64 as a decimal string, bytes as a base64 string).
