@@ -4,6 +4,7 @@
     python3 dev.py demo     # venv + install + migrate + seed + serve the demo on 127.0.0.1:8000
     python3 dev.py test     # venv + install (Python and npm) + the whole test suite
     python3 dev.py bench    # venv + install + the benchmarks (prints figures, writes JSON)
+    python3 dev.py stopdb   # stop the embedded Postgres (it otherwise keeps running)
 
 Needs only Python 3.11+ (and Node/npm for the JavaScript client tests). Postgres comes from
 DATABASE_URL when it is set, otherwise from an embedded PostgreSQL 16 kept in ./.pgdata and
@@ -117,8 +118,20 @@ def bench(args: list[str]) -> None:
     sys.exit(result.returncode)
 
 
+def stopdb(args: list[str]) -> None:
+    """Stop the embedded Postgres of this checkout (it keeps running between commands)."""
+    pid_file = ROOT / ".pgdata" / "postmaster.pid"
+    if not pid_file.exists():
+        print("the embedded Postgres is not running")
+        return
+    import signal
+
+    os.kill(int(pid_file.read_text().split()[0]), signal.SIGINT)  # "fast" shutdown
+    step("stopping the embedded Postgres")
+
+
 def main() -> None:
-    commands = {"demo": demo, "test": test, "bench": bench}
+    commands = {"demo": demo, "test": test, "bench": bench, "stopdb": stopdb}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     commands[sys.argv[1]](sys.argv[2:])

@@ -299,3 +299,15 @@ def test_excluded_fields_are_neither_read_nor_written():
         in_mutation(lambda ctx: ctx.db.patch("users_exposed", uid, {"password": "x"})).unwrap()
     assert not [m for m in checks.run_checks() if m.id == "reactive.W006"]
     tables.unregister("users_exposed")
+
+
+def test_paginate_maximum_rows_read_stops_early():
+    cid, mids = setup_channel(n=6)
+    out = in_query(lambda ctx: ctx.db.query("messages").with_index(
+        "by_channel", lambda q: q.eq("channel", cid)).paginate(
+        {"numItems": 5, "cursor": None, "maximumRowsRead": 2})).unwrap()
+    assert [d["_id"] for d in out["page"]] == mids[:2] and not out["isDone"]
+    rest = in_query(lambda ctx: ctx.db.query("messages").with_index(
+        "by_channel", lambda q: q.eq("channel", cid)).paginate(
+        {"numItems": 5, "cursor": out["continueCursor"]})).unwrap()
+    assert [d["_id"] for d in rest["page"]] == mids[2:]

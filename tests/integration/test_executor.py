@@ -156,3 +156,17 @@ def test_unknown_settings_fail_the_system_check_and_calls():
         out = execute("testapp:ping")
     assert errors and "NOT_A_KEY" in errors[0].msg
     assert isinstance(out.error, InternalError)  # clients see "Server Error", never config
+
+
+def test_byte_limits():
+    in_mutation(lambda ctx: [ctx.db.insert("channels", {"name": f"c{i}", "topic": "t" * 150})
+                             for i in range(3)])
+    with override_settings(REACTIVE={"LIMITS": {"bytes_read": 300}}):
+        out = in_query(lambda ctx: ctx.db.query("channels").collect())
+    assert isinstance(out.error, LimitExceeded) and "bytes read" in out.error.message
+    with override_settings(REACTIVE={"LIMITS": {"bytes_written": 300}}):
+        out = in_mutation(lambda ctx: [ctx.db.insert("channels", {"name": f"d{i}",
+                                                                  "topic": "t" * 150})
+                                       for i in range(3)])
+    assert isinstance(out.error, LimitExceeded) and "bytes written" in out.error.message
+    assert Channel.objects.count() == 3
