@@ -99,23 +99,23 @@ def demo(args: list[str]) -> None:
                                      "demo_project.asgi:application", *args], env)
 
 
+def run_module(module: str, args: list[str], what: str) -> None:
+    """Run ``python -m module`` in the venv with the test settings, exiting with its code."""
+    env = django_env()
+    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    step(what)
+    sys.exit(subprocess.run([str(PY), "-m", module, *args], cwd=ROOT, env=env).returncode)
+
+
 def test(args: list[str]) -> None:
     ensure_venv()
     ensure_node_packages()
-    env = django_env()
-    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
-    step("running the test suite")
-    result = subprocess.run([str(PY), "-m", "pytest", *args], cwd=ROOT, env=env)
-    sys.exit(result.returncode)
+    run_module("pytest", args, "running the test suite")
 
 
 def bench(args: list[str]) -> None:
     ensure_venv()
-    env = django_env()
-    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
-    step("running the benchmarks")
-    result = subprocess.run([str(PY), "-m", "bench.run", *args], cwd=ROOT, env=env)
-    sys.exit(result.returncode)
+    run_module("bench.run", args, "running the benchmarks")
 
 
 def stopdb(args: list[str]) -> None:

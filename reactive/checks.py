@@ -33,14 +33,14 @@ def check_setup(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     except Exception as exc:  # reported, not raised, so `check` can show every problem
         messages.append(Error(str(exc), id="reactive.E004",
                               hint="See docs/settings.md for the REACTIVE keys."))
-    if getattr(settings, "ATOMIC_REQUESTS", False) or any(
-            db.get("ATOMIC_REQUESTS") for db in settings.DATABASES.values()):
-        messages.append(Warning(
-            "ATOMIC_REQUESTS is on.",
-            hint="reactive runs each function in its own transaction; wrapping requests in one "
-                 "disables its isolation level and retries.",
-            id="reactive.W005",
-        ))
+    for alias, db in settings.DATABASES.items():
+        if db.get("ATOMIC_REQUESTS"):
+            messages.append(Error(
+                f"ATOMIC_REQUESTS is on for database {alias!r}.",
+                hint="Django refuses async views under ATOMIC_REQUESTS, so reactive's HTTP "
+                     "endpoints would fail; each function runs in its own transaction anyway.",
+                id="reactive.E005",
+            ))
     messages.extend(check_tables())
     return messages
 
@@ -63,7 +63,8 @@ def check_tables() -> list[Any]:
         for name in table.unusable_indexes():
             found.append(Warning(
                 f"Index {name!r} of table {table.name!r} cannot be used with with_index().",
-                hint="Indexes over expressions or excluded fields are left out of the table.",
+                hint="Indexes over expressions, partial indexes and indexes over excluded fields "
+                     "are left out of the table.",
                 id="reactive.W007",
             ))
     return found

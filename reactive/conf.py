@@ -91,6 +91,14 @@ def _load() -> ReactiveSettings:
         raise ConfigurationError(
             f"Unknown REACTIVE setting(s): {', '.join(unknown)}. See docs/settings.md."
         )
+    for key in ("RETRY", "LIMITS"):
+        bad = sorted(set(user.get(key) or {}) - set(DEFAULTS[key]))
+        if bad:
+            from .errors import ConfigurationError
+
+            raise ConfigurationError(
+                f"Unknown REACTIVE[{key!r}] key(s): {', '.join(bad)}. See docs/settings.md."
+            )
     merged = {**DEFAULTS, **user}
     refuse = merged["REFUSE_NETWORK_IN_TRANSACTIONS"]
     return ReactiveSettings(

@@ -81,11 +81,13 @@ def outcome_body(outcome: Outcome, fmt: str) -> dict[str, Any]:
         value = outcome.encoded if fmt == "convex_encoded_json" else encode(
             outcome.value, clean=True)
         return {"status": "success", "value": value, "logLines": outcome.log_lines}
-    body: dict[str, Any] = {"status": "error", "errorMessage": error_message(outcome.error),
+    clean = fmt != "convex_encoded_json"
+    body: dict[str, Any] = {"status": "error",
+                            "errorMessage": error_message(outcome.error, clean=clean),
                             "logLines": outcome.log_lines}
     if isinstance(outcome.error, ConvexError):
         try:
-            body["errorData"] = encode(outcome.error.data, clean=fmt != "convex_encoded_json")
+            body["errorData"] = encode(outcome.error.data, clean=clean)
         except ValueEncodingError:
             body["errorData"] = None
     return body

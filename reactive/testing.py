@@ -4,8 +4,8 @@
 
     client = ReactiveClient()
     channel = client.mutation(api.chat.create_channel, {"name": "general"})
-    alice = client.with_identity(subject="alice")
-    alice.mutation("chat:send", {"channel": channel, "body": "hi"})
+    alice = client.with_identity(subject="alice", name="Alice")
+    alice.mutation(api.chat.send, {"channel": channel, "body": "hi"})
     assert [m["body"] for m in client.query(api.chat.list, {"channel": channel})] == ["hi"]
 
 `call()` returns the full `Outcome` (value, error, log lines, read and write sets); the kind

@@ -296,6 +296,14 @@ def _rewrite_ints(annotation: Any) -> Any:
         return annotation
 
 
+def _optional_hint(hint: Any) -> bool:
+    if isinstance(hint, Validator):
+        return hint.optional
+    if typing.get_origin(hint) is typing.Annotated:
+        return any(isinstance(m, Validator) and m.optional for m in hint.__metadata__)
+    return False
+
+
 class CompiledArgs:
     """Validates a call's arguments object; returns the kwargs for the handler."""
 
@@ -339,8 +347,11 @@ def compile_args(handler: Callable[..., Any], args: Mapping[str, Any] | Validato
             continue
         if p.kind is p.POSITIONAL_ONLY:
             raise TypeError(f"{where}: arguments are passed by name; {p.name!r} is positional-only")
-        annotation = _rewrite_ints(hints.get(p.name, Any))
-        fields[p.name] = (annotation, ... if p.default is p.empty else p.default)
+        hint = hints.get(p.name, Any)
+        default = ... if p.default is p.empty else p.default
+        if _optional_hint(hint) and default is ...:
+            default = None  # v.optional(...) as a hint: the argument may be absent
+        fields[p.name] = (_rewrite_ints(hint), default)
     model = create_model(  # type: ignore[call-overload]
         f"{handler.__name__}_args",
         __config__=ConfigDict(strict=True, extra="allow" if var_kw else "forbid",

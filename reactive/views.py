@@ -13,9 +13,8 @@ from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
 from django.db import close_old_connections
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from .auth import Identity, identity_from_user
@@ -84,12 +83,11 @@ async def _handle(request: HttpRequest, kind: Kind | None, path: str | None = No
         return _cors(request, _json({"code": "MethodNotAllowed",
                                      "message": "Use POST"}, status=405))
     try:
-        try:
-            body = request.body
-        except RequestDataTooBig:
-            body = None
         limit = reactive_settings.MAX_REQUEST_BYTES
-        if body is None or len(body) > limit:
+        # read() rather than .body: .body enforces DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB, meant
+        # for form parsing) instead of MAX_REQUEST_BYTES, Convex's 16 MiB argument limit.
+        body = request.read(limit + 1)
+        if len(body) > limit:
             raise RequestError("RequestTooLarge", f"The request body is over {limit} bytes", 413)
         call = parse_call(body, path=path, default_format=default_format)
     except RequestError as exc:
@@ -122,12 +120,11 @@ async def function_view(request: HttpRequest) -> HttpResponse:
 
 @csrf_exempt
 async def run_view(request: HttpRequest, fn_path: str) -> HttpResponse:
+    if request.method == "OPTIONS":
+        return _cors(request, HttpResponse(status=204))
     try:
         path = run_path_from_url(fn_path)
     except RequestError as exc:
         return _cors(request, _json({"code": exc.code, "message": exc.message}, exc.status))
     return await _handle(request, None, path=path, default_format="json")
 
-
-def not_found_json(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"code": "NotFound", "message": "No such endpoint"}, status=404)

@@ -97,8 +97,8 @@ def column_value(table: Table, key: str, value: Any, *, where: str = "value") ->
         return None
     if field.is_relation:
         target = _related_table(field)
-        if target is None:
-            return value
+        if target is None:  # a plain foreign key value, checked by the target's pk field
+            return _to_python(table, key, field.target_field, value)
         pk = ids.pk_of(target.name, value)
         if pk is None:
             raise InvalidId(
@@ -106,6 +106,10 @@ def column_value(table: Table, key: str, value: Any, *, where: str = "value") ->
                 f"{table.name!r})"
             )
         return pk
+    return _to_python(table, key, field, value)
+
+
+def _to_python(table: Table, key: str, field: models.Field, value: Any) -> Any:
     if isinstance(field, (models.IntegerField, models.AutoField)) and isinstance(value, float):
         if not value.is_integer():
             raise _invalid(table, key, f"{value!r} is not an integer")

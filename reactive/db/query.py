@@ -251,11 +251,27 @@ def _fold(op: Callable[[Q, Q], Q], parts: list[Any]) -> Q:
 # --- cursors --------------------------------------------------------------------------------
 
 END = "END"
+START = "START"
 
 
-def encode_cursor(index: str, order: str, key: tuple[Any, ...] | None) -> str:
-    """An opaque cursor: the index, the order and the last key (None → the end of the range)."""
-    payload = [index, order, END if key is None else [_cursor_value(v) for v in key]]
+class _Start:
+    """Decoded start-of-range cursor (what ``cursor: null`` means, as a string)."""
+
+
+AT_START = _Start()
+
+
+def encode_cursor(index: str, order: str, key: tuple[Any, ...] | None, *,
+                  start: bool = False) -> str:
+    """An opaque cursor: the index, the order and the last key read.
+
+    ``key=None`` is the end of the range (the cursor of a finished page); ``start=True`` is the
+    start of the range (the cursor of an empty page that read nothing).
+    """
+    if start:
+        payload: list[Any] = [index, order, START]
+    else:
+        payload = [index, order, END if key is None else [_cursor_value(v) for v in key]]
     raw = json.dumps(payload, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -267,8 +283,8 @@ def _cursor_value(value: Any) -> Any:
 
 
 def decode_cursor(table: Table, index: Index, order: str, cursor: str
-                  ) -> tuple[Any, ...] | None:
-    """The key in ``cursor`` (None for the end sentinel); QueryError "InvalidCursor" otherwise."""
+                  ) -> tuple[Any, ...] | _Start | None:
+    """The key in ``cursor``: None for the end, `AT_START` for the start; QueryError otherwise."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         name, cursor_order, key = json.loads(raw)
@@ -281,6 +297,8 @@ def decode_cursor(table: Table, index: Index, order: str, cursor: str
         )
     if key == END:
         return None
+    if key == START:
+        return AT_START
     if not isinstance(key, list) or len(key) != len(index.key_columns):
         raise QueryError("InvalidCursor: the cursor does not fit the index")
     fields = {f.attname: f for f in table.model._meta.concrete_fields}

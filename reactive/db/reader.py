@@ -17,7 +17,7 @@ from ..errors import InvalidId, NotAllowedHere, QueryError, UnknownTable
 from ..limits import approx_size
 from ..readset import Bound, DocRead, IndexRangeRead, ReadSet, TableRead
 from .documents import to_document
-from .query import Query, after_key, before_key, decode_cursor, encode_cursor
+from .query import AT_START, Query, after_key, before_key, decode_cursor, encode_cursor
 from .tables import Table, tables
 
 if TYPE_CHECKING:
@@ -173,16 +173,21 @@ class DatabaseReader:
         order, cols = query.order_, query.index.key_columns
         desc = order == "desc"
         qs = self._queryset(query)
-        start_key = None
+        start_key: tuple[Any, ...] | None = None
         if cursor is not None:
-            start_key = decode_cursor(query.table, query.index, order, cursor)
-            if start_key is None:  # the end sentinel: nothing after it
+            decoded = decode_cursor(query.table, query.index, order, cursor)
+            if decoded is None:  # the end sentinel: nothing after it
                 self._record_until(query, None, None)
                 return _page([], True, encode_cursor(query.index.name, order, None))
-            qs = qs.filter(after_key(cols, start_key, desc=desc, inclusive=False))
+            if decoded is not AT_START:
+                start_key = decoded  # type: ignore[assignment]
+                qs = qs.filter(after_key(cols, start_key, desc=desc, inclusive=False))
         end_key: tuple[Any, ...] | None = None
         if end_cursor is not None:
-            end_key = decode_cursor(query.table, query.index, order, end_cursor)
+            decoded_end = decode_cursor(query.table, query.index, order, end_cursor)
+            if decoded_end is AT_START:
+                raise QueryError("InvalidCursor: endCursor cannot be the start of the range")
+            end_key = decoded_end  # type: ignore[assignment]
             if end_key is not None:
                 qs = qs.filter(before_key(cols, end_key, desc=desc))
         start = Bound(start_key, False) if start_key is not None else None
@@ -212,9 +217,10 @@ class DatabaseReader:
             self._record_until(query, start, last)
             return _page(self._docs(query.table, rows), False,
                          encode_cursor(query.index.name, order, last))
-        if more:  # numItems 0: an empty page that is not the end
+        if more:  # numItems 0: an empty page that is not the end; continue where it started
             self._record(query, start, start)
-            return _page([], False, cursor or encode_cursor(query.index.name, order, start_key))
+            cont = encode_cursor(query.index.name, order, start_key, start=start_key is None)
+            return _page([], False, cont)
         self._record_until(query, start, None)
         return _page(self._docs(query.table, rows), True,
                      encode_cursor(query.index.name, order, None))

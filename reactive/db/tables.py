@@ -81,8 +81,8 @@ class Table:
 
     def _index_fields(self, index: Any) -> tuple[str, ...] | None:
         """Document keys of a Django index, or None if it cannot serve ``with_index``."""
-        if not index.name or not index.fields or index.expressions:
-            return None
+        if not index.name or not index.fields or index.expressions or index.condition:
+            return None  # expressions and partial indexes do not cover every row by field
         keys = []
         for name in (f.lstrip("-") for f in index.fields):
             if name == self.creation_field:
@@ -94,7 +94,8 @@ class Table:
         return tuple(keys)
 
     def unusable_indexes(self) -> list[str]:
-        """Named model indexes that ``with_index`` cannot use (expressions, hidden fields)."""
+        """Named model indexes that ``with_index`` cannot use (expressions, partial indexes,
+        excluded fields)."""
         return [i.name for i in self.model._meta.indexes
                 if i.name and self._index_fields(i) is None]
 

@@ -7,9 +7,11 @@ the call's budget. The writer knows nothing of rules, subscriptions or sockets.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from django.db import models
+from django.db.models.deletion import Collector
 
 from .. import ids
 from ..errors import DocumentNotFound
@@ -17,7 +19,7 @@ from ..limits import approx_size
 from ..readset import DocWrite, WriteSet
 from .documents import apply_document, row_values
 from .reader import DatabaseReader
-from .tables import Table
+from .tables import Table, tables
 
 
 class DatabaseWriter(DatabaseReader):
@@ -50,13 +52,41 @@ class DatabaseWriter(DatabaseReader):
         self._update(table, id, document, replace=True)
 
     def delete(self, table: str, id: str) -> None:
-        """Delete the document (and, through Django, whatever cascades from it)."""
+        """Delete the document, and whatever Django's ``on_delete`` rules cascade from it.
+
+        Every row the cascade deletes or updates (``SET_NULL``, ``SET_DEFAULT``) in a table is
+        in the write set too, so reads of those tables see the change.
+        """
         t, obj = self._load(table, id)
-        old = row_values(t, obj)
-        pk = obj.pk
-        obj.delete(using=self._using)
-        self._budget.charge_write(0)
-        self.writes.add(DocWrite(t.name, pk, "delete", old, None))
+        collector = Collector(using=self._using, origin=obj)
+        collector.collect([obj])
+        writes = list(self._cascade_writes(collector))
+        collector.delete()
+        for _ in writes:
+            self._budget.charge_write(0)
+        for write in writes:
+            self.writes.add(write)
+
+    def _cascade_writes(self, collector: Collector) -> Iterator[DocWrite]:
+        for model, instances in collector.data.items():
+            table = tables.for_model(model)
+            if table is not None:
+                for inst in instances:
+                    yield DocWrite(table.name, inst.pk, "delete", row_values(table, inst), None)
+        for qs in collector.fast_deletes:
+            table = tables.for_model(qs.model)
+            if table is not None:
+                for inst in qs:
+                    yield DocWrite(table.name, inst.pk, "delete", row_values(table, inst), None)
+        for (field, value), batches in collector.field_updates.items():
+            table = tables.for_model(field.model)
+            if table is None:
+                continue
+            for batch in batches:
+                for inst in batch:
+                    old = row_values(table, inst)
+                    new = {**old, **({field.attname: value} if field.attname in old else {})}
+                    yield DocWrite(table.name, inst.pk, "update", old, new)
 
     def _load(self, table: str, id: str) -> tuple[Table, models.Model]:
         t, pk = self._resolve(table, id)

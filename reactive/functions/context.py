@@ -1,10 +1,10 @@
 """The `ctx` a function receives: QueryCtx, MutationCtx and ActionCtx.
 
-| ctx             | db            | run_query | run_mutation | run_action | scheduler |
-|-----------------|---------------|-----------|--------------|------------|-----------|
-| QueryCtx        | reader        | same snapshot | —        | —          | —         |
-| MutationCtx     | reader+writer | same txn  | savepoint    | —          | (later)   |
-| ActionCtx       | —             | new txn   | new txn      | yes        | (later)   |
+| ctx             | db            | run_query     | run_mutation | run_action |
+|-----------------|---------------|---------------|--------------|------------|
+| QueryCtx        | reader        | same snapshot | —            | —          |
+| MutationCtx     | reader+writer | same txn      | savepoint    | —          |
+| ActionCtx       | —             | new txn       | new txn      | yes        |
 
 `ctx.now` (ms since the epoch) is frozen for each attempt of a query or mutation and `ctx.random`
 is seeded once per call, so a retried mutation sees a consistent world. Calling a function kind
@@ -62,8 +62,8 @@ class BaseCtx:
     def run_action(self, ref: FunctionReference | str, args: dict[str, Any] | None = None
                    ) -> Any:
         raise NotAllowedHere(
-            f"{self.path}: run_action is only available in actions; from a mutation, schedule "
-            "the action instead (ctx.scheduler.run_after(0, ...))"
+            f"{self.path}: run_action is only available in actions; queries and mutations run "
+            "in a transaction that may be retried, so call the action from a client or an action"
         )
 
 

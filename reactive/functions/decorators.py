@@ -74,8 +74,8 @@ def register_pending() -> None:
 
 
 def _build(kind: Kind, internal: bool, handler: Callable[..., Any], *, args: Any, returns: Any,
-           name: str | None, path: str | None, isolation: str | Isolation,
-           extra: Mapping[str, Any]) -> RegisteredFunction:
+           name: str | None, path: str | None, isolation: str | Isolation
+           ) -> RegisteredFunction:
     if not callable(handler):
         raise TypeError(f"@{kind.value} decorates a function, not {handler!r}")
     params = list(inspect.signature(handler).parameters.values())
@@ -98,7 +98,6 @@ def _build(kind: Kind, internal: bool, handler: Callable[..., Any], *, args: Any
         returns=compile_returns(handler, returns),
         isolation=Isolation(isolation),
         is_async=is_async,
-        extra=dict(extra),
     )
     functools.update_wrapper(fn, handler)  # type: ignore[arg-type]
     _register(fn, name, path)
@@ -113,18 +112,18 @@ def _decorator(kind: Kind, internal: bool) -> Any:
     def decorate(
         *, args: Mapping[str, Any] | Validator | None = None, returns: Any = None,
         name: str | None = None, path: str | None = None,
-        isolation: str | Isolation = Isolation.SERIALIZABLE, **extra: Any,
+        isolation: str | Isolation = Isolation.SERIALIZABLE,
     ) -> Callable[[F], RegisteredFunction]: ...
 
     def decorate(handler: Any = None, /, *, args: Any = None, returns: Any = None,
                  name: str | None = None, path: str | None = None,
-                 isolation: str | Isolation = Isolation.SERIALIZABLE, **extra: Any) -> Any:
+                 isolation: str | Isolation = Isolation.SERIALIZABLE) -> Any:
         if kind is not Kind.MUTATION and Isolation(isolation) is not Isolation.SERIALIZABLE:
             raise TypeError("isolation= applies to mutations only")
 
         def wrap(h: Callable[..., Any]) -> RegisteredFunction:
             return _build(kind, internal, h, args=args, returns=returns, name=name, path=path,
-                          isolation=isolation, extra=extra)
+                          isolation=isolation)
 
         return wrap(handler) if handler is not None else wrap
 

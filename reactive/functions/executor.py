@@ -74,6 +74,12 @@ class Frame:
     lock_rows: bool
     now: float
     seed: int
+    children: int = 0
+
+    def child_seed(self) -> int:
+        """A seed for the next nested call, derived from ours: the same on every retry."""
+        self.children += 1
+        return (self.seed * 1_000_003 + self.children) & 0xFFFF_FFFF_FFFF_FFFF
 
 
 @dataclass
@@ -183,6 +189,13 @@ def execute(ref: FunctionReference | str, args: Any = None, *, identity: Identit
             _run(fn, path, {} if args is None else args, identity, outcome, using)
         except FunctionError as exc:
             outcome.error = exc
+        except RetryTransaction as exc:
+            if _frame() is not None:
+                raise  # nested: the outermost transaction retries
+            # Inside a transaction the caller opened (no retry is possible from here).
+            outcome.error = ConflictError(
+                f"{path}: write conflict (SQLSTATE {exc.sqlstate}) inside a transaction opened "
+                "by the caller, which reactive cannot retry; nothing was written.")
         except Exception as exc:  # user code failing in any other way
             outcome.error = _internal(path, exc)
     if shared is sink:
@@ -195,6 +208,10 @@ def _internal(path: str, exc: BaseException) -> FunctionError:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "integrity error"
         return DocumentValidationError(f"{path}: the write violates a database constraint: "
                                        f"{detail}")
+    if sqlstate_of(exc) == "57014":  # query_canceled: our statement_timeout fired
+        limit = reactive_settings.LIMITS.function_seconds
+        return LimitExceeded(f"{path}: execution time limit exceeded: a database statement was "
+                             f"cancelled after the function's {limit:g} s. Read less per call.")
     if isinstance(exc, RetriesExhausted):
         return ConflictError(
             f"{path}: write conflict: the mutation was retried {exc.attempts} times and still "
@@ -320,7 +337,7 @@ def _run_nested(fn: RegisteredFunction, path: str, kwargs: dict[str, Any],
         raise NotAllowedHere(f"{path}: a query cannot run a mutation")
     child = Frame(fn.kind, parent.budget, parent.reads,
                   WriteSet() if fn.kind is Kind.MUTATION else None,
-                  parent.lock_rows, parent.now, random.getrandbits(64))
+                  parent.lock_rows, parent.now, parent.child_seed())
     ctx = _make_ctx(fn, path, child, identity, using)
     if fn.kind is Kind.MUTATION:
         with _push(child):
@@ -357,12 +374,16 @@ def _run_action(fn: RegisteredFunction, path: str, kwargs: dict[str, Any],
     _finish(fn, path, value, outcome)
 
 
-def error_message(error: FunctionError) -> str:
-    """The `errorMessage` a client sees for an error."""
+def error_message(error: FunctionError, *, clean: bool = False) -> str:
+    """The `errorMessage` a client sees for an error (``clean`` for the `json` format)."""
     from ..errors import ConvexError
 
     if isinstance(error, ConvexError):
         data = error.data
-        shown = data if isinstance(data, str) else json.dumps(encode(data), sort_keys=True)
+        try:
+            shown = data if isinstance(data, str) else json.dumps(encode(data, clean=clean),
+                                                                  sort_keys=True)
+        except ValueEncodingError:
+            shown = repr(data)
         return f"Uncaught ConvexError: {shown}"
     return error.message

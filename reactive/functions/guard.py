@@ -30,7 +30,7 @@ def _hook(event: str, args: tuple[Any, ...]) -> None:
         if where is not None:
             raise NotAllowedHere(
                 f"{where[0]}: network I/O ({event}) is not allowed in a {where[1]}: it may run "
-                "again on retry. Do it in an action, or schedule one from the mutation."
+                "again on retry. Do it in an action."
             )
 
 

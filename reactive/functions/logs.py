@@ -1,21 +1,23 @@
 """Log lines of a function call: `ctx.log(...)` and Python logging, as Convex's `logLines`.
 
-While a function runs, records that reach the root logger from its thread (WARNING and up by
+While a function runs, records that reach the root logger from its context (WARNING and up by
 default, or whatever the emitting logger lets through) and every `ctx.log` / `ctx.log.info(...)`
 call are kept as `"[LEVEL] message"` lines, returned with the result (Convex caps them at 256
-lines of 4 KiB).
+lines of 4 KiB). The sink is a context variable, not a thread-local, so an async action's logs,
+which run on the event loop's thread, are kept too; reactive's own loggers are never captured.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
-import threading
 from typing import Any
 
 MAX_LINES = 256
 MAX_LINE_BYTES = 4096
 
-_local = threading.local()
+_sink: contextvars.ContextVar[LogSink | None] = contextvars.ContextVar("reactive_log_sink",
+                                                                     default=None)
 logger = logging.getLogger("reactive.functions")
 
 _LEVELS = {logging.DEBUG: "DEBUG", logging.INFO: "INFO", logging.WARNING: "WARN",
@@ -39,7 +41,7 @@ class LogSink:
 
 
 def current_sink() -> LogSink | None:
-    return getattr(_local, "sink", None)
+    return _sink.get()
 
 
 class capture:
@@ -50,18 +52,17 @@ class capture:
 
     def __enter__(self) -> LogSink:
         self.previous = current_sink()
-        if self.previous is None:
-            _local.sink = self.sink
+        self.token = _sink.set(self.previous or self.sink)
         return self.previous or self.sink
 
     def __exit__(self, *exc: Any) -> None:
-        _local.sink = self.previous
+        _sink.reset(self.token)
 
 
 class _Handler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         sink = current_sink()
-        if sink is not None and record.name != logger.name:
+        if sink is not None and not record.name.startswith("reactive."):
             sink.add(_LEVELS.get(record.levelno, "LOG"), record.getMessage())
 
 

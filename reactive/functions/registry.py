@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import re
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError, DuplicateFunction
@@ -70,7 +70,6 @@ class RegisteredFunction:
     isolation: Isolation = Isolation.SERIALIZABLE
     path: str | None = None
     is_async: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def visibility(self) -> str:

@@ -311,3 +311,31 @@ def test_paginate_maximum_rows_read_stops_early():
         "by_channel", lambda q: q.eq("channel", cid)).paginate(
         {"numItems": 5, "cursor": out["continueCursor"]})).unwrap()
     assert [d["_id"] for d in rest["page"]] == mids[2:]
+
+
+def test_paginate_zero_items_continues_where_it_started():
+    cid, mids = setup_channel(n=3)
+
+    def page(opts):
+        return in_query(lambda ctx: ctx.db.query("messages").with_index(
+            "by_channel", lambda q: q.eq("channel", cid)).paginate(opts)).unwrap()
+
+    empty = page({"numItems": 0, "cursor": None})
+    assert empty["page"] == [] and not empty["isDone"]
+    rest = page({"numItems": 5, "cursor": empty["continueCursor"]})
+    assert [d["_id"] for d in rest["page"]] == mids and rest["isDone"]
+    first = page({"numItems": 1, "cursor": None})
+    empty = page({"numItems": 0, "cursor": first["continueCursor"]})
+    assert [d["_id"] for d in page({"numItems": 5, "cursor": empty["continueCursor"]})["page"]
+            ] == mids[1:]
+
+
+def test_delete_records_cascaded_rows():
+    cid, mids = setup_channel(n=2)
+    out = in_mutation(lambda ctx: ctx.db.delete("channels", cid))
+    out.unwrap()
+    deleted = sorted((w.table, w.op) for w in out.writes)
+    assert deleted == [("channels", "delete"), ("messages", "delete"), ("messages", "delete")]
+    assert {w.pk for w in out.writes if w.table == "messages"} == {
+        ids.pk_of("messages", m) for m in mids}
+    assert not Message.objects.exists()

@@ -170,3 +170,25 @@ def test_byte_limits():
                                        for i in range(3)])
     assert isinstance(out.error, LimitExceeded) and "bytes written" in out.error.message
     assert Channel.objects.count() == 3
+
+
+def test_async_action_logs_are_kept_and_internal_logs_are_not():
+    out = execute("testapp:async_logs")
+    assert out.unwrap() == "ok"
+    assert out.log_lines == ["[LOG] from an async action", "[LOG] hello 1", "[WARN] careful",
+                             "[ERROR] from logging"]
+    assert execute("testapp:boom").log_lines == []  # reactive's own error log stays server-side
+
+
+def test_statement_timeout_is_a_time_limit():
+    with override_settings(REACTIVE={"LIMITS": {"function_seconds": 0.2}}):
+        out = execute("testapp:pg_sleep", {"seconds": 2})
+    assert isinstance(out.error, LimitExceeded) and "cancelled" in out.error.message
+
+
+def test_unknown_nested_settings_keys():
+    from django.core import checks
+
+    with override_settings(REACTIVE={"LIMITS": {"documents_red": 1}}):
+        errors = [m for m in checks.run_checks() if m.id == "reactive.E004"]
+    assert errors and "documents_red" in errors[0].msg

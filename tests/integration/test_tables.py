@@ -20,6 +20,8 @@ class Sample(ReactiveModel):
             models.Index(fields=["channel", "creation_time"], name="samples_by_channel"),
             models.Index(fields=["secret"], name="samples_by_secret"),
             models.Index(models.functions.Lower("secret"), name="samples_lower"),
+            models.Index(fields=["channel"], name="samples_partial",
+                         condition=models.Q(channel__gt=0)),
         ]
 
 
@@ -40,8 +42,10 @@ def test_creation_time_in_an_index_and_short_names(sample: Table):
 
 def test_unusable_indexes_are_reported(sample: Table):
     assert "by_secret" not in sample.indexes
-    assert sorted(sample.unusable_indexes()) == ["samples_by_secret", "samples_lower"]
+    assert sorted(sample.unusable_indexes()) == ["samples_by_secret", "samples_lower",
+                                                 "samples_partial"]
     from django.core import checks
 
     warned = [m for m in checks.run_checks() if m.id == "reactive.W007"]
-    assert {m.msg.split("'")[1] for m in warned} == {"samples_by_secret", "samples_lower"}
+    assert {m.msg.split("'")[1] for m in warned} == {"samples_by_secret", "samples_lower",
+                                                      "samples_partial"}

@@ -68,3 +68,10 @@ def test_module_outside_functions_needs_path():
     with pytest.raises(ConfigurationError, match="path="):
         @query
         def stray(ctx) -> None: ...
+
+
+def test_unknown_decorator_options_are_refused():
+    with pytest.raises(TypeError):
+        @query(path="bad:opts", return_=None)
+        def q(ctx) -> None: ...
+    assert registry.get("bad:opts") is None

@@ -112,3 +112,13 @@ def test_literal_distinguishes_bool_and_number():
     assert validate({"x": 1.0}) == {"x": 1}
     with pytest.raises(ValidationError):
         validate({"x": True})
+
+
+def test_v_optional_as_a_hint_makes_the_argument_optional():
+    def h(ctx, name: v.optional(v.string())): ...
+
+    validate = args_of(h)
+    assert validate({}) == {"name": None}
+    assert validate({"name": "x"}) == {"name": "x"}
+    with pytest.raises(ValidationError):
+        validate({"name": None})  # optional means "may be absent", not "may be null"

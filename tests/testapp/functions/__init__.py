@@ -219,3 +219,18 @@ def slow(ctx, seconds: float) -> str:
     time.sleep(seconds)
     ctx.db.query("channels").first()
     return "done"
+
+
+@action
+async def async_logs(ctx) -> str:
+    ctx.log("from an async action")
+    return await ctx.arun_query(api.testapp.logs)
+
+
+@query
+def pg_sleep(ctx, seconds: float) -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_sleep(%s)", [seconds])
+    return "slept"
