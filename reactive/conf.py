@@ -36,6 +36,20 @@ DEFAULTS: dict[str, Any] = {
     # Browser origins allowed to use the session cookie identity cross-origin (besides same-origin
     # requests and CSRF_TRUSTED_ORIGINS).
     "CORS_TRUSTED_ORIGINS": [],
+    # The WebSocket sync engine.
+    "SYNC": {
+        "max_frame_bytes": 16 * 1024 * 1024,  # largest accepted client frame
+        "max_queries_per_socket": 1024,  # further Adds get QueryFailed
+        "max_pending_mutations": 1000,  # per socket, as Convex
+        "ping_seconds": 15.0,  # send a Ping after this long without sending anything
+        "poll_seconds": 1.0,  # check the change log at least this often, woken or not
+        "slow_socket_seconds": 30.0,  # close a socket whose send blocks this long
+        "mutation_result_seconds": 3600.0,  # keep results for re-sent mutations this long
+        "change_log_retention_seconds": 600.0,  # prune unread log rows after this long
+        # NOTIFY on writes made through the executor: None = only when no cross-process
+        # Channels layer is configured (the layer then carries wake-ups instead).
+        "notify_executor_writes": None,
+    },
 }
 
 
@@ -66,6 +80,19 @@ class RetryPolicy:
         return rand * cap / 1000.0
 
 
+@dataclass(frozen=True)
+class SyncSettings:
+    max_frame_bytes: int
+    max_queries_per_socket: int
+    max_pending_mutations: int
+    ping_seconds: float
+    poll_seconds: float
+    slow_socket_seconds: float
+    mutation_result_seconds: float
+    change_log_retention_seconds: float
+    notify_executor_writes: bool | None
+
+
 @dataclass
 class ReactiveSettings:
     """Typed view of `settings.REACTIVE` merged over DEFAULTS."""
@@ -77,6 +104,17 @@ class ReactiveSettings:
     LIMITS: Limits = field(default_factory=lambda: Limits(**DEFAULTS["LIMITS"]))
     REFUSE_NETWORK_IN_TRANSACTIONS: bool = False
     CORS_TRUSTED_ORIGINS: tuple[str, ...] = ()
+    SYNC: SyncSettings = field(default_factory=lambda: SyncSettings(**DEFAULTS["SYNC"]))
+
+    @property
+    def notify_executor_writes(self) -> bool:
+        """Whether executor writes NOTIFY (see SYNC.notify_executor_writes)."""
+        if self.SYNC.notify_executor_writes is not None:
+            return self.SYNC.notify_executor_writes
+        from django.conf import settings
+
+        backend = getattr(settings, "CHANNEL_LAYERS", {}).get("default", {}).get("BACKEND", "")
+        return not backend or backend.endswith("InMemoryChannelLayer")
 
 
 def _load() -> ReactiveSettings:
@@ -91,7 +129,7 @@ def _load() -> ReactiveSettings:
         raise ConfigurationError(
             f"Unknown REACTIVE setting(s): {', '.join(unknown)}. See docs/settings.md."
         )
-    for key in ("RETRY", "LIMITS"):
+    for key in ("RETRY", "LIMITS", "SYNC"):
         bad = sorted(set(user.get(key) or {}) - set(DEFAULTS[key]))
         if bad:
             from .errors import ConfigurationError
@@ -109,6 +147,7 @@ def _load() -> ReactiveSettings:
         LIMITS=Limits(**{**DEFAULTS["LIMITS"], **merged["LIMITS"]}),
         REFUSE_NETWORK_IN_TRANSACTIONS=bool(settings.DEBUG if refuse is None else refuse),
         CORS_TRUSTED_ORIGINS=tuple(merged["CORS_TRUSTED_ORIGINS"]),
+        SYNC=SyncSettings(**{**DEFAULTS["SYNC"], **merged["SYNC"]}),
     )
 
 

@@ -21,3 +21,30 @@ class ReactiveModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class Listener(models.Model):
+    """A process's change listener and the snapshot it has read up to (for log pruning)."""
+
+    id = models.UUIDField(primary_key=True)
+    snapshot = models.TextField()
+    heartbeat = models.DateTimeField()
+
+    class Meta:
+        db_table = "reactive_listener"
+
+
+class MutationResult(models.Model):
+    """The response of a WebSocket mutation, stored in its own transaction, so that a mutation
+    re-sent after a reconnect (same session and request id) is answered, not run again."""
+
+    id = models.BigAutoField(primary_key=True)
+    session_id = models.CharField(max_length=64)
+    request_id = models.BigIntegerField()
+    response = models.JSONField()
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        db_table = "reactive_mutation_result"
+        constraints = [models.UniqueConstraint(fields=["session_id", "request_id"],
+                                               name="reactive_mutation_once")]

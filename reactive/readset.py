@@ -84,10 +84,19 @@ class DocWrite:
     op: str  # "insert" | "update" | "delete"
     old: Mapping[str, Any] | None = None
     new: Mapping[str, Any] | None = None
+    #: A change that cannot be located (unknown columns): it overlaps every read of its table.
+    whole_table: bool = False
 
-    def keys_for(self, fields: tuple[str, ...]) -> list[tuple[Any, ...]]:
-        rows = (self.old, self.new)
-        return [tuple(row.get(f) for f in fields) for row in rows if row is not None]
+    def keys_for(self, fields: tuple[str, ...]) -> list[tuple[Any, ...]] | None:
+        """The row's keys over ``fields`` before and after; None if a column is unknown."""
+        keys = []
+        for row in (self.old, self.new):
+            if row is None:
+                continue
+            if any(f not in row for f in fields):
+                return None
+            keys.append(tuple(row[f] for f in fields))
+        return keys
 
 
 @dataclass
@@ -104,14 +113,15 @@ class ReadSet:
         for read in self.reads:
             if read.table != write.table:
                 continue
-            if isinstance(read, TableRead):
+            if isinstance(read, TableRead) or write.whole_table:
                 return True
             if isinstance(read, DocRead):
                 if read.pk == write.pk:
                     return True
                 continue
-            if any(read.contains(k) for k in write.keys_for(read.fields)):
-                return True
+            keys = write.keys_for(read.fields)
+            if keys is None or any(read.contains(k) for k in keys):
+                return True  # an unknown key is assumed to be anywhere
         return False
 
     def overlaps_any(self, writes: Iterable[DocWrite]) -> bool:

@@ -1,3 +1,5 @@
+"""ASGI application of the test suite: Django for HTTP, reactive's sync protocol for WebSockets."""
+
 from __future__ import annotations
 
 import os
@@ -5,4 +7,10 @@ import os
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-application = get_asgi_application()
+django_asgi = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter  # noqa: E402  (after Django is set up)
+
+from reactive.routing import sync_application  # noqa: E402
+
+application = ProtocolTypeRouter({"http": django_asgi, "websocket": sync_application()})

@@ -52,10 +52,11 @@ class IndexRangeBuilder:
         self.upper: tuple[str, Any, bool] | None = None
 
     def _next_field(self, name: str, op: str) -> None:
-        fields = self._index.fields + (
-            ("_creationTime",) if self._table.creation_field and "_creationTime"
-            not in self._index.fields else ()
-        )
+        fields = self._index.fields
+        tail = self._index.key_columns[len(self._index.columns):]
+        if (self._table.creation_field and "_creationTime" not in fields
+                and self._table.column_for("_creationTime") in tail):
+            fields = (*fields, "_creationTime")  # the implicit key after the index's fields
         pos = len(self.eqs)
         if self.lower or self.upper:
             bounded = (self.lower or self.upper)[0]  # type: ignore[index]

@@ -29,13 +29,17 @@ ITERATION_BATCH = 128
 class DatabaseReader:
     """The read half of ``ctx.db``."""
 
-    def __init__(self, *, using: str, budget: Budget, reads: ReadSet, lock_rows: bool = False
-                 ) -> None:
+    def __init__(self, *, using: str, budget: Budget, reads: ReadSet, lock_rows: bool = False,
+                 journal: dict[str, Any] | None = None) -> None:
         self._using = using
         self._budget = budget
         self.reads = reads
         self._lock_rows = lock_rows
         self._paginated = False
+        self._journal = journal
+        #: After paginate(): the page's end, kept by a subscription so that re-runs end the page
+        #: at the same place (Convex's query journal; gapless reactive pagination).
+        self.page_journal: dict[str, Any] | None = None
 
     # -- public API --------------------------------------------------------------------------
     def get(self, table_or_id: str, id: str | None = None) -> dict[str, Any] | None:
@@ -169,7 +173,16 @@ class DatabaseReader:
             raise QueryError("This function ran multiple paginated queries; only one is allowed")
         self._paginated = True
         num, cursor, end_cursor, max_rows = _pagination_opts(opts)
+        if end_cursor is None and self._journal and isinstance(
+                self._journal.get("endCursor"), str):
+            end_cursor = self._journal["endCursor"]  # a re-run keeps the page's first end
         self._budget.charge_range()
+        result = self._page(query, num, cursor, end_cursor, max_rows)
+        self.page_journal = {"endCursor": result["continueCursor"]}
+        return result
+
+    def _page(self, query: Query, num: int, cursor: str | None, end_cursor: str | None,
+              max_rows: int | None) -> dict[str, Any]:
         order, cols = query.order_, query.index.key_columns
         desc = order == "desc"
         qs = self._queryset(query)

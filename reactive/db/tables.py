@@ -133,7 +133,8 @@ class TableRegistry:
         self._lock = threading.Lock()
 
     def register(self, model: type[models.Model], name: str,
-                 creation_time: str | None = None, exclude: tuple[str, ...] = ()) -> Table:
+                 creation_time: str | None = None, exclude: tuple[str, ...] = (),
+                 capture: bool = True) -> Table:
         if not name or name.startswith("_"):
             raise ConfigurationError(f"table name {name!r} must not be empty or start with '_'")
         if creation_time is None:
@@ -158,6 +159,10 @@ class TableRegistry:
                     f"table names {name!r} and {other.name!r} collide in the id tag; rename one"
                 )
             self._by_name[name] = self._by_model[model] = self._by_tag[table.tag] = table
+        if capture:
+            from ..capture import install_capture
+
+            install_capture(table)
         return table
 
     def unregister(self, name: str) -> None:
@@ -167,6 +172,9 @@ class TableRegistry:
                 self._by_tag.pop(table.tag, None)
                 if self._by_model.get(table.model) is table:
                     del self._by_model[table.model]
+                    from ..capture import uninstall_capture
+
+                    uninstall_capture(table)
 
     def get(self, name: str) -> Table:
         try:

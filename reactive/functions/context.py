@@ -30,17 +30,18 @@ if TYPE_CHECKING:
     from .references import FunctionReference
 
 
-def _in_worker(fn: Any, *args: Any) -> Any:
+def _in_worker(fn: Any, *args: Any, **kwargs: Any) -> Any:
     """Run ``fn`` in a worker thread's own connection, closed afterwards (as Channels does)."""
     close_old_connections()
     try:
-        return fn(*args)
+        return fn(*args, **kwargs)
     finally:
         close_old_connections()
 
 
-async def _off_loop(fn: Any, *args: Any) -> Any:
-    return await sync_to_async(_in_worker, thread_sensitive=False)(fn, *args)
+async def run_off_loop(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Await ``fn(*args, **kwargs)`` in a worker thread (ORM-safe, connections closed after)."""
+    return await sync_to_async(_in_worker, thread_sensitive=False)(fn, *args, **kwargs)
 
 
 @dataclass
@@ -98,15 +99,15 @@ class ActionCtx(BaseCtx):
 
     async def arun_query(self, ref: FunctionReference | str, args: dict[str, Any] | None = None
                          ) -> Any:
-        return await _off_loop(self.run_query, ref, args)
+        return await run_off_loop(self.run_query, ref, args)
 
     async def arun_mutation(self, ref: FunctionReference | str,
                             args: dict[str, Any] | None = None) -> Any:
-        return await _off_loop(self.run_mutation, ref, args)
+        return await run_off_loop(self.run_mutation, ref, args)
 
     async def arun_action(self, ref: FunctionReference | str, args: dict[str, Any] | None = None
                           ) -> Any:
-        return await _off_loop(self.run_action, ref, args)
+        return await run_off_loop(self.run_action, ref, args)
 
     @property
     def db(self) -> Any:

@@ -17,6 +17,7 @@ import random
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,10 +52,10 @@ from ..transactions.runner import (
     sqlstate_of,
 )
 from ..validators import describe_errors
-from ..values import ValueEncodingError, encode
-from . import guard
+from ..values import ValueEncodingError, decode, encode
+from . import guard, ledger
 from .context import ActionCtx, MutationCtx, QueryCtx
-from .logs import FunctionLog, LogSink, capture
+from .logs import FunctionLog, LogSink, capture, current_lines
 from .references import FunctionReference
 from .registry import Isolation, Kind, RegisteredFunction, registry
 
@@ -75,6 +76,8 @@ class Frame:
     now: float
     seed: int
     children: int = 0
+    journal: dict[str, Any] | None = None  # the subscription's pagination journal, if any
+    reader: DatabaseReader | None = None
 
     def child_seed(self) -> int:
         """A seed for the next nested call, derived from ours: the same on every retry."""
@@ -91,11 +94,13 @@ class Outcome:
     encoded: Any = None  # the value in convex_encoded_json
     error: FunctionError | None = None
     log_lines: list[str] = field(default_factory=list)
-    ts: int | None = None  # commit (mutations) or snapshot (queries) timestamp, ns since epoch
+    ts: int | None = None  # a committed mutation's position: its transaction id + 1 (want_ts)
+    journal: dict[str, Any] | None = None  # a paginated query's page end, for re-runs
     reads: ReadSet | None = None
     writes: WriteSet | None = None
     attempts: int = 0
     kind: Kind | None = None
+    replayed: bool = False  # answered from a stored response (a re-sent mutation)
 
     @property
     def ok(self) -> bool:
@@ -107,16 +112,8 @@ class Outcome:
         return self.value
 
 
-_ts_lock = threading.Lock()
-_last_ts = 0
-
-
-def next_ts() -> int:
-    """A timestamp (ns since the epoch) that never goes backwards in this process."""
-    global _last_ts
-    with _ts_lock:
-        _last_ts = max(time.time_ns(), _last_ts + 1)
-        return _last_ts
+#: Called with the Outcome after each top-level mutation commits (e.g. to wake the listener).
+after_commit: list[Callable[[Outcome], None]] = []
 
 
 def _frame() -> Frame | None:
@@ -161,9 +158,21 @@ def _dotted(fn: RegisteredFunction) -> str:
     return (fn.path or "").replace("/", ".").replace(":", ".")
 
 
+@dataclass(frozen=True)
+class CallOptions:
+    """What the sync engine asks of a call beyond running it."""
+
+    journal: dict[str, Any] | None = None  # a subscription's journal (pagination end cursor)
+    want_ts: bool = False  # report the mutation's commit position in Outcome.ts
+    idempotency_key: tuple[str, int] | None = None  # (sessionId, requestId) of a WS mutation
+
+
+NO_OPTIONS = CallOptions()
+
+
 def execute(ref: FunctionReference | str, args: Any = None, *, identity: Identity | None = None,
             from_client: bool = False, kind: Kind | str | None = None,
-            using: str = "default") -> Outcome:
+            using: str = "default", options: CallOptions = NO_OPTIONS) -> Outcome:
     """Run one function call and return its `Outcome` (errors are captured, not raised).
 
     Args:
@@ -173,6 +182,7 @@ def execute(ref: FunctionReference | str, args: Any = None, *, identity: Identit
         from_client: True for HTTP/WebSocket callers: internal functions are then not found.
         kind: The kind the caller expects (``/api/query`` expects a query), checked if given.
         using: The Django database alias.
+        options: Journal, commit position and idempotency, for the sync engine.
     """
     sink = LogSink()
     path = ref.path if isinstance(ref, FunctionReference) else str(ref)
@@ -186,7 +196,7 @@ def execute(ref: FunctionReference | str, args: Any = None, *, identity: Identit
                     f"Trying to execute {path} as {Kind(kind).value.capitalize()}, but it is "
                     f"defined as {fn.kind.value.capitalize()}."
                 )
-            _run(fn, path, {} if args is None else args, identity, outcome, using)
+            _run(fn, path, {} if args is None else args, identity, outcome, using, options)
         except FunctionError as exc:
             outcome.error = exc
         except RetryTransaction as exc:
@@ -198,7 +208,7 @@ def execute(ref: FunctionReference | str, args: Any = None, *, identity: Identit
                 "by the caller, which reactive cannot retry; nothing was written.")
         except Exception as exc:  # user code failing in any other way
             outcome.error = _internal(path, exc)
-    if shared is sink:
+    if shared is sink and not outcome.replayed:
         outcome.log_lines = sink.lines
     return outcome
 
@@ -262,7 +272,7 @@ def _finish(fn: RegisteredFunction, path: str, value: Any, outcome: Outcome) -> 
 
 
 def _run(fn: RegisteredFunction, path: str, raw_args: Any, identity: Identity | None,
-         outcome: Outcome, using: str) -> None:
+         outcome: Outcome, using: str, options: CallOptions) -> None:
     kwargs = _validate_args(fn, path, raw_args)
     parent = _frame()
     if fn.kind is Kind.ACTION:
@@ -277,31 +287,56 @@ def _run(fn: RegisteredFunction, path: str, raw_args: Any, identity: Identity | 
     seed = random.getrandbits(64)
     is_mutation = fn.kind is Kind.MUTATION
     lock_rows = is_mutation and fn.isolation is Isolation.SELECT_FOR_UPDATE
+    key = options.idempotency_key if is_mutation else None
 
-    def attempt(n: int) -> tuple[Any, ReadSet, WriteSet | None]:
+    def attempt(n: int) -> tuple[Outcome, bool]:
+        if key is not None:
+            stored = ledger.stored_response(using, key)
+            if stored is not None:  # a re-sent mutation: answer, do not run again
+                return _replayed(path, stored), True
         budget = Budget(path, limits, limits.function_seconds)
         frame = Frame(fn.kind, budget, ReadSet(), WriteSet() if is_mutation else None,
-                      lock_rows, time.time() * 1000.0, seed)
+                      lock_rows, time.time() * 1000.0, seed, journal=options.journal)
+        result = Outcome(path=path, kind=fn.kind)
         with _push(frame), guard.no_network(path, fn.kind.value):
             value = _call_handler(fn, _make_ctx(fn, path, frame, identity, using), kwargs)
             budget.check_time()
-        return value, frame.reads, frame.writes
+        _finish(fn, path, value, result)  # inside the transaction: a bad result rolls back
+        result.reads, result.writes = frame.reads, frame.writes
+        result.journal = frame.reader.page_journal if frame.reader is not None else None
+        if key is not None:
+            result.ts = ledger.store_response(
+                using, key, {"value": result.encoded, "logLines": current_lines()})
+        elif is_mutation and options.want_ts:
+            result.ts = ledger.commit_position(using)
+        return result, False
 
     if is_mutation:
         isolation = "read_committed" if lock_rows else "serializable"
         read_only = False
     else:
         isolation, read_only = "repeatable_read", True
-    nested_in_outer_txn = in_transaction(using)
-    (value, reads, writes), attempts = run_in_transaction(
+    setup = ("SET LOCAL reactive.skip_notify = 'on'"
+             if is_mutation and not reactive_settings.notify_executor_writes else None)
+    (result, replayed), attempts = run_in_transaction(
         attempt, using=using, isolation=isolation, read_only=read_only,
-        policy=reactive_settings.RETRY, timeout_seconds=limits.function_seconds,
+        policy=reactive_settings.RETRY, timeout_seconds=limits.function_seconds, setup=setup,
     )
-    outcome.ts = next_ts()
-    outcome.reads, outcome.writes, outcome.attempts = reads, writes, attempts
-    if nested_in_outer_txn:
-        logger.debug("%s ran inside an existing transaction (no isolation change, no retry)", path)
-    _finish(fn, path, value, outcome)
+    for name in ("value", "encoded", "ts", "journal", "reads", "writes"):
+        setattr(outcome, name, getattr(result, name))
+    outcome.attempts = attempts
+    if replayed:
+        outcome.log_lines = result.log_lines
+        outcome.replayed = True
+    elif is_mutation and not in_transaction(using):
+        for hook in list(after_commit):
+            hook(outcome)
+
+
+def _replayed(path: str, stored: dict[str, Any]) -> Outcome:
+    value = decode(stored["value"]) if stored.get("value") is not None else None
+    return Outcome(path=path, value=value, encoded=stored.get("value"),
+                   log_lines=list(stored.get("logLines", [])), ts=int(stored["ts"]))
 
 
 def _call_handler(fn: RegisteredFunction, ctx: Any, kwargs: dict[str, Any]) -> Any:
@@ -323,10 +358,13 @@ def _make_ctx(fn: RegisteredFunction, path: str, frame: Frame, identity: Identit
     if fn.kind is Kind.MUTATION:
         assert frame.writes is not None
         db = DatabaseWriter(using=using, budget=frame.budget, reads=frame.reads,
-                            writes=frame.writes, lock_rows=frame.lock_rows)
+                            writes=frame.writes, lock_rows=frame.lock_rows,
+                            journal=frame.journal)
+        frame.reader = db
         return MutationCtx(db=db, **common)
     db_reader = DatabaseReader(using=using, budget=frame.budget, reads=frame.reads,
-                               lock_rows=frame.lock_rows)
+                               lock_rows=frame.lock_rows, journal=frame.journal)
+    frame.reader = db_reader
     return QueryCtx(db=db_reader, **common)
 
 
@@ -369,7 +407,6 @@ def _run_action(fn: RegisteredFunction, path: str, kwargs: dict[str, Any],
         value = fn.handler(ctx, **kwargs)
     if time.monotonic() - started > limits.action_seconds:
         raise LimitExceeded(f"{path}: the action ran longer than {limits.action_seconds:g} s")
-    outcome.ts = next_ts()
     outcome.attempts = 1
     _finish(fn, path, value, outcome)
 

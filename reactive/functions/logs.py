@@ -44,6 +44,11 @@ def current_sink() -> LogSink | None:
     return _sink.get()
 
 
+def current_lines() -> list[str]:
+    sink = _sink.get()
+    return list(sink.lines) if sink is not None else []
+
+
 class capture:
     """Context manager: collect this thread's log lines into ``sink`` (nesting shares the sink)."""
 

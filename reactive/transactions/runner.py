@@ -72,22 +72,29 @@ def in_transaction(using: str) -> bool:
 
 def run_in_transaction(body: Callable[[int], T], *, using: str, isolation: str,
                        read_only: bool = False, policy: RetryPolicy,
-                       timeout_seconds: float | None = None) -> tuple[T, int]:
-    """Run ``body(attempt)`` in a transaction; return its result and the number of attempts."""
+                       timeout_seconds: float | None = None, setup: str | None = None
+                       ) -> tuple[T, int]:
+    """Run ``body(attempt)`` in a transaction; return its result and the number of attempts.
+
+    ``setup`` is more SQL to run first, in the same round trip (e.g. ``SET LOCAL`` flags).
+    """
     if in_transaction(using):
         with transaction.atomic(using=using):
             return body(1), 1
     level = LEVELS[isolation] + (" READ ONLY" if read_only else "")
-    setup = f"SET TRANSACTION ISOLATION LEVEL {level}"
+    statements = [f"SET TRANSACTION ISOLATION LEVEL {level}"]
     if timeout_seconds is not None:
-        setup += f"; SET LOCAL statement_timeout = {max(1, int(timeout_seconds * 1000))}"
+        statements.append(f"SET LOCAL statement_timeout = {max(1, int(timeout_seconds * 1000))}")
+    if setup:
+        statements.append(setup)
+    first = "; ".join(statements)
     attempt = 0
     while True:
         attempt += 1
         try:
             with transaction.atomic(using=using):
                 with connections[using].cursor() as cursor:
-                    cursor.execute(setup)
+                    cursor.execute(first)
                 result = body(attempt)
             return result, attempt
         except (RetryTransaction, DatabaseError) as exc:

@@ -50,3 +50,12 @@ def test_doc_and_table_reads():
     assert not ReadSet([DocRead("messages", 6)]).overlaps(write(9, 1.0, 5))
     assert ReadSet([TableRead("messages")]).overlaps(write(9, 1.0, 5))
     assert not ReadSet([TableRead("channels")]).overlaps(write(9, 1.0, 5))
+
+
+def test_unlocatable_writes_overlap_every_read_of_their_table():
+    rs = ReadSet([IndexRangeRead("messages", "by_channel", FIELDS, Bound((1,), True),
+                                 Bound((1,), True))])
+    assert rs.overlaps(DocWrite("messages", None, "update", whole_table=True))
+    assert not rs.overlaps(DocWrite("channels", None, "update", whole_table=True))
+    partial = DocWrite("messages", 5, "update", None, {"id": 5})  # a column is missing
+    assert rs.overlaps(partial)

@@ -1,0 +1,76 @@
+"""Reading the change log by transaction visibility, and keeping it pruned. Synchronous SQL.
+
+`read_changes(last)` runs inside the listener's REPEATABLE READ snapshot and returns the rows
+committed after snapshot `last` was taken and visible in the current one, as `DocWrite`s with
+Python column values (parsed by each column's own field). A row whose table is not registered in
+this process, or whose columns cannot be parsed, becomes a whole-table write, so nothing is missed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.db import connections
+
+from ..db.tables import Table, tables
+from ..readset import DocWrite
+from ..sql import sql
+
+OPS = {"I": "insert", "U": "update", "D": "delete"}
+
+
+def current_snapshot(using: str) -> tuple[str, int]:
+    """This transaction's snapshot, and its position (xmax) as the Transition timestamp."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql("current_snapshot"))
+        snapshot, xmax = cursor.fetchone()
+    return snapshot, int(xmax)
+
+
+def read_changes(using: str, last: str) -> list[DocWrite]:
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql("changes_since"), {"last": last})
+        rows = cursor.fetchall()
+    return [to_write(tbl, op, old, new) for tbl, op, old, new in rows]
+
+
+def _row(table: Table, raw: Any) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    data = raw if isinstance(raw, dict) else json.loads(raw)
+    fields = {f.attname: f for f in table.model._meta.concrete_fields}
+    row = {}
+    for column, value in data.items():
+        field = fields.get(column)
+        row[column] = value if field is None or value is None else field.to_python(value)
+    return row
+
+
+def to_write(tbl: str, op: str, old: Any, new: Any) -> DocWrite:
+    table = tables.find(tbl)
+    if table is None:
+        return DocWrite(tbl, None, OPS.get(op, "update"), whole_table=True)
+    try:
+        old_row, new_row = _row(table, old), _row(table, new)
+    except Exception:  # a column the trigger wrote that this process cannot parse
+        return DocWrite(tbl, None, OPS.get(op, "update"), whole_table=True)
+    pk = (new_row or old_row or {}).get(table.pk_column)
+    return DocWrite(tbl, pk, OPS.get(op, "update"), old_row, new_row)
+
+
+def heartbeat(using: str, listener_id: str, snapshot: str) -> None:
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql("listener_heartbeat"), {"id": listener_id, "snapshot": snapshot})
+
+
+def forget(using: str, listener_id: str) -> None:
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql("listener_forget"), {"id": listener_id})
+
+
+def prune(using: str, stale_seconds: float, retention_seconds: float) -> int:
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql("prune_changes"), {"stale_seconds": stale_seconds,
+                                              "retention_seconds": retention_seconds})
+        return cursor.rowcount

@@ -1,0 +1,177 @@
+"""Convex's WebSocket sync protocol: parsing client frames and building server frames. No I/O.
+
+Client → server: Connect, ModifyQuerySet, Mutation, Action, Authenticate, Event. Server → client:
+Transition, MutationResponse, ActionResponse, AuthError, FatalError, Ping. Timestamps are u64 as
+8 little-endian bytes in standard base64 (`encode_ts`). Function arguments are always a
+one-element array. Parsing is strict about what the official clients always send and lenient
+about optional fields; anything else is a `ProtocolError`, which the consumer answers with a
+FatalError and a close.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..values import ValueEncodingError, decode
+
+
+class ProtocolError(Exception):
+    """A frame that breaks the protocol; the socket is closed after a FatalError."""
+
+
+def encode_ts(ts: int) -> str:
+    return base64.b64encode(int(ts).to_bytes(8, "little")).decode()
+
+
+def decode_ts(value: str) -> int:
+    raw = base64.b64decode(value, validate=True)
+    if len(raw) != 8:
+        raise ValueError("a timestamp is 8 bytes")
+    return int.from_bytes(raw, "little")
+
+
+@dataclass(frozen=True)
+class Add:
+    query_id: int
+    udf_path: str
+    args: Any
+    journal: str | None = None
+
+
+@dataclass(frozen=True)
+class Remove:
+    query_id: int
+
+
+@dataclass(frozen=True)
+class ModifyQuerySet:
+    base_version: int
+    new_version: int
+    modifications: list[Add | Remove] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Connect:
+    session_id: str
+    connection_count: int
+    max_observed_ts: int | None = None
+
+
+@dataclass(frozen=True)
+class Call:
+    """A Mutation or an Action."""
+
+    kind: str  # "Mutation" | "Action"
+    request_id: int
+    udf_path: str
+    args: Any
+
+
+@dataclass(frozen=True)
+class Authenticate:
+    token_type: str  # "User" | "Admin" | "None"
+    base_version: int
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    event_type: str
+
+
+Message = Connect | ModifyQuerySet | Call | Authenticate | Event
+
+
+def _int(data: dict[str, Any], key: str) -> int:
+    value = data.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ProtocolError(f"{data.get('type')}.{key} must be a non-negative integer")
+    return value
+
+
+def _str(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise ProtocolError(f"{data.get('type')}.{key} must be a string")
+    return value
+
+
+def _args(data: dict[str, Any]) -> Any:
+    raw = data.get("args", [{}])
+    if not isinstance(raw, list) or len(raw) != 1:
+        raise ProtocolError(f"{data.get('type')}.args must be a one-element array")
+    try:
+        return decode(raw[0], path="args")
+    except ValueEncodingError as exc:
+        raise ProtocolError(f"{data.get('type')}.args: {exc}") from None
+
+
+def parse(frame: str) -> Message:
+    """Parse one text frame."""
+    try:
+        data = json.loads(frame)
+    except ValueError:
+        raise ProtocolError("a frame must be a JSON object") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("a frame must be a JSON object")
+    kind = data.get("type")
+    if kind == "Connect":
+        ts = data.get("maxObservedTimestamp")
+        return Connect(session_id=_str(data, "sessionId"),
+                       connection_count=int(data.get("connectionCount") or 0),
+                       max_observed_ts=decode_ts(ts) if isinstance(ts, str) else None)
+    if kind == "ModifyQuerySet":
+        mods: list[Add | Remove] = []
+        raw_mods = data.get("modifications")
+        if not isinstance(raw_mods, list):
+            raise ProtocolError("ModifyQuerySet.modifications must be an array")
+        for mod in raw_mods:
+            if not isinstance(mod, dict):
+                raise ProtocolError("a query set modification must be an object")
+            if mod.get("type") == "Add":
+                journal = mod.get("journal")
+                mods.append(Add(_int(mod, "queryId"), _str(mod, "udfPath"), _args(mod),
+                                journal if isinstance(journal, str) else None))
+            elif mod.get("type") == "Remove":
+                mods.append(Remove(_int(mod, "queryId")))
+            else:
+                raise ProtocolError(f"unknown query set modification {mod.get('type')!r}")
+        return ModifyQuerySet(_int(data, "baseVersion"), _int(data, "newVersion"), mods)
+    if kind in ("Mutation", "Action"):
+        return Call(kind, _int(data, "requestId"), _str(data, "udfPath"), _args(data))
+    if kind == "Authenticate":
+        token_type = data.get("tokenType")
+        if token_type not in ("User", "Admin", "None"):
+            raise ProtocolError("Authenticate.tokenType must be User, Admin or None")
+        value = data.get("value")
+        return Authenticate(token_type, _int(data, "baseVersion"),
+                            value if isinstance(value, str) else None)
+    if kind == "Event":
+        return Event(str(data.get("eventType", "")))
+    raise ProtocolError(f"unknown message type {kind!r}")
+
+
+# --- server messages ------------------------------------------------------------------------
+
+def dumps(message: dict[str, Any]) -> str:
+    return json.dumps(message, separators=(",", ":"), allow_nan=False)
+
+
+def version(query_set: int, identity: int, ts: int) -> dict[str, Any]:
+    return {"querySet": query_set, "identity": identity, "ts": encode_ts(ts)}
+
+
+def ping() -> dict[str, Any]:
+    return {"type": "Ping"}
+
+
+def fatal_error(message: str) -> dict[str, Any]:
+    return {"type": "FatalError", "error": message}
+
+
+def auth_error(message: str, base_version: int) -> dict[str, Any]:
+    return {"type": "AuthError", "error": message, "baseVersion": base_version,
+            "authUpdateAttempted": True}

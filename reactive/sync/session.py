@@ -1,0 +1,166 @@
+"""One socket's protocol state: versions, its query set, and what it has been sent. No I/O.
+
+The client checks that every Transition starts exactly where the last one ended (querySet,
+identity, ts). Versions advance as ModifyQuerySet and Authenticate messages arrive, but a
+Transition may only claim a query-set version once every query in it has a result, and all the
+results in it must come from one snapshot. So the listener captures a `Work` item at the start of
+each tick (the versions and the queries at that moment), computes their results at one snapshot,
+and `transition()` then turns the latest completed Work into a message, diffing each query's
+result against what this socket was last sent. Coalescing is automatic: a socket that is slow to
+drain simply skips intermediate results.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..auth import Identity
+from .protocol import Add, Authenticate, ModifyQuerySet, ProtocolError, Remove, version
+
+if TYPE_CHECKING:
+    from .subscriptions import Subscription
+
+
+class SessionState(enum.Enum):
+    OPEN = "open"  # accepted; messages flow
+    CLOSED = "closed"  # the socket is gone; nothing more is sent
+
+
+@dataclass
+class QueryEntry:
+    query_id: int
+    path: str
+    args: Any
+    journal: str | None
+    subscription: Subscription | None = None
+
+
+@dataclass
+class Work:
+    """What a tick owes this socket: its versions and queries as the tick began."""
+
+    query_set: int
+    identity: int
+    queries: dict[int, Subscription]
+    removed: list[int]
+
+
+@dataclass(eq=False)
+class SyncSession:
+    identity: Identity | None
+    session_id: str | None = None
+    state: SessionState = SessionState.OPEN
+    sent_query_set: int = 0
+    sent_identity: int = 0
+    sent_ts: int = 0
+    recv_query_set: int = 0
+    recv_identity: int = 0
+    queries: dict[int, QueryEntry] = field(default_factory=dict)
+    removed: list[tuple[int, int]] = field(default_factory=list)  # (query id, version)
+    last_sent: dict[int, str] = field(default_factory=dict)  # query id -> result hash
+    min_ts: int = 0  # a Transition at ts >= this is owed (after a mutation)
+    owed: bool = False  # a Transition must follow the last MutationResponse, even an empty one
+    dirty: bool = False  # versions changed, or a held result changed
+    ready: Work | None = None  # the latest completed tick's work, not yet sent
+    ready_ts: int = 0
+    wakeup: Callable[[], None] | None = None  # tells the socket's writer to send
+
+    # -- incoming -----------------------------------------------------------------------
+    def modify_query_set(self, msg: ModifyQuerySet) -> tuple[list[Add], list[QueryEntry]]:
+        """Apply a ModifyQuerySet; returns the Adds and the removed entries."""
+        if msg.base_version != self.recv_query_set:
+            raise ProtocolError(
+                f"BaseVersionMismatch: ModifyQuerySet baseVersion {msg.base_version}, "
+                f"expected {self.recv_query_set}")
+        if msg.new_version <= msg.base_version:
+            raise ProtocolError("ModifyQuerySet newVersion must be greater than baseVersion")
+        present = set(self.queries)
+        adds: list[Add] = []
+        removed: list[QueryEntry] = []
+        for mod in msg.modifications:
+            if isinstance(mod, Add):
+                if mod.query_id in present:
+                    raise ProtocolError(f"Duplicate query id {mod.query_id} in ModifyQuerySet")
+                present.add(mod.query_id)
+                adds.append(mod)
+            elif isinstance(mod, Remove):
+                if mod.query_id not in present:
+                    raise ProtocolError(f"Remove of unknown query id {mod.query_id}")
+                present.discard(mod.query_id)
+        for mod in msg.modifications:
+            if isinstance(mod, Add):
+                self.queries[mod.query_id] = QueryEntry(mod.query_id, mod.udf_path, mod.args,
+                                                        mod.journal)
+            else:
+                entry = self.queries.pop(mod.query_id)
+                removed.append(entry)
+                self.removed.append((mod.query_id, msg.new_version))
+                self.last_sent.pop(mod.query_id, None)
+        self.recv_query_set = msg.new_version
+        self.dirty = True
+        return adds, removed
+
+    def authenticate(self, msg: Authenticate, identity: Identity | None) -> None:
+        if msg.base_version != self.recv_identity:
+            raise ProtocolError(
+                f"Authenticate baseVersion {msg.base_version}, expected {self.recv_identity}")
+        self.recv_identity += 1
+        self.identity = identity
+        self.last_sent.clear()  # every query is re-run for the new identity and sent again
+        self.dirty = True
+
+    def owe_transition(self, ts: int) -> None:
+        """After a mutation: the socket must see a Transition at a ts of at least ``ts``."""
+        self.min_ts = max(self.min_ts, ts)
+        self.owed = True
+        self.dirty = True
+
+    # -- ticks --------------------------------------------------------------------------
+    def begin(self) -> Work:
+        """Capture what the starting tick owes this socket."""
+        queries = {qid: e.subscription for qid, e in self.queries.items()
+                   if e.subscription is not None}
+        removed = [qid for qid, v in self.removed if v <= self.recv_query_set]
+        self.dirty = False
+        return Work(self.recv_query_set, self.recv_identity, queries, removed)  # type: ignore[arg-type]
+
+    def complete(self, work: Work, ts: int) -> None:
+        """The tick that began with ``work`` finished at snapshot ``ts``."""
+        self.ready, self.ready_ts = work, max(ts, self.sent_ts)
+
+    def transition(self) -> dict[str, Any] | None:
+        """The next Transition message, or None if there is nothing to say."""
+        work, ts = self.ready, self.ready_ts
+        if work is None or self.state is SessionState.CLOSED:
+            return None
+        mods: list[dict[str, Any]] = []
+        for qid in work.removed:
+            if any(q == qid for q, _ in self.removed):
+                mods.append({"type": "QueryRemoved", "queryId": qid})
+        self.removed = [(q, v) for q, v in self.removed if q not in work.removed]
+        for qid, sub in work.queries.items():
+            if sub.result_hash is None:
+                continue
+            if self.last_sent.get(qid) != sub.result_hash:
+                mods.append({**sub.modification, "queryId": qid})
+                self.last_sent[qid] = sub.result_hash
+        versions_moved = (work.query_set, work.identity) != (self.sent_query_set,
+                                                              self.sent_identity)
+        owed = self.owed and ts >= self.min_ts
+        if not mods and not versions_moved and not owed:
+            self.ready = None
+            return None
+        message = {
+            "type": "Transition",
+            "startVersion": version(self.sent_query_set, self.sent_identity, self.sent_ts),
+            "endVersion": version(work.query_set, work.identity, ts),
+            "modifications": mods,
+        }
+        self.sent_query_set, self.sent_identity, self.sent_ts = work.query_set, work.identity, ts
+        if owed:
+            self.owed = False
+        self.ready = None
+        return message

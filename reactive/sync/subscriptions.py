@@ -1,0 +1,170 @@
+"""Live subscriptions of one process: who holds which query, what it read, its last result.
+
+A `Subscription` is one distinct (function, arguments, identity, journal): however many sockets
+hold it, it runs once per snapshot. `affected(writes)` finds the subscriptions whose recorded read
+sets a write set touches, through a per-table index (the overlap test itself is
+`ReadSet.overlaps`). `apply()` stores a run's result and marks the holding sockets dirty when
+the result changed; unchanged results send nothing. No I/O, no database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..auth import Identity
+from ..errors import ConvexError
+from ..functions.executor import Outcome, error_message
+from ..functions.registry import canonical_path
+from ..readset import DocWrite, ReadSet
+from ..values import ValueEncodingError, encode
+from .session import QueryEntry, SyncSession
+
+SubKey = tuple[str, str, str, str]
+
+
+def _canonical_json(value: Any) -> str:
+    try:
+        return json.dumps(encode(value), sort_keys=True, separators=(",", ":"))
+    except ValueEncodingError:
+        return repr(value)
+
+
+@dataclass(eq=False)
+class Subscription:
+    key: SubKey
+    path: str
+    args: Any
+    identity: Identity | None
+    journal: dict[str, Any] | None
+    holders: set[tuple[SyncSession, int]] = field(default_factory=set)
+    reads: ReadSet | None = None
+    result_hash: str | None = None
+    modification: dict[str, Any] = field(default_factory=dict)
+    stale: bool = True  # needs a run at the next tick
+    static: bool = False  # a fixed result (e.g. a refused Add); never run
+
+    def journal_string(self) -> str | None:
+        return None if self.journal is None else json.dumps(self.journal, sort_keys=True)
+
+
+def subscription_key(path: str, args: Any, identity: Identity | None,
+                     journal: dict[str, Any] | None) -> SubKey:
+    return (canonical_path(path), _canonical_json(args),
+            identity.cache_key() if identity else "",
+            json.dumps(journal, sort_keys=True) if journal else "")
+
+
+def parse_journal(journal: str | None) -> dict[str, Any] | None:
+    if not journal:
+        return None
+    try:
+        data = json.loads(journal)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+class SubscriptionManager:
+    def __init__(self) -> None:
+        self.subs: dict[SubKey, Subscription] = {}
+        self.by_table: dict[str, set[Subscription]] = defaultdict(set)
+        self.sessions: set[SyncSession] = set()
+
+    # -- holding ------------------------------------------------------------------------
+    def hold(self, session: SyncSession, entry: QueryEntry) -> Subscription:
+        journal = parse_journal(entry.journal)
+        key = subscription_key(entry.path, entry.args, session.identity, journal)
+        sub = self.subs.get(key)
+        if sub is None:
+            sub = Subscription(key, entry.path, entry.args, session.identity, journal)
+            self.subs[key] = sub
+        sub.holders.add((session, entry.query_id))
+        entry.subscription = sub
+        return sub
+
+    def hold_static(self, session: SyncSession, entry: QueryEntry,
+                    modification: dict[str, Any]) -> None:
+        sub = Subscription(("static", str(id(entry)), "", ""), entry.path, entry.args,
+                           session.identity, None, static=True, stale=False)
+        sub.modification = modification
+        sub.result_hash = _hash(modification)
+        sub.holders.add((session, entry.query_id))
+        entry.subscription = sub
+
+    def release(self, session: SyncSession, entry: QueryEntry) -> None:
+        sub = entry.subscription
+        if sub is None:
+            return
+        sub.holders.discard((session, entry.query_id))
+        if not sub.holders and not sub.static and self.subs.get(sub.key) is sub:
+            del self.subs[sub.key]
+            if sub.reads is not None:
+                for table in sub.reads.tables():
+                    self.by_table[table].discard(sub)
+
+    def release_all(self, session: SyncSession) -> None:
+        for entry in list(session.queries.values()):
+            self.release(session, entry)
+        self.sessions.discard(session)
+
+    def rehold_all(self, session: SyncSession) -> None:
+        """After an identity change: every query becomes a subscription of the new identity."""
+        for entry in session.queries.values():
+            self.release(session, entry)
+            self.hold(session, entry)
+
+    # -- ticks --------------------------------------------------------------------------
+    def stale(self) -> list[Subscription]:
+        return [s for s in self.subs.values() if s.stale]
+
+    def affected(self, writes: Iterable[DocWrite]) -> set[Subscription]:
+        hit: set[Subscription] = set()
+        for write in writes:
+            for sub in self.by_table.get(write.table, ()):
+                if sub not in hit and sub.reads is not None and sub.reads.overlaps(write):
+                    hit.add(sub)
+        return hit
+
+    def apply(self, sub: Subscription, outcome: Outcome) -> bool:
+        """Store a run's result; returns True (and marks holders dirty) if it changed."""
+        if sub.reads is not None:
+            for table in sub.reads.tables():
+                self.by_table[table].discard(sub)
+        sub.reads, sub.stale = outcome.reads, False
+        if outcome.journal is not None and sub.journal is None:
+            sub.journal = outcome.journal  # the page's end, kept for re-runs (gapless pages)
+        if sub.reads is not None and self.subs.get(sub.key) is sub:
+            for table in sub.reads.tables():
+                self.by_table[table].add(sub)
+        modification = modification_of(outcome, sub.journal_string())
+        digest = _hash(modification)
+        if digest == sub.result_hash:
+            return False
+        sub.modification, sub.result_hash = modification, digest
+        for session, _ in sub.holders:
+            session.dirty = True
+        return True
+
+
+def _hash(modification: dict[str, Any]) -> str:
+    body = {k: v for k, v in modification.items() if k != "logLines"}
+    return hashlib.blake2b(json.dumps(body, sort_keys=True).encode(), digest_size=16).hexdigest()
+
+
+def modification_of(outcome: Outcome, journal: str | None) -> dict[str, Any]:
+    if outcome.error is None:
+        return {"type": "QueryUpdated", "value": outcome.encoded, "logLines": outcome.log_lines,
+                "journal": journal}
+    mod: dict[str, Any] = {"type": "QueryFailed", "errorMessage": error_message(outcome.error),
+                           "logLines": outcome.log_lines, "journal": journal}
+    if isinstance(outcome.error, ConvexError):
+        try:
+            mod["errorData"] = encode(outcome.error.data)
+        except ValueEncodingError:
+            pass
+    return mod
