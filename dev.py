@@ -95,7 +95,10 @@ def demo(args: list[str]) -> None:
     run(PY, "manage.py", "seed_demo", env=env)
     host, port = "127.0.0.1", "8000"
     step(f"serving the demo at http://{host}:{port}/ (Ctrl-C to stop)")
+    # daphne's own WebSocket message limit (1 MiB by default) must not undercut reactive's
     os.execve(str(BIN / "daphne"), [str(BIN / "daphne"), "-b", host, "-p", port,
+                                     "--websocket-max-message-size", str(17 * 1024 * 1024),
+                                     "--websocket-max-frame-size", str(17 * 1024 * 1024),
                                      "demo_project.asgi:application", *args], env)
 
 

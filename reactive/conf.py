@@ -18,7 +18,10 @@ DEFAULTS: dict[str, Any] = {
     # Issuer of identities built from a Django session (`identity.issuer`).
     "SESSION_ISSUER": "django",
     # Mutation retries on serialization failures (40001) and deadlocks (40P01).
-    "RETRY": {"max_attempts": 12, "initial_backoff_ms": 2.0, "max_backoff_ms": 250.0},
+    # lock_timeout_ms: a row-lock wait longer than this is a retryable conflict; it is what
+    # resolves a deadlock quickly (Postgres only detects one after deadlock_timeout, 1 s).
+    "RETRY": {"max_attempts": 12, "initial_backoff_ms": 2.0, "max_backoff_ms": 250.0,
+              "lock_timeout_ms": 500.0},
     # Per-function limits (Convex's defaults, except where noted in docs/settings.md).
     "LIMITS": {
         "documents_read": 32_000,
@@ -73,6 +76,7 @@ class RetryPolicy:
     max_attempts: int = 12
     initial_backoff_ms: float = 2.0
     max_backoff_ms: float = 250.0
+    lock_timeout_ms: float = 500.0
 
     def backoff_seconds(self, attempt: int, rand: float) -> float:
         """Full-jitter backoff before `attempt` (1-based count of failures so far)."""

@@ -114,9 +114,10 @@ class SyncConsumer(AsyncWebsocketConsumer):
             manager = self.listener.manager
             for entry in removed:
                 manager.release(session, entry)
-            for add in adds:
+            room = self.sync.max_queries_per_socket - (len(session.queries) - len(adds))
+            for i, add in enumerate(adds):
                 entry = session.queries[add.query_id]
-                if len(session.queries) > self.sync.max_queries_per_socket:
+                if i >= room:
                     manager.hold_static(session, entry, {
                         "type": "QueryFailed", "logLines": [], "journal": None,
                         "errorMessage": f"Too many queries on one connection (limit "

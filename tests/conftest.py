@@ -33,7 +33,7 @@ def _free_port() -> int:
 
 @dataclass
 class LiveServer:
-    url: str
+    url: str  # http://127.0.0.1:<port>
     process: subprocess.Popen[bytes]
     log_path: Path
     log_file: object
@@ -50,16 +50,25 @@ class LiveServer:
     def post(self, path: str, json_body: object = None, **kwargs: object) -> requests.Response:
         return requests.post(self.url + path, json=json_body, timeout=30, **kwargs)  # type: ignore[arg-type]
 
+    @property
+    def ws_url(self) -> str:
+        return "ws" + self.url.removeprefix("http")
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
 
-def start_server(db_name: str, tmp_dir: Path, server: str = "daphne") -> LiveServer:
+def start_server(db_name: str, tmp_dir: Path, server: str = "daphne",
+                 env_extra: dict[str, str] | None = None) -> LiveServer:
     port = _free_port()
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.settings",
-               REACTIVE_LIVE_DB_NAME=db_name, PYTHONUNBUFFERED="1")
+               REACTIVE_LIVE_DB_NAME=db_name, PYTHONUNBUFFERED="1", **(env_extra or {}))
     if server == "daphne":
+        # daphne drops WebSocket messages over 1 MiB by default; let reactive's own limit
+        # (SYNC.max_frame_bytes) be the one that answers
         cmd = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+               "--websocket-max-message-size", str(8 * 1024 * 1024),
+               "--websocket-max-frame-size", str(8 * 1024 * 1024),
                "tests.asgi:application"]
     else:
         cmd = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -59,7 +60,11 @@ CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}
 REACTIVE = {
     "REFUSE_NETWORK_IN_TRANSACTIONS": True,
     "MAX_REQUEST_BYTES": 1024 * 1024,
+    "SYNC": {"max_frame_bytes": 1024 * 1024, "max_queries_per_socket": 64},
 }
+# Servers started by the tests may tune the sync engine (e.g. a short Ping interval).
+if os.environ.get("REACTIVE_TEST_SYNC"):
+    REACTIVE["SYNC"].update(json.loads(os.environ["REACTIVE_TEST_SYNC"]))
 
 LOGGING = {
     "version": 1,

@@ -211,12 +211,20 @@ class Listener:
                 atomic.__exit__(RuntimeError, RuntimeError("rollback"), None)
             except Exception:
                 pass
-        try:  # a broken connection (database restart) is replaced on next use
-            connections[self.using].close_if_unusable_or_obsolete()
-            if not connections[self.using].is_usable():
-                connections[self.using].close()
+        conn = connections[self.using]
+        if conn.in_atomic_block or not conn.is_usable():
+            self._reset_connection()
+
+    def _reset_connection(self) -> None:
+        """Drop this thread's connection wrapper: after the database went away mid-transaction,
+        Django's wrapper can stay marked as inside a transaction and refuse to reconnect."""
+        conn = connections[self.using]
+        try:
+            if conn.connection is not None:
+                conn.connection.close()
         except Exception:
-            connections[self.using].close()
+            pass
+        del connections[self.using]
 
     def _close(self) -> None:
         try:
@@ -242,8 +250,9 @@ class Listener:
 
         try:
             await self._in_thread(work)
-        except Exception:
-            logger.exception("reactive change-log maintenance failed")
+        except Exception as exc:
+            logger.warning("reactive change-log maintenance failed (%s); retrying later", exc)
+            await self._in_thread(self._reset_connection)
 
     # -- wake-up sources ----------------------------------------------------------------
     async def _listen_notify(self) -> None:

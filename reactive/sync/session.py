@@ -13,8 +13,8 @@ drain simply skips intermediate results.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..auth import Identity

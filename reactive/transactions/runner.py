@@ -1,9 +1,9 @@
 """Run a callable in one transaction at a chosen isolation level, retrying conflicts.
 
-Serialization failures (40001) and deadlocks (40P01) are retried with bounded, full-jitter
-exponential backoff (`RetryPolicy`); the body is re-run from scratch each time, so it must be
-deterministic apart from the database (functions get `ctx.now`/`ctx.random` for that). Postgres may
-raise either error at COMMIT, which is why the whole `atomic()` block sits inside the retry loop.
+Serialization failures (40001), deadlocks (40P01) and lock waits over `lock_timeout` (55P03) are
+retried with bounded, full-jitter exponential backoff (`RetryPolicy`); the body is re-run from
+scratch each time, so it must be deterministic apart from the database (functions get `ctx.now`
+and `ctx.random` for that). Postgres may raise these errors at COMMIT, which is why the whole `atomic()` block sits inside the retry loop.
 If the caller is already inside a transaction (a nested `ctx.run_mutation`, or a test wrapped in
 one), the body runs in a savepoint instead: its writes roll back alone if it raises, and any retry
 belongs to the outermost transaction. This module does not know what a query or mutation is.
@@ -22,7 +22,7 @@ from ..conf import RetryPolicy
 
 T = TypeVar("T")
 
-RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 
 LEVELS = {
     "serializable": "SERIALIZABLE",
@@ -85,6 +85,8 @@ def run_in_transaction(body: Callable[[int], T], *, using: str, isolation: str,
     statements = [f"SET TRANSACTION ISOLATION LEVEL {level}"]
     if timeout_seconds is not None:
         statements.append(f"SET LOCAL statement_timeout = {max(1, int(timeout_seconds * 1000))}")
+    if not read_only and policy.lock_timeout_ms:
+        statements.append(f"SET LOCAL lock_timeout = {max(1, int(policy.lock_timeout_ms))}")
     if setup:
         statements.append(setup)
     first = "; ".join(statements)

@@ -234,3 +234,29 @@ def pg_sleep(ctx, seconds: float) -> str:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_sleep(%s)", [seconds])
     return "slept"
+
+
+@query
+def listener_stats(ctx) -> dict[str, Any]:
+    """This process's subscription engine counters (for tests that count re-runs)."""
+    from reactive.sync.listener import Listener
+
+    listeners = list(Listener._instances.values())
+    return {"ticks": sum(x.ticks for x in listeners),
+            "executions": sum(x.executions for x in listeners),
+            "subscriptions": sum(len(x.manager.subs) for x in listeners)}
+
+
+@query
+def counter_value(ctx, name: str) -> Any:
+    row = ctx.db.query("counters").filter(lambda q: q.eq(q.field("name"), name)).first()
+    return None if row is None else row["value"]
+
+
+@mutation
+def transfer(ctx, source: str, target: str, amount: int) -> None:
+    """Move `amount` between two counters in one transaction (for the snapshot invariant)."""
+    rows = {r["name"]: r for r in ctx.db.query("counters").collect() if r["name"] in
+            (source, target)}
+    ctx.db.patch("counters", rows[source]["_id"], {"value": rows[source]["value"] - amount})
+    ctx.db.patch("counters", rows[target]["_id"], {"value": rows[target]["value"] + amount})

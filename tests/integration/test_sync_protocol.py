@@ -1,0 +1,221 @@
+"""The sync protocol over a real socket: versions, transitions, mutations, errors, limits."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+
+import pytest
+import requests
+import websockets
+
+from reactive.sync.protocol import decode_ts
+from tests.conftest import start_server
+from tests.sync_client import RawSync
+
+pytestmark = pytest.mark.django_db
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+async def test_subscribe_mutate_and_read_your_writes(asgi_server):
+    client = await RawSync.connect(asgi_server.ws_url)
+    name = unique("ch")
+    channel = await client.mutation("testapp:create_channel", {"name": name})
+    qid = await client.subscribe("testapp/messages:list", {"channel": channel})
+    first = client.transitions[-1]
+    assert first["endVersion"]["querySet"] == 1
+    (mod,) = first["modifications"]
+    assert mod == {"type": "QueryUpdated", "queryId": qid, "value": [], "logLines": [],
+                   "journal": None}
+    await client.mutation("testapp/messages:send", {"channel": channel, "body": "hi"})
+    # by the time the mutation is complete (response + Transition >= its ts), the write shows
+    assert [m["body"] for m in client.results[qid]] == ["hi"]
+    await client.close()
+
+
+async def test_mutation_without_subscriptions_still_gets_a_transition(asgi_server):
+    client = await RawSync.connect(asgi_server.ws_url, path="/api/sync")
+    response = await client.call("Mutation", "testapp:create_channel", {"name": unique("x")})
+    assert response["success"] and set(response) >= {"ts", "logLines", "result"}
+    assert client.saw_writes_of(0)
+    # a mutation that writes nothing completes too
+    response = await client.call("Mutation", "testapp:now_random")
+    assert response["success"] and client.saw_writes_of(1)
+    await client.close()
+
+
+async def test_failed_mutation_and_actions(asgi_server):
+    client = await RawSync.connect(asgi_server.ws_url)
+    response = await client.call("Mutation", "testapp:write_then_fail", {"name": unique("f")})
+    assert response["success"] is False
+    assert response["errorData"] == {"code": "ROLLED_BACK"} and "logLines" in response
+    response = await client.call("Action", "testapp:plain_action", {"x": 21})
+    assert response["type"] == "ActionResponse" and response["result"] == {"doubled": 42.0}
+    response = await client.call("Mutation", "testapp:secret")
+    assert not response["success"]
+    assert response["result"] == "Could not find public function for 'testapp:secret'"
+    await client.close()
+
+
+async def test_two_queries_update_in_one_transition_and_remove(asgi_server):
+    client = await RawSync.connect(asgi_server.ws_url)
+    a, b = unique("a"), unique("b")
+    await client.mutation("testapp:create_channel", {"name": a})
+    q1 = await client.subscribe("testapp:channel_names")
+    q2 = await client.subscribe("testapp:counter_value", {"name": a})
+    before = len(client.transitions)
+    await client.mutation("testapp:create_channel", {"name": b})
+    assert b in client.results[q1]
+    changed = [m["queryId"] for t in client.transitions[before:] for m in t["modifications"]]
+    assert changed.count(q1) == 1 and q2 not in changed  # unchanged results are not re-sent
+    await client.unsubscribe(q2)
+    await client.until(lambda: any(m == {"type": "QueryRemoved", "queryId": q2}
+                                   for m in client.transitions[-1]["modifications"]))
+    await client.modify([])  # an empty change still moves the version
+    await client.until(lambda: client.version["querySet"] == client.query_set)
+    await client.close()
+
+
+async def test_identity_from_the_django_session(asgi_server):
+    session = requests.Session()
+    session.get(asgi_server.url + "/test/login", params={"username": unique("ws-user")})
+    cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
+    client = await RawSync.connect(asgi_server.ws_url, additional_headers={"Cookie": cookie})
+    qid = await client.subscribe("testapp:whoami")
+    assert client.results[qid]["issuer"] == "django"
+    # Authenticate None keeps the session identity and moves the identity version
+    await client.send({"type": "Authenticate", "tokenType": "None", "baseVersion": 0})
+    await client.until(lambda: client.version["identity"] == 1)
+    assert client.results[qid]["issuer"] == "django"
+    await client.close()
+
+
+async def test_token_authentication_is_refused_clearly(asgi_server):
+    client = await RawSync.connect(asgi_server.ws_url)
+    await client.send({"type": "Authenticate", "tokenType": "User", "value": "x.y.z",
+                       "baseVersion": 0})
+    message = await client.recv()
+    assert message["type"] == "AuthError" and message["baseVersion"] == 0
+    assert message["authUpdateAttempted"] is True
+    with pytest.raises(websockets.ConnectionClosed):
+        await client.recv(5)
+
+
+async def test_resent_mutation_is_answered_not_run_again(asgi_server):
+    session_id = str(uuid.uuid4())
+    name = unique("once")
+    first = await RawSync.connect(asgi_server.ws_url, session_id=session_id)
+    r1 = await first.call("Mutation", "testapp:create_channel", {"name": name}, request_id=7)
+    await first.close()
+    again = await RawSync.connect(asgi_server.ws_url, session_id=session_id)
+    r2 = await again.call("Mutation", "testapp:create_channel", {"name": name}, request_id=7)
+    assert r1["success"] and r2["success"] and r2["result"] == r1["result"]
+    assert r2["ts"] == r1["ts"] and again.saw_writes_of(7)
+    other = await RawSync.connect(asgi_server.ws_url)  # another session: a real second call
+    r3 = await other.call("Mutation", "testapp:create_channel", {"name": name}, request_id=7)
+    assert not r3["success"] and "constraint" in r3["result"]
+    for c in (again, other):
+        await c.close()
+
+
+async def test_pings_when_idle(asgi_server, tmp_path):
+    from django.db import connection
+
+    server = start_server(connection.settings_dict["NAME"], tmp_path,
+                          env_extra={"REACTIVE_TEST_SYNC": json.dumps({"ping_seconds": 0.3})})
+    try:
+        client = await RawSync.connect(server.ws_url)
+        assert (await client.recv(3)) == {"type": "Ping"}
+        assert (await client.recv(3)) == {"type": "Ping"}
+        await client.close()
+    finally:
+        server.stop()
+
+
+async def test_too_many_queries_fail_individually(asgi_server):
+    client = await RawSync.connect(asgi_server.ws_url)
+    adds = [{"type": "Add", "queryId": i, "udfPath": "testapp:ping", "args": [{}]}
+            for i in range(70)]  # tests/settings.py allows 64 per socket
+    await client.modify(adds)
+    await client.until(lambda: len(client.results) + len(client.errors) == 70)
+    assert len(client.results) == 64 and len(client.errors) == 6
+    assert "Too many queries" in next(iter(client.errors.values()))["errorMessage"]
+    await client.close()
+
+
+BAD_FRAMES = [
+    ("not json", "JSON"),
+    ("[1, 2]", "JSON object"),
+    (json.dumps({"type": "Nope"}), "unknown message type"),
+    (json.dumps({"type": "ModifyQuerySet", "baseVersion": 5, "newVersion": 6,
+                 "modifications": []}), "BaseVersionMismatch"),
+    (json.dumps({"type": "ModifyQuerySet", "baseVersion": 0, "newVersion": 1,
+                 "modifications": [{"type": "Remove", "queryId": 3}]}), "unknown query id"),
+    (json.dumps({"type": "ModifyQuerySet", "baseVersion": 0, "newVersion": 1,
+                 "modifications": [{"type": "Add", "queryId": 1, "udfPath": "testapp:ping",
+                                    "args": [{}]}] * 2}), "Duplicate query id"),
+    (json.dumps({"type": "Mutation", "requestId": -1, "udfPath": "x:y", "args": [{}]}),
+     "requestId"),
+    (json.dumps({"type": "Mutation", "requestId": 1, "udfPath": "x:y", "args": {}}),
+     "one-element array"),
+    (json.dumps({"type": "Authenticate", "tokenType": "Bogus", "baseVersion": 0}),
+     "tokenType"),
+    (json.dumps({"type": "Authenticate", "tokenType": "None", "baseVersion": 4}),
+     "baseVersion"),
+    (b"\x00\x01binary", "binary"),
+    ("x" * (1024 * 1024 + 10), "over the limit"),
+]
+
+
+@pytest.mark.parametrize("frame, match", BAD_FRAMES,
+                         ids=[f"bad{i}" for i in range(len(BAD_FRAMES))])
+async def test_bad_frames_get_a_fatal_error_and_a_close(asgi_server, frame, match):
+    client = await RawSync.connect(asgi_server.ws_url)
+    await client.ws.send(frame)
+    message = await client.recv()
+    assert message["type"] == "FatalError" and match in message["error"]
+    with pytest.raises(websockets.ConnectionClosed):
+        await client.recv(5)
+    healthy = await RawSync.connect(asgi_server.ws_url)  # the server carries on
+    await healthy.subscribe("testapp:ping")
+    assert healthy.results[0] == "pong"
+    await healthy.close()
+
+
+async def test_foreign_origins_are_refused(asgi_server):
+    with pytest.raises(websockets.InvalidStatus) as exc:
+        await websockets.connect(asgi_server.ws_url + "/api/sync",
+                                 origin="http://evil.example")
+    assert exc.value.response.status_code == 403
+    client = await RawSync.connect(asgi_server.ws_url, origin="http://127.0.0.1")
+    await client.subscribe("testapp:ping")
+    await client.close()
+
+
+async def test_unknown_and_internal_queries_fail_as_queries(asgi_server):
+    client = await RawSync.connect(asgi_server.ws_url)
+    q1 = await client.subscribe("testapp:nope")
+    q2 = await client.subscribe("testapp:secret")
+    q3 = await client.subscribe("testapp:fail_convex")
+    assert "Could not find public function" in client.errors[q1]["errorMessage"]
+    assert "Could not find public function" in client.errors[q2]["errorMessage"]
+    assert client.errors[q3]["errorData"] == {"code": "NOPE", "n": {"$integer": "BwAAAAAAAAA="}}
+    await client.close()
+
+
+async def test_timestamps_never_go_backwards_across_sockets(asgi_server):
+    a = await RawSync.connect(asgi_server.ws_url)
+    b = await RawSync.connect(asgi_server.ws_url)
+    await a.subscribe("testapp:channel_names")
+    await b.subscribe("testapp:channel_names")
+    for _ in range(3):
+        await a.mutation("testapp:create_channel", {"name": unique("t")})
+    await asyncio.sleep(0.2)
+    ts = [decode_ts(t["endVersion"]["ts"]) for t in a.transitions]
+    assert ts == sorted(ts)
+    await a.close()
+    await b.close()
