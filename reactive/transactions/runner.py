@@ -3,7 +3,8 @@
 Serialization failures (40001), deadlocks (40P01) and lock waits over `lock_timeout` (55P03) are
 retried with bounded, full-jitter exponential backoff (`RetryPolicy`); the body is re-run from
 scratch each time, so it must be deterministic apart from the database (functions get `ctx.now`
-and `ctx.random` for that). Postgres may raise these errors at COMMIT, which is why the whole `atomic()` block sits inside the retry loop.
+and `ctx.random` for that). Postgres may raise these errors at COMMIT, which is why the whole
+`atomic()` block sits inside the retry loop.
 If the caller is already inside a transaction (a nested `ctx.run_mutation`, or a test wrapped in
 one), the body runs in a savepoint instead: its writes roll back alone if it raises, and any retry
 belongs to the outermost transaction. This module does not know what a query or mutation is.
