@@ -219,3 +219,49 @@ async def test_timestamps_never_go_backwards_across_sockets(asgi_server):
     assert ts == sorted(ts)
     await a.close()
     await b.close()
+
+
+async def test_gapless_pagination_with_journals(asgi_server):
+    client = await RawSync.connect(asgi_server.ws_url)
+    author = unique("pager")
+    channel = await client.mutation("testapp:create_channel", {"name": unique("pg")})
+
+    async def send(score: int) -> str:
+        return await client.mutation("testapp/messages:send", {
+            "channel": channel, "body": f"s{score}", "author": author, "score": score})
+
+    for score in (10, 20, 30):
+        await send(score)
+    args = {"author": author, "paginationOpts": {"numItems": 2, "cursor": None, "id": 1}}
+    p1 = await client.subscribe("testapp/messages:page_by_score", args)
+    first = client.results[p1]
+    assert [m["score"] for m in first["page"]] == [10, 20] and not first["isDone"]
+    journal = client.journals[p1]
+    assert journal and json.loads(journal)["endCursor"] == first["continueCursor"]
+    p2 = await client.subscribe("testapp/messages:page_by_score", {
+        "author": author, "paginationOpts": {"numItems": 2, "cursor": first["continueCursor"],
+                                             "id": 1}})
+    assert [m["score"] for m in client.results[p2]["page"]] == [30]
+    assert client.results[p2]["isDone"]
+
+    def scores(qid: int) -> list[float]:
+        return [m["score"] for m in client.results[qid]["page"]]
+
+    # rows inside page 1's range make page 1 grow; rows after it go to the last page
+    await send(15)
+    await send(40)
+    assert scores(p1) == [10, 15, 20] and scores(p2) == [30, 40]
+    # enough growth: the page offers a split point
+    await send(12)
+    grown = client.results[p1]
+    assert len(grown["page"]) == 4 and grown["pageStatus"] == "SplitRecommended"
+    assert grown["splitCursor"]
+    # a client re-subscribing with the journal (after a reconnect) gets the same page end
+    again = await RawSync.connect(asgi_server.ws_url)
+    q = await again.subscribe("testapp/messages:page_by_score", args, journal=journal)
+    assert [m["score"] for m in again.results[q]["page"]] == [10, 12, 15, 20]
+    fresh = await again.subscribe("testapp/messages:page_by_score", {
+        "author": author, "paginationOpts": {"numItems": 2, "cursor": None, "id": 2}})
+    assert [m["score"] for m in again.results[fresh]["page"]] == [10, 12]
+    for c in (client, again):
+        await c.close()

@@ -34,3 +34,9 @@ def latest(ctx) -> Any:
 def page(ctx, channel: v.id("channels"), paginationOpts: dict[str, Any]) -> Any:
     return ctx.db.query("messages").with_index(
         "by_channel", lambda q: q.eq("channel", channel)).paginate(paginationOpts)
+
+
+@query
+def page_by_score(ctx, author: str, paginationOpts: dict[str, Any]) -> Any:
+    return ctx.db.query("messages").with_index(
+        "by_author_score", lambda q: q.eq("author", author)).paginate(paginationOpts)
