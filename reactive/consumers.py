@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
-from django.http.request import validate_host
+from django.http.request import split_domain_port, validate_host
 
 from .auth import Identity, identity_from_user
 from .conf import reactive_settings
@@ -41,11 +41,11 @@ def origin_allowed(scope: dict[str, Any]) -> bool:
     origin = headers.get(b"origin")
     if not origin:
         return True
-    host = urlsplit(origin.decode("latin1")).netloc
+    domain, _port = split_domain_port(urlsplit(origin.decode("latin1")).netloc)
     allowed = list(settings.ALLOWED_HOSTS)
     if settings.DEBUG and not allowed:
         allowed = [".localhost", "127.0.0.1", "[::1]"]
-    return bool(host) and validate_host(host, allowed)
+    return bool(domain) and validate_host(domain, allowed)
 
 
 class SyncConsumer(AsyncWebsocketConsumer):
@@ -109,6 +109,7 @@ class SyncConsumer(AsyncWebsocketConsumer):
         session = self.session
         if isinstance(message, Connect):
             session.session_id = message.session_id
+            session.reconnected = message.connection_count > 0
         elif isinstance(message, ModifyQuerySet):
             adds, removed = session.modify_query_set(message)
             manager = self.listener.manager
@@ -156,20 +157,21 @@ class SyncConsumer(AsyncWebsocketConsumer):
         while True:
             call = await self._mutations.get()
             key = (self.session.session_id, call.request_id) if self.session.session_id else None
-            options = CallOptions(want_ts=True, idempotency_key=key)
+            options = CallOptions(want_ts=True, idempotency_key=key,
+                                  check_stored=self.session.reconnected)
             outcome: Outcome = await run_off_loop(
                 execute, call.udf_path, call.args, identity=self.session.identity,
                 from_client=True, kind="mutation", options=options)
             response = _response("MutationResponse", call.request_id, outcome)
+            latest = max(self.listener.ts, self.session.sent_ts)
+            ts = outcome.ts if outcome.ok and outcome.ts is not None else latest
             if outcome.ok:
-                ts = outcome.ts if outcome.ts is not None else max(self.listener.ts,
-                                                                   self.session.sent_ts)
                 response["ts"] = protocol.encode_ts(ts)
-                await self._send(response)
-                self.session.owe_transition(ts)
-                self.listener.wake()
-            else:
-                await self._send(response)
+            await self._send(response)
+            # A Transition follows every mutation, failed ones too: the Python (Rust) client
+            # completes a mutation that failed with a ConvexError only on the next Transition.
+            self.session.owe_transition(ts)
+            self.listener.wake()
 
     async def _action(self, call: Call) -> None:
         outcome: Outcome = await run_off_loop(

@@ -46,7 +46,10 @@ TEMPLATES = [{
     ]},
 }]
 
-DATABASES = {"default": database_config(BASE_DIR / ".pgdata")}
+# Servers started by the tests keep persistent connections (one per worker thread, as in
+# production); the test process does not, since its short-lived threads would leak them.
+_server = bool(os.environ.get("REACTIVE_LIVE_DB_NAME"))
+DATABASES = {"default": database_config(BASE_DIR / ".pgdata", conn_max_age=60 if _server else 0)}
 # One test database per test run, so that concurrent runs on one Postgres do not collide.
 DATABASES["default"]["TEST"] = {"NAME": f"test_reactive_{os.getpid()}"}
 # A live server started by the tests points at the test database pytest-django created.

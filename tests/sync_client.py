@@ -39,13 +39,15 @@ class RawSync:
 
     @classmethod
     async def connect(cls, base_ws_url: str, *, path: str = "/api/1.48.0/sync",
-                      session_id: str | None = None, **kwargs: Any) -> RawSync:
+                      session_id: str | None = None, connection_count: int = 0,
+                      **kwargs: Any) -> RawSync:
         ws = await websockets.connect(base_ws_url + path, max_size=None, **kwargs)
         client = cls(ws)
         if session_id:
             client.session_id = session_id
         await client.send({"type": "Connect", "sessionId": client.session_id,
-                           "connectionCount": 0, "lastCloseReason": "InitialConnect",
+                           "connectionCount": connection_count,
+                           "lastCloseReason": "InitialConnect",
                            "clientTs": 0})
         return client
 

@@ -165,6 +165,9 @@ class CallOptions:
     journal: dict[str, Any] | None = None  # a subscription's journal (pagination end cursor)
     want_ts: bool = False  # report the mutation's commit position in Outcome.ts
     idempotency_key: tuple[str, int] | None = None  # (sessionId, requestId) of a WS mutation
+    #: Look for a stored response first: only a session that reconnected can re-send a request
+    #: (a fresh one cannot have used the id), so the lookup is skipped otherwise.
+    check_stored: bool = True
 
 
 NO_OPTIONS = CallOptions()
@@ -290,7 +293,7 @@ def _run(fn: RegisteredFunction, path: str, raw_args: Any, identity: Identity | 
     key = options.idempotency_key if is_mutation else None
 
     def attempt(n: int) -> tuple[Outcome, bool]:
-        if key is not None:
+        if key is not None and options.check_stored:
             stored = ledger.stored_response(using, key)
             if stored is not None:  # a re-sent mutation: answer, do not run again
                 return _replayed(path, stored), True

@@ -21,11 +21,11 @@ OPS = {"I": "insert", "U": "update", "D": "delete"}
 
 
 def current_snapshot(using: str) -> tuple[str, int]:
-    """This transaction's snapshot, and its position (xmax) as the Transition timestamp."""
+    """This transaction's snapshot, and its position (xmin) as the Transition timestamp."""
     with connections[using].cursor() as cursor:
         cursor.execute(sql("current_snapshot"))
-        snapshot, xmax = cursor.fetchone()
-    return snapshot, int(xmax)
+        snapshot, xmin = cursor.fetchone()
+    return snapshot, int(xmin)
 
 
 def read_changes(using: str, last: str) -> list[DocWrite]:

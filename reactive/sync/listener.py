@@ -9,7 +9,8 @@ Each tick, on one dedicated thread and one database connection:
 3. re-run, inside S, every subscription those writes touch and every new one, each distinct
    (function, args, identity, journal) once;
 4. back on the event loop: store the results and give each affected socket one Transition whose
-   ts is S's position (`pg_snapshot_xmax(S)`).
+   ts is S's position, `pg_snapshot_xmin(S)`: every transaction below it has finished, so a
+   mutation (ts = its transaction id + 1) at or below it is visible in S.
 
 Wake-ups: the executor after its own commits (in-process, no NOTIFY on that path when a
 cross-process Channels layer is configured), Postgres NOTIFY from the capture trigger (writes made
@@ -41,6 +42,7 @@ logger = logging.getLogger("reactive.sync")
 
 CHANNEL_GROUP = "reactive.listeners"
 MAINTENANCE_SECONDS = 10.0
+RECHECK_SECONDS = 0.005
 
 
 class Listener:
@@ -171,7 +173,9 @@ class Listener:
             return
         session.complete(work, ts)
         if session.owed and session.min_ts > ts:
-            self._wake.set()  # its mutation committed after our snapshot was taken
+            # Its mutation is not below this snapshot's xmin yet (it committed after the
+            # snapshot, or an older transaction is still running): look again shortly.
+            self.loop.call_later(RECHECK_SECONDS, self._wake.set)
         if session.wakeup is not None:
             session.wakeup()
 

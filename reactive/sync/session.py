@@ -52,6 +52,7 @@ class Work:
 class SyncSession:
     identity: Identity | None
     session_id: str | None = None
+    reconnected: bool = False  # Connect.connectionCount > 0: re-sent mutations are possible
     state: SessionState = SessionState.OPEN
     sent_query_set: int = 0
     sent_identity: int = 0

@@ -92,18 +92,35 @@ def run_in_transaction(body: Callable[[int], T], *, using: str, isolation: str,
         statements.append(setup)
     first = "; ".join(statements)
     attempt = 0
+    reconnected = False
     while True:
         attempt += 1
+        started = False
         try:
             with transaction.atomic(using=using):
                 with connections[using].cursor() as cursor:
                     cursor.execute(first)
+                started = True
                 result = body(attempt)
             return result, attempt
-        except (RetryTransaction, DatabaseError) as exc:
-            state = sqlstate_of(exc)
-            if state not in RETRYABLE_SQLSTATES:
-                raise
-            if attempt >= policy.max_attempts:
-                raise RetriesExhausted(attempt, state or "") from None
-            time.sleep(policy.backoff_seconds(attempt, random.random()))
+        except DatabaseError as exc:
+            if not started and not reconnected:
+                # Our own first statement failed: a persistent connection the database has
+                # since closed (restart, idle kill). Nothing has run yet, so one retry on a
+                # fresh connection is safe.
+                connections[using].close()
+                reconnected = True
+                attempt -= 1
+                continue
+            _retry_or_raise(exc, attempt, policy)
+        except RetryTransaction as exc:
+            _retry_or_raise(exc, attempt, policy)
+
+
+def _retry_or_raise(exc: BaseException, attempt: int, policy: RetryPolicy) -> None:
+    state = sqlstate_of(exc)
+    if state not in RETRYABLE_SQLSTATES:
+        raise exc
+    if attempt >= policy.max_attempts:
+        raise RetriesExhausted(attempt, state or "") from None
+    time.sleep(policy.backoff_seconds(attempt, random.random()))

@@ -111,7 +111,8 @@ async def test_resent_mutation_is_answered_not_run_again(asgi_server):
     first = await RawSync.connect(asgi_server.ws_url, session_id=session_id)
     r1 = await first.call("Mutation", "testapp:create_channel", {"name": name}, request_id=7)
     await first.close()
-    again = await RawSync.connect(asgi_server.ws_url, session_id=session_id)
+    again = await RawSync.connect(asgi_server.ws_url, session_id=session_id,
+                                  connection_count=1)  # a reconnect, as the JS client sends
     r2 = await again.call("Mutation", "testapp:create_channel", {"name": name}, request_id=7)
     assert r1["success"] and r2["success"] and r2["result"] == r1["result"]
     assert r2["ts"] == r1["ts"] and again.saw_writes_of(7)
