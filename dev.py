@@ -6,10 +6,10 @@
     python3 dev.py bench    # venv + install + the benchmarks (prints figures, writes JSON)
     python3 dev.py stopdb   # stop the embedded Postgres (it otherwise keeps running)
 
-Needs only Python 3.11+ (and Node/npm for the JavaScript client tests). Postgres comes from
-DATABASE_URL when it is set, otherwise from an embedded PostgreSQL 16 kept in ./.pgdata and
-started on demand (see reactive/contrib/embedded_postgres.py). Extra arguments after `test`
-go to pytest.
+Needs only Python 3.11+ and Node/npm (for the official JavaScript client; `test` also drives
+chromium, installed with apt-get when missing and root). Postgres comes from DATABASE_URL when it
+is set, otherwise from an embedded PostgreSQL 16 kept in ./.pgdata and started on demand (see
+reactive/contrib/embedded_postgres.py). Extra arguments after `test` go to pytest.
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
-JS_DIR = ROOT / "tests" / "interop" / "js"
+JS_DIR = ROOT / "tests" / "interop" / "js"  # the official convex npm client, for the interop tests
+WEB_DIR = ROOT / "demo_project" / "web"  # ... and for the demo page (and its browser test)
+CHROMIUM = "/usr/bin/chromium"
 
 
 def step(msg: str) -> None:
@@ -64,19 +66,32 @@ def ensure_venv() -> None:
     step(f"installed in {time.monotonic() - t:.0f}s")
 
 
-def ensure_node_packages() -> None:
+def ensure_node_packages(folder: Path) -> None:
+    """`npm ci` (`npm install` without a lock file) in ``folder`` when its package files changed."""
     npm = shutil.which("npm")
     if npm is None:
-        sys.exit("dev.py: npm is required for the official JavaScript client tests "
-                 "(install Node.js 20+)")
-    stamp_file = JS_DIR / "node_modules" / ".reactive-stamp"
-    want = stamp_of(JS_DIR / "package.json", JS_DIR / "package-lock.json")
+        sys.exit("dev.py: npm is required for the official JavaScript client (install Node.js 20+)")
+    stamp_file = folder / "node_modules" / ".reactive-stamp"
+    want = stamp_of(folder / "package.json", folder / "package-lock.json")
     if stamp_file.exists() and stamp_file.read_text() == want:
         return
-    step("installing the official convex npm client for the interop tests")
-    lock = (JS_DIR / "package-lock.json").exists()
-    run(npm, "ci" if lock else "install", "--no-audit", "--no-fund", "--loglevel=error", cwd=JS_DIR)
+    step(f"installing the official convex npm client in {folder.relative_to(ROOT)}/")
+    lock = (folder / "package-lock.json").exists()
+    run(npm, "ci" if lock else "install", "--no-audit", "--no-fund", "--loglevel=error", cwd=folder)
     stamp_file.write_text(want)
+
+
+def ensure_chromium() -> None:
+    """The browser test drives Debian's chromium (Playwright's own download is not used)."""
+    if Path(CHROMIUM).exists():
+        return
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        step("installing chromium for the browser test")
+        run("apt-get", "update", "-qq")
+        run("apt-get", "install", "-y", "-qq", "chromium")
+        return
+    sys.exit(f"dev.py: chromium is required at {CHROMIUM} for the browser test "
+             "(e.g. `sudo apt-get install chromium`)")
 
 
 def django_env() -> dict[str, str]:
@@ -87,6 +102,7 @@ def django_env() -> dict[str, str]:
 
 def demo(args: list[str]) -> None:
     ensure_venv()
+    ensure_node_packages(WEB_DIR)
     env = django_env()
     env["DJANGO_SETTINGS_MODULE"] = "demo_project.settings"
     step("migrating the database")
@@ -112,7 +128,9 @@ def run_module(module: str, args: list[str], what: str) -> None:
 
 def test(args: list[str]) -> None:
     ensure_venv()
-    ensure_node_packages()
+    ensure_node_packages(JS_DIR)
+    ensure_node_packages(WEB_DIR)
+    ensure_chromium()
     run_module("pytest", args, "running the test suite")
 
 

@@ -51,13 +51,18 @@ TEMPLATES = [{
     ]},
 }]
 
-DATABASES = {"default": database_config(BASE_DIR / ".pgdata")}
+DATABASES = {"default": database_config(BASE_DIR / ".pgdata", conn_max_age=60)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 STATIC_URL = "static/"
+# The official Convex browser client from npm (demo_project/web; `python3 dev.py demo` installs it).
+# Its self-contained bundle, which defines the global `convex`, is static/convex/browser.bundle.js.
+STATICFILES_DIRS = [
+    ("convex", BASE_DIR / "demo_project" / "web" / "node_modules" / "convex" / "dist"),
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"

@@ -1,33 +1,15 @@
-// The chat page: plain `fetch` against Convex's HTTP API (/api/query, /api/mutation, /api/action),
-// which reactive serves. The session cookie is the identity (same-origin requests only).
-//
-// For now the page polls every 2 s. A later issue replaces the polling with the official `convex`
-// npm client (ConvexClient over the WebSocket sync protocol), so updates arrive as they happen.
+// The chat page, on the official Convex browser client (npm `convex`, loaded before this script as
+// static/convex/browser.bundle.js, which defines the global `convex`). `ConvexClient` speaks
+// Convex's WebSocket sync protocol, which reactive serves: the page subscribes to queries and
+// re-renders whenever their results change, with no polling. The WebSocket goes to this page's
+// own origin, so it carries the Django session cookie: the logged-in user is the identity.
 "use strict";
 
-const POLL_MS = 2000;
+const client = new convex.ConvexClient(window.location.origin);
+const api = convex.anyApi; // api.chat.send is the function "chat:send"
 const loggedIn = document.body.dataset.loggedIn === "true";
 const $ = (selector) => document.querySelector(selector);
-const state = { channels: [], channelId: null, shown: "", created: null };
-
-// One call of a function. Resolves to its value; rejects with an Error carrying `.data`
-// (a ConvexError's data, e.g. {code: "NOT_LOGGED_IN"}) when the function fails.
-async function call(kind, path, args = {}) {
-  const response = await fetch(`/api/${kind}`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ path, args: [args], format: "convex_encoded_json" }),
-  });
-  const body = await response.json();
-  if (!response.ok) throw new Error(body.message || response.statusText); // a malformed request
-  if (body.status === "success") return body.value;
-  const error = new Error(body.errorMessage);
-  error.data = body.errorData;
-  throw error;
-}
-const query = (path, args) => call("query", path, args);
-const mutation = (path, args) => call("mutation", path, args);
-const action = (path, args) => call("action", path, args);
+const state = { channels: [], channelId: null, stopMessages: null, scrollDown: false };
 
 function showStatus(text, isError = false) {
   const status = $("#status");
@@ -35,7 +17,7 @@ function showStatus(text, isError = false) {
   status.className = isError ? "error" : "";
 }
 
-// What to say for the ConvexError codes the chat functions raise (errorData.code).
+// What to say for the ConvexError codes the chat functions raise (error.data.code).
 const ERRORS = {
   NOT_LOGGED_IN: "Log in to do that.",
   CHANNEL_EXISTS: "That channel already exists.",
@@ -57,8 +39,7 @@ function el(tag, props = {}, ...children) {
 }
 
 function renderChannels() {
-  const list = $("#channels");
-  list.replaceChildren(...state.channels.map((channel) => {
+  $("#channels").replaceChildren(...state.channels.map((channel) => {
     const button = el("button", { textContent: `# ${channel.name}` });
     if (channel._id === state.channelId) button.className = "active";
     button.addEventListener("click", () => selectChannel(channel._id));
@@ -81,68 +62,60 @@ function renderMessages(messages) {
     el("span", { className: "author", textContent: m.authorName }),
     el("span", { className: "body", textContent: m.body }),
   )));
-  if (atBottom || state.justSwitched) list.scrollTop = list.scrollHeight;
-  state.justSwitched = false;
+  if (atBottom || state.scrollDown) list.scrollTop = list.scrollHeight;
+  state.scrollDown = false;
 }
 
-async function refresh() {
-  state.channels = await query("chat:list_channels");
-  const present = state.channels.some((c) => c._id === state.channelId);
-  if (present && state.channelId === state.created) state.created = null;
-  const justCreated = state.created !== null && state.channelId === state.created;
-  if (!present && !justCreated) { // none selected yet, or it was deleted
-    const wanted = state.channels.find((c) => `#${c.name}` === location.hash) || state.channels[0];
-    state.channelId = wanted ? wanted._id : null;
-    state.justSwitched = true;
+// Show one channel: drop the previous channel's subscription, subscribe to this one's messages.
+function selectChannel(id) {
+  if (id === state.channelId) return;
+  if (state.stopMessages) state.stopMessages();
+  state.stopMessages = null;
+  state.channelId = id;
+  state.scrollDown = true;
+  showStatus("");
+  renderChannels();
+  if (id === null) {
+    $("#messages").replaceChildren();
+    return;
+  }
+  $("#messages").replaceChildren(el("li", { className: "empty", textContent: "Loading…" }));
+  state.stopMessages = client.onUpdate(api.chat.list_messages, { channel: id, limit: 100 },
+    renderMessages, showError);
+}
+
+// The channel list, kept current by the server. When the shown channel is gone (or none is shown
+// yet), show the one named in the URL's #fragment, else the first.
+client.onUpdate(api.chat.list_channels, {}, (channels) => {
+  state.channels = channels;
+  if (!channels.some((c) => c._id === state.channelId)) {
+    const wanted = channels.find((c) => `#${c.name}` === location.hash) || channels[0];
+    selectChannel(wanted ? wanted._id : null);
   }
   renderChannels();
-  const channelId = state.channelId;
-  const messages = channelId === null ? [] :
-    await query("chat:list_messages", { channel: channelId, limit: 100 });
-  const key = JSON.stringify(messages);
-  // Re-render only on a change, so polling does not disturb scrolling or selection.
-  if (channelId === state.channelId && key !== state.shown) {
-    state.shown = key;
-    renderMessages(messages);
-  }
-}
+}, showError);
 
-// Run refresh(), never two at once; a request made while one runs queues one more run.
-let running = false;
-let again = false;
-async function refreshSoon() {
-  if (running) { again = true; return; }
-  running = true;
-  try {
-    do { again = false; await refresh(); } while (again);
-    if (state.offline) { state.offline = false; showStatus(""); }
-  } catch (error) {
-    state.offline = true;
-    showError(error);
-  } finally {
-    running = false;
-  }
+// The "live" badge: whether the client's WebSocket is open right now.
+function showConnection({ isWebSocketConnected, hasEverConnected }) {
+  const badge = $("#connection");
+  badge.textContent = isWebSocketConnected ? "live" : hasEverConnected ? "reconnecting…" : "connecting…";
+  badge.className = isWebSocketConnected ? "live" : "";
 }
+showConnection(client.connectionState());
+client.subscribeToConnectionState(showConnection);
 
-function selectChannel(id) {
-  state.channelId = id;
-  state.shown = "";
-  state.justSwitched = true;
-  showStatus("");
-  refreshSoon();
-}
-
+// A mutation's promise resolves once the page's subscriptions already show its writes.
 $("#send").addEventListener("submit", async (event) => {
   event.preventDefault();
   const input = event.target.elements.body;
-  if (!loggedIn || !state.channelId || !input.value.trim()) return;
+  if (!loggedIn || !state.channelId) return;
   try {
-    await mutation("chat:send", { channel: state.channelId, body: input.value });
+    state.scrollDown = true; // to the new message
+    await client.mutation(api.chat.send, { channel: state.channelId, body: input.value });
     input.value = "";
     showStatus("");
-    state.justSwitched = true; // scroll to the new message
-    await refreshSoon();
   } catch (error) {
+    state.scrollDown = false;
     showError(error);
   }
 });
@@ -151,9 +124,8 @@ $("#new-channel").addEventListener("submit", async (event) => {
   event.preventDefault();
   const input = event.target.elements.name;
   try {
-    const id = await mutation("chat:create_channel", { name: input.value });
+    const id = await client.mutation(api.chat.create_channel, { name: input.value });
     input.value = "";
-    state.created = id; // keep it selected even if a refresh already under way lacks it
     selectChannel(id);
   } catch (error) {
     showError(error);
@@ -163,13 +135,10 @@ $("#new-channel").addEventListener("submit", async (event) => {
 $("#summarize").addEventListener("click", async () => {
   if (!state.channelId) return;
   try {
-    const s = await action("chat:summarize", { channel: state.channelId });
+    const s = await client.action(api.chat.summarize, { channel: state.channelId });
     const who = s.authors.map((a) => `${a.name} (${a.messages})`).join(", ") || "nobody";
     showStatus(`${s.messages} messages by ${who}; common words: ${s.topWords.join(", ") || "none"}`);
   } catch (error) {
     showError(error);
   }
 });
-
-refreshSoon();
-setInterval(refreshSoon, POLL_MS);
