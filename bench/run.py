@@ -6,6 +6,10 @@ request, because these machines are shared and noisy: ratios are more trustworth
 Benchmarks so far:
 - http_overhead: a trivial query over Convex's HTTP API (`POST /api/query`) vs a plain Django view
   doing the same ORM read, both served by the same daphne process, sequential keep-alive requests.
+- sync_latency: 100 sockets over 10 distinct queries; mutations at a steady rate from another
+  socket; latency from the mutation's response (just after its commit) to each subscriber's
+  Transition carrying the new value; p50 and p99 over every delivery.
+- sync_dedup: executions per commit of one query held by 1 and 100 sockets.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ def start_server(db_name: str, port: int) -> subprocess.Popen[bytes]:
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.settings",
                REACTIVE_LIVE_DB_NAME=db_name)
     proc = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+                             "--websocket-max-message-size", str(17 * 1024 * 1024),
                              "tests.asgi:application"], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
@@ -105,19 +110,26 @@ def http_overhead(base: str, n: int = 1000) -> dict[str, float]:
 
 
 def main() -> None:
+    import asyncio
+
+    from bench.sync import sync_dedup, sync_latency
+
     db = setup_database()
     port = 8799
     proc = start_server(db, port)
     try:
-        results = {"http_overhead": http_overhead(f"http://127.0.0.1:{port}")}
+        base = f"http://127.0.0.1:{port}"
+        results = {"http_overhead": http_overhead(base)}
+        results["sync_latency"] = asyncio.run(sync_latency(base))
+        results["sync_dedup"] = asyncio.run(sync_dedup(base))
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    print(f"{'benchmark':<16} {'figure':<18} {'value':>10}")
+    print(f"{'benchmark':<16} {'figure':<28} {'value':>10}")
     for bench, figures in results.items():
         for key, value in figures.items():
-            print(f"{bench:<16} {key:<18} {value:>10.3f}" if isinstance(value, float)
-                  else f"{bench:<16} {key:<18} {value:>10}")
+            print(f"{bench:<16} {key:<28} {value:>10.3f}" if isinstance(value, float)
+                  else f"{bench:<16} {key:<28} {value:>10}")
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "latest.json"
     out.write_text(json.dumps(results, indent=2))
