@@ -2,9 +2,10 @@
 
 `commit_position` returns the writing transaction's id + 1. The sync engine's Transition
 timestamps are snapshot `xmin`s (every transaction below has finished), so a Transition whose ts
-is at least a MutationResponse's ts comes from a snapshot that sees the mutation's writes. `stored_response` and
-`store_response` give WebSocket mutations exactly-once semantics across reconnects: the response is
-stored in the same transaction as the writes, so it exists if and only if they committed.
+is at least a MutationResponse's ts comes from a snapshot that sees the mutation's writes.
+`stored_response` and `store_response` give WebSocket mutations exactly-once semantics across
+reconnects: the response is stored in the same transaction as the writes, so it exists if and
+only if they committed.
 """
 
 from __future__ import annotations
