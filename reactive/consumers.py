@@ -24,7 +24,8 @@ from .auth import Identity, identity_from_user
 from .conf import reactive_settings
 from .errors import ConvexError
 from .functions.context import run_off_loop
-from .functions.executor import CallOptions, Outcome, error_message, execute
+from .functions.executor import execute
+from .functions.outcome import CallOptions, Outcome, error_message
 from .sync import protocol
 from .sync.listener import Listener
 from .sync.protocol import Authenticate, Call, Connect, Event, ModifyQuerySet, ProtocolError

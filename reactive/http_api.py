@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import ConvexError, RequestError
-from .functions.executor import Outcome, error_message
+from .functions.outcome import Outcome, error_message
 from .values import ValueEncodingError, decode, encode
 
 FORMATS = {

@@ -19,7 +19,8 @@ from typing import Any
 
 from .auth import Identity, identity_from_user
 from .conf import reactive_settings
-from .functions.executor import Outcome, execute
+from .functions.executor import execute
+from .functions.outcome import Outcome
 from .functions.references import FunctionReference
 from .functions.registry import Kind
 

@@ -20,7 +20,8 @@ from django.views.decorators.csrf import csrf_exempt
 from .auth import Identity, identity_from_user
 from .conf import reactive_settings
 from .errors import RequestError
-from .functions.executor import Outcome, execute
+from .functions.executor import execute
+from .functions.outcome import Outcome
 from .functions.registry import Kind
 from .http_api import Call, outcome_body, parse_call, run_path_from_url
 

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from reactive import internal_mutation, internal_query
-from reactive.functions.executor import Outcome, execute
+from reactive.functions.executor import execute
+from reactive.functions.outcome import Outcome
 from reactive.functions.registry import registry
 
 _counter = itertools.count()

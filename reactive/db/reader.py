@@ -16,8 +16,9 @@ from .. import ids
 from ..errors import InvalidId, NotAllowedHere, QueryError, UnknownTable
 from ..limits import approx_size
 from ..readset import Bound, DocRead, IndexRangeRead, ReadSet, TableRead
+from .cursors import AT_START, after_key, before_key, decode_cursor, encode_cursor
 from .documents import to_document
-from .query import AT_START, Query, after_key, before_key, decode_cursor, encode_cursor
+from .query import Query
 from .tables import Table, tables
 
 if TYPE_CHECKING:

@@ -11,14 +11,13 @@ sets that the sync engine consumes.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -56,6 +55,7 @@ from ..values import ValueEncodingError, decode, encode
 from . import guard, ledger
 from .context import ActionCtx, MutationCtx, QueryCtx
 from .logs import FunctionLog, LogSink, capture, current_lines
+from .outcome import NO_OPTIONS, CallOptions, Outcome
 from .references import FunctionReference
 from .registry import Isolation, Kind, RegisteredFunction, registry
 
@@ -83,33 +83,6 @@ class Frame:
         """A seed for the next nested call, derived from ours: the same on every retry."""
         self.children += 1
         return (self.seed * 1_000_003 + self.children) & 0xFFFF_FFFF_FFFF_FFFF
-
-
-@dataclass
-class Outcome:
-    """The result of one call."""
-
-    path: str
-    value: Any = None
-    encoded: Any = None  # the value in convex_encoded_json
-    error: FunctionError | None = None
-    log_lines: list[str] = field(default_factory=list)
-    ts: int | None = None  # a committed mutation's position: its transaction id + 1 (want_ts)
-    journal: dict[str, Any] | None = None  # a paginated query's page end, for re-runs
-    reads: ReadSet | None = None
-    writes: WriteSet | None = None
-    attempts: int = 0
-    kind: Kind | None = None
-    replayed: bool = False  # answered from a stored response (a re-sent mutation)
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    def unwrap(self) -> Any:
-        if self.error is not None:
-            raise self.error
-        return self.value
 
 
 #: Called with the Outcome after each top-level mutation commits (e.g. to wake the listener).
@@ -158,19 +131,6 @@ def _dotted(fn: RegisteredFunction) -> str:
     return (fn.path or "").replace("/", ".").replace(":", ".")
 
 
-@dataclass(frozen=True)
-class CallOptions:
-    """What the sync engine asks of a call beyond running it."""
-
-    journal: dict[str, Any] | None = None  # a subscription's journal (pagination end cursor)
-    want_ts: bool = False  # report the mutation's commit position in Outcome.ts
-    idempotency_key: tuple[str, int] | None = None  # (sessionId, requestId) of a WS mutation
-    #: Look for a stored response first: only a session that reconnected can re-send a request
-    #: (a fresh one cannot have used the id), so the lookup is skipped otherwise.
-    check_stored: bool = True
-
-
-NO_OPTIONS = CallOptions()
 
 
 def execute(ref: FunctionReference | str, args: Any = None, *, identity: Identity | None = None,
@@ -412,18 +372,3 @@ def _run_action(fn: RegisteredFunction, path: str, kwargs: dict[str, Any],
         raise LimitExceeded(f"{path}: the action ran longer than {limits.action_seconds:g} s")
     outcome.attempts = 1
     _finish(fn, path, value, outcome)
-
-
-def error_message(error: FunctionError, *, clean: bool = False) -> str:
-    """The `errorMessage` a client sees for an error (``clean`` for the `json` format)."""
-    from ..errors import ConvexError
-
-    if isinstance(error, ConvexError):
-        data = error.data
-        try:
-            shown = data if isinstance(data, str) else json.dumps(encode(data, clean=clean),
-                                                                  sort_keys=True)
-        except ValueEncodingError:
-            shown = repr(data)
-        return f"Uncaught ConvexError: {shown}"
-    return error.message

@@ -32,8 +32,9 @@ from django.db import close_old_connections, connection, connections, transactio
 
 from ..conf import reactive_settings
 from ..functions import executor
-from ..functions.executor import CallOptions, Outcome, execute
+from ..functions.executor import execute
 from ..functions.ledger import prune_responses
+from ..functions.outcome import CallOptions, Outcome
 from . import changes
 from .session import SessionState, SyncSession, Work
 from .subscriptions import Subscription, SubscriptionManager

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..auth import Identity
 from ..errors import ConvexError
-from ..functions.executor import Outcome, error_message
+from ..functions.outcome import Outcome, error_message
 from ..functions.registry import canonical_path
 from ..readset import DocWrite, ReadSet
 from ..values import ValueEncodingError, encode

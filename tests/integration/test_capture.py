@@ -8,6 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.db import connection, models
+from django.test.utils import isolate_apps
 
 from reactive.capture import build_trigger, key_columns
 from reactive.db.tables import Table, tables
@@ -28,6 +29,7 @@ def test_migrations_already_hold_the_capture_triggers():
         assert [row[0] for row in cursor.fetchall()] == ["pgtrigger_reactive_changes_d7a49"]
 
 
+@isolate_apps("tests.testapp")
 def test_adding_an_index_changes_the_trigger():
     class Audit(models.Model):
         kind = models.CharField(max_length=10)

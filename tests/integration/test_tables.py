@@ -4,32 +4,34 @@ from __future__ import annotations
 
 import pytest
 from django.db import models
+from django.test.utils import isolate_apps
 
 from reactive.db.tables import Table, tables
 from reactive.models import ReactiveModel
 
 
-class Sample(ReactiveModel):
-    channel = models.IntegerField()
-    secret = models.CharField(max_length=10)
-
-    class Meta:
-        app_label = "testapp"
-        managed = False
-        indexes = [
-            models.Index(fields=["channel", "creation_time"], name="samples_by_channel"),
-            models.Index(fields=["secret"], name="samples_by_secret"),
-            models.Index(models.functions.Lower("secret"), name="samples_lower"),
-            models.Index(fields=["channel"], name="samples_partial",
-                         condition=models.Q(channel__gt=0)),
-        ]
-
-
 @pytest.fixture
 def sample() -> Table:
-    table = tables.register(Sample, "samples", exclude=("secret",))
-    yield table
-    tables.unregister("samples")
+    # an isolated app registry: the model never joins testapp (or its migrations)
+    with isolate_apps("tests.testapp"):
+        class Sample(ReactiveModel):
+            channel = models.IntegerField()
+            secret = models.CharField(max_length=10)
+
+            class Meta:
+                app_label = "testapp"
+                managed = False
+                indexes = [
+                    models.Index(fields=["channel", "creation_time"], name="samples_by_channel"),
+                    models.Index(fields=["secret"], name="samples_by_secret"),
+                    models.Index(models.functions.Lower("secret"), name="samples_lower"),
+                    models.Index(fields=["channel"], name="samples_partial",
+                                 condition=models.Q(channel__gt=0)),
+                ]
+
+        table = tables.register(Sample, "samples", exclude=("secret",))
+        yield table
+        tables.unregister("samples")
 
 
 def test_creation_time_in_an_index_and_short_names(sample: Table):

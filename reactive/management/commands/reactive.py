@@ -15,7 +15,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...auth import identity_from_user
 from ...conf import reactive_settings
-from ...functions.executor import error_message, execute
+from ...functions.executor import execute
+from ...functions.outcome import error_message
 from ...functions.registry import registry
 from ...values import ValueEncodingError, decode, encode
 

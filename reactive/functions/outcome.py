@@ -1,0 +1,71 @@
+"""What a call returns (`Outcome`), what callers may ask of it (`CallOptions`), and the error
+message clients see. Data only; the executor fills them in.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import FunctionError
+from ..readset import ReadSet, WriteSet
+from ..values import ValueEncodingError, encode
+from .registry import Kind
+
+
+@dataclass(frozen=True)
+class CallOptions:
+    """What the sync engine asks of a call beyond running it."""
+
+    journal: dict[str, Any] | None = None  # a subscription's journal (pagination end cursor)
+    want_ts: bool = False  # report the mutation's commit position in Outcome.ts
+    idempotency_key: tuple[str, int] | None = None  # (sessionId, requestId) of a WS mutation
+    #: Look for a stored response first: only a session that reconnected can re-send a request
+    #: (a fresh one cannot have used the id), so the lookup is skipped otherwise.
+    check_stored: bool = True
+
+
+NO_OPTIONS = CallOptions()
+
+
+@dataclass
+class Outcome:
+    """The result of one call."""
+
+    path: str
+    value: Any = None
+    encoded: Any = None  # the value in convex_encoded_json
+    error: FunctionError | None = None
+    log_lines: list[str] = field(default_factory=list)
+    ts: int | None = None  # a committed mutation's position: its transaction id + 1 (want_ts)
+    journal: dict[str, Any] | None = None  # a paginated query's page end, for re-runs
+    reads: ReadSet | None = None
+    writes: WriteSet | None = None
+    attempts: int = 0
+    kind: Kind | None = None
+    replayed: bool = False  # answered from a stored response (a re-sent mutation)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def unwrap(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+def error_message(error: FunctionError, *, clean: bool = False) -> str:
+    """The `errorMessage` a client sees for an error (``clean`` for the `json` format)."""
+    from ..errors import ConvexError
+
+    if isinstance(error, ConvexError):
+        data = error.data
+        try:
+            shown = data if isinstance(data, str) else json.dumps(encode(data, clean=clean),
+                                                                  sort_keys=True)
+        except ValueEncodingError:
+            shown = repr(data)
+        return f"Uncaught ConvexError: {shown}"
+    return error.message

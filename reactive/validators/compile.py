@@ -1,0 +1,166 @@
+"""Compiling declared arguments and results into validators, once, at registration.
+
+`compile_args` builds the argument validator from ``args=`` (a dict of `v` validators) or, if
+absent, from the handler's type hints (strict pydantic, with ``int`` accepting integral floats);
+`compile_returns` does the same for ``returns=`` or the return annotation. `describe_errors`
+turns a pydantic error into the one-line messages clients see.
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import ConfigDict, TypeAdapter, ValidationError, create_model
+from pydantic_core import SchemaValidator
+
+from . import Validator, _as_validator, _IntNumber, _Object, _PythonType
+
+
+def rewrite_ints(annotation: Any) -> Any:
+    """Replace ``int`` (also inside ``list[int]``, ``int | None``, …) by the float-tolerant int."""
+    if annotation is int:
+        return typing.Annotated[int, _IntNumber()]
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is None or not args:
+        return annotation
+    if origin is typing.Annotated:
+        return typing.Annotated[(rewrite_ints(args[0]), *annotation.__metadata__)]
+    new_args = tuple(rewrite_ints(a) for a in args)
+    if new_args == args:
+        return annotation
+    if origin is typing.Union or type(annotation).__name__ == "UnionType":
+        return typing.Union[new_args]  # noqa: UP007 - rebuilding a runtime union
+    try:
+        return origin[new_args] if len(new_args) > 1 else origin[new_args[0]]
+    except TypeError:
+        return annotation
+
+
+def _optional_hint(hint: Any) -> bool:
+    if isinstance(hint, Validator):
+        return hint.optional
+    if typing.get_origin(hint) is typing.Annotated:
+        return any(isinstance(m, Validator) and m.optional for m in hint.__metadata__)
+    return False
+
+
+class CompiledArgs:
+    """Validates a call's arguments object; returns the kwargs for the handler."""
+
+    def __init__(self, validate: Callable[[Any], dict[str, Any]], accepts_any: bool) -> None:
+        self._validate = validate
+        self.accepts_any = accepts_any
+
+    def __call__(self, args: Any) -> dict[str, Any]:
+        return self._validate(args)
+
+
+def compile_args(handler: Callable[..., Any], args: Mapping[str, Any] | Validator | None,
+                 where: str) -> CompiledArgs:
+    """Build the argument validator from ``args=`` or, if absent, the handler's type hints."""
+    params = list(inspect.signature(handler).parameters.values())[1:]  # drop ctx
+    var_kw = any(p.kind is p.VAR_KEYWORD for p in params)
+    if args is not None:
+        obj = args if isinstance(args, _Object) else _as_validator(args)
+        if not isinstance(obj, _Object):
+            raise TypeError(f"{where}: args= must be a dict of validators or v.object(...)")
+        names = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        missing = [k for k in obj.fields if k not in names]
+        if missing and not var_kw:
+            raise TypeError(f"{where}: the handler has no parameter for argument(s) {missing}")
+        validator = SchemaValidator(obj.core_schema())
+        optional = {k for k, f in obj.fields.items() if f.optional}
+        defaults = {p.name for p in params if p.default is not p.empty}
+
+        def run(value: Any) -> dict[str, Any]:
+            result = dict(validator.validate_python(value))
+            for name in optional - defaults - result.keys():
+                result[name] = None  # an absent optional arg with no handler default
+            return result
+
+        return CompiledArgs(run, accepts_any=False)
+
+    hints = typing.get_type_hints(handler, include_extras=True)
+    fields: dict[str, Any] = {}
+    for p in params:
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        if p.kind is p.POSITIONAL_ONLY:
+            raise TypeError(f"{where}: arguments are passed by name; {p.name!r} is positional-only")
+        hint = hints.get(p.name, Any)
+        default = ... if p.default is p.empty else p.default
+        if _optional_hint(hint) and default is ...:
+            default = None  # v.optional(...) as a hint: the argument may be absent
+        fields[p.name] = (rewrite_ints(hint), default)
+    model = create_model(  # type: ignore[call-overload]
+        f"{handler.__name__}_args",
+        __config__=ConfigDict(strict=True, extra="allow" if var_kw else "forbid",
+                              arbitrary_types_allowed=False),
+        **fields,
+    )
+    adapter = TypeAdapter(model)
+
+    def run_hints(value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise ValidationError.from_exception_data(
+                "args", [{"type": "dict_type", "loc": (), "input": value}]
+            )
+        instance = adapter.validate_python(value)
+        out = {name: getattr(instance, name) for name in fields}
+        if var_kw and instance.model_extra:
+            out.update(instance.model_extra)
+        return out
+
+    return CompiledArgs(run_hints, accepts_any=not fields and var_kw)
+
+
+class CompiledReturns:
+    def __init__(self, validate: Callable[[Any], Any] | None) -> None:
+        self._validate = validate
+
+    def __call__(self, value: Any) -> Any:
+        return value if self._validate is None else self._validate(value)
+
+
+def compile_returns(handler: Callable[..., Any], returns: Any) -> CompiledReturns:
+    """Build the return validator from ``returns=`` or the handler's return annotation."""
+    if returns is None:
+        annotation = typing.get_type_hints(handler, include_extras=True).get("return")
+        if annotation is None or annotation is Any:
+            return CompiledReturns(None)
+        returns = _PythonType(annotation)
+    validator = _as_validator(returns)
+    if isinstance(validator, _PythonType):
+        adapter = TypeAdapter(
+            rewrite_ints(validator.annotation), config=ConfigDict(strict=True)
+        )
+        return CompiledReturns(adapter.validate_python)
+    return CompiledReturns(SchemaValidator(validator.core_schema()).validate_python)
+
+
+def describe_errors(exc: ValidationError, limit: int = 5) -> str:
+    """One line per error: where (as a path into the object) and what."""
+    lines = []
+    for err in exc.errors()[:limit]:
+        loc = ".".join(str(p) if isinstance(p, str) else f"[{p}]" for p in err["loc"])
+        loc = loc.replace(".[", "[")
+        if err["type"] == "extra_forbidden":
+            lines.append(f"Object contains extra field `{loc}` that is not in the validator.")
+        elif err["type"] == "missing":
+            lines.append(f"Object is missing the required field `{loc}`.")
+        else:
+            msg = err["msg"].removeprefix("Value error, ")
+            where = f"`{loc}`" if loc else "the value"
+            lines.append(f"{where}: {msg} (got {_short(err.get('input'))}).")
+    more = len(exc.errors()) - limit
+    if more > 0:
+        lines.append(f"... and {more} more error(s).")
+    return " ".join(lines)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
