@@ -106,8 +106,19 @@ class DatabaseReader:
 
     def _queryset(self, query: Query) -> models.QuerySet[Any]:
         qs = self._manager(query.table).filter(query.range.q, *query.filters)
+        self._record_joins(query.table, qs)
         prefix = "-" if query.order_ == "desc" else ""
         return qs.order_by(*(prefix + c for c in query.index.key_columns))
+
+    def _record_joins(self, table: Table, qs: models.QuerySet[Any]) -> None:
+        """A Django Q filter may join other tables (``Q(channel__name="x")``): the result then
+        depends on any row of those, which no index range describes."""
+        base = table.model._meta.db_table
+        for join in qs.query.alias_map.values():
+            if join.table_name != base:
+                joined = tables.for_db_table(join.table_name)
+                if joined is not None:
+                    self.reads.add(TableRead(joined.name))
 
     @staticmethod
     def _key(query: Query, obj: models.Model) -> tuple[Any, ...]:
@@ -223,16 +234,18 @@ class DatabaseReader:
                                       self._key(query, rows[len(rows) // 2 - 1]))
             return _page(docs, end_key is None, end_cursor, split)
         limit = num if max_rows is None else min(num, max_rows)
-        rows = self._fetch(qs, limit + 1)
-        more = len(rows) > limit
-        rows = rows[:limit]
+        fetched = self._fetch(qs, limit + 1)
+        more = len(fetched) > limit
+        rows = fetched[:limit]
         if more and rows:
             last = self._key(query, rows[-1])
             self._record_until(query, start, last)
             return _page(self._docs(query.table, rows), False,
                          encode_cursor(query.index.name, order, last))
         if more:  # numItems 0: an empty page that is not the end; continue where it started
-            self._record(query, start, start)
+            # isDone depends on whether any row follows the cursor: read up to the first one
+            upto = self._key(query, fetched[0])
+            self._record_until(query, start, upto)
             cont = encode_cursor(query.index.name, order, start_key, start=start_key is None)
             return _page([], False, cont)
         self._record_until(query, start, None)

@@ -188,6 +188,12 @@ class TableRegistry:
     def for_model(self, model: type) -> Table | None:
         return self._by_model.get(model)
 
+    def for_db_table(self, db_table: str) -> Table | None:
+        for table in self._by_model.values():
+            if table.model._meta.db_table == db_table:
+                return table
+        return None
+
     def for_tag(self, tag: bytes) -> Table | None:
         return self._by_tag.get(tag)
 

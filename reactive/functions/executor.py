@@ -252,6 +252,8 @@ def _run(fn: RegisteredFunction, path: str, raw_args: Any, identity: Identity | 
     lock_rows = is_mutation and fn.isolation is Isolation.SELECT_FOR_UPDATE
     key = options.idempotency_key if is_mutation else None
 
+    last_reads: list[ReadSet] = []
+
     def attempt(n: int) -> tuple[Outcome, bool]:
         if key is not None and options.check_stored:
             stored = ledger.stored_response(using, key)
@@ -261,6 +263,7 @@ def _run(fn: RegisteredFunction, path: str, raw_args: Any, identity: Identity | 
         frame = Frame(fn.kind, budget, ReadSet(), WriteSet() if is_mutation else None,
                       lock_rows, time.time() * 1000.0, seed, journal=options.journal)
         result = Outcome(path=path, kind=fn.kind)
+        last_reads[:] = [frame.reads]  # kept if the function fails: its error depends on them
         with _push(frame), guard.no_network(path, fn.kind.value):
             value = _call_handler(fn, _make_ctx(fn, path, frame, identity, using), kwargs)
             budget.check_time()
@@ -281,10 +284,16 @@ def _run(fn: RegisteredFunction, path: str, raw_args: Any, identity: Identity | 
         isolation, read_only = "repeatable_read", True
     setup = ("SET LOCAL reactive.skip_notify = 'on'"
              if is_mutation and not reactive_settings.notify_executor_writes else None)
-    (result, replayed), attempts = run_in_transaction(
-        attempt, using=using, isolation=isolation, read_only=read_only,
-        policy=reactive_settings.RETRY, timeout_seconds=limits.function_seconds, setup=setup,
-    )
+    try:
+        (result, replayed), attempts = run_in_transaction(
+            attempt, using=using, isolation=isolation, read_only=read_only,
+            policy=reactive_settings.RETRY, timeout_seconds=limits.function_seconds, setup=setup,
+        )
+    except Exception:
+        # A failed query's result (its error) depends on what it read too: a subscription
+        # showing an error must re-run when those rows change.
+        outcome.reads = last_reads[0] if last_reads else None
+        raise
     for name in ("value", "encoded", "ts", "journal", "reads", "writes"):
         setattr(outcome, name, getattr(result, name))
     outcome.attempts = attempts

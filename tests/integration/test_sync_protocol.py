@@ -266,3 +266,16 @@ async def test_gapless_pagination_with_journals(asgi_server):
     assert [m["score"] for m in again.results[fresh]["page"]] == [10, 12]
     for c in (client, again):
         await c.close()
+
+
+async def test_a_failing_subscription_recovers_when_its_data_changes(asgi_server):
+    client = await RawSync.connect(asgi_server.ws_url)
+    text = unique("note")
+    first = await client.mutation("testapp:add_note", {"text": text})
+    second = await client.mutation("testapp:add_note", {"text": text})
+    qid = await client.subscribe("testapp:only_note", {"text": text})
+    assert "more than one" in client.errors[qid]["errorMessage"]
+    await client.mutation("testapp:remove_note", {"id": second})
+    await client.until(lambda: qid in client.results)
+    assert client.results[qid]["_id"] == first
+    await client.close()

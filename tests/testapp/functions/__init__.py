@@ -260,3 +260,19 @@ def transfer(ctx, source: str, target: str, amount: int) -> None:
             (source, target)}
     ctx.db.patch("counters", rows[source]["_id"], {"value": rows[source]["value"] - amount})
     ctx.db.patch("counters", rows[target]["_id"], {"value": rows[target]["value"] + amount})
+
+
+@query
+def only_note(ctx, text: str) -> Any:
+    """Fails (unique() on two rows) while two notes share the text."""
+    return ctx.db.query("notes").filter(lambda q: q.eq(q.field("text"), text)).unique()
+
+
+@mutation
+def add_note(ctx, text: str) -> str:
+    return ctx.db.insert("notes", {"text": text})
+
+
+@mutation
+def remove_note(ctx, id: v.id("notes")) -> None:
+    ctx.db.delete("notes", id)
