@@ -114,8 +114,10 @@ class DatabaseReader:
         """A Django Q filter may join other tables (``Q(channel__name="x")``): the result then
         depends on any row of those, which no index range describes."""
         base = table.model._meta.db_table
-        for join in qs.query.alias_map.values():
-            if join.table_name != base:
+        refcount = qs.query.alias_refcount
+        for alias, join in qs.query.alias_map.items():
+            # Django sets up, then trims, a join for a plain `fk_id` lookup: count used ones
+            if join.table_name != base and refcount.get(alias):
                 joined = tables.for_db_table(join.table_name)
                 if joined is not None:
                     self.reads.add(TableRead(joined.name))
