@@ -267,7 +267,7 @@ class Listener:
         backoff = 0.1
         while True:
             try:
-                params = _conninfo(self.using)
+                params = conninfo(self.using)
                 aconn = await psycopg.AsyncConnection.connect(autocommit=True, **params)
                 async with aconn:
                     await aconn.execute("LISTEN reactive_changes")
@@ -307,7 +307,8 @@ class Listener:
             await layer.group_discard(CHANNEL_GROUP, channel)
 
 
-def _conninfo(using: str) -> dict[str, Any]:
+def conninfo(using: str) -> dict[str, Any]:
+    """psycopg connection parameters of a Django database (for our own LISTEN connection)."""
     settings = connections[using].settings_dict
     params: dict[str, Any] = {"dbname": settings["NAME"]}
     for key, name in (("USER", "user"), ("PASSWORD", "password"), ("HOST", "host"),

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from tests.interop.node import run_node
+
 JS_DIR = Path(__file__).resolve().parent / "js"
 SCRIPT = JS_DIR / "http_client.mjs"
 
@@ -38,34 +40,13 @@ _runs: dict[str, dict[str, Any]] = {}
 
 
 def _run_script(url: str) -> dict[str, Any]:
-    """Run http_client.mjs once per server; fail (never skip) without Node or the packages."""
+    """Run http_client.mjs once per server; fail (never skip) if it crashes."""
     if url in _runs:
         return _runs[url]
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is not installed: install Node.js 20+ and run `python3 dev.py test`")
-    if not (JS_DIR / "node_modules" / "convex" / "package.json").exists():
-        pytest.fail(f"{JS_DIR / 'node_modules'} is missing the `convex` package: run "
-                    "`python3 dev.py test` (it runs `npm ci` in tests/interop/js)")
-    try:
-        proc = subprocess.run([node, str(SCRIPT), url], cwd=JS_DIR, capture_output=True,
-                              text=True, timeout=60)
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"http_client.mjs did not finish in 60 s\nstdout: {exc.stdout!r}\n"
-                    f"stderr: {exc.stderr!r}")
-    lines = proc.stdout.strip().splitlines()
-    if len(lines) != 1:
-        pytest.fail(f"http_client.mjs must print exactly one JSON line (exit {proc.returncode})"
-                    f"\nstdout: {proc.stdout}\nstderr: {proc.stderr}")
-    try:
-        result = json.loads(lines[0])
-    except ValueError:
-        pytest.fail(f"http_client.mjs printed non-JSON: {lines[0]!r}\nstderr: {proc.stderr}")
+    result = run_node(SCRIPT.name, url)
     if "fatal" in result:
-        pytest.fail(f"http_client.mjs crashed (exit {proc.returncode}): {result['fatal']}\n"
-                    f"stderr: {proc.stderr}")
-    result["returncode"] = proc.returncode
-    result["stderr"] = proc.stderr
+        pytest.fail(f"http_client.mjs crashed (exit {result['returncode']}): {result['fatal']}\n"
+                    f"stderr: {result['stderr']}")
     _runs[url] = result
     return result
 

@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import LiveServer, start_server
+from tests.conftest import LiveServer
+from tests.interop.node import node_executable, run_node
 
 JS_DIR = Path(__file__).resolve().parent / "js"
 SCRIPT = JS_DIR / "sync_client.mjs"
@@ -51,57 +50,13 @@ pytestmark = [pytest.mark.interop, pytest.mark.django_db]
 _runs: dict[tuple[str, tuple[str, ...] | None], dict[str, Any]] = {}
 
 
-@pytest.fixture(scope="module")
-def uvicorn_server(django_db_setup: None, django_db_blocker: object,
-                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """Like conftest's `asgi_server`, served by uvicorn instead of daphne."""
-    from django.db import connection
-
-    name = connection.settings_dict["NAME"]
-    assert name.startswith("test_"), (
-        f"uvicorn_server would use database {name!r}: mark the module with pytest.mark.django_db")
-    server = start_server(name, tmp_path_factory.mktemp("uvicorn"), server="uvicorn")
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["daphne", "uvicorn"])
-def any_server(request: pytest.FixtureRequest) -> LiveServer:
-    fixture = "asgi_server" if request.param == "daphne" else "uvicorn_server"
-    return request.getfixturevalue(fixture)  # type: ignore[no-any-return]
-
-
-def _node() -> str:
-    node = shutil.which("node")
-    if node is None:
-        pytest.fail("node is not installed: install Node.js 20+ and run `python3 dev.py test`")
-    if not (JS_DIR / "node_modules" / "convex" / "package.json").exists():
-        pytest.fail(f"{JS_DIR / 'node_modules'} is missing the `convex` package: run "
-                    "`python3 dev.py test` (it runs `npm ci` in tests/interop/js)")
-    return node
-
-
 def _run_script(server: LiveServer, checks: list[str] | None = None) -> dict[str, Any]:
     """Run sync_client.mjs once per server and check list; fail (never skip) on a crash."""
     key = (server.url, tuple(checks) if checks else None)
     if key in _runs:
         return _runs[key]
-    argv = [_node(), str(SCRIPT), server.url] + ([",".join(checks)] if checks else [])
-    try:
-        proc = subprocess.run(argv, cwd=JS_DIR, capture_output=True, text=True, timeout=60)
-    except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"sync_client.mjs did not finish in 60 s\nstdout: {exc.stdout!r}\n"
-                    f"stderr: {exc.stderr!r}\n--- server log ---\n{server.log()}")
-    lines = proc.stdout.strip().splitlines()
-    if len(lines) != 1:
-        pytest.fail(f"sync_client.mjs must print exactly one JSON line (exit {proc.returncode})"
-                    f"\nstdout: {proc.stdout}\nstderr: {proc.stderr}")
-    try:
-        result = json.loads(lines[0])
-    except ValueError:
-        pytest.fail(f"sync_client.mjs printed non-JSON: {lines[0]!r}\nstderr: {proc.stderr}")
-    result["returncode"] = proc.returncode
-    result["stderr"] = proc.stderr
+    result = run_node(SCRIPT.name, server.url, *([",".join(checks)] if checks else []),
+                      server=server)
     _runs[key] = result
     return result
 
@@ -145,19 +100,10 @@ def test_official_js_sync_client_basics(any_server: LiveServer, check: str) -> N
 def _pg(autocommit: bool) -> Any:
     """A psycopg connection of our own to the live server's (the test) database."""
     import psycopg
-    from django.db import connection
 
-    settings = connection.settings_dict
-    params: dict[str, Any] = {"dbname": settings["NAME"]}
-    for key, name in (("USER", "user"), ("PASSWORD", "password"), ("HOST", "host"),
-                      ("PORT", "port")):
-        if settings.get(key):
-            params[name] = settings[key]
-    for key, value in (settings.get("OPTIONS") or {}).items():
-        if isinstance(value, (str, int)) and key not in ("isolation_level", "pool",
-                                                          "server_side_binding"):
-            params[key] = value  # e.g. the embedded server's socket directory as `host`
-    return psycopg.connect(autocommit=autocommit, **params)
+    from reactive.sync.listener import conninfo
+
+    return psycopg.connect(autocommit=autocommit, **conninfo("default"))
 
 
 def _poll(conn: Any, sql: str, what: str, seconds: float = 10.0) -> Any:
@@ -190,7 +136,7 @@ def test_read_your_writes_while_a_tick_runs(asgi_server: LiveServer) -> None:
         watcher.execute("SET application_name = 'interop-watcher'")
         holder.execute("INSERT INTO testapp_channel (name, topic, creation_time) "
                        "VALUES (%s, '', 0)", [name + "-inner"])
-        proc = subprocess.Popen([_node(), str(SCRIPT), asgi_server.url,
+        proc = subprocess.Popen([node_executable(), str(SCRIPT), asgi_server.url,
                                  "read_your_writes_during_a_tick"], cwd=JS_DIR, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 env={**os.environ, "RACE_NAME": name})
@@ -238,8 +184,8 @@ def test_read_your_writes_while_a_tick_runs(asgi_server: LiveServer) -> None:
 def test_script_reports_a_dead_server_as_json() -> None:
     """Against a server that is not there, the script still prints one JSON line, fails and
     exits (every wait is time-boxed)."""
-    proc = subprocess.run([_node(), str(SCRIPT), "http://127.0.0.1:9", "query"], cwd=JS_DIR,
-                          capture_output=True, text=True, timeout=60,
+    proc = subprocess.run([node_executable(), str(SCRIPT), "http://127.0.0.1:9", "query"],
+                          cwd=JS_DIR, capture_output=True, text=True, timeout=60,
                           env={**os.environ, "SYNC_CLIENT_WAIT_MS": "1000"})
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 1, proc.stdout + proc.stderr

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from convex import ConvexClient, ConvexError, ConvexInt64, QuerySubscription
 
-from tests.conftest import LiveServer, start_server
+from tests.conftest import LiveServer
 
 # The live server commits to pytest-django's test database, which pytest-django (4.14) only
 # creates when a collected test asks for database access: without this mark, running these tests
@@ -58,26 +58,6 @@ def deadline(seconds: float, what: str) -> Iterator[None]:
 
 def _unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-@pytest.fixture(scope="module")
-def uvicorn_server(django_db_setup: None, django_db_blocker: object,
-                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """Like conftest's `asgi_server`, served by uvicorn instead of daphne."""
-    from django.db import connection
-
-    name = connection.settings_dict["NAME"]
-    assert name.startswith("test_"), (
-        f"uvicorn_server would use database {name!r}: mark the module with pytest.mark.django_db")
-    server = start_server(name, tmp_path_factory.mktemp("uvicorn"), server="uvicorn")
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["daphne", "uvicorn"])
-def any_server(request: pytest.FixtureRequest) -> LiveServer:
-    fixture = "asgi_server" if request.param == "daphne" else "uvicorn_server"
-    return request.getfixturevalue(fixture)  # type: ignore[no-any-return]
 
 
 class Sync:
