@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import os
+import socket
 import uuid
 
 import pytest
@@ -279,3 +282,57 @@ async def test_a_failing_subscription_recovers_when_its_data_changes(asgi_server
     await client.until(lambda: qid in client.results)
     assert client.results[qid]["_id"] == first
     await client.close()
+
+
+def _stalled_socket(url: str, frames: list[dict]) -> socket.socket:
+    """A WebSocket client that sends ``frames`` and then never reads: a raw socket with a tiny
+    receive buffer, so that the server's sends really block (TCP back-pressure)."""
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((host, int(port)))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall((f"GET /api/sync HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+                  "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+    response = b""
+    while b"\r\n\r\n" not in response:
+        response += sock.recv(1)
+    assert response.startswith(b"HTTP/1.1 101"), response
+    for frame in frames:
+        payload, mask = json.dumps(frame).encode(), os.urandom(4)
+        assert len(payload) < 65536
+        length = (bytes([0x80 | len(payload)]) if len(payload) < 126
+                  else bytes([0x80 | 126]) + len(payload).to_bytes(2, "big"))
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        sock.sendall(bytes([0x81]) + length + mask + masked)
+    return sock
+
+
+async def test_a_socket_too_slow_to_take_its_updates_is_dropped(asgi_server, tmp_path):
+    """uvicorn applies TCP back-pressure to sends: a client that stops reading blocks them, and
+    the server closes it after SYNC.slow_socket_seconds instead of buffering without end."""
+    from django.db import connection
+
+    server = start_server(connection.settings_dict["NAME"], tmp_path, server="uvicorn",
+                          env_extra={"REACTIVE_TEST_SYNC": json.dumps(
+                              {"slow_socket_seconds": 1.0})})
+    try:
+        name = unique("slow")
+        stalled = _stalled_socket(server.url, [
+            {"type": "Connect", "sessionId": str(uuid.uuid4()), "connectionCount": 0},
+            {"type": "ModifyQuerySet", "baseVersion": 0, "newVersion": 1, "modifications": [
+                {"type": "Add", "queryId": 0, "udfPath": "testapp:big_counter",
+                 "args": [{"name": name}]}]}])
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 20
+        while "too slow" not in server.log():
+            assert loop.time() < deadline, server.log()[-2000:]
+            await asyncio.to_thread(requests.post, server.url + "/api/mutation", timeout=10,
+                                    json={"path": "testapp:counter_inc", "args": {"name": name}})
+        stalled.close()
+        healthy = await RawSync.connect(server.ws_url)  # the server is fine
+        await healthy.subscribe("testapp:ping")
+        await healthy.close()
+    finally:
+        server.stop()

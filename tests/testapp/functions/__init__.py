@@ -276,3 +276,11 @@ def add_note(ctx, text: str) -> str:
 @mutation
 def remove_note(ctx, id: v.id("notes")) -> None:
     ctx.db.delete("notes", id)
+
+
+@query
+def big_counter(ctx, name: str) -> dict[str, Any]:
+    """A large result that changes with the counter (for back-pressure tests)."""
+    row = ctx.db.query("counters").filter(lambda q: q.eq(q.field("name"), name)).first()
+    value = 0 if row is None else row["value"]
+    return {"value": value, "padding": "x" * 400_000}
