@@ -185,8 +185,13 @@ class Listener:
         self._atomic = transaction.atomic(using=self.using)
         self._atomic.__enter__()
         try:
+            # The re-runs share this transaction (a savepoint each): no statement of one
+            # subscription may hold up every other socket's updates for longer than a function
+            # may run.
+            timeout_ms = max(1, int(reactive_settings.LIMITS.function_seconds * 1000))
             with connections[self.using].cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+                               f"SET LOCAL statement_timeout = {timeout_ms}")
             snapshot, ts = changes.current_snapshot(self.using)
             writes = changes.read_changes(self.using, self._snapshot) if self._snapshot else []
             return snapshot, ts, writes

@@ -336,3 +336,15 @@ async def test_a_socket_too_slow_to_take_its_updates_is_dropped(asgi_server, tmp
         await healthy.close()
     finally:
         server.stop()
+
+
+async def test_a_slow_subscription_does_not_hold_up_the_others(asgi_server):
+    client = await RawSync.connect(asgi_server.ws_url)
+    slow = await client.subscribe("testapp:pg_sleep", {"seconds": 30}, wait=False)
+    name = unique("fast")
+    fast = await client.subscribe("testapp:counter_value", {"name": name}, wait=False)
+    await client.until(lambda: slow in client.errors and fast in client.results, timeout=10)
+    assert "execution time limit" in client.errors[slow]["errorMessage"]
+    await client.mutation("testapp:counter_inc", {"name": name})
+    assert client.results[fast] == 1
+    await client.close()
