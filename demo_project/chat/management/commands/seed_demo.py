@@ -22,8 +22,8 @@ USERS = {"alice": "Alice", "bob": "Bob"}
 CHANNELS = ["general", "random"]
 MESSAGES = [
     ("general", "alice", "Welcome to the reactive demo! Everything here goes through chat:*."),
-    ("general", "bob", "Hi Alice. Is this really Convex's HTTP API, served by Django?"),
-    ("general", "alice", "It is: POST /api/query and /api/mutation, as the official clients use."),
+    ("general", "bob", "Hi Alice. Is this really the official Convex client, talking to Django?"),
+    ("general", "alice", "It is: its WebSocket sync protocol. Open a second window and post."),
     ("random", "bob", "Anyone up for lunch?"),
     ("random", "alice", "Always."),
 ]
