@@ -20,7 +20,11 @@ from typing import Any
 
 def order_key(value: Any) -> tuple[Any, ...]:
     """A sort key for one column value that matches Postgres' ascending order (NULLs last)."""
-    return (1,) if value is None else (0, value)
+    if value is None:
+        return (1,)
+    if isinstance(value, float) and value != value:  # NaN: Postgres sorts it above all numbers
+        return (0.5,)
+    return (0, value)
 
 
 def key_of(values: Iterable[Any]) -> tuple[tuple[Any, ...], ...]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
@@ -114,10 +115,18 @@ def _to_python(table: Table, key: str, field: models.Field, value: Any) -> Any:
         if not value.is_integer():
             raise _invalid(table, key, f"{value!r} is not an integer")
         value = int(value)
+    if isinstance(value, (dict, list, tuple)) and not isinstance(field, models.JSONField):
+        raise _invalid(table, key, f"expected a single value, not {type(value).__name__}")
     try:
-        return field.to_python(value)
+        value = field.to_python(value)
     except ValidationError as exc:
         raise _invalid(table, key, "; ".join(exc.messages)) from None
+    except (TypeError, ValueError) as exc:
+        raise _invalid(table, key, f"{value!r} is not a valid value ({exc})") from None
+    if isinstance(value, dt.datetime) and timezone.is_naive(value) and settings.USE_TZ:
+        # a client's ISO string without an offset: stored and compared as aware, as Django does
+        value = timezone.make_aware(value, timezone.get_default_timezone())
+    return value
 
 
 def apply_document(table: Table, obj: models.Model, doc: dict[str, Any], *,

@@ -183,6 +183,8 @@ class FilterBuilder:
         return self._compare(Exact, a, b)
 
     def neq(self, a: Any, b: Any) -> Expr:
+        if not isinstance(a, Expr) and isinstance(b, Expr):
+            a, b = b, a  # keep the field first: the NULL test below is on it
         inner = self.eq(a, b)
         if b is None:
             return Expr(lambda t: ~inner.compile(t))

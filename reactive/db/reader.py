@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from django.db import models
+from django.db import DatabaseError, models
 
 from .. import ids
-from ..errors import InvalidId, NotAllowedHere, QueryError, UnknownTable
+from ..errors import InvalidId, LimitExceeded, NotAllowedHere, QueryError, UnknownTable
 from ..limits import approx_size
 from ..readset import Bound, DocRead, IndexRangeRead, ReadSet, TableRead
 from .cursors import AT_START, after_key, before_key, decode_cursor, encode_cursor
@@ -111,16 +111,17 @@ class DatabaseReader:
         return qs.order_by(*(prefix + c for c in query.index.key_columns))
 
     def _record_joins(self, table: Table, qs: models.QuerySet[Any]) -> None:
-        """A Django Q filter may join other tables (``Q(channel__name="x")``): the result then
-        depends on any row of those, which no index range describes."""
-        base = table.model._meta.db_table
-        refcount = qs.query.alias_refcount
-        for alias, join in qs.query.alias_map.items():
-            # Django sets up, then trims, a join for a plain `fk_id` lookup: count used ones
-            if join.table_name != base and refcount.get(alias):
-                joined = tables.for_db_table(join.table_name)
-                if joined is not None:
-                    self.reads.add(TableRead(joined.name))
+        """A Django Q filter may read other tables, through a join (``Q(channel__name="x")``)
+        or a subquery (``__in=`` a queryset, ``Exists``): the result then depends on any row of
+        those, which no index range describes, so each is a whole-table read."""
+        for query in (qs.query, *_subqueries(qs.query.where)):
+            for alias, join in query.alias_map.items():
+                # Django sets up, then trims, a join for a plain `fk_id` lookup: count used ones
+                used = query.alias_refcount.get(alias) or alias == query.base_table
+                if used and join.table_name != table.model._meta.db_table:
+                    joined = tables.for_db_table(join.table_name)
+                    if joined is not None:
+                        self.reads.add(TableRead(joined.name))
 
     @staticmethod
     def _key(query: Query, obj: models.Model) -> tuple[Any, ...]:
@@ -143,11 +144,20 @@ class DatabaseReader:
             lower = cut or lower
         self._record(query, lower, upper)
 
-    def _fetch(self, qs: models.QuerySet[Any], limit: int | None) -> list[models.Model]:
+    def _fetch(self, query: Query, qs: models.QuerySet[Any], limit: int | None
+               ) -> list[models.Model]:
         left = self._budget.docs_left()
         cap = left + 1 if limit is None else min(limit, left + 1)
-        rows = list(qs[:cap])
-        self._budget.charge_read(len(rows), 0)  # raises if the cap was the budget
+        try:
+            rows = list(qs[:cap])
+        except DatabaseError:
+            self._record_until(query, None, None)  # e.g. a timeout: the error depends on it
+            raise
+        try:
+            self._budget.charge_read(len(rows), 0)  # raises if the cap was the budget
+        except LimitExceeded:
+            self._record_until(query, None, None)  # the error depends on the rows scanned
+            raise
         return rows
 
     def _docs(self, table: Table, rows: list[models.Model]) -> list[dict[str, Any]]:
@@ -157,7 +167,7 @@ class DatabaseReader:
 
     def _run(self, query: Query, limit: int | None) -> list[dict[str, Any]]:
         self._budget.charge_range()
-        rows = self._fetch(self._queryset(query), limit)
+        rows = self._fetch(query, self._queryset(query), limit)
         stopped = limit is not None and len(rows) >= limit and limit > 0
         last = self._key(query, rows[-1]) if stopped else None
         if limit == 0:
@@ -173,7 +183,7 @@ class DatabaseReader:
         while True:
             batch_qs = qs if start is None else qs.filter(
                 after_key(cols, start.prefix, desc=query.order_ == "desc", inclusive=False))
-            rows = self._fetch(batch_qs, ITERATION_BATCH)
+            rows = self._fetch(query, batch_qs, ITERATION_BATCH)
             full = len(rows) == ITERATION_BATCH
             last = self._key(query, rows[-1]) if full else None
             self._record_until(query, Bound(start.prefix, False) if start else None, last)
@@ -212,20 +222,21 @@ class DatabaseReader:
         end_key: tuple[Any, ...] | None = None
         if end_cursor is not None:
             decoded_end = decode_cursor(query.table, query.index, order, end_cursor)
-            if decoded_end is AT_START:
-                raise QueryError("InvalidCursor: endCursor cannot be the start of the range")
+            if decoded_end is AT_START:  # a journaled empty first page: it stays empty
+                return _page([], False, end_cursor)
             end_key = decoded_end  # type: ignore[assignment]
             if end_key is not None:
                 qs = qs.filter(before_key(cols, end_key, desc=desc))
         start = Bound(start_key, False) if start_key is not None else None
         if end_cursor is not None:
             limit = max_rows if max_rows is not None else None
-            rows = self._fetch(qs, None if limit is None else limit + 1)
+            rows = self._fetch(query, qs, None if limit is None else limit + 1)
             capped = limit is not None and len(rows) > limit
+            peeked = self._key(query, rows[limit]) if capped else None  # type: ignore[index]
             rows = rows[:limit] if capped else rows
             if capped:
                 last = self._key(query, rows[-1])
-                self._record_until(query, start, last)
+                self._record_until(query, start, peeked)  # `capped` depends on that row
                 return _page(self._docs(query.table, rows), False,
                              encode_cursor(query.index.name, order, last))
             self._record_until(query, start, end_key)
@@ -236,12 +247,13 @@ class DatabaseReader:
                                       self._key(query, rows[len(rows) // 2 - 1]))
             return _page(docs, end_key is None, end_cursor, split)
         limit = num if max_rows is None else min(num, max_rows)
-        fetched = self._fetch(qs, limit + 1)
+        fetched = self._fetch(query, qs, limit + 1)
         more = len(fetched) > limit
         rows = fetched[:limit]
         if more and rows:
             last = self._key(query, rows[-1])
-            self._record_until(query, start, last)
+            # isDone depends on the row after the page, which was read to know there is one
+            self._record_until(query, start, self._key(query, fetched[limit]))
             return _page(self._docs(query.table, rows), False,
                          encode_cursor(query.index.name, order, last))
         if more:  # numItems 0: an empty page that is not the end; continue where it started
@@ -316,3 +328,26 @@ def whole_table(reads: ReadSet, table: str) -> None:
     """Record a read the range model cannot describe (raw SQL, aggregates)."""
     reads.add(TableRead(table))
 
+
+def _subqueries(node: Any) -> Iterator[Any]:
+    """Every sql.Query nested in a where tree (``__in=`` querysets, Exists, Subquery)."""
+    from django.db.models.sql.query import Query as SqlQuery
+
+    if node is None or isinstance(node, (str, bytes, int, float)):
+        return
+    if isinstance(node, SqlQuery):
+        yield node
+        yield from _subqueries(node.where)
+        return
+    inner = getattr(node, "query", None)
+    if isinstance(inner, SqlQuery):
+        yield from _subqueries(inner)
+    for child in getattr(node, "children", None) or ():
+        yield from _subqueries(child)
+    for attr in ("lhs", "rhs"):
+        if hasattr(node, attr):
+            yield from _subqueries(getattr(node, attr))
+    sources = getattr(node, "get_source_expressions", None)
+    if callable(sources):
+        for expr in sources():
+            yield from _subqueries(expr)

@@ -22,7 +22,8 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
-from django.db import IntegrityError
+from django.db import IntegrityError, connections
+from psycopg.pq import TransactionStatus
 from pydantic import ValidationError
 
 from ..auth import Auth, Identity
@@ -264,9 +265,12 @@ def _run(fn: RegisteredFunction, path: str, raw_args: Any, identity: Identity | 
                       lock_rows, time.time() * 1000.0, seed, journal=options.journal)
         result = Outcome(path=path, kind=fn.kind)
         last_reads[:] = [frame.reads]  # kept if the function fails: its error depends on them
-        with _push(frame), guard.no_network(path, fn.kind.value):
+        failures: list[Exception] = []
+        with _push(frame), guard.no_network(path, fn.kind.value), \
+                connections[using].execute_wrapper(_watching(failures)):
             value = _call_handler(fn, _make_ctx(fn, path, frame, identity, using), kwargs)
             budget.check_time()
+        _raise_if_aborted(using, failures)
         _finish(fn, path, value, result)  # inside the transaction: a bad result rolls back
         result.reads, result.writes = frame.reads, frame.writes
         result.journal = frame.reader.page_journal if frame.reader is not None else None
@@ -311,6 +315,31 @@ def _replayed(path: str, stored: dict[str, Any]) -> Outcome:
                    log_lines=list(stored.get("logLines", [])), ts=int(stored["ts"]))
 
 
+def _watching(failures: list[Exception]) -> Callable[..., Any]:
+    """An execute_wrapper that remembers every SQL error, even one user code then catches."""
+
+    def watch(execute_sql: Any, sql: Any, params: Any, many: Any, context: Any) -> Any:
+        try:
+            return execute_sql(sql, params, many, context)
+        except Exception as exc:
+            failures.append(exc)
+            raise
+
+    return watch
+
+
+def _raise_if_aborted(using: str, failures: list[Exception]) -> None:
+    """A handler that caught a database error leaves the transaction aborted: COMMIT would then
+    roll back silently while the call reported success. Raise the error instead (retryable
+    ones, such as a serialization failure, retry the whole call)."""
+    raw = connections[using].connection
+    if failures and raw is not None and raw.info.transaction_status == TransactionStatus.INERROR:
+        exc = failures[-1]
+        if is_retryable(exc):
+            raise RetryTransaction(sqlstate_of(exc) or "40001") from exc
+        raise exc
+
+
 def _call_handler(fn: RegisteredFunction, ctx: Any, kwargs: dict[str, Any]) -> Any:
     try:
         return fn.handler(ctx, **kwargs)
@@ -349,19 +378,21 @@ def _run_nested(fn: RegisteredFunction, path: str, kwargs: dict[str, Any],
                   WriteSet() if fn.kind is Kind.MUTATION else None,
                   parent.lock_rows, parent.now, parent.child_seed())
     ctx = _make_ctx(fn, path, child, identity, using)
+    outcome.reads, outcome.writes, outcome.attempts = parent.reads, child.writes, 1
     if fn.kind is Kind.MUTATION:
+        def body(n: int) -> None:
+            # the result is validated inside the savepoint: a bad one rolls the writes back
+            _finish(fn, path, _call_handler(fn, ctx, kwargs), outcome)
+
         with _push(child):
-            value, _ = run_in_transaction(  # a savepoint inside the parent's transaction
-                lambda n: _call_handler(fn, ctx, kwargs), using=using, isolation="serializable",
-                policy=reactive_settings.RETRY,
-            )
+            run_in_transaction(body, using=using, isolation="serializable",
+                               policy=reactive_settings.RETRY)  # a savepoint in the parent's
         assert parent.writes is not None and child.writes is not None
         parent.writes.extend(child.writes)
     else:
         with _push(child):
             value = _call_handler(fn, ctx, kwargs)
-    outcome.reads, outcome.writes, outcome.attempts = parent.reads, child.writes, 1
-    _finish(fn, path, value, outcome)
+        _finish(fn, path, value, outcome)
 
 
 def _run_action(fn: RegisteredFunction, path: str, kwargs: dict[str, Any],
