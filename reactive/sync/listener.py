@@ -28,7 +28,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from django.db import close_old_connections, connection, connections, transaction
+from django.db import OperationalError, close_old_connections, connection, connections, transaction
+from psycopg.pq import TransactionStatus
 
 from ..conf import reactive_settings
 from ..functions import executor
@@ -142,7 +143,12 @@ class Listener:
         """One snapshot: read changes, re-run what they touch and what is new, notify sockets."""
         works = {s: s.begin() for s in list(self.manager.sessions)
                  if s.dirty and s.state is SessionState.OPEN}
-        snapshot, ts, writes = await self._in_thread(self._begin)
+        try:
+            snapshot, ts, writes = await self._in_thread(self._begin)
+        except BaseException:
+            for session in works:
+                session.dirty = True  # what this tick owed them is owed by the next one
+            raise
         try:
             due = self.manager.affected(writes) | set(self.manager.stale())
             for work in works.values():
@@ -150,6 +156,8 @@ class Listener:
             runs = [sub for sub in due if not sub.static]
             outcomes = await self._in_thread(self._run_all, runs)
         except BaseException:
+            for session in works:
+                session.dirty = True
             await self._in_thread(self._rollback)
             raise
         self._snapshot, self.ts = snapshot, ts
@@ -210,6 +218,13 @@ class Listener:
         except BaseException:
             self._rollback()
             raise
+        conn = connections[self.using]
+        raw = conn.connection
+        if (raw is None or raw.closed or conn.needs_rollback or conn.closed_in_transaction
+                or raw.info.transaction_status == TransactionStatus.INERROR):
+            # the connection broke during the re-runs: their errors are not results
+            self._rollback()
+            raise OperationalError("the listener's connection was lost during a tick")
         atomic, self._atomic = self._atomic, None
         atomic.__exit__(None, None, None)
         return results

@@ -102,6 +102,10 @@ class SyncSession:
                 self.last_sent.pop(mod.query_id, None)
         self.recv_query_set = msg.new_version
         self.dirty = True
+        # an Add that a later Remove in the same message cancelled is no Add at all
+        adds = [a for a in adds if a.query_id in self.queries
+                and self.queries[a.query_id].path == a.udf_path
+                and self.queries[a.query_id].args == a.args]
         return adds, removed
 
     def authenticate(self, msg: Authenticate, identity: Identity | None) -> None:
@@ -141,6 +145,8 @@ class SyncSession:
         for qid in work.removed:
             if any(q == qid for q, _ in self.removed):
                 mods.append({"type": "QueryRemoved", "queryId": qid})
+                # the id may come back (re-added): its new query must be sent its own result
+                self.last_sent.pop(qid, None)
         self.removed = [(q, v) for q, v in self.removed if q not in work.removed]
         for qid, sub in work.queries.items():
             if sub.result_hash is None:

@@ -115,6 +115,8 @@ class SubscriptionManager:
     def rehold_all(self, session: SyncSession) -> None:
         """After an identity change: every query becomes a subscription of the new identity."""
         for entry in session.queries.values():
+            if entry.subscription is not None and entry.subscription.static:
+                continue  # a query refused for the per-socket limit stays refused
             self.release(session, entry)
             self.hold(session, entry)
 
