@@ -55,6 +55,8 @@ DATABASES["default"]["TEST"] = {"NAME": f"test_reactive_{os.getpid()}"}
 # A live server started by the tests points at the test database pytest-django created.
 if os.environ.get("REACTIVE_LIVE_DB_NAME"):
     DATABASES["default"]["NAME"] = os.environ["REACTIVE_LIVE_DB_NAME"]
+    # fault tests terminate exactly the servers' connections by this name
+    DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = "reactive-test-server"
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"

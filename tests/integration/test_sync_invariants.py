@@ -186,9 +186,10 @@ async def test_no_invalidation_is_lost_when_listener_connections_die(asgi_server
 
     def write_and_kill(value):
         Counter.objects.filter(name=name).update(value=value)
-        with connection.cursor() as cursor:  # every other connection to the test database
+        with connection.cursor() as cursor:  # every connection of the live server
             cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                           "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                           "WHERE datname = current_database() "
+                           "AND application_name = 'reactive-test-server'")
 
     for i in range(1, 8):
         await orm(write_and_kill, i)

@@ -27,7 +27,7 @@ async def terminate(where: str) -> list[int]:
                                                      **conninfo("default")) as conn:
         cur = await conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            f"AND pid <> pg_backend_pid() AND {where}")
+            f"AND application_name = 'reactive-test-server' AND {where}")
         pids = [row[0] for row in await cur.fetchall()]
         for pid in pids:
             await conn.execute("SELECT pg_terminate_backend(%s)", [pid])
