@@ -57,22 +57,29 @@ def test_adding_an_index_changes_the_trigger():
 
 
 def test_changes_are_read_by_visibility_and_pruned():
+    # Any live server's listener prunes rows every live listener has passed; register as a
+    # listener at our snapshot, as a server process does, so our rows are kept until we pass.
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_current_snapshot()::text")
         (before,) = cursor.fetchone()
-    channel = Channel.objects.create(name="captured")
-    Message.objects.create(channel=channel, author="a", body="x")
-    Message.objects.filter(channel=channel).update(score=5)
-    writes = read_changes("default", before)
-    assert [(w.table, w.op) for w in writes] == [
-        ("channels", "insert"), ("messages", "insert"), ("messages", "update")]
-    update = writes[-1]
-    assert update.old["score"] == 0 and update.new["score"] == 5
-    assert update.new["channel_id"] == channel.pk
-    # pruning: with no live listener, rows older than the retention go
-    assert changes.prune("default", stale_seconds=60, retention_seconds=3600) == 0
-    assert changes.prune("default", stale_seconds=60, retention_seconds=0) >= 3
-    assert read_changes("default", before) == []
+    changes.heartbeat("default", "00000000-0000-0000-0000-00000000cafe", before)
+    try:
+        channel = Channel.objects.create(name="captured")
+        Message.objects.create(channel=channel, author="a", body="x")
+        Message.objects.filter(channel=channel).update(score=5)
+        writes = read_changes("default", before)
+        assert [(w.table, w.op) for w in writes] == [
+            ("channels", "insert"), ("messages", "insert"), ("messages", "update")]
+        update = writes[-1]
+        assert update.old["score"] == 0 and update.new["score"] == 5
+        assert update.new["channel_id"] == channel.pk
+        changes.prune("default", stale_seconds=60, retention_seconds=3600)
+        assert len(read_changes("default", before)) == 3  # a live listener still needs them
+        # with no live listener (every heartbeat older than stale_seconds), the retention rules
+        changes.prune("default", stale_seconds=0, retention_seconds=0)
+        assert read_changes("default", before) == []
+    finally:
+        changes.forget("default", "00000000-0000-0000-0000-00000000cafe")
 
 
 def test_unknown_tables_in_the_log_are_whole_table_writes():
