@@ -15,15 +15,12 @@ import logging
 import random
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import async_to_sync
-from django.conf import settings
-from django.db import IntegrityError, connections
-from psycopg.pq import TransactionStatus
+from django.db import connections
 from pydantic import ValidationError
 
 from ..auth import Auth, Identity
@@ -33,10 +30,8 @@ from ..db.writer import DatabaseWriter
 from ..errors import (
     ArgumentValidationError,
     ConflictError,
-    DocumentValidationError,
     FunctionError,
     FunctionNotFound,
-    InternalError,
     LimitExceeded,
     NotAllowedHere,
     ReturnValidationError,
@@ -44,17 +39,15 @@ from ..errors import (
 from ..limits import Budget, approx_size
 from ..readset import ReadSet, WriteSet
 from ..transactions.runner import (
-    RetriesExhausted,
     RetryTransaction,
     in_transaction,
-    is_retryable,
     run_in_transaction,
-    sqlstate_of,
 )
 from ..validators import describe_errors
 from ..values import ValueEncodingError, decode, encode
 from . import guard, ledger
 from .context import ActionCtx, MutationCtx, QueryCtx
+from .failures import call_handler, raise_if_aborted, to_function_error, watching
 from .logs import FunctionLog, LogSink, capture, current_lines
 from .outcome import NO_OPTIONS, CallOptions, Outcome
 from .references import FunctionReference
@@ -171,32 +164,10 @@ def execute(ref: FunctionReference | str, args: Any = None, *, identity: Identit
                 f"{path}: write conflict (SQLSTATE {exc.sqlstate}) inside a transaction opened "
                 "by the caller, which reactive cannot retry; nothing was written.")
         except Exception as exc:  # user code failing in any other way
-            outcome.error = _internal(path, exc)
+            outcome.error = to_function_error(path, exc)
     if shared is sink and not outcome.replayed:
         outcome.log_lines = sink.lines
     return outcome
-
-
-def _internal(path: str, exc: BaseException) -> FunctionError:
-    if isinstance(exc, IntegrityError):
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "integrity error"
-        return DocumentValidationError(f"{path}: the write violates a database constraint: "
-                                       f"{detail}")
-    if sqlstate_of(exc) == "57014":  # query_canceled: our statement_timeout fired
-        limit = reactive_settings.LIMITS.function_seconds
-        return LimitExceeded(f"{path}: execution time limit exceeded: a database statement was "
-                             f"cancelled after the function's {limit:g} s. Read less per call.")
-    if isinstance(exc, RetriesExhausted):
-        return ConflictError(
-            f"{path}: write conflict: the mutation was retried {exc.attempts} times and still "
-            f"conflicted with concurrent writes (SQLSTATE {exc.sqlstate}); nothing was written. "
-            "Read less (narrower index ranges) or use isolation='select_for_update' for hot rows."
-        )
-    logger.error("Uncaught error in %s", path, exc_info=exc)
-    if settings.DEBUG:
-        tb = "".join(traceback.format_exception(exc)).rstrip()
-        return InternalError(f"Uncaught {type(exc).__name__} in {path}: {exc}\n{tb}")
-    return InternalError("Server Error")
 
 
 def _validate_args(fn: RegisteredFunction, path: str, args: Any) -> dict[str, Any]:
@@ -267,10 +238,10 @@ def _run(fn: RegisteredFunction, path: str, raw_args: Any, identity: Identity | 
         last_reads[:] = [frame.reads]  # kept if the function fails: its error depends on them
         failures: list[Exception] = []
         with _push(frame), guard.no_network(path, fn.kind.value), \
-                connections[using].execute_wrapper(_watching(failures)):
-            value = _call_handler(fn, _make_ctx(fn, path, frame, identity, using), kwargs)
+                connections[using].execute_wrapper(watching(failures)):
+            value = call_handler(fn, _make_ctx(fn, path, frame, identity, using), kwargs)
             budget.check_time()
-        _raise_if_aborted(using, failures)
+        raise_if_aborted(using, failures)
         _finish(fn, path, value, result)  # inside the transaction: a bad result rolls back
         result.reads, result.writes = frame.reads, frame.writes
         result.journal = frame.reader.page_journal if frame.reader is not None else None
@@ -315,40 +286,6 @@ def _replayed(path: str, stored: dict[str, Any]) -> Outcome:
                    log_lines=list(stored.get("logLines", [])), ts=int(stored["ts"]))
 
 
-def _watching(failures: list[Exception]) -> Callable[..., Any]:
-    """An execute_wrapper that remembers every SQL error, even one user code then catches."""
-
-    def watch(execute_sql: Any, sql: Any, params: Any, many: Any, context: Any) -> Any:
-        try:
-            return execute_sql(sql, params, many, context)
-        except Exception as exc:
-            failures.append(exc)
-            raise
-
-    return watch
-
-
-def _raise_if_aborted(using: str, failures: list[Exception]) -> None:
-    """A handler that caught a database error leaves the transaction aborted: COMMIT would then
-    roll back silently while the call reported success. Raise the error instead (retryable
-    ones, such as a serialization failure, retry the whole call)."""
-    raw = connections[using].connection
-    if failures and raw is not None and raw.info.transaction_status == TransactionStatus.INERROR:
-        exc = failures[-1]
-        if is_retryable(exc):
-            raise RetryTransaction(sqlstate_of(exc) or "40001") from exc
-        raise exc
-
-
-def _call_handler(fn: RegisteredFunction, ctx: Any, kwargs: dict[str, Any]) -> Any:
-    try:
-        return fn.handler(ctx, **kwargs)
-    except Exception as exc:
-        if is_retryable(exc):  # keep user code from swallowing a serialization failure
-            raise RetryTransaction(sqlstate_of(exc) or "40001") from exc
-        raise
-
-
 def _make_ctx(fn: RegisteredFunction, path: str, frame: Frame, identity: Identity | None,
               using: str) -> Any:
     def call(ref: Any, args: Any, want: str) -> Any:
@@ -382,7 +319,7 @@ def _run_nested(fn: RegisteredFunction, path: str, kwargs: dict[str, Any],
     if fn.kind is Kind.MUTATION:
         def body(n: int) -> None:
             # the result is validated inside the savepoint: a bad one rolls the writes back
-            _finish(fn, path, _call_handler(fn, ctx, kwargs), outcome)
+            _finish(fn, path, call_handler(fn, ctx, kwargs), outcome)
 
         with _push(child):
             run_in_transaction(body, using=using, isolation="serializable",
@@ -391,7 +328,7 @@ def _run_nested(fn: RegisteredFunction, path: str, kwargs: dict[str, Any],
         parent.writes.extend(child.writes)
     else:
         with _push(child):
-            value = _call_handler(fn, ctx, kwargs)
+            value = call_handler(fn, ctx, kwargs)
         _finish(fn, path, value, outcome)
 
 
