@@ -8,29 +8,8 @@
 // {"ok": false, "fatal": "..."} (exit 2) instead of killing the process silently.
 // Driven by tests/interop/test_official_js_client.py.
 
-import { isDeepStrictEqual, inspect } from "node:util";
-
-let printed = false;
-
-function show(value) {
-  return inspect(value, { depth: 6, breakLength: Infinity });
-}
-
-function emit(result, code) {
-  if (printed) return;
-  printed = true;
-  process.stdout.write(JSON.stringify(result) + "\n");
-  process.exitCode = code;
-}
-
-function fatal(kind, err) {
-  const detail = err instanceof Error ? `${err.name}: ${err.message}\n${err.stack}` : show(err);
-  emit({ ok: false, fatal: `${kind}: ${detail}` }, 2);
-  process.exit(2);
-}
-
-process.on("uncaughtException", (err) => fatal("uncaughtException", err));
-process.on("unhandledRejection", (err) => fatal("unhandledRejection", err));
+import { emit, fatal, show } from "./report.mjs"; // first: installs the crash handlers
+import { isDeepStrictEqual } from "node:util";
 
 const url = process.argv[2];
 if (!url) {

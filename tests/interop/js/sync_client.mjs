@@ -11,34 +11,15 @@
 // the whole script has a deadline, so it always exits.
 // Driven by tests/interop/test_official_js_sync.py.
 
-import { isDeepStrictEqual, inspect } from "node:util";
+import { emit, fatal, reportAlso, show } from "./report.mjs"; // first: the crash handlers
+import { isDeepStrictEqual } from "node:util";
 
 const WAIT_MS = Number(process.env.SYNC_CLIENT_WAIT_MS || 10_000); // any single wait
 const SCRIPT_DEADLINE_MS = 50_000; // the whole run
 
-let printed = false;
 const results = {};
 const logs = [];
-
-function show(value) {
-  return inspect(value, { depth: 6, breakLength: Infinity });
-}
-
-function emit(result, code) {
-  if (printed) return;
-  printed = true;
-  process.stdout.write(JSON.stringify(result) + "\n");
-  process.exitCode = code;
-}
-
-function fatal(kind, err) {
-  const detail = err instanceof Error ? `${err.name}: ${err.message}\n${err.stack}` : show(err);
-  emit({ ok: false, fatal: `${kind}: ${detail}`, checks: results, logs: logs.slice(-50) }, 2);
-  process.exit(2);
-}
-
-process.on("uncaughtException", (err) => fatal("uncaughtException", err));
-process.on("unhandledRejection", (err) => fatal("unhandledRejection", err));
+reportAlso(() => ({ checks: results, logs: logs.slice(-50) }));
 setTimeout(() => fatal("deadline",
   new Error(`sync_client.mjs did not finish in ${SCRIPT_DEADLINE_MS} ms`)), SCRIPT_DEADLINE_MS);
 
