@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "pgtrigger",
+    "procrastinate.contrib.django",
     "reactive",
     "demo_project.chat",
 ]

@@ -15,11 +15,13 @@ _EXPORTS: dict[str, str] = {
     "ArgumentValidationError": "reactive.errors",
     "ConflictError": "reactive.errors",
     "ConvexError": "reactive.errors",
+    "CronJobs": "reactive.scheduler.crons",
     "FunctionError": "reactive.errors",
     "Identity": "reactive.auth",
     "Int64": "reactive.values",
     "REMOVE": "reactive.db.documents",
     "ReactiveError": "reactive.errors",
+    "SchedulerError": "reactive.errors",
     "action": "reactive.functions.decorators",
     "api": "reactive.functions.references",
     "execute": "reactive.functions.executor",
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
         ConvexError,
         FunctionError,
         ReactiveError,
+        SchedulerError,
     )
     from .functions.decorators import (
         action,
@@ -57,6 +60,7 @@ if TYPE_CHECKING:
     )
     from .functions.executor import execute
     from .functions.references import api, internal
+    from .scheduler.crons import CronJobs
     from .validators import v
     from .values import Int64
 

@@ -26,6 +26,13 @@ def check_setup(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 hint=f"Add {app!r}: reactive's live queries need it.",
                 id=eid,
             ))
+    if "procrastinate.contrib.django" not in installed:
+        messages.append(Error(
+            "'procrastinate.contrib.django' is not in INSTALLED_APPS.",
+            hint="ctx.scheduler writes its jobs to procrastinate's tables: add the app and "
+                 "run migrate.",
+            id="reactive.E008",
+        ))
     try:
         from .conf import reactive_settings
 

@@ -53,6 +53,22 @@ DEFAULTS: dict[str, Any] = {
         # Channels layer is configured (the layer then carries wake-ups instead).
         "notify_executor_writes": None,
     },
+    # The scheduler (`ctx.scheduler`), its worker and crons.
+    "SCHEDULER": {
+        "CRONS_MODULE": "crons",  # module holding `crons = CronJobs()` in each installed app
+        "queue": "reactive",  # procrastinate queue the worker takes scheduled functions from
+        "max_scheduled_per_function": 1000,  # run_after/run_at calls in one function call
+        "max_args_bytes": 8 * 1024 * 1024,  # arguments of one scheduled function
+        "max_total_args_bytes": 16 * 1024 * 1024,  # all arguments scheduled by one call
+        "max_delay_days": 5 * 365,  # later than this is refused as a mistake
+        "mutation_attempts": 10,  # tries of a scheduled mutation failing transiently
+        "retry_base_seconds": 0.5,  # backoff: base * 2**attempt, capped at retry_max_seconds
+        "retry_max_seconds": 60.0,
+        "worker_concurrency": 8,  # scheduled functions a worker runs at once
+        "heartbeat_seconds": 2.0,  # worker heartbeat interval
+        "stalled_seconds": 10.0,  # a worker silent this long is dead: its jobs are recovered
+        "retention_days": 7.0,  # finished rows of _scheduled_functions are kept this long
+    },
 }
 
 
@@ -97,6 +113,27 @@ class SyncSettings:
     notify_executor_writes: bool | None
 
 
+@dataclass(frozen=True)
+class SchedulerSettings:
+    CRONS_MODULE: str
+    queue: str
+    max_scheduled_per_function: int
+    max_args_bytes: int
+    max_total_args_bytes: int
+    max_delay_days: float
+    mutation_attempts: int
+    retry_base_seconds: float
+    retry_max_seconds: float
+    worker_concurrency: int
+    heartbeat_seconds: float
+    stalled_seconds: float
+    retention_days: float
+
+    def retry_delay(self, attempt: int) -> float:
+        """Seconds to wait before retrying a scheduled mutation after ``attempt`` failures."""
+        return min(self.retry_max_seconds, self.retry_base_seconds * 2 ** max(0, attempt - 1))
+
+
 @dataclass
 class ReactiveSettings:
     """Typed view of `settings.REACTIVE` merged over DEFAULTS."""
@@ -109,6 +146,8 @@ class ReactiveSettings:
     REFUSE_NETWORK_IN_TRANSACTIONS: bool = False
     CORS_TRUSTED_ORIGINS: tuple[str, ...] = ()
     SYNC: SyncSettings = field(default_factory=lambda: SyncSettings(**DEFAULTS["SYNC"]))
+    SCHEDULER: SchedulerSettings = field(
+        default_factory=lambda: SchedulerSettings(**DEFAULTS["SCHEDULER"]))
 
     @property
     def notify_executor_writes(self) -> bool:
@@ -133,7 +172,7 @@ def _load() -> ReactiveSettings:
         raise ConfigurationError(
             f"Unknown REACTIVE setting(s): {', '.join(unknown)}. See docs/settings.md."
         )
-    for key in ("RETRY", "LIMITS", "SYNC"):
+    for key in ("RETRY", "LIMITS", "SYNC", "SCHEDULER"):
         bad = sorted(set(user.get(key) or {}) - set(DEFAULTS[key]))
         if bad:
             from .errors import ConfigurationError
@@ -152,6 +191,7 @@ def _load() -> ReactiveSettings:
         REFUSE_NETWORK_IN_TRANSACTIONS=bool(settings.DEBUG if refuse is None else refuse),
         CORS_TRUSTED_ORIGINS=tuple(merged["CORS_TRUSTED_ORIGINS"]),
         SYNC=SyncSettings(**{**DEFAULTS["SYNC"], **merged["SYNC"]}),
+        SCHEDULER=SchedulerSettings(**{**DEFAULTS["SCHEDULER"], **merged["SCHEDULER"]}),
     )
 
 

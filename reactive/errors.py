@@ -127,6 +127,19 @@ class InternalError(FunctionError):
     code = "InternalServerError"
 
 
+class DatabaseUnavailable(InternalError):
+    """The database connection failed mid-call (restart, network): nothing of the call is
+    known to have committed, and retrying it is safe for anything that checks what did (as
+    scheduled mutations do)."""
+
+
+class SchedulerError(FunctionError):
+    """A scheduling call was malformed: a bad reference, arguments, time or id, or over a
+    limit. Nothing was scheduled."""
+
+    code = "SchedulerError"
+
+
 class RequestError(ReactiveError):
     """The request is malformed."""
 

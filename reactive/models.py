@@ -7,13 +7,9 @@ Any model can be a table (see `reactive.db.tables.table`); subclassing `Reactive
 
 from __future__ import annotations
 
-import time
-
 from django.db import models
 
-
-def now_ms() -> float:
-    return time.time() * 1000.0
+from .clock import now_ms
 
 
 class ReactiveModel(models.Model):
@@ -48,3 +44,78 @@ class MutationResult(models.Model):
         db_table = "reactive_mutation_result"
         constraints = [models.UniqueConstraint(fields=["session_id", "request_id"],
                                                name="reactive_mutation_once")]
+
+
+class ScheduledFunction(models.Model):
+    """One scheduled function call: a row of the `_scheduled_functions` system table.
+
+    Written in the scheduling mutation's own transaction, together with the procrastinate job
+    that will run it, so a mutation that rolls back schedules nothing. The worker moves it from
+    pending to success or failed (a mutation: inside the mutation's transaction) or, for an
+    action, through inProgress first; ``cancel`` moves a pending one to canceled.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        IN_PROGRESS = "inProgress"
+        SUCCESS = "success"
+        FAILED = "failed"
+        CANCELED = "canceled"
+
+    id = models.BigAutoField(primary_key=True)
+    creation_time = models.FloatField(default=now_ms, editable=False, db_index=True)
+    name = models.CharField(max_length=255, help_text="The function's path, e.g. chat:send.")
+    args = models.JSONField(help_text="The arguments, Convex-encoded.")
+    kind = models.CharField(max_length=8, editable=False)
+    scheduled_time = models.FloatField(help_text="When it is due, in ms since the epoch.")
+    completed_time = models.FloatField(null=True, blank=True)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    error = models.TextField(blank=True, default="")
+    attempts = models.IntegerField(default=0, help_text="Runs started (a mutation retries "
+                                   "transient failures; an action runs at most once).")
+    job_id = models.BigIntegerField(null=True, blank=True, help_text="The procrastinate job.")
+    cron = models.CharField(max_length=255, blank=True, default="", db_index=True,
+                            help_text="The cron that scheduled it, if any.")
+    origin = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+", db_index=True,
+                               help_text="The scheduled function that scheduled this one.")
+
+    class Meta:
+        db_table = "reactive_scheduled_function"
+        verbose_name = "scheduled function"
+        indexes = [models.Index(fields=["state", "scheduled_time"],
+                                name="reactive_sched_due")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.state})"
+
+
+class CronRun(models.Model):
+    """A cron declared in code (`CronJobs`), as last registered by a worker, and its runs."""
+
+    name = models.CharField(max_length=255, primary_key=True)
+    function = models.CharField(max_length=255)
+    args = models.JSONField(default=dict)
+    schedule = models.CharField(max_length=255, help_text="The schedule, as declared.")
+    next_run = models.FloatField(help_text="When it next runs, in ms since the epoch.")
+    last_run = models.FloatField(null=True, blank=True)
+    last_scheduled = models.ForeignKey(ScheduledFunction, null=True, blank=True,
+                                       on_delete=models.SET_NULL, related_name="+")
+    skipped = models.IntegerField(default=0, help_text="Runs skipped because the previous "
+                                  "one had not finished.")
+
+    class Meta:
+        db_table = "reactive_cron"
+        verbose_name = "cron job"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _register_system_tables() -> None:
+    from .scheduler.system_table import register
+
+    register(ScheduledFunction)
+
+
+_register_system_tables()

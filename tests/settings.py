@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "channels",
     "pgtrigger",
+    "procrastinate.contrib.django",
     "reactive",
     "tests.testapp",
 ]
@@ -70,6 +71,11 @@ REACTIVE = {
 # Servers started by the tests may tune the sync engine (e.g. a short Ping interval).
 if os.environ.get("REACTIVE_TEST_SYNC"):
     REACTIVE["SYNC"].update(json.loads(os.environ["REACTIVE_TEST_SYNC"]))
+# Workers started by the tests notice dead workers and retry within a second or two.
+REACTIVE["SCHEDULER"] = {"heartbeat_seconds": 0.5, "stalled_seconds": 2.0,
+                         "retry_base_seconds": 0.1, "retry_max_seconds": 1.0}
+if os.environ.get("REACTIVE_TEST_SCHEDULER"):
+    REACTIVE["SCHEDULER"].update(json.loads(os.environ["REACTIVE_TEST_SCHEDULER"]))
 
 LOGGING = {
     "version": 1,

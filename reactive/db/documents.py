@@ -69,7 +69,7 @@ def to_document(table: Table, obj: models.Model) -> dict[str, Any]:
         elif isinstance(field, models.BinaryField) and value is not None:
             value = bytes(value)
         doc[key] = value
-    return doc
+    return table.shape(doc, obj) if table.shape is not None else doc
 
 
 def row_values(table: Table, obj: models.Model) -> dict[str, Any]:

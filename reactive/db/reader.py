@@ -30,6 +30,9 @@ ITERATION_BATCH = 128
 class DatabaseReader:
     """The read half of ``ctx.db``."""
 
+    #: True for the view behind ``ctx.db.system``: it reads system tables and nothing else.
+    _system = False
+
     def __init__(self, *, using: str, budget: Budget, reads: ReadSet, lock_rows: bool = False,
                  journal: dict[str, Any] | None = None) -> None:
         self._using = using
@@ -67,7 +70,10 @@ class DatabaseReader:
 
     @property
     def system(self) -> SystemReader:
-        return SystemReader()
+        """Read-only system tables (``_scheduled_functions``): ``get``, ``query``, paginate."""
+        view = SystemReader(using=self._using, budget=self._budget, reads=self.reads,
+                            journal=self._journal)
+        return view
 
     def table(self, name: str) -> _TableReader:
         return _TableReader(self, name)
@@ -83,9 +89,19 @@ class DatabaseReader:
         if not isinstance(name, str):
             raise QueryError(f"a table name must be a string, not {type(name).__name__}")
         try:
-            return tables.get(name)
+            return self._check_system(tables.get(name))
         except UnknownTable as exc:
+            if self._system:
+                raise QueryError(f"there is no system table {name!r}") from None
             raise QueryError(str(exc)) from None
+
+    def _check_system(self, table: Table) -> Table:
+        if table.system and not self._system:
+            raise QueryError(f"{table.name!r} is a system table: read it through "
+                             f"ctx.db.system.get / ctx.db.system.query; it cannot be written")
+        if self._system and not table.system:
+            raise QueryError(f"{table.name!r} is not a system table: use ctx.db")
+        return table
 
     def _resolve(self, table_or_id: str, id: str | None) -> tuple[Table, Any]:
         if id is None:
@@ -93,7 +109,7 @@ class DatabaseReader:
             table = tables.for_tag(decoded[0]) if decoded else None
             if decoded is None or table is None:
                 raise InvalidId(f"{table_or_id!r} is not a document id")
-            return table, decoded[1]
+            return self._check_system(table), decoded[1]
         table = self._table(table_or_id)
         pk = ids.pk_of(table.name, id)
         if pk is None:
@@ -314,14 +330,21 @@ class _TableReader:
         return self._reader.query(self._name)
 
 
-class SystemReader:
-    """``ctx.db.system``: read-only system tables. The scheduler adds ``_scheduled_functions``."""
+class SystemReader(DatabaseReader):
+    """``ctx.db.system``: the read-only system tables (``_scheduled_functions``).
 
-    def get(self, table: str, id: str | None = None) -> dict[str, Any] | None:
-        raise QueryError(f"there is no system table {table!r} yet")
+    It shares the function's budget and read set, so a query reading a system table is
+    re-run when its rows change, like any other. It never locks rows and has no writes.
+    """
 
-    def query(self, table: str) -> Query:
-        raise QueryError(f"there is no system table {table!r} yet")
+    _system = True
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("insert", "patch", "replace", "delete"):
+            raise NotAllowedHere(f"ctx.db.system.{name} does not exist: system tables are "
+                                 "read-only (cancel scheduled functions with "
+                                 "ctx.scheduler.cancel)")
+        raise AttributeError(name)
 
 
 def whole_table(reads: ReadSet, table: str) -> None:

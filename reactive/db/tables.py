@@ -36,6 +36,12 @@ class Table:
     creation_field: str | None
     tag: bytes
     exclude: frozenset[str] = frozenset()
+    #: A read-only system table (``_scheduled_functions``), reached through ``ctx.db.system``.
+    system: bool = False
+    #: Document key → model field name, when they differ (system tables use camelCase keys).
+    keys: dict[str, str] | None = None
+    #: Reshapes a document after the fields are read (e.g. nests ``state``).
+    shape: Any = None
     _indexes: dict[str, Index] | None = None
     _fields: dict[str, Any] | None = None
 
@@ -48,6 +54,10 @@ class Table:
         """Document key → Django field: every concrete field but the pk, the creation time and
         the excluded ones (which are neither readable nor writable through ``ctx.db``)."""
         if self._fields is None:
+            if self.keys is not None:
+                self._fields = {key: self.model._meta.get_field(name)
+                                for key, name in self.keys.items()}
+                return self._fields
             self._fields = {
                 f.name: f
                 for f in self.model._meta.concrete_fields
@@ -83,12 +93,13 @@ class Table:
         """Document keys of a Django index, or None if it cannot serve ``with_index``."""
         if not index.name or not index.fields or index.expressions or index.condition:
             return None  # expressions and partial indexes do not cover every row by field
+        by_field = {field.name: key for key, field in self.fields.items()}
         keys = []
         for name in (f.lstrip("-") for f in index.fields):
             if name == self.creation_field:
                 keys.append("_creationTime")
-            elif name in self.fields:
-                keys.append(name)
+            elif name in by_field:
+                keys.append(by_field[name])
             else:
                 return None
         return tuple(keys)
@@ -134,8 +145,9 @@ class TableRegistry:
 
     def register(self, model: type[models.Model], name: str,
                  creation_time: str | None = None, exclude: tuple[str, ...] = (),
-                 capture: bool = True) -> Table:
-        if not name or name.startswith("_"):
+                 capture: bool = True, *, system: bool = False,
+                 keys: dict[str, str] | None = None, shape: Any = None) -> Table:
+        if not name or name.startswith("_") != system:
             raise ConfigurationError(f"table name {name!r} must not be empty or start with '_'")
         if creation_time is None:
             found = [f.name for f in model._meta.concrete_fields
@@ -146,7 +158,8 @@ class TableRegistry:
         if unknown:
             raise ConfigurationError(f"table {name!r}: exclude names unknown field(s) {unknown}")
         table = Table(name=name, model=model, creation_field=creation_time,
-                      tag=ids.table_tag(name), exclude=frozenset(exclude))
+                      tag=ids.table_tag(name), exclude=frozenset(exclude), system=system,
+                      keys=keys, shape=shape)
         with self._lock:
             old = self._by_name.get(name)
             if old is not None and old.model.__qualname__ != model.__qualname__:

@@ -6,14 +6,13 @@ the call's budget. The writer knows nothing of rules, subscriptions or sockets.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
 from django.db import models
 from django.db.models.deletion import Collector
 
-from .. import ids
+from .. import clock, ids
 from ..errors import DocumentNotFound
 from ..limits import approx_size
 from ..readset import DocWrite, WriteSet
@@ -37,7 +36,7 @@ class DatabaseWriter(DatabaseReader):
         if t.creation_field:
             field = t.model._meta.get_field(t.creation_field)
             if getattr(obj, field.attname) is None and isinstance(field, models.FloatField):
-                setattr(obj, field.attname, time.time() * 1000.0)
+                setattr(obj, field.attname, clock.now_ms())
         obj.save(force_insert=True, using=self._using)
         self._budget.charge_write(approx_size(document))
         self.writes.add(DocWrite(t.name, obj.pk, "insert", None, row_values(t, obj)))

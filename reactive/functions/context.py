@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from ..auth import Auth
     from ..db.reader import DatabaseReader
     from ..db.writer import DatabaseWriter
+    from ..scheduler.schedule import Scheduler
     from .logs import FunctionLog
     from .references import FunctionReference
 
@@ -50,6 +51,12 @@ class BaseCtx:
     log: FunctionLog
     path: str
     _call: Any = field(repr=False)  # executor callback: (ref, args, kind) -> value
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "scheduler":
+            raise NotAllowedHere(f"{self.path}: ctx.scheduler is not available in a query; "
+                                 "schedule from a mutation or an action")
+        raise AttributeError(name)
 
     def run_query(self, ref: FunctionReference | str, args: dict[str, Any] | None = None) -> Any:
         """Run a query; in a query or mutation it reads the same snapshot."""
@@ -78,6 +85,8 @@ class QueryCtx(BaseCtx):
 @dataclass
 class MutationCtx(QueryCtx):
     db: DatabaseWriter = field(default=None, repr=False)  # type: ignore[assignment]
+    #: run_after / run_at / cancel, written in this mutation's transaction.
+    scheduler: Scheduler = field(default=None, repr=False)  # type: ignore[assignment]
 
     def run_mutation(self, ref: FunctionReference | str, args: dict[str, Any] | None = None
                      ) -> Any:
@@ -87,6 +96,9 @@ class MutationCtx(QueryCtx):
 
 @dataclass
 class ActionCtx(BaseCtx):
+    #: run_after / run_at / cancel, each committed at once (an action has no transaction).
+    scheduler: Scheduler = field(default=None, repr=False)  # type: ignore[assignment]
+
     def run_mutation(self, ref: FunctionReference | str, args: dict[str, Any] | None = None
                      ) -> Any:
         """Run a mutation in its own transaction."""

@@ -16,13 +16,14 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.db import connections
 from pydantic import ValidationError
 
+from .. import clock
 from ..auth import Auth, Identity
 from ..conf import reactive_settings
 from ..db.reader import DatabaseReader
@@ -38,6 +39,7 @@ from ..errors import (
 )
 from ..limits import Budget, approx_size
 from ..readset import ReadSet, WriteSet
+from ..scheduler.schedule import Scheduler, Tally
 from ..transactions.runner import (
     RetryTransaction,
     in_transaction,
@@ -72,6 +74,7 @@ class Frame:
     children: int = 0
     journal: dict[str, Any] | None = None  # the subscription's pagination journal, if any
     reader: DatabaseReader | None = None
+    tally: Tally = field(default_factory=Tally)  # functions scheduled by this call
 
     def child_seed(self) -> int:
         """A seed for the next nested call, derived from ours: the same on every retry."""
@@ -170,7 +173,7 @@ def execute(ref: FunctionReference | str, args: Any = None, *, identity: Identit
     return outcome
 
 
-def _validate_args(fn: RegisteredFunction, path: str, args: Any) -> dict[str, Any]:
+def validate_args(fn: RegisteredFunction, path: str, args: Any) -> dict[str, Any]:
     limit = reactive_settings.LIMITS.argument_bytes
     size = approx_size(args)
     if size > limit:
@@ -208,7 +211,7 @@ def _finish(fn: RegisteredFunction, path: str, value: Any, outcome: Outcome) -> 
 
 def _run(fn: RegisteredFunction, path: str, raw_args: Any, identity: Identity | None,
          outcome: Outcome, using: str, options: CallOptions) -> None:
-    kwargs = _validate_args(fn, path, raw_args)
+    kwargs = validate_args(fn, path, raw_args)
     parent = _frame()
     if fn.kind is Kind.ACTION:
         if parent is not None:
@@ -231,9 +234,11 @@ def _run(fn: RegisteredFunction, path: str, raw_args: Any, identity: Identity | 
             stored = ledger.stored_response(using, key)
             if stored is not None:  # a re-sent mutation: answer, do not run again
                 return _replayed(path, stored), True
+        if options.guard is not None and not options.guard.before(using):
+            return Outcome(path=path, kind=fn.kind, skipped=True), False
         budget = Budget(path, limits, limits.function_seconds)
         frame = Frame(fn.kind, budget, ReadSet(), WriteSet() if is_mutation else None,
-                      lock_rows, time.time() * 1000.0, seed, journal=options.journal)
+                      lock_rows, clock.now_ms(), seed, journal=options.journal)
         result = Outcome(path=path, kind=fn.kind)
         last_reads[:] = [frame.reads]  # kept if the function fails: its error depends on them
         failures: list[Exception] = []
@@ -243,6 +248,8 @@ def _run(fn: RegisteredFunction, path: str, raw_args: Any, identity: Identity | 
             budget.check_time()
         raise_if_aborted(using, failures)
         _finish(fn, path, value, result)  # inside the transaction: a bad result rolls back
+        if options.guard is not None:
+            options.guard.after(using, result)
         result.reads, result.writes = frame.reads, frame.writes
         result.journal = frame.reader.page_journal if frame.reader is not None else None
         if key is not None:
@@ -257,8 +264,11 @@ def _run(fn: RegisteredFunction, path: str, raw_args: Any, identity: Identity | 
         read_only = False
     else:
         isolation, read_only = "repeatable_read", True
+    # Skip NOTIFY only where a listener in this process announces commits another way (a
+    # worker process has none: its writes must NOTIFY the servers).
     setup = ("SET LOCAL reactive.skip_notify = 'on'"
-             if is_mutation and not reactive_settings.notify_executor_writes else None)
+             if is_mutation and not reactive_settings.notify_executor_writes and after_commit
+             else None)
     try:
         (result, replayed), attempts = run_in_transaction(
             attempt, using=using, isolation=isolation, read_only=read_only,
@@ -269,7 +279,7 @@ def _run(fn: RegisteredFunction, path: str, raw_args: Any, identity: Identity | 
         # showing an error must re-run when those rows change.
         outcome.reads = last_reads[0] if last_reads else None
         raise
-    for name in ("value", "encoded", "ts", "journal", "reads", "writes"):
+    for name in ("value", "encoded", "ts", "journal", "reads", "writes", "skipped"):
         setattr(outcome, name, getattr(result, name))
     outcome.attempts = attempts
     if replayed:
@@ -299,7 +309,9 @@ def _make_ctx(fn: RegisteredFunction, path: str, frame: Frame, identity: Identit
                             writes=frame.writes, lock_rows=frame.lock_rows,
                             journal=frame.journal)
         frame.reader = db
-        return MutationCtx(db=db, **common)
+        scheduler = Scheduler(path=path, using=using, now=frame.now, tally=frame.tally,
+                              in_transaction=True)
+        return MutationCtx(db=db, scheduler=scheduler, **common)
     db_reader = DatabaseReader(using=using, budget=frame.budget, reads=frame.reads,
                                lock_rows=frame.lock_rows, journal=frame.journal)
     frame.reader = db_reader
@@ -313,7 +325,7 @@ def _run_nested(fn: RegisteredFunction, path: str, kwargs: dict[str, Any],
         raise NotAllowedHere(f"{path}: a query cannot run a mutation")
     child = Frame(fn.kind, parent.budget, parent.reads,
                   WriteSet() if fn.kind is Kind.MUTATION else None,
-                  parent.lock_rows, parent.now, parent.child_seed())
+                  parent.lock_rows, parent.now, parent.child_seed(), tally=parent.tally)
     ctx = _make_ctx(fn, path, child, identity, using)
     outcome.reads, outcome.writes, outcome.attempts = parent.reads, child.writes, 1
     if fn.kind is Kind.MUTATION:
@@ -339,7 +351,10 @@ def _run_action(fn: RegisteredFunction, path: str, kwargs: dict[str, Any],
     def call(ref: Any, args: Any, want: str) -> Any:
         return execute(ref, args, identity=identity, kind=want, using=using).unwrap()
 
-    ctx = ActionCtx(auth=Auth(identity), log=FunctionLog(path), path=path, _call=call)
+    scheduler = Scheduler(path=path, using=using, now=None, tally=Tally(),
+                          in_transaction=False)
+    ctx = ActionCtx(auth=Auth(identity), log=FunctionLog(path), path=path, _call=call,
+                    scheduler=scheduler)
     started = time.monotonic()
     if fn.is_async:
         value = async_to_sync(fn.handler)(ctx, **kwargs)

@@ -10,12 +10,13 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connections
+from django.db import IntegrityError, InterfaceError, OperationalError, connections
 from psycopg.pq import TransactionStatus
 
 from ..conf import reactive_settings
 from ..errors import (
     ConflictError,
+    DatabaseUnavailable,
     DocumentValidationError,
     FunctionError,
     InternalError,
@@ -47,11 +48,23 @@ def to_function_error(path: str, exc: BaseException) -> FunctionError:
             f"conflicted with concurrent writes (SQLSTATE {exc.sqlstate}); nothing was written. "
             "Read less (narrower index ranges) or use isolation='select_for_update' for hot rows."
         )
+    if is_connection_failure(exc):
+        logger.warning("%s: database connection failed: %s", path, exc)
+        return DatabaseUnavailable(f"{path}: the database connection failed ({exc})"
+                                   if settings.DEBUG else "Server Error")
     logger.error("Uncaught error in %s", path, exc_info=exc)
     if settings.DEBUG:
         tb = "".join(traceback.format_exception(exc)).rstrip()
         return InternalError(f"Uncaught {type(exc).__name__} in {path}: {exc}\n{tb}")
     return InternalError("Server Error")
+
+
+def is_connection_failure(exc: BaseException) -> bool:
+    """A lost or refused connection, or a server shutting down (SQLSTATE 08xxx, 57P0x)."""
+    if not isinstance(exc, (OperationalError, InterfaceError)):
+        return False
+    state = sqlstate_of(exc)
+    return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")
 
 
 def watching(failures: list[Exception]) -> Callable[..., Any]:

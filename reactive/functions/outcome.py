@@ -24,6 +24,20 @@ class CallOptions:
     #: Look for a stored response first: only a session that reconnected can re-send a request
     #: (a fresh one cannot have used the id), so the lookup is skipped otherwise.
     check_stored: bool = True
+    #: Work that must share the mutation's transaction (the scheduler's exactly-once record):
+    #: ``before(using)`` runs first and may return False to skip the call (it already ran);
+    #: ``after(using, outcome)`` runs after a successful call, before COMMIT.
+    guard: TransactionGuard | None = None
+
+
+class TransactionGuard:
+    """See `CallOptions.guard`."""
+
+    def before(self, using: str) -> bool:
+        return True
+
+    def after(self, using: str, outcome: Outcome) -> None:
+        pass
 
 
 NO_OPTIONS = CallOptions()
@@ -45,6 +59,7 @@ class Outcome:
     attempts: int = 0
     kind: Kind | None = None
     replayed: bool = False  # answered from a stored response (a re-sent mutation)
+    skipped: bool = False  # not run: the CallOptions.guard found it had already run
 
     @property
     def ok(self) -> bool:

@@ -2,11 +2,16 @@
 
     manage.py reactive functions                 list every registered function
     manage.py reactive run chat:send '{"body": "hi"}' [--user alice] [--format json]
+    manage.py reactive worker [--concurrency 8] [--no-crons]   run scheduled functions and crons
+    manage.py reactive crons                     list the declared crons and their next runs
 """
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import json
+import logging
 import sys
 from typing import Any
 
@@ -34,12 +39,59 @@ class Command(BaseCommand):
         run.add_argument("--user", help="Run as this Django user (username).")
         run.add_argument("--format", choices=["convex_encoded_json", "json"],
                          default="json", help="Output encoding (default: json).")
+        worker = sub.add_parser("worker", help="Run scheduled functions and crons until "
+                                "SIGTERM/SIGINT.")
+        worker.add_argument("--concurrency", type=int, default=None,
+                            help="Scheduled functions run at once (default: "
+                            "REACTIVE['SCHEDULER']['worker_concurrency']).")
+        worker.add_argument("--no-crons", action="store_true",
+                            help="Do not register or run crons (another worker does).")
+        worker.add_argument("--name", default=None, help="Worker name, shown in logs.")
+        worker.add_argument("--database", default="default", help="Database alias.")
+        sub.add_parser("crons", help="List the declared crons and their next runs.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["subcommand"] == "functions":
             self._functions()
+        elif options["subcommand"] == "worker":
+            self._worker(options)
+        elif options["subcommand"] == "crons":
+            self._crons()
         else:
             self._run(options)
+
+    def _worker(self, options: dict[str, Any]) -> None:
+        from ...scheduler import worker
+
+        if not logging.getLogger().handlers and not logging.getLogger("reactive").handlers:
+            logging.basicConfig(level=logging.INFO, stream=sys.stdout,
+                                format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("reactive").setLevel(logging.INFO)
+        asyncio.run(worker.run(using=options["database"], concurrency=options["concurrency"],
+                               name=options["name"], crons=not options["no_crons"]))
+
+    def _crons(self) -> None:
+        from ...models import CronRun
+        from ...scheduler.crons import discover
+
+        declared = discover()
+        rows = {r.name: r for r in CronRun.objects.all()}
+        if not declared:
+            self.stdout.write("No crons declared.")
+            return
+
+        def when(ms: float | None) -> str:
+            if ms is None:
+                return "-"
+            return dt.datetime.fromtimestamp(ms / 1000.0, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+        for cron in declared:
+            row = rows.get(cron.name)
+            state = ("not registered yet (start a worker)" if row is None else
+                     f"next {when(row.next_run)}  last {when(row.last_run)}  "
+                     f"skipped {row.skipped}")
+            self.stdout.write(f"{cron.name}  {cron.schedule}  {cron.path}  {state}")
+        self.stdout.write(f"{len(declared)} cron(s)")
 
     def _functions(self) -> None:
         rows = [(f.path or "", f.kind.value, f.visibility,

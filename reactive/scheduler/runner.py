@@ -1,0 +1,143 @@
+"""Run one scheduled function: a mutation exactly once, an action at most once.
+
+A mutation's row is checked (still pending, its origin not canceled) and marked ``success``
+inside the mutation's own transaction, through the executor's `TransactionGuard`. So whatever
+happens to the worker (killed mid-mutation: Postgres rolls the transaction back; killed after
+COMMIT: the row already says success), running the job again runs the mutation at most once
+more, and only if it never committed. A failure that is not the function's own doing (a write
+conflict after all retries, a lost database connection) raises `TransientFailure`, which the
+job's retry strategy turns into a later retry; the function's own errors mark the row failed.
+
+An action is marked ``inProgress`` in a transaction of its own before it starts. A job that finds
+its action already in progress means a worker died while running it: the row is marked failed
+and the action is not run again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+
+from .. import clock
+from ..errors import ConflictError, DatabaseUnavailable
+from ..functions.executor import execute
+from ..functions.outcome import CallOptions, Outcome, TransactionGuard, error_message
+from ..values import decode
+from .jobs import TransientFailure
+from .schedule import current_origin
+
+logger = logging.getLogger("reactive.scheduler")
+
+WORKER_DIED = ("the worker running this action stopped before it finished; actions run at most "
+               "once, so it was not retried")
+
+
+@dataclass
+class _Once(TransactionGuard):
+    """Check and record a scheduled mutation inside its own transaction."""
+
+    pk: int
+    attempt: int
+
+    def before(self, using: str) -> bool:
+        from ..models import ScheduledFunction
+
+        row = (ScheduledFunction.objects.using(using).filter(pk=self.pk)
+               .values("state", "origin__state").first())
+        if row is None or row["state"] != "pending":
+            return False
+        if row["origin__state"] == "canceled":
+            _finish(using, self.pk, "canceled", "", self.attempt)
+            return False
+        return True
+
+    def after(self, using: str, outcome: Outcome) -> None:
+        _finish(using, self.pk, "success", "", self.attempt)
+
+
+def _finish(using: str, pk: int, state: str, error: str, attempts: int,
+            expect: str = "pending") -> int:
+    from ..models import ScheduledFunction
+
+    return ScheduledFunction.objects.using(using).filter(pk=pk, state=expect).update(
+        state=state, error=error, completed_time=clock.now_ms(), attempts=attempts)
+
+
+def run(pk: int, *, using: str = "default", attempt: int = 1, last_attempt: bool = True) -> str:
+    """Run the scheduled function in row ``pk``; a word on what happened (for the log)."""
+    from ..models import ScheduledFunction
+
+    started = time.perf_counter()
+    row = (ScheduledFunction.objects.using(using).filter(pk=pk)
+           .values("name", "args", "kind", "state").first())
+    if row is None:
+        return "gone"
+    if row["kind"] == "mutation":
+        what = _run_mutation(pk, row, using, attempt, last_attempt)
+    else:
+        what = _run_action(pk, row, using)
+    logger.info("%s %s (row %s, attempt %d): %s in %.1f ms", row["kind"], row["name"], pk,
+                attempt, what, (time.perf_counter() - started) * 1000.0)
+    return what
+
+
+def _args(row: dict[str, Any]) -> Any:
+    return decode(row["args"][0]) if row["args"] else {}
+
+
+def _run_mutation(pk: int, row: dict[str, Any], using: str, attempt: int,
+                  last_attempt: bool) -> str:
+    if row["state"] != "pending":
+        return f"already {row['state']}"
+    token = current_origin.set(pk)
+    try:
+        outcome = execute(row["name"], _args(row), kind="mutation", using=using,
+                          options=CallOptions(guard=_Once(pk, attempt)))
+    finally:
+        current_origin.reset(token)
+    if outcome.skipped:
+        return "already done"
+    if outcome.error is None:
+        return "success"
+    transient = isinstance(outcome.error, (ConflictError, DatabaseUnavailable))
+    if transient and not last_attempt:
+        raise TransientFailure(f"{row['name']}: {outcome.error.message}")
+    message = error_message(outcome.error)
+    with transaction.atomic(using=using):
+        _finish(using, pk, "failed", message, attempt)
+    return f"failed: {message}"
+
+
+def _run_action(pk: int, row: dict[str, Any], using: str) -> str:
+    from ..models import ScheduledFunction
+
+    rows = ScheduledFunction.objects.using(using)
+    with transaction.atomic(using=using):
+        current = (rows.select_for_update(of=("self",)).filter(pk=pk)
+                   .values("state", "origin__state").first())
+        if current is None:
+            return "gone"
+        if current["state"] == "inProgress":
+            _finish(using, pk, "failed", WORKER_DIED, 1, expect="inProgress")
+            return "failed: the worker running it died"
+        if current["state"] != "pending":
+            return f"already {current['state']}"
+        if current["origin__state"] == "canceled":
+            _finish(using, pk, "canceled", "", 0)
+            return "canceled with its origin"
+        rows.filter(pk=pk).update(state="inProgress", attempts=1)
+    token = current_origin.set(pk)
+    try:
+        outcome = execute(row["name"], _args(row), kind="action", using=using)
+    finally:
+        current_origin.reset(token)
+    if outcome.error is None:
+        _finish(using, pk, "success", "", 1, expect="inProgress")
+        return "success"
+    message = error_message(outcome.error)
+    _finish(using, pk, "failed", message, 1, expect="inProgress")
+    return f"failed: {message}"

@@ -1,0 +1,124 @@
+"""The worker: procrastinate's worker for scheduled functions, plus crons, recovery and pruning.
+
+One asyncio loop runs four things side by side:
+
+- procrastinate's worker on the scheduler queue (it wakes on NOTIFY when a job is deferred, and
+  polls as a fallback); its heartbeat lets other workers see it alive;
+- the cron loop: registers the declared crons at start, then schedules due runs each second;
+- recovery: jobs left ``doing`` by a worker whose heartbeat stopped (killed, machine lost) are
+  put back in the queue; the runner then finds out what had committed (see `runner`);
+- pruning: finished `_scheduled_functions` rows older than the retention are deleted.
+
+SIGTERM or SIGINT stops it cleanly: procrastinate stops taking jobs and waits for the running
+ones, then the other loops are cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections
+
+from .. import clock
+from ..conf import reactive_settings
+from . import cron_table
+from .crons import Cron, discover
+
+logger = logging.getLogger("reactive.scheduler")
+
+
+def _db(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run blocking ORM work in a thread, with Django's connection hygiene."""
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        close_old_connections()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            close_old_connections()
+
+    return sync_to_async(wrapped, thread_sensitive=False)
+
+
+async def cron_loop(crons: dict[str, Cron], using: str) -> None:
+    while True:
+        try:
+            for name, what in await _db(cron_table.run_due)(crons, using):
+                logger.info("cron %r: %s", name, what)
+            upcoming = await _db(cron_table.next_due)(using)
+        except Exception:
+            logger.exception("cron loop failed; retrying")
+            upcoming = None
+        wait = 1.0 if upcoming is None else (upcoming - clock.now_ms()) / 1000.0
+        await asyncio.sleep(min(1.0, max(0.05, wait)))
+
+
+async def recovery_loop(app: Any, using: str) -> None:
+    settings = reactive_settings.SCHEDULER
+    while True:
+        await asyncio.sleep(settings.heartbeat_seconds)
+        try:
+            stalled = await app.job_manager.get_stalled_jobs(
+                queue=settings.queue, seconds_since_heartbeat=settings.stalled_seconds)
+            for job in stalled:
+                logger.warning("job %s (row %s) was left running by a worker that stopped; "
+                               "queueing it again", job.id, job.task_kwargs.get("id"))
+                await app.job_manager.retry_job(job)
+            pruned = await _db(prune)(using)
+            if pruned:
+                logger.info("pruned %d finished scheduled functions", pruned)
+        except Exception:
+            logger.exception("recovery loop failed; retrying")
+
+
+def prune(using: str) -> int:
+    from ..models import ScheduledFunction
+
+    settings = reactive_settings.SCHEDULER
+    cutoff = clock.now_ms() - settings.retention_days * 86_400_000.0
+    old = (ScheduledFunction.objects.using(using)
+           .filter(completed_time__lt=cutoff,
+                   state__in=("success", "failed", "canceled"))
+           .values_list("pk", flat=True)[:1000])
+    deleted, _ = ScheduledFunction.objects.using(using).filter(pk__in=list(old)).delete()
+    return deleted
+
+
+async def run(*, using: str = "default", concurrency: int | None = None,
+              name: str | None = None, crons: bool = True) -> None:
+    """Run the worker until SIGTERM/SIGINT."""
+    from procrastinate.contrib.django import app
+
+    settings = reactive_settings.SCHEDULER
+    declared = {c.name: c for c in discover()} if crons else {}
+    if crons:
+        report = await _db(cron_table.register)(list(declared.values()), using)
+        for cron_name, what in sorted(report.items()):
+            logger.info("cron %r: %s", cron_name, what)
+    with app.replace_connector(app.connector.get_worker_connector()) as worker_app:
+        async with worker_app.open_async():
+            helpers = [asyncio.create_task(recovery_loop(worker_app, using), name="recovery")]
+            if declared:
+                helpers.append(asyncio.create_task(cron_loop(declared, using), name="crons"))
+            logger.info("worker started: queue %r, concurrency %d, %d cron(s)",
+                        settings.queue, concurrency or settings.worker_concurrency,
+                        len(declared))
+            try:
+                await worker_app.run_worker_async(
+                    queues=[settings.queue],
+                    concurrency=concurrency or settings.worker_concurrency,
+                    name=name or "reactive",
+                    update_heartbeat_interval=settings.heartbeat_seconds,
+                    stalled_worker_timeout=settings.stalled_seconds,
+                    delete_jobs="successful",
+                    install_signal_handlers=True,
+                )
+            finally:
+                for task in helpers:
+                    task.cancel()
+                await asyncio.gather(*helpers, return_exceptions=True)
+                logger.info("worker stopped")
