@@ -65,6 +65,8 @@ DEFAULTS: dict[str, Any] = {
         "retry_base_seconds": 0.5,  # backoff: base * 2**attempt, capped at retry_max_seconds
         "retry_max_seconds": 60.0,
         "worker_concurrency": 8,  # scheduled functions a worker runs at once
+        "poll_seconds": 0.25,  # how often a worker looks for jobs that came due (new jobs
+        # wake it at once through NOTIFY; delayed ones are found by this poll)
         "heartbeat_seconds": 2.0,  # worker heartbeat interval
         "stalled_seconds": 10.0,  # a worker silent this long is dead: its jobs are recovered
         "retention_days": 7.0,  # finished rows of _scheduled_functions are kept this long
@@ -125,6 +127,7 @@ class SchedulerSettings:
     retry_base_seconds: float
     retry_max_seconds: float
     worker_concurrency: int
+    poll_seconds: float
     heartbeat_seconds: float
     stalled_seconds: float
     retention_days: float

@@ -24,6 +24,11 @@ from ..conf import RetryPolicy
 T = TypeVar("T")
 
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+#: A unique violation (23505) can be a race, not a bug: two transactions both find no row with
+#: a key and both insert it (Postgres reports 40001 only when the losing transaction read the
+#: key through the unique index itself). Retrying lets the loser see the winner's row; a
+#: genuine duplicate fails the same way again, so these are retried only this many times.
+RACE_SQLSTATES = {"23505": 2}
 
 LEVELS = {
     "serializable": "SERIALIZABLE",
@@ -119,6 +124,9 @@ def run_in_transaction(body: Callable[[int], T], *, using: str, isolation: str,
 
 def _retry_or_raise(exc: BaseException, attempt: int, policy: RetryPolicy) -> None:
     state = sqlstate_of(exc)
+    if state in RACE_SQLSTATES and attempt <= RACE_SQLSTATES[state]:
+        time.sleep(policy.backoff_seconds(attempt, random.random()))
+        return
     if state not in RETRYABLE_SQLSTATES:
         raise exc
     if attempt >= policy.max_attempts:

@@ -1,4 +1,5 @@
 """Crons of the test app (registered by workers and `reactive.testing.run_crons`)."""
+from __future__ import annotations
 
 from reactive import CronJobs, internal
 
