@@ -175,3 +175,72 @@ def read_system_wrongly(ctx, how: str) -> Any:
 @mutation
 def write_system(ctx, id: str) -> None:
     ctx.db.patch("_scheduled_functions", id, {"name": "x"})
+
+
+@mutation
+def schedule_action(ctx, name: str, seconds: float) -> str:
+    """Schedule `slow_action` to run now."""
+    from reactive import api
+
+    return ctx.scheduler.run_after(0, api.testapp.scheduling.slow_action,
+                                   {"name": name, "seconds": seconds})
+
+
+@mutation
+def schedule_internal(ctx, fn: str, args: dict[str, Any], delay: float = 0) -> str:
+    """Schedule internal.testapp.scheduling.<fn>(args)."""
+    return ctx.scheduler.run_after(delay, getattr(internal.testapp.scheduling, fn), args)
+
+
+@mutation
+def schedule_fn(ctx, fn: str, args: Any, delay: float = 0) -> str:
+    """Schedule ``internal.testapp.scheduling.<fn>(args)`` after ``delay`` ms."""
+    return ctx.scheduler.run_after(delay, getattr(internal.testapp.scheduling, fn), args)
+
+
+_conflicts: dict[str, int] = {}
+
+
+@mutation
+def schedule_then_conflict(ctx, name: str) -> str:
+    """Schedule a bump, then fail the first attempt (per ``name``) with a serialization
+    failure: the executor retries the mutation, which must schedule exactly once."""
+    import psycopg
+
+    job = ctx.scheduler.run_after(0, BUMP, {"name": name})
+    _conflicts[name] = _conflicts.get(name, 0) + 1
+    if _conflicts[name] == 1:
+        raise psycopg.errors.SerializationFailure("could not serialize access (simulated)")
+    return job
+
+
+@query
+def query_schedules(ctx) -> str:
+    """A query may not schedule."""
+    return ctx.scheduler.run_after(0, BUMP, {"name": "never"})
+
+
+@action
+def cancel_self_then_schedule(ctx, name: str) -> str:
+    """Scheduled itself: schedule a bump, cancel its own (inProgress) row, then schedule
+    another bump. The action carries on, but neither bump may run."""
+    from reactive import api
+
+    ctx.scheduler.run_after(0, BUMP, {"name": name})
+    rows = ctx.run_query(api.testapp.scheduling.scheduled,
+                         {"name": "testapp/scheduling:cancel_self_then_schedule"})
+    (own,) = [r for r in rows if r["state"]["kind"] == "inProgress"]
+    ctx.scheduler.cancel(own["_id"])
+    ctx.scheduler.run_after(0, BUMP, {"name": name})
+    return "carried on"
+
+
+@internal_mutation
+def stamp(ctx, key: str) -> None:
+    """Record that a scheduled run started: a counters row whose _creationTime is then."""
+    ctx.db.insert("counters", {"name": key, "value": 0})
+
+
+@mutation
+def schedule_stamp(ctx, key: str) -> str:
+    return ctx.scheduler.run_after(0, internal.testapp.scheduling.stamp, {"key": key})
