@@ -55,14 +55,14 @@ DEFAULTS: dict[str, Any] = {
     },
     # The scheduler (`ctx.scheduler`), its worker and crons.
     "SCHEDULER": {
-        "CRONS_MODULE": "crons",  # module holding `crons = CronJobs()` in each installed app
+        "crons_module": "crons",  # module holding `crons = CronJobs()` in each installed app
         "queue": "reactive",  # procrastinate queue the worker takes scheduled functions from
         "max_scheduled_per_function": 1000,  # run_after/run_at calls in one function call
         "max_args_bytes": 8 * 1024 * 1024,  # arguments of one scheduled function
         "max_total_args_bytes": 16 * 1024 * 1024,  # all arguments scheduled by one call
         "max_delay_days": 5 * 365,  # later than this is refused as a mistake
         "mutation_attempts": 10,  # tries of a scheduled mutation failing transiently
-        "retry_base_seconds": 0.5,  # backoff: base * 2**attempt, capped at retry_max_seconds
+        "retry_base_seconds": 0.5,  # backoff: base * 2**(failures - 1), at most retry_max
         "retry_max_seconds": 60.0,
         "worker_concurrency": 8,  # scheduled functions a worker runs at once
         "poll_seconds": 0.25,  # how often a worker looks for jobs that came due (new jobs
@@ -70,6 +70,7 @@ DEFAULTS: dict[str, Any] = {
         "heartbeat_seconds": 2.0,  # worker heartbeat interval
         "stalled_seconds": 10.0,  # a worker silent this long is dead: its jobs are recovered
         "retention_days": 7.0,  # finished rows of _scheduled_functions are kept this long
+        "shutdown_seconds": 30.0,  # on SIGTERM, wait this long for running functions
     },
 }
 
@@ -117,7 +118,7 @@ class SyncSettings:
 
 @dataclass(frozen=True)
 class SchedulerSettings:
-    CRONS_MODULE: str
+    crons_module: str
     queue: str
     max_scheduled_per_function: int
     max_args_bytes: int
@@ -131,6 +132,7 @@ class SchedulerSettings:
     heartbeat_seconds: float
     stalled_seconds: float
     retention_days: float
+    shutdown_seconds: float
 
     def retry_delay(self, attempt: int) -> float:
         """Seconds to wait before retrying a scheduled mutation after ``attempt`` failures."""

@@ -13,7 +13,9 @@
     │   ├── LimitExceeded             a per-function limit (documents, bytes, ranges, time, size)
     │   ├── ConflictError             a mutation still conflicted after every retry
     │   ├── NotAllowedHere            e.g. ctx.run_action from a mutation, network I/O in a query
+    │   ├── SchedulerError            a refused run_after/run_at/cancel; nothing was scheduled
     │   └── InternalError             anything unexpected; its details are hidden outside DEBUG
+    │       └── DatabaseUnavailable   the database connection failed mid-call
     ├── RequestError                  a malformed request (HTTP 4xx {"code","message"}), not a call
     └── ConfigurationError            a developer mistake found at start-up; never sent to clients
         ├── DuplicateFunction

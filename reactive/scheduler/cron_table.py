@@ -18,6 +18,7 @@ from django.db import transaction
 
 from .. import clock
 from ..errors import ConfigurationError, FunctionError
+from ..values import decode, encode
 from .crons import Cron, Every
 from .schedule import Scheduler, Tally
 
@@ -55,7 +56,7 @@ def register(crons: list[Cron], using: str = "default") -> dict[str, str]:
         rows = {r.name: r for r in CronRun.objects.using(using).select_for_update()}
         for cron in crons:
             row = rows.pop(cron.name, None)
-            spec = dict(function=cron.path, args=cron.args, schedule=str(cron.schedule))
+            spec = dict(function=cron.path, args=encode(cron.args), schedule=str(cron.schedule))
             if row is None:
                 CronRun.objects.using(using).create(
                     name=cron.name, next_run=cron.schedule.next_after(None, now), **spec)
@@ -114,7 +115,8 @@ def run_now(name: str, using: str = "default") -> str:
                .filter(name=name).first())
         if row is None:
             raise ConfigurationError(f"no cron named {name!r} is registered")
-        cron = declared.get(name) or Cron(name, Every(1000), _ref(row.function), row.args)
+        cron = declared.get(name) or Cron(name, Every(1000), _ref(row.function),
+                                          decode(row.args))
         return _fire(row, cron, using, clock.now_ms())
 
 
@@ -133,7 +135,6 @@ def _fire(row: Any, cron: Cron, using: str, now: float) -> str:
     row.last_run = now
     row.last_scheduled_id = pk_of(TABLE, new_id)
     row.save(using=using, update_fields=["last_run", "last_scheduled"])
-    logger.info("cron %r: scheduled %s", row.name, cron.path)
     return "scheduled"
 
 

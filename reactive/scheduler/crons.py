@@ -1,6 +1,6 @@
 """Crons declared in code: `CronJobs`, and the schedules that say when each runs next.
 
-In an app's ``crons.py`` (the module name is ``REACTIVE["SCHEDULER"]["CRONS_MODULE"]``)::
+In an app's ``crons.py`` (the module name is ``REACTIVE["SCHEDULER"]["crons_module"]``)::
 
     from reactive import CronJobs
     from reactive.functions.references import internal
@@ -200,7 +200,7 @@ def discover() -> list[Cron]:
 
     from ..conf import reactive_settings
 
-    module_name = reactive_settings.SCHEDULER.CRONS_MODULE
+    module_name = reactive_settings.SCHEDULER.crons_module
     found: dict[str, Cron] = {}
     for config in apps.get_app_configs():
         dotted = f"{config.name}.{module_name}"

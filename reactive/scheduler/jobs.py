@@ -49,6 +49,7 @@ def run_scheduled_function(context: Any, id: int, using: str = "default") -> str
     """Run the scheduled function with this row id (see `runner.run`)."""
     from django.db import close_old_connections
 
+    from ..functions.failures import is_connection_failure
     from .runner import run
 
     settings = reactive_settings.SCHEDULER
@@ -57,6 +58,12 @@ def run_scheduled_function(context: Any, id: int, using: str = "default") -> str
     try:
         return run(id, using=using, attempt=attempt,
                    last_attempt=attempt >= settings.mutation_attempts)
+    except Exception as exc:
+        # The database went away around the call (reading the row, marking an action): the
+        # row says what committed, so running the job again is safe.
+        if is_connection_failure(exc):
+            raise TransientFailure(f"row {id}: database connection failed: {exc}") from exc
+        raise
     finally:
         close_old_connections()
 

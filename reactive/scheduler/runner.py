@@ -42,21 +42,27 @@ class _Once(TransactionGuard):
 
     pk: int
     attempt: int
+    skipped: str = ""
 
     def before(self, using: str) -> bool:
         from ..models import ScheduledFunction
 
-        row = (ScheduledFunction.objects.using(using).filter(pk=self.pk)
-               .values("state", "origin__state").first())
+        # Locking the row makes a concurrent run or cancel wait for this transaction, in
+        # select_for_update mode too (where no serialization check would catch the race).
+        row = (ScheduledFunction.objects.using(using).select_for_update(of=("self",))
+               .filter(pk=self.pk).values("state", "origin__state").first())
         if row is None or row["state"] != "pending":
+            self.skipped = f"already {row['state']}" if row else "gone"
             return False
         if row["origin__state"] == "canceled":
             _finish(using, self.pk, "canceled", "", self.attempt)
+            self.skipped = "canceled with its origin"
             return False
         return True
 
     def after(self, using: str, outcome: Outcome) -> None:
-        _finish(using, self.pk, "success", "", self.attempt)
+        if not _finish(using, self.pk, "success", "", self.attempt):
+            raise RuntimeError(f"scheduled function {self.pk} changed under its row lock")
 
 
 def _finish(using: str, pk: int, state: str, error: str, attempts: int,
@@ -93,14 +99,15 @@ def _run_mutation(pk: int, row: dict[str, Any], using: str, attempt: int,
                   last_attempt: bool) -> str:
     if row["state"] != "pending":
         return f"already {row['state']}"
+    guard = _Once(pk, attempt)
     token = current_origin.set(pk)
     try:
         outcome = execute(row["name"], _args(row), kind="mutation", using=using,
-                          options=CallOptions(guard=_Once(pk, attempt)))
+                          options=CallOptions(guard=guard))
     finally:
         current_origin.reset(token)
     if outcome.skipped:
-        return "already done"
+        return guard.skipped
     if outcome.error is None:
         return "success"
     transient = isinstance(outcome.error, (ConflictError, DatabaseUnavailable))

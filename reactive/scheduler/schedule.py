@@ -11,6 +11,7 @@ their own.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime as dt
 import math
@@ -95,13 +96,13 @@ class Scheduler:
         pk = ids.pk_of(TABLE, id) if isinstance(id, str) else None
         if pk is None:
             raise InvalidId(f"{self._path}: cancel expects an id of {TABLE}, got {id!r}")
+        rows = ScheduledFunction.objects.using(self._using)
+        row = rows.filter(pk=pk).values("state").first()
+        if row is None:
+            raise SchedulerError(f"{self._path}: cancel: no scheduled function {id}")
+        if row["state"] not in ("pending", "inProgress"):
+            return
         with self._atomic():
-            rows = ScheduledFunction.objects.using(self._using)
-            row = rows.filter(pk=pk).values("state", "job_id").first()
-            if row is None:
-                raise SchedulerError(f"{self._path}: cancel: no scheduled function {id}")
-            if row["state"] not in ("pending", "inProgress"):
-                return
             cancel_tree(self._using, [pk])
 
     # -- internals ---------------------------------------------------------------------
@@ -174,8 +175,12 @@ class Scheduler:
         return ids.encode_id(TABLE, row.pk)
 
     def _atomic(self) -> Any:
-        # In a mutation this is a savepoint in its transaction; in an action, a transaction.
-        return transaction.atomic(using=self._using, savepoint=not self._in_transaction)
+        # In a mutation the writes simply join its transaction (every check that can refuse
+        # the call runs before them, so a refused call leaves the transaction usable); in an
+        # action, the row and its job get a transaction of their own.
+        if self._in_transaction:
+            return contextlib.nullcontext()
+        return transaction.atomic(using=self._using)
 
 
 def cancel_tree(using: str, pks: list[int]) -> int:

@@ -117,6 +117,7 @@ async def run(*, using: str = "default", concurrency: int | None = None,
                     stalled_worker_timeout=settings.stalled_seconds,
                     delete_jobs="successful",
                     install_signal_handlers=True,
+                    shutdown_graceful_timeout=settings.shutdown_seconds,
                 )
             finally:
                 for task in helpers:

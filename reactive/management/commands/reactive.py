@@ -27,7 +27,8 @@ from ...values import ValueEncodingError, decode, encode
 
 
 class Command(BaseCommand):
-    help = "reactive's tools: list functions, run a function."
+    help = ("reactive's tools: list functions, run a function, run the scheduler's worker, "
+            "list crons.")
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="subcommand", required=True)
@@ -47,7 +48,6 @@ class Command(BaseCommand):
         worker.add_argument("--no-crons", action="store_true",
                             help="Do not register or run crons (another worker does).")
         worker.add_argument("--name", default=None, help="Worker name, shown in logs.")
-        worker.add_argument("--database", default="default", help="Database alias.")
         sub.add_parser("crons", help="List the declared crons and their next runs.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -67,7 +67,7 @@ class Command(BaseCommand):
             logging.basicConfig(level=logging.INFO, stream=sys.stdout,
                                 format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("reactive").setLevel(logging.INFO)
-        asyncio.run(worker.run(using=options["database"], concurrency=options["concurrency"],
+        asyncio.run(worker.run(concurrency=options["concurrency"],
                                name=options["name"], crons=not options["no_crons"]))
 
     def _crons(self) -> None:
