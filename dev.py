@@ -110,6 +110,9 @@ def demo(args: list[str]) -> None:
     step("seeding demo data")
     run(PY, "manage.py", "seed_demo", env=env)
     host, port = "127.0.0.1", "8000"
+    step("starting the scheduler's worker (manage.py reactive worker)")
+    # Same process group as the server: Ctrl-C stops both.
+    subprocess.Popen([str(PY), "manage.py", "reactive", "worker"], cwd=ROOT, env=env)
     step(f"serving the demo at http://{host}:{port}/ (Ctrl-C to stop)")
     # daphne's own WebSocket message limit (1 MiB by default) must not undercut reactive's
     os.execve(str(BIN / "daphne"), [str(BIN / "daphne"), "-b", host, "-p", port,

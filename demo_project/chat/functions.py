@@ -11,11 +11,22 @@ import re
 from collections import Counter
 from typing import Any
 
-from reactive import ConvexError, action, api, internal_mutation, mutation, query, v
+from reactive import (
+    ConvexError,
+    action,
+    api,
+    internal,
+    internal_mutation,
+    mutation,
+    query,
+    v,
+)
 
 from .models import MAX_BODY
 
 CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+# "/later 30 stand-up!" posts "stand-up!" 30 seconds from now, through the scheduler.
+LATER = re.compile(r"^/later\s+(\d{1,5})\s+(\S.*)$", re.S)
 MAX_LIMIT = 200
 
 # Convex's `paginationOptsValidator`: what `usePaginatedQuery` and friends send.
@@ -114,7 +125,21 @@ def send(ctx, channel: v.id("channels"), body: str) -> str:
         identity = ctx.auth.get_user_identity()
         name = identity.claims.get("preferredUsername") or identity.name or f"user {user_pk}"
         ctx.db.insert("users", {"user": user_pk, "display_name": name[:64]})
+    later = LATER.match(body)
+    if later:
+        # Scheduled in this transaction: if anything above had failed, nothing would be.
+        return ctx.scheduler.run_after(int(later[1]) * 1000, internal.chat.deliver,
+                                       {"channel": channel, "author": user_pk,
+                                        "body": later[2].strip()})
     return ctx.db.insert("messages", {"channel": channel, "author": user_pk, "body": body})
+
+
+@internal_mutation
+def deliver(ctx, channel: v.id("channels"), author: int, body: str) -> str | None:
+    """Post a message scheduled with "/later" (if its channel still exists)."""
+    if ctx.db.get("channels", channel) is None:
+        return None
+    return ctx.db.insert("messages", {"channel": channel, "author": author, "body": body})
 
 
 @internal_mutation(args={"channel": v.id("channels")})

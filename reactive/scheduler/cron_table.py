@@ -38,6 +38,9 @@ def check(cron: Cron) -> None:
 
     try:
         path, fn = _scheduler(cron.name, "default", 0)._target(cron.ref)
+    except FunctionError as exc:
+        raise ConfigurationError(str(exc)) from None  # it names the cron already
+    try:
         validate_args(fn, path, cron.args)
     except FunctionError as exc:
         raise ConfigurationError(f"cron {cron.name!r}: {exc}") from None

@@ -20,6 +20,7 @@ missed time. The same schedules accept Convex's camelCase keys (``hourUTC``, ``m
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -178,7 +179,8 @@ class CronJobs:
 
     @staticmethod
     def _number(name: str, key: str, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not math.isfinite(value) or value <= 0:
             raise ConfigurationError(f"cron {name!r}: {key} must be a positive number, "
                                      f"got {value!r}")
         return float(value)

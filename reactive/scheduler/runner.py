@@ -143,8 +143,9 @@ def _run_action(pk: int, row: dict[str, Any], using: str) -> str:
     finally:
         current_origin.reset(token)
     if outcome.error is None:
-        _finish(using, pk, "success", "", 1, expect="inProgress")
-        return "success"
-    message = error_message(outcome.error)
-    _finish(using, pk, "failed", message, 1, expect="inProgress")
-    return f"failed: {message}"
+        state, message = "success", ""
+    else:
+        state, message = "failed", error_message(outcome.error)
+    if not _finish(using, pk, state, message, 1, expect="inProgress"):
+        return f"{state}, but it was canceled while it ran"
+    return f"failed: {message}" if message else "success"

@@ -58,7 +58,7 @@ def demo_server(tmp_path: Path) -> Iterator[str]:
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="demo_project.settings", DATABASE_URL=db_url,
                PYTHONUNBUFFERED="1")
     log_path = tmp_path / "daphne.log"
-    proc = None
+    proc = worker = None
     try:
         for command in (["migrate", "--no-input"], ["seed_demo"]):
             done = subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env,
@@ -72,6 +72,10 @@ def demo_server(tmp_path: Path) -> Iterator[str]:
                  "--websocket-max-frame-size", str(17 * 1024 * 1024),
                  "demo_project.asgi:application"],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        # The scheduler's worker, as `dev.py demo` runs it (for "/later" messages).
+        with (tmp_path / "worker.log").open("wb") as log:
+            worker = subprocess.Popen([sys.executable, "manage.py", "reactive", "worker"],
+                                      cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 20
         while True:
@@ -84,6 +88,9 @@ def demo_server(tmp_path: Path) -> Iterator[str]:
                 time.sleep(0.1)
         yield url
     finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=40)
         if proc is not None:
             proc.terminate()
             try:
@@ -172,6 +179,14 @@ def test_two_users_see_each_other_live(demo_server: str, tmp_path: Path) -> None
             # An action, over the same WebSocket.
             alice.click("#summarize")
             expect(status).to_have_text("1 messages by Alice (1); common words: nice, channel")
+
+            # "/later 1 …" is scheduled by the mutation and posted by the worker a second later.
+            _send(bob, "/later 1 Scheduled hello")
+            expect(bob.locator("#send input[name=body]")).to_have_value("")
+            expect(bob.locator("#messages li")).to_have_count(1)
+            expect(alice.locator("#messages li").last).to_contain_text("Scheduled hello",
+                                                                       timeout=WAIT_MS)
+            expect(bob.locator("#messages li")).to_have_count(2)
 
             for user, page in pages.items():
                 page.screenshot(path=tmp_path / f"{user}.png")

@@ -16,6 +16,7 @@ CHAT_FUNCTIONS = {
     "chat:create_channel": "mutation",
     "chat:send": "mutation",
     "chat:purge_channel": "mutation",
+    "chat:deliver": "mutation",
     "chat:summarize": "action",
 }
 
@@ -34,4 +35,5 @@ def test_demo_project_checks_and_lists_chat_functions() -> None:
             for line in _manage("reactive", "functions").splitlines() if line.startswith("chat")}
     assert {path: kind for path, (kind, _) in rows.items()} == CHAT_FUNCTIONS
     assert rows["chat:purge_channel"][1] == "internal"
+    assert rows["chat:deliver"][1] == "internal"
     assert rows["chat:send"][1] == "public"
