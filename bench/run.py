@@ -10,6 +10,8 @@ Benchmarks so far:
   socket; latency from the mutation's response (just after its commit) to each subscriber's
   Transition carrying the new value; p50 and p99 over every delivery.
 - sync_dedup: executions per commit of one query held by 1 and 100 sockets.
+- contention: 50 concurrent clients incrementing one counter over HTTP, serializable and
+  select_for_update: lost updates, failed calls, concurrent ÷ serial throughput.
 - scheduler_latency: commit of a mutation calling run_after(0) → the scheduled mutation
   starting in a `manage.py reactive worker` process (p50, p99, max).
 """
@@ -114,6 +116,7 @@ def http_overhead(base: str, n: int = 1000) -> dict[str, float]:
 def main() -> None:
     import asyncio
 
+    from bench.contention import contention
     from bench.scheduler import scheduler_latency
     from bench.sync import sync_dedup, sync_latency
 
@@ -125,6 +128,7 @@ def main() -> None:
         results = {"http_overhead": http_overhead(base)}
         results["sync_latency"] = asyncio.run(sync_latency(base))
         results["sync_dedup"] = asyncio.run(sync_dedup(base))
+        results["contention"] = contention(base)
         results["scheduler_latency"] = scheduler_latency(db)
     finally:
         proc.terminate()

@@ -273,6 +273,7 @@ def _run(fn: RegisteredFunction, path: str, raw_args: Any, identity: Identity | 
         (result, replayed), attempts = run_in_transaction(
             attempt, using=using, isolation=isolation, read_only=read_only,
             policy=reactive_settings.RETRY, timeout_seconds=limits.function_seconds, setup=setup,
+            queue_key=f"reactive:{path}" if is_mutation else None,
         )
     except Exception:
         # A failed query's result (its error) depends on what it read too: a subscription

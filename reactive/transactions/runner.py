@@ -78,15 +78,55 @@ def in_transaction(using: str) -> bool:
 
 def run_in_transaction(body: Callable[[int], T], *, using: str, isolation: str,
                        read_only: bool = False, policy: RetryPolicy,
-                       timeout_seconds: float | None = None, setup: str | None = None
-                       ) -> tuple[T, int]:
+                       timeout_seconds: float | None = None, setup: str | None = None,
+                       queue_key: str | None = None) -> tuple[T, int]:
     """Run ``body(attempt)`` in a transaction; return its result and the number of attempts.
 
     ``setup`` is more SQL to run first, in the same round trip (e.g. ``SET LOCAL`` flags).
+    ``queue_key``: after `QUEUE_AFTER` conflicts, further attempts first take a session-level
+    advisory lock on this key (outside the transaction, so the snapshot is taken after the
+    wait). Retries of one hot function then run one at a time instead of conflicting with each
+    other until their attempts run out: under contention, every caller makes progress.
     """
     if in_transaction(using):
         with transaction.atomic(using=using):
             return body(1), 1
+    queued = _Queue(using, queue_key)
+    try:
+        return _run(body, using, isolation, read_only, policy, timeout_seconds, setup, queued)
+    finally:
+        queued.release()
+
+
+#: Conflicts after which a call with a queue key waits its turn (see `run_in_transaction`).
+QUEUE_AFTER = 2
+
+
+class _Queue:
+    def __init__(self, using: str, key: str | None) -> None:
+        self.using, self.key, self.held = using, key, False
+
+    def join(self, attempt: int) -> None:
+        if self.key is None or self.held or attempt <= QUEUE_AFTER:
+            return
+        with connections[self.using].cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [self.key])
+        self.held = True
+
+    def release(self) -> None:
+        if not self.held:
+            return
+        self.held = False
+        try:
+            with connections[self.using].cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(hashtextextended(%s, 0))", [self.key])
+        except DatabaseError:
+            connections[self.using].close()  # a session lock must not outlive its holder
+
+
+def _run(body: Callable[[int], T], using: str, isolation: str, read_only: bool,
+         policy: RetryPolicy, timeout_seconds: float | None, setup: str | None,
+         queued: _Queue) -> tuple[T, int]:
     level = LEVELS[isolation] + (" READ ONLY" if read_only else "")
     statements = [f"SET TRANSACTION ISOLATION LEVEL {level}"]
     if timeout_seconds is not None:
@@ -102,6 +142,7 @@ def run_in_transaction(body: Callable[[int], T], *, using: str, isolation: str,
         attempt += 1
         started = False
         try:
+            queued.join(attempt)
             with transaction.atomic(using=using):
                 with connections[using].cursor() as cursor:
                     cursor.execute(first)

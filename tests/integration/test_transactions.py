@@ -49,6 +49,20 @@ def test_concurrent_increments_lose_nothing(fn):
         assert max(o.attempts for o in flat) > 1  # conflicts happened and were retried
 
 
+def test_hot_row_retries_queue_up_instead_of_running_out():
+    """Callers that keep conflicting on one hot row wait their turn (an advisory lock per
+    function, after QUEUE_AFTER conflicts) rather than exhausting their attempts."""
+    from reactive.transactions.runner import QUEUE_AFTER
+
+    Counter.objects.create(name="hot", value=0)
+    outcomes = run_threads(16, lambda i: [execute("testapp:counter_inc", {"name": "hot"})
+                                          for _ in range(10)])
+    flat = [o for batch in outcomes for o in batch]
+    assert [o.error for o in flat if o.error] == []
+    assert Counter.objects.get(name="hot").value == 160
+    assert max(o.attempts for o in flat) > QUEUE_AFTER  # the queue was needed, and worked
+
+
 BARRIER = threading.Barrier(2)
 FIRST_CALLS = {"left": 2}
 
