@@ -33,6 +33,32 @@ def _value(session: requests.Session, base: str, name: str) -> int:
     return int(r.json()["value"])
 
 
+def _concurrent(base: str, path: str, name: str, clients: int, per_client: int
+                ) -> tuple[int, int, float]:
+    """(acknowledged, failed, calls per second) for `clients` threads of `per_client` calls."""
+    acknowledged = [0] * clients
+    failed = [0] * clients
+    barrier = threading.Barrier(clients + 1)
+
+    def client(i: int) -> None:
+        s = requests.Session()
+        barrier.wait()
+        for _ in range(per_client):
+            if _call(s, base, path, name):
+                acknowledged[i] += 1
+            else:
+                failed[i] += 1
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for th in threads:
+        th.start()
+    barrier.wait()
+    t = time.perf_counter()
+    for th in threads:
+        th.join()
+    return sum(acknowledged), sum(failed), clients * per_client / (time.perf_counter() - t)
+
+
 def contention(base: str, clients: int = 50, per_client: int = 20, serial: int = 300
                ) -> dict[str, Any]:
     results: dict[str, Any] = {"clients": clients, "increments_concurrent": clients * per_client}
@@ -46,32 +72,12 @@ def contention(base: str, clients: int = 50, per_client: int = 20, serial: int =
         t = time.perf_counter()
         ok_serial = sum(_call(session, base, path, name) for _ in range(serial))
         serial_rate = serial / (time.perf_counter() - t)
-
-        acknowledged = [0] * clients
-        failed = [0] * clients
-        barrier = threading.Barrier(clients + 1)
-
-        def client(i: int) -> None:
-            s = requests.Session()
-            barrier.wait()
-            for _ in range(per_client):
-                if _call(s, base, path, name):
-                    acknowledged[i] += 1
-                else:
-                    failed[i] += 1
-
-        threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-        for th in threads:
-            th.start()
-        barrier.wait()
-        t = time.perf_counter()
-        for th in threads:
-            th.join()
-        concurrent_rate = clients * per_client / (time.perf_counter() - t)
+        acknowledged, failed, concurrent_rate = _concurrent(base, path, name, clients,
+                                                            per_client)
         grown = _value(session, base, name) - start_value
         results[f"{mode}_serial_per_s"] = serial_rate
         results[f"{mode}_concurrent_per_s"] = concurrent_rate
         results[f"{mode}_ratio"] = concurrent_rate / serial_rate
-        results[f"{mode}_failed_calls"] = sum(failed) + (serial - ok_serial)
-        results[f"{mode}_lost_updates"] = (ok_serial + sum(acknowledged)) - grown
+        results[f"{mode}_failed_calls"] = failed + (serial - ok_serial)
+        results[f"{mode}_lost_updates"] = (ok_serial + acknowledged) - grown
     return results
