@@ -1,143 +1,137 @@
 """Benchmarks: `python3 dev.py bench` (or `python -m bench.run`). Prints a table, writes JSON.
 
-Every figure is measured side by side in one run, interleaving the compared variants request by
-request, because these machines are shared and noisy: ratios are more trustworthy than absolutes.
+Every benchmark runs against live servers on the embedded Postgres (or DATABASE_URL), in one
+run. Compared variants are interleaved request by request or phase by phase wherever they can
+share a process, because these machines are shared and noisy: ratios are more trustworthy than
+absolutes. Clients, servers and Postgres share the machine's cores: latencies include the
+clients' own scheduling.
 
-Benchmarks so far:
-- http_overhead: a trivial query over Convex's HTTP API (`POST /api/query`) vs a plain Django view
-  doing the same ORM read, both served by the same daphne process, sequential keep-alive requests.
-- sync_latency: 100 sockets over 10 distinct queries; mutations at a steady rate from another
-  socket; latency from the mutation's response (just after its commit) to each subscriber's
-  Transition carrying the new value; p50 and p99 over every delivery.
-- sync_dedup: executions per commit of one query held by 1 and 100 sockets.
-- contention: 50 concurrent clients incrementing one counter over HTTP, serializable and
-  select_for_update: lost updates, failed calls, concurrent ÷ serial throughput.
-- scheduler_latency: commit of a mutation calling run_after(0) → the scheduled mutation
-  starting in a `manage.py reactive worker` process (p50, p99, max).
+    python -m bench.run              # everything
+    python -m bench.run sync_latency scale   # only these (names as in the table)
+
+What each measures is in its module's docstring: overhead.py (http_overhead, ws_overhead),
+sync.py (sync_latency, sync_precision, sync_dedup), write_path.py (write_path, notify_cost),
+contention.py, scale.py, scheduler.py (scheduler_latency).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import statistics
-import subprocess
 import sys
 import time
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
-import requests
+from .servers import ROOT, Server, setup_database, start_server
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-DB_NAME = "reactive_bench"
+
+# (benchmark, figure, target, "<=" or ">="): printed next to the figures
+TARGETS = [
+    ("sync_latency", "commit_to_sub_p50_ms", 5.0, "<="),
+    ("sync_latency", "commit_to_sub_p99_ms", 25.0, "<="),
+    ("sync_precision", "index_range_precision", 1.0, "<="),
+    ("sync_dedup", "executions_per_commit_1_sockets", 1.0, "<="),
+    ("sync_dedup", "executions_per_commit_100_sockets", 1.0, "<="),
+    ("sync_dedup", "executions_per_commit_1000_sockets", 1.0, "<="),
+    ("write_path", "ratio", 0.9, ">="),
+    ("contention", "serializable_lost_updates", 0, "<="),
+    ("contention", "serializable_failed_calls", 0, "<="),
+    ("contention", "serializable_ratio", 0.5, ">="),
+    ("contention", "select_for_update_lost_updates", 0, "<="),
+    ("contention", "select_for_update_failed_calls", 0, "<="),
+    ("contention", "select_for_update_ratio", 0.5, ">="),
+    ("http_overhead", "ratio_p50", 1.3, "<="),
+    ("ws_overhead", "ratio_p50", 1.3, "<="),
+    ("scale", "live_sockets", 5000, ">="),
+    ("scale", "kib_per_socket", 50.0, "<="),
+]
 
 
-def setup_database() -> str:
-    """Create (or reuse) the benchmark database and migrate it; returns the DATABASE_URL."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-    import django
-    from django.conf import settings
+def _conninfo(db: str) -> dict[str, Any]:
+    from reactive.sync.listener import conninfo
 
-    django.setup()
-    from django.db import connection
-
-    with connection.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME])
-        if cur.fetchone() is None:
-            cur.execute(f'CREATE DATABASE "{DB_NAME}"')
-    connection.close()
-    settings.DATABASES["default"]["NAME"] = DB_NAME
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-    from tests.testapp.models import Channel, Message
-
-    if not Message.objects.exists():
-        channel = Channel.objects.create(name="bench")
-        Message.objects.bulk_create(
-            Message(channel=channel, author=f"user{i % 7}", body=f"message {i}", score=i)
-            for i in range(200)
-        )
-    return DB_NAME
+    return {**conninfo("default"), "dbname": db}
 
 
-def start_server(db_name: str, port: int) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.settings",
-               REACTIVE_LIVE_DB_NAME=db_name)
-    proc = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                             "--websocket-max-message-size", str(17 * 1024 * 1024),
-                             "tests.asgi:application"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            requests.get(f"http://127.0.0.1:{port}/test/plain_latest", timeout=1)
-            return proc
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("server did not start")
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
-
-
-def http_overhead(base: str, n: int = 1000) -> dict[str, float]:
-    session = requests.Session()
-    query_body = {"path": "testapp/messages:latest", "args": [{}],
-                  "format": "convex_encoded_json"}
-    reactive_ms: list[float] = []
-    plain_ms: list[float] = []
-    for _ in range(50):  # warm-up
-        session.post(base + "/api/query", json=query_body).raise_for_status()
-        session.get(base + "/test/plain_latest").raise_for_status()
-    for _ in range(n):
-        t = time.perf_counter()
-        r = session.post(base + "/api/query", json=query_body)
-        reactive_ms.append((time.perf_counter() - t) * 1000)
-        assert r.json()["status"] == "success"
-        t = time.perf_counter()
-        r = session.get(base + "/test/plain_latest")
-        plain_ms.append((time.perf_counter() - t) * 1000)
-        assert len(r.json()["value"]) == 10
-    return {
-        "requests_each": n,
-        "reactive_p50_ms": statistics.median(reactive_ms),
-        "reactive_p99_ms": pct(reactive_ms, 99),
-        "plain_p50_ms": statistics.median(plain_ms),
-        "plain_p99_ms": pct(plain_ms, 99),
-        "ratio_p50": statistics.median(reactive_ms) / statistics.median(plain_ms),
-    }
-
-
-def main() -> None:
-    import asyncio
-
-    from bench.contention import contention
-    from bench.scheduler import scheduler_latency
-    from bench.sync import sync_dedup, sync_latency
-
-    db = setup_database()
-    port = 8799
-    proc = start_server(db, port)
+def _with_server(kind: str, db: str, port: int, fn: Callable[[Server], dict[str, Any]]
+                 ) -> dict[str, Any]:
+    server = start_server(db, port, kind)
     try:
-        base = f"http://127.0.0.1:{port}"
-        results = {"http_overhead": http_overhead(base)}
-        results["sync_latency"] = asyncio.run(sync_latency(base))
-        results["sync_dedup"] = asyncio.run(sync_dedup(base))
-        results["contention"] = contention(base)
-        results["scheduler_latency"] = scheduler_latency(db)
+        return fn(server)
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-    print(f"{'benchmark':<16} {'figure':<28} {'value':>10}")
-    for bench, figures in results.items():
+        server.stop()
+
+
+def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
+    from .contention import contention
+    from .overhead import http_overhead, ws_overhead
+    from .scale import scale
+    from .scheduler import scheduler_latency
+    from .sync import sync_dedup, sync_latency, sync_precision
+    from .write_path import notify_cost, write_path
+
+    info = _conninfo(db)
+    steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
+        ("notify_cost", lambda: notify_cost(info))]
+    for kind, port in (("daphne", 8799), ("uvicorn", 8798)):
+        def on(fn: Callable[[Server], dict[str, Any]], kind: str = kind, port: int = port
+               ) -> Callable[[], dict[str, Any]]:
+            return lambda: _with_server(kind, db, port, fn)
+
+        steps += [(f"http_overhead.{kind}", on(http_overhead)),
+                  (f"ws_overhead.{kind}", on(ws_overhead)),
+                  (f"sync_latency.{kind}", on(sync_latency)),
+                  (f"scale.{kind}", on(scale))]
+    steps += [
+        ("sync_precision", lambda: _with_server("daphne", db, 8799, sync_precision)),
+        ("sync_dedup", lambda: _with_server("daphne", db, 8799, sync_dedup)),
+        ("write_path", lambda: _with_server("daphne", db, 8799,
+                                            lambda s: write_path(s, info))),
+        ("contention", lambda: _with_server("daphne", db, 8799,
+                                            lambda s: contention(s.url))),
+        ("scheduler_latency", lambda: scheduler_latency(db)),
+    ]
+    return steps
+
+
+def _verdict(name: str, figures: dict[str, Any]) -> dict[str, str]:
+    out = {}
+    for bench, figure, target, op in TARGETS:
+        if name.split(".")[0] == bench and figure in figures:
+            value = figures[figure]
+            ok = value <= target if op == "<=" else value >= target
+            out[figure] = f"{'ok  ' if ok else 'MISS'} {op} {target}"
+    return out
+
+
+def main(selected: list[str]) -> None:
+    db = setup_database()
+    results: dict[str, Any] = {}
+    for name, step in plan(db):
+        if selected and name.split(".")[0] not in selected and name not in selected:
+            continue
+        t = time.perf_counter()
+        print(f"running {name} …", file=sys.stderr, flush=True)
+        results[name] = step()
+        print(f"  {name}: {time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
+    print(f"{'benchmark':<26} {'figure':<36} {'value':>12}  target")
+    for name, figures in results.items():
+        verdicts = _verdict(name, figures)
         for key, value in figures.items():
-            print(f"{bench:<16} {key:<28} {value:>10.3f}" if isinstance(value, float)
-                  else f"{bench:<16} {key:<28} {value:>10}")
+            shown = f"{value:>12.3f}" if isinstance(value, float) else f"{value:>12}"
+            print(f"{name:<26} {key:<36} {shown}  {verdicts.get(key, '')}".rstrip())
+    ratios = {}
+    for figure in ("ratio_p50", "commit_to_sub_p50_ms", "kib_per_socket"):
+        for bench in ("http_overhead", "ws_overhead", "sync_latency", "scale"):
+            d, u = results.get(f"{bench}.daphne", {}), results.get(f"{bench}.uvicorn", {})
+            if figure in d and figure in u:
+                ratios[f"{bench}.{figure}"] = u[figure] / d[figure]
+    if ratios:
+        print("\nuvicorn ÷ daphne")
+        for key, value in ratios.items():
+            print(f"{key:<63} {value:>12.3f}")
+        results["uvicorn_over_daphne"] = ratios
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "latest.json"
     out.write_text(json.dumps(results, indent=2))
@@ -145,4 +139,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -1,130 +1,175 @@
-"""Sync-engine benchmarks against a live server (see bench/run.py)."""
+"""Sync-engine benchmarks against a live server (see bench/run.py).
+
+- sync_latency: 1,000 sockets (a `bench.farm` process) over 100 distinct `testapp/bench:get`
+  queries, 10 sockets each; another socket sends `testapp/bench:bump` mutations at a steady rate
+  without waiting. Latency is measured from the arrival of a mutation's MutationResponse (the
+  server sends it right after the commit) to each subscriber's receipt of the Transition that
+  carries the new value; p50 and p99 over every delivery. Both clocks are this machine's wall
+  clock (the farm is another process).
+- sync_precision: re-runs per write ÷ subscriptions whose read ranges the write touched. 100
+  sockets each hold one `bench:get(name)` (an index range of one key); writes go one at a time,
+  half to subscribed names (touching exactly one subscription) and half to names nobody holds
+  (touching none). The baseline holds `testapp:counter_value(name)` instead, which filters the
+  whole table: its read set is the table, so every write re-runs every subscription, which is
+  what table-level invalidation (signal-based Django tools) does to any query.
+- sync_dedup: executions per commit of one query held by 1, 100 and 1,000 sockets.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import random
 import statistics
 import time
 import uuid
 from typing import Any
 
 import requests
+import websockets
 
-from tests.sync_client import RawSync
+from reactive.values import decode
 
+from .servers import Farm, Server, pct
 
-def _pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
-
-
-def _stats(base: str) -> dict[str, Any]:
-    r = requests.post(base + "/api/query", json={"path": "testapp:listener_stats", "args": {}},
-                      timeout=10)
-    return r.json()["value"]
+GET = "testapp/bench:get"
+BUMP = "testapp/bench:bump"
 
 
-async def _drain(client: RawSync, stop: asyncio.Event, on_message: Any) -> None:
-    while not stop.is_set():
-        try:
-            message = await client.recv(0.2)
-        except TimeoutError:
-            continue
-        on_message(client, message, time.perf_counter())
+def bump(session: requests.Session, server: Server, name: str) -> int:
+    r = session.post(server.url + "/api/mutation", json={
+        "path": BUMP, "args": {"name": name}, "format": "json"}, timeout=60)
+    body = r.json()
+    assert body["status"] == "success", body
+    return int(body["value"])
 
 
-async def sync_latency(base: str, sockets: int = 100, queries: int = 10,
-                       mutations: int = 400, rate: float = 100.0) -> dict[str, Any]:
-    """Commit→subscriber latency. Mutations are sent at a fixed rate without waiting; each
-    subscriber's first sight of a new value is timed against that mutation's send and against
-    the arrival of its MutationResponse (which the server sends right after the commit)."""
-    ws = "ws" + base.removeprefix("http")
-    names = [f"lat-{uuid.uuid4().hex[:8]}-{i}" for i in range(queries)]
-    writer = await RawSync.connect(ws)
+def make_counters(server: Server, prefix: str, n: int) -> list[str]:
+    session = requests.Session()
+    names = [f"{prefix}-{uuid.uuid4().hex[:8]}-{i}" for i in range(n)]
     for name in names:
-        await writer.mutation("testapp:counter_inc", {"name": name})
-    clients: list[tuple[RawSync, int]] = []
-    for i in range(sockets):
-        client = await RawSync.connect(ws)
-        await client.subscribe("testapp:counter_value", {"name": names[i % queries]})
-        clients.append((client, i % queries))
-    owner = {id(c): q for c, q in clients}
-    sent: dict[int, float] = {}
-    answered: dict[int, float] = {}
-    request_of: dict[tuple[int, float], int] = {}  # (query, value) -> request id
-    seen: dict[tuple[int, float], list[float]] = {}
+        bump(session, server, name)
+    return names
 
-    def on_message(client: RawSync, message: dict[str, Any], now: float) -> None:
-        if client is writer:
+
+async def _send_mutations(server: Server, names: list[str], count: int, rate: float
+                          ) -> tuple[dict[tuple[int, int], float], float]:
+    """Send `count` bumps round-robin over `names` at `rate`/s on one socket; returns
+    {(query index, new value): wall time its MutationResponse arrived} and the offered rate."""
+    ws = await websockets.connect(server.ws + "/api/1.48.0/sync", max_size=None)
+    await ws.send(json.dumps({"type": "Connect", "sessionId": str(uuid.uuid4()),
+                              "connectionCount": 0, "lastCloseReason": "InitialConnect",
+                              "clientTs": 0}))
+    which: dict[int, int] = {}
+    answered: dict[tuple[int, int], float] = {}
+    done = asyncio.Event()
+
+    async def receive() -> None:
+        async for raw in ws:
+            now = time.time()
+            message = json.loads(raw)
             if message["type"] == "MutationResponse":
-                answered.setdefault(message["requestId"], now)
-            return
-        if message["type"] == "Transition":
-            key = (owner[id(client)], client.results.get(0))
-            seen.setdefault(key, []).append(now)
+                assert message["success"], message
+                value = int(decode(message["result"]))
+                answered[(which[message["requestId"]], value)] = now
+                if len(answered) == count:
+                    done.set()
 
-    stop = asyncio.Event()
-    drains = [asyncio.create_task(_drain(c, stop, on_message)) for c, _ in clients]
-    drains.append(asyncio.create_task(_drain(writer, stop, on_message)))
-    values = {q: 1.0 for q in range(queries)}
+    receiver = asyncio.create_task(receive())
     started = time.perf_counter()
-    for n in range(mutations):
-        q = n % queries
+    for n in range(count):
         await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
-        values[q] += 1
-        request_id = 1000 + n
-        request_of[(q, values[q])] = request_id
-        sent[request_id] = time.perf_counter()
-        await writer.send({"type": "Mutation", "requestId": request_id,
-                           "udfPath": "testapp:counter_inc", "args": [{"name": names[q]}]})
-    sending = time.perf_counter() - started
-    await asyncio.sleep(2.0)
-    stop.set()
-    await asyncio.gather(*drains)
-    from_response, from_send = [], []
-    for key, times in seen.items():
-        rid = request_of.get(key)
-        if rid is None or rid not in answered:
-            continue
-        for t in times:
-            from_send.append((t - sent[rid]) * 1000)
-            from_response.append(max(0.0, t - answered[rid]) * 1000)
-    for c, _ in clients:
-        await c.close()
-    await writer.close()
+        q = n % len(names)
+        which[n] = q
+        await ws.send(json.dumps({"type": "Mutation", "requestId": n, "udfPath": BUMP,
+                                  "args": [{"name": names[q]}]}))
+    offered = count / (time.perf_counter() - started)
+    await asyncio.wait_for(done.wait(), timeout=60)
+    receiver.cancel()
+    await ws.close()
+    return answered, offered
+
+
+def sync_latency(server: Server, sockets: int = 1000, queries: int = 100,
+                 mutations: int = 2000, rate: float = 200.0) -> dict[str, Any]:
+    names = make_counters(server, "lat", queries)
+    farm = Farm(server, sockets, [(GET, {"name": n}) for n in names], record=True)
+    try:
+        farm.report()  # drop the initial deliveries
+        cpu0, t0 = server.cpu_seconds(), time.perf_counter()
+        answered, offered = asyncio.run(_send_mutations(server, names, mutations, rate))
+        cpu = (server.cpu_seconds() - cpu0) / (time.perf_counter() - t0)
+        time.sleep(1.0)
+        report = farm.report()
+    finally:
+        farm.close()
+    latencies = []
+    for q, value, at in report["deliveries"]:
+        sent = answered.get((q, int(value)))
+        if sent is not None:
+            latencies.append((at - sent) * 1000)
+    expected = mutations * sockets // queries
     return {
         "sockets": sockets, "distinct_queries": queries, "mutations": mutations,
-        "offered_mutations_per_s": mutations / sending,
-        "answered_mutations": len(answered),
-        "deliveries_measured": len(from_send),
-        "commit_to_sub_p50_ms": statistics.median(from_response),
-        "commit_to_sub_p99_ms": _pct(from_response, 99),
-        "send_to_sub_p50_ms": statistics.median(from_send),
-        "send_to_sub_p99_ms": _pct(from_send, 99),
+        "offered_mutations_per_s": offered,
+        "deliveries": len(latencies), "deliveries_expected": expected,
+        "commit_to_sub_p50_ms": statistics.median(latencies),
+        "commit_to_sub_p99_ms": pct(latencies, 99),
+        "commit_to_sub_max_ms": max(latencies),
+        "server_cpu_share": cpu,
+        "errors": len(report["errors"]),
     }
 
 
-async def sync_dedup(base: str) -> dict[str, Any]:
-    ws = "ws" + base.removeprefix("http")
+def _writes_and_reruns(server: Server, subscribed: list[str], unsubscribed: list[str],
+                       writes: int) -> tuple[int, int]:
+    """(subscriptions touched, re-runs) over `writes` sequential writes."""
+    session = requests.Session()
+    rng = random.Random(7)
+    before = server.settle()["executions"]
+    touched = 0
+    for i in range(writes):
+        if i % 2 == 0:
+            bump(session, server, rng.choice(subscribed))
+            touched += 1  # exactly the one subscription of that name reads its key
+        else:
+            bump(session, server, rng.choice(unsubscribed))
+        time.sleep(0.02)  # one write per tick
+    return touched, server.settle()["executions"] - before
+
+
+def sync_precision(server: Server, queries: int = 100, writes: int = 100) -> dict[str, Any]:
+    names = make_counters(server, "prec", queries)
+    others = make_counters(server, "prec-none", 20)
+    results: dict[str, Any] = {"subscriptions": queries, "writes": writes}
+    for label, path in (("index_range", GET), ("table_level_baseline", "testapp:counter_value")):
+        farm = Farm(server, queries, [(path, {"name": n}) for n in names])
+        try:
+            touched, reruns = _writes_and_reruns(server, names, others, writes)
+        finally:
+            farm.close()
+        results[f"{label}_reruns_per_write"] = reruns / writes
+        results[f"{label}_precision"] = reruns / touched
+    results["touched_per_write"] = (writes + 1) // 2 / writes
+    return results
+
+
+def sync_dedup(server: Server, holders: tuple[int, ...] = (1, 100, 1000),
+               commits: int = 20) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    for holders in (1, 100):
-        name = f"dedup-{uuid.uuid4().hex[:8]}"
-        writer = await RawSync.connect(ws)
-        await writer.mutation("testapp:counter_inc", {"name": name})
-        clients = [await RawSync.connect(ws) for _ in range(holders)]
-        for c in clients:
-            await c.subscribe("testapp:counter_value", {"name": name})
-        await asyncio.sleep(0.5)
-        before = _stats(base)["executions"]
-        commits = 20
-        for _ in range(commits):
-            await writer.mutation("testapp:counter_inc", {"name": name})
-            for c in clients:
-                await c.until(lambda c=c: c.results.get(0) is not None)
-        await asyncio.sleep(0.5)
-        executions = _stats(base)["executions"] - before
-        results[f"executions_per_commit_{holders}_sockets"] = executions / commits
-        for c in clients:
-            await c.close()
-        await writer.close()
+    session = requests.Session()
+    for n in holders:
+        [name] = make_counters(server, "dedup", 1)
+        farm = Farm(server, n, [(GET, {"name": name})])
+        try:
+            before = server.settle()["executions"]
+            for _ in range(commits):
+                value = bump(session, server, name)
+                time.sleep(0.05)
+            executions = server.settle()["executions"] - before
+            latest = farm.report()["latest"]["0"]
+        finally:
+            farm.close()
+        assert latest == {json.dumps(value): n}, latest  # every holder got the last value
+        results[f"executions_per_commit_{n}_sockets"] = executions / commits
     return results

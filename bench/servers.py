@@ -1,0 +1,149 @@
+"""The benchmark database, the servers under test (daphne, uvicorn) and the subscriber farms."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+DB_NAME = "reactive_bench"
+
+
+def setup_database() -> str:
+    """Create (or reuse) the benchmark database and migrate it; returns its name."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    import django
+    from django.conf import settings
+
+    django.setup()
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME])
+        if cur.fetchone() is None:
+            cur.execute(f'CREATE DATABASE "{DB_NAME}"')
+    connection.close()
+    settings.DATABASES["default"]["NAME"] = DB_NAME
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from tests.testapp.models import Channel, Message
+
+    if not Message.objects.exists():
+        channel = Channel.objects.create(name="bench")
+        Message.objects.bulk_create(
+            Message(channel=channel, author=f"user{i % 7}", body=f"message {i}", score=i)
+            for i in range(200)
+        )
+    return DB_NAME
+
+
+@dataclass
+class Server:
+    kind: str
+    url: str
+    process: subprocess.Popen[bytes]
+
+    @property
+    def ws(self) -> str:
+        return "ws" + self.url.removeprefix("http")
+
+    def rss_kib(self) -> int:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError("no VmRSS")
+
+    def cpu_seconds(self) -> float:
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stats(self) -> dict[str, Any]:
+        r = requests.post(self.url + "/api/query", json={
+            "path": "testapp:listener_stats", "args": {}, "format": "json"}, timeout=30)
+        return r.json()["value"]
+
+    def settle(self, quiet: float = 0.3) -> dict[str, Any]:
+        """The listener's counters once it has run nothing for `quiet` seconds."""
+        before = self.stats()
+        while True:
+            time.sleep(quiet)
+            now = self.stats()
+            if now["executions"] == before["executions"]:
+                return now
+            before = now
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_server(db_name: str, port: int, kind: str = "daphne",
+                 env_extra: dict[str, str] | None = None) -> Server:
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.settings",
+               REACTIVE_LIVE_DB_NAME=db_name, **(env_extra or {}))
+    if kind == "daphne":
+        cmd = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
+               "--websocket-max-message-size", str(17 * 1024 * 1024),
+               "tests.asgi:application"]
+    else:
+        cmd = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
+               "--log-level", "warning", "--backlog", "4096", "tests.asgi:application"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url + "/test/plain_latest", timeout=1)
+            return Server(kind, url, proc)
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"{kind} did not start")
+
+
+class Farm:
+    """A `bench.farm` process: `sockets` subscribed clients, socket i on query i % len."""
+
+    def __init__(self, server: Server, sockets: int, queries: list[tuple[str, dict[str, Any]]],
+                 record: bool = False) -> None:
+        spec = json.dumps({"sockets": sockets, "queries": queries, "record": record})
+        self.proc = subprocess.Popen([sys.executable, "-m", "bench.farm", server.ws, spec],
+                                     cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     text=True)
+        line = self.proc.stdout.readline()  # type: ignore[union-attr]
+        if line.strip() != "ready":
+            self.proc.kill()
+            raise RuntimeError(f"farm of {sockets} sockets did not start: {line!r}")
+
+    def report(self) -> dict[str, Any]:
+        self.proc.stdin.write("report\n")  # type: ignore[union-attr]
+        self.proc.stdin.flush()  # type: ignore[union-attr]
+        return json.loads(self.proc.stdout.readline())  # type: ignore[union-attr]
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.write("close\n")  # type: ignore[union-attr]
+            self.proc.stdin.flush()  # type: ignore[union-attr]
+            self.proc.wait(timeout=60)
+        except (BrokenPipeError, subprocess.TimeoutExpired):
+            self.proc.kill()
+            self.proc.wait()
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]

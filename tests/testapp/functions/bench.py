@@ -1,0 +1,35 @@
+"""Functions at `testapp/bench:<name>`: counters read through the `by_name` index, so that a write
+touches exactly the subscriptions of its own name (the benchmarks' precise workload). The
+`testapp:counter_*` functions filter the whole table instead: every counter write touches them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reactive import mutation, query
+
+
+@query
+def get(ctx, name: str) -> Any:
+    row = ctx.db.query("counters").with_index("by_name", lambda q: q.eq("name", name)).unique()
+    return None if row is None else row["value"]
+
+
+@mutation
+def bump(ctx, name: str) -> int:
+    row = ctx.db.query("counters").with_index("by_name", lambda q: q.eq("name", name)).unique()
+    if row is None:
+        ctx.db.insert("counters", {"name": name, "value": 1})
+        return 1
+    ctx.db.patch("counters", row["_id"], {"value": row["value"] + 1})
+    return row["value"] + 1
+
+
+@mutation(isolation="select_for_update")
+def bump_locked(ctx, name: str) -> int:
+    row = ctx.db.query("counters").with_index("by_name", lambda q: q.eq("name", name)).unique()
+    if row is None:
+        ctx.db.insert("counters", {"name": name, "value": 1})
+        return 1
+    ctx.db.patch("counters", row["_id"], {"value": row["value"] + 1})
+    return row["value"] + 1
