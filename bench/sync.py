@@ -52,19 +52,22 @@ def make_counters(server: Server, prefix: str, n: int) -> list[str]:
     return names
 
 
-async def _send_mutations(server: Server, names: list[str], count: int, rate: float
-                          ) -> tuple[dict[tuple[int, int], float], float]:
-    """Send `count` bumps round-robin over `names` at `rate`/s on one socket; returns
-    {(query index, new value): wall time its MutationResponse arrived} and the offered rate."""
-    ws = await websockets.connect(server.ws + "/api/1.48.0/sync", max_size=None)
-    await ws.send(json.dumps({"type": "Connect", "sessionId": str(uuid.uuid4()),
-                              "connectionCount": 0, "lastCloseReason": "InitialConnect",
-                              "clientTs": 0}))
+async def _send_mutations(server: Server, names: list[str], count: int, rate: float,
+                          writers: int = 10) -> tuple[dict[tuple[int, int], float], float]:
+    """Send `count` bumps round-robin over `names` at `rate`/s, spread over `writers` sockets
+    (one socket runs its mutations one at a time, as Convex's do); returns {(query index, new
+    value): wall time its MutationResponse arrived} and the offered rate."""
+    sockets = [await websockets.connect(server.ws + "/api/1.48.0/sync", max_size=None)
+               for _ in range(writers)]
+    for ws in sockets:
+        await ws.send(json.dumps({"type": "Connect", "sessionId": str(uuid.uuid4()),
+                                  "connectionCount": 0, "lastCloseReason": "InitialConnect",
+                                  "clientTs": 0}))
     which: dict[int, int] = {}
     answered: dict[tuple[int, int], float] = {}
     done = asyncio.Event()
 
-    async def receive() -> None:
+    async def receive(ws: Any) -> None:
         async for raw in ws:
             now = time.time()
             message = json.loads(raw)
@@ -75,18 +78,23 @@ async def _send_mutations(server: Server, names: list[str], count: int, rate: fl
                 if len(answered) == count:
                     done.set()
 
-    receiver = asyncio.create_task(receive())
+    receivers = [asyncio.create_task(receive(ws)) for ws in sockets]
     started = time.perf_counter()
     for n in range(count):
         await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
         q = n % len(names)
         which[n] = q
-        await ws.send(json.dumps({"type": "Mutation", "requestId": n, "udfPath": BUMP,
-                                  "args": [{"name": names[q]}]}))
+        await sockets[n % writers].send(json.dumps({
+            "type": "Mutation", "requestId": n, "udfPath": BUMP,
+            "args": [{"name": names[q]}]}))
     offered = count / (time.perf_counter() - started)
-    await asyncio.wait_for(done.wait(), timeout=60)
-    receiver.cancel()
-    await ws.close()
+    try:
+        await asyncio.wait_for(done.wait(), timeout=60)
+    finally:
+        for task in receivers:
+            task.cancel()
+        for ws in sockets:
+            await ws.close()
     return answered, offered
 
 

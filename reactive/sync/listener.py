@@ -110,6 +110,9 @@ class Listener:
     # -- sessions -----------------------------------------------------------------------
     def attach(self, session: SyncSession) -> None:
         self.manager.sessions.add(session)
+        session.flag = self.manager.flag
+        if session.dirty:
+            self.manager.flag(session)
 
     def detach(self, session: SyncSession) -> None:
         session.state = SessionState.CLOSED
@@ -141,13 +144,12 @@ class Listener:
 
     async def tick(self) -> None:
         """One snapshot: read changes, re-run what they touch and what is new, notify sockets."""
-        works = {s: s.begin() for s in list(self.manager.sessions)
-                 if s.dirty and s.state is SessionState.OPEN}
+        flagged = self.manager.take_flagged()
+        works = {s: s.begin() for s in flagged if s.dirty and s.state is SessionState.OPEN}
         try:
             snapshot, ts, writes = await self._in_thread(self._begin)
         except BaseException:
-            for session in works:
-                session.dirty = True  # what this tick owed them is owed by the next one
+            self._owe_again(flagged, works)
             raise
         try:
             due = self.manager.affected(writes) | set(self.manager.stale())
@@ -156,8 +158,7 @@ class Listener:
             runs = [sub for sub in due if not sub.static]
             outcomes = await self._in_thread(self._run_all, runs)
         except BaseException:
-            for session in works:
-                session.dirty = True
+            self._owe_again(flagged, works)
             await self._in_thread(self._rollback)
             raise
         self._snapshot, self.ts = snapshot, ts
@@ -165,10 +166,21 @@ class Listener:
         self.executions += len(runs)
         for sub, outcome in zip(runs, outcomes, strict=True):
             self.manager.apply(sub, outcome)
-        for session in list(self.manager.sessions):
+        # the sockets this tick began with, and those flagged while it ran
+        for session in flagged | self.manager.take_flagged():
             if session.state is SessionState.OPEN:
                 self._settle(session, works.get(session), ts)
+                if session.dirty:  # it changed while the tick ran: the next one looks again
+                    self.manager.flag(session)
         await self._maintain()
+
+    def _owe_again(self, flagged: set[SyncSession], works: dict[SyncSession, Work]) -> None:
+        """A tick failed: what it owed these sockets is owed by the next one."""
+        for session in flagged:
+            if session in works:
+                session.dirty = True
+            else:
+                self.manager.flag(session)
 
     def _settle(self, session: SyncSession, work: Work | None, ts: int) -> None:
         """Hand a socket the result of this tick, if it is owed one and it is complete."""
@@ -184,6 +196,7 @@ class Listener:
         if session.owed and session.min_ts > ts:
             # Its mutation is not below this snapshot's xmin yet (it committed after the
             # snapshot, or an older transaction is still running): look again shortly.
+            self.manager.flag(session)
             self.loop.call_later(RECHECK_SECONDS, self._wake.set)
         if session.wakeup is not None:
             session.wakeup()

@@ -64,10 +64,22 @@ class SyncSession:
     last_sent: dict[int, str] = field(default_factory=dict)  # query id -> result hash
     min_ts: int = 0  # a Transition at ts >= this is owed (after a mutation)
     owed: bool = False  # a Transition must follow the last MutationResponse, even an empty one
-    dirty: bool = False  # versions changed, or a held result changed
+    _dirty: bool = False
     ready: Work | None = None  # the latest completed tick's work, not yet sent
     ready_ts: int = 0
     wakeup: Callable[[], None] | None = None  # tells the socket's writer to send
+    flag: Callable[[SyncSession], None] | None = None  # tells the listener to look at it
+
+    @property
+    def dirty(self) -> bool:
+        """Versions changed, or a held result changed: the next tick must look at it."""
+        return self._dirty
+
+    @dirty.setter
+    def dirty(self, value: bool) -> None:
+        self._dirty = value
+        if value and self.flag is not None:
+            self.flag(self)
 
     # -- incoming -----------------------------------------------------------------------
     def modify_query_set(self, msg: ModifyQuerySet) -> tuple[list[Add], list[QueryEntry]]:

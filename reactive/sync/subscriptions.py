@@ -2,9 +2,10 @@
 
 A `Subscription` is one distinct (function, arguments, identity, journal): however many sockets
 hold it, it runs once per snapshot. `affected(writes)` finds the subscriptions whose recorded read
-sets a write set touches, through a per-table index (the overlap test itself is
-`ReadSet.overlaps`). `apply()` stores a run's result and marks the holding sockets dirty when
-the result changed; unchanged results send nothing. No I/O, no database.
+sets a write set touches: a `ReadIndex` narrows them to those filed under the write's table,
+document or first index value, and `ReadSet.overlaps` tests those exactly. `apply()` stores a
+run's result and marks the holding sockets dirty when the result changed; unchanged results send
+nothing. No I/O, no database.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ..functions.outcome import Outcome, error_message
 from ..functions.registry import canonical_path
 from ..readset import DocWrite, ReadSet
 from ..values import ValueEncodingError, encode
+from .read_index import ReadIndex
 from .session import QueryEntry, SyncSession
 
 SubKey = tuple[str, str, str, str]
@@ -73,7 +75,19 @@ class SubscriptionManager:
     def __init__(self) -> None:
         self.subs: dict[SubKey, Subscription] = {}
         self.by_table: dict[str, set[Subscription]] = defaultdict(set)
+        self.index = ReadIndex()
         self.sessions: set[SyncSession] = set()
+        self.new: set[Subscription] = set()  # created, not run yet
+        # sessions to look at in the next tick (flagged when they become dirty): a tick's cost
+        # follows the sockets it concerns, not every open socket
+        self.flagged: set[SyncSession] = set()
+
+    def flag(self, session: SyncSession) -> None:
+        self.flagged.add(session)
+
+    def take_flagged(self) -> set[SyncSession]:
+        flagged, self.flagged = self.flagged, set()
+        return flagged
 
     # -- holding ------------------------------------------------------------------------
     def hold(self, session: SyncSession, entry: QueryEntry) -> Subscription:
@@ -83,6 +97,7 @@ class SubscriptionManager:
         if sub is None:
             sub = Subscription(key, entry.path, entry.args, session.identity, journal)
             self.subs[key] = sub
+            self.new.add(sub)
         sub.holders.add((session, entry.query_id))
         entry.subscription = sub
         return sub
@@ -103,6 +118,8 @@ class SubscriptionManager:
         sub.holders.discard((session, entry.query_id))
         if not sub.holders and not sub.static and self.subs.get(sub.key) is sub:
             del self.subs[sub.key]
+            self.new.discard(sub)
+            self.index.remove(sub)
             if sub.reads is not None:
                 for table in sub.reads.tables():
                     self.by_table[table].discard(sub)
@@ -111,6 +128,7 @@ class SubscriptionManager:
         for entry in list(session.queries.values()):
             self.release(session, entry)
         self.sessions.discard(session)
+        self.flagged.discard(session)
 
     def rehold_all(self, session: SyncSession) -> None:
         """After an identity change: every query becomes a subscription of the new identity."""
@@ -122,12 +140,14 @@ class SubscriptionManager:
 
     # -- ticks --------------------------------------------------------------------------
     def stale(self) -> list[Subscription]:
-        return [s for s in self.subs.values() if s.stale]
+        return [s for s in self.new if s.stale]
 
     def affected(self, writes: Iterable[DocWrite]) -> set[Subscription]:
         hit: set[Subscription] = set()
         for write in writes:
-            for sub in self.by_table.get(write.table, ()):
+            candidates = (self.by_table.get(write.table, ()) if write.whole_table
+                          else self.index.candidates(write))
+            for sub in candidates:
                 if sub not in hit and sub.reads is not None and sub.reads.overlaps(write):
                     hit.add(sub)
         return hit
@@ -138,11 +158,15 @@ class SubscriptionManager:
             for table in sub.reads.tables():
                 self.by_table[table].discard(sub)
         sub.reads, sub.stale = outcome.reads, False
+        self.new.discard(sub)
         if outcome.journal is not None and sub.journal is None:
             sub.journal = outcome.journal  # the page's end, kept for re-runs (gapless pages)
         if sub.reads is not None and self.subs.get(sub.key) is sub:
             for table in sub.reads.tables():
                 self.by_table[table].add(sub)
+            self.index.add(sub, sub.reads)
+        else:
+            self.index.remove(sub)
         modification = modification_of(outcome, sub.journal_string())
         digest = _hash(modification)
         if digest == sub.result_hash:
