@@ -37,6 +37,8 @@ def parse_body(body: bytes) -> dict[str, Any]:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise RequestError("BadJsonBody", f"The request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise RequestError("BadJsonBody", "The request body is nested too deeply") from None
     if not isinstance(data, dict):
         raise RequestError("BadJsonBody", "The request body must be a JSON object")
     return data
@@ -57,7 +59,7 @@ def parse_args(raw: Any) -> Any:
 
 
 def parse_format(raw: Any) -> str:
-    if raw not in FORMATS:
+    if not isinstance(raw, (str, type(None))) or raw not in FORMATS:
         raise RequestError("BadFormat", f"Unsupported format {raw!r}; use 'convex_encoded_json' "
                            "or 'json'")
     return FORMATS[raw]

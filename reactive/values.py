@@ -104,21 +104,48 @@ def encode(value: Any, *, clean: bool = False, path: str = "value") -> Any:
     raise ValueEncodingError(f"{type(value).__name__} at {path} is not a Convex value")
 
 
+MAX_DEPTH = 64  # Convex's limit on the nesting of values
+
+
 def decode(value: Any, *, path: str = "value") -> Any:
     """JSON value (convex-encoded) → Python value. Plain JSON numbers are float64."""
-    if value is None or isinstance(value, (bool, str)):
+    return _decode(value, path, 0)
+
+
+def _decode(value: Any, path: str, depth: int) -> Any:
+    if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, str):
+        return _check_string(value, path)
     if isinstance(value, (int, float)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise ValueEncodingError(
+                f"the number at {path} is too large for a float64; send integers beyond "
+                "±2^53 as {\"$integer\": ...} (an Int64)") from None
+    if depth >= MAX_DEPTH:
+        raise ValueEncodingError(f"the value at {path} is nested more than {MAX_DEPTH} levels "
+                                 "deep")
     if isinstance(value, list):
-        return [decode(v, path=f"{path}[{i}]") for i, v in enumerate(value)]
+        return [_decode(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]
     if isinstance(value, dict):
         if len(value) == 1:
             ((key, inner),) = value.items()
             if key.startswith("$"):
                 return _decode_special(key, inner, path)
-        return {_check_key(k, path): decode(v, path=f"{path}.{k}") for k, v in value.items()}
+        return {_check_key(k, path): _decode(v, f"{path}.{k}", depth + 1)
+                for k, v in value.items()}
     raise ValueEncodingError(f"{type(value).__name__} at {path} is not JSON")
+
+
+def _check_string(value: str, path: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueEncodingError(f"the string at {path} is not valid Unicode (a lone surrogate)"
+                                 ) from None
+    return value
 
 
 def _b64(inner: Any, size: int | None, path: str, key: str) -> bytes:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, InterfaceError, OperationalError, connections
+from django.db import DataError, IntegrityError, InterfaceError, OperationalError, connections
 from psycopg.pq import TransactionStatus
 
 from ..conf import reactive_settings
@@ -38,6 +38,10 @@ def to_function_error(path: str, exc: BaseException) -> FunctionError:
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "integrity error"
         return DocumentValidationError(f"{path}: the write violates a database constraint: "
                                        f"{detail}")
+    if isinstance(exc, DataError) and "NUL" in str(exc):
+        return DocumentValidationError(
+            f"{path}: a string holds a NUL character (\\u0000), which Postgres text can neither "
+            "store nor compare; strip it or send the data as bytes")
     if sqlstate_of(exc) == "57014":  # query_canceled: our statement_timeout fired
         limit = reactive_settings.LIMITS.function_seconds
         return LimitExceeded(f"{path}: execution time limit exceeded: a database statement was "

@@ -85,11 +85,19 @@ class Event:
 Message = Connect | ModifyQuerySet | Call | Authenticate | Event
 
 
+MAX_SESSION_ID = 64
+MAX_INT = 2**53 - 1  # ids and versions are JavaScript numbers in the official clients
+
+
 def _int(data: dict[str, Any], key: str) -> int:
     value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ProtocolError(f"{data.get('type')}.{key} must be a non-negative integer")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
+        raise ProtocolError(f"{data.get('type')}.{key} must be an integer from 0 to 2^53-1")
     return value
+
+
+def _bad_ts() -> int:
+    raise ValueError("not a string")
 
 
 def _str(data: dict[str, Any], key: str) -> str:
@@ -115,14 +123,27 @@ def parse(frame: str) -> Message:
         data = json.loads(frame)
     except ValueError:
         raise ProtocolError("a frame must be a JSON object") from None
+    except RecursionError:
+        raise ProtocolError("the frame is nested too deeply") from None
     if not isinstance(data, dict):
         raise ProtocolError("a frame must be a JSON object")
     kind = data.get("type")
     if kind == "Connect":
+        session_id = _str(data, "sessionId")
+        if not 0 < len(session_id) <= MAX_SESSION_ID or "\x00" in session_id:
+            raise ProtocolError(f"Connect.sessionId must be 1 to {MAX_SESSION_ID} characters "
+                                "(the client's UUID)")
         ts = data.get("maxObservedTimestamp")
-        return Connect(session_id=_str(data, "sessionId"),
-                       connection_count=int(data.get("connectionCount") or 0),
-                       max_observed_ts=decode_ts(ts) if isinstance(ts, str) else None)
+        if ts is not None:
+            try:
+                ts = decode_ts(ts) if isinstance(ts, str) else _bad_ts()
+            except ValueError:
+                raise ProtocolError("Connect.maxObservedTimestamp must be 8 bytes of base64"
+                                    ) from None
+        count = data.get("connectionCount")
+        return Connect(session_id=session_id,
+                       connection_count=0 if count is None else _int(data, "connectionCount"),
+                       max_observed_ts=ts)
     if kind == "ModifyQuerySet":
         mods: list[Add | Remove] = []
         raw_mods = data.get("modifications")
