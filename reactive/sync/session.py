@@ -159,7 +159,10 @@ class SyncSession:
                 mods.append({"type": "QueryRemoved", "queryId": qid})
                 # the id may come back (re-added): its new query must be sent its own result
                 self.last_sent.pop(qid, None)
-        self.removed = [(q, v) for q, v in self.removed if q not in work.removed]
+        # only the removals this Transition answers: a query id removed, re-added and removed
+        # again after `work` was captured keeps its later removal for the next Transition
+        self.removed = [(q, v) for q, v in self.removed
+                        if not (q in work.removed and v <= work.query_set)]
         for qid, sub in work.queries.items():
             if sub.result_hash is None:
                 continue

@@ -123,3 +123,18 @@ async def test_a_connection_lost_mid_tick_publishes_no_errors(asgi_server, tmp_p
             await c.close()
     finally:
         server.stop()
+
+
+async def test_a_reused_query_id_removed_again_is_removed(asgi_server):
+    """Remove + re-Add of one id, then Remove again before the re-Add's Transition: the second
+    removal must not be dropped with the first (found by the stateful model test)."""
+    client = await RawSync.connect(asgi_server.ws_url)
+    await client.subscribe("testapp:ping")  # query 0, version 1
+    await client.modify([{"type": "Remove", "queryId": 0},  # version 2: id 0 reused, slow
+                         {"type": "Add", "queryId": 0, "udfPath": "testapp:slow",
+                          "args": [{"seconds": 0.5}]}])
+    await asyncio.sleep(0.2)
+    await client.unsubscribe(0)  # version 3
+    await client.until(lambda: client.version["querySet"] == 3)
+    await client.until(lambda: 0 not in client.results, timeout=3)
+    await client.close()
