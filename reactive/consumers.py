@@ -16,6 +16,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
@@ -77,6 +78,15 @@ class SyncConsumer(AsyncWebsocketConsumer):
         self.listener.detach(session)
         for task in self._tasks:
             task.cancel()
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels closes stale database connections before every message, a hop to the
+        shared sync thread each time. Nothing here uses the event loop's connection (database
+        work runs in worker threads that manage their own), so frames skip that hop."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def _guarded(self, work: Any) -> None:
         """Run a background task; an unexpected error closes this socket, never the process."""
@@ -186,8 +196,8 @@ class SyncConsumer(AsyncWebsocketConsumer):
         while True:
             idle = time.monotonic() - self._last_send
             try:
-                await asyncio.wait_for(self._send_event.wait(),
-                                       timeout=max(0.0, self.sync.ping_seconds - idle))
+                async with asyncio.timeout(max(0.0, self.sync.ping_seconds - idle)):
+                    await self._send_event.wait()
             except TimeoutError:
                 await self._send(protocol.ping())
                 continue
@@ -200,8 +210,9 @@ class SyncConsumer(AsyncWebsocketConsumer):
         if self._closing or self.session.state is SessionState.CLOSED:
             return
         try:
-            await asyncio.wait_for(self.send(text_data=protocol.dumps(message)),
-                                   timeout=self.sync.slow_socket_seconds)
+            # asyncio.timeout, not wait_for: no task per message
+            async with asyncio.timeout(self.sync.slow_socket_seconds):
+                await self.send(text_data=protocol.dumps(message))
         except TimeoutError:
             logger.warning("reactive sync: closing a socket too slow to take its updates")
             await self._close()
