@@ -35,7 +35,7 @@ def scale(server: Server, sockets: int = 5000, queries: int = 100) -> dict[str, 
         rss1 = server.rss_kib()
         session = requests.Session()
         t = time.perf_counter()
-        expected = {str(i): {json.dumps(bump(session, server, n)): sockets // queries}
+        expected = {str(i): {json.dumps(float(bump(session, server, n))): sockets // queries}
                     for i, n in enumerate(names)}
         deadline = time.perf_counter() + 60
         while True:

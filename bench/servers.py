@@ -35,6 +35,10 @@ def setup_database() -> str:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    from django.db import connection as bench_db
+
+    with bench_db.cursor() as cur:  # every run starts from the same counters table
+        cur.execute("TRUNCATE testapp_counter")
     from tests.testapp.models import Channel, Message
 
     if not Message.objects.exists():

@@ -33,3 +33,11 @@ def bump_locked(ctx, name: str) -> int:
         return 1
     ctx.db.patch("counters", row["_id"], {"value": row["value"] + 1})
     return row["value"] + 1
+
+
+@query
+def get_scan(ctx, name: str) -> Any:
+    """The same answer as `get`, read by scanning the whole table: its read set is the table,
+    so every counter write re-runs it (table-level invalidation)."""
+    rows = [r for r in ctx.db.query("counters").collect() if r["name"] == name]
+    return rows[0]["value"] if rows else None
