@@ -54,9 +54,9 @@ def _conninfo(db: str) -> dict[str, Any]:
     return {**conninfo("default"), "dbname": db}
 
 
-def _with_server(kind: str, db: str, port: int, fn: Callable[[Server], dict[str, Any]]
-                 ) -> dict[str, Any]:
-    server = start_server(db, port, kind)
+def _with_server(kind: str, db: str, port: int, fn: Callable[[Server], dict[str, Any]],
+                 env: dict[str, str] | None = None) -> dict[str, Any]:
+    server = start_server(db, port, kind, env)
     try:
         return fn(server)
     finally:
@@ -83,7 +83,11 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
                   (f"ws_overhead.{kind}", on(ws_overhead)),
                   (f"sync_latency.{kind}", on(sync_latency)),
                   (f"scale.{kind}", on(scale))]
+    # the same latency run with CPython's default GIL switch interval (5 ms), for the ratio
+    default_gil = {"REACTIVE_TEST_SYNC": json.dumps({"gil_switch_interval_ms": None})}
     steps += [
+        ("sync_latency.daphne_gil_5ms",
+         lambda: _with_server("daphne", db, 8799, sync_latency, default_gil)),
         ("sync_precision", lambda: _with_server("daphne", db, 8799, sync_precision)),
         ("sync_dedup", lambda: _with_server("daphne", db, 8799, sync_dedup)),
         ("write_path", lambda: _with_server("daphne", db, 8799,
@@ -121,17 +125,21 @@ def main(selected: list[str]) -> None:
         for key, value in figures.items():
             shown = f"{value:>12.3f}" if isinstance(value, float) else f"{value:>12}"
             print(f"{name:<26} {key:<36} {shown}  {verdicts.get(key, '')}".rstrip())
-    ratios = {}
-    for figure in ("ratio_p50", "commit_to_sub_p50_ms", "kib_per_socket"):
+    derived: dict[str, float] = {}
+    for figure in ("ratio_p50", "commit_to_sub_p50_ms", "commit_to_sub_p99_ms", "kib_per_socket"):
         for bench in ("http_overhead", "ws_overhead", "sync_latency", "scale"):
             d, u = results.get(f"{bench}.daphne", {}), results.get(f"{bench}.uvicorn", {})
             if figure in d and figure in u:
-                ratios[f"{bench}.{figure}"] = u[figure] / d[figure]
-    if ratios:
-        print("\nuvicorn ÷ daphne")
-        for key, value in ratios.items():
+                derived[f"uvicorn ÷ daphne: {bench}.{figure}"] = u[figure] / d[figure]
+    gil, fast = results.get("sync_latency.daphne_gil_5ms"), results.get("sync_latency.daphne")
+    if gil and fast:
+        for figure in ("commit_to_sub_p50_ms", "commit_to_sub_p99_ms"):
+            derived[f"GIL 5 ms ÷ 1 ms: sync_latency.{figure}"] = gil[figure] / fast[figure]
+    if derived:
+        print()
+        for key, value in derived.items():
             print(f"{key:<63} {value:>12.3f}")
-        results["uvicorn_over_daphne"] = ratios
+        results["ratios"] = derived
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "latest.json"
     out.write_text(json.dumps(results, indent=2))

@@ -52,6 +52,10 @@ DEFAULTS: dict[str, Any] = {
         # NOTIFY on writes made through the executor: None = only when no cross-process
         # Channels layer is configured (the layer then carries wake-ups instead).
         "notify_executor_writes": None,
+        # CPython's GIL switch interval, lowered to this (ms) when the sync engine starts, so
+        # its I/O-bound listener thread is not queued behind CPU-bound function threads for
+        # 5 ms (the default) at every database round trip. None leaves it alone.
+        "gil_switch_interval_ms": 1.0,
     },
     # The scheduler (`ctx.scheduler`), its worker and crons.
     "SCHEDULER": {
@@ -114,6 +118,7 @@ class SyncSettings:
     mutation_result_seconds: float
     change_log_retention_seconds: float
     notify_executor_writes: bool | None
+    gil_switch_interval_ms: float | None
 
 
 @dataclass(frozen=True)

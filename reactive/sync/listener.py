@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -80,6 +81,9 @@ class Listener:
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> None:
+        interval = reactive_settings.SYNC.gil_switch_interval_ms
+        if interval is not None and interval / 1000 < sys.getswitchinterval():
+            sys.setswitchinterval(interval / 1000)
         self._hook = lambda outcome: self.wake_threadsafe()
         executor.after_commit.append(self._hook)
         self._tasks = [self.loop.create_task(self._run(), name="reactive-ticks"),

@@ -13,6 +13,7 @@ from django.db import connection, connections
 
 from reactive.values import decode
 from tests.conftest import start_server
+from tests.reliability.length import scaled
 from tests.sync_client import RawSync
 from tests.testapp.models import Channel, Counter, Message
 
@@ -142,7 +143,7 @@ async def test_one_snapshot_per_transition_under_concurrent_transfers(asgi_serve
     qb = await client.subscribe("testapp:counter_value", {"name": b})
 
     def transfers(seed: int) -> None:
-        for i in range(8):
+        for i in range(scaled(8, 300)):  # REACTIVE_LONG=1: the long version
             source, target = (a, b) if (i + seed) % 2 else (b, a)
             for _ in range(5):  # this test is about snapshots: a transfer that ran out of
                 r = requests.post(asgi_server.url + "/api/mutation", timeout=30, json={
