@@ -20,10 +20,16 @@ import requests
 MODES = {"serializable": "testapp:counter_inc", "select_for_update": "testapp:counter_inc_locked"}
 
 
+ERRORS: list[str] = []
+
+
 def _call(session: requests.Session, base: str, path: str, name: str) -> bool:
     r = session.post(base + "/api/mutation", json={"path": path, "args": {"name": name},
                                                    "format": "json"}, timeout=60)
-    return r.status_code == 200 and r.json().get("status") == "success"
+    ok = r.status_code == 200 and r.json().get("status") == "success"
+    if not ok:
+        ERRORS.append(r.text[:300])
+    return ok
 
 
 def _value(session: requests.Session, base: str, name: str) -> int:
@@ -80,4 +86,6 @@ def contention(base: str, clients: int = 50, per_client: int = 20, serial: int =
         results[f"{mode}_ratio"] = concurrent_rate / serial_rate
         results[f"{mode}_failed_calls"] = failed + (serial - ok_serial)
         results[f"{mode}_lost_updates"] = (ok_serial + acknowledged) - grown
+    if ERRORS:
+        results["first_error"] = ERRORS[0]
     return results

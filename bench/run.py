@@ -82,6 +82,9 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         steps += [(f"http_overhead.{kind}", on(http_overhead)),
                   (f"ws_overhead.{kind}", on(ws_overhead)),
                   (f"sync_latency.{kind}", on(sync_latency)),
+                  # the same at half the rate: below the process's CPU saturation
+                  (f"sync_latency_100.{kind}",
+                   on(lambda s: sync_latency(s, mutations=1000, rate=100.0))),
                   (f"scale.{kind}", on(scale))]
     # the same latency run with CPython's default GIL switch interval (5 ms), for the ratio
     default_gil = {"REACTIVE_TEST_SYNC": json.dumps({"gil_switch_interval_ms": None})}

@@ -100,6 +100,10 @@ def run_in_transaction(body: Callable[[int], T], *, using: str, isolation: str,
 
 #: Conflicts after which a call with a queue key waits its turn (see `run_in_transaction`).
 QUEUE_AFTER = 2
+#: After a call of this process had to queue, its key stays hot this long: other calls with
+#: that key queue from their first attempt instead of racing the queued retries.
+HOT_SECONDS = 1.0
+_hot_until: dict[str, float] = {}
 
 
 class _Queue:
@@ -107,11 +111,16 @@ class _Queue:
         self.using, self.key, self.held = using, key, False
 
     def join(self, attempt: int) -> None:
-        if self.key is None or self.held or attempt <= QUEUE_AFTER:
+        if self.key is None or self.held:
+            return
+        contended = attempt > QUEUE_AFTER
+        if not contended and _hot_until.get(self.key, 0.0) < time.monotonic():
             return
         with connections[self.using].cursor() as cursor:
             cursor.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [self.key])
         self.held = True
+        if contended:
+            _hot_until[self.key] = time.monotonic() + HOT_SECONDS
 
     def release(self) -> None:
         if not self.held:
