@@ -78,6 +78,7 @@ def write_path(server: Server, conninfo: dict[str, Any], sockets: int = 1000,
 
     farm = Farm(server, sockets, [(GET, {"name": n}) for n in names])
     rates: dict[str, list[float]] = {"reactive": [], "off": []}
+    cpu_ms: dict[str, list[float]] = {"reactive": [], "off": []}
     messages = 0
     with psycopg.connect(autocommit=True, **conninfo) as conn:
         trigger = _trigger_name(conn)
@@ -87,10 +88,13 @@ def write_path(server: Server, conninfo: dict[str, Any], sockets: int = 1000,
                 for mode in ("reactive", "off"):
                     _set_trigger(conn, trigger, mode == "reactive")
                     before = farm.report()["messages"]
-                    rates[mode].append(_load(call, CLIENTS, seconds))
+                    cpu0 = server.cpu_seconds()
+                    rate = _load(call, CLIENTS, seconds)
                     if mode == "reactive":
-                        server.settle(0.2)
+                        server.settle(0.2)  # its re-runs and deliveries count too
                         messages += farm.report()["messages"] - before
+                    rates[mode].append(rate)
+                    cpu_ms[mode].append((server.cpu_seconds() - cpu0) * 1000 / (rate * seconds))
         finally:
             _set_trigger(conn, trigger, True)
             farm.close()
@@ -98,6 +102,9 @@ def write_path(server: Server, conninfo: dict[str, Any], sockets: int = 1000,
     return {"sockets": sockets, "subscriptions": queries, "clients": CLIENTS,
             "reactive_mutations_per_s": reactive, "off_mutations_per_s": off,
             "ratio": reactive / off,
+            # the server's CPU per mutation: what reactivity adds is the difference
+            "server_cpu_ms_per_mutation_reactive": statistics.median(cpu_ms["reactive"]),
+            "server_cpu_ms_per_mutation_off": statistics.median(cpu_ms["off"]),
             "deliveries_per_s_reactive": messages / (rounds * seconds)}
 
 
