@@ -15,24 +15,23 @@ def get(ctx, name: str) -> Any:
     return None if row is None else row["value"]
 
 
-@mutation
-def bump(ctx, name: str) -> int:
+def _bump(ctx, name: str) -> int:
     row = ctx.db.query("counters").with_index("by_name", lambda q: q.eq("name", name)).unique()
     if row is None:
         ctx.db.insert("counters", {"name": name, "value": 1})
         return 1
     ctx.db.patch("counters", row["_id"], {"value": row["value"] + 1})
     return row["value"] + 1
+
+
+@mutation
+def bump(ctx, name: str) -> int:
+    return _bump(ctx, name)
 
 
 @mutation(isolation="select_for_update")
 def bump_locked(ctx, name: str) -> int:
-    row = ctx.db.query("counters").with_index("by_name", lambda q: q.eq("name", name)).unique()
-    if row is None:
-        ctx.db.insert("counters", {"name": name, "value": 1})
-        return 1
-    ctx.db.patch("counters", row["_id"], {"value": row["value"] + 1})
-    return row["value"] + 1
+    return _bump(ctx, name)
 
 
 @query
