@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,3 +67,17 @@ def start_worker(db_name: str, tmp_dir: Path, *, crons: bool = False,
     worker = Worker(proc, log_path, log)
     worker.wait_for_log("worker started")
     return worker
+
+
+def wait_for(predicate: Callable[[], Any], what: str = "condition", timeout: float = 20.0,
+             logs: Callable[[], str] | None = None, worker: Worker | None = None) -> Any:
+    """Poll until `predicate()` is truthy and return it; on timeout fail with `what` and the
+    logs (of `logs()`, or of `worker`)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    log = logs() if logs is not None else worker.log() if worker is not None else ""
+    raise AssertionError(f"{what} not reached in {timeout} s\n{log}")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ from reactive.models import ScheduledFunction
 from reactive.scheduler.runner import WORKER_DIED
 from reactive.testing import ReactiveClient
 from tests.sync_client import RawSync
-from tests.worker import Worker, start_worker
+from tests.worker import Worker, start_worker, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,16 +40,6 @@ def _db_name() -> str:
     return name
 
 
-def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition",
-             worker: Worker | None = None) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.02)
-    log = worker.log() if worker is not None else ""
-    raise AssertionError(f"{what} not reached in {timeout} s\n{log}")
 
 
 def row(sid: str) -> ScheduledFunction:

@@ -37,7 +37,7 @@ from tests.reliability.length import scaled
 from tests.reliability.private_postgres import PrivatePostgres, start_cluster
 from tests.sync_client import RawSync
 from tests.testapp.models import Counter
-from tests.worker import Worker, start_worker
+from tests.worker import Worker, start_worker, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -74,15 +74,6 @@ async def converge(clients: list[tuple[RawSync, int]], expected: Any, what: str,
                                  f"{exc}") from None
 
 
-def wait_for(predicate: Callable[[], Any], what: str, timeout: float = 30.0,
-             logs: Callable[[], str] = lambda: "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not reached in {timeout} s\n{logs()}")
 
 
 # ---------------------------------------------------------------------------------------
@@ -327,7 +318,7 @@ async def test_worker_killed_mid_job_while_postgres_restarts(stack: Stack) -> No
     pg.restart("immediate", down_seconds=0.6)
     rescuer = stack.worker("rescuer")
     wait_for(lambda: all(s == "success" for s, _ in scheduled_rows(pg, sids).values()),
-             "both scheduled mutations succeeded", logs=stack.logs)
+             "both scheduled mutations succeeded", timeout=30, logs=stack.logs)
     time.sleep(1.0)
     assert {n: counter(pg, n) for n in sids} == dict.fromkeys(sids, 1), stack.logs()
     assert "left running by a worker that stopped" in rescuer.log()
