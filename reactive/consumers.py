@@ -21,6 +21,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
+from . import clock
 from .auth import Identity, identity_from_user
 from .conf import reactive_settings
 from .errors import ConvexError
@@ -121,6 +122,10 @@ class SyncConsumer(AsyncWebsocketConsumer):
         if isinstance(message, Connect):
             session.session_id = message.session_id
             session.reconnected = message.connection_count > 0
+            observed = message.max_observed_ts
+            if observed is not None and not clock.observe_ts(observed):
+                # Far ahead of this server's clock: honoured for this socket alone.
+                session.floor = observed
         elif isinstance(message, ModifyQuerySet):
             adds, removed = session.modify_query_set(message)
             manager = self.listener.manager
@@ -169,20 +174,26 @@ class SyncConsumer(AsyncWebsocketConsumer):
             call = await self._mutations.get()
             key = (self.session.session_id, call.request_id) if self.session.session_id else None
             options = CallOptions(want_ts=True, idempotency_key=key,
-                                  check_stored=self.session.reconnected)
+                                  check_stored=self.session.reconnected,
+                                  before_commit=self._committing)
             outcome: Outcome = await run_off_loop(
                 execute, call.udf_path, call.args, identity=self.session.identity,
                 from_client=True, kind="mutation", options=options)
             response = _response("MutationResponse", call.request_id, outcome)
             latest = max(self.listener.ts, self.session.sent_ts)
             ts = outcome.ts if outcome.ok and outcome.ts is not None else latest
+            ts = max(ts, self.session.floor + 1) if self.session.floor else ts
             if outcome.ok:
                 response["ts"] = protocol.encode_ts(ts)
             await self._send(response)
+            self.session.committing = None
             # A Transition follows every mutation, failed ones too: the Python (Rust) client
             # completes a mutation that failed with a ConvexError only on the next Transition.
             self.session.owe_transition(ts)
             self.listener.wake()
+
+    def _committing(self, xid: int | None) -> None:
+        self.session.committing = xid  # from the executor's thread; read by the listener's
 
     async def _action(self, call: Call) -> None:
         outcome: Outcome = await run_off_loop(

@@ -233,7 +233,10 @@ def _run(fn: RegisteredFunction, path: str, raw_args: Any, identity: Identity | 
         if key is not None and options.check_stored:
             stored = ledger.stored_response(using, key)
             if stored is not None:  # a re-sent mutation: answer, do not run again
-                return _replayed(path, stored), True
+                replayed = _replayed(path, stored)
+                if options.before_commit is not None:
+                    options.before_commit(replayed.xid)
+                return replayed, True
         if options.guard is not None and not options.guard.before(using):
             return Outcome(path=path, kind=fn.kind, skipped=True), False
         budget = Budget(path, limits, limits.function_seconds)
@@ -253,10 +256,12 @@ def _run(fn: RegisteredFunction, path: str, raw_args: Any, identity: Identity | 
         result.reads, result.writes = frame.reads, frame.writes
         result.journal = frame.reader.page_journal if frame.reader is not None else None
         if key is not None:
-            result.ts = ledger.store_response(
-                using, key, {"value": result.encoded, "logLines": current_lines()})
+            result.xid = ledger.store_response(using, key, {"value": result.encoded,
+                                                            "logLines": current_lines()})
         elif is_mutation and options.want_ts:
-            result.ts = ledger.commit_position(using)
+            result.xid = ledger.transaction_id(using)
+        if options.before_commit is not None and is_mutation:
+            options.before_commit(result.xid)
         return result, False
 
     if is_mutation:
@@ -280,9 +285,13 @@ def _run(fn: RegisteredFunction, path: str, raw_args: Any, identity: Identity | 
         # showing an error must re-run when those rows change.
         outcome.reads = last_reads[0] if last_reads else None
         raise
-    for name in ("value", "encoded", "ts", "journal", "reads", "writes", "skipped"):
+    for name in ("value", "encoded", "journal", "reads", "writes", "skipped", "xid"):
         setattr(outcome, name, getattr(result, name))
     outcome.attempts = attempts
+    if is_mutation and (options.want_ts or key is not None) and not in_transaction(using):
+        # after COMMIT returned (or the stored response of an earlier commit was read): the
+        # label of the first snapshot that sees the transaction, or a later one
+        outcome.ts = clock.timeline.stamp(result.xid)
     if replayed:
         outcome.log_lines = result.log_lines
         outcome.replayed = True
@@ -293,8 +302,10 @@ def _run(fn: RegisteredFunction, path: str, raw_args: Any, identity: Identity | 
 
 def _replayed(path: str, stored: dict[str, Any]) -> Outcome:
     value = decode(stored["value"]) if stored.get("value") is not None else None
+    xid = stored.get("xid")
     return Outcome(path=path, value=value, encoded=stored.get("value"),
-                   log_lines=list(stored.get("logLines", [])), ts=int(stored["ts"]))
+                   log_lines=list(stored.get("logLines", [])),
+                   xid=int(xid) if xid is not None else None)
 
 
 def _make_ctx(fn: RegisteredFunction, path: str, frame: Frame, identity: Identity | None,

@@ -5,6 +5,7 @@ message clients see. Data only; the executor fills them in.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,9 @@ class CallOptions:
     """What the sync engine asks of a call beyond running it."""
 
     journal: dict[str, Any] | None = None  # a subscription's journal (pagination end cursor)
-    want_ts: bool = False  # report the mutation's commit position in Outcome.ts
+    want_ts: bool = False  # issue the mutation a commit timestamp in Outcome.ts
+    # called (in the executor's thread) with the mutation's transaction id just before COMMIT
+    before_commit: Callable[[int | None], None] | None = None
     idempotency_key: tuple[str, int] | None = None  # (sessionId, requestId) of a WS mutation
     #: Look for a stored response first: only a session that reconnected can re-send a request
     #: (a fresh one cannot have used the id), so the lookup is skipped otherwise.
@@ -52,7 +55,8 @@ class Outcome:
     encoded: Any = None  # the value in convex_encoded_json
     error: FunctionError | None = None
     log_lines: list[str] = field(default_factory=list)
-    ts: int | None = None  # a committed mutation's position: its transaction id + 1 (want_ts)
+    ts: int | None = None  # issued after a mutation's commit (want_ts): see reactive.clock
+    xid: int | None = None  # a mutation's transaction id (want_ts), None if it wrote nothing
     journal: dict[str, Any] | None = None  # a paginated query's page end, for re-runs
     reads: ReadSet | None = None
     writes: WriteSet | None = None

@@ -38,10 +38,9 @@ WHERE xid >= pg_snapshot_xmin(%(last)s::pg_snapshot)
 ORDER BY id;
 
 -- name: current_snapshot
--- The Transition timestamp is the snapshot's xmin: every transaction id below it has finished,
--- so a mutation whose ts (its id + 1) is <= it is visible in this snapshot. (xmax would not do:
--- a transaction still running when the snapshot was taken can have an id below xmax.)
-SELECT pg_current_snapshot()::text, pg_snapshot_xmin(pg_current_snapshot())::text::bigint;
+-- The tick's snapshot, kept to read the next tick's changes by visibility. (Its timestamp is not
+-- derived from it: xmin is held back by any transaction on the server; see reactive.clock.)
+SELECT pg_current_snapshot()::text;
 
 -- name: prune_changes
 -- Rows every live listener has passed, or (with no live listener) older than the retention.

@@ -20,12 +20,12 @@ from ..sql import sql
 OPS = {"I": "insert", "U": "update", "D": "delete"}
 
 
-def current_snapshot(using: str) -> tuple[str, int]:
-    """This transaction's snapshot, and its position (xmin) as the Transition timestamp."""
+def current_snapshot(using: str) -> str:
+    """This transaction's snapshot (taken by this statement if it is the first)."""
     with connections[using].cursor() as cursor:
         cursor.execute(sql("current_snapshot"))
-        snapshot, xmin = cursor.fetchone()
-    return snapshot, int(xmin)
+        (snapshot,) = cursor.fetchone()
+    return str(snapshot)
 
 
 def read_changes(using: str, last: str) -> list[DocWrite]:

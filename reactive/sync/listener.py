@@ -9,8 +9,9 @@ Each tick, on one dedicated thread and one database connection:
 3. re-run, inside S, every subscription those writes touch and every new one, each distinct
    (function, args, identity, journal) once;
 4. back on the event loop: store the results and give each affected socket one Transition whose
-   ts is S's position, `pg_snapshot_xmin(S)`: every transaction below it has finished, so a
-   mutation (ts = its transaction id + 1) at or below it is visible in S.
+   ts was issued (`clock.next_ts()`) just before S was taken. A mutation's ts is issued after its
+   COMMIT returned, so a Transition ts at or past it comes from a snapshot taken after that
+   commit, which sees it; and no other transaction on the server can hold a ts back.
 
 Wake-ups: the executor after its own commits (in-process, no NOTIFY on that path when a
 cross-process Channels layer is configured), Postgres NOTIFY from the capture trigger (writes made
@@ -32,6 +33,7 @@ from typing import Any
 from django.db import OperationalError, close_old_connections, connection, connections, transaction
 from psycopg.pq import TransactionStatus
 
+from .. import clock
 from ..conf import reactive_settings
 from ..functions import executor
 from ..functions.executor import execute
@@ -61,7 +63,7 @@ class Listener:
         self._wake = asyncio.Event()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reactive-listener")
         self._snapshot: str | None = None
-        self.ts = 0  # the last completed tick's snapshot position
+        self.ts = 0  # the last completed tick's timestamp (issued just before its snapshot)
         self._tasks: list[asyncio.Task[Any]] = []
         self._atomic: Any = None
         self._hook: Callable[[Outcome], None] | None = None
@@ -173,7 +175,7 @@ class Listener:
         # the sockets this tick began with, and those flagged while it ran
         for session in flagged | self.manager.take_flagged():
             if session.state is SessionState.OPEN:
-                self._settle(session, works.get(session), ts)
+                self._settle(session, works.get(session), ts, snapshot)
                 if session.dirty:  # it changed while the tick ran: the next one looks again
                     self.manager.flag(session)
         await self._maintain()
@@ -186,8 +188,14 @@ class Listener:
             else:
                 self.manager.flag(session)
 
-    def _settle(self, session: SyncSession, work: Work | None, ts: int) -> None:
+    def _settle(self, session: SyncSession, work: Work | None, ts: int, snapshot: str) -> None:
         """Hand a socket the result of this tick, if it is owed one and it is complete."""
+        committing = session.committing
+        if committing is not None and clock.visible(committing, snapshot):
+            # This snapshot shows the socket's own mutation, whose MutationResponse is not sent
+            # yet: a Transition now would reach the client first, and show the write beside its
+            # optimistic update. The response is followed by a tick that covers it.
+            return
         if work is None:
             if not session.dirty and not session.owed:
                 return
@@ -198,8 +206,7 @@ class Listener:
             return
         session.complete(work, ts)
         if session.owed and session.min_ts > ts:
-            # Its mutation is not below this snapshot's xmin yet (it committed after the
-            # snapshot, or an older transaction is still running): look again shortly.
+            # Its mutation committed after this tick's ts was issued: the next tick covers it.
             self.manager.flag(session)
             self.loop.call_later(RECHECK_SECONDS, self._wake.set)
         if session.wakeup is not None:
@@ -217,7 +224,10 @@ class Listener:
             with connections[self.using].cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY; "
                                f"SET LOCAL statement_timeout = {timeout_ms}")
-            snapshot, ts = changes.current_snapshot(self.using)
+            # the first statement that takes a snapshot, labelled with this tick's ts
+            with clock.timeline.snapshot() as taken:
+                taken.text = snapshot = changes.current_snapshot(self.using)
+            ts = taken.ts
             writes = changes.read_changes(self.using, self._snapshot) if self._snapshot else []
             return snapshot, ts, writes
         except BaseException:

@@ -26,11 +26,17 @@ def encode_ts(ts: int) -> str:
     return base64.b64encode(int(ts).to_bytes(8, "little")).decode()
 
 
+MAX_TS = 2**63 - 1  # the official Rust client refuses larger timestamps
+
+
 def decode_ts(value: str) -> int:
     raw = base64.b64decode(value, validate=True)
     if len(raw) != 8:
         raise ValueError("a timestamp is 8 bytes")
-    return int.from_bytes(raw, "little")
+    ts = int.from_bytes(raw, "little")
+    if ts > MAX_TS:
+        raise ValueError("a timestamp is at most 2^63 - 1")
+    return ts
 
 
 @dataclass(frozen=True)
@@ -138,7 +144,8 @@ def parse(frame: str) -> Message:
             try:
                 ts = decode_ts(ts) if isinstance(ts, str) else _bad_ts()
             except ValueError:
-                raise ProtocolError("Connect.maxObservedTimestamp must be 8 bytes of base64"
+                raise ProtocolError("Connect.maxObservedTimestamp must be 8 bytes of base64 "
+                                    "(a u64 of at most 2^63 - 1)"
                                     ) from None
         count = data.get("connectionCount")
         return Connect(session_id=session_id,

@@ -63,6 +63,13 @@ class SyncSession:
     removed: list[tuple[int, int]] = field(default_factory=list)  # (query id, version)
     last_sent: dict[int, str] = field(default_factory=dict)  # query id -> result hash
     min_ts: int = 0  # a Transition at ts >= this is owed (after a mutation)
+    # Connect's maxObservedTimestamp when it lay too far ahead of this process's clock to be
+    # observed (reactive.clock.observe_ts): this socket's Transitions never go below it, and
+    # its mutations' ts go above it, so read-your-writes still holds.
+    floor: int = 0
+    # The transaction id of this socket's mutation between its last statement and the sending
+    # of its MutationResponse: no Transition whose snapshot sees it may go out before that.
+    committing: int | None = None
     owed: bool = False  # a Transition must follow the last MutationResponse, even an empty one
     _dirty: bool = False
     ready: Work | None = None  # the latest completed tick's work, not yet sent
@@ -146,7 +153,7 @@ class SyncSession:
 
     def complete(self, work: Work, ts: int) -> None:
         """The tick that began with ``work`` finished at snapshot ``ts``."""
-        self.ready, self.ready_ts = work, max(ts, self.sent_ts)
+        self.ready, self.ready_ts = work, max(ts, self.sent_ts, self.floor)
 
     def transition(self) -> dict[str, Any] | None:
         """The next Transition message, or None if there is nothing to say."""
