@@ -125,7 +125,7 @@ class SyncConsumer(AsyncWebsocketConsumer):
             observed = message.max_observed_ts
             if observed is not None and not clock.observe_ts(observed):
                 # Far ahead of this server's clock: honoured for this socket alone.
-                session.floor = observed
+                session.keep_above(observed, clock.latest_ts())
         elif isinstance(message, ModifyQuerySet):
             adds, removed = session.modify_query_set(message)
             manager = self.listener.manager
@@ -180,9 +180,10 @@ class SyncConsumer(AsyncWebsocketConsumer):
                 execute, call.udf_path, call.args, identity=self.session.identity,
                 from_client=True, kind="mutation", options=options)
             response = _response("MutationResponse", call.request_id, outcome)
-            latest = max(self.listener.ts, self.session.sent_ts)
-            ts = outcome.ts if outcome.ok and outcome.ts is not None else latest
-            ts = max(ts, self.session.floor + 1) if self.session.floor else ts
+            if outcome.ok and outcome.ts is not None:
+                ts = self.session.label(outcome.ts)
+            else:
+                ts = max(self.session.label(self.listener.ts), self.session.sent_ts)
             if outcome.ok:
                 response["ts"] = protocol.encode_ts(ts)
             await self._send(response)

@@ -13,7 +13,7 @@ from typing import Any
 
 import websockets
 
-from reactive.sync.protocol import decode_ts
+from reactive.sync.protocol import decode_ts, encode_ts
 from reactive.values import decode
 
 
@@ -40,15 +40,17 @@ class RawSync:
     @classmethod
     async def connect(cls, base_ws_url: str, *, path: str = "/api/1.48.0/sync",
                       session_id: str | None = None, connection_count: int = 0,
-                      **kwargs: Any) -> RawSync:
+                      max_observed_ts: int | None = None, **kwargs: Any) -> RawSync:
         ws = await websockets.connect(base_ws_url + path, max_size=None, **kwargs)
         client = cls(ws)
         if session_id:
             client.session_id = session_id
-        await client.send({"type": "Connect", "sessionId": client.session_id,
-                           "connectionCount": connection_count,
-                           "lastCloseReason": "InitialConnect",
-                           "clientTs": 0})
+        connect = {"type": "Connect", "sessionId": client.session_id,
+                   "connectionCount": connection_count, "lastCloseReason": "InitialConnect",
+                   "clientTs": 0}
+        if max_observed_ts is not None:
+            connect["maxObservedTimestamp"] = encode_ts(max_observed_ts)
+        await client.send(connect)
         return client
 
     async def close(self) -> None:

@@ -205,7 +205,7 @@ class Listener:
             self._wake.set()
             return
         session.complete(work, ts)
-        if session.owed and session.min_ts > ts:
+        if session.owed and session.min_ts > session.label(ts):
             # Its mutation committed after this tick's ts was issued: the next tick covers it.
             self.manager.flag(session)
             self.loop.call_later(RECHECK_SECONDS, self._wake.set)

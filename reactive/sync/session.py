@@ -64,9 +64,10 @@ class SyncSession:
     last_sent: dict[int, str] = field(default_factory=dict)  # query id -> result hash
     min_ts: int = 0  # a Transition at ts >= this is owed (after a mutation)
     # Connect's maxObservedTimestamp when it lay too far ahead of this process's clock to be
-    # observed (reactive.clock.observe_ts): this socket's Transitions never go below it, and
-    # its mutations' ts go above it, so read-your-writes still holds.
+    # observed (reactive.clock.observe_ts): every ts this socket is sent is the process's plus
+    # `shift` (which keeps their order, so read-your-writes stays exact) and never below `floor`.
     floor: int = 0
+    shift: int = 0
     # The transaction id of this socket's mutation between its last statement and the sending
     # of its MutationResponse: no Transition whose snapshot sees it may go out before that.
     committing: int | None = None
@@ -153,7 +154,17 @@ class SyncSession:
 
     def complete(self, work: Work, ts: int) -> None:
         """The tick that began with ``work`` finished at snapshot ``ts``."""
-        self.ready, self.ready_ts = work, max(ts, self.sent_ts, self.floor)
+        self.ready, self.ready_ts = work, max(self.label(ts), self.sent_ts, self.floor)
+
+    def label(self, ts: int) -> int:
+        """A process timestamp as this socket is sent it."""
+        return ts + self.shift
+
+    def keep_above(self, observed: int, latest: int) -> None:
+        """Send this socket only timestamps at or past ``observed`` (Connect's
+        maxObservedTimestamp) although the process clock, at ``latest``, is far behind it."""
+        self.floor = observed
+        self.shift = max(0, observed - latest)
 
     def transition(self) -> dict[str, Any] | None:
         """The next Transition message, or None if there is nothing to say."""

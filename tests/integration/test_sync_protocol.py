@@ -118,7 +118,8 @@ async def test_resent_mutation_is_answered_not_run_again(asgi_server):
                                   connection_count=1)  # a reconnect, as the JS client sends
     r2 = await again.call("Mutation", "testapp:create_channel", {"name": name}, request_id=7)
     assert r1["success"] and r2["success"] and r2["result"] == r1["result"]
-    assert r2["ts"] == r1["ts"] and again.saw_writes_of(7)
+    # the replay's ts is that of the first snapshot seen to include the write: never earlier
+    assert decode_ts(r2["ts"]) >= decode_ts(r1["ts"]) and again.saw_writes_of(7)
     other = await RawSync.connect(asgi_server.ws_url)  # another session: a real second call
     r3 = await other.call("Mutation", "testapp:create_channel", {"name": name}, request_id=7)
     assert not r3["success"] and "constraint" in r3["result"]
@@ -348,3 +349,42 @@ async def test_a_slow_subscription_does_not_hold_up_the_others(asgi_server):
     await client.mutation("testapp:counter_inc", {"name": name})
     assert client.results[fast] == 1
     await client.close()
+
+
+async def test_max_observed_timestamp_is_never_gone_back_on(asgi_server):
+    """Connect's maxObservedTimestamp (what a client saw from another server process): this
+    socket's Transitions start at or past it, and its mutations still read their writes. One
+    within a minute of the clock moves the server's clock; one further ahead is kept to its
+    socket (a client cannot push every socket's timestamps far ahead)."""
+    import time
+
+    name = unique("ahead")
+    for ahead_s in (30, 3600):
+        seen = time.time_ns() + ahead_s * 1_000_000_000
+        client = await RawSync.connect(asgi_server.ws_url, max_observed_ts=seen)
+        qid = await client.subscribe("testapp:channel_names")
+        assert decode_ts(client.transitions[0]["endVersion"]["ts"]) >= seen
+        await client.mutation("testapp:create_channel", {"name": f"{name}-{ahead_s}"})
+        assert f"{name}-{ahead_s}" in client.results[qid]
+        assert decode_ts(client.responses[0]["ts"]) > seen
+        bystander = await RawSync.connect(asgi_server.ws_url)
+        await bystander.subscribe("testapp:channel_names")
+        bystander_ts = decode_ts(bystander.transitions[0]["endVersion"]["ts"])
+        if ahead_s == 30:
+            assert bystander_ts >= seen  # the server's clock moved past it
+        else:
+            assert bystander_ts < seen  # not pushed by another socket's far-off value
+        await client.close()
+        await bystander.close()
+
+
+async def test_max_observed_timestamp_beyond_i64_is_refused(asgi_server):
+    ws = await websockets.connect(asgi_server.ws_url + "/api/1.48.0/sync")
+    await ws.send(json.dumps({"type": "Connect", "sessionId": str(uuid.uuid4()),
+                              "connectionCount": 1, "clientTs": 0,
+                              "maxObservedTimestamp": base64.b64encode(
+                                  (2**64 - 1).to_bytes(8, "little")).decode()}))
+    message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    assert message["type"] == "FatalError"
+    assert "maxObservedTimestamp" in message["error"]
+    await ws.close()
