@@ -1,6 +1,7 @@
 """Convex's HTTP API, as a protocol layer: request bodies in, response bodies out. No Django.
 
-`parse_call` turns a request body into (path, args, format); `outcome_body` turns an executor
+`parse_call` turns a request body into (path, args, format) (`parse_ts` reads the timestamp of
+`/api/query_at_ts`); `outcome_body` turns an executor
 `Outcome` into Convex's `UdfResponse` JSON (`{"status": "success", "value", "logLines"}` or
 `{"status": "error", "errorMessage", "errorData"?, "logLines"}`), always with HTTP 200, as the
 official clients expect. Malformed requests are `RequestError`s (HTTP 4xx with `{code, message}`).
@@ -12,8 +13,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from . import clock
 from .errors import ConvexError, RequestError
 from .functions.outcome import Outcome, error_message
+from .sync.protocol import decode_ts
 from .values import ValueEncodingError, decode, encode
 
 FORMATS = {
@@ -76,6 +79,22 @@ def parse_call(body: bytes, *, path: str | None = None, default_format: str | No
                                "The request body needs a function path in `path`")
     return Call(path=path, args=parse_args(data.get("args")),
                 format=parse_format(data.get("format", default_format)))
+
+
+def parse_ts(body: bytes) -> int:
+    """The ``ts`` of a ``/api/query_at_ts`` body: one ``/api/query_ts`` issued (base64 u64)."""
+    raw = parse_body(body).get("ts")
+    try:
+        if not isinstance(raw, str):
+            raise ValueError("missing")
+        ts = decode_ts(raw)
+    except ValueError:
+        raise RequestError("BadTimestamp", "`ts` must be a timestamp from /api/query_ts "
+                           "(8 bytes of base64)") from None
+    if not clock.observe_ts(ts):
+        raise RequestError("BadTimestamp", "`ts` lies ahead of this server's clock; use one "
+                           "returned by /api/query_ts")
+    return ts
 
 
 def outcome_body(outcome: Outcome, fmt: str) -> dict[str, Any]:

@@ -14,6 +14,8 @@ app_name = "reactive"
 
 urlpatterns = [
     re_path(r"^(?:/*)api/query/?$", views.query_view, name="query"),
+    re_path(r"^(?:/*)api/query_ts/?$", views.query_ts_view, name="query_ts"),
+    re_path(r"^(?:/*)api/query_at_ts/?$", views.query_at_ts_view, name="query_at_ts"),
     re_path(r"^(?:/*)api/mutation/?$", views.mutation_view, name="mutation"),
     re_path(r"^(?:/*)api/action/?$", views.action_view, name="action"),
     re_path(r"^(?:/*)api/function/?$", views.function_view, name="function"),

@@ -17,13 +17,15 @@ from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from . import clock
 from .auth import Identity, identity_from_user
 from .conf import reactive_settings
 from .errors import RequestError
 from .functions.executor import execute
 from .functions.outcome import Outcome
 from .functions.registry import Kind
-from .http_api import Call, outcome_body, parse_call, run_path_from_url
+from .http_api import Call, outcome_body, parse_call, parse_ts, run_path_from_url
+from .sync.protocol import encode_ts
 
 
 def _json(data: Any, status: int = 200) -> HttpResponse:
@@ -77,7 +79,7 @@ def _run_sync(call: Call, identity: Identity | None, kind: Kind | None) -> Outco
 
 
 async def _handle(request: HttpRequest, kind: Kind | None, path: str | None = None,
-                  default_format: str | None = None) -> HttpResponse:
+                  default_format: str | None = None, at_ts: bool = False) -> HttpResponse:
     if request.method == "OPTIONS":
         return _cors(request, HttpResponse(status=204))
     if request.method != "POST":
@@ -91,6 +93,10 @@ async def _handle(request: HttpRequest, kind: Kind | None, path: str | None = No
         if len(body) > limit:
             raise RequestError("RequestTooLarge", f"The request body is over {limit} bytes", 413)
         call = parse_call(body, path=path, default_format=default_format)
+        if at_ts:
+            # Postgres cannot read the past: the query runs at a snapshot taken now, which holds
+            # everything committed before `ts` was issued (and maybe more). See docs/http-api.md.
+            parse_ts(body)
     except RequestError as exc:
         return _cors(request, _json({"code": exc.code, "message": exc.message},
                                     status=exc.status))
@@ -102,6 +108,21 @@ async def _handle(request: HttpRequest, kind: Kind | None, path: str | None = No
 @csrf_exempt
 async def query_view(request: HttpRequest) -> HttpResponse:
     return await _handle(request, Kind.QUERY)
+
+
+@csrf_exempt
+async def query_ts_view(request: HttpRequest) -> HttpResponse:
+    """A timestamp for `/api/query_at_ts` (`ConvexHttpClient.consistentQuery`)."""
+    if request.method == "OPTIONS":
+        return _cors(request, HttpResponse(status=204))
+    if request.method != "POST":
+        return _cors(request, _json({"code": "MethodNotAllowed", "message": "Use POST"}, 405))
+    return _cors(request, _json({"ts": encode_ts(clock.next_ts())}))
+
+
+@csrf_exempt
+async def query_at_ts_view(request: HttpRequest) -> HttpResponse:
+    return await _handle(request, Kind.QUERY, at_ts=True)
 
 
 @csrf_exempt

@@ -540,3 +540,34 @@ def test_server_survives_a_burst_of_bad_requests(api: Api) -> None:
         for _ in range(5):
             for send in bad:
                 assert send().status_code in (200, 400, 413)
+
+
+# --- consistentQuery: /api/query_ts and /api/query_at_ts ------------------------------------
+
+
+def test_query_at_ts_reads_what_was_committed_before_the_timestamp(api: Api) -> None:
+    name = unique("at-ts")
+    api.mutation("testapp:create_channel", {"name": name})
+    r = api.post("/api/query_ts", {})
+    assert r.status_code == 200, r.text
+    ts = r.json()["ts"]
+    assert len(base64.b64decode(ts)) == 8
+    names = api.value("/api/query_at_ts", "testapp:channel_names", ts=ts)
+    assert name in names
+    # the query's own errors are function errors, as on /api/query
+    api.function_error(api.call("/api/query_at_ts", "testapp:boom", ts=ts), "Server Error")
+    # only queries
+    api.function_error(api.call("/api/query_at_ts", "testapp:create_channel",
+                                {"name": unique("no")}, ts=ts))
+
+
+@pytest.mark.parametrize("ts", [None, 12, "not base64!", base64.b64encode(b"1234").decode(),
+                                base64.b64encode((2**64 - 1).to_bytes(8, "little")).decode(),
+                                b64_i64(2**62)])
+def test_query_at_ts_refuses_a_bad_timestamp(api: Api, ts: Any) -> None:
+    body: dict[str, Any] = {"path": "testapp:ping", "args": [{}]}
+    if ts is not None:
+        body["ts"] = ts
+    message = api.protocol_error(api.post("/api/query_at_ts", body), 400, "BadTimestamp")
+    assert "ts" in message["message"]
+    api.assert_alive()

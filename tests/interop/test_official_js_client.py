@@ -29,6 +29,7 @@ CHECKS = [
     "unknown_function",
     "internal_function",
     "log_lines",
+    "consistent_query",
 ]
 
 # The live server commits to pytest-django's test database, which pytest-django (4.14) only

@@ -189,6 +189,23 @@ const checks = [
     return err.message;
   }],
 
+  // consistentQuery: /api/query_ts once per client, then /api/query_at_ts with that ts. Every
+  // consistentQuery of a client reads at least what was committed when the ts was issued.
+  ["consistent_query", async () => {
+    const name = `js-consistent-${unique}`;
+    const consistent = new ConvexHttpClient(url, { logger });
+    await client.mutation(api.testapp.create_channel, { name });
+    const names = await consistent.consistentQuery(api.testapp.channel_names, {});
+    expect(Array.isArray(names) && names.includes(name),
+      `consistentQuery does not show ${name}, committed before its timestamp: ${show(names)}`);
+    expectEqual(await consistent.consistentQuery(api.testapp.ping, {}), "pong",
+      "a second consistentQuery (same timestamp)");
+    const err = await expectRejects(consistent.consistentQuery(api.testapp.fail_convex, {}),
+      "consistentQuery of a query that throws a ConvexError");
+    expect(err instanceof ConvexError, `expected a ConvexError, got ${show(err)}`);
+    return `${name} visible; ping; ConvexError`;
+  }],
+
   ["log_lines", async () => {
     logged.length = 0;
     expectEqual(await client.query(api.testapp.logs, {}), "ok", "testapp:logs");
