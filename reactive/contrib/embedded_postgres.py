@@ -3,7 +3,7 @@
 When DATABASE_URL is unset, `database_config()` starts (or reuses) a PostgreSQL 16 server from the
 `pgserver` package in a project-local data directory and points Django at its Unix socket. The
 server keeps running after the process exits, so later commands reuse it; `pgserver` is an optional
-dependency (`pip install reactive[embedded]`).
+dependency (`pip install 'django-reactive-backend[embedded]'`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def embedded_url(data_dir: str | os.PathLike[str]) -> str:
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise RuntimeError(
             "DATABASE_URL is not set and the embedded Postgres is not installed: "
-            "pip install 'reactive[embedded]' or set DATABASE_URL"
+            "pip install 'django-reactive-backend[embedded]' or set DATABASE_URL"
         ) from exc
     path = Path(data_dir).resolve()
     path.mkdir(parents=True, exist_ok=True)

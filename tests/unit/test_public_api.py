@@ -21,3 +21,14 @@ def test_import_without_django_setup():
                          env={"PATH": ""}, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "chat:send"
+
+
+def test_the_distribution_has_its_own_name_and_provides_reactive() -> None:
+    """`pip install reactive` installs an unrelated project: ours is django-reactive-backend."""
+    from importlib import metadata
+
+    dist = metadata.distribution("django-reactive-backend")
+    assert dist.metadata["Name"] == "django-reactive-backend"
+    top = (dist.read_text("top_level.txt") or "").split()
+    files = [str(f) for f in (dist.files or [])]
+    assert "reactive" in top or any(f.startswith("reactive") or "reactive" in f for f in files)
