@@ -19,6 +19,7 @@ from django.test import override_settings
 
 from reactive.errors import InternalError, NotAllowedHere
 from reactive.functions.executor import execute
+from reactive.ids import pk_of
 from tests.conftest import LiveServer, start_server
 from tests.worker import start_worker
 
@@ -109,12 +110,14 @@ def test_uncaught_error_is_logged_with_traceback_without_logging(
 
 
 def test_worker_logs_info_without_logging(tmp_path: Path) -> None:
+    """`manage.py reactive worker` in a project with no LOGGING prints its INFO lines."""
     worker = start_worker(_db_name(), tmp_path, settings="tests.settings_default_logging")
-    try:
-        assert "worker started" in worker.log()  # start_worker waited for it
+    try:  # start_worker waited for "worker started"
+        sid = execute("testapp/scheduling:schedule_bump", {"name": _name()}).unwrap()
+        worker.wait_for_log(f"(row {pk_of('_scheduled_functions', sid)}, attempt 1): success")
+        assert "INFO reactive.scheduler: worker started" in worker.log()
     finally:
-        assert worker.terminate() == 0
-    assert "worker stopped" in worker.log()
+        worker.terminate()
 
 
 @pytest.mark.parametrize("debug", [False, True])
