@@ -11,7 +11,7 @@ clients' own scheduling.
 
 What each measures is in its module's docstring: overhead.py (http_overhead, ws_overhead),
 sync.py (sync_latency, sync_precision, sync_dedup), write_path.py (write_path, notify_cost),
-contention.py, scale.py, scheduler.py (scheduler_latency).
+contention.py, scale.py, scheduler.py (scheduler_latency), guard.py (guard_cost).
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ def _with_server(kind: str, db: str, port: int, fn: Callable[[Server], dict[str,
 
 def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
     from .contention import contention
+    from .guard import guard_cost
     from .overhead import http_overhead, ws_overhead
     from .scale import scale
     from .scheduler import scheduler_latency
@@ -98,6 +99,7 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         ("contention", lambda: _with_server("daphne", db, 8799,
                                             lambda s: contention(s.url))),
         ("scheduler_latency", lambda: scheduler_latency(db)),
+        ("guard_cost", guard_cost),
     ]
     return steps
 

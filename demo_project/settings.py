@@ -73,7 +73,7 @@ REACTIVE = {
     # Each installed app's functions live in this module (or package): chat/functions.py.
     "FUNCTIONS_MODULE": "functions",
     # Refuse network I/O inside queries and mutations (they may be retried); do it in actions.
-    # None (the default) means "when DEBUG".
+    # On by default in every mode; False switches the guard off.
     "REFUSE_NETWORK_IN_TRANSACTIONS": True,
     # Per-function limits, merged over the defaults: here, let a query or mutation run for 2 s.
     "LIMITS": {"function_seconds": 2.0},

@@ -34,8 +34,9 @@ DEFAULTS: dict[str, Any] = {
         "argument_bytes": 16 * 1024 * 1024,
         "result_bytes": 16 * 1024 * 1024,
     },
-    # Refuse network I/O (socket connects) inside queries and mutations. None means "when DEBUG".
-    "REFUSE_NETWORK_IN_TRANSACTIONS": None,
+    # Refuse network I/O (socket connects, DNS lookups) inside queries and mutations, in every
+    # mode (as Convex does). False switches the guard off.
+    "REFUSE_NETWORK_IN_TRANSACTIONS": True,
     # Browser origins allowed to use the session cookie identity cross-origin (besides same-origin
     # requests and CSRF_TRUSTED_ORIGINS).
     "CORS_TRUSTED_ORIGINS": [],
@@ -153,7 +154,7 @@ class ReactiveSettings:
     SESSION_ISSUER: str = "django"
     RETRY: RetryPolicy = field(default_factory=RetryPolicy)
     LIMITS: Limits = field(default_factory=lambda: Limits(**DEFAULTS["LIMITS"]))
-    REFUSE_NETWORK_IN_TRANSACTIONS: bool = False
+    REFUSE_NETWORK_IN_TRANSACTIONS: bool = True
     CORS_TRUSTED_ORIGINS: tuple[str, ...] = ()
     SYNC: SyncSettings = field(default_factory=lambda: SyncSettings(**DEFAULTS["SYNC"]))
     SCHEDULER: SchedulerSettings = field(
@@ -192,13 +193,19 @@ def _load() -> ReactiveSettings:
             )
     merged = {**DEFAULTS, **user}
     refuse = merged["REFUSE_NETWORK_IN_TRANSACTIONS"]
+    if not isinstance(refuse, bool):
+        from .errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"REACTIVE['REFUSE_NETWORK_IN_TRANSACTIONS'] must be True or False, not {refuse!r}."
+        )
     return ReactiveSettings(
         FUNCTIONS_MODULE=merged["FUNCTIONS_MODULE"],
         MAX_REQUEST_BYTES=int(merged["MAX_REQUEST_BYTES"]),
         SESSION_ISSUER=merged["SESSION_ISSUER"],
         RETRY=RetryPolicy(**{**DEFAULTS["RETRY"], **merged["RETRY"]}),
         LIMITS=Limits(**{**DEFAULTS["LIMITS"], **merged["LIMITS"]}),
-        REFUSE_NETWORK_IN_TRANSACTIONS=bool(settings.DEBUG if refuse is None else refuse),
+        REFUSE_NETWORK_IN_TRANSACTIONS=refuse,
         CORS_TRUSTED_ORIGINS=tuple(merged["CORS_TRUSTED_ORIGINS"]),
         SYNC=SyncSettings(**{**DEFAULTS["SYNC"], **merged["SYNC"]}),
         SCHEDULER=SchedulerSettings(**{**DEFAULTS["SCHEDULER"], **merged["SCHEDULER"]}),

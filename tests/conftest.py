@@ -59,9 +59,10 @@ class LiveServer:
 
 
 def start_server(db_name: str, tmp_dir: Path, server: str = "daphne",
-                 env_extra: dict[str, str] | None = None) -> LiveServer:
+                 env_extra: dict[str, str] | None = None,
+                 settings: str = "tests.settings") -> LiveServer:
     port = _free_port()
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.settings",
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE=settings,
                REACTIVE_LIVE_DB_NAME=db_name, PYTHONUNBUFFERED="1", **(env_extra or {}))
     if server == "daphne":
         # daphne drops WebSocket messages over 1 MiB by default; let reactive's own limit

@@ -64,7 +64,6 @@ TIME_ZONE = "UTC"
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 REACTIVE = {
-    "REFUSE_NETWORK_IN_TRANSACTIONS": True,
     "MAX_REQUEST_BYTES": 1024 * 1024,
     "SYNC": {"max_frame_bytes": 1024 * 1024, "max_queries_per_socket": 64},
 }

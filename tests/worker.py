@@ -55,8 +55,9 @@ class Worker:
 
 
 def start_worker(db_name: str, tmp_dir: Path, *, crons: bool = False,
-                 env_extra: dict[str, str] | None = None, name: str = "w") -> Worker:
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.settings",
+                 env_extra: dict[str, str] | None = None, name: str = "w",
+                 settings: str = "tests.settings") -> Worker:
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE=settings,
                REACTIVE_LIVE_DB_NAME=db_name, PYTHONUNBUFFERED="1", **(env_extra or {}))
     cmd = [sys.executable, "manage.py", "reactive", "worker", "--name", name]
     if not crons:
@@ -65,7 +66,11 @@ def start_worker(db_name: str, tmp_dir: Path, *, crons: bool = False,
     log = log_path.open("wb")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     worker = Worker(proc, log_path, log)
-    worker.wait_for_log("worker started")
+    try:
+        worker.wait_for_log("worker started")
+    except AssertionError:
+        worker.kill9()  # never leave a worker running behind a failed start
+        raise
     return worker
 
 

@@ -3,9 +3,10 @@
 Queries and mutations may run more than once (retries, re-runs for subscribers), so a request to
 another service from one would be repeated or half-applied. While one runs, a Python audit hook
 refuses `socket.connect` and DNS lookups from its thread. libpq (the database connection) does not
-go through Python sockets and is unaffected. On by default when DEBUG is true
-(`REACTIVE["REFUSE_NETWORK_IN_TRANSACTIONS"]`); the hook costs one thread-local read per audit
-event.
+go through Python sockets and is unaffected. On in every mode, as in Convex;
+`REACTIVE["REFUSE_NETWORK_IN_TRANSACTIONS"] = False` switches it off. It costs a thread-local
+write on entering and leaving each query or mutation and a set lookup per audit event (the
+figure is in docs/transactions.md).
 """
 
 from __future__ import annotations

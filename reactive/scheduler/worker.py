@@ -10,13 +10,15 @@ One asyncio loop runs four things side by side:
 - pruning: finished `_scheduled_functions` rows older than the retention are deleted.
 
 SIGTERM or SIGINT stops it cleanly: procrastinate stops taking jobs and waits for the running
-ones, then the other loops are cancelled.
+ones, then the other loops are cancelled. `default_logging()` makes it print its INFO lines in a
+project whose LOGGING says nothing about them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +31,23 @@ from . import cron_table
 from .crons import Cron, discover
 
 logger = logging.getLogger("reactive.scheduler")
+
+
+def default_logging() -> None:
+    """Print the worker's INFO lines unless LOGGING decided about them.
+
+    ``reactive.scheduler`` gets level INFO unless LOGGING set one; if no handler would receive
+    its records (none on it, on ``reactive`` or on the root), a stdout handler at INFO is added
+    to ``reactive``, so function errors (``reactive.executor``) show too. Other libraries'
+    loggers are left as LOGGING has them.
+    """
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.INFO)
+    if not logger.hasHandlers():
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setLevel(logging.INFO)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logging.getLogger("reactive").addHandler(handler)
 
 
 def _db(fn: Callable[..., Any]) -> Callable[..., Any]:

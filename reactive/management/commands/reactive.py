@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import logging
 import sys
 from typing import Any
 
@@ -63,10 +62,7 @@ class Command(BaseCommand):
     def _worker(self, options: dict[str, Any]) -> None:
         from ...scheduler import worker
 
-        if not logging.getLogger().handlers and not logging.getLogger("reactive").handlers:
-            logging.basicConfig(level=logging.INFO, stream=sys.stdout,
-                                format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        logging.getLogger("reactive").setLevel(logging.INFO)
+        worker.default_logging()
         asyncio.run(worker.run(concurrency=options["concurrency"],
                                name=options["name"], crons=not options["no_crons"]))
 

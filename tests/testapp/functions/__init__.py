@@ -84,7 +84,7 @@ def logs(ctx) -> str:
     ctx.log.warn("careful")
     import logging
 
-    logging.getLogger("tests.user_code").error("from logging")
+    logging.getLogger("reactive.fn.tests").error("from logging")
     return "ok"
 
 
