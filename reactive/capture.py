@@ -1,15 +1,26 @@
-"""Change capture: the pgtrigger trigger each registered table gets. Declares SQL only.
+"""Change capture: the pgtrigger triggers each registered table gets. Declares SQL only.
 
-The trigger is a row-level AFTER INSERT/UPDATE/DELETE trigger that passes the table's name and the
-values of its index-key columns (old and new row) to `reactive_capture_v1` (created by reactive's
-migration), which appends them to the change log with the writing transaction's id. Because it is
-a database trigger, writes from anywhere are seen: the executor, admin, `bulk_create`,
-`QuerySet.update()`, raw SQL, other services. The columns come from the table's indexes, so adding
-an index changes the trigger, and `makemigrations` records the change in the model's app.
+Two triggers per table, both calling `reactive_capture_v1` (created by reactive's migration),
+which appends a row to the change log with the writing transaction's id:
+
+- `reactive_changes`, row-level AFTER INSERT/UPDATE/DELETE, passes the table's name and the
+  values of its index-key columns (old and new row). The columns come from the table's indexes,
+  so adding an index changes the trigger, and `makemigrations` records the change.
+- `reactive_truncate`, statement-level AFTER TRUNCATE (row triggers do not fire on TRUNCATE, nor
+  on `manage.py flush`, which truncates), records op ``T`` with no row: a whole-table write.
+
+Because they are database triggers, writes from anywhere are seen: the executor, admin,
+`bulk_create`, `QuerySet.update()`, raw SQL, TRUNCATE, other services. The triggers are declared
+on the registered model, so its app's migrations install them. `register_table` declares none on
+a model of an installed package (auth.User), whose migrations are not the project's (see
+`is_package_model`): the project registers a proxy model of it instead, declared in its own app,
+which carries the triggers into that app's migrations.
 """
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pgtrigger
@@ -20,6 +31,8 @@ if TYPE_CHECKING:
     from .db.tables import Table
 
 TRIGGER_NAME = "reactive_changes"
+TRUNCATE_TRIGGER_NAME = "reactive_truncate"
+TRIGGER_NAMES = (TRIGGER_NAME, TRUNCATE_TRIGGER_NAME)
 
 
 def key_columns(table: Table) -> list[str]:
@@ -60,14 +73,46 @@ def build_trigger(table: Table) -> pgtrigger.Trigger:
     )
 
 
+def build_truncate_trigger(table: Table) -> pgtrigger.Trigger:
+    name = table.name.replace("'", "''")
+    return pgtrigger.Trigger(
+        name=TRUNCATE_TRIGGER_NAME,
+        when=pgtrigger.After,
+        operation=pgtrigger.Truncate,
+        level=pgtrigger.Statement,
+        func=f"PERFORM reactive_capture_v1('{name}', TG_OP, NULL, NULL); RETURN NULL;",
+    )
+
+
+def build_triggers(table: Table) -> list[pgtrigger.Trigger]:
+    """The capture triggers the table's model should carry."""
+    return [build_trigger(table), build_truncate_trigger(table)]
+
+
+def is_package_model(model: type[models.Model]) -> bool:
+    """Whether the model's app is an installed package (site-packages), not the project's.
+
+    Its migrations belong to the package, so a trigger declared on it would make
+    `makemigrations` write a migration into site-packages, lost on the next install.
+    """
+    module = sys.modules.get(model.__module__)
+    parts = Path(getattr(module, "__file__", None) or "").parts
+    return "site-packages" in parts or "dist-packages" in parts
+
+
 def uninstall_capture(table: Table) -> None:
     model = table.model
     for existing in list(getattr(model._meta, "triggers", [])):
-        if existing.name == TRIGGER_NAME:
+        if existing.name in TRIGGER_NAMES:
             existing.unregister(model)
 
 
+def captured(table: Table) -> bool:
+    """Whether the table's model carries its capture triggers."""
+    return any(t.name == TRIGGER_NAME for t in getattr(table.model._meta, "triggers", []))
+
+
 def install_capture(table: Table) -> None:
-    """Register (or replace) the table's capture trigger with pgtrigger."""
+    """Register (or replace) the table's capture triggers with pgtrigger."""
     uninstall_capture(table)
-    pgtrigger.register(build_trigger(table))(table.model)
+    pgtrigger.register(*build_triggers(table))(table.model)

@@ -1,4 +1,8 @@
-"""Django system checks (`reactive.E0xx` errors, `reactive.W0xx` warnings). Inspection only."""
+"""Django system checks (`reactive.E0xx` errors, `reactive.W0xx` warnings). Inspection only.
+
+`check_setup` needs no database; `check_capture_triggers` is a database check (Django runs it
+when given databases: `migrate`, `check --database`) and looks at the installed triggers.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.db import connections
+from pgtrigger.core import INSTALLED, OUTDATED, UNALLOWED, UNINSTALLED
+
+from .capture import TRIGGER_NAME, TRUNCATE_TRIGGER_NAME
 
 
 @register(Tags.compatibility)
@@ -56,6 +64,7 @@ SENSITIVE_FIELDS = ("password", "secret", "token", "api_key")
 
 
 def check_tables() -> list[Any]:
+    from .capture import captured, is_package_model
     from .db.tables import tables
 
     found = []
@@ -67,6 +76,17 @@ def check_tables() -> list[Any]:
                 hint="Pass exclude=(...) to @table / register_table to keep them out.",
                 id="reactive.W006",
             ))
+        if not table.system and is_package_model(table.model) and not captured(table):
+            label = table.model._meta.label
+            found.append(Warning(
+                f"Table {table.name!r} is {label}, a model of an installed package: it has no "
+                f"change-capture trigger, so writes to it reach no subscriber.",
+                hint=f"Declare a proxy model of {label} in one of your apps (class Meta: "
+                     f"proxy = True) and register that: register_table(<proxy>, "
+                     f"{table.name!r}, ...); then makemigrations and migrate. See "
+                     f"docs/database.md.",
+                id="reactive.W010",
+            ))
         for name in table.unusable_indexes():
             found.append(Warning(
                 f"Index {name!r} of table {table.name!r} cannot be used with with_index().",
@@ -74,4 +94,48 @@ def check_tables() -> list[Any]:
                      "are left out of the table.",
                 id="reactive.W007",
             ))
+    return found
+
+
+MISSED = {TRIGGER_NAME: "inserts, updates and deletes",
+          TRUNCATE_TRIGGER_NAME: "TRUNCATE and `manage.py flush`"}
+
+
+@register(Tags.database)
+def check_capture_triggers(app_configs: Any = None, databases: Any = None,
+                           **kwargs: Any) -> list[Any]:
+    """reactive.W009: a table whose capture trigger is missing, outdated or disabled."""
+    if not databases:
+        return []
+    from .capture import build_triggers, captured
+    from .db.tables import tables
+
+    found: list[Any] = []
+    for alias in databases:
+        connection = connections[alias]
+        if connection.vendor != "postgresql":
+            continue
+        existing = set(connection.introspection.table_names())
+        for table in tables:
+            model = table.model
+            if not captured(table) or model._meta.db_table not in existing:
+                continue  # no trigger declared (W010), or migrate has yet to create the table
+            for trigger in build_triggers(table):
+                status, enabled = trigger.get_installation_status(model, database=alias)
+                if status == INSTALLED and enabled:
+                    continue
+                if status == UNALLOWED:
+                    continue  # a router keeps the model out of this database
+                state = {UNINSTALLED: "is not installed", OUTDATED: "is outdated",
+                         INSTALLED: "is disabled"}.get(status, f"is {status.lower()}")
+                hint = (f"Run `manage.py pgtrigger enable {trigger.get_uri(model)}`."
+                        if status == INSTALLED else
+                        "Run `manage.py makemigrations` and `manage.py migrate` (or `manage.py "
+                        "pgtrigger install` if PGTRIGGER_MIGRATIONS is off).")
+                found.append(Warning(
+                    f"Table {table.name!r}: trigger {trigger.name!r} on "
+                    f"{model._meta.db_table!r} {state} in database {alias!r}, so "
+                    f"{MISSED[trigger.name]} reach no subscriber.",
+                    hint=hint, id="reactive.W009",
+                ))
     return found

@@ -141,6 +141,9 @@ class TableRegistry:
         self._by_name: dict[str, Table] = {}
         self._by_model: dict[type, Table] = {}
         self._by_tag: dict[bytes, Table] = {}
+        # A proxy model's table also answers for its concrete model: foreign keys and cascades
+        # name the concrete model (auth.User), the table is registered on the proxy.
+        self._by_concrete: dict[type, Table] = {}
         self._lock = threading.Lock()
 
     def register(self, model: type[models.Model], name: str,
@@ -172,10 +175,11 @@ class TableRegistry:
                     f"table names {name!r} and {other.name!r} collide in the id tag; rename one"
                 )
             self._by_name[name] = self._by_model[model] = self._by_tag[table.tag] = table
-        if capture:
-            from ..capture import install_capture
+            if model._meta.proxy:
+                self._by_concrete[model._meta.concrete_model] = table
+        from ..capture import install_capture, uninstall_capture
 
-            install_capture(table)
+        (install_capture if capture else uninstall_capture)(table)
         return table
 
     def unregister(self, name: str) -> None:
@@ -183,6 +187,9 @@ class TableRegistry:
             table = self._by_name.pop(name, None)
             if table is not None:
                 self._by_tag.pop(table.tag, None)
+                concrete = table.model._meta.concrete_model
+                if self._by_concrete.get(concrete) is table:
+                    del self._by_concrete[concrete]
                 if self._by_model.get(table.model) is table:
                     del self._by_model[table.model]
                     from ..capture import uninstall_capture
@@ -199,7 +206,7 @@ class TableRegistry:
         return self._by_name.get(name)
 
     def for_model(self, model: type) -> Table | None:
-        return self._by_model.get(model)
+        return self._by_model.get(model) or self._by_concrete.get(model)
 
     def for_db_table(self, db_table: str) -> Table | None:
         for table in self._by_model.values():
@@ -244,8 +251,20 @@ def register_table(model: type[models.Model], name: str, *,
                    creation_time: str | None = None, exclude: tuple[str, ...] = ()) -> Table:
     """Expose an existing model as a table without decorating it.
 
+    The table's change-capture triggers are declared on ``model``, so ``makemigrations`` writes
+    them into ``model``'s app. A model of an installed package (``auth.User``) gets none, as
+    its migrations live in site-packages: register a proxy model of it declared in your own
+    app instead, so the migration is yours (see docs/database.md). Until then, system check
+    ``reactive.W010`` reports the table: writes to it reach no subscriber.
+
     Example:
-        >>> register_table(get_user_model(), "users", creation_time="date_joined",
+        >>> class UserTable(get_user_model()):
+        ...     class Meta:
+        ...         proxy = True
+        >>> register_table(UserTable, "users", creation_time="date_joined",
         ...                exclude=("password",))
     """
-    return tables.register(model, name, creation_time, tuple(exclude))
+    from ..capture import is_package_model
+
+    return tables.register(model, name, creation_time, tuple(exclude),
+                           capture=not is_package_model(model))

@@ -2,8 +2,9 @@
 
 `read_changes(last)` runs inside the listener's REPEATABLE READ snapshot and returns the rows
 committed after snapshot `last` was taken and visible in the current one, as `DocWrite`s with
-Python column values (parsed by each column's own field). A row whose table is not registered in
-this process, or whose columns cannot be parsed, becomes a whole-table write, so nothing is missed.
+Python column values (parsed by each column's own field). A TRUNCATE (op ``T``, no row), a row
+whose table is not registered in this process, or one whose columns cannot be parsed becomes a
+whole-table write, so nothing is missed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from ..db.tables import Table, tables
 from ..readset import DocWrite
 from ..sql import sql
 
-OPS = {"I": "insert", "U": "update", "D": "delete"}
+OPS = {"I": "insert", "U": "update", "D": "delete", "T": "delete"}
+TRUNCATE = "T"
 
 
 def current_snapshot(using: str) -> str:
@@ -49,7 +51,7 @@ def _row(table: Table, raw: Any) -> dict[str, Any] | None:
 
 def to_write(tbl: str, op: str, old: Any, new: Any) -> DocWrite:
     table = tables.find(tbl)
-    if table is None:
+    if table is None or op == TRUNCATE:
         return DocWrite(tbl, None, OPS.get(op, "update"), whole_table=True)
     try:
         old_row, new_row = _row(table, old), _row(table, new)

@@ -6,8 +6,9 @@ from __future__ import annotations
 from io import StringIO
 
 import pytest
+from django.core import checks
 from django.core.management import call_command
-from django.db import connection, models
+from django.db import connection, models, transaction
 from django.test.utils import isolate_apps
 
 from reactive.capture import build_trigger, key_columns
@@ -25,8 +26,9 @@ def test_migrations_already_hold_the_capture_triggers():
     assert "No changes detected" in out.getvalue()
     with connection.cursor() as cursor:
         cursor.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = 'testapp_message'::regclass"
-                       " AND NOT tgisinternal")
-        assert [row[0] for row in cursor.fetchall()] == ["pgtrigger_reactive_changes_d7a49"]
+                       " AND NOT tgisinternal ORDER BY tgname")
+        assert [row[0] for row in cursor.fetchall()] == [
+            "pgtrigger_reactive_changes_d7a49", "pgtrigger_reactive_truncate_ca9da"]
 
 
 @isolate_apps("tests.testapp")
@@ -88,3 +90,82 @@ def test_unknown_tables_in_the_log_are_whole_table_writes():
     write = to_write("not_registered_here", "U", None, None)
     assert write.whole_table
     assert tables.find("not_registered_here") is None
+
+
+def test_truncate_is_logged_as_a_whole_table_write():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_snapshot()::text")
+        (before,) = cursor.fetchone()
+    changes.heartbeat("default", "00000000-0000-0000-0000-00000000beef", before)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE testapp_note")
+            cursor.execute("TRUNCATE testapp_channel CASCADE")  # empties testapp_message too
+        writes = read_changes("default", before)
+        assert writes[0].table == "notes"
+        assert {w.table for w in writes} == {"notes", "channels", "messages"}
+        assert all(w.whole_table and w.pk is None for w in writes) and len(writes) == 3
+    finally:
+        changes.forget("default", "00000000-0000-0000-0000-00000000beef")
+
+
+def test_a_proxy_in_the_project_carries_a_package_models_triggers():
+    # tests/testapp registers auth.User through its proxy AppUser: the triggers are declared on
+    # the proxy, so makemigrations writes them into testapp (checked above), none into auth
+    from django.contrib.auth.models import User
+
+    out = StringIO()
+    call_command("makemigrations", "auth", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()
+    assert tables.for_model(User) is tables.get("users")  # foreign keys and cascades name User
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'auth_user'::regclass"
+                       " AND tgname LIKE 'pgtrigger_reactive_%%'")
+        assert cursor.fetchone() == (2,)
+
+
+def test_registering_a_package_model_writes_no_migration_into_the_package():
+    from django.contrib.auth.models import Group
+
+    from reactive import register_table
+
+    register_table(Group, "groups")
+    try:
+        out = StringIO()
+        call_command("makemigrations", "auth", "--check", "--dry-run", stdout=out)
+        assert "No changes detected" in out.getvalue()
+        (warning,) = [m for m in checks.run_checks() if m.id == "reactive.W010"]
+        assert "'groups' is auth.Group" in warning.msg and "proxy" in warning.hint
+    finally:
+        tables.unregister("groups")
+    assert not [m for m in checks.run_checks() if m.id == "reactive.W010"]
+
+
+def capture_warnings() -> list[str]:
+    return [m.msg for m in checks.run_checks(databases=["default"], tags=["database"])
+            if m.id == "reactive.W009"]
+
+
+def test_the_database_check_reports_missing_outdated_and_disabled_triggers():
+    assert capture_warnings() == []
+    # without databases (plain `manage.py check`), the database is not touched
+    assert not [m for m in checks.run_checks() if m.id == "reactive.W009"]
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER pgtrigger_reactive_changes_d7a49 ON testapp_message")
+            cursor.execute("COMMENT ON TRIGGER pgtrigger_reactive_truncate_487eb ON testapp_note"
+                           " IS 'stale'")
+            cursor.execute("ALTER TABLE auth_user DISABLE TRIGGER ALL")
+        found = capture_warnings()
+        transaction.set_rollback(True)
+    assert sorted(found) == sorted([
+        "Table 'messages': trigger 'reactive_changes' on 'testapp_message' is not installed in "
+        "database 'default', so inserts, updates and deletes reach no subscriber.",
+        "Table 'notes': trigger 'reactive_truncate' on 'testapp_note' is outdated in database "
+        "'default', so TRUNCATE and `manage.py flush` reach no subscriber.",
+        "Table 'users': trigger 'reactive_changes' on 'auth_user' is disabled in database "
+        "'default', so inserts, updates and deletes reach no subscriber.",
+        "Table 'users': trigger 'reactive_truncate' on 'auth_user' is disabled in database "
+        "'default', so TRUNCATE and `manage.py flush` reach no subscriber.",
+    ])
+    assert capture_warnings() == []

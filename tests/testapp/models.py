@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.auth.models import User
 from django.db import models
 
-from reactive import table
+from reactive import register_table, table
 from reactive.models import ReactiveModel
 
 
@@ -52,3 +53,14 @@ class Note(models.Model):
     text = models.CharField(max_length=100)
     done = models.BooleanField(default=False)
     kind = models.CharField(max_length=10, choices=[("a", "A"), ("b", "B")], default="a")
+
+
+class AppUser(User):
+    """auth.User as the `users` table. The table is this proxy, so its capture triggers are
+    declared here and `makemigrations` writes them into this app, not into django.contrib.auth."""
+
+    class Meta:
+        proxy = True
+
+
+register_table(AppUser, "users", creation_time="date_joined", exclude=("password",))

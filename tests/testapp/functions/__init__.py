@@ -284,3 +284,14 @@ def big_counter(ctx, name: str) -> dict[str, Any]:
     row = ctx.db.query("counters").filter(lambda q: q.eq(q.field("name"), name)).first()
     value = 0 if row is None else row["value"]
     return {"value": value, "padding": "x" * 400_000}
+
+
+@query
+def note_texts(ctx) -> list[str]:
+    return sorted(n["text"] for n in ctx.db.query("notes").collect())
+
+
+@query
+def user_names(ctx) -> list[str]:
+    """The `users` table: auth.User, captured through a proxy model of this app."""
+    return sorted(u["username"] for u in ctx.db.query("users").collect())
