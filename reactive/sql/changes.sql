@@ -44,11 +44,13 @@ SELECT pg_current_snapshot()::text;
 
 -- name: prune_changes
 -- Rows every live listener has passed, or (with no live listener) older than the retention.
+-- (With no listener, any committed row may go: xmax, not xmin, which any transaction anywhere
+-- on the server would hold back.)
 DELETE FROM reactive_change
 WHERE xid < coalesce(
     (SELECT min(pg_snapshot_xmin(snapshot::pg_snapshot)) FROM reactive_listener
      WHERE heartbeat > now() - make_interval(secs => %(stale_seconds)s)),
-    pg_snapshot_xmin(pg_current_snapshot()))
+    pg_snapshot_xmax(pg_current_snapshot()))
   AND (EXISTS (SELECT 1 FROM reactive_listener
                WHERE heartbeat > now() - make_interval(secs => %(stale_seconds)s))
        OR created < now() - make_interval(secs => %(retention_seconds)s));
