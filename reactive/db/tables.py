@@ -141,6 +141,7 @@ class TableRegistry:
         self._by_name: dict[str, Table] = {}
         self._by_model: dict[type, Table] = {}
         self._by_tag: dict[bytes, Table] = {}
+        self._by_db_table: dict[str, Table] | None = None
         self._lock = threading.Lock()
 
     def register(self, model: type[models.Model], name: str,
@@ -172,6 +173,7 @@ class TableRegistry:
                     f"table names {name!r} and {other.name!r} collide in the id tag; rename one"
                 )
             self._by_name[name] = self._by_model[model] = self._by_tag[table.tag] = table
+            self._by_db_table = None
         if capture:
             from ..capture import install_capture
 
@@ -183,6 +185,7 @@ class TableRegistry:
             table = self._by_name.pop(name, None)
             if table is not None:
                 self._by_tag.pop(table.tag, None)
+                self._by_db_table = None
                 if self._by_model.get(table.model) is table:
                     del self._by_model[table.model]
                     from ..capture import uninstall_capture
@@ -202,10 +205,18 @@ class TableRegistry:
         return self._by_model.get(model)
 
     def for_db_table(self, db_table: str) -> Table | None:
-        for table in self._by_model.values():
-            if table.model._meta.db_table == db_table:
-                return table
-        return None
+        return self.by_db_table().get(db_table.split('"."')[-1])
+
+    def by_db_table(self) -> dict[str, Table]:
+        """Database table name → table, for every registered table (cached)."""
+        mapping = self._by_db_table
+        if mapping is None:
+            with self._lock:
+                # a db_table of 'schema"."table' (Django's way to name a schema): the last part
+                mapping = {t.model._meta.db_table.split('"."')[-1]: t
+                           for t in self._by_model.values()}
+                self._by_db_table = mapping
+        return mapping
 
     def for_tag(self, tag: bytes) -> Table | None:
         return self._by_tag.get(tag)
