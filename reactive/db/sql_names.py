@@ -22,24 +22,25 @@ from functools import lru_cache
 CACHED_LENGTH = 8192
 
 _IDENT_START = r"A-Za-z_\u0080-\U0010ffff"
+# Every token that matters, and every token whose body must be skipped as a whole; what no
+# alternative matches (white space, operators) is passed over by the scan.
 _TOKEN = re.compile(
     rf"""
-      (?P<space>\s+)
+      (?P<word>[{_IDENT_START}][{_IDENT_START}0-9$]*)
+    | (?P<punct>[.(),;])
+    | (?P<ident>"(?:[^"]|"")*"?)
+    | (?P<number>[0-9]+(?:\.[0-9]*)?(?:[Ee][+-]?[0-9]+)?|\.[0-9]+(?:[Ee][+-]?[0-9]+)?)
+    | (?P<string>'(?:[^']|'')*'?)
     | (?P<line_comment>--[^\n]*)
     | (?P<block_comment>/\*)
-    | (?P<estring>[Ee]'(?:[^'\\]|\\.|'')*'?)
-    | (?P<string>'(?:[^']|'')*'?)
-    | (?P<uident>[Uu]&"(?:[^"]|"")*"?)
-    | (?P<ident>"(?:[^"]|"")*"?)
     | (?P<dollar>\$(?P<tag>(?:[{_IDENT_START}][{_IDENT_START}0-9]*)?)\$)
     | (?P<param>\$[0-9]+)
-    | (?P<number>[0-9]+(?:\.[0-9]*)?(?:[Ee][+-]?[0-9]+)?|\.[0-9]+(?:[Ee][+-]?[0-9]+)?)
-    | (?P<word>[{_IDENT_START}][{_IDENT_START}0-9$]*)
-    | (?P<punct>[.(),;])
-    | (?P<other>.)
     """,
     re.VERBOSE | re.DOTALL,
 )
+# Checked first at a word's start: E'..' strings take backslash escapes, U&".." names \XXXX.
+_PREFIXED = re.compile(
+    r"""(?P<estring>[Ee]'(?:[^'\\]|\\.|'')*'?) | (?P<uident>[Uu]&"(?:[^"]|"")*"?)""", re.VERBOSE)
 _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _UESCAPE = re.compile(r"\\(?:\\|\+([0-9A-Fa-f]{6})|([0-9A-Fa-f]{4}))")
 
@@ -77,27 +78,37 @@ def _read_names(sql: str) -> frozenset[str]:
 def _tokens(sql: str) -> list[_Token]:
     """Names and the punctuation that gives them their role; everything else dropped."""
     out: list[_Token] = []
-    pos, end = 0, len(sql)
-    while pos < end:
-        m = _TOKEN.match(sql, pos)
-        assert m is not None  # `other` matches any character
-        kind, pos = m.lastgroup, m.end()
+    pos = 0
+    while pos is not None:
+        pos = _scan(sql, pos, out)
+    return out
+
+
+def _scan(sql: str, pos: int, out: list[_Token]) -> int | None:
+    """Tokenize from ``pos``; where a comment or dollar quote needs a jump, return the position
+    to resume from (the scan cannot skip ahead itself); None at the end."""
+    for m in _TOKEN.finditer(sql, pos):
+        kind = m.lastgroup
         if kind == "word":
+            if m.end() - m.start() == 1 and sql[m.end():m.end() + 1] in ("'", "&"):
+                prefixed = _PREFIXED.match(sql, m.start())
+                if prefixed is not None:
+                    if prefixed.lastgroup == "uident":
+                        body = prefixed.group()[3:].removesuffix('"').replace('""', '"')
+                        out.append((_UESCAPE.sub(_unescape, body), False, ""))
+                    return prefixed.end()
             word = m.group()
             out.append((word.translate(_LOWER), True, word.upper()))
-        elif kind == "ident":
-            out.append((m.group()[1:].removesuffix('"').replace('""', '"'), False, ""))
-        elif kind == "uident":
-            body = m.group()[3:].removesuffix('"').replace('""', '"')
-            out.append((_UESCAPE.sub(_unescape, body), False, ""))
         elif kind == "punct":
             out.append(m.group())
+        elif kind == "ident":
+            out.append((m.group()[1:].removesuffix('"').replace('""', '"'), False, ""))
         elif kind == "block_comment":
-            pos = _comment_end(sql, pos)
+            return _comment_end(sql, m.end())
         elif kind == "dollar":
-            close = sql.find(m.group(), pos)
-            pos = end if close < 0 else close + len(m.group())
-    return out
+            close = sql.find(m.group(), m.end())
+            return len(sql) if close < 0 else close + len(m.group())
+    return None
 
 
 def _unescape(m: re.Match[str]) -> str:
