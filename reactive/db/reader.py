@@ -19,6 +19,7 @@ from ..readset import Bound, DocRead, IndexRangeRead, ReadSet, TableRead
 from .cursors import AT_START, after_key, before_key, decode_cursor, encode_cursor
 from .documents import to_document
 from .query import Query
+from .raw_reads import own_statements
 from .tables import Table, tables
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ class DatabaseReader:
         self.page_journal: dict[str, Any] | None = None
 
     # -- public API --------------------------------------------------------------------------
+    @own_statements
     def get(self, table_or_id: str, id: str | None = None) -> dict[str, Any] | None:
         """The document with this id, or None. ``get(table, id)`` or the legacy ``get(id)``."""
         table, pk = self._resolve(table_or_id, id)
@@ -160,6 +162,7 @@ class DatabaseReader:
             lower = cut or lower
         self._record(query, lower, upper)
 
+    @own_statements
     def _fetch(self, query: Query, qs: models.QuerySet[Any], limit: int | None
                ) -> list[models.Model]:
         left = self._budget.docs_left()

@@ -144,6 +144,7 @@ class TableRegistry:
         # A proxy model's table also answers for its concrete model: foreign keys and cascades
         # name the concrete model (auth.User), the table is registered on the proxy.
         self._by_concrete: dict[type, Table] = {}
+        self._by_db_table: dict[str, Table] | None = None
         self._lock = threading.Lock()
 
     def register(self, model: type[models.Model], name: str,
@@ -177,6 +178,7 @@ class TableRegistry:
             self._by_name[name] = self._by_model[model] = self._by_tag[table.tag] = table
             if model._meta.proxy:
                 self._by_concrete[model._meta.concrete_model] = table
+            self._by_db_table = None
         from ..capture import install_capture, uninstall_capture
 
         (install_capture if capture else uninstall_capture)(table)
@@ -190,6 +192,7 @@ class TableRegistry:
                 concrete = table.model._meta.concrete_model
                 if self._by_concrete.get(concrete) is table:
                     del self._by_concrete[concrete]
+                self._by_db_table = None
                 if self._by_model.get(table.model) is table:
                     del self._by_model[table.model]
                     from ..capture import uninstall_capture
@@ -209,10 +212,18 @@ class TableRegistry:
         return self._by_model.get(model) or self._by_concrete.get(model)
 
     def for_db_table(self, db_table: str) -> Table | None:
-        for table in self._by_model.values():
-            if table.model._meta.db_table == db_table:
-                return table
-        return None
+        return self.by_db_table().get(db_table.split('"."')[-1])
+
+    def by_db_table(self) -> dict[str, Table]:
+        """Database table name → table, for every registered table (cached)."""
+        mapping = self._by_db_table
+        if mapping is None:
+            with self._lock:
+                # a db_table of 'schema"."table' (Django's way to name a schema): the last part
+                mapping = {t.model._meta.db_table.split('"."')[-1]: t
+                           for t in self._by_model.values()}
+                self._by_db_table = mapping
+        return mapping
 
     def for_tag(self, tag: bytes) -> Table | None:
         return self._by_tag.get(tag)

@@ -17,6 +17,7 @@ from ..errors import DocumentNotFound
 from ..limits import approx_size
 from ..readset import DocWrite, WriteSet
 from .documents import apply_document, row_values
+from .raw_reads import own_statements
 from .reader import DatabaseReader
 from .tables import Table, tables
 
@@ -28,6 +29,7 @@ class DatabaseWriter(DatabaseReader):
         super().__init__(**kwargs)
         self.writes = writes
 
+    @own_statements
     def insert(self, table: str, document: dict[str, Any]) -> str:
         """Insert a document; returns its new id."""
         t = self._table(table)
@@ -50,6 +52,7 @@ class DatabaseWriter(DatabaseReader):
         """Replace the whole document (system fields are kept)."""
         self._update(table, id, document, replace=True)
 
+    @own_statements
     def delete(self, table: str, id: str) -> None:
         """Delete the document, and whatever Django's ``on_delete`` rules cascade from it.
 
@@ -94,6 +97,7 @@ class DatabaseWriter(DatabaseReader):
             raise DocumentNotFound(f"no document {id!r} in table {t.name!r}")
         return t, obj
 
+    @own_statements
     def _update(self, table: str, id: str, doc: dict[str, Any], *, replace: bool) -> None:
         t, obj = self._load(table, id)
         old = row_values(t, obj)

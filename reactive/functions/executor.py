@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from .. import clock
 from ..auth import Auth, Identity
 from ..conf import reactive_settings
+from ..db.raw_reads import recording
 from ..db.reader import DatabaseReader
 from ..db.writer import DatabaseWriter
 from ..errors import (
@@ -245,8 +246,11 @@ def _run(fn: RegisteredFunction, path: str, raw_args: Any, identity: Identity | 
         result = Outcome(path=path, kind=fn.kind)
         last_reads[:] = [frame.reads]  # kept if the function fails: its error depends on them
         failures: list[Exception] = []
+        connection = connections[using]
+        # reads that bypass ctx.db (ORM, raw SQL) record whole-table reads: see db/raw_reads
         with _push(frame), guard.no_network(path, fn.kind.value), \
-                connections[using].execute_wrapper(watching(failures)):
+                connection.execute_wrapper(watching(failures)), \
+                connection.execute_wrapper(recording(frame.reads)):
             value = call_handler(fn, _make_ctx(fn, path, frame, identity, using), kwargs)
             budget.check_time()
         raise_if_aborted(using, failures)

@@ -22,6 +22,7 @@ from django.db import transaction
 
 from .. import clock, ids
 from ..conf import reactive_settings
+from ..db.raw_reads import own_statements
 from ..errors import FunctionError, FunctionNotFound, InvalidId, SchedulerError
 from ..functions.references import FunctionReference
 from ..limits import approx_size
@@ -87,6 +88,7 @@ class Scheduler:
         self._check_horizon(when - self._base_now(), "run_at")
         return self._schedule(when, ref, args, "run_at")
 
+    @own_statements
     def cancel(self, id: str) -> None:
         """Cancel a scheduled function: a pending one will not run; a running action carries
         on, but what it has scheduled (or goes on to schedule) will not run. Cancelling one
@@ -140,6 +142,7 @@ class Scheduler:
                                  "schedule a mutation or an action")
         return path, fn
 
+    @own_statements
     def _schedule(self, when: float, ref: Any, args: dict[str, Any] | None, call: str) -> str:
         from ..functions.executor import validate_args
         from ..models import ScheduledFunction
