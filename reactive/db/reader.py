@@ -47,8 +47,8 @@ class DatabaseReader:
 
     # -- public API --------------------------------------------------------------------------
     def get(self, table_or_id: str, id: str | None = None) -> dict[str, Any] | None:
-        """The document with this id, or None. ``get(table, id)`` or the legacy ``get(id)``."""
-        table, pk = self._resolve(table_or_id, id)
+        """The document with this id, or None. ``get(table, id)`` or the id-only ``get(id)``."""
+        table, pk = self._resolve("get", table_or_id, id)
         self._budget.charge_range()
         self.reads.add(DocRead(table.name, pk))
         obj = self._manager(table).filter(pk=pk).first()
@@ -103,18 +103,37 @@ class DatabaseReader:
             raise QueryError(f"{table.name!r} is not a system table: use ctx.db")
         return table
 
-    def _resolve(self, table_or_id: str, id: str | None) -> tuple[Table, Any]:
+    def _resolve(self, method: str, table_or_id: str, id: str | None) -> tuple[Table, Any]:
+        """The table and primary key named by ``(table, id)``, or by ``id`` alone (its table
+        is the one the id was made for). Errors name the method and the argument."""
+        where = f"{self._name}.{method}"
         if id is None:
+            table = self._table_of_id(table_or_id)
+            if table is None:
+                what = ("a table name, not a document id: pass the id too"
+                        if isinstance(table_or_id, str) and tables.find(table_or_id)
+                        else "not a document id")
+                raise InvalidId(f"{where}: argument `id` ({_short(table_or_id)}) is {what}")
             decoded = ids.decode_id(table_or_id)
-            table = tables.for_tag(decoded[0]) if decoded else None
-            if decoded is None or table is None:
-                raise InvalidId(f"{table_or_id!r} is not a document id")
+            assert decoded is not None
             return self._check_system(table), decoded[1]
         table = self._table(table_or_id)
         pk = ids.pk_of(table.name, id)
         if pk is None:
-            raise InvalidId(f"{id!r} is not an id of table {table.name!r}")
+            other = self._table_of_id(id)
+            what = (f"an id of table {other.name!r}, not of table {table.name!r}" if other
+                    else f"not an id of table {table.name!r}")
+            raise InvalidId(f"{where}: argument `id` ({_short(id)}) is {what}")
         return table, pk
+
+    @staticmethod
+    def _table_of_id(value: Any) -> Table | None:
+        decoded = ids.decode_id(value)
+        return tables.for_tag(decoded[0]) if decoded else None
+
+    @property
+    def _name(self) -> str:
+        return "ctx.db.system" if self._system else "ctx.db"
 
     def _manager(self, table: Table) -> models.QuerySet[Any]:
         qs = table.model._base_manager.using(self._using)
@@ -281,6 +300,11 @@ class DatabaseReader:
         self._record_until(query, start, None)
         return _page(self._docs(query.table, rows), True,
                      encode_cursor(query.index.name, order, None))
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _page(docs: list[dict[str, Any]], done: bool, cont: str, split: str | None = None

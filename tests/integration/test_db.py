@@ -339,3 +339,58 @@ def test_delete_records_cascaded_rows():
     assert {w.pk for w in out.writes if w.table == "messages"} == {
         ids.pk_of("messages", m) for m in mids}
     assert not Message.objects.exists()
+
+
+def test_id_only_forms_of_get_patch_replace_and_delete():
+    """Convex's ``get(id)``, ``patch(id, value)``, ``replace(id, doc)`` and ``delete(id)``: the
+    table is the one the id was made for."""
+    cid, (mid, other) = setup_channel(n=2)
+    in_mutation(lambda ctx: ctx.db.patch(mid, {"body": "patched"})).unwrap()
+    assert in_query(lambda ctx: ctx.db.get(mid)["body"]).unwrap() == "patched"
+    in_mutation(lambda ctx: ctx.db.replace(mid, {"channel": cid, "body": "new",
+                                                 "author": "bob"})).unwrap()
+    doc = in_query(lambda ctx: ctx.db.get(mid)).unwrap()
+    assert (doc["body"], doc["author"], doc["score"]) == ("new", "bob", 0)
+    out = in_mutation(lambda ctx: ctx.db.delete(other))
+    out.unwrap()
+    assert [(w.table, w.op) for w in out.writes] == [("messages", "delete")]
+    assert list(Message.objects.values_list("body", flat=True)) == ["new"]
+    in_mutation(lambda ctx: ctx.db.patch(cid, {"name": "renamed"})).unwrap()
+    assert Channel.objects.get().name == "renamed"
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda ctx, cid, mid: ctx.db.patch("messages", cid, {"body": "x"}),
+     r"ctx\.db\.patch: argument `id` \('\w+'\) is an id of table 'channels', not of table "
+     r"'messages'"),
+    (lambda ctx, cid, mid: ctx.db.replace("channels", mid, {"name": "x"}),
+     r"ctx\.db\.replace: argument `id` .* is an id of table 'messages', not of table "
+     r"'channels'"),
+    (lambda ctx, cid, mid: ctx.db.delete("channels", mid),
+     r"ctx\.db\.delete: argument `id` .* is an id of table 'messages'"),
+    (lambda ctx, cid, mid: ctx.db.get("messages", cid),
+     r"ctx\.db\.get: argument `id` .* is an id of table 'channels'"),
+    (lambda ctx, cid, mid: ctx.db.patch("messages", {"body": "x"}),
+     r"ctx\.db\.patch: argument `id` \('messages'\) is a table name, not a document id"),
+    (lambda ctx, cid, mid: ctx.db.delete("nonsense"),
+     r"ctx\.db\.delete: argument `id` \('nonsense'\) is not a document id"),
+    (lambda ctx, cid, mid: ctx.db.patch("messages", "nonsense", {"body": "x"}),
+     r"ctx\.db\.patch: argument `id` \('nonsense'\) is not an id of table 'messages'"),
+], ids=["patch", "replace", "delete", "get", "patch-without-id", "delete-not-an-id",
+        "patch-not-an-id"])
+def test_table_and_id_mismatch_names_the_method_and_argument(call, match):
+    cid, (mid,) = setup_channel(n=1)
+    with pytest.raises(InvalidId, match=match):
+        in_mutation(lambda ctx: call(ctx, cid, mid)).unwrap()
+    assert Message.objects.get().body == "m0" and Channel.objects.get().name == "general"
+
+
+def test_id_only_forms_reach_missing_documents_and_system_tables():
+    gone = ids.encode_id("messages", 10**9)
+    with pytest.raises(DocumentNotFound, match=r"ctx\.db\.delete: no document"):
+        in_mutation(lambda ctx: ctx.db.delete(gone)).unwrap()
+    with pytest.raises(DocumentNotFound, match=r"ctx\.db\.patch: no document"):
+        in_mutation(lambda ctx: ctx.db.patch(gone, {"body": "x"})).unwrap()
+    job = ids.encode_id("_scheduled_functions", 1)
+    with pytest.raises(QueryError, match="system table"):
+        in_mutation(lambda ctx: ctx.db.delete(job)).unwrap()
