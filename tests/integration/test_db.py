@@ -16,6 +16,7 @@ from reactive.errors import (
     NotAllowedHere,
     QueryError,
 )
+from reactive.limits import approx_size
 from reactive.readset import DocRead, IndexRangeRead
 from tests.helpers import in_mutation, in_query
 from tests.testapp.models import Channel, Message
@@ -307,6 +308,7 @@ def test_paginate_maximum_rows_read_stops_early():
         "by_channel", lambda q: q.eq("channel", cid)).paginate(
         {"numItems": 5, "cursor": None, "maximumRowsRead": 2})).unwrap()
     assert [d["_id"] for d in out["page"]] == mids[:2] and not out["isDone"]
+    assert out["pageStatus"] == "SplitRequired" and out["splitCursor"]
     rest = in_query(lambda ctx: ctx.db.query("messages").with_index(
         "by_channel", lambda q: q.eq("channel", cid)).paginate(
         {"numItems": 5, "cursor": out["continueCursor"]})).unwrap()
@@ -394,3 +396,62 @@ def test_id_only_forms_reach_missing_documents_and_system_tables():
     job = ids.encode_id("_scheduled_functions", 1)
     with pytest.raises(QueryError, match="system table"):
         in_mutation(lambda ctx: ctx.db.delete(job)).unwrap()
+
+
+def _by_channel_page(cid, opts):
+    return in_query(lambda ctx: ctx.db.query("messages").with_index(
+        "by_channel", lambda q: q.eq("channel", cid)).paginate(opts)).unwrap()
+
+
+@pytest.mark.parametrize("order", ["asc", "desc"])
+def test_paginate_maximum_bytes_read_pages_through_everything(order):
+    """A 10-byte limit stops each page after its first document (a page always holds one):
+    the page says SplitRequired, and its continueCursor pages through every row once."""
+    cid, mids = setup_channel(n=5)
+    seen, cursor, pages = [], None, 0
+    while True:
+        opts = {"numItems": 3, "cursor": cursor, "maximumBytesRead": 10}
+        page = in_query(lambda ctx, opts=opts: ctx.db.query("messages").with_index(
+            "by_channel", lambda q: q.eq("channel", cid)).order(order).paginate(opts)).unwrap()
+        pages += 1
+        seen += [d["_id"] for d in page["page"]]
+        if page["isDone"]:
+            break
+        assert len(page["page"]) == 1
+        assert page["pageStatus"] == "SplitRequired" and page["splitCursor"]
+        cursor = page["continueCursor"]
+    assert seen == (mids if order == "asc" else mids[::-1])
+    assert pages == 5  # the last document ends the range: no empty page after it
+
+
+def test_paginate_maximum_bytes_read_split_cursor_halves_the_page():
+    """The split halves, read with endCursor as a client splitting the page does, are exactly
+    the short page: endCursor pages are never cut by the limit."""
+    cid, mids = setup_channel(n=6)
+    size = in_query(lambda ctx: approx_size(ctx.db.get(mids[0]))).unwrap()
+    first = _by_channel_page(cid, {"numItems": 5, "cursor": None,
+                                   "maximumBytesRead": 3 * size - 1})
+    assert [d["_id"] for d in first["page"]] == mids[:3] and not first["isDone"]
+    assert first["pageStatus"] == "SplitRequired"
+    low = _by_channel_page(cid, {"numItems": 5, "cursor": None,
+                                 "endCursor": first["splitCursor"], "maximumBytesRead": 1})
+    high = _by_channel_page(cid, {"numItems": 5, "cursor": first["splitCursor"],
+                                  "endCursor": first["continueCursor"],
+                                  "maximumBytesRead": 1})
+    assert [d["_id"] for d in low["page"] + high["page"]] == mids[:3]
+    assert low["page"] and high["page"] and low["pageStatus"] != "SplitRequired"
+    rest = _by_channel_page(cid, {"numItems": 5, "cursor": first["continueCursor"]})
+    assert [d["_id"] for d in rest["page"]] == mids[3:] and rest["isDone"]
+
+
+def test_paginate_limits_that_do_not_stop_the_page():
+    cid, mids = setup_channel(n=3)
+    whole = _by_channel_page(cid, {"numItems": 5, "cursor": None, "maximumBytesRead": 10**6})
+    assert [d["_id"] for d in whole["page"]] == mids and whole["isDone"]
+    assert whole["pageStatus"] is None and whole["splitCursor"] is None
+    size = in_query(lambda ctx: approx_size(ctx.db.get(mids[0]))).unwrap()
+    near = _by_channel_page(cid, {"numItems": 5, "cursor": None,
+                                  "maximumBytesRead": 4 * size - 4})
+    assert near["isDone"] and near["pageStatus"] == "SplitRecommended" and near["splitCursor"]
+    with pytest.raises(QueryError, match=r"paginationOpts\.maximumBytesRead must be a positive"):
+        _by_channel_page(cid, {"numItems": 5, "cursor": None, "maximumBytesRead": 0})
