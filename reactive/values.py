@@ -6,7 +6,8 @@ decoding `$integer` gives `Int64`, and encoding an `Int64` gives `$integer` agai
 round-trip. A plain Python `int` (a Django IntegerField, a count) is a number on the wire, as the
 official clients expect (written `3.0`, as the Python client accepts only floats); one beyond
 ±2**53 cannot be a float64 exactly and is refused rather than silently rounded. Bytes travel as
-`{"$bytes": base64}`; NaN, ±Infinity and -0.0 as `$float`.
+`{"$bytes": base64}`; NaN, ±Infinity and -0.0 as `$float`. An object with a
+`__convex_value__()` method (such as `auth.Identity`) is sent as the value that method returns.
 
 Two output formats, as Convex's HTTP API: `convex_encoded_json` (the above) and `json` ("clean"
 export: Int64 as a decimal string, bytes as a base64 string).
@@ -98,6 +99,9 @@ def encode(value: Any, *, clean: bool = False, path: str = "value") -> Any:
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
+    convex = getattr(type(value), "__convex_value__", None)  # e.g. auth.Identity
+    if callable(convex):
+        return encode(convex(value), clean=clean, path=path)
     dump = getattr(value, "model_dump", None)  # pydantic models
     if callable(dump):
         return encode(dump(), clean=clean, path=path)

@@ -49,8 +49,8 @@ class DatabaseReader:
     # -- public API --------------------------------------------------------------------------
     @own_statements
     def get(self, table_or_id: str, id: str | None = None) -> dict[str, Any] | None:
-        """The document with this id, or None. ``get(table, id)`` or the legacy ``get(id)``."""
-        table, pk = self._resolve(table_or_id, id)
+        """The document with this id, or None. ``get(table, id)`` or the id-only ``get(id)``."""
+        table, pk = self._resolve("get", table_or_id, id)
         self._budget.charge_range()
         self.reads.add(DocRead(table.name, pk))
         obj = self._manager(table).filter(pk=pk).first()
@@ -105,18 +105,37 @@ class DatabaseReader:
             raise QueryError(f"{table.name!r} is not a system table: use ctx.db")
         return table
 
-    def _resolve(self, table_or_id: str, id: str | None) -> tuple[Table, Any]:
+    def _resolve(self, method: str, table_or_id: str, id: str | None) -> tuple[Table, Any]:
+        """The table and primary key named by ``(table, id)``, or by ``id`` alone (its table
+        is the one the id was made for). Errors name the method and the argument."""
+        where = f"{self._name}.{method}"
         if id is None:
+            table = self._table_of_id(table_or_id)
+            if table is None:
+                what = ("a table name, not a document id: pass the id too"
+                        if isinstance(table_or_id, str) and tables.find(table_or_id)
+                        else "not a document id")
+                raise InvalidId(f"{where}: argument `id` ({_short(table_or_id)}) is {what}")
             decoded = ids.decode_id(table_or_id)
-            table = tables.for_tag(decoded[0]) if decoded else None
-            if decoded is None or table is None:
-                raise InvalidId(f"{table_or_id!r} is not a document id")
+            assert decoded is not None
             return self._check_system(table), decoded[1]
         table = self._table(table_or_id)
         pk = ids.pk_of(table.name, id)
         if pk is None:
-            raise InvalidId(f"{id!r} is not an id of table {table.name!r}")
+            other = self._table_of_id(id)
+            what = (f"an id of table {other.name!r}, not of table {table.name!r}" if other
+                    else f"not an id of table {table.name!r}")
+            raise InvalidId(f"{where}: argument `id` ({_short(id)}) is {what}")
         return table, pk
+
+    @staticmethod
+    def _table_of_id(value: Any) -> Table | None:
+        decoded = ids.decode_id(value)
+        return tables.for_tag(decoded[0]) if decoded else None
+
+    @property
+    def _name(self) -> str:
+        return "ctx.db.system" if self._system else "ctx.db"
 
     def _manager(self, table: Table) -> models.QuerySet[Any]:
         qs = table.model._base_manager.using(self._using)
@@ -215,17 +234,24 @@ class DatabaseReader:
         if self._paginated:
             raise QueryError("This function ran multiple paginated queries; only one is allowed")
         self._paginated = True
-        num, cursor, end_cursor, max_rows = _pagination_opts(opts)
+        num, cursor, end_cursor, max_rows, max_bytes = _pagination_opts(opts)
+        required = False
         if end_cursor is None and self._journal and isinstance(
                 self._journal.get("endCursor"), str):
             end_cursor = self._journal["endCursor"]  # a re-run keeps the page's first end
+            # ...and says SplitRequired again if the first run did, so a re-run on unchanged
+            # data gives the same result (the client has split that page, or will)
+            required = self._journal.get("splitRequired") is True
         self._budget.charge_range()
-        result = self._page(query, num, cursor, end_cursor, max_rows)
+        result = self._page(query, num, cursor, end_cursor, max_rows, max_bytes, required)
         self.page_journal = {"endCursor": result["continueCursor"]}
+        if result["pageStatus"] == "SplitRequired":
+            self.page_journal["splitRequired"] = True
         return result
 
     def _page(self, query: Query, num: int, cursor: str | None, end_cursor: str | None,
-              max_rows: int | None) -> dict[str, Any]:
+              max_rows: int | None, max_bytes: int | None, required: bool = False
+              ) -> dict[str, Any]:
         order, cols = query.order_, query.index.key_columns
         desc = order == "desc"
         qs = self._queryset(query)
@@ -259,22 +285,25 @@ class DatabaseReader:
                 return _page(self._docs(query.table, rows), False,
                              encode_cursor(query.index.name, order, last))
             self._record_until(query, start, end_key)
-            docs = self._docs(query.table, rows)
-            split = None
-            if len(rows) >= 2 * max(num, 1) and len(rows) >= 2:
-                split = encode_cursor(query.index.name, order,
-                                      self._key(query, rows[len(rows) // 2 - 1]))
-            return _page(docs, end_key is None, end_cursor, split)
+            # an endCursor page is never cut by maximumBytesRead (as in Convex: it must cover
+            # its whole range to stay gapless); one that grew large is offered a split
+            return self._finish(query, rows, self._docs(query.table, rows), end_key is None,
+                                end_cursor, num, max_rows, max_bytes,
+                                required=required and bool(rows))
         limit = num if max_rows is None else min(num, max_rows)
         fetched = self._fetch(query, qs, limit + 1)
         more = len(fetched) > limit
         rows = fetched[:limit]
-        if more and rows:
-            last = self._key(query, rows[-1])
+        docs, cut = self._cut_at_bytes(query.table, rows, max_bytes)
+        if cut or (more and rows):
+            last = self._key(query, rows[len(docs) - 1])
             # isDone depends on the row after the page, which was read to know there is one
-            self._record_until(query, start, self._key(query, fetched[limit]))
-            return _page(self._docs(query.table, rows), False,
-                         encode_cursor(query.index.name, order, last))
+            self._record_until(query, start, self._key(query, fetched[len(docs)]))
+            # a read limit stopped the page before numItems: SplitRequired
+            required = cut or (max_rows is not None and max_rows < num)
+            return self._finish(query, rows[:len(docs)], docs, False,
+                                encode_cursor(query.index.name, order, last), num, max_rows,
+                                max_bytes, required=required)
         if more:  # numItems 0: an empty page that is not the end; continue where it started
             # isDone depends on whether any row follows the cursor: read up to the first one
             upto = self._key(query, fetched[0])
@@ -282,25 +311,77 @@ class DatabaseReader:
             cont = encode_cursor(query.index.name, order, start_key, start=start_key is None)
             return _page([], False, cont)
         self._record_until(query, start, None)
-        return _page(self._docs(query.table, rows), True,
-                     encode_cursor(query.index.name, order, None))
+        return self._finish(query, rows, docs, True, encode_cursor(query.index.name, order, None),
+                            num, max_rows, max_bytes)
+
+    def _finish(self, query: Query, rows: list[models.Model], docs: list[dict[str, Any]],
+                done: bool, cont: str, num: int, max_rows: int | None, max_bytes: int | None,
+                *, required: bool = False) -> dict[str, Any]:
+        """The page, with Convex's pageStatus and splitCursor.
+
+        SplitRequired (a read limit stopped the page) always carries a split point, so the
+        official clients' split goes ahead: after the first half, or after the only row (the
+        halves are then that row and an empty page). SplitRecommended (a page of twice
+        numItems, or past three quarters of a read limit) needs two rows to split.
+        """
+        if required:
+            return _page(docs, done, cont, self._split_cursor(query, rows), "SplitRequired")
+        if len(rows) >= 2 and (len(rows) >= 2 * max(num, 1) or _near(len(rows), max_rows)
+                               or _near(sum(map(approx_size, docs)), max_bytes)):
+            return _page(docs, done, cont, self._split_cursor(query, rows), "SplitRecommended")
+        return _page(docs, done, cont)
+
+    def _cut_at_bytes(self, table: Table, rows: list[models.Model], max_bytes: int | None
+                      ) -> tuple[list[dict[str, Any]], bool]:
+        """The page's documents, stopped after the one that reaches ``max_bytes`` (Convex's
+        maximumBytesRead: a page always holds at least one document), and whether that cut
+        rows off."""
+        if max_bytes is None:
+            return self._docs(table, rows), False
+        docs: list[dict[str, Any]] = []
+        total = 0
+        for row in rows:
+            doc = to_document(table, row)
+            docs.append(doc)
+            total += approx_size(doc)
+            if total >= max_bytes:
+                break
+        self._budget.charge_read(0, total)
+        return docs, len(docs) < len(rows)
+
+    def _split_cursor(self, query: Query, rows: list[models.Model]) -> str:
+        """The cursor after the first half of ``rows`` (after the only row of a 1-row page)."""
+        middle = rows[(len(rows) - 1) // 2]
+        return encode_cursor(query.index.name, query.order_, self._key(query, middle))
 
 
-def _page(docs: list[dict[str, Any]], done: bool, cont: str, split: str | None = None
-          ) -> dict[str, Any]:
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _page(docs: list[dict[str, Any]], done: bool, cont: str, split: str | None = None,
+          status: str | None = None) -> dict[str, Any]:
     return {
         "page": docs,
         "isDone": done,
         "continueCursor": cont,
         "splitCursor": split,
-        "pageStatus": "SplitRecommended" if split else None,
+        "pageStatus": status,
     }
 
 
-def _pagination_opts(opts: Any) -> tuple[int, str | None, str | None, int | None]:
+def _near(used: int, limit: int | None) -> bool:
+    """Past three quarters of a read limit: Convex then recommends splitting the page."""
+    return limit is not None and used > limit * 3 // 4
+
+
+def _pagination_opts(opts: Any
+                     ) -> tuple[int, str | None, str | None, int | None, int | None]:
     if not isinstance(opts, dict):
         raise QueryError("paginate() takes the paginationOpts object "
-                         "({numItems, cursor, endCursor?, maximumRowsRead?})")
+                         "({numItems, cursor, endCursor?, maximumRowsRead?, "
+                         "maximumBytesRead?})")
     allowed = {"numItems", "cursor", "endCursor", "maximumRowsRead", "maximumBytesRead", "id"}
     extra = set(opts) - allowed
     if extra:
@@ -312,12 +393,19 @@ def _pagination_opts(opts: Any) -> tuple[int, str | None, str | None, int | None
     for name, value in (("cursor", cursor), ("endCursor", end)):
         if value is not None and not isinstance(value, str):
             raise QueryError(f"paginationOpts.{name} must be a string or null")
-    max_rows = opts.get("maximumRowsRead")
-    if max_rows is not None:
-        if isinstance(max_rows, bool) or not isinstance(max_rows, (int, float)) or max_rows < 1:
-            raise QueryError("paginationOpts.maximumRowsRead must be a positive integer")
-        max_rows = int(max_rows)
-    return int(num), cursor, end, max_rows
+    max_rows, max_bytes = (_positive(opts, name) for name in ("maximumRowsRead",
+                                                              "maximumBytesRead"))
+    return int(num), cursor, end, max_rows, max_bytes
+
+
+def _positive(opts: dict[str, Any], name: str) -> int | None:
+    value = opts.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 1 or (
+            value != int(value)):
+        raise QueryError(f"paginationOpts.{name} must be a positive integer, not {value!r}")
+    return int(value)
 
 
 class _TableReader:

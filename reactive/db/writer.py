@@ -21,6 +21,9 @@ from .raw_reads import own_statements
 from .reader import DatabaseReader
 from .tables import Table, tables
 
+#: Marks the id-only call forms, ``patch(id, fields)`` and ``replace(id, document)``.
+_ID_ONLY: Any = object()
+
 
 class DatabaseWriter(DatabaseReader):
     """``ctx.db`` inside a mutation."""
@@ -44,22 +47,31 @@ class DatabaseWriter(DatabaseReader):
         self.writes.add(DocWrite(t.name, obj.pk, "insert", None, row_values(t, obj)))
         return ids.encode_id(t.name, obj.pk)
 
-    def patch(self, table: str, id: str, fields: dict[str, Any]) -> None:
-        """Shallow-merge ``fields`` into the document; ``REMOVE`` resets a field."""
-        self._update(table, id, fields, replace=False)
+    def patch(self, table_or_id: str, id_or_fields: Any, fields: Any = _ID_ONLY) -> None:
+        """``patch(table, id, fields)`` or ``patch(id, fields)``: shallow-merge ``fields`` into
+        the document; ``REMOVE`` resets a field."""
+        if fields is _ID_ONLY:
+            self._update("patch", table_or_id, None, id_or_fields, replace=False)
+        else:
+            self._update("patch", table_or_id, id_or_fields, fields, replace=False)
 
-    def replace(self, table: str, id: str, document: dict[str, Any]) -> None:
-        """Replace the whole document (system fields are kept)."""
-        self._update(table, id, document, replace=True)
+    def replace(self, table_or_id: str, id_or_document: Any, document: Any = _ID_ONLY) -> None:
+        """``replace(table, id, document)`` or ``replace(id, document)``: replace the whole
+        document (system fields are kept)."""
+        if document is _ID_ONLY:
+            self._update("replace", table_or_id, None, id_or_document, replace=True)
+        else:
+            self._update("replace", table_or_id, id_or_document, document, replace=True)
 
     @own_statements
-    def delete(self, table: str, id: str) -> None:
-        """Delete the document, and whatever Django's ``on_delete`` rules cascade from it.
+    def delete(self, table_or_id: str, id: str | None = None) -> None:
+        """``delete(table, id)`` or ``delete(id)``: delete the document, and whatever Django's
+        ``on_delete`` rules cascade from it.
 
         Every row the cascade deletes or updates (``SET_NULL``, ``SET_DEFAULT``) in a table is
         in the write set too, so reads of those tables see the change.
         """
-        t, obj = self._load(table, id)
+        t, obj = self._load("delete", table_or_id, id)
         collector = Collector(using=self._using, origin=obj)
         collector.collect([obj])
         writes = list(self._cascade_writes(collector))
@@ -90,16 +102,19 @@ class DatabaseWriter(DatabaseReader):
                     new = {**old, **({field.attname: value} if field.attname in old else {})}
                     yield DocWrite(table.name, inst.pk, "update", old, new)
 
-    def _load(self, table: str, id: str) -> tuple[Table, models.Model]:
-        t, pk = self._resolve(table, id)
+    def _load(self, method: str, table_or_id: str, id: str | None
+              ) -> tuple[Table, models.Model]:
+        t, pk = self._resolve(method, table_or_id, id)
         obj = self._manager(t).filter(pk=pk).first()
         if obj is None:
-            raise DocumentNotFound(f"no document {id!r} in table {t.name!r}")
+            shown = table_or_id if id is None else id
+            raise DocumentNotFound(f"ctx.db.{method}: no document {shown!r} in table {t.name!r}")
         return t, obj
 
     @own_statements
-    def _update(self, table: str, id: str, doc: dict[str, Any], *, replace: bool) -> None:
-        t, obj = self._load(table, id)
+    def _update(self, method: str, table_or_id: str, id: str | None, doc: dict[str, Any], *,
+                replace: bool) -> None:
+        t, obj = self._load(method, table_or_id, id)
         old = row_values(t, obj)
         touched = apply_document(t, obj, doc, replace=replace)
         if touched:

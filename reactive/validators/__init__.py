@@ -20,6 +20,7 @@ from pydantic import ConfigDict, TypeAdapter
 from pydantic_core import core_schema
 
 from .. import ids
+from ..errors import ConfigurationError
 from ..values import Int64
 
 
@@ -122,6 +123,28 @@ class _Id(Validator):
 
     def describe(self) -> str:
         return f"id({self.table!r})"
+
+
+def _table_name(table: Any) -> str:
+    """The table name behind ``v.id(...)``'s argument: a name, or a model registered as a table.
+
+    The model must already be a table (``@table`` on the model class, or ``register_table`` in
+    a models module), so a mistake is reported where the function is defined, not on each call.
+    """
+    if isinstance(table, str) and table:
+        return table
+    if isinstance(table, type) and hasattr(table, "_meta"):
+        # db/ sits above validators; the registry is only consulted, when a model is given
+        from ..db.tables import tables
+
+        found = tables.for_model(table)
+        if found is None:
+            raise ConfigurationError(
+                f"v.id({table.__name__}): the model {table._meta.label} is not registered as "
+                "a table; decorate it with @table(\"name\") or call register_table() first")
+        return found.name
+    raise TypeError(f"v.id() takes a table name or a model class registered as a table, not "
+                    f"{table!r}")
 
 
 class _Array(Validator):
@@ -246,8 +269,9 @@ class _V:
     def any(self) -> Validator:
         return _Any()
 
-    def id(self, table: str) -> Validator:
-        return _Id(table)
+    def id(self, table: str | type) -> Validator:
+        """An id of ``table``: its name, or the model class registered as that table."""
+        return _Id(_table_name(table))
 
     def array(self, item: Validator) -> Validator:
         return _Array(item)

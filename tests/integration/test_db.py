@@ -16,6 +16,7 @@ from reactive.errors import (
     NotAllowedHere,
     QueryError,
 )
+from reactive.limits import approx_size
 from reactive.readset import DocRead, IndexRangeRead
 from tests.helpers import in_mutation, in_query
 from tests.testapp.models import Channel, Message
@@ -307,6 +308,7 @@ def test_paginate_maximum_rows_read_stops_early():
         "by_channel", lambda q: q.eq("channel", cid)).paginate(
         {"numItems": 5, "cursor": None, "maximumRowsRead": 2})).unwrap()
     assert [d["_id"] for d in out["page"]] == mids[:2] and not out["isDone"]
+    assert out["pageStatus"] == "SplitRequired" and out["splitCursor"]
     rest = in_query(lambda ctx: ctx.db.query("messages").with_index(
         "by_channel", lambda q: q.eq("channel", cid)).paginate(
         {"numItems": 5, "cursor": out["continueCursor"]})).unwrap()
@@ -339,3 +341,117 @@ def test_delete_records_cascaded_rows():
     assert {w.pk for w in out.writes if w.table == "messages"} == {
         ids.pk_of("messages", m) for m in mids}
     assert not Message.objects.exists()
+
+
+def test_id_only_forms_of_get_patch_replace_and_delete():
+    """Convex's ``get(id)``, ``patch(id, value)``, ``replace(id, doc)`` and ``delete(id)``: the
+    table is the one the id was made for."""
+    cid, (mid, other) = setup_channel(n=2)
+    in_mutation(lambda ctx: ctx.db.patch(mid, {"body": "patched"})).unwrap()
+    assert in_query(lambda ctx: ctx.db.get(mid)["body"]).unwrap() == "patched"
+    in_mutation(lambda ctx: ctx.db.replace(mid, {"channel": cid, "body": "new",
+                                                 "author": "bob"})).unwrap()
+    doc = in_query(lambda ctx: ctx.db.get(mid)).unwrap()
+    assert (doc["body"], doc["author"], doc["score"]) == ("new", "bob", 0)
+    out = in_mutation(lambda ctx: ctx.db.delete(other))
+    out.unwrap()
+    assert [(w.table, w.op) for w in out.writes] == [("messages", "delete")]
+    assert list(Message.objects.values_list("body", flat=True)) == ["new"]
+    in_mutation(lambda ctx: ctx.db.patch(cid, {"name": "renamed"})).unwrap()
+    assert Channel.objects.get().name == "renamed"
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda ctx, cid, mid: ctx.db.patch("messages", cid, {"body": "x"}),
+     r"ctx\.db\.patch: argument `id` \('\w+'\) is an id of table 'channels', not of table "
+     r"'messages'"),
+    (lambda ctx, cid, mid: ctx.db.replace("channels", mid, {"name": "x"}),
+     r"ctx\.db\.replace: argument `id` .* is an id of table 'messages', not of table "
+     r"'channels'"),
+    (lambda ctx, cid, mid: ctx.db.delete("channels", mid),
+     r"ctx\.db\.delete: argument `id` .* is an id of table 'messages'"),
+    (lambda ctx, cid, mid: ctx.db.get("messages", cid),
+     r"ctx\.db\.get: argument `id` .* is an id of table 'channels'"),
+    (lambda ctx, cid, mid: ctx.db.patch("messages", {"body": "x"}),
+     r"ctx\.db\.patch: argument `id` \('messages'\) is a table name, not a document id"),
+    (lambda ctx, cid, mid: ctx.db.delete("nonsense"),
+     r"ctx\.db\.delete: argument `id` \('nonsense'\) is not a document id"),
+    (lambda ctx, cid, mid: ctx.db.patch("messages", "nonsense", {"body": "x"}),
+     r"ctx\.db\.patch: argument `id` \('nonsense'\) is not an id of table 'messages'"),
+], ids=["patch", "replace", "delete", "get", "patch-without-id", "delete-not-an-id",
+        "patch-not-an-id"])
+def test_table_and_id_mismatch_names_the_method_and_argument(call, match):
+    cid, (mid,) = setup_channel(n=1)
+    with pytest.raises(InvalidId, match=match):
+        in_mutation(lambda ctx: call(ctx, cid, mid)).unwrap()
+    assert Message.objects.get().body == "m0" and Channel.objects.get().name == "general"
+
+
+def test_id_only_forms_reach_missing_documents_and_system_tables():
+    gone = ids.encode_id("messages", 10**9)
+    with pytest.raises(DocumentNotFound, match=r"ctx\.db\.delete: no document"):
+        in_mutation(lambda ctx: ctx.db.delete(gone)).unwrap()
+    with pytest.raises(DocumentNotFound, match=r"ctx\.db\.patch: no document"):
+        in_mutation(lambda ctx: ctx.db.patch(gone, {"body": "x"})).unwrap()
+    job = ids.encode_id("_scheduled_functions", 1)
+    with pytest.raises(QueryError, match="system table"):
+        in_mutation(lambda ctx: ctx.db.delete(job)).unwrap()
+
+
+def _by_channel_page(cid, opts):
+    return in_query(lambda ctx: ctx.db.query("messages").with_index(
+        "by_channel", lambda q: q.eq("channel", cid)).paginate(opts)).unwrap()
+
+
+@pytest.mark.parametrize("order", ["asc", "desc"])
+def test_paginate_maximum_bytes_read_pages_through_everything(order):
+    """A 10-byte limit stops each page after its first document (a page always holds one):
+    the page says SplitRequired, and its continueCursor pages through every row once."""
+    cid, mids = setup_channel(n=5)
+    seen, cursor, pages = [], None, 0
+    while True:
+        opts = {"numItems": 3, "cursor": cursor, "maximumBytesRead": 10}
+        page = in_query(lambda ctx, opts=opts: ctx.db.query("messages").with_index(
+            "by_channel", lambda q: q.eq("channel", cid)).order(order).paginate(opts)).unwrap()
+        pages += 1
+        seen += [d["_id"] for d in page["page"]]
+        if page["isDone"]:
+            break
+        assert len(page["page"]) == 1
+        assert page["pageStatus"] == "SplitRequired" and page["splitCursor"]
+        cursor = page["continueCursor"]
+    assert seen == (mids if order == "asc" else mids[::-1])
+    assert pages == 5  # the last document ends the range: no empty page after it
+
+
+def test_paginate_maximum_bytes_read_split_cursor_halves_the_page():
+    """The split halves, read with endCursor as a client splitting the page does, are exactly
+    the short page: endCursor pages are never cut by the limit."""
+    cid, mids = setup_channel(n=6)
+    size = in_query(lambda ctx: approx_size(ctx.db.get(mids[0]))).unwrap()
+    first = _by_channel_page(cid, {"numItems": 5, "cursor": None,
+                                   "maximumBytesRead": 3 * size - 1})
+    assert [d["_id"] for d in first["page"]] == mids[:3] and not first["isDone"]
+    assert first["pageStatus"] == "SplitRequired"
+    low = _by_channel_page(cid, {"numItems": 5, "cursor": None,
+                                 "endCursor": first["splitCursor"], "maximumBytesRead": 1})
+    high = _by_channel_page(cid, {"numItems": 5, "cursor": first["splitCursor"],
+                                  "endCursor": first["continueCursor"],
+                                  "maximumBytesRead": 1})
+    assert [d["_id"] for d in low["page"] + high["page"]] == mids[:3]
+    assert low["page"] and high["page"] and low["pageStatus"] != "SplitRequired"
+    rest = _by_channel_page(cid, {"numItems": 5, "cursor": first["continueCursor"]})
+    assert [d["_id"] for d in rest["page"]] == mids[3:] and rest["isDone"]
+
+
+def test_paginate_limits_that_do_not_stop_the_page():
+    cid, mids = setup_channel(n=3)
+    whole = _by_channel_page(cid, {"numItems": 5, "cursor": None, "maximumBytesRead": 10**6})
+    assert [d["_id"] for d in whole["page"]] == mids and whole["isDone"]
+    assert whole["pageStatus"] is None and whole["splitCursor"] is None
+    size = in_query(lambda ctx: approx_size(ctx.db.get(mids[0]))).unwrap()
+    near = _by_channel_page(cid, {"numItems": 5, "cursor": None,
+                                  "maximumBytesRead": 4 * size - 4})
+    assert near["isDone"] and near["pageStatus"] == "SplitRecommended" and near["splitCursor"]
+    with pytest.raises(QueryError, match=r"paginationOpts\.maximumBytesRead must be a positive"):
+        _by_channel_page(cid, {"numItems": 5, "cursor": None, "maximumBytesRead": 0})

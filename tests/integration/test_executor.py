@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from reactive import ConvexError, Int64, api, internal
+from reactive import ConvexError, Int64, api, ids, internal
 from reactive.errors import (
     ArgumentValidationError,
     FunctionNotFound,
@@ -192,3 +192,15 @@ def test_unknown_nested_settings_keys():
     with override_settings(REACTIVE={"LIMITS": {"documents_red": 1}}):
         errors = [m for m in checks.run_checks() if m.id == "reactive.E004"]
     assert errors and "documents_red" in errors[0].msg
+
+
+def test_v_id_of_a_model_class_validates_and_calls_succeed():
+    cid = execute("testapp:create_channel", {"name": "general"}).unwrap()
+    assert execute("testapp:channel_name", {"channel": cid}, from_client=True).unwrap() == "general"
+    assert execute("testapp:channel_names_by_id", {"channels": [cid]}, from_client=True
+                   ).unwrap() == ["general"]
+    out = execute("testapp:channel_name", {"channel": ids.encode_id("messages", 1)},
+                  from_client=True)
+    assert isinstance(out.error, ArgumentValidationError)
+    assert "testapp:channel_name" in out.error.message
+    assert "id of table 'channels'" in out.error.message

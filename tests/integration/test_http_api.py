@@ -353,6 +353,24 @@ def test_session_identity_and_foreign_origin(api: Api) -> None:
         assert whoami() == identity
 
 
+def test_returning_the_identity_sends_convex_user_identity(api: Api) -> None:
+    """`return ctx.auth.get_user_identity()` is Convex's UserIdentity object on the wire."""
+    assert api.call("/api/query", "testapp:my_identity") == {
+        "status": "success", "value": None, "logLines": []}
+    with requests.Session() as session:
+        r = session.get(api.url + "/test/login", params={"username": "carol"}, timeout=30)
+        assert r.status_code == 200, r.text
+        r = api.post("/api/query", {"path": "testapp:my_identity", "args": [{}]},
+                     session=session)
+        body = r.json()
+        assert body["status"] == "success", body
+        identity = body["value"]
+        subject = identity["subject"]
+        assert identity == {"tokenIdentifier": f"django|{subject}", "subject": subject,
+                            "issuer": "django", "name": "carol", "email": "carol@x.test",
+                            "preferredUsername": "carol"}
+
+
 # --- bad input: a clear error, the server stays up, nothing is written -------------------------
 
 

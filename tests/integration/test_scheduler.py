@@ -666,7 +666,9 @@ def test_system_table_get_query_and_paginate(client):
     assert client.query(S.scheduled_one, {"id": ids.encode_id(TABLE, 987_654_321)}) is None
     out = client.call(S.scheduled_one, {"id": ids.encode_id("counters", 1)})
     assert isinstance(out.error, InvalidId)
-    assert "is not an id of table '_scheduled_functions'" in out.error.message
+    assert ("ctx.db.system.get: argument `id` ('" in out.error.message
+            and "is an id of table 'counters', not of table '_scheduled_functions'"
+            in out.error.message)
 
 
 @pytest.mark.parametrize("how, message", [

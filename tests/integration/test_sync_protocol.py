@@ -272,6 +272,54 @@ async def test_gapless_pagination_with_journals(asgi_server):
         await c.close()
 
 
+async def test_split_required_page_over_the_sync_protocol(asgi_server):
+    """maximumBytesRead (here 10 bytes: one document per page) stops a subscribed page early:
+    SplitRequired with a split point and a continueCursor. The journaled page keeps its end and
+    its status as rows arrive; the halves a client subscribes to (explicit endCursor) are never
+    cut and cover the page; the continueCursor pages on without gaps or duplicates."""
+    client = await RawSync.connect(asgi_server.ws_url)
+    author = unique("bytes")
+    channel = await client.mutation("testapp:create_channel", {"name": unique("pb")})
+
+    async def send(score: int) -> None:
+        await client.mutation("testapp/messages:send", {
+            "channel": channel, "body": f"s{score}", "author": author, "score": score})
+
+    def opts(**more: object) -> dict[str, object]:
+        return {"author": author, "paginationOpts": {"numItems": 3, "maximumBytesRead": 10,
+                                                     "id": 1, **more}}
+
+    def scores(qid: int) -> list[float]:
+        return [m["score"] for m in client.results[qid]["page"]]
+
+    for score in (10, 20, 30):
+        await send(score)
+    p1 = await client.subscribe("testapp/messages:page_by_score", opts(cursor=None))
+    first = client.results[p1]
+    assert scores(p1) == [10] and not first["isDone"]
+    assert first["pageStatus"] == "SplitRequired" and first["splitCursor"]
+    assert json.loads(client.journals[p1]) == {"endCursor": first["continueCursor"],
+                                               "splitRequired": True}
+    await send(5)  # inside page 1's range: the journaled page grows, still to be split
+    assert scores(p1) == [5, 10] and client.results[p1]["pageStatus"] == "SplitRequired"
+    split = client.results[p1]["splitCursor"]
+    low = await client.subscribe("testapp/messages:page_by_score",
+                                 opts(cursor=None, endCursor=split))
+    high = await client.subscribe("testapp/messages:page_by_score",
+                                  opts(cursor=split, endCursor=first["continueCursor"]))
+    assert scores(low) + scores(high) == [5, 10]
+    assert client.results[low]["pageStatus"] is None is client.results[high]["pageStatus"]
+    seen, cursor = scores(p1), first["continueCursor"]
+    while True:
+        q = await client.subscribe("testapp/messages:page_by_score", opts(cursor=cursor))
+        seen += scores(q)
+        if client.results[q]["isDone"]:
+            break
+        cursor = client.results[q]["continueCursor"]
+    assert seen == [5, 10, 20, 30]
+    await client.close()
+
+
 async def test_a_failing_subscription_recovers_when_its_data_changes(asgi_server):
     client = await RawSync.connect(asgi_server.ws_url)
     text = unique("note")

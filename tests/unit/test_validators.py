@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Group
 from pydantic import ValidationError
 
-from reactive import ids
+from reactive import ids, query
+from reactive.errors import ConfigurationError
 from reactive.validators import compile_args, compile_returns, describe_errors, v
 from reactive.values import Int64
+from tests.testapp.models import Channel
 
 
 def args_of(handler, args=None):
@@ -122,3 +125,26 @@ def test_v_optional_as_a_hint_makes_the_argument_optional():
     assert validate({"name": "x"}) == {"name": "x"}
     with pytest.raises(ValidationError):
         validate({"name": None})  # optional means "may be absent", not "may be null"
+
+
+def test_v_id_takes_a_model_registered_as_a_table():
+    def h(ctx, c: v.id(Channel)): ...
+
+    validate = args_of(h)
+    cid = ids.encode_id("channels", 7)
+    assert validate({"c": cid}) == {"c": cid}
+    with pytest.raises(ValidationError) as exc:
+        validate({"c": ids.encode_id("messages", 7)})
+    assert "id of table 'channels'" in describe_errors(exc.value)
+    assert v.id(Channel).describe() == "id('channels')"
+
+
+def test_v_id_refuses_a_model_that_is_not_a_table_where_it_is_declared():
+    line = r"^v\.id\(Group\): the model auth\.Group is not registered as a table; decorate it "
+    with pytest.raises(ConfigurationError, match=line):
+        v.id(Group)
+    with pytest.raises(ConfigurationError, match=line):
+        @query(path="validators:unregistered_model")
+        def f(ctx, group: v.id(Group)): ...
+    with pytest.raises(TypeError, match=r"v\.id\(\) takes a table name or a model class"):
+        v.id(42)

@@ -74,3 +74,17 @@ def test_int64_range():
         Int64(2**63)
     with pytest.raises(TypeError):
         Int64(True)
+
+
+def test_an_identity_encodes_as_convex_user_identity():
+    from reactive.auth import Identity
+
+    identity = Identity(subject="u1", issuer="https://id.example", email="a@example.com",
+                        claims={"given_name": "Ann", "email_verified": True, "picture": "p",
+                                "updated_at": "2024", "address": {"formatted": "1 Road"},
+                                "jti": "x", "exp": 5, "org": "acme", "nickname": None})
+    assert encode({"me": identity}) == {"me": {
+        "tokenIdentifier": "https://id.example|u1", "subject": "u1",
+        "issuer": "https://id.example", "email": "a@example.com", "givenName": "Ann",
+        "emailVerified": True, "pictureUrl": "p", "updatedAt": "2024", "address": "1 Road",
+        "org": "acme"}}

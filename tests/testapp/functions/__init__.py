@@ -17,6 +17,7 @@ from reactive import (
     query,
     v,
 )
+from tests.testapp.models import Channel
 
 
 @query
@@ -102,6 +103,21 @@ def bytes_echo(ctx, data: bytes) -> bytes:
 def whoami(ctx) -> Any:
     identity = ctx.auth.get_user_identity()
     return None if identity is None else identity.as_dict()
+
+
+@query
+def my_identity(ctx) -> Any:
+    return ctx.auth.get_user_identity()  # the Identity itself, encoded as Convex's UserIdentity
+
+
+@query
+def channel_name(ctx, channel: v.id(Channel)) -> str:
+    return ctx.db.get(channel)["name"]
+
+
+@query(args={"channels": v.array(v.id(Channel))})
+def channel_names_by_id(ctx, channels: list[str]) -> list[str]:
+    return [ctx.db.get("channels", c)["name"] for c in channels]
 
 
 @internal_query
