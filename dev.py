@@ -139,6 +139,7 @@ def test(args: list[str]) -> None:
 
 def bench(args: list[str]) -> None:
     ensure_venv()
+    ensure_node_packages(JS_DIR)  # held_back drives the official JS client
     run_module("bench.run", args, "running the benchmarks")
 
 

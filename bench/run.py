@@ -11,7 +11,8 @@ clients' own scheduling.
 
 What each measures is in its module's docstring: overhead.py (http_overhead, ws_overhead),
 sync.py (sync_latency, sync_precision, sync_dedup), write_path.py (write_path, notify_cost),
-contention.py, scale.py, scheduler.py (scheduler_latency), guard.py (guard_cost).
+contention.py, scale.py, scheduler.py (scheduler_latency), guard.py (guard_cost),
+held_back.py (held_back).
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ TARGETS = [
     ("ws_overhead", "ratio_p50", 1.3, "<="),
     ("scale", "live_sockets", 5000, ">="),
     ("scale", "kib_per_socket", 50.0, "<="),
+    ("held_back", "another_database_p99_ms", 100.0, "<="),
+    ("held_back", "same_database_p99_ms", 100.0, "<="),
 ]
 
 
@@ -66,6 +69,7 @@ def _with_server(kind: str, db: str, port: int, fn: Callable[[Server], dict[str,
 def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
     from .contention import contention
     from .guard import guard_cost
+    from .held_back import held_back
     from .overhead import http_overhead, ws_overhead
     from .scale import scale
     from .scheduler import scheduler_latency
@@ -98,6 +102,8 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
                                             lambda s: write_path(s, info))),
         ("contention", lambda: _with_server("daphne", db, 8799,
                                             lambda s: contention(s.url))),
+        ("held_back", lambda: _with_server("daphne", db, 8799,
+                                           lambda s: held_back(s, info))),
         ("scheduler_latency", lambda: scheduler_latency(db)),
         ("guard_cost", guard_cost),
     ]
