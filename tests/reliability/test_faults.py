@@ -437,8 +437,9 @@ async def test_server_killed_mid_writes(servers: Callable[[], LiveServer]) -> No
     """Writers hammer one server over WebSockets while everyone is subscribed; the server is
     SIGKILLed. The clients reconnect to another server process on the same database with the
     same session and re-send what was unanswered: every mutation is applied exactly once (the
-    ones that committed are answered from the stored response, with their original result), acknowledged ones are never lost, and all subscribers converge. Each round then starts
-    a replacement server for the next kill."""
+    ones that committed are answered from the stored response, with their original result),
+    acknowledged ones are never lost, and all subscribers converge. Each round then starts a
+    replacement server for the next kill."""
     victim, survivor, bystander = servers(), servers(), servers()
     names = [unique(f"kill{i}") for i in range(3)]
     writers = [Writer(n, names) for n in names]
