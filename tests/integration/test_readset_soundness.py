@@ -94,7 +94,7 @@ class Written:
 
 def mutate(body: Callable[[Any], Any], **options: Any) -> Written:
     """Run ``body`` as a mutation; collect the change-log rows it committed."""
-    snapshot, _ = changes.current_snapshot("default")
+    snapshot = changes.current_snapshot("default")
     # a live test server prunes log rows every live listener has passed: be one until read
     changes.heartbeat("default", READER_ID, snapshot)
     try:
