@@ -33,12 +33,10 @@ def check_setup(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                  "run migrate.",
             id="reactive.E008",
         ))
-    try:
-        from .conf import reactive_settings
+    from .conf import reactive_settings
 
-        reactive_settings.FUNCTIONS_MODULE  # noqa: B018 - loads and validates the settings
-    except Exception as exc:  # reported, not raised, so `check` can show every problem
-        messages.append(Error(str(exc), id="reactive.E004",
+    for problem in reactive_settings.problems:  # each falls back to its default meanwhile
+        messages.append(Error(problem, id="reactive.E004",
                               hint="See docs/settings.md for the REACTIVE keys."))
     for alias, db in settings.DATABASES.items():
         if db.get("ATOMIC_REQUESTS"):

@@ -44,10 +44,11 @@ def _module_path(module: str, name: str) -> str:
             f"{module}.{name}: the module is not inside an installed app; pass path='module:name'"
         )
     rest = module[len(app.name):].lstrip(".").split(".") if module != app.name else []
-    if not rest or rest[0] != reactive_settings.FUNCTIONS_MODULE:
+    functions_module = reactive_settings.lenient.FUNCTIONS_MODULE
+    if not rest or rest[0] != functions_module:
         raise ConfigurationError(
             f"{module}.{name}: functions live in an app's "
-            f"{reactive_settings.FUNCTIONS_MODULE!r} module or package; pass path='module:name' "
+            f"{functions_module!r} module or package; pass path='module:name' "
             "to register one elsewhere"
         )
     return "/".join([app.label, *rest[1:]]) + ":" + name

@@ -202,7 +202,7 @@ def discover() -> list[Cron]:
 
     from ..conf import reactive_settings
 
-    module_name = reactive_settings.SCHEDULER.crons_module
+    module_name = reactive_settings.lenient.SCHEDULER.crons_module
     found: dict[str, Cron] = {}
     for config in apps.get_app_configs():
         dotted = f"{config.name}.{module_name}"
