@@ -47,7 +47,27 @@ def check_setup(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 id="reactive.E005",
             ))
     messages.extend(check_tables())
+    messages.extend(check_functions())
     return messages
+
+
+def check_functions() -> list[Any]:
+    """reactive.E020: each definition mistake of a registered function, named by its path."""
+    from .db.tables import tables
+    from .functions.registry import registry
+
+    found = []
+    for fn in registry:
+        for problem in fn.problems:
+            found.append(Error(f"{fn.path}: {problem}", id="reactive.E020",
+                               hint="See docs/validators.md for the types arguments can have."))
+        for table in sorted(fn.id_tables):
+            if tables.find(table) is None:
+                known = ", ".join(sorted(t.name for t in tables if not t.name.startswith("_")))
+                found.append(Error(f"{fn.path}: v.id({table!r}) names no table",
+                                   hint=f"Tables: {known or 'none are registered'}.",
+                                   id="reactive.E020"))
+    return found
 
 
 SENSITIVE_FIELDS = ("password", "secret", "token", "api_key")

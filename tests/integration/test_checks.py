@@ -82,3 +82,122 @@ def test_a_list_for_reactive_does_not_crash_start_up(tmp_path):
     code, out = run_manage(tmp_path, 'REACTIVE = ["x"]\n')
     assert code == 1 and "Traceback" not in out, out
     assert "(reactive.E004) REACTIVE: expected a dict, got ['x']" in out
+
+
+# -- function definitions ----------------------------------------------------------------------
+
+BAD_FUNCTIONS = '''
+    import dataclasses
+    import datetime
+    import enum
+    from decimal import Decimal
+
+    from reactive import action, mutation, query, v
+
+    class Point:
+        pass
+
+    @dataclasses.dataclass
+    class Pair:
+        a: int
+
+    class Color(enum.Enum):
+        RED = "red"
+
+    @mutation
+    def tags(ctx, tags: set[int]) -> None: ...
+
+    @query
+    def when(ctx, at: datetime.datetime, price: Decimal | None = None) -> None: ...
+
+    @query
+    def custom(ctx, p: Point, pair: Pair, color: Color, pos: tuple[int, int]) -> None: ...
+
+    @mutation(args={"x": "string"})
+    def stringly(ctx, x): ...
+
+    @query(args={"channel": v.id("chanels")})
+    def unknown_table(ctx, channel): ...
+
+    @query
+    def no_ctx() -> str: ...
+
+    @query
+    def body_first(body: str) -> str: ...
+
+    @query
+    async def async_query(ctx) -> None: ...
+
+    @query
+    def keys(ctx, counts: dict[int, int]) -> set[str]: ...
+
+    @action(args={"a": v.string()})
+    def missing_param(ctx, b): ...
+
+    @query
+    def fine(ctx, n: int, tags: list[str], data: bytes, kind: v.id("channels")) -> int: ...
+
+    @query
+    def fine_result(ctx) -> tuple[datetime.datetime, Decimal | None]: ...
+'''
+
+E020 = [
+    "badfns:tags: argument 'tags': set[int] is not a Convex value: Convex values have no sets; "
+    "declare a list",
+    "badfns:when: argument 'at': datetime is not a Convex value: declare a float (ms since the "
+    "epoch, like _creationTime) or an ISO str and convert it",
+    "badfns:when: argument 'price': Decimal is not a Convex value: declare a float or a str",
+    "badfns:custom: argument 'p': Point is a class, and no value arriving over the wire is an "
+    "instance of it; declare a pydantic BaseModel, a TypedDict or v.object({...})",
+    "badfns:custom: argument 'pair': Pair is a dataclass, and no value arriving over the wire",
+    "badfns:custom: argument 'color': Color is an enum, and clients send its values, never its "
+    "members; declare Literal['red']",
+    "badfns:custom: argument 'pos': tuple[int, int] is not a Convex value: arrays arrive as "
+    "lists; declare list[...]",
+    "badfns:stringly: argument 'x': 'string' is a string, not a type or validator (write "
+    "v.string(), str, ...)",
+    "badfns:unknown_table: v.id('chanels') names no table",
+    "badfns:no_ctx: the handler takes no ctx parameter first; write def no_ctx(ctx, ...)",
+    "badfns:body_first: the first parameter 'body' receives ctx, not an argument; add ctx "
+    "before it",
+    "badfns:async_query: queries and mutations are synchronous (they run in one database "
+    "transaction); only actions may be async",
+    "badfns:keys: argument 'counts': dict[int, int]: object keys arrive as strings; declare "
+    "dict[str, int]",
+    "badfns:keys: returns: set[str] is not a Convex value: Convex values have no sets",
+    "badfns:missing_param: the handler has no parameter for argument(s) ['a']",
+]
+
+
+def test_function_definition_mistakes_are_one_line_each(tmp_path):
+    code, out = run_manage(tmp_path, 'INSTALLED_APPS = [*INSTALLED_APPS, "badfns"]\n',
+                           apps={"badfns": {"functions.py": BAD_FUNCTIONS}})
+    assert code == 1, out
+    assert "Traceback" not in out and "errors.pydantic.dev" not in out, out
+    lines = [line for line in out.splitlines() if "(reactive.E020)" in line]
+    for expected in E020:
+        assert sum(f"(reactive.E020) {expected}" in line for line in lines) == 1, (expected, out)
+    assert len(lines) == len(E020), out
+    assert "badfns:fine" not in out
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_function_defined_wrongly_fails_its_calls_not_the_process():
+    from reactive import query
+    from reactive.checks import check_functions
+    from reactive.errors import InternalError
+    from reactive.functions.executor import execute
+    from reactive.functions.registry import registry
+
+    @query(path="broken:tags")
+    def tags(ctx, tags: set[int]) -> int:
+        return len(tags)
+
+    try:
+        assert tags.problems == ("argument 'tags': set[int] is not a Convex value: Convex "
+                                 "values have no sets; declare a list",)
+        assert [e.msg for e in check_functions()] == [f"broken:tags: {tags.problems[0]}"]
+        out = execute("broken:tags", {"tags": [1]})
+        assert isinstance(out.error, InternalError) and out.error.message == "Server Error"
+    finally:
+        registry.unregister("broken:tags")
