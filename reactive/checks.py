@@ -48,7 +48,23 @@ def check_setup(app_configs: Any = None, **kwargs: Any) -> list[Any]:
             ))
     messages.extend(check_tables())
     messages.extend(check_functions())
+    messages.extend(check_crons())
     return messages
+
+
+def check_crons() -> list[Any]:
+    """reactive.E021: each cron that could not be declared or registered, one line each."""
+    from .errors import ConfigurationError
+    from .scheduler import cron_table
+    from .scheduler.crons import discover
+
+    problems: list[str] = []
+    for cron in discover(problems):
+        try:
+            cron_table.check(cron)  # what a worker checks at start: function and arguments
+        except ConfigurationError as exc:
+            problems.append(str(exc))
+    return [Error(p, id="reactive.E021", hint="See docs/scheduler.md#crons.") for p in problems]
 
 
 def check_functions() -> list[Any]:

@@ -201,3 +201,65 @@ def test_a_function_defined_wrongly_fails_its_calls_not_the_process():
         assert isinstance(out.error, InternalError) and out.error.message == "Server Error"
     finally:
         registry.unregister("broken:tags")
+
+
+# -- crons ---------------------------------------------------------------------------------------
+
+CRON_APPS = {
+    "cronsa": {"crons.py": '''
+        from reactive import CronJobs, internal
+
+        crons = CronJobs()
+        crons.daily("late", {"hour_utc": 25, "minute_utc": 0}, internal.testapp.scheduling.bump)
+    '''},
+    "cronsb": {"crons.py": '''
+        from reactive import CronJobs, internal
+
+        crons = CronJobs()
+        crons.cron("never", "0 0 30 2 *", internal.testapp.scheduling.bump)
+    '''},
+    "cronsc": {"crons.py": '''
+        from reactive import CronJobs, api, internal
+
+        crons = CronJobs()
+        crons.interval("nowhere", {"minutes": 1}, internal.nope.run)
+        crons.interval("a query", {"minutes": 1}, api.testapp.ping)
+        crons.interval("typo", {"minutes": 1}, internal.testapp.scheduling.bump, {"nme": "x"})
+        crons.interval("fine", {"minutes": 1}, internal.testapp.scheduling.bump, {"name": "x"})
+    '''},
+}
+CRON_APP_SETTINGS = 'INSTALLED_APPS = [*INSTALLED_APPS, "cronsa", "cronsb", "cronsc"]\n'
+E021 = [
+    "cronsa.crons: cron 'late': hour_utc must be an integer from 0 to 23, got 25",
+    "cronsb.crons: cron 'never': '0 0 30 2 *' never matches a date",
+    "cron 'nowhere': cannot schedule internal.nope.run: Could not find function for 'nope:run'",
+    "cron 'a query': cannot schedule testapp:ping: it is a query; schedule a mutation or an "
+    "action",
+    "cron 'typo': ArgumentValidationError in testapp/scheduling:bump: Object is missing the "
+    "required field `name`. Object contains extra field `nme` that is not in the validator.",
+]
+
+
+def test_cron_mistakes_are_one_line_each(tmp_path):
+    code, out = run_manage(tmp_path, CRON_APP_SETTINGS, apps=CRON_APPS)
+    assert code == 1, out
+    assert "Traceback" not in out, out
+    lines = [line for line in out.splitlines() if "(reactive.E021)" in line]
+    for expected in E021:
+        assert sum(f"(reactive.E021) {expected}" in line for line in lines) == 1, (expected, out)
+    assert len(lines) == len(E021), out
+    assert "'fine'" not in out
+
+
+def test_the_worker_refuses_bad_crons_in_one_line(tmp_path):
+    code, out = run_manage(tmp_path, 'INSTALLED_APPS = [*INSTALLED_APPS, "cronsc"]\n',
+                           apps={"cronsc": CRON_APPS["cronsc"]}, args=("reactive", "worker"))
+    assert code == 1 and "Traceback" not in out, out
+    assert "(reactive.E021) cron 'typo': ArgumentValidationError" in out
+    # without the system checks, the worker itself stops at the first bad cron
+    code, out = run_manage(tmp_path, 'INSTALLED_APPS = [*INSTALLED_APPS, "cronsa"]\n',
+                           apps={"cronsa": CRON_APPS["cronsa"]},
+                           args=("reactive", "--skip-checks", "worker"))
+    assert code == 1 and "Traceback" not in out, out
+    assert out.strip().splitlines()[-1] == (
+        "CommandError: cronsa.crons: cron 'late': hour_utc must be an integer from 0 to 23, got 25")
