@@ -89,6 +89,12 @@ def _build(kind: Kind, internal: bool, handler: Callable[..., Any], *, args: Any
     if is_async and kind is not Kind.ACTION:
         problems.append("queries and mutations are synchronous (they run in one database "
                         "transaction); only actions may be async")
+    try:
+        mode = Isolation(isolation)
+    except ValueError:
+        mode = Isolation.SERIALIZABLE
+        problems.append(f"isolation={isolation!r} is not one of "
+                        f"{', '.join(repr(m.value) for m in Isolation)}")
     compiled_args: CompiledArgs | None = None
     compiled_returns = CompiledReturns(None)
     if not problems:
@@ -108,7 +114,7 @@ def _build(kind: Kind, internal: bool, handler: Callable[..., Any], *, args: Any
         internal=internal,
         args=compiled_args,
         returns=compiled_returns,
-        isolation=Isolation(isolation),
+        isolation=mode,
         is_async=is_async,
         problems=tuple(problems),
         id_tables=frozenset(found.id_tables),
@@ -138,7 +144,7 @@ def _decorator(kind: Kind, internal: bool) -> Any:
     def decorate(handler: Any = None, /, *, args: Any = None, returns: Any = None,
                  name: str | None = None, path: str | None = None,
                  isolation: str | Isolation = Isolation.SERIALIZABLE) -> Any:
-        if kind is not Kind.MUTATION and Isolation(isolation) is not Isolation.SERIALIZABLE:
+        if kind is not Kind.MUTATION and isolation != Isolation.SERIALIZABLE:
             raise TypeError("isolation= applies to mutations only")
 
         def wrap(h: Callable[..., Any]) -> RegisteredFunction:

@@ -134,6 +134,9 @@ BAD_FUNCTIONS = '''
     @action(args={"a": v.string()})
     def missing_param(ctx, b): ...
 
+    @mutation(isolation="serialisable")
+    def iso(ctx) -> None: ...
+
     @query
     def fine(ctx, n: int, tags: list[str], data: bytes, kind: v.id("channels")) -> int: ...
 
@@ -166,6 +169,7 @@ E020 = [
     "dict[str, int]",
     "badfns:keys: returns: set[str] is not a Convex value: Convex values have no sets",
     "badfns:missing_param: the handler has no parameter for argument(s) ['a']",
+    "badfns:iso: isolation='serialisable' is not one of 'serializable', 'select_for_update'",
 ]
 
 
