@@ -54,12 +54,16 @@ def check_setup(app_configs: Any = None, **kwargs: Any) -> list[Any]:
 
 def check_crons() -> list[Any]:
     """reactive.E021: each cron that could not be declared or registered, one line each."""
+    from .conf import reactive_settings
     from .errors import ConfigurationError
     from .scheduler import cron_table
     from .scheduler.crons import discover
 
     problems: list[str] = []
-    for cron in discover(problems):
+    crons = discover(problems)
+    if reactive_settings.problems:
+        crons = []  # checking arguments reads the limits; E004 already says what to fix
+    for cron in crons:
         try:
             cron_table.check(cron)  # what a worker checks at start: function and arguments
         except ConfigurationError as exc:
@@ -76,7 +80,7 @@ def check_functions() -> list[Any]:
     for fn in registry:
         for problem in fn.problems:
             found.append(Error(f"{fn.path}: {problem}", id="reactive.E020",
-                               hint="See docs/validators.md for the types arguments can have."))
+                               hint="See docs/functions.md and docs/validators.md."))
         for table in sorted(fn.id_tables):
             if tables.find(table) is None:
                 known = ", ".join(sorted(t.name for t in tables if not t.name.startswith("_")))

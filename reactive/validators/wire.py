@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ..values import Int64
 from . import (
     Validator,
     _Array,
@@ -120,6 +121,10 @@ def _walk_class(t: type, seen: set[int], result: bool) -> str | None:
         return _first(_walk(f.annotation, seen, result) for f in t.model_fields.values())
     if typing.is_typeddict(t):
         return _first(_walk(a, seen, result) for a in typing.get_type_hints(t).values())
+    if issubclass(t, Int64):
+        return "Int64 is not a type hint; declare v.int64() (or int, which also takes a float64)"
+    if hasattr(t, "__get_pydantic_core_schema__"):
+        return None  # the class says itself what it accepts
     if issubclass(t, enum.Enum):
         values = ", ".join(repr(m.value) for m in t)
         return (f"{_name(t)} is an enum, and clients send its values, never its members; "

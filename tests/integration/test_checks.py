@@ -76,6 +76,7 @@ def test_bad_settings_do_not_crash_start_up(tmp_path):
             "got 'fast'") in out
     assert "(reactive.E004) REACTIVE['UNKNOWN']: unknown setting" in out
     assert "(reactive.E004) REACTIVE['SYNC']: expected a dict, got []" in out
+    assert out.count("(reactive.E") == 3, out  # the crons are not blamed for the settings
 
 
 def test_a_list_for_reactive_does_not_crash_start_up(tmp_path):
@@ -92,7 +93,7 @@ BAD_FUNCTIONS = '''
     import enum
     from decimal import Decimal
 
-    from reactive import action, mutation, query, v
+    from reactive import Int64, action, mutation, query, v
 
     class Point:
         pass
@@ -134,6 +135,9 @@ BAD_FUNCTIONS = '''
     @action(args={"a": v.string()})
     def missing_param(ctx, b): ...
 
+    @query
+    def big(ctx, n: Int64) -> None: ...
+
     @mutation(isolation="serialisable")
     def iso(ctx) -> None: ...
 
@@ -170,6 +174,8 @@ E020 = [
     "badfns:keys: returns: set[str] is not a Convex value: Convex values have no sets",
     "badfns:missing_param: the handler has no parameter for argument(s) ['a']",
     "badfns:iso: isolation='serialisable' is not one of 'serializable', 'select_for_update'",
+    "badfns:big: argument 'n': Int64 is not a type hint; declare v.int64() (or int, which also "
+    "takes a float64)",
 ]
 
 
