@@ -30,7 +30,7 @@ def autodiscover_functions() -> None:
     """Import every installed app's functions module, and each submodule of a functions package."""
     from .conf import reactive_settings
 
-    name = reactive_settings.FUNCTIONS_MODULE
+    name = reactive_settings.lenient.FUNCTIONS_MODULE
     for app in apps.get_app_configs():
         module_name = f"{app.name}.{name}"
         if importlib.util.find_spec(app.name) is None:

@@ -41,12 +41,10 @@ def check_setup(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                  "run migrate.",
             id="reactive.E008",
         ))
-    try:
-        from .conf import reactive_settings
+    from .conf import reactive_settings
 
-        reactive_settings.FUNCTIONS_MODULE  # noqa: B018 - loads and validates the settings
-    except Exception as exc:  # reported, not raised, so `check` can show every problem
-        messages.append(Error(str(exc), id="reactive.E004",
+    for problem in reactive_settings.problems:  # each falls back to its default meanwhile
+        messages.append(Error(problem, id="reactive.E004",
                               hint="See docs/settings.md for the REACTIVE keys."))
     for alias, db in settings.DATABASES.items():
         if db.get("ATOMIC_REQUESTS"):
@@ -57,7 +55,47 @@ def check_setup(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 id="reactive.E005",
             ))
     messages.extend(check_tables())
+    messages.extend(check_functions())
+    messages.extend(check_crons())
     return messages
+
+
+def check_crons() -> list[Any]:
+    """reactive.E021: each cron that could not be declared or registered, one line each."""
+    from .conf import reactive_settings
+    from .errors import ConfigurationError
+    from .scheduler import cron_table
+    from .scheduler.crons import discover
+
+    problems: list[str] = []
+    crons = discover(problems)
+    if reactive_settings.problems:
+        crons = []  # checking arguments reads the limits; E004 already says what to fix
+    for cron in crons:
+        try:
+            cron_table.check(cron)  # what a worker checks at start: function and arguments
+        except ConfigurationError as exc:
+            problems.append(str(exc))
+    return [Error(p, id="reactive.E021", hint="See docs/scheduler.md#crons.") for p in problems]
+
+
+def check_functions() -> list[Any]:
+    """reactive.E020: each definition mistake of a registered function, named by its path."""
+    from .db.tables import tables
+    from .functions.registry import registry
+
+    found = []
+    for fn in registry:
+        for problem in fn.problems:
+            found.append(Error(f"{fn.path}: {problem}", id="reactive.E020",
+                               hint="See docs/functions.md and docs/validators.md."))
+        for table in sorted(fn.id_tables):
+            if tables.find(table) is None:
+                known = ", ".join(sorted(t.name for t in tables if not t.name.startswith("_")))
+                found.append(Error(f"{fn.path}: v.id({table!r}) names no table",
+                                   hint=f"Tables: {known or 'none are registered'}.",
+                                   id="reactive.E020"))
+    return found
 
 
 SENSITIVE_FIELDS = ("password", "secret", "token", "api_key")

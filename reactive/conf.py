@@ -7,6 +7,11 @@ documented with its default in docs/settings.md.
 
 from __future__ import annotations
 
+import difflib
+import math
+import types
+import typing
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -171,54 +176,150 @@ class ReactiveSettings:
         return not backend or backend.endswith("InMemoryChannelLayer")
 
 
-def _load() -> ReactiveSettings:
+# Settings that may be 0 (every other number must be positive).
+ZERO_ALLOWED = frozenset({
+    "RETRY.initial_backoff_ms", "RETRY.max_backoff_ms", "RETRY.lock_timeout_ms",
+    "SCHEDULER.retry_base_seconds", "SCHEDULER.retry_max_seconds",
+    "SCHEDULER.shutdown_seconds", "SCHEDULER.retention_days",
+})
+# Settings naming a module inside each installed app.
+MODULE_NAMES = frozenset({"FUNCTIONS_MODULE", "SCHEDULER.crons_module"})
+
+
+def _value_problem(key: str, hint: Any, value: Any, default: Any) -> str | None:
+    """Why ``value`` cannot be the setting ``key`` (declared as ``hint``), or None."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(hint) if a is not type(None)]
+        if value is None:
+            return None
+        hint, default = members[0], None
+    if value is None and default is None:
+        return None
+    if hint is bool:
+        return None if isinstance(value, bool) else "expected True or False"
+    if hint in (int, float):
+        kind = "integer" if hint is int else "number"
+        number = isinstance(value, int) if hint is int else isinstance(value, (int, float))
+        if not number or isinstance(value, bool) or not math.isfinite(value):
+            return f"expected a positive {kind}"
+        if value < 0 or (value == 0 and key not in ZERO_ALLOWED):
+            return f"expected a {'non-negative' if key in ZERO_ALLOWED else 'positive'} {kind}"
+        return None
+    if hint is str:
+        if not isinstance(value, str) or not value:
+            return "expected a non-empty string"
+        if key in MODULE_NAMES and not all(p.isidentifier() for p in value.split(".")):
+            return "expected a module name like 'functions'"
+        return None
+    if typing.get_origin(hint) is tuple:
+        if isinstance(value, (list, tuple)) and all(isinstance(x, str) for x in value):
+            return None
+        return "expected a list of strings"
+    return None
+
+
+def _setting(path: tuple[str, ...]) -> str:
+    return "REACTIVE" + "".join(f"[{p!r}]" for p in path)
+
+
+def _unknown(path: tuple[str, ...], key: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(known), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else "; see docs/settings.md"
+    return f"{_setting((*path, key))}: unknown setting{hint}"
+
+
+def _checked(path: tuple[str, ...], given: Any, defaults: dict[str, Any],
+             hints: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    """``defaults`` overlaid with the valid entries of ``given``; the others become problems."""
+    if given is None:
+        given = {}
+    if not isinstance(given, Mapping):
+        problems.append(f"{_setting(path)}: expected a dict, got {_short(given)}")
+        return dict(defaults)
+    out = dict(defaults)
+    for key, value in given.items():
+        if key not in defaults:
+            problems.append(_unknown(path, str(key), defaults))
+            continue
+        dotted = ".".join((*path, key))
+        problem = _value_problem(dotted, hints.get(key), value, defaults[key])
+        if problem is None:
+            out[key] = value
+        else:
+            problems.append(f"{_setting((*path, key))}: {problem}, got {_short(value)}")
+    return out
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+NESTED: dict[str, type] = {"RETRY": RetryPolicy, "LIMITS": Limits, "SYNC": SyncSettings,
+                           "SCHEDULER": SchedulerSettings}
+
+
+def _load() -> tuple[ReactiveSettings, list[str]]:
+    """The settings, and one line per problem found (a bad value falls back to its default)."""
     from django.conf import settings
 
-    user: dict[str, Any] = dict(getattr(settings, "REACTIVE", {}) or {})
-    known = {f.name for f in fields(ReactiveSettings)}
-    unknown = sorted(set(user) - known)
-    if unknown:
-        from .errors import ConfigurationError
-
-        raise ConfigurationError(
-            f"Unknown REACTIVE setting(s): {', '.join(unknown)}. See docs/settings.md."
-        )
-    for key in ("RETRY", "LIMITS", "SYNC", "SCHEDULER"):
-        bad = sorted(set(user.get(key) or {}) - set(DEFAULTS[key]))
-        if bad:
-            from .errors import ConfigurationError
-
-            raise ConfigurationError(
-                f"Unknown REACTIVE[{key!r}] key(s): {', '.join(bad)}. See docs/settings.md."
-            )
-    merged = {**DEFAULTS, **user}
+    problems: list[str] = []
+    top_hints = typing.get_type_hints(ReactiveSettings)
+    top_defaults = {k: v for k, v in DEFAULTS.items()
+                    if k in {f.name for f in fields(ReactiveSettings)}}
+    given = getattr(settings, "REACTIVE", None)
+    merged = _checked((), given, top_defaults, {k: top_hints[k] for k in top_defaults if
+                                                  k not in NESTED}, problems)
+    nested = {}
+    for key, cls in NESTED.items():
+        user = merged[key] if merged[key] is not DEFAULTS[key] else None
+        nested[key] = cls(**_checked((key,), user, DEFAULTS[key], typing.get_type_hints(cls),
+                                     problems))
     refuse = merged["REFUSE_NETWORK_IN_TRANSACTIONS"]
-    if not isinstance(refuse, bool):
-        from .errors import ConfigurationError
-
-        raise ConfigurationError(
-            f"REACTIVE['REFUSE_NETWORK_IN_TRANSACTIONS'] must be True or False, not {refuse!r}."
-        )
-    return ReactiveSettings(
+    loaded = ReactiveSettings(
         FUNCTIONS_MODULE=merged["FUNCTIONS_MODULE"],
         MAX_REQUEST_BYTES=int(merged["MAX_REQUEST_BYTES"]),
         SESSION_ISSUER=merged["SESSION_ISSUER"],
-        RETRY=RetryPolicy(**{**DEFAULTS["RETRY"], **merged["RETRY"]}),
-        LIMITS=Limits(**{**DEFAULTS["LIMITS"], **merged["LIMITS"]}),
-        REFUSE_NETWORK_IN_TRANSACTIONS=refuse,
+        RETRY=nested["RETRY"],
+        LIMITS=nested["LIMITS"],
+        REFUSE_NETWORK_IN_TRANSACTIONS=bool(refuse),  # a non-bool is a problem (default kept)
         CORS_TRUSTED_ORIGINS=tuple(merged["CORS_TRUSTED_ORIGINS"]),
-        SYNC=SyncSettings(**{**DEFAULTS["SYNC"], **merged["SYNC"]}),
-        SCHEDULER=SchedulerSettings(**{**DEFAULTS["SCHEDULER"], **merged["SCHEDULER"]}),
+        SYNC=nested["SYNC"],
+        SCHEDULER=nested["SCHEDULER"],
     )
+    return loaded, problems
 
 
 class _LazySettings:
-    _loaded: ReactiveSettings | None = None
+    """`reactive_settings`: loaded on first use. Reading a setting while any is invalid raises
+    `ConfigurationError` (so calls fail until it is fixed); `problems` lists them all for the
+    system check, and `lenient` gives defaults in their place, for start-up and the checks."""
 
-    def __getattr__(self, name: str) -> Any:
+    _loaded: tuple[ReactiveSettings, list[str]] | None = None
+
+    def _get(self) -> tuple[ReactiveSettings, list[str]]:
         if self._loaded is None:
             self._loaded = _load()
-        return getattr(self._loaded, name)
+        return self._loaded
+
+    def __getattr__(self, name: str) -> Any:
+        loaded, problems = self._get()
+        if problems:
+            from .errors import ConfigurationError
+
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise ConfigurationError(f"{problems[0]}{more}; run manage.py check")
+        return getattr(loaded, name)
+
+    @property
+    def problems(self) -> list[str]:
+        """One line per invalid setting (empty when all are valid)."""
+        return list(self._get()[1])
+
+    @property
+    def lenient(self) -> ReactiveSettings:
+        """The settings with defaults wherever a value is invalid; never raises."""
+        return self._get()[0]
 
     def reload(self) -> None:
         self._loaded = None

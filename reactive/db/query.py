@@ -146,11 +146,27 @@ class Expr:
     field_name: str | None = None
 
 
+def _not_a_document(written: str, name: Any) -> str:
+    return (f"filter(): the function gets a filter builder, not a document, so {written} means "
+            f"nothing; compare fields with q.eq(q.field({name!r}), <value>), q.neq, q.lt, q.gt, "
+            "... combined with q.and_/q.or_/q.not_")
+
+
 class FilterBuilder:
     """The ``q`` in ``filter(lambda q: ...)``: Convex's filter operators over SQL expressions."""
 
     def __init__(self, table: Table) -> None:
         self._table = table
+
+    def __getitem__(self, name: Any) -> Any:
+        # `filter(lambda d: d["done"])` reads as Python over a document, but the lambda runs once,
+        # to build SQL: say what to write instead of "object is not subscriptable".
+        raise QueryError(_not_a_document(f"q[{name!r}]", name))
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise QueryError(_not_a_document(f"q.{name}", name))
 
     def field(self, name: str) -> Expr:
         table = self._table

@@ -24,7 +24,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, overload
 
 from ..errors import ConfigurationError
-from ..validators import Validator, compile_args, compile_returns
+from ..validators import CompiledArgs, CompiledReturns, Validator, compile_args, compile_returns
+from ..validators.compile import inspect_declaration
 from .registry import Isolation, Kind, RegisteredFunction, registry
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -44,10 +45,11 @@ def _module_path(module: str, name: str) -> str:
             f"{module}.{name}: the module is not inside an installed app; pass path='module:name'"
         )
     rest = module[len(app.name):].lstrip(".").split(".") if module != app.name else []
-    if not rest or rest[0] != reactive_settings.FUNCTIONS_MODULE:
+    functions_module = reactive_settings.lenient.FUNCTIONS_MODULE
+    if not rest or rest[0] != functions_module:
         raise ConfigurationError(
             f"{module}.{name}: functions live in an app's "
-            f"{reactive_settings.FUNCTIONS_MODULE!r} module or package; pass path='module:name' "
+            f"{functions_module!r} module or package; pass path='module:name' "
             "to register one elsewhere"
         )
     return "/".join([app.label, *rest[1:]]) + ":" + name
@@ -78,30 +80,54 @@ def _build(kind: Kind, internal: bool, handler: Callable[..., Any], *, args: Any
            ) -> RegisteredFunction:
     if not callable(handler):
         raise TypeError(f"@{kind.value} decorates a function, not {handler!r}")
-    params = list(inspect.signature(handler).parameters.values())
-    if not params or params[0].kind not in (params[0].POSITIONAL_ONLY,
-                                            params[0].POSITIONAL_OR_KEYWORD):
-        raise TypeError(f"{handler.__qualname__}: the first parameter must be ctx")
-    where = f"{handler.__module__}.{handler.__qualname__}"
+    # Definition mistakes are recorded, not raised: functions modules are imported while
+    # Django starts, and `manage.py check` then lists every mistake in one line each.
+    found = inspect_declaration(handler, args, returns)
+    problems = found.problems
     target = handler.func if isinstance(handler, functools.partial) else handler
     is_async = inspect.iscoroutinefunction(target)
     if is_async and kind is not Kind.ACTION:
-        raise TypeError(
-            f"{where}: queries and mutations are synchronous (they run in one database "
-            "transaction); only actions may be async"
-        )
+        problems.append("queries and mutations are synchronous (they run in one database "
+                        "transaction); only actions may be async")
+    try:
+        mode = Isolation(isolation)
+    except ValueError:
+        mode = Isolation.SERIALIZABLE
+        problems.append(f"isolation={isolation!r} is not one of "
+                        f"{', '.join(repr(m.value) for m in Isolation)}")
+    compiled_args: CompiledArgs | None = None
+    compiled_returns = CompiledReturns(None)
+    if not problems:
+        where = f"{handler.__module__}.{handler.__qualname__}"
+        try:
+            compiled_args = compile_args(handler, args, where)
+            compiled_returns = compile_returns(handler, returns)
+        except Exception as exc:  # pydantic refusing a type: keep its first line only
+            compiled_args = None
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            problems.append(f"its validators cannot be built: {first}")
+    if compiled_args is None:
+        compiled_args = CompiledArgs(lambda value: _refuse(fn), accepts_any=False)
     fn = RegisteredFunction(
         kind=kind,
         handler=handler,
         internal=internal,
-        args=compile_args(handler, args, where),
-        returns=compile_returns(handler, returns),
-        isolation=Isolation(isolation),
+        args=compiled_args,
+        returns=compiled_returns,
+        isolation=mode,
         is_async=is_async,
+        problems=tuple(problems),
+        id_tables=frozenset(found.id_tables),
     )
     functools.update_wrapper(fn, handler)  # type: ignore[arg-type]
     _register(fn, name, path)
     return fn
+
+
+def _refuse(fn: RegisteredFunction) -> dict[str, Any]:
+    """The argument validator of a function defined wrongly: every call fails, server-side."""
+    more = f" (and {len(fn.problems) - 1} more)" if len(fn.problems) > 1 else ""
+    raise ConfigurationError(f"{fn.path}: {fn.problems[0]}{more}; run manage.py check")
 
 
 def _decorator(kind: Kind, internal: bool) -> Any:
@@ -118,7 +144,7 @@ def _decorator(kind: Kind, internal: bool) -> Any:
     def decorate(handler: Any = None, /, *, args: Any = None, returns: Any = None,
                  name: str | None = None, path: str | None = None,
                  isolation: str | Isolation = Isolation.SERIALIZABLE) -> Any:
-        if kind is not Kind.MUTATION and Isolation(isolation) is not Isolation.SERIALIZABLE:
+        if kind is not Kind.MUTATION and isolation != Isolation.SERIALIZABLE:
             raise TypeError("isolation= applies to mutations only")
 
         def wrap(h: Callable[..., Any]) -> RegisteredFunction:

@@ -70,6 +70,11 @@ class RegisteredFunction:
     isolation: Isolation = Isolation.SERIALIZABLE
     path: str | None = None
     is_async: bool = False
+    #: Definition mistakes found at registration (one line each); system check reactive.E020
+    #: lists them, and calls fail until they are fixed.
+    problems: tuple[str, ...] = ()
+    #: Tables named by the `v.id(...)` validators of the arguments and result.
+    id_tables: frozenset[str] = frozenset()
 
     @property
     def visibility(self) -> str:

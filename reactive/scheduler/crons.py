@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 from ..errors import ConfigurationError
 from ..functions.references import FunctionReference
@@ -107,7 +107,13 @@ class CronJobs:
         if not isinstance(expression, str) or len(expression.split()) != 5 \
                 or not croniter.is_valid(expression):
             raise ConfigurationError(f"cron {name!r}: {expression!r} is not a five-field cron "
-                                     "expression (minute hour day month weekday)")
+                                     "expression (minute 0-59, hour 0-23, day 1-31, month "
+                                     "1-12, weekday 0-6)")
+        try:  # valid fields can still name no date at all (February 30th)
+            CronExpr(expression).next_after(None, 0.0)
+        except CroniterBadDateError:
+            raise ConfigurationError(f"cron {name!r}: {expression!r} never matches a date"
+                                     ) from None
         return self._add(name, CronExpr(expression), ref, args)
 
     def hourly(self, name: str, schedule: dict[str, int], ref: FunctionReference,
@@ -193,8 +199,12 @@ class CronJobs:
         return value
 
 
-def discover() -> list[Cron]:
-    """Every cron declared in the installed apps' crons modules (``crons = CronJobs()``)."""
+def discover(errors: list[str] | None = None) -> list[Cron]:
+    """Every cron declared in the installed apps' crons modules (``crons = CronJobs()``).
+
+    With ``errors``, a crons module that fails to import and a name declared twice are added to
+    it, one line each, instead of raised (the system check reports them).
+    """
     import importlib
     import importlib.util
 
@@ -202,7 +212,12 @@ def discover() -> list[Cron]:
 
     from ..conf import reactive_settings
 
-    module_name = reactive_settings.SCHEDULER.crons_module
+    def fail(message: str) -> None:
+        if errors is None:
+            raise ConfigurationError(message)
+        errors.append(message)
+
+    module_name = reactive_settings.lenient.SCHEDULER.crons_module
     found: dict[str, Cron] = {}
     for config in apps.get_app_configs():
         dotted = f"{config.name}.{module_name}"
@@ -212,12 +227,23 @@ def discover() -> list[Cron]:
             spec = None
         if spec is None:
             continue
-        module = importlib.import_module(dotted)
+        try:
+            module = importlib.import_module(dotted)
+        except ConfigurationError as exc:  # a declaration refused; it names the cron
+            fail(f"{dotted}: {exc}")
+            continue
+        except Exception as exc:
+            if errors is None:
+                raise
+            text = str(exc).strip().splitlines()
+            errors.append(f"{dotted} cannot be imported: {type(exc).__name__}"
+                          f"{': ' + text[0] if text else ''}")
+            continue
         for value in vars(module).values():
             if isinstance(value, CronJobs):
                 for cron in value:
                     if cron.name in found:
-                        raise ConfigurationError(f"cron {cron.name!r} is declared twice "
-                                                 f"(again in {dotted})")
+                        fail(f"cron {cron.name!r} is declared twice (again in {dotted})")
+                        continue
                     found[cron.name] = cron
     return list(found.values())

@@ -2,8 +2,10 @@
 
 `compile_args` builds the argument validator from ``args=`` (a dict of `v` validators) or, if
 absent, from the handler's type hints (strict pydantic, with ``int`` accepting integral floats);
-`compile_returns` does the same for ``returns=`` or the return annotation. `describe_errors`
-turns a pydantic error into the one-line messages clients see.
+`compile_returns` does the same for ``returns=`` or the return annotation. `inspect_declaration`
+finds, before that, what could never work (no ctx, a type no Convex value satisfies), one line
+each, for the system check. `describe_errors` turns a pydantic error into the one-line messages
+clients see.
 """
 
 from __future__ import annotations
@@ -11,12 +13,82 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError, create_model
 from pydantic_core import SchemaValidator
 
 from . import Validator, _as_validator, _IntNumber, _Object, _PythonType
+
+
+@dataclass
+class Declaration:
+    """What `inspect_declaration` found: problems (one line each) and the tables of `v.id`s."""
+
+    problems: list[str] = field(default_factory=list)
+    id_tables: set[str] = field(default_factory=set)
+
+
+_VALUE_TYPES = (str, int, float, bool, bytes, list, dict)
+
+
+def inspect_declaration(handler: Callable[..., Any], args: Any, returns: Any) -> Declaration:
+    """Check the handler's signature, ``args=`` / type hints and ``returns=`` / return hint."""
+    from .wire import id_tables, wire_problem
+
+    found = Declaration()
+    try:
+        params = list(inspect.signature(handler).parameters.values())
+    except (TypeError, ValueError):
+        return Declaration([f"its signature cannot be read ({handler!r})"])
+    if not params or params[0].kind not in (params[0].POSITIONAL_ONLY,
+                                            params[0].POSITIONAL_OR_KEYWORD):
+        return Declaration(["the handler takes no ctx parameter first; write "
+                            f"def {getattr(handler, '__name__', 'f')}(ctx, ...)"])
+    try:
+        hints = typing.get_type_hints(handler, include_extras=True)
+    except Exception as exc:  # e.g. NameError: a hint names something undefined
+        return Declaration([f"its type hints cannot be resolved: {exc}"])
+    first = hints.get(params[0].name)
+    if isinstance(first, Validator) or first in _VALUE_TYPES or typing.get_origin(first) in (
+            list, dict):
+        found.problems.append(
+            f"the first parameter {params[0].name!r} receives ctx, not an argument; "
+            "add ctx before it")
+    declared: dict[str, Any] = {}
+    if args is not None:
+        obj = args if isinstance(args, _Object) else (
+            _Object(args) if isinstance(args, Mapping) else None)
+        if obj is None:
+            found.problems.append("args= must be a dict of validators or v.object({...}), "
+                                  f"not {args!r}")
+        else:
+            declared = dict(obj.fields)
+            names = {p.name for p in params[1:]
+                     if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+            missing = [k for k in declared if k not in names]
+            if missing and not any(p.kind is p.VAR_KEYWORD for p in params):
+                found.problems.append(f"the handler has no parameter for argument(s) {missing}")
+    else:
+        for p in params[1:]:
+            if p.kind is p.POSITIONAL_ONLY:
+                found.problems.append(f"argument {p.name!r} is positional-only; arguments are "
+                                      "passed by name")
+            elif p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                declared[p.name] = hints.get(p.name, Any)
+    for name, hint in declared.items():
+        problem = wire_problem(hint)
+        if problem:
+            found.problems.append(f"argument {name!r}: {problem}")
+        found.id_tables.update(id_tables(hint))
+    result = returns if returns is not None else hints.get("return")
+    if result is not None:
+        problem = wire_problem(result, result=True)
+        if problem:
+            found.problems.append(f"returns: {problem}")
+        found.id_tables.update(id_tables(result))
+    return found
 
 
 def rewrite_ints(annotation: Any) -> Any:

@@ -128,6 +128,7 @@ BAD = [
     ("monthly-day-32", lambda c: c.monthly("x", {"day": 32, "hour_utc": 1, "minute_utc": 0},
                                            BUMP),
      "day must be an integer from 1 to 31, got 32"),
+    ("cron-never", lambda c: c.cron("x", "0 0 30 2 *", BUMP), "never matches a date"),
     ("monthly-missing-day", lambda c: c.monthly("x", {"hour_utc": 1, "minute_utc": 0}, BUMP),
      r"missing schedule key\(s\) \['day'\]"),
     # names, references, args

@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...auth import identity_from_user
 from ...conf import reactive_settings
+from ...errors import ConfigurationError
 from ...functions.executor import execute
 from ...functions.outcome import error_message
 from ...functions.registry import registry
@@ -50,14 +51,17 @@ class Command(BaseCommand):
         sub.add_parser("crons", help="List the declared crons and their next runs.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["subcommand"] == "functions":
-            self._functions()
-        elif options["subcommand"] == "worker":
-            self._worker(options)
-        elif options["subcommand"] == "crons":
-            self._crons()
-        else:
-            self._run(options)
+        try:
+            if options["subcommand"] == "functions":
+                self._functions()
+            elif options["subcommand"] == "worker":
+                self._worker(options)
+            elif options["subcommand"] == "crons":
+                self._crons()
+            else:
+                self._run(options)
+        except ConfigurationError as exc:  # e.g. a bad cron: one line, exit status 1
+            raise CommandError(str(exc)) from None
 
     def _worker(self, options: dict[str, Any]) -> None:
         from ...scheduler import worker
