@@ -58,7 +58,7 @@ def test_each_bad_setting_is_one_check_error(given, line):
 def test_valid_settings_pass_and_keep_their_values():
     given = {"LIMITS": {"function_seconds": 2, "documents_read": 10},
              "RETRY": {"lock_timeout_ms": 0}, "SYNC": {"gil_switch_interval_ms": None},
-             "REFUSE_NETWORK_IN_TRANSACTIONS": None, "CORS_TRUSTED_ORIGINS": ("https://a.b",)}
+             "REFUSE_NETWORK_IN_TRANSACTIONS": False, "CORS_TRUSTED_ORIGINS": ("https://a.b",)}
     with override_settings(REACTIVE=given):
         assert reactive_errors("reactive.E004") == []
         assert reactive_settings.LIMITS.function_seconds == 2
