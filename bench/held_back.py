@@ -40,20 +40,13 @@ def _run(server: Server, count: int) -> dict[str, Any]:
 
 
 def held_back(server: Server, info: dict[str, Any], count: int = 100) -> dict[str, Any]:
-    import psycopg
+    from tests.helpers import hold_transaction
 
     figures: dict[str, Any] = {}
     for phase in ("free", "another_database", "same_database"):
         with ExitStack() as stack:
             if phase != "free":
-                params = {**info, "dbname": "postgres"} if phase == "another_database" else info
-                if phase == "same_database":
-                    setup = stack.enter_context(psycopg.connect(autocommit=True, **params))
-                    setup.execute("CREATE TABLE IF NOT EXISTS unrelated_batch (x int)")
-                blocker = stack.enter_context(psycopg.connect(autocommit=False, **params))
-                if phase == "same_database":
-                    blocker.execute("INSERT INTO unrelated_batch VALUES (1)")
-                blocker.execute("SELECT pg_current_xact_id()")
+                hold_transaction(stack, info, phase)
             run = _run(server, count)
         if not run["ok"]:
             figures[f"{phase}_failed"] = run["detail"][:200]

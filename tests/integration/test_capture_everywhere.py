@@ -3,29 +3,17 @@ another app (auth.User) captured through a proxy model of the project's own app.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 
+from tests.helpers import orm
 from tests.sync_client import RawSync
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-async def orm(fn, *args):
-    """Write from outside the executor, in a thread whose connection is closed afterwards."""
-
-    def run():
-        try:
-            return fn(*args)
-        finally:
-            connections.close_all()
-
-    return await asyncio.to_thread(run)
 
 
 def unique(prefix: str) -> str:

@@ -9,28 +9,16 @@ import uuid
 
 import pytest
 import requests
-from django.db import connection, connections
+from django.db import connection
 
 from reactive.values import decode
 from tests.conftest import start_server
+from tests.helpers import orm
 from tests.reliability.length import scaled
 from tests.sync_client import RawSync
 from tests.testapp.models import Channel, Counter, Message
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-async def orm(fn, *args):
-    """Write with the ORM directly (that is the point: writes from outside the executor), in a
-    thread whose connection is closed afterwards."""
-
-    def run():
-        try:
-            return fn(*args)
-        finally:
-            connections.close_all()
-
-    return await asyncio.to_thread(run)
 
 
 def unique(prefix: str) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import LiveServer
+from tests.helpers import hold_transaction
 from tests.interop.node import node_executable, run_node
 
 JS_DIR = Path(__file__).resolve().parent / "js"
@@ -202,20 +203,10 @@ def test_mutations_are_not_held_back_by_an_unrelated_transaction(asgi_server: Li
     another database, or on an unrelated table of this one) must not delay mutations: each
     official-client mutation resolves promptly, and its optimistic update is dropped by the
     first Transition that shows its write (never shown twice)."""
-    import psycopg
-
     from reactive.sync.listener import conninfo
 
-    params = conninfo("default")
-    if where == "another_database":
-        params["dbname"] = "postgres"
     with ExitStack() as stack:
-        if where == "same_database":
-            setup = stack.enter_context(psycopg.connect(autocommit=True, **params))
-            setup.execute("CREATE TABLE IF NOT EXISTS unrelated_batch (x int)")
-        blocker = stack.enter_context(psycopg.connect(autocommit=False, **params))
-        if where == "same_database":
-            blocker.execute("INSERT INTO unrelated_batch VALUES (1)")
+        blocker = hold_transaction(stack, conninfo("default"), where)
         (xid,) = blocker.execute("SELECT pg_current_xact_id()::text").fetchone()
         assert xid, "the blocking transaction has a transaction id"
         result = run_node(SCRIPT.name, asgi_server.url, "mutations_beside_a_long_transaction",
