@@ -112,16 +112,18 @@ class Timeline:
 
     def stamp(self, xid: int | None, wait_seconds: float = 1.0) -> int:
         """The ts of a committed mutation whose transaction id is ``xid`` (None: it wrote
-        nothing, and any snapshot shows its effects)."""
+        nothing; a fresh ts, so the next snapshot, taken after it, answers it)."""
         if xid is None:
-            return latest_ts()
+            return next_ts()
         if not self._lock.acquire(timeout=wait_seconds):
             # a snapshot is stuck (the database is failing): a fresh ts is still safe for
             # read-your-writes, only not exact (the stuck snapshot may show the write earlier)
             return next_ts()
         try:
+            if self._recent and visible(xid, self._recent[0][1]):
+                return self._recent[0][0]  # an old transaction (a replay): seen by them all
             first = None
-            for ts, text in reversed(self._recent):
+            for ts, text in reversed(self._recent):  # usually a few: commits are recent
                 if not visible(xid, text):
                     break
                 first = ts

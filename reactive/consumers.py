@@ -36,6 +36,10 @@ from .values import ValueEncodingError, encode
 
 logger = logging.getLogger("reactive.sync")
 
+#: How far ahead of this server's clock a reconnecting client's maxObservedTimestamp is still
+#: honoured (by shifting that socket's timestamps): another server's clock could be this far off.
+MAX_SHIFT_NS = 24 * 3600 * 1_000_000_000
+
 
 def origin_allowed(scope: dict[str, Any]) -> bool:
     """Browsers send Origin: it must be one of ALLOWED_HOSTS (no cross-site WebSocket
@@ -123,9 +127,8 @@ class SyncConsumer(AsyncWebsocketConsumer):
             session.session_id = message.session_id
             session.reconnected = message.connection_count > 0
             observed = message.max_observed_ts
-            if observed is not None and not clock.observe_ts(observed):
-                # Far ahead of this server's clock: honoured for this socket alone.
-                session.keep_above(observed, clock.latest_ts())
+            if observed is not None:
+                self._observe(observed)
         elif isinstance(message, ModifyQuerySet):
             adds, removed = session.modify_query_set(message)
             manager = self.listener.manager
@@ -192,6 +195,19 @@ class SyncConsumer(AsyncWebsocketConsumer):
             # completes a mutation that failed with a ConvexError only on the next Transition.
             self.session.owe_transition(ts)
             self.listener.wake()
+
+    def _observe(self, observed: int) -> None:
+        """Connect's maxObservedTimestamp: no Transition of this socket goes below it."""
+        if clock.observe_ts(observed):  # within a minute of the clock: the clock moves past it
+            self.session.keep_above(observed, 0, shift=False)
+        elif observed <= time.time_ns() + MAX_SHIFT_NS:
+            # Another server's clock is this far ahead: shift this socket's timestamps alone.
+            self.session.keep_above(observed, clock.next_ts(), shift=True)
+        else:
+            # Days ahead of any plausible clock (a made-up value): shifting by it would carry
+            # this socket's timestamps towards 2^63; it is not honoured.
+            logger.warning("reactive sync: ignoring a Connect maxObservedTimestamp %.0f s ahead "
+                           "of this server's clock", (observed - time.time_ns()) / 1e9)
 
     def _committing(self, xid: int | None) -> None:
         self.session.committing = xid  # from the executor's thread; read by the listener's

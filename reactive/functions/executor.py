@@ -231,6 +231,8 @@ def _run(fn: RegisteredFunction, path: str, raw_args: Any, identity: Identity | 
     last_reads: list[ReadSet] = []
 
     def attempt(n: int) -> tuple[Outcome, bool]:
+        if options.before_commit is not None and n > 1:
+            options.before_commit(None)  # the last attempt's transaction rolled back
         if key is not None and options.check_stored:
             stored = ledger.stored_response(using, key)
             if stored is not None:  # a re-sent mutation: answer, do not run again

@@ -46,6 +46,10 @@ class Work:
     identity: int
     queries: dict[int, Subscription]
     removed: list[int]
+    # each query's (result hash, modification) as the tick that completed this work left them:
+    # a later tick may update the shared subscriptions before this work is sent, and a
+    # Transition must carry the results of the snapshot its ts labels, not newer ones
+    results: dict[int, tuple[str | None, dict[str, Any]]] = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -154,22 +158,32 @@ class SyncSession:
 
     def complete(self, work: Work, ts: int) -> None:
         """The tick that began with ``work`` finished at snapshot ``ts``."""
+        work.results = {qid: (sub.result_hash, sub.modification)
+                        for qid, sub in work.queries.items()}
         self.ready, self.ready_ts = work, max(self.label(ts), self.sent_ts, self.floor)
 
     def label(self, ts: int) -> int:
         """A process timestamp as this socket is sent it."""
         return ts + self.shift
 
-    def keep_above(self, observed: int, latest: int) -> None:
+    def keep_above(self, observed: int, now: int, shift: bool) -> None:
         """Send this socket only timestamps at or past ``observed`` (Connect's
-        maxObservedTimestamp) although the process clock, at ``latest``, is far behind it."""
-        self.floor = observed
-        self.shift = max(0, observed - latest)
+        maxObservedTimestamp). With ``shift`` (the process clock, at ``now``, is far behind
+        it), every timestamp is moved up by the difference, keeping their order."""
+        self.floor = max(self.floor, observed)
+        if shift:
+            self.shift = max(self.shift, observed - now)
 
     def transition(self) -> dict[str, Any] | None:
         """The next Transition message, or None if there is nothing to say."""
         work, ts = self.ready, self.ready_ts
         if work is None or self.state is SessionState.CLOSED:
+            return None
+        if self.owed and ts < self.min_ts:
+            # The socket's last mutation is not in this snapshot: the Python and Rust clients
+            # complete a mutation on the first Transition after its response, whatever its ts,
+            # so none may be sent until one covers it (the listener owes one: the next tick).
+            self.ready = None
             return None
         mods: list[dict[str, Any]] = []
         for qid in work.removed:
@@ -181,12 +195,12 @@ class SyncSession:
         # again after `work` was captured keeps its later removal for the next Transition
         self.removed = [(q, v) for q, v in self.removed
                         if not (q in work.removed and v <= work.query_set)]
-        for qid, sub in work.queries.items():
-            if sub.result_hash is None:
+        for qid, (result_hash, modification) in work.results.items():
+            if result_hash is None:
                 continue
-            if self.last_sent.get(qid) != sub.result_hash:
-                mods.append({**sub.modification, "queryId": qid})
-                self.last_sent[qid] = sub.result_hash
+            if self.last_sent.get(qid) != result_hash:
+                mods.append({**modification, "queryId": qid})
+                self.last_sent[qid] = result_hash
         versions_moved = (work.query_set, work.identity) != (self.sent_query_set,
                                                               self.sent_identity)
         owed = self.owed and ts >= self.min_ts
