@@ -12,7 +12,7 @@ Repeated runs, the check that no caller fails under contention, in one command (
 own server on the benchmark database):
 
     python -m bench.contention --runs 10 --clients 50 --increments 100
-    python -m bench.contention --runs 3 --root ../other-checkout   # the server from elsewhere
+    python -m bench.contention --runs 5 --compare ../other-checkout   # before/after, run by run
 """
 
 from __future__ import annotations
@@ -121,22 +121,25 @@ def contention(base: str, clients: int = 50, per_client: int = 20, serial: int =
     return results
 
 
-def repeated(base: str, runs: int, clients: int, per_client: int, modes: list[str]
-             ) -> dict[str, Any]:
-    """`runs` concurrent runs per mode, the modes interleaved run by run (a noisy machine)."""
-    session = requests.Session()
-    per_mode: dict[str, list[dict[str, Any]]] = {mode: [] for mode in modes}
+def repeated(bases: dict[str, str], runs: int, clients: int, per_client: int,
+             modes: list[str]) -> dict[str, Any]:
+    """`runs` concurrent runs per mode and server (`bases`: label → URL), interleaved run by
+    run because the machine is noisy."""
+    per_mode: dict[str, list[dict[str, Any]]] = {}
     for i in range(runs):
         for mode in modes:
-            path = MODES[mode]
-            name = _fresh_counter(session, base, mode, path)
-            start_value = _value(session, base, name)
-            run = _concurrent(base, path, name, clients, per_client)
-            run["lost"] = run["acknowledged"] - (_value(session, base, name) - start_value)
-            per_mode[mode].append(run)
-            print(f"run {i + 1} {mode:<18} failed {run['failed']:>3}  lost {run['lost']}  "
-                  f"{run['per_s']:7.1f} calls/s  p50 {run['p50_ms']:6.1f} ms  "
-                  f"p99 {run['p99_ms']:7.1f} ms", file=sys.stderr, flush=True)
+            for label, base in bases.items():
+                session = requests.Session()
+                path = MODES[mode]
+                name = _fresh_counter(session, base, mode, path)
+                start_value = _value(session, base, name)
+                run = _concurrent(base, path, name, clients, per_client)
+                run["lost"] = run["acknowledged"] - (_value(session, base, name) - start_value)
+                key = mode if len(bases) == 1 else f"{mode}.{label}"
+                per_mode.setdefault(key, []).append(run)
+                print(f"run {i + 1} {key:<26} failed {run['failed']:>3}  lost {run['lost']}  "
+                      f"{run['per_s']:7.1f} calls/s  p50 {run['p50_ms']:6.1f} ms  "
+                      f"p99 {run['p99_ms']:7.1f} ms", file=sys.stderr, flush=True)
     summary: dict[str, Any] = {"runs": runs, "clients": clients, "increments": per_client}
     for mode, results in per_mode.items():
         summary[mode] = {
@@ -161,17 +164,23 @@ def main(argv: list[str]) -> None:
                         help="only this isolation mode (repeatable; default both)")
     parser.add_argument("--root", type=Path, default=None,
                         help="run the server from this checkout (a before/after comparison)")
+    parser.add_argument("--compare", type=Path, default=None,
+                        help="also run a server from this checkout, run by run with this one")
     parser.add_argument("--port", type=int, default=8797)
     args = parser.parse_args(argv)
     from . import servers
 
     db = servers.setup_database(servers.DB_NAME + "_contention")  # its own: runs are long
-    server = servers.start_server(db, args.port, root=args.root)
+    started = [("this", servers.start_server(db, args.port, root=args.root))]
     try:
-        summary = repeated(server.url, args.runs, args.clients, args.increments,
-                           args.mode or list(MODES))
+        if args.compare is not None:
+            started.append(("other", servers.start_server(db, args.port + 1,
+                                                          root=args.compare)))
+        summary = repeated({label: s.url for label, s in started}, args.runs, args.clients,
+                           args.increments, args.mode or list(MODES))
     finally:
-        server.stop()
+        for _, server in started:
+            server.stop()
     print(json.dumps(summary, indent=2))
 
 
