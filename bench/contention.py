@@ -13,6 +13,7 @@ own server on the benchmark database):
 
     python -m bench.contention --runs 10 --clients 50 --increments 100
     python -m bench.contention --runs 5 --compare ../other-checkout   # before/after, run by run
+    python -m bench.contention --runs 2 --serial 300    # and each mode's uncontended cost first
 """
 
 from __future__ import annotations
@@ -121,11 +122,33 @@ def contention(base: str, clients: int = 50, per_client: int = 20, serial: int =
     return results
 
 
+def _serial(base: str, mode: str, calls: int) -> dict[str, Any]:
+    """One keep-alive client's calls/s and latency: the uncontended cost of a mode."""
+    session = requests.Session()
+    name = _fresh_counter(session, base, mode, MODES[mode])
+    latencies = []
+    for _ in range(calls):
+        t = time.perf_counter()
+        _call(session, base, MODES[mode], name)
+        latencies.append(time.perf_counter() - t)
+    every = sorted(latencies)
+    return {"per_s": calls / sum(latencies), "p50_ms": 1000 * _quantile(every, 0.5),
+            "p99_ms": 1000 * _quantile(every, 0.99)}
+
+
 def repeated(bases: dict[str, str], runs: int, clients: int, per_client: int,
-             modes: list[str]) -> dict[str, Any]:
+             modes: list[str], serial: int = 0) -> dict[str, Any]:
     """`runs` concurrent runs per mode and server (`bases`: label → URL), interleaved run by
-    run because the machine is noisy."""
+    run because the machine is noisy; first `serial` uncontended calls per mode and server."""
     per_mode: dict[str, list[dict[str, Any]]] = {}
+    serial_figures: dict[str, Any] = {}
+    for mode in modes if serial else []:
+        for label, base in bases.items():
+            key = mode if len(bases) == 1 else f"{mode}.{label}"
+            serial_figures[key] = figures = _serial(base, mode, serial)
+            print(f"serial {key:<26} {figures['per_s']:7.1f} calls/s  "
+                  f"p50 {figures['p50_ms']:6.1f} ms  p99 {figures['p99_ms']:7.1f} ms",
+                  file=sys.stderr, flush=True)
     for i in range(runs):
         for mode in modes:
             for label, base in bases.items():
@@ -150,6 +173,8 @@ def repeated(bases: dict[str, str], runs: int, clients: int, per_client: int,
             "p50_ms_median": statistics.median(r["p50_ms"] for r in results),
             "p99_ms_median": statistics.median(r["p99_ms"] for r in results),
         }
+    if serial_figures:
+        summary["serial"] = serial_figures
     if ERRORS:
         summary["first_error"] = ERRORS[0]
     return summary
@@ -164,6 +189,8 @@ def main(argv: list[str]) -> None:
                         help="only this isolation mode (repeatable; default both)")
     parser.add_argument("--root", type=Path, default=None,
                         help="run the server from this checkout (a before/after comparison)")
+    parser.add_argument("--serial", type=int, default=0,
+                        help="first, this many uncontended calls per mode (one client)")
     parser.add_argument("--compare", type=Path, default=None,
                         help="also run a server from this checkout, run by run with this one")
     parser.add_argument("--port", type=int, default=8797)
@@ -177,7 +204,7 @@ def main(argv: list[str]) -> None:
             started.append(("other", servers.start_server(db, args.port + 1,
                                                           root=args.compare)))
         summary = repeated({label: s.url for label, s in started}, args.runs, args.clients,
-                           args.increments, args.mode or list(MODES))
+                           args.increments, args.mode or list(MODES), args.serial)
     finally:
         for _, server in started:
             server.stop()
