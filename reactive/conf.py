@@ -104,6 +104,17 @@ class RetryPolicy:
     lock_timeout_ms: float = 500.0
     queued_seconds: float = 5.0
 
+    def __post_init__(self) -> None:
+        for name in ("max_attempts", "initial_backoff_ms", "max_backoff_ms", "lock_timeout_ms",
+                     "queued_seconds"):
+            value = getattr(self, name)
+            least = 1 if name == "max_attempts" else 0
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < least:
+                from .errors import ConfigurationError
+
+                raise ConfigurationError(
+                    f"REACTIVE['RETRY'][{name!r}] must be a number ≥ {least}, not {value!r}")
+
     def backoff_seconds(self, attempt: int, rand: float) -> float:
         """Full-jitter backoff before `attempt` (1-based count of failures so far)."""
         cap = min(self.max_backoff_ms, self.initial_backoff_ms * (2 ** (attempt - 1)))
