@@ -17,8 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DB_NAME = "reactive_bench"
 
 
-def setup_database() -> str:
-    """Create (or reuse) the benchmark database and migrate it; returns its name."""
+def setup_database(name: str = DB_NAME) -> str:
+    """Create (or reuse) the benchmark database `name` and migrate it; returns its name."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
     import django
     from django.conf import settings
@@ -27,11 +27,11 @@ def setup_database() -> str:
     from django.db import connection
 
     with connection.cursor() as cur:
-        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME])
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
         if cur.fetchone() is None:
-            cur.execute(f'CREATE DATABASE "{DB_NAME}"')
+            cur.execute(f'CREATE DATABASE "{name}"')
     connection.close()
-    settings.DATABASES["default"]["NAME"] = DB_NAME
+    settings.DATABASES["default"]["NAME"] = name
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
@@ -47,7 +47,7 @@ def setup_database() -> str:
             Message(channel=channel, author=f"user{i % 7}", body=f"message {i}", score=i)
             for i in range(200)
         )
-    return DB_NAME
+    return name
 
 
 @dataclass
@@ -95,7 +95,8 @@ class Server:
 
 
 def start_server(db_name: str, port: int, kind: str = "daphne",
-                 env_extra: dict[str, str] | None = None) -> Server:
+                 env_extra: dict[str, str] | None = None, root: Path | None = None) -> Server:
+    """A server of `kind` on `port`, running the code of `root` (default: this checkout)."""
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.settings",
                REACTIVE_LIVE_DB_NAME=db_name, **(env_extra or {}))
     if kind == "daphne":
@@ -105,7 +106,7 @@ def start_server(db_name: str, port: int, kind: str = "daphne",
     else:
         cmd = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
                "--log-level", "warning", "--backlog", "4096", "tests.asgi:application"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(cmd, cwd=root or ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

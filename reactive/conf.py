@@ -25,8 +25,10 @@ DEFAULTS: dict[str, Any] = {
     # Mutation retries on serialization failures (40001) and deadlocks (40P01).
     # lock_timeout_ms: a row-lock wait longer than this is a retryable conflict; it is what
     # resolves a deadlock quickly (Postgres only detects one after deadlock_timeout, 1 s).
+    # queued_seconds: once a call has its turn in its function's queue, its retries are not
+    # counted against max_attempts but bounded by this time.
     "RETRY": {"max_attempts": 12, "initial_backoff_ms": 2.0, "max_backoff_ms": 250.0,
-              "lock_timeout_ms": 500.0},
+              "lock_timeout_ms": 500.0, "queued_seconds": 5.0},
     # Per-function limits (Convex's defaults, except where noted in docs/settings.md).
     "LIMITS": {
         "documents_read": 32_000,
@@ -106,6 +108,18 @@ class RetryPolicy:
     initial_backoff_ms: float = 2.0
     max_backoff_ms: float = 250.0
     lock_timeout_ms: float = 500.0
+    queued_seconds: float = 5.0
+
+    def __post_init__(self) -> None:
+        for name in ("max_attempts", "initial_backoff_ms", "max_backoff_ms", "lock_timeout_ms",
+                     "queued_seconds"):
+            value = getattr(self, name)
+            least = 1 if name == "max_attempts" else 0
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < least:
+                from .errors import ConfigurationError
+
+                raise ConfigurationError(
+                    f"REACTIVE['RETRY'][{name!r}] must be a number ≥ {least}, not {value!r}")
 
     def backoff_seconds(self, attempt: int, rand: float) -> float:
         """Full-jitter backoff before `attempt` (1-based count of failures so far)."""

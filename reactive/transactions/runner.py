@@ -1,10 +1,11 @@
 """Run a callable in one transaction at a chosen isolation level, retrying conflicts.
 
 Serialization failures (40001), deadlocks (40P01) and lock waits over `lock_timeout` (55P03) are
-retried with bounded, full-jitter exponential backoff (`RetryPolicy`); the body is re-run from
-scratch each time, so it must be deterministic apart from the database (functions get `ctx.now`
-and `ctx.random` for that). Postgres may raise these errors at COMMIT, which is why the whole
-`atomic()` block sits inside the retry loop.
+retried with bounded, full-jitter exponential backoff (`RetryPolicy`); a call that has waited for
+its turn in its function's queue retries for a bounded time instead (see `run_in_transaction`).
+The body is re-run from scratch each time, so it must be deterministic apart from the database
+(functions get `ctx.now` and `ctx.random` for that). Postgres may raise these errors at COMMIT,
+which is why the whole `atomic()` block sits inside the retry loop.
 If the caller is already inside a transaction (a nested `ctx.run_mutation`, or a test wrapped in
 one), the body runs in a savepoint instead: its writes roll back alone if it raises, and any retry
 belongs to the outermost transaction. This module does not know what a query or mutation is.
@@ -87,6 +88,10 @@ def run_in_transaction(body: Callable[[int], T], *, using: str, isolation: str,
     advisory lock on this key (outside the transaction, so the snapshot is taken after the
     wait). Retries of one hot function then run one at a time instead of conflicting with each
     other until their attempts run out: under contention, every caller makes progress.
+    Attempts made with the lock held (the call's turn) do not count against
+    ``policy.max_attempts``: they can only lose to calls that are not queued yet, each of which
+    queues in turn once it conflicts, so the holder is bound to win soon. They retry at once
+    (the queue waits behind them) for at most ``policy.queued_seconds`` from the turn's start.
     """
     if in_transaction(using):
         with transaction.atomic(using=using):
@@ -109,6 +114,7 @@ _hot_until: dict[str, float] = {}
 class _Queue:
     def __init__(self, using: str, key: str | None) -> None:
         self.using, self.key, self.held = using, key, False
+        self.since = 0.0  # when the lock was granted: the start of the call's turn
 
     def join(self, attempt: int) -> None:
         if self.key is None or self.held:
@@ -118,8 +124,13 @@ class _Queue:
             return
         with connections[self.using].cursor() as cursor:
             cursor.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", [self.key])
-        self.held = True
+        self.held, self.since = True, time.monotonic()
         if contended:
+            self.heat()
+
+    def heat(self) -> None:
+        """Calls of this key conflict: queue them from their first attempt for a while."""
+        if self.key is not None:
             _hot_until[self.key] = time.monotonic() + HOT_SECONDS
 
     def release(self) -> None:
@@ -167,18 +178,27 @@ def _run(body: Callable[[int], T], using: str, isolation: str, read_only: bool,
                 reconnected = True
                 attempt -= 1
                 continue
-            _retry_or_raise(exc, attempt, policy)
+            _retry_or_raise(exc, attempt, policy, queued)
         except RetryTransaction as exc:
-            _retry_or_raise(exc, attempt, policy)
+            _retry_or_raise(exc, attempt, policy, queued)
 
 
-def _retry_or_raise(exc: BaseException, attempt: int, policy: RetryPolicy) -> None:
+def _retry_or_raise(exc: BaseException, attempt: int, policy: RetryPolicy,
+                    queued: _Queue) -> None:
     state = sqlstate_of(exc)
     if state in RACE_SQLSTATES and attempt <= RACE_SQLSTATES[state]:
         time.sleep(policy.backoff_seconds(attempt, random.random()))
         return
     if state not in RETRYABLE_SQLSTATES:
         raise exc
+    if queued.held:
+        # The call's turn: it lost to a call that is not queued yet. Not counted; no growing
+        # backoff either, since every queued call waits behind this one.
+        if time.monotonic() - queued.since >= policy.queued_seconds:
+            raise RetriesExhausted(attempt, state or "") from None
+        queued.heat()
+        time.sleep(policy.backoff_seconds(1, random.random()))
+        return
     if attempt >= policy.max_attempts:
         raise RetriesExhausted(attempt, state or "") from None
     time.sleep(policy.backoff_seconds(attempt, random.random()))

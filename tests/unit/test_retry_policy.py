@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from reactive.conf import RetryPolicy
+import pytest
+from django.test import override_settings
+
+from reactive.conf import RetryPolicy, reactive_settings
+from reactive.errors import ConfigurationError
 
 
 def test_backoff_grows_and_caps():
@@ -12,3 +16,13 @@ def test_backoff_grows_and_caps():
     assert p.backoff_seconds(20, 1.0) == 0.05
     assert p.backoff_seconds(3, 0.5) == 0.004
     assert p.backoff_seconds(3, 0.0) == 0.0
+
+
+@pytest.mark.parametrize("key, value", [("queued_seconds", "5"), ("queued_seconds", -1.0),
+                                        ("max_attempts", 0), ("lock_timeout_ms", None)])
+def test_bad_retry_setting_is_one_clear_line(key, value):
+    with override_settings(REACTIVE={"RETRY": {key: value}}):
+        with pytest.raises(ConfigurationError) as exc:
+            reactive_settings.RETRY  # noqa: B018
+    assert str(exc.value) == (f"REACTIVE['RETRY'][{key!r}] must be a number ≥ "
+                              f"{1 if key == 'max_attempts' else 0}, not {value!r}")
