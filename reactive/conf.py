@@ -193,6 +193,7 @@ class ReactiveSettings:
 # Settings that may be 0 (every other number must be positive).
 ZERO_ALLOWED = frozenset({
     "RETRY.initial_backoff_ms", "RETRY.max_backoff_ms", "RETRY.lock_timeout_ms",
+    "RETRY.queued_seconds",
     "SCHEDULER.retry_base_seconds", "SCHEDULER.retry_max_seconds",
     "SCHEDULER.shutdown_seconds", "SCHEDULER.retention_days",
 })
