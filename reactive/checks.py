@@ -83,13 +83,19 @@ def check_functions() -> list[Any]:
     """reactive.E020: each definition mistake of a registered function, named by its path."""
     from .db.tables import tables
     from .functions.registry import registry
+    from .validators import unregistered_model
 
     found = []
     for fn in registry:
         for problem in fn.problems:
             found.append(Error(f"{fn.path}: {problem}", id="reactive.E020",
                                hint="See docs/functions.md and docs/validators.md."))
-        for table in sorted(fn.id_tables):
+        for table in sorted(fn.id_tables, key=str):
+            if not isinstance(table, str):  # a model class: registered since?
+                if tables.for_model(table) is None:
+                    found.append(Error(f"{fn.path}: {unregistered_model(table)}",
+                                       id="reactive.E020"))
+                continue
             if tables.find(table) is None:
                 known = ", ".join(sorted(t.name for t in tables if not t.name.startswith("_")))
                 found.append(Error(f"{fn.path}: v.id({table!r}) names no table",

@@ -74,7 +74,7 @@ class RegisteredFunction:
     #: lists them, and calls fail until they are fixed.
     problems: tuple[str, ...] = ()
     #: Tables named by the `v.id(...)` validators of the arguments and result.
-    id_tables: frozenset[str] = frozenset()
+    id_tables: frozenset[str | type] = frozenset()  # v.id tables (a model: unregistered)
 
     @property
     def visibility(self) -> str:

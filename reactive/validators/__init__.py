@@ -108,13 +108,33 @@ class _Any(Validator):
 
 
 class _Id(Validator):
-    def __init__(self, table: str) -> None:
-        self.table = table
+    """``v.id(table)``: ``table`` is a table name or a model class. A model not registered yet
+    is looked up when the id is first checked (so registration order does not matter), and
+    `manage.py check` reports one that never is (reactive.E020)."""
+
+    def __init__(self, table: str | type) -> None:
+        self._given = table
+
+    @property
+    def table(self) -> str:
+        if isinstance(self._given, str):
+            return self._given
+        name = _table_name(self._given)
+        self._given = name
+        return name
+
+    def names(self) -> str | type:
+        """The table name, or the model class while it is not registered (for the check)."""
+        if isinstance(self._given, str):
+            return self._given
+        try:
+            return self.table
+        except ConfigurationError:
+            return self._given
 
     def core_schema(self) -> core_schema.CoreSchema:
-        table = self.table
-
         def check(value: Any) -> str:
+            table = self.table
             if not isinstance(value, str) or ids.pk_of(table, value) is None:
                 raise ValueError(f"Input should be an id of table {table!r}")
             return value
@@ -122,15 +142,13 @@ class _Id(Validator):
         return _plain(check)
 
     def describe(self) -> str:
-        return f"id({self.table!r})"
+        name = self.names()
+        return f"id({name!r})" if isinstance(name, str) else f"id({name.__name__})"
 
 
 def _table_name(table: Any) -> str:
-    """The table name behind ``v.id(...)``'s argument: a name, or a model registered as a table.
-
-    The model must already be a table (``@table`` on the model class, or ``register_table`` in
-    a models module), so a mistake is reported where the function is defined, not on each call.
-    """
+    """The table name behind ``v.id(...)``'s argument: a name, or a model registered as a table
+    (``@table`` on the model class, or ``register_table``)."""
     if isinstance(table, str) and table:
         return table
     if isinstance(table, type) and hasattr(table, "_meta"):
@@ -139,12 +157,16 @@ def _table_name(table: Any) -> str:
 
         found = tables.for_model(table)
         if found is None:
-            raise ConfigurationError(
-                f"v.id({table.__name__}): the model {table._meta.label} is not registered as "
-                "a table; decorate it with @table(\"name\") or call register_table() first")
+            raise ConfigurationError(unregistered_model(table))
         return found.name
     raise TypeError(f"v.id() takes a table name or a model class registered as a table, not "
                     f"{table!r}")
+
+
+def unregistered_model(model: Any) -> str:
+    return (f"v.id({model.__name__}): the model {model._meta.label} is not registered as a "
+            "table; decorate it with @table(\"name\") or call register_table() in a models "
+            "module")
 
 
 class _Array(Validator):
@@ -271,7 +293,11 @@ class _V:
 
     def id(self, table: str | type) -> Validator:
         """An id of ``table``: its name, or the model class registered as that table."""
-        return _Id(_table_name(table))
+        if not (isinstance(table, str) and table) and not (
+                isinstance(table, type) and hasattr(table, "_meta")):
+            raise TypeError(f"v.id() takes a table name or a model class registered as a "
+                            f"table, not {table!r}")
+        return _Id(table)
 
     def array(self, item: Validator) -> Validator:
         return _Array(item)
@@ -307,4 +333,4 @@ from .compile import (  # noqa: E402  (compile.py builds on the classes above)
 )
 
 __all__ = ["CompiledArgs", "CompiledReturns", "Validator", "compile_args", "compile_returns",
-           "describe_errors", "v"]
+           "describe_errors", "unregistered_model", "v"]

@@ -27,7 +27,7 @@ class Declaration:
     """What `inspect_declaration` found: problems (one line each) and the tables of `v.id`s."""
 
     problems: list[str] = field(default_factory=list)
-    id_tables: set[str] = field(default_factory=set)
+    id_tables: set[str | type] = field(default_factory=set)
 
 
 _VALUE_TYPES = (str, int, float, bool, bytes, list, dict)

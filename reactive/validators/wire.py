@@ -171,10 +171,11 @@ def _first(problems: Iterator[str | None]) -> str | None:
     return next((p for p in problems if p is not None), None)
 
 
-def id_tables(t: Any) -> Iterator[str]:
-    """The table names of every `v.id(...)` inside the annotation or validator ``t``."""
+def id_tables(t: Any) -> Iterator[str | type]:
+    """The table names of every `v.id(...)` inside the annotation or validator ``t`` (or the
+    model class of one whose model is not registered as a table)."""
     if isinstance(t, _Id):
-        yield t.table
+        yield t.names()
     elif isinstance(t, _PythonType):
         yield from id_tables(t.annotation)
     elif isinstance(t, _Array):
