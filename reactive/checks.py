@@ -172,14 +172,24 @@ def check_capture_triggers(app_configs: Any = None, databases: Any = None,
                     continue  # a router keeps the model out of this database
                 state = {UNINSTALLED: "is not installed", OUTDATED: "is outdated",
                          INSTALLED: "is disabled"}.get(status, f"is {status.lower()}")
-                hint = (f"Run `manage.py pgtrigger enable {trigger.get_uri(model)}`."
-                        if status == INSTALLED else
-                        "Run `manage.py makemigrations` and `manage.py migrate` (or `manage.py "
-                        "pgtrigger install` if PGTRIGGER_MIGRATIONS is off).")
+                uri = trigger.get_uri(model)
+                if status == INSTALLED:
+                    hint = f"Run `manage.py pgtrigger enable {uri}`."
+                    effect = f"{MISSED[trigger.name]} reach no subscriber"
+                elif status == OUTDATED:
+                    hint = ("Run `manage.py makemigrations` and `manage.py migrate` (the table's "
+                            "indexes changed); if migrate has nothing to apply, "
+                            f"`manage.py pgtrigger install {uri}` rewrites it.")
+                    effect = ("it differs from the one the table declares and some writes may "
+                              "reach no subscriber")
+                else:
+                    hint = ("Run `manage.py migrate`. If it has nothing to apply (the trigger "
+                            f"was dropped by hand), `manage.py pgtrigger install {uri}` "
+                            "re-creates it; if `makemigrations` has changes, run it first.")
+                    effect = f"{MISSED[trigger.name]} reach no subscriber"
                 found.append(Warning(
                     f"Table {table.name!r}: trigger {trigger.name!r} on "
-                    f"{model._meta.db_table!r} {state} in database {alias!r}, so "
-                    f"{MISSED[trigger.name]} reach no subscriber.",
+                    f"{model._meta.db_table!r} {state} in database {alias!r}, so {effect}.",
                     hint=hint, id="reactive.W009",
                 ))
     return found
