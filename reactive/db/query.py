@@ -140,10 +140,42 @@ def compile_range(table: Table, builder: IndexRangeBuilder) -> CompiledRange:
 
 # --- filter expressions ---------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Expr:
     compile: Callable[[Table], Any]
     field_name: str | None = None
+
+    # `q.field("done") == True` reads as Python, but the lambda runs once, to build SQL: say
+    # what to write instead of comparing two Python objects.
+    def _operator(self, op: str, name: str) -> Any:
+        field = f"q.field({self.field_name!r})" if self.field_name else "the expression"
+        raise QueryError(f"filter(): Python's {op} does not build a filter; write "
+                         f"q.{name}({field}, <value>) (q.eq, q.neq, q.lt, q.lte, q.gt, q.gte, "
+                         "combined with q.and_/q.or_/q.not_)")
+
+    def __eq__(self, other: object) -> Any:  # type: ignore[override]
+        return self._operator("==", "eq")
+
+    def __ne__(self, other: object) -> Any:  # type: ignore[override]
+        return self._operator("!=", "neq")
+
+    def __lt__(self, other: object) -> Any:
+        return self._operator("<", "lt")
+
+    def __le__(self, other: object) -> Any:
+        return self._operator("<=", "lte")
+
+    def __gt__(self, other: object) -> Any:
+        return self._operator(">", "gt")
+
+    def __ge__(self, other: object) -> Any:
+        return self._operator(">=", "gte")
+
+    def __bool__(self) -> bool:  # `and`/`or`/`not` between expressions
+        raise QueryError("filter(): Python's and/or/not do not build a filter; write "
+                         "q.and_(a, b), q.or_(a, b), q.not_(a)")
+
+    __hash__ = object.__hash__
 
 
 def _not_a_document(written: str, name: Any) -> str:
@@ -220,14 +252,24 @@ class FilterBuilder:
     def gte(self, a: Any, b: Any) -> Expr:
         return self._compare(GreaterThanOrEqual, a, b)
 
+    def condition(self, expr: Any) -> Any:
+        """A bare field used as a condition (Convex's `q.field("done")`): true where it is
+        true. Anything else is returned as it is."""
+        if isinstance(expr, Expr) and expr.field_name is not None:
+            return self.eq(expr, True)
+        return expr
+
     def and_(self, *exprs: Expr) -> Expr:
-        return Expr(lambda t: _fold(operator.and_, [e.compile(t) for e in exprs]))
+        conds = [self.condition(e) for e in exprs]
+        return Expr(lambda t: _fold(operator.and_, [e.compile(t) for e in conds]))
 
     def or_(self, *exprs: Expr) -> Expr:
-        return Expr(lambda t: _fold(operator.or_, [e.compile(t) for e in exprs]))
+        conds = [self.condition(e) for e in exprs]
+        return Expr(lambda t: _fold(operator.or_, [e.compile(t) for e in conds]))
 
     def not_(self, expr: Expr) -> Expr:
-        return Expr(lambda t: ~expr.compile(t))
+        cond = self.condition(expr)
+        return Expr(lambda t: ~cond.compile(t))
 
     def _arith(self, op: Callable[[Any, Any], Any], a: Any, b: Any) -> Expr:
         return Expr(lambda t: op(self._operand(a, b), self._operand(b, a)))
@@ -313,7 +355,8 @@ class Query:
         if isinstance(predicate, Q):
             self.filters.append(predicate)
             return self
-        expr = predicate(FilterBuilder(self.table))
+        builder = FilterBuilder(self.table)
+        expr = builder.condition(predicate(builder))  # `lambda q: q.field("done")` too
         if not isinstance(expr, Expr):
             raise QueryError("filter() takes a function returning q.eq(...)-style expressions, "
                              "or a Django Q object")
