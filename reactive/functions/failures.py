@@ -47,9 +47,12 @@ def to_function_error(path: str, exc: BaseException) -> FunctionError:
         return LimitExceeded(f"{path}: execution time limit exceeded: a database statement was "
                              f"cancelled after the function's {limit:g} s. Read less per call.")
     if isinstance(exc, RetriesExhausted):
+        during = (f" ({exc.queued_seconds:g} s after its turn came, RETRY['queued_seconds'])"
+                  if exc.queued_seconds is not None else "")
         return ConflictError(
-            f"{path}: write conflict: the mutation was retried {exc.attempts} times and still "
-            f"conflicted with concurrent writes (SQLSTATE {exc.sqlstate}); nothing was written. "
+            f"{path}: write conflict: the mutation was retried {exc.attempts} times{during} and "
+            f"still conflicted with concurrent writes (SQLSTATE {exc.sqlstate}); nothing was "
+            "written. "
             "Read less (narrower index ranges) or use isolation='select_for_update' for hot rows."
         )
     if is_connection_failure(exc):

@@ -51,9 +51,11 @@ class RetryTransaction(BaseException):
 
 
 class RetriesExhausted(Exception):
-    def __init__(self, attempts: int, sqlstate: str) -> None:
+    def __init__(self, attempts: int, sqlstate: str, queued_seconds: float | None = None
+                 ) -> None:
         super().__init__(f"still failing with SQLSTATE {sqlstate} after {attempts} attempts")
         self.attempts, self.sqlstate = attempts, sqlstate
+        self.queued_seconds = queued_seconds  # set when its turn in the queue timed out
 
 
 def sqlstate_of(exc: BaseException) -> str | None:
@@ -195,7 +197,7 @@ def _retry_or_raise(exc: BaseException, attempt: int, policy: RetryPolicy,
         # The call's turn: it lost to a call that is not queued yet. Not counted; no growing
         # backoff either, since every queued call waits behind this one.
         if time.monotonic() - queued.since >= policy.queued_seconds:
-            raise RetriesExhausted(attempt, state or "") from None
+            raise RetriesExhausted(attempt, state or "", policy.queued_seconds) from None
         queued.heat()
         time.sleep(policy.backoff_seconds(1, random.random()))
         return

@@ -80,5 +80,6 @@ def test_a_queued_call_retries_for_queued_seconds_then_fails_clearly():
         runner._hot_until.clear()
     assert isinstance(out.error, ConflictError), out.error
     assert "SQLSTATE 55P03" in out.error.message
+    assert "after its turn came, RETRY['queued_seconds']" in out.error.message
     assert 0.3 <= elapsed < 1.5  # retried for its turn's time, not one attempt nor forever
     assert Counter.objects.get(name="held").value == 0
