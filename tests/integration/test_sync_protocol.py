@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 import socket
 import uuid
 
@@ -15,6 +14,7 @@ import websockets
 
 from reactive.sync.protocol import decode_ts
 from tests.conftest import start_server
+from tests.raw_ws import frame, open_ws
 from tests.sync_client import RawSync
 
 pytestmark = pytest.mark.django_db
@@ -334,27 +334,10 @@ async def test_a_failing_subscription_recovers_when_its_data_changes(asgi_server
 
 
 def _stalled_socket(url: str, frames: list[dict]) -> socket.socket:
-    """A WebSocket client that sends ``frames`` and then never reads: a raw socket with a tiny
-    receive buffer, so that the server's sends really block (TCP back-pressure)."""
-    host, port = url.removeprefix("http://").split(":")
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect((host, int(port)))
-    key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall((f"GET /api/sync HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                  "Sec-WebSocket-Version: 13\r\n\r\n").encode())
-    response = b""
-    while b"\r\n\r\n" not in response:
-        response += sock.recv(1)
-    assert response.startswith(b"HTTP/1.1 101"), response
-    for frame in frames:
-        payload, mask = json.dumps(frame).encode(), os.urandom(4)
-        assert len(payload) < 65536
-        length = (bytes([0x80 | len(payload)]) if len(payload) < 126
-                  else bytes([0x80 | 126]) + len(payload).to_bytes(2, "big"))
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        sock.sendall(bytes([0x81]) + length + mask + masked)
+    """A WebSocket client that sends ``frames`` and then never reads."""
+    sock = open_ws(url)
+    for message in frames:
+        sock.sendall(frame(message))
     return sock
 
 
