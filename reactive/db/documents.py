@@ -22,8 +22,6 @@ from ..errors import DocumentValidationError, InvalidId
 from ..values import UNDEFINED, Int64
 
 if TYPE_CHECKING:
-    from django.db.models import ForeignObjectRel
-
     from .tables import Table
 
 REMOVE: Any = UNDEFINED  # ``ctx.db.patch(t, id, {"field": REMOVE})`` resets a field
@@ -37,8 +35,7 @@ def creation_ms(value: Any) -> float | None:
     return float(value)
 
 
-def ms_to_column(field: models.Field[Any, Any] | ForeignObjectRel, value: Any
-                 ) -> Any:
+def ms_to_column(field: object, value: Any) -> Any:
     """Convert an `_creationTime` (ms) value to the creation column's Python type."""
     if isinstance(field, models.DateTimeField) and isinstance(value, (int, float)):
         return dt.datetime.fromtimestamp(value / 1000.0, tz=dt.UTC)
@@ -48,7 +45,8 @@ def ms_to_column(field: models.Field[Any, Any] | ForeignObjectRel, value: Any
 def _related_table(field: models.Field[Any, Any]) -> Table | None:
     from .tables import tables
 
-    if field.is_relation and field.related_model is not None:
+    # related_model is a class once the app registry is ready ("self" only before, for the stubs)
+    if field.is_relation and isinstance(field.related_model, type):
         return tables.for_model(field.related_model)
     return None
 
