@@ -4,12 +4,14 @@
     python3 dev.py demo     # venv + install + migrate + seed + serve the demo on 127.0.0.1:8000
     python3 dev.py test     # venv + install (Python and npm) + the whole test suite
     python3 dev.py bench    # venv + install + the benchmarks (prints figures, writes JSON)
+    python3 dev.py check    # venv + install + ruff check, ruff format --check, mypy --strict
     python3 dev.py stopdb   # stop the embedded Postgres (it otherwise keeps running)
 
 Needs only Python 3.11+ and Node/npm (for the official JavaScript client; `test` also drives
 chromium, installed with apt-get when missing and root). Postgres comes from DATABASE_URL when it
 is set, otherwise from an embedded PostgreSQL 16 kept in ./.pgdata and started on demand (see
-reactive/contrib/embedded_postgres.py). Extra arguments after `test` go to pytest.
+reactive/contrib/embedded_postgres.py). Extra arguments after `test` go to pytest, after `check`
+to mypy.
 """
 
 from __future__ import annotations
@@ -143,6 +145,30 @@ def bench(args: list[str]) -> None:
     run_module("bench.run", args, "running the benchmarks")
 
 
+LINTED = ("reactive", "tests", "bench", "dev.py")
+
+
+def check(args: list[str]) -> None:
+    """Lint, formatting and types; every step runs, and the command fails if any did."""
+    ensure_venv()
+    env = django_env()
+    env["DJANGO_SETTINGS_MODULE"] = "tests.settings"  # django-stubs' plugin loads the settings
+    # ... which would start the embedded Postgres without a URL; type checking never connects
+    env.setdefault("DATABASE_URL", "postgresql://localhost/unused-by-mypy")
+    steps = [
+        ("ruff check", [BIN / "ruff", "check", *LINTED]),
+        ("ruff format --check", [BIN / "ruff", "format", "--check", *LINTED]),
+        ("mypy (strict, pyproject.toml [tool.mypy])", [PY, "-m", "mypy", *args]),
+    ]
+    failed = []
+    for what, cmd in steps:
+        step(what)
+        if subprocess.run([str(c) for c in cmd], cwd=ROOT, env=env).returncode != 0:
+            failed.append(what)
+    if failed:
+        sys.exit(f"dev.py check: failed: {', '.join(failed)}")
+
+
 def stopdb(args: list[str]) -> None:
     """Stop the embedded Postgres of this checkout (it keeps running between commands)."""
     pid_file = ROOT / ".pgdata" / "postmaster.pid"
@@ -156,7 +182,7 @@ def stopdb(args: list[str]) -> None:
 
 
 def main() -> None:
-    commands = {"demo": demo, "test": test, "bench": bench, "stopdb": stopdb}
+    commands = {"demo": demo, "test": test, "bench": bench, "check": check, "stopdb": stopdb}
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     commands[sys.argv[1]](sys.argv[2:])

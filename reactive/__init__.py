@@ -21,6 +21,9 @@ _EXPORTS: dict[str, str] = {
     "Int64": "reactive.values",
     "REMOVE": "reactive.db.documents",
     "ReactiveError": "reactive.errors",
+    "ActionCtx": "reactive.functions.context",
+    "MutationCtx": "reactive.functions.context",
+    "QueryCtx": "reactive.functions.context",
     "SchedulerError": "reactive.errors",
     "action": "reactive.functions.decorators",
     "api": "reactive.functions.references",
@@ -36,7 +39,34 @@ _EXPORTS: dict[str, str] = {
     "v": "reactive.validators",
 }
 
-__all__ = sorted(_EXPORTS)
+# A literal list, so type checkers see the public names (tests/unit check it matches _EXPORTS).
+__all__ = [
+    "ActionCtx",
+    "ArgumentValidationError",
+    "ConflictError",
+    "ConvexError",
+    "CronJobs",
+    "FunctionError",
+    "Identity",
+    "Int64",
+    "MutationCtx",
+    "QueryCtx",
+    "REMOVE",
+    "ReactiveError",
+    "SchedulerError",
+    "action",
+    "api",
+    "execute",
+    "internal",
+    "internal_action",
+    "internal_mutation",
+    "internal_query",
+    "mutation",
+    "query",
+    "register_table",
+    "table",
+    "v",
+]
 
 if TYPE_CHECKING:
     from .auth import Identity
@@ -50,6 +80,7 @@ if TYPE_CHECKING:
         ReactiveError,
         SchedulerError,
     )
+    from .functions.context import ActionCtx, MutationCtx, QueryCtx
     from .functions.decorators import (
         action,
         internal_action,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
 from django.db import transaction
@@ -17,7 +17,13 @@ def _when(ms: float | None) -> str:
     return dt.datetime.fromtimestamp(ms / 1000.0, tz=dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-class _ReadOnly(admin.ModelAdmin):
+if TYPE_CHECKING:  # ModelAdmin is generic in django-stubs only (not subscriptable at run time)
+    _ModelAdmin = admin.ModelAdmin[Any]
+else:
+    _ModelAdmin = admin.ModelAdmin
+
+
+class _ReadOnly(_ModelAdmin):
     def has_add_permission(self, request: Any) -> bool:
         return False
 

@@ -141,8 +141,8 @@ def check_tables() -> list[Any]:
     return found
 
 
-MISSED = {TRIGGER_NAME: "inserts, updates and deletes",
-          TRUNCATE_TRIGGER_NAME: "TRUNCATE and `manage.py flush`"}
+MISSED: dict[str | None, str] = {TRIGGER_NAME: "inserts, updates and deletes",
+                                 TRUNCATE_TRIGGER_NAME: "TRUNCATE and `manage.py flush`"}
 
 
 @register(Tags.database)

@@ -123,7 +123,7 @@ class RetryPolicy:
 
     def backoff_seconds(self, attempt: int, rand: float) -> float:
         """Full-jitter backoff before `attempt` (1-based count of failures so far)."""
-        cap = min(self.max_backoff_ms, self.initial_backoff_ms * (2 ** (attempt - 1)))
+        cap = min(self.max_backoff_ms, self.initial_backoff_ms * (2.0 ** (attempt - 1)))
         return rand * cap / 1000.0
 
 
@@ -161,7 +161,7 @@ class SchedulerSettings:
 
     def retry_delay(self, attempt: int) -> float:
         """Seconds to wait before retrying a scheduled mutation after ``attempt`` failures."""
-        return min(self.retry_max_seconds, self.retry_base_seconds * 2 ** max(0, attempt - 1))
+        return min(self.retry_max_seconds, self.retry_base_seconds * 2.0 ** max(0, attempt - 1))
 
 
 @dataclass

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,7 +42,7 @@ logger = logging.getLogger("reactive.sync")
 MAX_SHIFT_NS = 24 * 3600 * 1_000_000_000
 
 
-def origin_allowed(scope: dict[str, Any]) -> bool:
+def origin_allowed(scope: Mapping[str, Any]) -> bool:
     """Browsers send Origin: it must be one of ALLOWED_HOSTS (no cross-site WebSocket
     hijacking with the visitor's cookie). Non-browser clients send none and are let in."""
     headers = dict(scope.get("headers") or [])
@@ -258,7 +259,7 @@ class SyncConsumer(AsyncWebsocketConsumer):
             await self.close(code=1000)
 
 
-def _scope_identity(scope: dict[str, Any]) -> Identity | None:
+def _scope_identity(scope: Mapping[str, Any]) -> Identity | None:
     return identity_from_user(scope.get("user"), reactive_settings.SESSION_ISSUER)
 
 

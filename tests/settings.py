@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from reactive.contrib.embedded_postgres import database_config
 
@@ -63,7 +64,7 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-REACTIVE = {
+REACTIVE: dict[str, Any] = {
     "MAX_REQUEST_BYTES": 1024 * 1024,
     "SYNC": {"max_frame_bytes": 1024 * 1024, "max_queries_per_socket": 64},
 }

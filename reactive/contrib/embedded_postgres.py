@@ -19,7 +19,7 @@ def embedded_url(data_dir: str | os.PathLike[str]) -> str:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-            import pgserver
+            from pgserver.postgres_server import get_server
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise RuntimeError(
             "DATABASE_URL is not set and the embedded Postgres is not installed: "
@@ -29,7 +29,7 @@ def embedded_url(data_dir: str | os.PathLike[str]) -> str:
     path.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        server = pgserver.get_server(path, cleanup_mode=None)
+        server = get_server(path, cleanup_mode=None)
     return str(server.get_uri())
 
 
@@ -39,4 +39,4 @@ def database_config(data_dir: str | os.PathLike[str], **options: Any) -> dict[st
 
     url = os.environ.get("DATABASE_URL") or embedded_url(data_dir)
     os.environ.setdefault("DATABASE_URL", url)  # subprocesses (servers under test) share it
-    return dj_database_url.parse(url, **options)
+    return dict(dj_database_url.parse(url, **options))

@@ -35,17 +35,18 @@ def creation_ms(value: Any) -> float | None:
     return float(value)
 
 
-def ms_to_column(field: models.Field, value: Any) -> Any:
+def ms_to_column(field: object, value: Any) -> Any:
     """Convert an `_creationTime` (ms) value to the creation column's Python type."""
     if isinstance(field, models.DateTimeField) and isinstance(value, (int, float)):
         return dt.datetime.fromtimestamp(value / 1000.0, tz=dt.UTC)
     return value
 
 
-def _related_table(field: models.Field) -> Table | None:
+def _related_table(field: models.Field[Any, Any]) -> Table | None:
     from .tables import tables
 
-    if field.is_relation and field.related_model is not None:
+    # related_model is a class once the app registry is ready ("self" only before, for the stubs)
+    if field.is_relation and isinstance(field.related_model, type):
         return tables.for_model(field.related_model)
     return None
 
@@ -110,7 +111,7 @@ def column_value(table: Table, key: str, value: Any, *, where: str = "value") ->
     return _to_python(table, key, field, value)
 
 
-def _to_python(table: Table, key: str, field: models.Field, value: Any) -> Any:
+def _to_python(table: Table, key: str, field: models.Field[Any, Any], value: Any) -> Any:
     if isinstance(field, (models.IntegerField, models.AutoField)) and isinstance(value, float):
         if not value.is_integer():
             raise _invalid(table, key, f"{value!r} is not an integer")

@@ -153,10 +153,10 @@ class Expr:
                          f"q.{name}({field}, <value>) (q.eq, q.neq, q.lt, q.lte, q.gt, q.gte, "
                          "combined with q.and_/q.or_/q.not_)")
 
-    def __eq__(self, other: object) -> Any:  # type: ignore[override]
+    def __eq__(self, other: object) -> Any:
         return self._operator("==", "eq")
 
-    def __ne__(self, other: object) -> Any:  # type: ignore[override]
+    def __ne__(self, other: object) -> Any:
         return self._operator("!=", "neq")
 
     def __lt__(self, other: object) -> Any:
@@ -218,10 +218,10 @@ class FilterBuilder:
     def _compare(self, lookup: type, a: Any, b: Any) -> Expr:
         if not isinstance(a, Expr) and isinstance(b, Expr):
             # keep the field on the left so ids convert against the right column
-            flipped = {GreaterThan: LessThan, LessThan: GreaterThan,
-                       GreaterThanOrEqual: LessThanOrEqual,
-                       LessThanOrEqual: GreaterThanOrEqual}.get(lookup, lookup)
-            return self._compare(flipped, b, a)
+            flips: dict[type, type] = {GreaterThan: LessThan, LessThan: GreaterThan,
+                                       GreaterThanOrEqual: LessThanOrEqual,
+                                       LessThanOrEqual: GreaterThanOrEqual}
+            return self._compare(flips.get(lookup, lookup), b, a)
         left, right = self._operand(a, b), self._operand(b, a)
         if lookup is Exact and isinstance(b, (type(None),)):
             return Expr(lambda t: Q(IsNull(left, True)))

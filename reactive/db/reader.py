@@ -261,15 +261,15 @@ class DatabaseReader:
             if decoded is None:  # the end sentinel: nothing after it
                 self._record_until(query, None, None)
                 return _page([], True, encode_cursor(query.index.name, order, None))
-            if decoded is not AT_START:
-                start_key = decoded  # type: ignore[assignment]
+            if isinstance(decoded, tuple):  # not AT_START
+                start_key = decoded
                 qs = qs.filter(after_key(cols, start_key, desc=desc, inclusive=False))
         end_key: tuple[Any, ...] | None = None
         if end_cursor is not None:
             decoded_end = decode_cursor(query.table, query.index, order, end_cursor)
             if decoded_end is AT_START:  # a journaled empty first page: it stays empty
                 return _page([], False, end_cursor)
-            end_key = decoded_end  # type: ignore[assignment]
+            end_key = decoded_end if isinstance(decoded_end, tuple) else None
             if end_key is not None:
                 qs = qs.filter(before_key(cols, end_key, desc=desc))
         start = Bound(start_key, False) if start_key is not None else None

@@ -78,7 +78,7 @@ def _read_names(sql: str) -> frozenset[str]:
 def _tokens(sql: str) -> list[_Token]:
     """Names and the punctuation that gives them their role; everything else dropped."""
     out: list[_Token] = []
-    pos = 0
+    pos: int | None = 0
     while pos is not None:
         pos = _scan(sql, pos, out)
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .. import ids
 from ..errors import ConfigurationError, UnknownTable
@@ -73,8 +73,11 @@ class Table:
         if key == "_creationTime":
             if self.creation_field is None:
                 raise KeyError(key)
-            return self.model._meta.get_field(self.creation_field).attname
-        return self.fields[key].attname
+            # a concrete column (checked at registration), not a reverse relation
+            field = cast("models.Field[Any, Any]", self.model._meta.get_field(self.creation_field))
+            return field.attname
+        attname: str = self.fields[key].attname
+        return attname
 
     @property
     def indexes(self) -> dict[str, Index]:
@@ -143,7 +146,7 @@ class TableRegistry:
         self._by_tag: dict[bytes, Table] = {}
         # A proxy model's table also answers for its concrete model: foreign keys and cascades
         # name the concrete model (auth.User), the table is registered on the proxy.
-        self._by_concrete: dict[type, Table] = {}
+        self._by_concrete: dict[type | None, Table] = {}  # concrete_model is Optional in the stubs
         self._by_db_table: dict[str, Table] | None = None
         self._lock = threading.Lock()
 

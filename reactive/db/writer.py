@@ -6,10 +6,11 @@ the call's budget. The writer knows nothing of rules, subscriptions or sockets.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, cast
 
 from django.db import models
+from django.db.models import Model
 from django.db.models.deletion import Collector
 
 from .. import clock, ids
@@ -39,7 +40,8 @@ class DatabaseWriter(DatabaseReader):
         obj = t.model()
         apply_document(t, obj, document, replace=True)
         if t.creation_field:
-            field = t.model._meta.get_field(t.creation_field)
+            # a concrete column (checked at registration), not a reverse relation
+            field = cast("models.Field[Any, Any]", t.model._meta.get_field(t.creation_field))
             if getattr(obj, field.attname) is None and isinstance(field, models.FloatField):
                 setattr(obj, field.attname, clock.now_ms())
         obj.save(force_insert=True, using=self._using)
@@ -96,7 +98,8 @@ class DatabaseWriter(DatabaseReader):
             table = tables.for_model(field.model)
             if table is None:
                 continue
-            for batch in batches:
+            # django-stubs says each batch is a Model; Django appends querysets and lists
+            for batch in cast("list[Iterable[Model]]", batches):
                 for inst in batch:
                     old = row_values(table, inst)
                     new = {**old, **({field.attname: value} if field.attname in old else {})}

@@ -21,16 +21,17 @@ import functools
 import inspect
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar, overload
+from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
 from ..errors import ConfigurationError
 from ..validators import CompiledArgs, CompiledReturns, Validator, compile_args, compile_returns
 from ..validators.compile import inspect_declaration
-from .registry import Isolation, Kind, RegisteredFunction, registry
+from .registry import AnyFunction, Isolation, Kind, RegisteredFunction, registry
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
-_pending: list[tuple[RegisteredFunction, str | None, str | None]] = []
+_pending: list[tuple[AnyFunction, str | None, str | None]] = []
 _pending_lock = threading.Lock()
 
 
@@ -55,7 +56,7 @@ def _module_path(module: str, name: str) -> str:
     return "/".join([app.label, *rest[1:]]) + ":" + name
 
 
-def _register(fn: RegisteredFunction, name: str | None, path: str | None) -> None:
+def _register(fn: AnyFunction, name: str | None, path: str | None) -> None:
     from django.apps import apps
 
     if path is None and not apps.apps_ready:
@@ -77,7 +78,7 @@ def register_pending() -> None:
 
 def _build(kind: Kind, internal: bool, handler: Callable[..., Any], *, args: Any, returns: Any,
            name: str | None, path: str | None, isolation: str | Isolation
-           ) -> RegisteredFunction:
+           ) -> AnyFunction:
     if not callable(handler):
         raise TypeError(f"@{kind.value} decorates a function, not {handler!r}")
     # Definition mistakes are recorded, not raised: functions modules are imported while
@@ -119,35 +120,45 @@ def _build(kind: Kind, internal: bool, handler: Callable[..., Any], *, args: Any
         problems=tuple(problems),
         id_tables=frozenset(found.id_tables),
     )
-    functools.update_wrapper(fn, handler)  # type: ignore[arg-type]
+    functools.update_wrapper(fn, handler)
     _register(fn, name, path)
     return fn
 
 
-def _refuse(fn: RegisteredFunction) -> dict[str, Any]:
+def _refuse(fn: AnyFunction) -> dict[str, Any]:
     """The argument validator of a function defined wrongly: every call fails, server-side."""
     more = f" (and {len(fn.problems) - 1} more)" if len(fn.problems) > 1 else ""
     raise ConfigurationError(f"{fn.path}: {fn.problems[0]}{more}; run manage.py check")
 
 
-def _decorator(kind: Kind, internal: bool) -> Any:
-    @overload
-    def decorate(handler: F, /) -> RegisteredFunction: ...
+class _Wrap(Protocol):
+    """What ``@query(...)`` returns: applied to a handler, it registers it."""
+
+    def __call__(self, handler: Callable[P, R], /) -> RegisteredFunction[P, R]: ...
+
+
+class FunctionDecorator(Protocol):
+    """The type of `query`, `mutation`, `action` and their `internal_*` twins (bare or called)."""
 
     @overload
-    def decorate(
-        *, args: Mapping[str, Any] | Validator | None = None, returns: Any = None,
-        name: str | None = None, path: str | None = None,
+    def __call__(self, handler: Callable[P, R], /) -> RegisteredFunction[P, R]: ...
+
+    @overload
+    def __call__(
+        self, handler: None = None, /, *, args: Mapping[str, Any] | Validator | None = None,
+        returns: Any = None, name: str | None = None, path: str | None = None,
         isolation: str | Isolation = Isolation.SERIALIZABLE,
-    ) -> Callable[[F], RegisteredFunction]: ...
+    ) -> _Wrap: ...
 
-    def decorate(handler: Any = None, /, *, args: Any = None, returns: Any = None,
-                 name: str | None = None, path: str | None = None,
+
+def _decorator(kind: Kind, internal: bool) -> FunctionDecorator:
+    def decorate(handler: Callable[..., Any] | None = None, /, *, args: Any = None,
+                 returns: Any = None, name: str | None = None, path: str | None = None,
                  isolation: str | Isolation = Isolation.SERIALIZABLE) -> Any:
         if kind is not Kind.MUTATION and isolation != Isolation.SERIALIZABLE:
             raise TypeError("isolation= applies to mutations only")
 
-        def wrap(h: Callable[..., Any]) -> RegisteredFunction:
+        def wrap(h: Callable[..., Any]) -> AnyFunction:
             return _build(kind, internal, h, args=args, returns=returns, name=name, path=path,
                           isolation=isolation)
 
@@ -158,6 +169,7 @@ def _decorator(kind: Kind, internal: bool) -> Any:
         f"Register a{'n internal' if internal else ' public'} {kind.value}. "
         "See the module docstring for the options."
     )
+    # `decorate` implements both overloads of FunctionDecorator (its result is Any).
     return decorate
 
 

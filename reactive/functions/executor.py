@@ -54,7 +54,7 @@ from .failures import call_handler, raise_if_aborted, to_function_error, watchin
 from .logs import FunctionLog, LogSink, capture, current_lines
 from .outcome import NO_OPTIONS, CallOptions, Outcome
 from .references import FunctionReference
-from .registry import Isolation, Kind, RegisteredFunction, registry
+from .registry import AnyFunction, Isolation, Kind, RegisteredFunction, registry
 
 logger = logging.getLogger("reactive.executor")
 
@@ -106,7 +106,7 @@ class _push:
         _local.frames.pop()
 
 
-def resolve(ref: FunctionReference | str, *, from_client: bool) -> tuple[str, RegisteredFunction]:
+def resolve(ref: FunctionReference | str, *, from_client: bool) -> tuple[str, AnyFunction]:
     """Find the function for a reference or path; internal ones only for server callers."""
     if isinstance(ref, FunctionReference):
         path, want_internal = ref.path, ref.internal
@@ -125,7 +125,7 @@ def resolve(ref: FunctionReference | str, *, from_client: bool) -> tuple[str, Re
     return fn.path or path, fn
 
 
-def _dotted(fn: RegisteredFunction) -> str:
+def _dotted(fn: AnyFunction) -> str:
     return (fn.path or "").replace("/", ".").replace(":", ".")
 
 
@@ -174,7 +174,7 @@ def execute(ref: FunctionReference | str, args: Any = None, *, identity: Identit
     return outcome
 
 
-def validate_args(fn: RegisteredFunction, path: str, args: Any) -> dict[str, Any]:
+def validate_args(fn: AnyFunction, path: str, args: Any) -> dict[str, Any]:
     limit = reactive_settings.LIMITS.argument_bytes
     size = approx_size(args)
     if size > limit:
@@ -192,7 +192,7 @@ def validate_args(fn: RegisteredFunction, path: str, args: Any) -> dict[str, Any
         ) from None
 
 
-def _finish(fn: RegisteredFunction, path: str, value: Any, outcome: Outcome) -> None:
+def _finish(fn: AnyFunction, path: str, value: Any, outcome: Outcome) -> None:
     try:
         value = fn.returns(value)
     except ValidationError as exc:
@@ -210,7 +210,7 @@ def _finish(fn: RegisteredFunction, path: str, value: Any, outcome: Outcome) -> 
     outcome.value, outcome.encoded = value, encoded
 
 
-def _run(fn: RegisteredFunction, path: str, raw_args: Any, identity: Identity | None,
+def _run(fn: AnyFunction, path: str, raw_args: Any, identity: Identity | None,
          outcome: Outcome, using: str, options: CallOptions) -> None:
     kwargs = validate_args(fn, path, raw_args)
     parent = _frame()
@@ -314,13 +314,13 @@ def _replayed(path: str, stored: dict[str, Any]) -> Outcome:
                    xid=int(xid) if xid is not None else None)
 
 
-def _make_ctx(fn: RegisteredFunction, path: str, frame: Frame, identity: Identity | None,
-              using: str) -> Any:
+def _make_ctx(fn: AnyFunction, path: str, frame: Frame, identity: Identity | None,
+              using: str) -> QueryCtx:
     def call(ref: Any, args: Any, want: str) -> Any:
         return execute(ref, args, identity=identity, kind=want, using=using).unwrap()
 
-    common = dict(auth=Auth(identity), log=FunctionLog(path), path=path, _call=call,
-                  now=frame.now, random=random.Random(frame.seed))
+    common: dict[str, Any] = dict(auth=Auth(identity), log=FunctionLog(path), path=path,
+                                  _call=call, now=frame.now, random=random.Random(frame.seed))
     if fn.kind is Kind.MUTATION:
         assert frame.writes is not None
         db = DatabaseWriter(using=using, budget=frame.budget, reads=frame.reads,
@@ -336,7 +336,7 @@ def _make_ctx(fn: RegisteredFunction, path: str, frame: Frame, identity: Identit
     return QueryCtx(db=db_reader, **common)
 
 
-def _run_nested(fn: RegisteredFunction, path: str, kwargs: dict[str, Any],
+def _run_nested(fn: AnyFunction, path: str, kwargs: dict[str, Any],
                 identity: Identity | None, outcome: Outcome, using: str, parent: Frame) -> None:
     """A query or mutation called from a running query or mutation: same transaction."""
     if fn.kind is Kind.MUTATION and parent.kind is not Kind.MUTATION:
@@ -362,7 +362,7 @@ def _run_nested(fn: RegisteredFunction, path: str, kwargs: dict[str, Any],
         _finish(fn, path, value, outcome)
 
 
-def _run_action(fn: RegisteredFunction, path: str, kwargs: dict[str, Any],
+def _run_action(fn: AnyFunction, path: str, kwargs: dict[str, Any],
                 identity: Identity | None, outcome: Outcome, using: str) -> None:
     limits = reactive_settings.LIMITS
 

@@ -28,7 +28,7 @@ from ..transactions.runner import (
     is_retryable,
     sqlstate_of,
 )
-from .registry import RegisteredFunction
+from .registry import AnyFunction
 
 logger = logging.getLogger("reactive.executor")
 
@@ -99,7 +99,7 @@ def raise_if_aborted(using: str, failures: list[Exception]) -> None:
         raise exc
 
 
-def call_handler(fn: RegisteredFunction, ctx: Any, kwargs: dict[str, Any]) -> Any:
+def call_handler(fn: AnyFunction, ctx: Any, kwargs: dict[str, Any]) -> Any:
     try:
         return fn.handler(ctx, **kwargs)
     except Exception as exc:

@@ -50,4 +50,5 @@ def prune_responses(using: str, older_than_seconds: float) -> int:
     with connections[using].cursor() as cursor:
         cursor.execute("DELETE FROM reactive_mutation_result "
                        "WHERE created < now() - make_interval(secs => %s)", [older_than_seconds])
-        return cursor.rowcount
+        deleted: int = cursor.rowcount
+        return deleted

@@ -12,7 +12,7 @@ import enum
 import re
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, ParamSpec, TypeAlias, TypeVar
 
 from ..errors import ConfigurationError, DuplicateFunction
 
@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from ..validators import CompiledArgs, CompiledReturns
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class Kind(enum.StrEnum):
@@ -59,11 +62,15 @@ def valid_path(path: str) -> bool:
 
 
 @dataclass(eq=False)
-class RegisteredFunction:
-    """One backend function. Call it through the executor, never directly."""
+class RegisteredFunction(Generic[P, R]):
+    """One backend function. Call it through the executor, never directly.
+
+    Generic over the handler's parameters ``P`` and result ``R``, so a decorated function keeps
+    its signature for type checkers.
+    """
 
     kind: Kind
-    handler: Callable[..., Any]
+    handler: Callable[P, R]
     internal: bool
     args: CompiledArgs
     returns: CompiledReturns
@@ -80,7 +87,9 @@ class RegisteredFunction:
     def visibility(self) -> str:
         return "internal" if self.internal else "public"
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    # Typed with the handler's parameters (editors show them) and NoReturn: a direct call always
+    # raises, so a type checker must not believe it yields the handler's result.
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> NoReturn:
         raise TypeError(
             f"{self.path or self.handler.__qualname__} is a reactive {self.kind.value}; call it "
             "through the executor: ctx.run_query(api.x.y, {...}) / reactive.testing.call(...)"
@@ -90,12 +99,16 @@ class RegisteredFunction:
         return f"<{self.visibility} {self.kind.value} {self.path}>"
 
 
+#: A registered function of any signature (what the registry and the executor handle).
+AnyFunction: TypeAlias = "RegisteredFunction[..., Any]"
+
+
 class FunctionRegistry:
     def __init__(self) -> None:
-        self._by_path: dict[str, RegisteredFunction] = {}
+        self._by_path: dict[str, AnyFunction] = {}
         self._lock = threading.Lock()
 
-    def register(self, fn: RegisteredFunction, path: str) -> None:
+    def register(self, fn: AnyFunction, path: str) -> None:
         path = canonical_path(path)
         if not valid_path(path):
             raise ConfigurationError(
@@ -119,21 +132,21 @@ class FunctionRegistry:
         with self._lock:
             self._by_path.pop(canonical_path(path), None)
 
-    def get(self, path: str) -> RegisteredFunction | None:
+    def get(self, path: str) -> AnyFunction | None:
         return self._by_path.get(canonical_path(path))
 
-    def __iter__(self) -> Iterator[RegisteredFunction]:
+    def __iter__(self) -> Iterator[AnyFunction]:
         return iter(sorted(self._by_path.values(), key=lambda f: f.path or ""))
 
     def __len__(self) -> int:
         return len(self._by_path)
 
 
-def _where(fn: RegisteredFunction) -> str:
+def _where(fn: AnyFunction) -> str:
     return f"{fn.handler.__module__}.{fn.handler.__qualname__}"
 
 
-def _same_definition(a: RegisteredFunction, b: RegisteredFunction) -> bool:
+def _same_definition(a: AnyFunction, b: AnyFunction) -> bool:
     return _where(a) == _where(b) and a.kind == b.kind
 
 

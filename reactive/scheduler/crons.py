@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,7 +57,8 @@ class CronExpr:
 
     def next_after(self, last_ms: float | None, now_ms: float) -> float:
         base = dt.datetime.fromtimestamp(now_ms / 1000.0, tz=dt.UTC)
-        return croniter(self.expr, base).get_next(float) * 1000.0
+        after: float = croniter(self.expr, base).get_next(float)  # croniter is untyped
+        return after * 1000.0
 
     def __str__(self) -> str:
         return f"cron {self.expr}"
@@ -163,11 +165,12 @@ class CronJobs:
         return cron
 
     def _options(self, name: str, schedule: Any, allowed: set[str],
-                 required: set[str] = frozenset()) -> dict[str, Any]:  # type: ignore[assignment]
+                 required: AbstractSet[str] = frozenset()) -> dict[str, Any]:
         if not isinstance(schedule, dict):
             raise ConfigurationError(f"cron {name!r}: the schedule must be a dict like "
                                      f"{{{', '.join(repr(k) + ': …' for k in sorted(allowed))}}}")
-        opts = {ALIASES.get(k, k): v for k, v in schedule.items()}
+        opts: dict[str, Any] = {(ALIASES[k] if k in ALIASES else k): v
+                                for k, v in schedule.items()}
         unknown = sorted(set(opts) - allowed)
         if unknown:
             raise ConfigurationError(f"cron {name!r}: unknown schedule key(s) {unknown}; "
@@ -196,7 +199,8 @@ class CronJobs:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ConfigurationError(f"cron {name!r}: {key} must be an integer from {low} to "
                                      f"{high}, got {value!r}")
-        return value
+        checked: int = value
+        return checked
 
 
 def discover(errors: list[str] | None = None) -> list[Cron]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,11 +92,11 @@ def run(pk: int, *, using: str = "default", attempt: int = 1, last_attempt: bool
     return what
 
 
-def _args(row: dict[str, Any]) -> Any:
+def _args(row: Mapping[str, Any]) -> Any:
     return decode(row["args"][0]) if row["args"] else {}
 
 
-def _run_mutation(pk: int, row: dict[str, Any], using: str, attempt: int,
+def _run_mutation(pk: int, row: Mapping[str, Any], using: str, attempt: int,
                   last_attempt: bool) -> str:
     if row["state"] != "pending":
         return f"already {row['state']}"
@@ -119,7 +120,7 @@ def _run_mutation(pk: int, row: dict[str, Any], using: str, attempt: int,
     return f"failed: {message}"
 
 
-def _run_action(pk: int, row: dict[str, Any], using: str) -> str:
+def _run_action(pk: int, row: Mapping[str, Any], using: str) -> str:
     from ..models import ScheduledFunction
 
     rows = ScheduledFunction.objects.using(using)

@@ -20,7 +20,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
@@ -29,6 +29,9 @@ from .. import clock
 from ..conf import reactive_settings
 from . import cron_table
 from .crons import Cron, discover
+
+if TYPE_CHECKING:
+    from procrastinate.contrib.django.django_connector import DjangoConnector
 
 logger = logging.getLogger("reactive.scheduler")
 
@@ -118,7 +121,9 @@ async def run(*, using: str = "default", concurrency: int | None = None,
         report = await _db(cron_table.register)(list(declared.values()), using)
         for cron_name, what in sorted(report.items()):
             logger.info("cron %r: %s", cron_name, what)
-    with app.replace_connector(app.connector.get_worker_connector()) as worker_app:
+    # the app's connector is procrastinate's Django connector (PROCRASTINATE settings)
+    connector = cast("DjangoConnector", app.connector)
+    with app.replace_connector(connector.get_worker_connector()) as worker_app:
         async with worker_app.open_async():
             helpers = [asyncio.create_task(recovery_loop(worker_app, using), name="recovery")]
             if declared:

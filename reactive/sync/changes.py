@@ -75,4 +75,5 @@ def prune(using: str, stale_seconds: float, retention_seconds: float) -> int:
     with connections[using].cursor() as cursor:
         cursor.execute(sql("prune_changes"), {"stale_seconds": stale_seconds,
                                               "retention_seconds": retention_seconds})
-        return cursor.rowcount
+        deleted: int = cursor.rowcount
+        return deleted

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Hashable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ..readset import DocRead, DocWrite, IndexRangeRead, ReadSet, order_key
 
 Bucket = tuple[Any, ...]
+K = TypeVar("K", bound=Hashable)  # what is filed: a subscription
 
 
 def _hashable(value: Any) -> bool:
@@ -44,17 +45,17 @@ def _first_value(read: IndexRangeRead) -> tuple[bool, Any]:
     return True, low
 
 
-class ReadIndex:
+class ReadIndex(Generic[K]):
     def __init__(self) -> None:
-        self._scan: dict[str, set[Hashable]] = defaultdict(set)
-        self._docs: dict[tuple[str, Any], set[Hashable]] = defaultdict(set)
+        self._scan: dict[str, set[K]] = defaultdict(set)
+        self._docs: dict[tuple[str, Any], set[K]] = defaultdict(set)
         # (table, first field) -> order_key(value) -> subscriptions
-        self._eq: dict[tuple[str, str], dict[Any, set[Hashable]]] = defaultdict(
+        self._eq: dict[tuple[str, str], dict[Any, set[K]]] = defaultdict(
             lambda: defaultdict(set))
         self._eq_fields: dict[str, set[str]] = defaultdict(set)
-        self._filed: dict[Hashable, list[Bucket]] = {}
+        self._filed: dict[K, list[Bucket]] = {}
 
-    def add(self, sub: Hashable, reads: ReadSet) -> None:
+    def add(self, sub: K, reads: ReadSet) -> None:
         self.remove(sub)
         filed: list[Bucket] = []
         for read in reads.reads:
@@ -74,7 +75,7 @@ class ReadIndex:
             filed.append(("scan", read.table))
         self._filed[sub] = filed
 
-    def remove(self, sub: Hashable) -> None:
+    def remove(self, sub: K) -> None:
         for bucket in self._filed.pop(sub, ()):
             if bucket[0] == "doc":
                 key = (bucket[1], bucket[2])
@@ -93,7 +94,7 @@ class ReadIndex:
             else:
                 self._scan[bucket[1]].discard(sub)
 
-    def candidates(self, write: DocWrite) -> set[Hashable]:
+    def candidates(self, write: DocWrite) -> set[K]:
         table = write.table
         found = set(self._scan.get(table, ()))
         if _hashable(write.pk):

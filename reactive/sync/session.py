@@ -154,7 +154,7 @@ class SyncSession:
                    if e.subscription is not None}
         removed = [qid for qid, v in self.removed if v <= self.recv_query_set]
         self.dirty = False
-        return Work(self.recv_query_set, self.recv_identity, queries, removed)  # type: ignore[arg-type]
+        return Work(self.recv_query_set, self.recv_identity, queries, removed)
 
     def complete(self, work: Work, ts: int) -> None:
         """The tick that began with ``work`` finished at snapshot ``ts``."""

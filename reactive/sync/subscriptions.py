@@ -75,7 +75,7 @@ class SubscriptionManager:
     def __init__(self) -> None:
         self.subs: dict[SubKey, Subscription] = {}
         self.by_table: dict[str, set[Subscription]] = defaultdict(set)
-        self.index = ReadIndex()
+        self.index: ReadIndex[Subscription] = ReadIndex()
         self.sessions: set[SyncSession] = set()
         self.new: set[Subscription] = set()  # created, not run yet
         # sessions to look at in the next tick (flagged when they become dirty): a tick's cost

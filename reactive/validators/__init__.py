@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import ConfigDict, TypeAdapter
 from pydantic_core import core_schema
+from pydantic_core.core_schema import CoreSchema
 
 from .. import ids
 from ..errors import ConfigurationError
@@ -30,27 +31,27 @@ class Validator(abc.ABC):
     optional = False
 
     @abc.abstractmethod
-    def core_schema(self) -> core_schema.CoreSchema:
+    def core_schema(self) -> CoreSchema:
         """The pydantic-core schema that checks (and converts) a value."""
 
-    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> core_schema.CoreSchema:
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> CoreSchema:
         return self.core_schema()
 
     def describe(self) -> str:
         return type(self).__name__
 
 
-def _plain(check: Callable[[Any], Any]) -> core_schema.CoreSchema:
+def _plain(check: Callable[[Any], Any]) -> CoreSchema:
     return core_schema.no_info_plain_validator_function(check)
 
 
 class _String(Validator):
-    def core_schema(self) -> core_schema.CoreSchema:
+    def core_schema(self) -> CoreSchema:
         return core_schema.str_schema(strict=True)
 
 
 class _Number(Validator):
-    def core_schema(self) -> core_schema.CoreSchema:
+    def core_schema(self) -> CoreSchema:
         def check(value: Any) -> float:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or isinstance(
                 value, Int64
@@ -62,7 +63,7 @@ class _Number(Validator):
 
 
 class _Int64(Validator):
-    def core_schema(self) -> core_schema.CoreSchema:
+    def core_schema(self) -> CoreSchema:
         def check(value: Any) -> Int64:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ValueError("Input should be an int64 (bigint / {\"$integer\": ...})")
@@ -74,7 +75,7 @@ class _Int64(Validator):
 class _IntNumber(Validator):
     """A Python ``int`` annotation: an int, or a float64 with no fractional part."""
 
-    def core_schema(self) -> core_schema.CoreSchema:
+    def core_schema(self) -> CoreSchema:
         def check(value: Any) -> int:
             if isinstance(value, bool):
                 raise ValueError("Input should be an integer")
@@ -88,22 +89,22 @@ class _IntNumber(Validator):
 
 
 class _Boolean(Validator):
-    def core_schema(self) -> core_schema.CoreSchema:
+    def core_schema(self) -> CoreSchema:
         return core_schema.bool_schema(strict=True)
 
 
 class _Null(Validator):
-    def core_schema(self) -> core_schema.CoreSchema:
+    def core_schema(self) -> CoreSchema:
         return core_schema.none_schema()
 
 
 class _Bytes(Validator):
-    def core_schema(self) -> core_schema.CoreSchema:
+    def core_schema(self) -> CoreSchema:
         return core_schema.bytes_schema(strict=True)
 
 
 class _Any(Validator):
-    def core_schema(self) -> core_schema.CoreSchema:
+    def core_schema(self) -> CoreSchema:
         return core_schema.any_schema()
 
 
@@ -132,7 +133,7 @@ class _Id(Validator):
         except ConfigurationError:
             return self._given
 
-    def core_schema(self) -> core_schema.CoreSchema:
+    def core_schema(self) -> CoreSchema:
         def check(value: Any) -> str:
             table = self.table
             if not isinstance(value, str) or ids.pk_of(table, value) is None:
@@ -173,7 +174,7 @@ class _Array(Validator):
     def __init__(self, item: Validator) -> None:
         self.item = _as_validator(item)
 
-    def core_schema(self) -> core_schema.CoreSchema:
+    def core_schema(self) -> CoreSchema:
         return core_schema.list_schema(self.item.core_schema(), max_length=8192, strict=True)
 
 
@@ -181,7 +182,7 @@ class _Object(Validator):
     def __init__(self, fields: Mapping[str, Any]) -> None:
         self.fields = {k: _as_validator(f) for k, f in fields.items()}
 
-    def core_schema(self) -> core_schema.CoreSchema:
+    def core_schema(self) -> CoreSchema:
         return core_schema.typed_dict_schema(
             {
                 name: core_schema.typed_dict_field(f.core_schema(), required=not f.optional)
@@ -196,7 +197,7 @@ class _Record(Validator):
     def __init__(self, keys: Validator, values: Validator) -> None:
         self.keys, self.values = _as_validator(keys), _as_validator(values)
 
-    def core_schema(self) -> core_schema.CoreSchema:
+    def core_schema(self) -> CoreSchema:
         return core_schema.dict_schema(
             self.keys.core_schema(), self.values.core_schema(), strict=True
         )
@@ -208,7 +209,7 @@ class _Union(Validator):
             raise TypeError("v.union() needs at least one member")
         self.members = tuple(_as_validator(m) for m in members)
 
-    def core_schema(self) -> core_schema.CoreSchema:
+    def core_schema(self) -> CoreSchema:
         return core_schema.union_schema([m.core_schema() for m in self.members])
 
 
@@ -218,7 +219,7 @@ class _Literal(Validator):
             raise TypeError("v.literal() takes a string, number or boolean")
         self.value = value
 
-    def core_schema(self) -> core_schema.CoreSchema:
+    def core_schema(self) -> CoreSchema:
         expected = self.value
 
         def check(value: Any) -> Any:
@@ -238,7 +239,7 @@ class _Optional(Validator):
     def __init__(self, inner: Validator) -> None:
         self.inner = _as_validator(inner)
 
-    def core_schema(self) -> core_schema.CoreSchema:
+    def core_schema(self) -> CoreSchema:
         return self.inner.core_schema()
 
 
@@ -248,7 +249,7 @@ class _PythonType(Validator):
     def __init__(self, annotation: Any) -> None:
         self.annotation = annotation
 
-    def core_schema(self) -> core_schema.CoreSchema:
+    def core_schema(self) -> CoreSchema:
         from .compile import rewrite_ints
 
         adapter = TypeAdapter(

@@ -167,7 +167,7 @@ def compile_args(handler: Callable[..., Any], args: Mapping[str, Any] | Validato
         if _optional_hint(hint) and default is ...:
             default = None  # v.optional(...) as a hint: the argument may be absent
         fields[p.name] = (rewrite_ints(hint), default)
-    model = create_model(  # type: ignore[call-overload]
+    model = create_model(
         f"{handler.__name__}_args",
         __config__=ConfigDict(strict=True, extra="allow" if var_kw else "forbid",
                               arbitrary_types_allowed=False),

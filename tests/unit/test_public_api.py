@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import reactive
 
@@ -12,6 +14,23 @@ def test_all_is_sorted_and_resolves():
     assert reactive.__all__ == sorted(reactive.__all__)
     for name in reactive.__all__:
         assert getattr(reactive, name) is not None
+
+
+def test_all_is_a_literal_list_of_the_lazy_exports():
+    """Type checkers read `__all__` only when it is a literal; it must list every lazy name."""
+    tree = ast.parse(Path(reactive.__file__).read_text())
+    [node] = [n for n in tree.body if isinstance(n, ast.Assign)
+              and any(isinstance(t, ast.Name) and t.id == "__all__" for t in n.targets)]
+    assert isinstance(node.value, ast.List)
+    assert ast.literal_eval(node.value) == sorted(reactive._EXPORTS)
+
+
+def test_the_ctx_types_are_exported():
+    from reactive.functions.context import ActionCtx, MutationCtx, QueryCtx
+
+    assert (reactive.QueryCtx, reactive.MutationCtx, reactive.ActionCtx) == (
+        QueryCtx, MutationCtx, ActionCtx)
+    assert {"QueryCtx", "MutationCtx", "ActionCtx"} <= set(reactive.__all__)
 
 
 def test_import_without_django_setup():
