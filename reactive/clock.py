@@ -140,10 +140,4 @@ class Snapshot:
         self.text: str | None = None
 
 
-def latest_ts() -> int:
-    """The last timestamp issued or observed (no new one)."""
-    with _ts_lock:
-        return _last_ts
-
-
 timeline = Timeline()

@@ -17,12 +17,20 @@
     │   └── InternalError             anything unexpected; its details are hidden outside DEBUG
     │       └── DatabaseUnavailable   the database connection failed mid-call
     ├── RequestError                  a malformed request (HTTP 4xx {"code","message"}), not a call
+    ├── ProtocolError                 a WebSocket frame that breaks the sync protocol (FatalError)
+    ├── ValueEncodingError            not a Convex value (also a ValueError); callers translate it
+    ├── RetriesExhausted              the transaction runner gave up; becomes a ConflictError
+    ├── TransientFailure              a scheduled mutation to try again later (procrastinate retry)
     └── ConfigurationError            a developer mistake found at start-up; never sent to clients
         ├── DuplicateFunction
         └── UnknownTable
 
-Control flow that is not an error (a retryable serialization failure) is signalled inside the
-transaction runner, not with these classes.
+    ControlFlow (BaseException)       not an error: a signal that unwinds to the code that sent it
+    └── RetryTransaction              a retryable database failure; the transaction runner retries
+
+Only `FunctionError`s reach a caller as they are; the executor translates anything else raised in
+a call (see docs/errors.md). `ControlFlow` is a `BaseException` so that `except Exception` in user
+code cannot swallow it.
 """
 
 from __future__ import annotations
@@ -151,6 +159,34 @@ class RequestError(ReactiveError):
         super().__init__(message)
 
 
+class ProtocolError(ReactiveError):
+    """A frame that breaks the protocol; the socket is closed after a FatalError."""
+
+
+class ValueEncodingError(ReactiveError, ValueError):
+    """A value that cannot be represented as a Convex value.
+
+    Also a ``ValueError``, so code that decodes untrusted input with ``except ValueError`` catches
+    it. Each caller translates it (an HTTP ``BadArgs``, a ``ProtocolError``, a ``SchedulerError``,
+    a ``ReturnValidationError`` for a return value that is not a Convex value).
+    """
+
+
+class RetriesExhausted(ReactiveError):
+    """The transaction runner gave up on a retryable failure; the executor reports it as a
+    `ConflictError`."""
+
+    def __init__(self, attempts: int, sqlstate: str, queued_seconds: float | None = None
+                 ) -> None:
+        super().__init__(f"still failing with SQLSTATE {sqlstate} after {attempts} attempts")
+        self.attempts, self.sqlstate = attempts, sqlstate
+        self.queued_seconds = queued_seconds  # set when its turn in the queue timed out
+
+
+class TransientFailure(ReactiveError):
+    """A scheduled mutation failed in a way worth retrying (a conflict, a lost connection)."""
+
+
 class ConfigurationError(ReactiveError):
     """reactive is configured wrongly."""
 
@@ -161,3 +197,21 @@ class DuplicateFunction(ConfigurationError):
 
 class UnknownTable(ConfigurationError):
     """No model is registered under this table name."""
+
+
+class ControlFlow(BaseException):
+    """Base class of the signals that unwind the stack on purpose; not errors.
+
+    A BaseException so that ``except Exception`` in user code cannot swallow one and carry on.
+    """
+
+
+class RetryTransaction(ControlFlow):
+    """The transaction hit a retryable failure; unwind to the runner.
+
+    Carries the SQLSTATE (40001, 40P01, 55P03 or a retried race) so the runner can count it.
+    """
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate

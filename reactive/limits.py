@@ -40,13 +40,6 @@ class Budget:
     bytes_written: int = 0
     index_ranges: int = 0
 
-    @property
-    def deadline(self) -> float:
-        return self.started + self.seconds
-
-    def remaining_seconds(self) -> float:
-        return self.deadline - time.monotonic()
-
     def _over(self, what: str, used: float, limit: float, hint: str) -> None:
         raise LimitExceeded(
             f"{self.path}: {what} limit exceeded ({used:g} > {limit:g}). {hint}"

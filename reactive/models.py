@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import models
 
 from .clock import now_ms
+from .scheduler.states import State
 
 
 class ReactiveModel(models.Model):
@@ -55,12 +56,7 @@ class ScheduledFunction(models.Model):
     action, through inProgress first; ``cancel`` moves a pending one to canceled.
     """
 
-    class State(models.TextChoices):
-        PENDING = "pending"
-        IN_PROGRESS = "inProgress"
-        SUCCESS = "success"
-        FAILED = "failed"
-        CANCELED = "canceled"
+    State = State
 
     id = models.BigAutoField(primary_key=True)
     creation_time = models.FloatField(default=now_ms, editable=False, db_index=True)

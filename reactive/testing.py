@@ -84,7 +84,7 @@ def run_scheduled(*, using: str = "default", limit: int = 1000) -> list[str]:
     results: list[str] = []
     while len(results) < limit:
         due = (ScheduledFunction.objects.using(using)
-               .filter(state="pending", scheduled_time__lte=clock.now_ms())
+               .filter(state=ScheduledFunction.State.PENDING, scheduled_time__lte=clock.now_ms())
                .order_by("scheduled_time", "pk").values_list("pk", flat=True).first())
         if due is None:
             return results

@@ -24,6 +24,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from .errors import ValueEncodingError
+
 MAX_SAFE_INTEGER = 2**53
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
@@ -40,10 +42,6 @@ class Int64(int):
 
     def __repr__(self) -> str:
         return f"Int64({int(self)})"
-
-
-class ValueEncodingError(ValueError):
-    """A value that cannot be represented as a Convex value."""
 
 
 def _check_key(key: Any, path: str) -> str:

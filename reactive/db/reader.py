@@ -438,11 +438,6 @@ class SystemReader(DatabaseReader):
         raise AttributeError(name)
 
 
-def whole_table(reads: ReadSet, table: str) -> None:
-    """Record a read the range model cannot describe (raw SQL, aggregates)."""
-    reads.add(TableRead(table))
-
-
 def _subqueries(node: Any) -> Iterator[Any]:
     """Every sql.Query nested in a where tree (``__in=`` querysets, Exists, Subquery)."""
     from django.db.models.sql.query import Query as SqlQuery

@@ -2,6 +2,7 @@
 
 | module          | job                                                                  |
 |-----------------|----------------------------------------------------------------------|
+| states          | `State`: pending, inProgress, success, failed, canceled               |
 | system_table    | `_scheduled_functions` as a read-only, reactive system table         |
 | schedule        | `ctx.scheduler`: run_after / run_at / cancel, checked and atomic     |
 | jobs            | the procrastinate task and the calls that defer and cancel its jobs  |

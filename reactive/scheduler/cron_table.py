@@ -21,11 +21,9 @@ from ..errors import ConfigurationError, FunctionError
 from ..values import decode, encode
 from .crons import Cron, Every
 from .schedule import Scheduler, Tally
+from .states import UNFINISHED
 
 logger = logging.getLogger("reactive.scheduler")
-
-UNFINISHED = ("pending", "inProgress")
-
 
 def _scheduler(cron_name: str, using: str, now: float) -> Scheduler:
     return Scheduler(path=f"cron {cron_name!r}", using=using, now=now, tally=Tally(),

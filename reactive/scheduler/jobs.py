@@ -22,14 +22,11 @@ from procrastinate.retry import BaseRetryStrategy
 from procrastinate.tasks import configure_task
 
 from ..conf import reactive_settings
+from ..errors import TransientFailure
 
 logger = logging.getLogger("reactive.scheduler")
 
 TASK_NAME = "reactive.run_scheduled_function"
-
-
-class TransientFailure(Exception):
-    """A scheduled mutation failed in a way worth retrying (a conflict, a lost connection)."""
 
 
 class _Backoff(BaseRetryStrategy):

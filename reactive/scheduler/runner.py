@@ -30,6 +30,7 @@ from ..functions.outcome import CallOptions, Outcome, TransactionGuard, error_me
 from ..values import decode
 from .jobs import TransientFailure
 from .schedule import current_origin
+from .states import State
 
 logger = logging.getLogger("reactive.scheduler")
 
@@ -52,22 +53,22 @@ class _Once(TransactionGuard):
         # select_for_update mode too (where no serialization check would catch the race).
         row = (ScheduledFunction.objects.using(using).select_for_update(of=("self",))
                .filter(pk=self.pk).values("state", "origin__state").first())
-        if row is None or row["state"] != "pending":
+        if row is None or row["state"] != State.PENDING:
             self.skipped = f"already {row['state']}" if row else "gone"
             return False
-        if row["origin__state"] == "canceled":
-            _finish(using, self.pk, "canceled", "", self.attempt)
+        if row["origin__state"] == State.CANCELED:
+            _finish(using, self.pk, State.CANCELED, "", self.attempt)
             self.skipped = "canceled with its origin"
             return False
         return True
 
     def after(self, using: str, outcome: Outcome) -> None:
-        if not _finish(using, self.pk, "success", "", self.attempt):
+        if not _finish(using, self.pk, State.SUCCESS, "", self.attempt):
             raise RuntimeError(f"scheduled function {self.pk} changed under its row lock")
 
 
-def _finish(using: str, pk: int, state: str, error: str, attempts: int,
-            expect: str = "pending") -> int:
+def _finish(using: str, pk: int, state: State, error: str, attempts: int,
+            expect: State = State.PENDING) -> int:
     from ..models import ScheduledFunction
 
     return ScheduledFunction.objects.using(using).filter(pk=pk, state=expect).update(
@@ -98,7 +99,7 @@ def _args(row: Mapping[str, Any]) -> Any:
 
 def _run_mutation(pk: int, row: Mapping[str, Any], using: str, attempt: int,
                   last_attempt: bool) -> str:
-    if row["state"] != "pending":
+    if row["state"] != State.PENDING:
         return f"already {row['state']}"
     guard = _Once(pk, attempt)
     token = current_origin.set(pk)
@@ -116,7 +117,7 @@ def _run_mutation(pk: int, row: Mapping[str, Any], using: str, attempt: int,
         raise TransientFailure(f"{row['name']}: {outcome.error.message}")
     message = error_message(outcome.error)
     with transaction.atomic(using=using):
-        _finish(using, pk, "failed", message, attempt)
+        _finish(using, pk, State.FAILED, message, attempt)
     return f"failed: {message}"
 
 
@@ -129,24 +130,24 @@ def _run_action(pk: int, row: Mapping[str, Any], using: str) -> str:
                    .values("state", "origin__state").first())
         if current is None:
             return "gone"
-        if current["state"] == "inProgress":
-            _finish(using, pk, "failed", WORKER_DIED, 1, expect="inProgress")
+        if current["state"] == State.IN_PROGRESS:
+            _finish(using, pk, State.FAILED, WORKER_DIED, 1, expect=State.IN_PROGRESS)
             return "failed: the worker running it died"
-        if current["state"] != "pending":
+        if current["state"] != State.PENDING:
             return f"already {current['state']}"
-        if current["origin__state"] == "canceled":
-            _finish(using, pk, "canceled", "", 0)
+        if current["origin__state"] == State.CANCELED:
+            _finish(using, pk, State.CANCELED, "", 0)
             return "canceled with its origin"
-        rows.filter(pk=pk).update(state="inProgress", attempts=1)
+        rows.filter(pk=pk).update(state=State.IN_PROGRESS, attempts=1)
     token = current_origin.set(pk)
     try:
         outcome = execute(row["name"], _args(row), kind="action", using=using)
     finally:
         current_origin.reset(token)
     if outcome.error is None:
-        state, message = "success", ""
+        state, message = State.SUCCESS, ""
     else:
-        state, message = "failed", error_message(outcome.error)
-    if not _finish(using, pk, state, message, 1, expect="inProgress"):
-        return f"{state}, but it was canceled while it ran"
+        state, message = State.FAILED, error_message(outcome.error)
+    if not _finish(using, pk, state, message, 1, expect=State.IN_PROGRESS):
+        return f"{state.value}, but it was canceled while it ran"
     return f"failed: {message}" if message else "success"

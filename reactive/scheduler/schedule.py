@@ -28,6 +28,7 @@ from ..functions.references import FunctionReference
 from ..limits import approx_size
 from ..values import ValueEncodingError, encode
 from . import jobs
+from .states import UNFINISHED, State
 from .system_table import TABLE
 
 #: The `_scheduled_functions` row whose function is running (set by the runner), so that what
@@ -102,7 +103,7 @@ class Scheduler:
         row = rows.filter(pk=pk).values("state").first()
         if row is None:
             raise SchedulerError(f"{self._path}: cancel: no scheduled function {id}")
-        if row["state"] not in ("pending", "inProgress"):
+        if row["state"] not in UNFINISHED:
             return
         with self._atomic():
             cancel_tree(self._using, [pk])
@@ -198,12 +199,12 @@ def cancel_tree(using: str, pks: list[int]) -> int:
     canceled = 0
     while frontier:
         seen.update(frontier)
-        live = list(rows.filter(pk__in=frontier, state__in=("pending", "inProgress"))
+        live = list(rows.filter(pk__in=frontier, state__in=UNFINISHED)
                     .values_list("pk", "job_id", "state"))
         for pk, job_id, state in live:
             canceled += rows.filter(pk=pk, state=state).update(
-                state="canceled", completed_time=now)
-            if state == "pending" and job_id is not None:
+                state=State.CANCELED, completed_time=now)
+            if state == State.PENDING and job_id is not None:
                 jobs.cancel(job_id, using)
         frontier = [pk for pk in rows.filter(origin_id__in=frontier).values_list("pk", flat=True)
                     if pk not in seen]

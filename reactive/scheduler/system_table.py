@@ -12,6 +12,7 @@ from typing import Any
 
 from ..db.tables import tables
 from ..values import decode
+from .states import State
 
 TABLE = "_scheduled_functions"
 
@@ -26,7 +27,7 @@ KEYS = {
 
 def shape(doc: dict[str, Any], obj: Any) -> dict[str, Any]:
     state: dict[str, Any] = {"kind": doc.pop("state.kind")}
-    if state["kind"] == "failed":
+    if state["kind"] == State.FAILED:
         state["error"] = obj.error
     doc["state"] = state
     doc["args"] = decode(doc["args"])

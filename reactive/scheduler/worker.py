@@ -29,6 +29,7 @@ from .. import clock
 from ..conf import reactive_settings
 from . import cron_table
 from .crons import Cron, discover
+from .states import FINISHED
 
 if TYPE_CHECKING:
     from procrastinate.contrib.django.django_connector import DjangoConnector
@@ -104,7 +105,7 @@ def prune(using: str) -> int:
     cutoff = clock.now_ms() - settings.retention_days * 86_400_000.0
     old = (ScheduledFunction.objects.using(using)
            .filter(completed_time__lt=cutoff,
-                   state__in=("success", "failed", "canceled"))
+                   state__in=FINISHED)
            .values_list("pk", flat=True)[:1000])
     deleted, _ = ScheduledFunction.objects.using(using).filter(pk__in=list(old)).delete()
     return deleted

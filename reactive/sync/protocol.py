@@ -15,11 +15,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import ProtocolError
 from ..values import ValueEncodingError, decode
-
-
-class ProtocolError(Exception):
-    """A frame that breaks the protocol; the socket is closed after a FatalError."""
 
 
 def encode_ts(ts: int) -> str:

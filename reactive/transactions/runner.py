@@ -21,6 +21,7 @@ from typing import TypeVar
 from django.db import DatabaseError, connections, transaction
 
 from ..conf import RetryPolicy
+from ..errors import RetriesExhausted, RetryTransaction
 
 T = TypeVar("T")
 
@@ -36,26 +37,6 @@ LEVELS = {
     "repeatable_read": "REPEATABLE READ",
     "read_committed": "READ COMMITTED",
 }
-
-
-class RetryTransaction(BaseException):
-    """Control flow: the transaction hit a retryable failure; unwind to the runner.
-
-    A BaseException so that ``except Exception`` in user code cannot swallow it and carry on in an
-    aborted transaction.
-    """
-
-    def __init__(self, sqlstate: str) -> None:
-        super().__init__(sqlstate)
-        self.sqlstate = sqlstate
-
-
-class RetriesExhausted(Exception):
-    def __init__(self, attempts: int, sqlstate: str, queued_seconds: float | None = None
-                 ) -> None:
-        super().__init__(f"still failing with SQLSTATE {sqlstate} after {attempts} attempts")
-        self.attempts, self.sqlstate = attempts, sqlstate
-        self.queued_seconds = queued_seconds  # set when its turn in the queue timed out
 
 
 def sqlstate_of(exc: BaseException) -> str | None:
