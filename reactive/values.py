@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from .errors import ValueEncodingError
+from .errors import ValueEncodingError as ValueEncodingError  # re-exported: old import path
 
 MAX_SAFE_INTEGER = 2**53
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1

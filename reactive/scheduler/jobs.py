@@ -22,7 +22,7 @@ from procrastinate.retry import BaseRetryStrategy
 from procrastinate.tasks import configure_task
 
 from ..conf import reactive_settings
-from ..errors import TransientFailure
+from ..errors import TransientFailure as TransientFailure  # re-exported: old import path
 
 logger = logging.getLogger("reactive.scheduler")
 

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import ProtocolError
+from ..errors import ProtocolError as ProtocolError  # re-exported: old import path
 from ..values import ValueEncodingError, decode
 
 

@@ -21,7 +21,8 @@ from typing import TypeVar
 from django.db import DatabaseError, connections, transaction
 
 from ..conf import RetryPolicy
-from ..errors import RetriesExhausted, RetryTransaction
+from ..errors import RetriesExhausted as RetriesExhausted  # re-exported: old import path
+from ..errors import RetryTransaction as RetryTransaction
 
 T = TypeVar("T")
 
