@@ -92,8 +92,10 @@ def ensure_chromium() -> None:
         run("apt-get", "update", "-qq")
         run("apt-get", "install", "-y", "-qq", "chromium")
         return
-    sys.exit(f"dev.py: chromium is required at {CHROMIUM} for the browser test "
-             "(e.g. `sudo apt-get install chromium`)")
+    sys.exit(
+        f"dev.py: chromium is required at {CHROMIUM} for the browser test "
+        "(e.g. `sudo apt-get install chromium`)"
+    )
 
 
 def django_env() -> dict[str, str]:
@@ -117,10 +119,23 @@ def demo(args: list[str]) -> None:
     subprocess.Popen([str(PY), "manage.py", "reactive", "worker"], cwd=ROOT, env=env)
     step(f"serving the demo at http://{host}:{port}/ (Ctrl-C to stop)")
     # daphne's own WebSocket message limit (1 MiB by default) must not undercut reactive's
-    os.execve(str(BIN / "daphne"), [str(BIN / "daphne"), "-b", host, "-p", port,
-                                     "--websocket-max-message-size", str(17 * 1024 * 1024),
-                                     "--websocket-max-frame-size", str(17 * 1024 * 1024),
-                                     "demo_project.asgi:application", *args], env)
+    os.execve(
+        str(BIN / "daphne"),
+        [
+            str(BIN / "daphne"),
+            "-b",
+            host,
+            "-p",
+            port,
+            "--websocket-max-message-size",
+            str(17 * 1024 * 1024),
+            "--websocket-max-frame-size",
+            str(17 * 1024 * 1024),
+            "demo_project.asgi:application",
+            *args,
+        ],
+        env,
+    )
 
 
 def run_module(module: str, args: list[str], what: str) -> None:

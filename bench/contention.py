@@ -37,8 +37,11 @@ ERRORS: list[str] = []
 
 
 def _call(session: requests.Session, base: str, path: str, name: str) -> bool:
-    r = session.post(base + "/api/mutation", json={"path": path, "args": {"name": name},
-                                                   "format": "json"}, timeout=60)
+    r = session.post(
+        base + "/api/mutation",
+        json={"path": path, "args": {"name": name}, "format": "json"},
+        timeout=60,
+    )
     ok = r.status_code == 200 and r.json().get("status") == "success"
     if not ok:
         ERRORS.append(r.text[:300])
@@ -46,9 +49,11 @@ def _call(session: requests.Session, base: str, path: str, name: str) -> bool:
 
 
 def _value(session: requests.Session, base: str, name: str) -> int:
-    r = session.post(base + "/api/query", json={"path": "testapp/scheduling:count",
-                                                "args": {"name": name}, "format": "json"},
-                     timeout=30)
+    r = session.post(
+        base + "/api/query",
+        json={"path": "testapp/scheduling:count", "args": {"name": name}, "format": "json"},
+        timeout=30,
+    )
     return int(r.json()["value"])
 
 
@@ -56,8 +61,7 @@ def _quantile(sorted_values: list[float], q: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
 
 
-def _concurrent(base: str, path: str, name: str, clients: int, per_client: int
-                ) -> dict[str, Any]:
+def _concurrent(base: str, path: str, name: str, clients: int, per_client: int) -> dict[str, Any]:
     """Acknowledged and failed calls, calls per second and latency of `clients` threads."""
     acknowledged = [0] * clients
     failed = [0] * clients
@@ -85,9 +89,13 @@ def _concurrent(base: str, path: str, name: str, clients: int, per_client: int
         th.join()
     elapsed = time.perf_counter() - t
     every = sorted(x for per in latencies for x in per)
-    return {"acknowledged": sum(acknowledged), "failed": sum(failed),
-            "per_s": clients * per_client / elapsed,
-            "p50_ms": 1000 * _quantile(every, 0.5), "p99_ms": 1000 * _quantile(every, 0.99)}
+    return {
+        "acknowledged": sum(acknowledged),
+        "failed": sum(failed),
+        "per_s": clients * per_client / elapsed,
+        "p50_ms": 1000 * _quantile(every, 0.5),
+        "p99_ms": 1000 * _quantile(every, 0.99),
+    }
 
 
 def _fresh_counter(session: requests.Session, base: str, mode: str, path: str) -> str:
@@ -98,8 +106,9 @@ def _fresh_counter(session: requests.Session, base: str, mode: str, path: str) -
     return name
 
 
-def contention(base: str, clients: int = 50, per_client: int = 20, serial: int = 300
-               ) -> dict[str, Any]:
+def contention(
+    base: str, clients: int = 50, per_client: int = 20, serial: int = 300
+) -> dict[str, Any]:
     results: dict[str, Any] = {"clients": clients, "increments_concurrent": clients * per_client}
     session = requests.Session()
     for mode, path in MODES.items():
@@ -132,12 +141,21 @@ def _serial(base: str, mode: str, calls: int) -> dict[str, Any]:
         _call(session, base, MODES[mode], name)
         latencies.append(time.perf_counter() - t)
     every = sorted(latencies)
-    return {"per_s": calls / sum(latencies), "p50_ms": 1000 * _quantile(every, 0.5),
-            "p99_ms": 1000 * _quantile(every, 0.99)}
+    return {
+        "per_s": calls / sum(latencies),
+        "p50_ms": 1000 * _quantile(every, 0.5),
+        "p99_ms": 1000 * _quantile(every, 0.99),
+    }
 
 
-def repeated(bases: dict[str, str], runs: int, clients: int, per_client: int,
-             modes: list[str], serial: int = 0) -> dict[str, Any]:
+def repeated(
+    bases: dict[str, str],
+    runs: int,
+    clients: int,
+    per_client: int,
+    modes: list[str],
+    serial: int = 0,
+) -> dict[str, Any]:
     """`runs` concurrent runs per mode and server (`bases`: label → URL), interleaved run by
     run because the machine is noisy; first `serial` uncontended calls per mode and server."""
     per_mode: dict[str, list[dict[str, Any]]] = {}
@@ -146,9 +164,12 @@ def repeated(bases: dict[str, str], runs: int, clients: int, per_client: int,
         for label, base in bases.items():
             key = mode if len(bases) == 1 else f"{mode}.{label}"
             serial_figures[key] = figures = _serial(base, mode, serial)
-            print(f"serial {key:<26} {figures['per_s']:7.1f} calls/s  "
-                  f"p50 {figures['p50_ms']:6.1f} ms  p99 {figures['p99_ms']:7.1f} ms",
-                  file=sys.stderr, flush=True)
+            print(
+                f"serial {key:<26} {figures['per_s']:7.1f} calls/s  "
+                f"p50 {figures['p50_ms']:6.1f} ms  p99 {figures['p99_ms']:7.1f} ms",
+                file=sys.stderr,
+                flush=True,
+            )
     for i in range(runs):
         for mode in modes:
             for label, base in bases.items():
@@ -160,9 +181,13 @@ def repeated(bases: dict[str, str], runs: int, clients: int, per_client: int,
                 run["lost"] = run["acknowledged"] - (_value(session, base, name) - start_value)
                 key = mode if len(bases) == 1 else f"{mode}.{label}"
                 per_mode.setdefault(key, []).append(run)
-                print(f"run {i + 1} {key:<26} failed {run['failed']:>3}  lost {run['lost']}  "
-                      f"{run['per_s']:7.1f} calls/s  p50 {run['p50_ms']:6.1f} ms  "
-                      f"p99 {run['p99_ms']:7.1f} ms", file=sys.stderr, flush=True)
+                print(
+                    f"run {i + 1} {key:<26} failed {run['failed']:>3}  lost {run['lost']}  "
+                    f"{run['per_s']:7.1f} calls/s  p50 {run['p50_ms']:6.1f} ms  "
+                    f"p99 {run['p99_ms']:7.1f} ms",
+                    file=sys.stderr,
+                    flush=True,
+                )
     summary: dict[str, Any] = {"runs": runs, "clients": clients, "increments": per_client}
     for mode, results in per_mode.items():
         summary[mode] = {
@@ -185,14 +210,30 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--increments", type=int, default=100, help="per client and run")
-    parser.add_argument("--mode", choices=sorted(MODES), action="append",
-                        help="only this isolation mode (repeatable; default both)")
-    parser.add_argument("--root", type=Path, default=None,
-                        help="run the server from this checkout (a before/after comparison)")
-    parser.add_argument("--serial", type=int, default=0,
-                        help="first, this many uncontended calls per mode (one client)")
-    parser.add_argument("--compare", type=Path, default=None,
-                        help="also run a server from this checkout, run by run with this one")
+    parser.add_argument(
+        "--mode",
+        choices=sorted(MODES),
+        action="append",
+        help="only this isolation mode (repeatable; default both)",
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="run the server from this checkout (a before/after comparison)",
+    )
+    parser.add_argument(
+        "--serial",
+        type=int,
+        default=0,
+        help="first, this many uncontended calls per mode (one client)",
+    )
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        default=None,
+        help="also run a server from this checkout, run by run with this one",
+    )
     parser.add_argument("--port", type=int, default=8797)
     args = parser.parse_args(argv)
     from . import servers
@@ -201,10 +242,15 @@ def main(argv: list[str]) -> None:
     started = [("this", servers.start_server(db, args.port, root=args.root))]
     try:
         if args.compare is not None:
-            started.append(("other", servers.start_server(db, args.port + 1,
-                                                          root=args.compare)))
-        summary = repeated({label: s.url for label, s in started}, args.runs, args.clients,
-                           args.increments, args.mode or list(MODES), args.serial)
+            started.append(("other", servers.start_server(db, args.port + 1, root=args.compare)))
+        summary = repeated(
+            {label: s.url for label, s in started},
+            args.runs,
+            args.clients,
+            args.increments,
+            args.mode or list(MODES),
+            args.serial,
+        )
     finally:
         for _, server in started:
             server.stop()

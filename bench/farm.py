@@ -53,16 +53,33 @@ class Farm:
         self.errors: list[str] = []
 
     async def _open(self, sock: Socket) -> None:
-        sock.ws = await websockets.connect(self.url, max_size=None, open_timeout=60,
-                                           ping_interval=None)
+        sock.ws = await websockets.connect(
+            self.url, max_size=None, open_timeout=60, ping_interval=None
+        )
         path, args = self.queries[sock.query]
-        await sock.ws.send(json.dumps({
-            "type": "Connect", "sessionId": str(uuid.uuid4()), "connectionCount": 0,
-            "lastCloseReason": "InitialConnect", "clientTs": 0}))
-        await sock.ws.send(json.dumps({
-            "type": "ModifyQuerySet", "baseVersion": 0, "newVersion": 1,
-            "modifications": [{"type": "Add", "queryId": 0, "udfPath": path,
-                               "args": [args]}]}))
+        await sock.ws.send(
+            json.dumps(
+                {
+                    "type": "Connect",
+                    "sessionId": str(uuid.uuid4()),
+                    "connectionCount": 0,
+                    "lastCloseReason": "InitialConnect",
+                    "clientTs": 0,
+                }
+            )
+        )
+        await sock.ws.send(
+            json.dumps(
+                {
+                    "type": "ModifyQuerySet",
+                    "baseVersion": 0,
+                    "newVersion": 1,
+                    "modifications": [
+                        {"type": "Add", "queryId": 0, "udfPath": path, "args": [args]}
+                    ],
+                }
+            )
+        )
         self.tasks.append(asyncio.create_task(self._drain(sock)))
 
     async def _drain(self, sock: Socket) -> None:
@@ -89,22 +106,27 @@ class Farm:
 
     async def open_all(self) -> None:
         for start in range(0, len(self.sockets), BATCH):
-            await asyncio.gather(*(self._open(s) for s in self.sockets[start:start + BATCH]))
+            await asyncio.gather(*(self._open(s) for s in self.sockets[start : start + BATCH]))
         await asyncio.wait_for(
-            asyncio.gather(*(s.has_value.wait() for s in self.sockets)), timeout=120)
+            asyncio.gather(*(s.has_value.wait() for s in self.sockets)), timeout=120
+        )
 
     def report(self) -> dict[str, Any]:
         latest: dict[int, Counter[str]] = {}
         for s in self.sockets:
             latest.setdefault(s.query, Counter())[json.dumps(s.value)] += 1
-        return {"messages": sum(s.messages for s in self.sockets), "errors": self.errors[:10],
-                "latest": {str(q): dict(c) for q, c in latest.items()},
-                "deliveries": self.deliveries}
+        return {
+            "messages": sum(s.messages for s in self.sockets),
+            "errors": self.errors[:10],
+            "latest": {str(q): dict(c) for q, c in latest.items()},
+            "deliveries": self.deliveries,
+        }
 
     async def close(self) -> None:
         self.closing = True
-        await asyncio.gather(*(s.ws.close() for s in self.sockets if s.ws is not None),
-                             return_exceptions=True)
+        await asyncio.gather(
+            *(s.ws.close() for s in self.sockets if s.ws is not None), return_exceptions=True
+        )
         for task in self.tasks:
             task.cancel()
 

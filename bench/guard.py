@@ -33,8 +33,13 @@ print(min(timeit.repeat("audit('reactive.bench')", globals={{"audit": sys.audit}
 
 def _audit_ns(hook: bool) -> float:
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.settings")
-    out = subprocess.run([sys.executable, "-c", _AUDIT.format(hook=hook)], env=env,
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", _AUDIT.format(hook=hook)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return float(out.stdout.strip())
 
 
@@ -57,17 +62,30 @@ def guard_cost(calls: int = 500, rounds: int = 48) -> dict[str, Any]:
     on: list[float] = []
     off: list[float] = []
     for i in range(rounds):  # alternated, each pair in both orders
-        for refuse in ((True, False) if i % 2 else (False, True)):
+        for refuse in (True, False) if i % 2 else (False, True):
             (on if refuse else off).append(round_us(refuse))
     n = 200_000
-    enter_exit = min(timeit.repeat("with no_network('a:b', 'query'): pass", number=n, repeat=5,
-                                   globals={"no_network": no_network})) / n * 1e9
-    return {"calls_each": calls * rounds, "call_guard_off_us": statistics.median(off),
-            "call_guard_on_us": statistics.median(on),
-            "paired_difference_us": statistics.median(a - b for a, b in zip(on, off, strict=True)),
-            "guard_enter_exit_ns": enter_exit,
-            "audit_event_no_hook_ns": _audit_ns(False),
-            "audit_event_with_hook_ns": _audit_ns(True)}
+    enter_exit = (
+        min(
+            timeit.repeat(
+                "with no_network('a:b', 'query'): pass",
+                number=n,
+                repeat=5,
+                globals={"no_network": no_network},
+            )
+        )
+        / n
+        * 1e9
+    )
+    return {
+        "calls_each": calls * rounds,
+        "call_guard_off_us": statistics.median(off),
+        "call_guard_on_us": statistics.median(on),
+        "paired_difference_us": statistics.median(a - b for a, b in zip(on, off, strict=True)),
+        "guard_enter_exit_ns": enter_exit,
+        "audit_event_no_hook_ns": _audit_ns(False),
+        "audit_event_with_hook_ns": _audit_ns(True),
+    }
 
 
 if __name__ == "__main__":

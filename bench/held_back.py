@@ -28,10 +28,14 @@ def _run(server: Server, count: int) -> dict[str, Any]:
     node = shutil.which("node")
     if node is None:
         raise RuntimeError("held_back needs node and tests/interop/js/node_modules")
-    proc = subprocess.run([node, "sync_client.mjs", server.url,
-                           "mutations_beside_a_long_transaction"], cwd=JS_DIR,
-                          capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "MUTATION_COUNT": str(count)})
+    proc = subprocess.run(
+        [node, "sync_client.mjs", server.url, "mutations_beside_a_long_transaction"],
+        cwd=JS_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "MUTATION_COUNT": str(count)},
+    )
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     check = result["checks"]["mutations_beside_a_long_transaction"]
     if not check["ok"]:

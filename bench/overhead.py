@@ -33,9 +33,13 @@ def _plain(session: requests.Session, server: Server) -> float:
 
 
 def _figures(name: str, ours: list[float], plain: list[float]) -> dict[str, float]:
-    return {f"{name}_p50_ms": statistics.median(ours), f"{name}_p99_ms": pct(ours, 99),
-            "plain_p50_ms": statistics.median(plain), "plain_p99_ms": pct(plain, 99),
-            "ratio_p50": statistics.median(ours) / statistics.median(plain)}
+    return {
+        f"{name}_p50_ms": statistics.median(ours),
+        f"{name}_p99_ms": pct(ours, 99),
+        "plain_p50_ms": statistics.median(plain),
+        "plain_p99_ms": pct(plain, 99),
+        "ratio_p50": statistics.median(ours) / statistics.median(plain),
+    }
 
 
 def http_overhead(server: Server, n: int = 1000) -> dict[str, Any]:
@@ -58,22 +62,37 @@ def http_overhead(server: Server, n: int = 1000) -> dict[str, Any]:
 async def _ws_overhead(server: Server, n: int) -> tuple[list[float], list[float]]:
     session = requests.Session()
     ws = await websockets.connect(server.ws + "/api/1.48.0/sync", max_size=None)
-    await ws.send(json.dumps({"type": "Connect", "sessionId": str(uuid.uuid4()),
-                              "connectionCount": 0, "lastCloseReason": "InitialConnect",
-                              "clientTs": 0}))
+    await ws.send(
+        json.dumps(
+            {
+                "type": "Connect",
+                "sessionId": str(uuid.uuid4()),
+                "connectionCount": 0,
+                "lastCloseReason": "InitialConnect",
+                "clientTs": 0,
+            }
+        )
+    )
     version = 0
     ours: list[float] = []
     plain: list[float] = []
 
     async def modify(mod: dict[str, Any]) -> dict[str, Any]:
         nonlocal version
-        await ws.send(json.dumps({"type": "ModifyQuerySet", "baseVersion": version,
-                                  "newVersion": version + 1, "modifications": [mod]}))
+        await ws.send(
+            json.dumps(
+                {
+                    "type": "ModifyQuerySet",
+                    "baseVersion": version,
+                    "newVersion": version + 1,
+                    "modifications": [mod],
+                }
+            )
+        )
         version += 1
         while True:
             message = json.loads(await ws.recv())
-            if message["type"] == "Transition" and \
-                    message["endVersion"]["querySet"] == version:
+            if message["type"] == "Transition" and message["endVersion"]["querySet"] == version:
                 return message
 
     for i in range(n + 50):

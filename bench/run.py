@@ -57,8 +57,13 @@ def _conninfo(db: str) -> dict[str, Any]:
     return {**conninfo("default"), "dbname": db}
 
 
-def _with_server(kind: str, db: str, port: int, fn: Callable[[Server], dict[str, Any]],
-                 env: dict[str, str] | None = None) -> dict[str, Any]:
+def _with_server(
+    kind: str,
+    db: str,
+    port: int,
+    fn: Callable[[Server], dict[str, Any]],
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
     server = start_server(db, port, kind, env)
     try:
         return fn(server)
@@ -78,32 +83,35 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
 
     info = _conninfo(db)
     steps: list[tuple[str, Callable[[], dict[str, Any]]]] = [
-        ("notify_cost", lambda: notify_cost(info))]
+        ("notify_cost", lambda: notify_cost(info))
+    ]
     for kind, port in (("daphne", 8799), ("uvicorn", 8798)):
-        def on(fn: Callable[[Server], dict[str, Any]], kind: str = kind, port: int = port
-               ) -> Callable[[], dict[str, Any]]:
+
+        def on(
+            fn: Callable[[Server], dict[str, Any]], kind: str = kind, port: int = port
+        ) -> Callable[[], dict[str, Any]]:
             return lambda: _with_server(kind, db, port, fn)
 
-        steps += [(f"http_overhead.{kind}", on(http_overhead)),
-                  (f"ws_overhead.{kind}", on(ws_overhead)),
-                  (f"sync_latency.{kind}", on(sync_latency)),
-                  # the same at half the rate: below the process's CPU saturation
-                  (f"sync_latency_100.{kind}",
-                   on(lambda s: sync_latency(s, mutations=1000, rate=100.0))),
-                  (f"scale.{kind}", on(scale))]
+        steps += [
+            (f"http_overhead.{kind}", on(http_overhead)),
+            (f"ws_overhead.{kind}", on(ws_overhead)),
+            (f"sync_latency.{kind}", on(sync_latency)),
+            # the same at half the rate: below the process's CPU saturation
+            (f"sync_latency_100.{kind}", on(lambda s: sync_latency(s, mutations=1000, rate=100.0))),
+            (f"scale.{kind}", on(scale)),
+        ]
     # the same latency run with CPython's default GIL switch interval (5 ms), for the ratio
     default_gil = {"REACTIVE_TEST_SYNC": json.dumps({"gil_switch_interval_ms": None})}
     steps += [
-        ("sync_latency.daphne_gil_5ms",
-         lambda: _with_server("daphne", db, 8799, sync_latency, default_gil)),
+        (
+            "sync_latency.daphne_gil_5ms",
+            lambda: _with_server("daphne", db, 8799, sync_latency, default_gil),
+        ),
         ("sync_precision", lambda: _with_server("daphne", db, 8799, sync_precision)),
         ("sync_dedup", lambda: _with_server("daphne", db, 8799, sync_dedup)),
-        ("write_path", lambda: _with_server("daphne", db, 8799,
-                                            lambda s: write_path(s, info))),
-        ("contention", lambda: _with_server("daphne", db, 8799,
-                                            lambda s: contention(s.url))),
-        ("held_back", lambda: _with_server("daphne", db, 8799,
-                                           lambda s: held_back(s, info))),
+        ("write_path", lambda: _with_server("daphne", db, 8799, lambda s: write_path(s, info))),
+        ("contention", lambda: _with_server("daphne", db, 8799, lambda s: contention(s.url))),
+        ("held_back", lambda: _with_server("daphne", db, 8799, lambda s: held_back(s, info))),
         ("scheduler_latency", lambda: scheduler_latency(db)),
         ("guard_cost", guard_cost),
     ]

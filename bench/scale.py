@@ -35,8 +35,10 @@ def scale(server: Server, sockets: int = 5000, queries: int = 100) -> dict[str, 
         rss1 = server.rss_kib()
         session = requests.Session()
         t = time.perf_counter()
-        expected = {str(i): {json.dumps(float(bump(session, server, n))): sockets // queries}
-                    for i, n in enumerate(names)}
+        expected = {
+            str(i): {json.dumps(float(bump(session, server, n))): sockets // queries}
+            for i, n in enumerate(names)
+        }
         deadline = time.perf_counter() + 60
         while True:
             report = farm.report()
@@ -44,13 +46,22 @@ def scale(server: Server, sockets: int = 5000, queries: int = 100) -> dict[str, 
                 break
             time.sleep(0.05)
         fan_out_s = time.perf_counter() - t
-        live = sum(n for i, counts in report["latest"].items()
-                   for value, n in counts.items() if value in expected[i])
+        live = sum(
+            n
+            for i, counts in report["latest"].items()
+            for value, n in counts.items()
+            if value in expected[i]
+        )
     finally:
         farm.close()
         warm.close()
-    return {"sockets": sockets, "live_sockets": live, "errors": len(report["errors"]),
-            "connect_per_s": sockets / connect_s,
-            "rss_before_mib": rss0 / 1024, "rss_after_mib": rss1 / 1024,
-            "kib_per_socket": (rss1 - rss0) / sockets,
-            "fan_out_all_s": fan_out_s}
+    return {
+        "sockets": sockets,
+        "live_sockets": live,
+        "errors": len(report["errors"]),
+        "connect_per_s": sockets / connect_s,
+        "rss_before_mib": rss0 / 1024,
+        "rss_after_mib": rss1 / 1024,
+        "kib_per_socket": (rss1 - rss0) / sockets,
+        "fan_out_all_s": fan_out_s,
+    }

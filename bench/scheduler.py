@@ -32,11 +32,19 @@ def scheduler_latency(db_name: str, n: int = 200) -> dict[str, Any]:
     from reactive.functions.executor import execute
     from tests.testapp.models import Counter
 
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.settings",
-               REACTIVE_LIVE_DB_NAME=db_name, PYTHONUNBUFFERED="1")
-    worker = subprocess.Popen([sys.executable, "manage.py", "reactive", "worker", "--no-crons"],
-                              cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT)
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="tests.settings",
+        REACTIVE_LIVE_DB_NAME=db_name,
+        PYTHONUNBUFFERED="1",
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "reactive", "worker", "--no-crons"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     try:
         assert worker.stdout is not None
         for line in worker.stdout:
@@ -51,8 +59,9 @@ def scheduler_latency(db_name: str, n: int = 200) -> dict[str, Any]:
             deadline = time.monotonic() + 10
             started = None
             while started is None and time.monotonic() < deadline:
-                started = (Counter.objects.filter(name=key)
-                           .values_list("creation_time", flat=True).first())
+                started = (
+                    Counter.objects.filter(name=key).values_list("creation_time", flat=True).first()
+                )
                 if started is None:
                     time.sleep(0.0005)
             if started is None:

@@ -71,8 +71,11 @@ class Server:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stats(self) -> dict[str, Any]:
-        r = requests.post(self.url + "/api/query", json={
-            "path": "testapp:listener_stats", "args": {}, "format": "json"}, timeout=30)
+        r = requests.post(
+            self.url + "/api/query",
+            json={"path": "testapp:listener_stats", "args": {}, "format": "json"},
+            timeout=30,
+        )
         return r.json()["value"]
 
     def settle(self, quiet: float = 0.3) -> dict[str, Any]:
@@ -94,20 +97,51 @@ class Server:
             self.process.wait()
 
 
-def start_server(db_name: str, port: int, kind: str = "daphne",
-                 env_extra: dict[str, str] | None = None, root: Path | None = None) -> Server:
+def start_server(
+    db_name: str,
+    port: int,
+    kind: str = "daphne",
+    env_extra: dict[str, str] | None = None,
+    root: Path | None = None,
+) -> Server:
     """A server of `kind` on `port`, running the code of `root` (default: this checkout)."""
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.settings",
-               REACTIVE_LIVE_DB_NAME=db_name, **(env_extra or {}))
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="tests.settings",
+        REACTIVE_LIVE_DB_NAME=db_name,
+        **(env_extra or {}),
+    )
     if kind == "daphne":
-        cmd = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-               "--websocket-max-message-size", str(17 * 1024 * 1024),
-               "tests.asgi:application"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--websocket-max-message-size",
+            str(17 * 1024 * 1024),
+            "tests.asgi:application",
+        ]
     else:
-        cmd = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
-               "--log-level", "warning", "--backlog", "4096", "tests.asgi:application"]
-    proc = subprocess.Popen(cmd, cwd=root or ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--backlog",
+            "4096",
+            "tests.asgi:application",
+        ]
+    proc = subprocess.Popen(
+        cmd, cwd=root or ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -123,12 +157,21 @@ def start_server(db_name: str, port: int, kind: str = "daphne",
 class Farm:
     """A `bench.farm` process: `sockets` subscribed clients, socket i on query i % len."""
 
-    def __init__(self, server: Server, sockets: int, queries: list[tuple[str, dict[str, Any]]],
-                 record: bool = False) -> None:
+    def __init__(
+        self,
+        server: Server,
+        sockets: int,
+        queries: list[tuple[str, dict[str, Any]]],
+        record: bool = False,
+    ) -> None:
         spec = json.dumps({"sockets": sockets, "queries": queries, "record": record})
-        self.proc = subprocess.Popen([sys.executable, "-m", "bench.farm", server.ws, spec],
-                                     cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.farm", server.ws, spec],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         line = self.proc.stdout.readline()  # type: ignore[union-attr]
         if line.strip() != "ready":
             self.proc.kill()

@@ -40,8 +40,11 @@ GET_SCAN = "testapp/bench:get_scan"
 
 
 def bump(session: requests.Session, server: Server, name: str) -> int:
-    r = session.post(server.url + "/api/mutation", json={
-        "path": BUMP, "args": {"name": name}, "format": "json"}, timeout=60)
+    r = session.post(
+        server.url + "/api/mutation",
+        json={"path": BUMP, "args": {"name": name}, "format": "json"},
+        timeout=60,
+    )
     body = r.json()
     assert body["status"] == "success", body
     return int(body["value"])
@@ -55,17 +58,28 @@ def make_counters(server: Server, prefix: str, n: int) -> list[str]:
     return names
 
 
-async def _send_mutations(server: Server, names: list[str], count: int, rate: float,
-                          writers: int = 10) -> tuple[dict[tuple[int, int], float], float]:
+async def _send_mutations(
+    server: Server, names: list[str], count: int, rate: float, writers: int = 10
+) -> tuple[dict[tuple[int, int], float], float]:
     """Send `count` bumps round-robin over `names` at `rate`/s, spread over `writers` sockets
     (one socket runs its mutations one at a time, as Convex's do); returns {(query index, new
     value): wall time its MutationResponse arrived} and the offered rate."""
-    sockets = [await websockets.connect(server.ws + "/api/1.48.0/sync", max_size=None)
-               for _ in range(writers)]
+    sockets = [
+        await websockets.connect(server.ws + "/api/1.48.0/sync", max_size=None)
+        for _ in range(writers)
+    ]
     for ws in sockets:
-        await ws.send(json.dumps({"type": "Connect", "sessionId": str(uuid.uuid4()),
-                                  "connectionCount": 0, "lastCloseReason": "InitialConnect",
-                                  "clientTs": 0}))
+        await ws.send(
+            json.dumps(
+                {
+                    "type": "Connect",
+                    "sessionId": str(uuid.uuid4()),
+                    "connectionCount": 0,
+                    "lastCloseReason": "InitialConnect",
+                    "clientTs": 0,
+                }
+            )
+        )
     which: dict[int, int] = {}
     answered: dict[tuple[int, int], float] = {}
     failed: list[str] = []
@@ -90,9 +104,11 @@ async def _send_mutations(server: Server, names: list[str], count: int, rate: fl
         await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
         q = n % len(names)
         which[n] = q
-        await sockets[n % writers].send(json.dumps({
-            "type": "Mutation", "requestId": n, "udfPath": BUMP,
-            "args": [{"name": names[q]}]}))
+        await sockets[n % writers].send(
+            json.dumps(
+                {"type": "Mutation", "requestId": n, "udfPath": BUMP, "args": [{"name": names[q]}]}
+            )
+        )
     offered = count / (time.perf_counter() - started)
     try:
         await asyncio.wait_for(done.wait(), timeout=60)
@@ -106,8 +122,13 @@ async def _send_mutations(server: Server, names: list[str], count: int, rate: fl
     return answered, offered
 
 
-def sync_latency(server: Server, sockets: int = 1000, queries: int = 100,
-                 mutations: int = 2000, rate: float = 200.0) -> dict[str, Any]:
+def sync_latency(
+    server: Server,
+    sockets: int = 1000,
+    queries: int = 100,
+    mutations: int = 2000,
+    rate: float = 200.0,
+) -> dict[str, Any]:
     names = make_counters(server, "lat", queries)
     farm = Farm(server, sockets, [(GET, {"name": n}) for n in names], record=True)
     try:
@@ -127,10 +148,13 @@ def sync_latency(server: Server, sockets: int = 1000, queries: int = 100,
             latencies.append((at - sent) * 1000)
     expected = mutations * sockets // queries
     return {
-        "sockets": sockets, "distinct_queries": queries, "mutations": mutations,
+        "sockets": sockets,
+        "distinct_queries": queries,
+        "mutations": mutations,
         "offered_mutations_per_s": offered,
         "answered_mutations": len(answered),
-        "deliveries": len(latencies), "deliveries_expected": expected,
+        "deliveries": len(latencies),
+        "deliveries_expected": expected,
         "commit_to_sub_p50_ms": statistics.median(latencies),
         "commit_to_sub_p99_ms": pct(latencies, 99),
         "commit_to_sub_max_ms": max(latencies),
@@ -141,8 +165,9 @@ def sync_latency(server: Server, sockets: int = 1000, queries: int = 100,
     }
 
 
-def _writes_and_reruns(server: Server, subscribed: list[str], unsubscribed: list[str],
-                       writes: int) -> tuple[int, int]:
+def _writes_and_reruns(
+    server: Server, subscribed: list[str], unsubscribed: list[str], writes: int
+) -> tuple[int, int]:
     """(subscriptions touched, re-runs) over `writes` sequential writes."""
     session = requests.Session()
     rng = random.Random(7)
@@ -174,8 +199,9 @@ def sync_precision(server: Server, queries: int = 100, writes: int = 40) -> dict
     return results
 
 
-def sync_dedup(server: Server, holders: tuple[int, ...] = (1, 100, 1000),
-               commits: int = 20) -> dict[str, Any]:
+def sync_dedup(
+    server: Server, holders: tuple[int, ...] = (1, 100, 1000), commits: int = 20
+) -> dict[str, Any]:
     results: dict[str, Any] = {}
     session = requests.Session()
     for n in holders:

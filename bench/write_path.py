@@ -30,15 +30,18 @@ CLIENTS = 8
 
 
 def _trigger_name(conn: psycopg.Connection[Any]) -> str:
-    row = conn.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = 'testapp_counter'::regclass"
-                       " AND tgname LIKE 'pgtrigger_reactive_changes%'").fetchone()
+    row = conn.execute(
+        "SELECT tgname FROM pg_trigger WHERE tgrelid = 'testapp_counter'::regclass"
+        " AND tgname LIKE 'pgtrigger_reactive_changes%'"
+    ).fetchone()
     assert row is not None, "the counters table has no capture trigger"
     return str(row[0])
 
 
 def _set_trigger(conn: psycopg.Connection[Any], name: str, enabled: bool) -> None:
-    conn.execute(f'ALTER TABLE testapp_counter {"ENABLE" if enabled else "DISABLE"} '
-                 f'TRIGGER "{name}"')
+    conn.execute(
+        f'ALTER TABLE testapp_counter {"ENABLE" if enabled else "DISABLE"} TRIGGER "{name}"'
+    )
 
 
 def _load(fn: Any, clients: int, seconds: float) -> float:
@@ -66,14 +69,23 @@ def _load(fn: Any, clients: int, seconds: float) -> float:
     return sum(counts) / (time.perf_counter() - t)
 
 
-def write_path(server: Server, conninfo: dict[str, Any], sockets: int = 1000,
-               queries: int = 100, rounds: int = 3, seconds: float = 2.0) -> dict[str, Any]:
+def write_path(
+    server: Server,
+    conninfo: dict[str, Any],
+    sockets: int = 1000,
+    queries: int = 100,
+    rounds: int = 3,
+    seconds: float = 2.0,
+) -> dict[str, Any]:
     names = make_counters(server, "write", queries)
     sessions = [requests.Session() for _ in range(CLIENTS)]
 
     def call(i: int, rng: random.Random) -> None:
-        r = sessions[i].post(server.url + "/api/mutation", json={
-            "path": BUMP, "args": {"name": rng.choice(names)}, "format": "json"}, timeout=60)
+        r = sessions[i].post(
+            server.url + "/api/mutation",
+            json={"path": BUMP, "args": {"name": rng.choice(names)}, "format": "json"},
+            timeout=60,
+        )
         assert r.json()["status"] == "success", r.text
 
     farm = Farm(server, sockets, [(GET, {"name": n}) for n in names])
@@ -99,27 +111,37 @@ def write_path(server: Server, conninfo: dict[str, Any], sockets: int = 1000,
             _set_trigger(conn, trigger, True)
             farm.close()
     reactive, off = statistics.median(rates["reactive"]), statistics.median(rates["off"])
-    return {"sockets": sockets, "subscriptions": queries, "clients": CLIENTS,
-            "reactive_mutations_per_s": reactive, "off_mutations_per_s": off,
-            "ratio": reactive / off,
-            # the server's CPU per mutation: what reactivity adds is the difference
-            "server_cpu_ms_per_mutation_reactive": statistics.median(cpu_ms["reactive"]),
-            "server_cpu_ms_per_mutation_off": statistics.median(cpu_ms["off"]),
-            "deliveries_per_s_reactive": messages / (rounds * seconds)}
+    return {
+        "sockets": sockets,
+        "subscriptions": queries,
+        "clients": CLIENTS,
+        "reactive_mutations_per_s": reactive,
+        "off_mutations_per_s": off,
+        "ratio": reactive / off,
+        # the server's CPU per mutation: what reactivity adds is the difference
+        "server_cpu_ms_per_mutation_reactive": statistics.median(cpu_ms["reactive"]),
+        "server_cpu_ms_per_mutation_off": statistics.median(cpu_ms["off"]),
+        "deliveries_per_s_reactive": messages / (rounds * seconds),
+    }
 
 
-def notify_cost(conninfo: dict[str, Any], rounds: int = 3, seconds: float = 1.0,
-                rows: int = 100) -> dict[str, Any]:
+def notify_cost(
+    conninfo: dict[str, Any], rounds: int = 3, seconds: float = 1.0, rows: int = 100
+) -> dict[str, Any]:
     conns = [psycopg.connect(autocommit=True, **conninfo) for _ in range(CLIENTS)]
     admin = psycopg.connect(autocommit=True, **conninfo)
     names = [f"notify-{i}" for i in range(rows)]
-    admin.execute("INSERT INTO testapp_counter (name, value, creation_time) "
-                  "SELECT unnest(%s::text[]), 0, 0 ON CONFLICT (name) DO NOTHING", [names])
+    admin.execute(
+        "INSERT INTO testapp_counter (name, value, creation_time) "
+        "SELECT unnest(%s::text[]), 0, 0 ON CONFLICT (name) DO NOTHING",
+        [names],
+    )
     trigger = _trigger_name(admin)
 
     def update(i: int, rng: random.Random) -> None:
-        conns[i].execute("UPDATE testapp_counter SET value = value + 1 WHERE name = %s",
-                         [rng.choice(names)])
+        conns[i].execute(
+            "UPDATE testapp_counter SET value = value + 1 WHERE name = %s", [rng.choice(names)]
+        )
 
     rates: dict[str, list[float]] = {"notify": [], "no_notify": [], "no_trigger": []}
     try:
@@ -136,9 +158,11 @@ def notify_cost(conninfo: dict[str, Any], rounds: int = 3, seconds: float = 1.0,
         for c in [*conns, admin]:
             c.close()
     med = {mode: statistics.median(r) for mode, r in rates.items()}
-    return {"connections": CLIENTS,
-            "updates_per_s_trigger_notify": med["notify"],
-            "updates_per_s_trigger_no_notify": med["no_notify"],
-            "updates_per_s_no_trigger": med["no_trigger"],
-            "notify_ratio": med["notify"] / med["no_notify"],
-            "trigger_ratio": med["no_notify"] / med["no_trigger"]}
+    return {
+        "connections": CLIENTS,
+        "updates_per_s_trigger_notify": med["notify"],
+        "updates_per_s_trigger_no_notify": med["no_notify"],
+        "updates_per_s_no_trigger": med["no_trigger"],
+        "notify_ratio": med["notify"] / med["no_notify"],
+        "trigger_ratio": med["no_notify"] / med["no_trigger"],
+    }

@@ -39,8 +39,11 @@ class DueFilter(admin.SimpleListFilter):
     parameter_name = "due"
 
     def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
-        return [("past", "In the past"), ("hour", "Within the next hour"),
-                ("later", "Later than an hour")]
+        return [
+            ("past", "In the past"),
+            ("hour", "Within the next hour"),
+            ("later", "Later than an hour"),
+        ]
 
     def queryset(self, request: Any, queryset: Any) -> Any:
         from .clock import now_ms
@@ -62,8 +65,19 @@ class ScheduledFunctionAdmin(_ReadOnly):
     search_fields = ("name", "cron", "error")
     ordering = ("-scheduled_time",)
     actions = ("cancel",)
-    readonly_fields = ("name", "kind", "args", "scheduled", "completed", "state", "error",
-                       "attempts", "cron", "origin", "job_id")
+    readonly_fields = (
+        "name",
+        "kind",
+        "args",
+        "scheduled",
+        "completed",
+        "state",
+        "error",
+        "attempts",
+        "cron",
+        "origin",
+        "job_id",
+    )
     fields = readonly_fields
 
     @admin.display(description="scheduled", ordering="scheduled_time")
@@ -80,16 +94,27 @@ class ScheduledFunctionAdmin(_ReadOnly):
 
         with transaction.atomic(using=queryset.db):
             count = cancel_tree(queryset.db, list(queryset.values_list("pk", flat=True)))
-        self.message_user(request, f"Canceled {count} scheduled function(s) (with what they "
-                          "had scheduled); finished ones are left as they were.",
-                          messages.SUCCESS)
+        self.message_user(
+            request,
+            f"Canceled {count} scheduled function(s) (with what they "
+            "had scheduled); finished ones are left as they were.",
+            messages.SUCCESS,
+        )
 
 
 @admin.register(CronRun)
 class CronRunAdmin(_ReadOnly):
     list_display = ("name", "schedule", "function", "next", "last", "last_state", "skipped")
-    readonly_fields = ("name", "schedule", "function", "args", "next", "last", "last_state",
-                       "skipped")
+    readonly_fields = (
+        "name",
+        "schedule",
+        "function",
+        "args",
+        "next",
+        "last",
+        "last_state",
+        "skipped",
+    )
     fields = readonly_fields
     actions = ("run_now",)
 
@@ -111,5 +136,8 @@ class CronRunAdmin(_ReadOnly):
 
         for name in queryset.values_list("name", flat=True):
             what = run_now(name, using=queryset.db)
-            self.message_user(request, f"{name}: {what}", messages.SUCCESS
-                              if what == "scheduled" else messages.WARNING)
+            self.message_user(
+                request,
+                f"{name}: {what}",
+                messages.SUCCESS if what == "scheduled" else messages.WARNING,
+            )

@@ -14,11 +14,19 @@ from typing import Any
 
 #: Standard OIDC claims → the field names of Convex's UserIdentity.
 _OIDC_NAMES = {
-    "given_name": "givenName", "family_name": "familyName", "nickname": "nickname",
-    "preferred_username": "preferredUsername", "profile": "profileUrl",
-    "picture": "pictureUrl", "website": "websiteUrl", "email_verified": "emailVerified",
-    "birthdate": "birthday", "zoneinfo": "timezone", "locale": "language",
-    "phone_number": "phoneNumber", "phone_number_verified": "phoneNumberVerified",
+    "given_name": "givenName",
+    "family_name": "familyName",
+    "nickname": "nickname",
+    "preferred_username": "preferredUsername",
+    "profile": "profileUrl",
+    "picture": "pictureUrl",
+    "website": "websiteUrl",
+    "email_verified": "emailVerified",
+    "birthdate": "birthday",
+    "zoneinfo": "timezone",
+    "locale": "language",
+    "phone_number": "phoneNumber",
+    "phone_number_verified": "phoneNumberVerified",
     "updated_at": "updatedAt",
 }
 #: JWT housekeeping claims Convex leaves out of the identity (they change on every refresh).
@@ -41,8 +49,11 @@ class Identity:
         """Convex's UserIdentity as a dict: ``tokenIdentifier``, ``subject``, ``issuer``, then
         the claims that are present, standard OIDC ones under Convex's names (``given_name`` is
         ``givenName``, ``picture`` is ``pictureUrl``, ...), others as they are."""
-        data: dict[str, Any] = {"tokenIdentifier": self.token_identifier,
-                                "subject": self.subject, "issuer": self.issuer}
+        data: dict[str, Any] = {
+            "tokenIdentifier": self.token_identifier,
+            "subject": self.subject,
+            "issuer": self.issuer,
+        }
         if self.name is not None:
             data["name"] = self.name
         if self.email is not None:

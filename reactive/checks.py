@@ -21,39 +21,48 @@ def check_setup(app_configs: Any = None, **kwargs: Any) -> list[Any]:
     messages: list[Any] = []
     for alias, db in settings.DATABASES.items():
         if "postgresql" not in db.get("ENGINE", ""):
-            messages.append(Error(
-                f"Database {alias!r} is not PostgreSQL.",
-                hint="reactive needs PostgreSQL (serializable transactions, triggers).",
-                id="reactive.E001",
-            ))
+            messages.append(
+                Error(
+                    f"Database {alias!r} is not PostgreSQL.",
+                    hint="reactive needs PostgreSQL (serializable transactions, triggers).",
+                    id="reactive.E001",
+                )
+            )
     installed = set(settings.INSTALLED_APPS)
     for app, eid in (("pgtrigger", "reactive.W002"), ("channels", "reactive.W003")):
         if app not in installed:
-            messages.append(Warning(
-                f"{app!r} is not in INSTALLED_APPS.",
-                hint=f"Add {app!r}: reactive's live queries need it.",
-                id=eid,
-            ))
+            messages.append(
+                Warning(
+                    f"{app!r} is not in INSTALLED_APPS.",
+                    hint=f"Add {app!r}: reactive's live queries need it.",
+                    id=eid,
+                )
+            )
     if "procrastinate.contrib.django" not in installed:
-        messages.append(Error(
-            "'procrastinate.contrib.django' is not in INSTALLED_APPS.",
-            hint="ctx.scheduler writes its jobs to procrastinate's tables: add the app and "
-                 "run migrate.",
-            id="reactive.E008",
-        ))
+        messages.append(
+            Error(
+                "'procrastinate.contrib.django' is not in INSTALLED_APPS.",
+                hint="ctx.scheduler writes its jobs to procrastinate's tables: add the app and "
+                "run migrate.",
+                id="reactive.E008",
+            )
+        )
     from .conf import reactive_settings
 
     for problem in reactive_settings.problems:  # each falls back to its default meanwhile
-        messages.append(Error(problem, id="reactive.E004",
-                              hint="See docs/settings.md for the REACTIVE keys."))
+        messages.append(
+            Error(problem, id="reactive.E004", hint="See docs/settings.md for the REACTIVE keys.")
+        )
     for alias, db in settings.DATABASES.items():
         if db.get("ATOMIC_REQUESTS"):
-            messages.append(Error(
-                f"ATOMIC_REQUESTS is on for database {alias!r}.",
-                hint="Django refuses async views under ATOMIC_REQUESTS, so reactive's HTTP "
-                     "endpoints would fail; each function runs in its own transaction anyway.",
-                id="reactive.E005",
-            ))
+            messages.append(
+                Error(
+                    f"ATOMIC_REQUESTS is on for database {alias!r}.",
+                    hint="Django refuses async views under ATOMIC_REQUESTS, so reactive's HTTP "
+                    "endpoints would fail; each function runs in its own transaction anyway.",
+                    id="reactive.E005",
+                )
+            )
     messages.extend(check_tables())
     messages.extend(check_functions())
     messages.extend(check_crons())
@@ -88,19 +97,29 @@ def check_functions() -> list[Any]:
     found = []
     for fn in registry:
         for problem in fn.problems:
-            found.append(Error(f"{fn.path}: {problem}", id="reactive.E020",
-                               hint="See docs/functions.md and docs/validators.md."))
+            found.append(
+                Error(
+                    f"{fn.path}: {problem}",
+                    id="reactive.E020",
+                    hint="See docs/functions.md and docs/validators.md.",
+                )
+            )
         for table in sorted(fn.id_tables, key=str):
             if not isinstance(table, str):  # a model class: registered since?
                 if tables.for_model(table) is None:
-                    found.append(Error(f"{fn.path}: {unregistered_model(table)}",
-                                       id="reactive.E020"))
+                    found.append(
+                        Error(f"{fn.path}: {unregistered_model(table)}", id="reactive.E020")
+                    )
                 continue
             if tables.find(table) is None:
                 known = ", ".join(sorted(t.name for t in tables if not t.name.startswith("_")))
-                found.append(Error(f"{fn.path}: v.id({table!r}) names no table",
-                                   hint=f"Tables: {known or 'none are registered'}.",
-                                   id="reactive.E020"))
+                found.append(
+                    Error(
+                        f"{fn.path}: v.id({table!r}) names no table",
+                        hint=f"Tables: {known or 'none are registered'}.",
+                        id="reactive.E020",
+                    )
+                )
     return found
 
 
@@ -115,39 +134,48 @@ def check_tables() -> list[Any]:
     for table in tables:
         exposed = [f for f in table.fields if any(s in f.lower() for s in SENSITIVE_FIELDS)]
         if exposed:
-            found.append(Warning(
-                f"Table {table.name!r} exposes field(s) {exposed} in its documents.",
-                hint="Pass exclude=(...) to @table / register_table to keep them out.",
-                id="reactive.W006",
-            ))
+            found.append(
+                Warning(
+                    f"Table {table.name!r} exposes field(s) {exposed} in its documents.",
+                    hint="Pass exclude=(...) to @table / register_table to keep them out.",
+                    id="reactive.W006",
+                )
+            )
         if not table.system and is_package_model(table.model) and not captured(table):
             label = table.model._meta.label
-            found.append(Warning(
-                f"Table {table.name!r} is {label}, a model of an installed package: it has no "
-                f"change-capture trigger, so writes to it reach no subscriber.",
-                hint=f"Declare a proxy model of {label} in one of your apps (class Meta: "
-                     f"proxy = True) and register that: register_table(<proxy>, "
-                     f"{table.name!r}, ...); then makemigrations and migrate. See "
-                     f"docs/database.md.",
-                id="reactive.W010",
-            ))
+            found.append(
+                Warning(
+                    f"Table {table.name!r} is {label}, a model of an installed package: it has no "
+                    f"change-capture trigger, so writes to it reach no subscriber.",
+                    hint=f"Declare a proxy model of {label} in one of your apps (class Meta: "
+                    f"proxy = True) and register that: register_table(<proxy>, "
+                    f"{table.name!r}, ...); then makemigrations and migrate. See "
+                    f"docs/database.md.",
+                    id="reactive.W010",
+                )
+            )
         for name in table.unusable_indexes():
-            found.append(Warning(
-                f"Index {name!r} of table {table.name!r} cannot be used with with_index().",
-                hint="Indexes over expressions, partial indexes and indexes over excluded fields "
-                     "are left out of the table.",
-                id="reactive.W007",
-            ))
+            found.append(
+                Warning(
+                    f"Index {name!r} of table {table.name!r} cannot be used with with_index().",
+                    hint="Indexes over expressions, partial indexes and indexes over excluded "
+                    "fields are left out of the table.",
+                    id="reactive.W007",
+                )
+            )
     return found
 
 
-MISSED: dict[str | None, str] = {TRIGGER_NAME: "inserts, updates and deletes",
-                                 TRUNCATE_TRIGGER_NAME: "TRUNCATE and `manage.py flush`"}
+MISSED: dict[str | None, str] = {
+    TRIGGER_NAME: "inserts, updates and deletes",
+    TRUNCATE_TRIGGER_NAME: "TRUNCATE and `manage.py flush`",
+}
 
 
 @register(Tags.database)
-def check_capture_triggers(app_configs: Any = None, databases: Any = None,
-                           **kwargs: Any) -> list[Any]:
+def check_capture_triggers(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[Any]:
     """reactive.W009: a table whose capture trigger is missing, outdated or disabled."""
     if not databases:
         return []
@@ -170,26 +198,38 @@ def check_capture_triggers(app_configs: Any = None, databases: Any = None,
                     continue
                 if status == UNALLOWED:
                     continue  # a router keeps the model out of this database
-                state = {UNINSTALLED: "is not installed", OUTDATED: "is outdated",
-                         INSTALLED: "is disabled"}.get(status, f"is {status.lower()}")
+                state = {
+                    UNINSTALLED: "is not installed",
+                    OUTDATED: "is outdated",
+                    INSTALLED: "is disabled",
+                }.get(status, f"is {status.lower()}")
                 uri = trigger.get_uri(model)
                 if status == INSTALLED:
                     hint = f"Run `manage.py pgtrigger enable {uri}`."
                     effect = f"{MISSED[trigger.name]} reach no subscriber"
                 elif status == OUTDATED:
-                    hint = ("Run `manage.py makemigrations` and `manage.py migrate` (the table's "
-                            "indexes changed); if migrate has nothing to apply, "
-                            f"`manage.py pgtrigger install {uri}` rewrites it.")
-                    effect = ("it differs from the one the table declares and some writes may "
-                              "reach no subscriber")
+                    hint = (
+                        "Run `manage.py makemigrations` and `manage.py migrate` (the table's "
+                        "indexes changed); if migrate has nothing to apply, "
+                        f"`manage.py pgtrigger install {uri}` rewrites it."
+                    )
+                    effect = (
+                        "it differs from the one the table declares and some writes may "
+                        "reach no subscriber"
+                    )
                 else:
-                    hint = ("Run `manage.py migrate`. If it has nothing to apply (the trigger "
-                            f"was dropped by hand), `manage.py pgtrigger install {uri}` "
-                            "re-creates it; if `makemigrations` has changes, run it first.")
+                    hint = (
+                        "Run `manage.py migrate`. If it has nothing to apply (the trigger "
+                        f"was dropped by hand), `manage.py pgtrigger install {uri}` "
+                        "re-creates it; if `makemigrations` has changes, run it first."
+                    )
                     effect = f"{MISSED[trigger.name]} reach no subscriber"
-                found.append(Warning(
-                    f"Table {table.name!r}: trigger {trigger.name!r} on "
-                    f"{model._meta.db_table!r} {state} in database {alias!r}, so {effect}.",
-                    hint=hint, id="reactive.W009",
-                ))
+                found.append(
+                    Warning(
+                        f"Table {table.name!r}: trigger {trigger.name!r} on "
+                        f"{model._meta.db_table!r} {state} in database {alias!r}, so {effect}.",
+                        hint=hint,
+                        id="reactive.W009",
+                    )
+                )
     return found

@@ -27,8 +27,13 @@ DEFAULTS: dict[str, Any] = {
     # resolves a deadlock quickly (Postgres only detects one after deadlock_timeout, 1 s).
     # queued_seconds: once a call has its turn in its function's queue, its retries are not
     # counted against max_attempts but bounded by this time.
-    "RETRY": {"max_attempts": 12, "initial_backoff_ms": 2.0, "max_backoff_ms": 250.0,
-              "lock_timeout_ms": 500.0, "queued_seconds": 5.0},
+    "RETRY": {
+        "max_attempts": 12,
+        "initial_backoff_ms": 2.0,
+        "max_backoff_ms": 250.0,
+        "lock_timeout_ms": 500.0,
+        "queued_seconds": 5.0,
+    },
     # Per-function limits (Convex's defaults, except where noted in docs/settings.md).
     "LIMITS": {
         "documents_read": 32_000,
@@ -111,15 +116,21 @@ class RetryPolicy:
     queued_seconds: float = 5.0
 
     def __post_init__(self) -> None:
-        for name in ("max_attempts", "initial_backoff_ms", "max_backoff_ms", "lock_timeout_ms",
-                     "queued_seconds"):
+        for name in (
+            "max_attempts",
+            "initial_backoff_ms",
+            "max_backoff_ms",
+            "lock_timeout_ms",
+            "queued_seconds",
+        ):
             value = getattr(self, name)
             least = 1 if name == "max_attempts" else 0
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < least:
                 from .errors import ConfigurationError
 
                 raise ConfigurationError(
-                    f"REACTIVE['RETRY'][{name!r}] must be a number ≥ {least}, not {value!r}")
+                    f"REACTIVE['RETRY'][{name!r}] must be a number ≥ {least}, not {value!r}"
+                )
 
     def backoff_seconds(self, attempt: int, rand: float) -> float:
         """Full-jitter backoff before `attempt` (1-based count of failures so far)."""
@@ -177,7 +188,8 @@ class ReactiveSettings:
     CORS_TRUSTED_ORIGINS: tuple[str, ...] = ()
     SYNC: SyncSettings = field(default_factory=lambda: SyncSettings(**DEFAULTS["SYNC"]))
     SCHEDULER: SchedulerSettings = field(
-        default_factory=lambda: SchedulerSettings(**DEFAULTS["SCHEDULER"]))
+        default_factory=lambda: SchedulerSettings(**DEFAULTS["SCHEDULER"])
+    )
 
     @property
     def notify_executor_writes(self) -> bool:
@@ -191,12 +203,18 @@ class ReactiveSettings:
 
 
 # Settings that may be 0 (every other number must be positive).
-ZERO_ALLOWED = frozenset({
-    "RETRY.initial_backoff_ms", "RETRY.max_backoff_ms", "RETRY.lock_timeout_ms",
-    "RETRY.queued_seconds",
-    "SCHEDULER.retry_base_seconds", "SCHEDULER.retry_max_seconds",
-    "SCHEDULER.shutdown_seconds", "SCHEDULER.retention_days",
-})
+ZERO_ALLOWED = frozenset(
+    {
+        "RETRY.initial_backoff_ms",
+        "RETRY.max_backoff_ms",
+        "RETRY.lock_timeout_ms",
+        "RETRY.queued_seconds",
+        "SCHEDULER.retry_base_seconds",
+        "SCHEDULER.retry_max_seconds",
+        "SCHEDULER.shutdown_seconds",
+        "SCHEDULER.retention_days",
+    }
+)
 # Settings naming a module inside each installed app.
 MODULE_NAMES = frozenset({"FUNCTIONS_MODULE", "SCHEDULER.crons_module"})
 
@@ -243,8 +261,13 @@ def _unknown(path: tuple[str, ...], key: str, known: Iterable[str]) -> str:
     return f"{_setting((*path, key))}: unknown setting{hint}"
 
 
-def _checked(path: tuple[str, ...], given: Any, defaults: dict[str, Any],
-             hints: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+def _checked(
+    path: tuple[str, ...],
+    given: Any,
+    defaults: dict[str, Any],
+    hints: dict[str, Any],
+    problems: list[str],
+) -> dict[str, Any]:
     """``defaults`` overlaid with the valid entries of ``given``; the others become problems."""
     if given is None:
         given = {}
@@ -270,8 +293,12 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-NESTED: dict[str, type] = {"RETRY": RetryPolicy, "LIMITS": Limits, "SYNC": SyncSettings,
-                           "SCHEDULER": SchedulerSettings}
+NESTED: dict[str, type] = {
+    "RETRY": RetryPolicy,
+    "LIMITS": Limits,
+    "SYNC": SyncSettings,
+    "SCHEDULER": SchedulerSettings,
+}
 
 
 def _load() -> tuple[ReactiveSettings, list[str]]:
@@ -280,16 +307,23 @@ def _load() -> tuple[ReactiveSettings, list[str]]:
 
     problems: list[str] = []
     top_hints = typing.get_type_hints(ReactiveSettings)
-    top_defaults = {k: v for k, v in DEFAULTS.items()
-                    if k in {f.name for f in fields(ReactiveSettings)}}
+    top_defaults = {
+        k: v for k, v in DEFAULTS.items() if k in {f.name for f in fields(ReactiveSettings)}
+    }
     given = getattr(settings, "REACTIVE", None)
-    merged = _checked((), given, top_defaults, {k: top_hints[k] for k in top_defaults if
-                                                  k not in NESTED}, problems)
+    merged = _checked(
+        (),
+        given,
+        top_defaults,
+        {k: top_hints[k] for k in top_defaults if k not in NESTED},
+        problems,
+    )
     nested = {}
     for key, cls in NESTED.items():
         user = merged[key] if merged[key] is not DEFAULTS[key] else None
-        nested[key] = cls(**_checked((key,), user, DEFAULTS[key], typing.get_type_hints(cls),
-                                     problems))
+        nested[key] = cls(
+            **_checked((key,), user, DEFAULTS[key], typing.get_type_hints(cls), problems)
+        )
     refuse = merged["REFUSE_NETWORK_IN_TRANSACTIONS"]
     loaded = ReactiveSettings(
         FUNCTIONS_MODULE=merged["FUNCTIONS_MODULE"],

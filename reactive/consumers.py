@@ -73,8 +73,10 @@ class SyncConsumer(AsyncWebsocketConsumer):
         self.session.wakeup = self._send_event.set
         self._last_send = time.monotonic()
         self._mutations: asyncio.Queue[Call] = asyncio.Queue()
-        self._tasks = {asyncio.create_task(self._guarded(self._writer())),
-                       asyncio.create_task(self._guarded(self._mutation_worker()))}
+        self._tasks = {
+            asyncio.create_task(self._guarded(self._writer())),
+            asyncio.create_task(self._guarded(self._mutation_worker())),
+        }
         self._closing = False
 
     async def disconnect(self, code: int) -> None:
@@ -105,16 +107,17 @@ class SyncConsumer(AsyncWebsocketConsumer):
             await self._fatal("InternalServerError")
 
     # -- incoming -----------------------------------------------------------------------
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None
-                      ) -> None:
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self._closing:
             return
         try:
             if text_data is None:
                 raise ProtocolError("binary frames are not part of the protocol")
             if len(text_data) > self.sync.max_frame_bytes:
-                raise ProtocolError(f"frame of {len(text_data)} bytes is over the limit of "
-                                    f"{self.sync.max_frame_bytes}")
+                raise ProtocolError(
+                    f"frame of {len(text_data)} bytes is over the limit of "
+                    f"{self.sync.max_frame_bytes}"
+                )
             await self._dispatch(protocol.parse(text_data))
         except ProtocolError as exc:
             await self._fatal(str(exc))
@@ -139,10 +142,17 @@ class SyncConsumer(AsyncWebsocketConsumer):
             for i, add in enumerate(adds):
                 entry = session.queries[add.query_id]
                 if i >= room:
-                    manager.hold_static(session, entry, {
-                        "type": "QueryFailed", "logLines": [], "journal": None,
-                        "errorMessage": f"Too many queries on one connection (limit "
-                                        f"{self.sync.max_queries_per_socket})"})
+                    manager.hold_static(
+                        session,
+                        entry,
+                        {
+                            "type": "QueryFailed",
+                            "logLines": [],
+                            "journal": None,
+                            "errorMessage": f"Too many queries on one connection (limit "
+                            f"{self.sync.max_queries_per_socket})",
+                        },
+                    )
                 else:
                     manager.hold(session, entry)
             self.listener.wake()
@@ -163,9 +173,15 @@ class SyncConsumer(AsyncWebsocketConsumer):
         if message.token_type != "None":
             # Token verification (JWT/OIDC) plugs in here; until it does, a token is refused
             # the way Convex refuses an invalid one, and the client carries on without it.
-            await self._send({**protocol.auth_error(
-                "Token authentication is not configured on this server; the connection "
-                "uses the Django session's identity.", message.base_version)})
+            await self._send(
+                {
+                    **protocol.auth_error(
+                        "Token authentication is not configured on this server; the connection "
+                        "uses the Django session's identity.",
+                        message.base_version,
+                    )
+                }
+            )
             await self._close()
             return
         self.session.authenticate(message, self.base_identity)
@@ -177,12 +193,21 @@ class SyncConsumer(AsyncWebsocketConsumer):
         while True:
             call = await self._mutations.get()
             key = (self.session.session_id, call.request_id) if self.session.session_id else None
-            options = CallOptions(want_ts=True, idempotency_key=key,
-                                  check_stored=self.session.reconnected,
-                                  before_commit=self._committing)
+            options = CallOptions(
+                want_ts=True,
+                idempotency_key=key,
+                check_stored=self.session.reconnected,
+                before_commit=self._committing,
+            )
             outcome: Outcome = await run_off_loop(
-                execute, call.udf_path, call.args, identity=self.session.identity,
-                from_client=True, kind="mutation", options=options)
+                execute,
+                call.udf_path,
+                call.args,
+                identity=self.session.identity,
+                from_client=True,
+                kind="mutation",
+                options=options,
+            )
             response = _response("MutationResponse", call.request_id, outcome)
             if outcome.ok and outcome.ts is not None:
                 ts = self.session.label(outcome.ts)
@@ -207,16 +232,24 @@ class SyncConsumer(AsyncWebsocketConsumer):
         else:
             # Days ahead of any plausible clock (a made-up value): shifting by it would carry
             # this socket's timestamps towards 2^63; it is not honoured.
-            logger.warning("reactive sync: ignoring a Connect maxObservedTimestamp %.0f s ahead "
-                           "of this server's clock", (observed - time.time_ns()) / 1e9)
+            logger.warning(
+                "reactive sync: ignoring a Connect maxObservedTimestamp %.0f s ahead "
+                "of this server's clock",
+                (observed - time.time_ns()) / 1e9,
+            )
 
     def _committing(self, xid: int | None) -> None:
         self.session.committing = xid  # from the executor's thread; read by the listener's
 
     async def _action(self, call: Call) -> None:
         outcome: Outcome = await run_off_loop(
-            execute, call.udf_path, call.args, identity=self.session.identity,
-            from_client=True, kind="action")
+            execute,
+            call.udf_path,
+            call.args,
+            identity=self.session.identity,
+            from_client=True,
+            kind="action",
+        )
         await self._send(_response("ActionResponse", call.request_id, outcome))
 
     # -- outgoing -----------------------------------------------------------------------
@@ -265,11 +298,21 @@ def _scope_identity(scope: Mapping[str, Any]) -> Identity | None:
 
 def _response(kind: str, request_id: int, outcome: Outcome) -> dict[str, Any]:
     if outcome.ok:
-        return {"type": kind, "requestId": request_id, "success": True,
-                "result": outcome.encoded, "logLines": outcome.log_lines}
+        return {
+            "type": kind,
+            "requestId": request_id,
+            "success": True,
+            "result": outcome.encoded,
+            "logLines": outcome.log_lines,
+        }
     assert outcome.error is not None
-    body: dict[str, Any] = {"type": kind, "requestId": request_id, "success": False,
-                            "result": error_message(outcome.error), "logLines": outcome.log_lines}
+    body: dict[str, Any] = {
+        "type": kind,
+        "requestId": request_id,
+        "success": False,
+        "result": error_message(outcome.error),
+        "logLines": outcome.log_lines,
+    }
     if isinstance(outcome.error, ConvexError):
         try:
             body["errorData"] = encode(outcome.error.data)

@@ -176,8 +176,7 @@ class RetriesExhausted(ReactiveError):
     """The transaction runner gave up on a retryable failure; the executor reports it as a
     `ConflictError`."""
 
-    def __init__(self, attempts: int, sqlstate: str, queued_seconds: float | None = None
-                 ) -> None:
+    def __init__(self, attempts: int, sqlstate: str, queued_seconds: float | None = None) -> None:
         super().__init__(f"still failing with SQLSTATE {sqlstate} after {attempts} attempts")
         self.attempts, self.sqlstate = attempts, sqlstate
         self.queued_seconds = queued_seconds  # set when its turn in the queue timed out

@@ -63,22 +63,26 @@ def parse_args(raw: Any) -> Any:
 
 def parse_format(raw: Any) -> str:
     if not isinstance(raw, (str, type(None))) or raw not in FORMATS:
-        raise RequestError("BadFormat", f"Unsupported format {raw!r}; use 'convex_encoded_json' "
-                           "or 'json'")
+        raise RequestError(
+            "BadFormat", f"Unsupported format {raw!r}; use 'convex_encoded_json' or 'json'"
+        )
     return FORMATS[raw]
 
 
-def parse_call(body: bytes, *, path: str | None = None, default_format: str | None = None
-               ) -> Call:
+def parse_call(body: bytes, *, path: str | None = None, default_format: str | None = None) -> Call:
     """Parse a call; `/api/run` passes ``default_format="json"`` (Convex's default there)."""
     data = parse_body(body)
     if path is None:
         path = data.get("path")
         if not isinstance(path, str) or not path:
-            raise RequestError("BadConvexFunctionIdentifier",
-                               "The request body needs a function path in `path`")
-    return Call(path=path, args=parse_args(data.get("args")),
-                format=parse_format(data.get("format", default_format)))
+            raise RequestError(
+                "BadConvexFunctionIdentifier", "The request body needs a function path in `path`"
+            )
+    return Call(
+        path=path,
+        args=parse_args(data.get("args")),
+        format=parse_format(data.get("format", default_format)),
+    )
 
 
 def parse_ts(body: bytes) -> int:
@@ -89,23 +93,29 @@ def parse_ts(body: bytes) -> int:
             raise ValueError("missing")
         ts = decode_ts(raw)
     except ValueError:
-        raise RequestError("BadTimestamp", "`ts` must be a timestamp from /api/query_ts "
-                           "(8 bytes of base64)") from None
+        raise RequestError(
+            "BadTimestamp", "`ts` must be a timestamp from /api/query_ts (8 bytes of base64)"
+        ) from None
     if not clock.observe_ts(ts):
-        raise RequestError("BadTimestamp", "`ts` lies ahead of this server's clock; use one "
-                           "returned by /api/query_ts")
+        raise RequestError(
+            "BadTimestamp",
+            "`ts` lies ahead of this server's clock; use one returned by /api/query_ts",
+        )
     return ts
 
 
 def outcome_body(outcome: Outcome, fmt: str) -> dict[str, Any]:
     if outcome.error is None:
-        value = outcome.encoded if fmt == "convex_encoded_json" else encode(
-            outcome.value, clean=True)
+        value = (
+            outcome.encoded if fmt == "convex_encoded_json" else encode(outcome.value, clean=True)
+        )
         return {"status": "success", "value": value, "logLines": outcome.log_lines}
     clean = fmt != "convex_encoded_json"
-    body: dict[str, Any] = {"status": "error",
-                            "errorMessage": error_message(outcome.error, clean=clean),
-                            "logLines": outcome.log_lines}
+    body: dict[str, Any] = {
+        "status": "error",
+        "errorMessage": error_message(outcome.error, clean=clean),
+        "logLines": outcome.log_lines,
+    }
     if isinstance(outcome.error, ConvexError):
         try:
             body["errorData"] = encode(outcome.error.data, clean=clean)
@@ -118,6 +128,8 @@ def run_path_from_url(url_path: str) -> str:
     """``/api/run/dir/file/fn`` → ``"dir/file:fn"``."""
     parts = [p for p in url_path.split("/") if p]
     if len(parts) < 2:
-        raise RequestError("BadConvexFunctionIdentifier",
-                           f"/api/run/{url_path} does not name a module and a function")
+        raise RequestError(
+            "BadConvexFunctionIdentifier",
+            f"/api/run/{url_path} does not name a module and a function",
+        )
     return "/".join(parts[:-1]) + ":" + parts[-1]

@@ -41,42 +41,64 @@ class Budget:
     index_ranges: int = 0
 
     def _over(self, what: str, used: float, limit: float, hint: str) -> None:
-        raise LimitExceeded(
-            f"{self.path}: {what} limit exceeded ({used:g} > {limit:g}). {hint}"
-        )
+        raise LimitExceeded(f"{self.path}: {what} limit exceeded ({used:g} > {limit:g}). {hint}")
 
     def check_time(self) -> None:
         elapsed = time.monotonic() - self.started
         if elapsed > self.seconds:
-            self._over("execution time (s)", round(elapsed, 3), self.seconds,
-                       "Do less work per call, or move slow work to an action.")
+            self._over(
+                "execution time (s)",
+                round(elapsed, 3),
+                self.seconds,
+                "Do less work per call, or move slow work to an action.",
+            )
 
     def charge_range(self) -> None:
         self.index_ranges += 1
         if self.index_ranges > self.limits.index_ranges:
-            self._over("index ranges read", self.index_ranges, self.limits.index_ranges,
-                       "Read fewer ranges (db.get / db.query calls) in one function.")
+            self._over(
+                "index ranges read",
+                self.index_ranges,
+                self.limits.index_ranges,
+                "Read fewer ranges (db.get / db.query calls) in one function.",
+            )
         self.check_time()
 
     def charge_read(self, documents: int, size: int) -> None:
         self.documents_read += documents
         self.bytes_read += size
         if self.documents_read > self.limits.documents_read:
-            self._over("documents read", self.documents_read, self.limits.documents_read,
-                       "Use an index range or paginate instead of reading everything.")
+            self._over(
+                "documents read",
+                self.documents_read,
+                self.limits.documents_read,
+                "Use an index range or paginate instead of reading everything.",
+            )
         if self.bytes_read > self.limits.bytes_read:
-            self._over("bytes read", self.bytes_read, self.limits.bytes_read,
-                       "Read fewer or smaller documents.")
+            self._over(
+                "bytes read",
+                self.bytes_read,
+                self.limits.bytes_read,
+                "Read fewer or smaller documents.",
+            )
 
     def charge_write(self, size: int) -> None:
         self.documents_written += 1
         self.bytes_written += size
         if self.documents_written > self.limits.documents_written:
-            self._over("documents written", self.documents_written,
-                       self.limits.documents_written, "Split the work over several mutations.")
+            self._over(
+                "documents written",
+                self.documents_written,
+                self.limits.documents_written,
+                "Split the work over several mutations.",
+            )
         if self.bytes_written > self.limits.bytes_written:
-            self._over("bytes written", self.bytes_written, self.limits.bytes_written,
-                       "Write fewer or smaller documents.")
+            self._over(
+                "bytes written",
+                self.bytes_written,
+                self.limits.bytes_written,
+                "Write fewer or smaller documents.",
+            )
         self.check_time()
 
     def docs_left(self) -> int:

@@ -43,8 +43,11 @@ class MutationResult(models.Model):
 
     class Meta:
         db_table = "reactive_mutation_result"
-        constraints = [models.UniqueConstraint(fields=["session_id", "request_id"],
-                                               name="reactive_mutation_once")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session_id", "request_id"], name="reactive_mutation_once"
+            )
+        ]
 
 
 class ScheduledFunction(models.Model):
@@ -67,20 +70,33 @@ class ScheduledFunction(models.Model):
     completed_time = models.FloatField(null=True, blank=True)
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     error = models.TextField(blank=True, default="")
-    attempts = models.IntegerField(default=0, help_text="Runs started (a mutation retries "
-                                   "transient failures; an action runs at most once).")
+    attempts = models.IntegerField(
+        default=0,
+        help_text="Runs started (a mutation retries "
+        "transient failures; an action runs at most once).",
+    )
     job_id = models.BigIntegerField(null=True, blank=True, help_text="The procrastinate job.")
-    cron = models.CharField(max_length=255, blank=True, default="", db_index=True,
-                            help_text="The cron that scheduled it, if any.")
-    origin = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
-                               related_name="+", db_index=True,
-                               help_text="The scheduled function that scheduled this one.")
+    cron = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        db_index=True,
+        help_text="The cron that scheduled it, if any.",
+    )
+    origin = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=True,
+        help_text="The scheduled function that scheduled this one.",
+    )
 
     class Meta:
         db_table = "reactive_scheduled_function"
         verbose_name = "scheduled function"
-        indexes = [models.Index(fields=["state", "scheduled_time"],
-                                name="reactive_sched_due")]
+        indexes = [models.Index(fields=["state", "scheduled_time"], name="reactive_sched_due")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.state})"
@@ -95,10 +111,12 @@ class CronRun(models.Model):
     schedule = models.CharField(max_length=255, help_text="The schedule, as declared.")
     next_run = models.FloatField(help_text="When it next runs, in ms since the epoch.")
     last_run = models.FloatField(null=True, blank=True)
-    last_scheduled = models.ForeignKey(ScheduledFunction, null=True, blank=True,
-                                       on_delete=models.SET_NULL, related_name="+")
-    skipped = models.IntegerField(default=0, help_text="Runs skipped because the previous "
-                                  "one had not finished.")
+    last_scheduled = models.ForeignKey(
+        ScheduledFunction, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    skipped = models.IntegerField(
+        default=0, help_text="Runs skipped because the previous one had not finished."
+    )
 
     class Meta:
         db_table = "reactive_cron"

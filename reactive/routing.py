@@ -24,8 +24,7 @@ from .consumers import SyncConsumer
 # django-stubs types re_path's target as a view; Channels routes ASGI applications with it.
 websocket_urlpatterns: list[Any] = [
     re_path(r"^(?:/*)api/sync$", SyncConsumer.as_asgi()),  # type: ignore[arg-type]
-    re_path(r"^(?:/*)api/(?P<client_version>[^/]+)/sync$",
-            SyncConsumer.as_asgi()),  # type: ignore[arg-type]
+    re_path(r"^(?:/*)api/(?P<client_version>[^/]+)/sync$", SyncConsumer.as_asgi()),  # type: ignore[arg-type]
 ]
 
 

@@ -28,14 +28,14 @@ Ref = FunctionReference | str
 
 
 class ReactiveClient:
-    def __init__(self, identity: Identity | None = None, *, as_client: bool = False,
-                 using: str = "default") -> None:
+    def __init__(
+        self, identity: Identity | None = None, *, as_client: bool = False, using: str = "default"
+    ) -> None:
         self.identity = identity
         self.as_client = as_client
         self.using = using
 
-    def with_identity(self, subject: str, issuer: str = "test", **claims: Any
-                      ) -> ReactiveClient:
+    def with_identity(self, subject: str, issuer: str = "test", **claims: Any) -> ReactiveClient:
         name, email = claims.pop("name", None), claims.pop("email", None)
         identity = Identity(subject=subject, issuer=issuer, name=name, email=email, claims=claims)
         return ReactiveClient(identity, as_client=self.as_client, using=self.using)
@@ -44,10 +44,17 @@ class ReactiveClient:
         identity = identity_from_user(user, reactive_settings.SESSION_ISSUER)
         return ReactiveClient(identity, as_client=self.as_client, using=self.using)
 
-    def call(self, ref: Ref, args: dict[str, Any] | None = None, *, kind: Kind | str | None = None
-             ) -> Outcome:
-        return execute(ref, args, identity=self.identity, from_client=self.as_client, kind=kind,
-                       using=self.using)
+    def call(
+        self, ref: Ref, args: dict[str, Any] | None = None, *, kind: Kind | str | None = None
+    ) -> Outcome:
+        return execute(
+            ref,
+            args,
+            identity=self.identity,
+            from_client=self.as_client,
+            kind=kind,
+            using=self.using,
+        )
 
     def query(self, ref: Ref, args: dict[str, Any] | None = None) -> Any:
         return self.call(ref, args, kind=Kind.QUERY).unwrap()
@@ -59,13 +66,13 @@ class ReactiveClient:
         return self.call(ref, args, kind=Kind.ACTION).unwrap()
 
 
-def call(ref: Ref, args: dict[str, Any] | None = None, *, identity: Identity | None = None
-         ) -> Any:
+def call(ref: Ref, args: dict[str, Any] | None = None, *, identity: Identity | None = None) -> Any:
     """Run any function as ``identity`` and return its value (raising its error)."""
     return execute(ref, args, identity=identity).unwrap()
 
 
 # -- the scheduler, driven synchronously -------------------------------------------------------
+
 
 def run_scheduled(*, using: str = "default", limit: int = 1000) -> list[str]:
     """Run every scheduled function that is due by reactive's clock, in this process and in
@@ -83,14 +90,20 @@ def run_scheduled(*, using: str = "default", limit: int = 1000) -> list[str]:
 
     results: list[str] = []
     while len(results) < limit:
-        due = (ScheduledFunction.objects.using(using)
-               .filter(state=ScheduledFunction.State.PENDING, scheduled_time__lte=clock.now_ms())
-               .order_by("scheduled_time", "pk").values_list("pk", flat=True).first())
+        due = (
+            ScheduledFunction.objects.using(using)
+            .filter(state=ScheduledFunction.State.PENDING, scheduled_time__lte=clock.now_ms())
+            .order_by("scheduled_time", "pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
         if due is None:
             return results
         results.append(run(due, using=using))
-    raise AssertionError(f"run_scheduled: still running after {limit} scheduled functions "
-                         "(a function that keeps scheduling itself with no delay?)")
+    raise AssertionError(
+        f"run_scheduled: still running after {limit} scheduled functions "
+        "(a function that keeps scheduling itself with no delay?)"
+    )
 
 
 def advance_time(ms: float, *, using: str = "default") -> list[str]:

@@ -125,10 +125,10 @@ def _decode(value: Any, path: str, depth: int) -> Any:
         except OverflowError:
             raise ValueEncodingError(
                 f"the number at {path} is too large for a float64; send integers beyond "
-                "±2^53 as {\"$integer\": ...} (an Int64)") from None
+                '±2^53 as {"$integer": ...} (an Int64)'
+            ) from None
     if depth >= MAX_DEPTH:
-        raise ValueEncodingError(f"the value at {path} is nested more than {MAX_DEPTH} levels "
-                                 "deep")
+        raise ValueEncodingError(f"the value at {path} is nested more than {MAX_DEPTH} levels deep")
     if isinstance(value, list):
         return [_decode(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(value)]
     if isinstance(value, dict):
@@ -136,8 +136,7 @@ def _decode(value: Any, path: str, depth: int) -> Any:
             ((key, inner),) = value.items()
             if key.startswith("$"):
                 return _decode_special(key, inner, path)
-        return {_check_key(k, path): _decode(v, f"{path}.{k}", depth + 1)
-                for k, v in value.items()}
+        return {_check_key(k, path): _decode(v, f"{path}.{k}", depth + 1) for k, v in value.items()}
     raise ValueEncodingError(f"{type(value).__name__} at {path} is not JSON")
 
 
@@ -145,8 +144,9 @@ def _check_string(value: str, path: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueEncodingError(f"the string at {path} is not valid Unicode (a lone surrogate)"
-                                 ) from None
+        raise ValueEncodingError(
+            f"the string at {path} is not valid Unicode (a lone surrogate)"
+        ) from None
     return value
 
 

@@ -29,8 +29,11 @@ from .sync.protocol import encode_ts
 
 
 def _json(data: Any, status: int = 200) -> HttpResponse:
-    return HttpResponse(json.dumps(data, separators=(",", ":"), allow_nan=False),
-                        status=status, content_type="application/json")
+    return HttpResponse(
+        json.dumps(data, separators=(",", ":"), allow_nan=False),
+        status=status,
+        content_type="application/json",
+    )
 
 
 def _cors(request: HttpRequest, response: HttpResponse) -> HttpResponse:
@@ -42,7 +45,8 @@ def _cors(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     if request.method == "OPTIONS":
         response["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS, PATCH, DELETE, PUT"
         response["Access-Control-Allow-Headers"] = request.headers.get(
-            "Access-Control-Request-Headers", "Content-Type, Authorization, Convex-Client")
+            "Access-Control-Request-Headers", "Content-Type, Authorization, Convex-Client"
+        )
         response["Access-Control-Max-Age"] = "86400"
     return response
 
@@ -54,7 +58,8 @@ def _session_allowed(request: HttpRequest) -> bool:
     if not origin:
         return True
     trusted = set(getattr(settings, "CSRF_TRUSTED_ORIGINS", [])) | set(
-        reactive_settings.CORS_TRUSTED_ORIGINS)
+        reactive_settings.CORS_TRUSTED_ORIGINS
+    )
     if origin in trusted:
         return True
     try:
@@ -78,13 +83,19 @@ def _run_sync(call: Call, identity: Identity | None, kind: Kind | None) -> Outco
         close_old_connections()
 
 
-async def _handle(request: HttpRequest, kind: Kind | None, path: str | None = None,
-                  default_format: str | None = None, at_ts: bool = False) -> HttpResponse:
+async def _handle(
+    request: HttpRequest,
+    kind: Kind | None,
+    path: str | None = None,
+    default_format: str | None = None,
+    at_ts: bool = False,
+) -> HttpResponse:
     if request.method == "OPTIONS":
         return _cors(request, HttpResponse(status=204))
     if request.method != "POST":
-        return _cors(request, _json({"code": "MethodNotAllowed",
-                                     "message": "Use POST"}, status=405))
+        return _cors(
+            request, _json({"code": "MethodNotAllowed", "message": "Use POST"}, status=405)
+        )
     try:
         limit = reactive_settings.MAX_REQUEST_BYTES
         # read() rather than .body: .body enforces DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB, meant
@@ -98,8 +109,7 @@ async def _handle(request: HttpRequest, kind: Kind | None, path: str | None = No
             # everything committed before `ts` was issued (and maybe more). See docs/http-api.md.
             parse_ts(body)
     except RequestError as exc:
-        return _cors(request, _json({"code": exc.code, "message": exc.message},
-                                    status=exc.status))
+        return _cors(request, _json({"code": exc.code, "message": exc.message}, status=exc.status))
     identity = await _identity(request)
     outcome = await sync_to_async(_run_sync, thread_sensitive=False)(call, identity, kind)
     return _cors(request, _json(outcome_body(outcome, call.format)))
@@ -149,4 +159,3 @@ async def run_view(request: HttpRequest, fn_path: str) -> HttpResponse:
     except RequestError as exc:
         return _cors(request, _json({"code": exc.code, "message": exc.message}, exc.status))
     return await _handle(request, None, path=path, default_format="json")
-

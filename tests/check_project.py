@@ -17,21 +17,35 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_manage(tmp_path: Path, settings: str, apps: dict[str, dict[str, str]] | None = None,
-               args: tuple[str, ...] = ("check",), timeout: float = 60.0
-               ) -> tuple[int, str]:
+def run_manage(
+    tmp_path: Path,
+    settings: str,
+    apps: dict[str, dict[str, str]] | None = None,
+    args: tuple[str, ...] = ("check",),
+    timeout: float = 60.0,
+) -> tuple[int, str]:
     """Exit code and output of ``manage.py <args>`` under the given settings and apps."""
     module = f"check_settings_{uuid.uuid4().hex[:8]}"
     (tmp_path / f"{module}.py").write_text(
-        "from tests.settings import *  # noqa: F403\n" + textwrap.dedent(settings))
+        "from tests.settings import *  # noqa: F403\n" + textwrap.dedent(settings)
+    )
     for app, files in (apps or {}).items():
         package = tmp_path / app
         package.mkdir(exist_ok=True)
         (package / "__init__.py").write_text("")
         for name, source in files.items():
             (package / name).write_text(textwrap.dedent(source))
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE=module,
-               PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]))
-    proc = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE=module,
+        PYTHONPATH=os.pathsep.join([str(tmp_path), str(ROOT)]),
+    )
+    proc = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     return proc.returncode, proc.stdout + proc.stderr

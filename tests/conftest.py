@@ -58,22 +58,51 @@ class LiveServer:
         return self.log_path.read_text(errors="replace")
 
 
-def start_server(db_name: str, tmp_dir: Path, server: str = "daphne",
-                 env_extra: dict[str, str] | None = None,
-                 settings: str = "tests.settings") -> LiveServer:
+def start_server(
+    db_name: str,
+    tmp_dir: Path,
+    server: str = "daphne",
+    env_extra: dict[str, str] | None = None,
+    settings: str = "tests.settings",
+) -> LiveServer:
     port = _free_port()
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE=settings,
-               REACTIVE_LIVE_DB_NAME=db_name, PYTHONUNBUFFERED="1", **(env_extra or {}))
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE=settings,
+        REACTIVE_LIVE_DB_NAME=db_name,
+        PYTHONUNBUFFERED="1",
+        **(env_extra or {}),
+    )
     if server == "daphne":
         # daphne drops WebSocket messages over 1 MiB by default; let reactive's own limit
         # (SYNC.max_frame_bytes) be the one that answers
-        cmd = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-               "--websocket-max-message-size", str(8 * 1024 * 1024),
-               "--websocket-max-frame-size", str(8 * 1024 * 1024),
-               "tests.asgi:application"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--websocket-max-message-size",
+            str(8 * 1024 * 1024),
+            "--websocket-max-frame-size",
+            str(8 * 1024 * 1024),
+            "tests.asgi:application",
+        ]
     else:
-        cmd = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
-               "--log-level", "warning", "tests.asgi:application"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "tests.asgi:application",
+        ]
     log_path = tmp_dir / f"{server}-{port}.log"
     log = log_path.open("wb")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -84,8 +113,7 @@ def start_server(db_name: str, tmp_dir: Path, server: str = "daphne",
             log.close()
             raise RuntimeError(f"{server} exited early:\n{log_path.read_text()}")
         try:
-            requests.post(url + "/api/query", json={"path": "testapp:ping", "args": {}},
-                          timeout=1)
+            requests.post(url + "/api/query", json={"path": "testapp:ping", "args": {}}, timeout=1)
             return LiveServer(url, proc, log_path, log)
         except requests.ConnectionError:
             time.sleep(0.1)
@@ -95,8 +123,9 @@ def start_server(db_name: str, tmp_dir: Path, server: str = "daphne",
 
 
 @pytest.fixture(scope="session")
-def asgi_server(django_db_setup: None, django_db_blocker: object,
-                tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def asgi_server(
+    django_db_setup: None, django_db_blocker: object, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     """A daphne server running tests.asgi on the test database, for real-socket tests.
 
     It commits to the test database, so tests using it create their own uniquely named data
@@ -108,7 +137,8 @@ def asgi_server(django_db_setup: None, django_db_blocker: object,
     # pytest-django creates the test database only for aliases that some collected test marks
     # with django_db; never let a live server write to the development database instead.
     assert name.startswith("test_"), (
-        f"asgi_server would use database {name!r}: mark the module with pytest.mark.django_db")
+        f"asgi_server would use database {name!r}: mark the module with pytest.mark.django_db"
+    )
     server = start_server(name, tmp_path_factory.mktemp("server"))
     yield server
     server.stop()

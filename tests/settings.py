@@ -38,15 +38,19 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "tests.urls"
 ASGI_APPLICATION = "tests.asgi.application"
-TEMPLATES = [{
-    "BACKEND": "django.template.backends.django.DjangoTemplates",
-    "APP_DIRS": True,
-    "OPTIONS": {"context_processors": [
-        "django.template.context_processors.request",
-        "django.contrib.auth.context_processors.auth",
-        "django.contrib.messages.context_processors.messages",
-    ]},
-}]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
 
 # Servers started by the tests keep persistent connections (one per worker thread, as in
 # production); the test process does not, since its short-lived threads would leak them.
@@ -72,8 +76,12 @@ REACTIVE: dict[str, Any] = {
 if os.environ.get("REACTIVE_TEST_SYNC"):
     REACTIVE["SYNC"].update(json.loads(os.environ["REACTIVE_TEST_SYNC"]))
 # Workers started by the tests notice dead workers and retry within a second or two.
-REACTIVE["SCHEDULER"] = {"heartbeat_seconds": 0.5, "stalled_seconds": 2.0,
-                         "retry_base_seconds": 0.1, "retry_max_seconds": 1.0}
+REACTIVE["SCHEDULER"] = {
+    "heartbeat_seconds": 0.5,
+    "stalled_seconds": 2.0,
+    "retry_base_seconds": 0.1,
+    "retry_max_seconds": 1.0,
+}
 if os.environ.get("REACTIVE_TEST_SCHEDULER"):
     REACTIVE["SCHEDULER"].update(json.loads(os.environ["REACTIVE_TEST_SCHEDULER"]))
 

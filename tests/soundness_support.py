@@ -55,19 +55,27 @@ from tests.helpers import in_mutation, in_query
 
 # Bounded and reproducible; no shrinking (it takes minutes here): a failure prints the reads,
 # the writes and both results, which is what one needs to see. SOUNDNESS_EXAMPLES=1000 digs deeper.
-PROPERTY = settings(max_examples=int(os.environ.get("SOUNDNESS_EXAMPLES", "40")),
-                    deadline=None, database=None, derandomize=True,
-                    phases=[Phase.explicit, Phase.generate],
-                    suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(
+    max_examples=int(os.environ.get("SOUNDNESS_EXAMPLES", "40")),
+    deadline=None,
+    database=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 # --- the property ---------------------------------------------------------------------------
 
+
 def result_of(outcome: Any) -> Any:
     """What a client would see: the encoded value, or the error."""
     if outcome.error is not None:  # (each run here has its own function path: drop it)
-        return ("error", type(outcome.error).__name__,
-                str(outcome.error).replace(outcome.path, "<path>"))
+        return (
+            "error",
+            type(outcome.error).__name__,
+            str(outcome.error).replace(outcome.path, "<path>"),
+        )
     return ("ok", outcome.encoded)
 
 
@@ -113,12 +121,15 @@ def assert_sound(before: Any, written: Written, after: Any) -> bool:
     changed = result_of(before) != result_of(after)
     if changed:
         reads = reads_of(before)
-        for name, writes in (("Outcome.writes", list(written.outcome.writes)),
-                             ("captured writes", written.captured)):
+        for name, writes in (
+            ("Outcome.writes", list(written.outcome.writes)),
+            ("captured writes", written.captured),
+        ):
             assert reads.overlaps_any(writes), (
                 f"MISSED INVALIDATION ({name})\n  reads:  {reads.reads}\n"
                 f"  writes: {writes}\n  before: {result_of(before)}\n"
-                f"  after:  {result_of(after)}")
+                f"  after:  {result_of(after)}"
+            )
     return changed
 
 
@@ -146,12 +157,14 @@ def subscribe(query: Callable[[Any], Any]) -> tuple[Any, dict[str, Any] | None]:
     again = run_query(query, first.journal)
     assert result_of(again) == result_of(first), (
         f"a journaled re-run differs on unchanged data\n  first: {result_of(first)}\n"
-        f"  again: {result_of(again)}\n  journal: {first.journal}")
+        f"  again: {result_of(again)}\n  journal: {first.journal}"
+    )
     return first, first.journal
 
 
-def check(query: Callable[[Any], Any], write: Callable[[Any], Any], *,
-          must_change: bool = True) -> None:
+def check(
+    query: Callable[[Any], Any], write: Callable[[Any], Any], *, must_change: bool = True
+) -> None:
     """Subscribe to ``query``, ``write``, re-run; the write is chosen to change the result."""
     before, journal = subscribe(query)
     written = mutate(write)
@@ -219,23 +232,36 @@ UTC = dt.UTC
 PLUS_5 = dt.timezone(dt.timedelta(hours=5))
 
 
-TEXTS = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)),
-                max_size=3)
+TEXTS = st.text(
+    st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), max_size=3
+)
 
 
 VALUES: dict[str, Any] = {
-    "name": st.one_of(st.sampled_from(["", "a", "B", "b", "ab", "a b", "é", "z", "\U0001f600"]),
-                      TEXTS),
+    "name": st.one_of(
+        st.sampled_from(["", "a", "B", "b", "ab", "a b", "é", "z", "\U0001f600"]), TEXTS
+    ),
     "num": st.integers(-3, 3) | st.sampled_from([-(2**31), 2**31 - 1]),
     "real": st.sampled_from([-math.inf, -1.5, -0.0, 0.0, 1e-300, 2.5, math.inf]),
-    "when": st.sampled_from([dt.datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
-                             dt.datetime(2024, 1, 1, tzinfo=UTC),
-                             dt.datetime(2024, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
-                             dt.datetime(2024, 1, 1, 5, 0, tzinfo=PLUS_5),
-                             dt.datetime(2030, 6, 1, 12, tzinfo=UTC)]),
-    "uid": st.sampled_from([uuid.UUID(int=0), uuid.UUID(int=1), uuid.UUID(int=2**64),
-                            uuid.UUID(int=2**127), uuid.UUID(int=2**128 - 1),
-                            uuid.UUID("7f000000-0000-0000-0000-000000000000")]),
+    "when": st.sampled_from(
+        [
+            dt.datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+            dt.datetime(2024, 1, 1, tzinfo=UTC),
+            dt.datetime(2024, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+            dt.datetime(2024, 1, 1, 5, 0, tzinfo=PLUS_5),
+            dt.datetime(2030, 6, 1, 12, tzinfo=UTC),
+        ]
+    ),
+    "uid": st.sampled_from(
+        [
+            uuid.UUID(int=0),
+            uuid.UUID(int=1),
+            uuid.UUID(int=2**64),
+            uuid.UUID(int=2**127),
+            uuid.UUID(int=2**128 - 1),
+            uuid.UUID("7f000000-0000-0000-0000-000000000000"),
+        ]
+    ),
 }
 
 
@@ -257,17 +283,27 @@ OPS = st.one_of(
     st.tuples(st.just("take"), st.integers(0, 4)),
     st.just(("first",)),
     st.tuples(st.just("iter"), st.integers(1, 5)),
-    st.tuples(st.just("page"), st.integers(1, 3),  # numItems
-              st.sampled_from([None, 1, 2]),        # cursor: after a first page of this size
-              st.sampled_from([None, 1, 3]),        # endCursor: after a further page
-              st.sampled_from([None, 1, 2])),       # maximumRowsRead
+    st.tuples(
+        st.just("page"),
+        st.integers(1, 3),  # numItems
+        st.sampled_from([None, 1, 2]),  # cursor: after a first page of this size
+        st.sampled_from([None, 1, 3]),  # endCursor: after a further page
+        st.sampled_from([None, 1, 2]),
+    ),  # maximumRowsRead
     st.tuples(st.just("page"), st.integers(1, 2), st.none(), st.none(), st.none()),
-    st.tuples(st.just("page0"),),                   # numItems 0 from the start
+    st.tuples(
+        st.just("page0"),
+    ),  # numItems 0 from the start
 )
 
 
-def build(table: str, index: str | None, rng: Callable[[Any], Any] | None, order: str,
-          filt: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+def build(
+    table: str,
+    index: str | None,
+    rng: Callable[[Any], Any] | None,
+    order: str,
+    filt: Callable[[Any], Any] | None,
+) -> Callable[[Any], Any]:
     def make(ctx: Any) -> Any:
         q = ctx.db.query(table)
         if index is not None:
@@ -276,6 +312,7 @@ def build(table: str, index: str | None, rng: Callable[[Any], Any] | None, order
         if filt is not None:
             q = q.filter(filt)
         return q
+
     return make
 
 
@@ -289,6 +326,7 @@ def run_op(make: Callable[[Any], Any], op: tuple[Any, ...]) -> Callable[[Any], A
     if kind == "first":
         return lambda ctx: make(ctx).first()
     if kind == "iter":
+
         def iterate(ctx: Any) -> Any:
             out = []
             for doc in make(ctx):
@@ -296,17 +334,20 @@ def run_op(make: Callable[[Any], Any], op: tuple[Any, ...]) -> Callable[[Any], A
                 if len(out) >= op[1]:
                     break  # stop early, maybe mid-batch
             return out
+
         return iterate
     if kind == "page0":
         return lambda ctx: make(ctx).paginate({"numItems": 0, "cursor": None})
     _, num, cursor_after, end_after, max_rows = op
     cursor = end = None
     if cursor_after is not None:
-        cursor = in_query(lambda ctx: make(ctx).paginate(
-            {"numItems": cursor_after, "cursor": None})).unwrap()["continueCursor"]
+        cursor = in_query(
+            lambda ctx: make(ctx).paginate({"numItems": cursor_after, "cursor": None})
+        ).unwrap()["continueCursor"]
     if end_after is not None:
-        end = in_query(lambda ctx: make(ctx).paginate(
-            {"numItems": end_after, "cursor": cursor})).unwrap()["continueCursor"]
+        end = in_query(
+            lambda ctx: make(ctx).paginate({"numItems": end_after, "cursor": cursor})
+        ).unwrap()["continueCursor"]
     opts: dict[str, Any] = {"numItems": num, "cursor": cursor}
     if end is not None:
         opts["endCursor"] = end
@@ -318,8 +359,9 @@ def run_op(make: Callable[[Any], Any], op: tuple[Any, ...]) -> Callable[[Any], A
 STATS = {"checked": 0, "changed": 0}
 
 
-def run_along(queries: list[Callable[[Any], Any]],
-              writes: list[Callable[[], Callable[[Any], Any]]]) -> None:
+def run_along(
+    queries: list[Callable[[Any], Any]], writes: list[Callable[[], Callable[[Any], Any]]]
+) -> None:
     """Subscribe to every query; after each write, check the property against the result and
     read set the engine holds, which it replaces only when the captured writes overlap them.
 
@@ -341,16 +383,23 @@ def run_along(queries: list[Callable[[Any], Any]],
 
 # --- the directed scenarios' data -----------------------------------------------------------
 
+
 def make_channel(name: str = "general") -> str:
     return in_mutation(lambda ctx: ctx.db.insert("channels", {"name": name})).unwrap()
 
 
 def make_messages(cid: str, rows: list[tuple[str, int]]) -> list[str]:
-    return in_mutation(lambda ctx: [
-        ctx.db.insert("messages", {"channel": cid, "body": f"b{i}", "author": a, "score": s})
-        for i, (a, s) in enumerate(rows)]).unwrap()
+    return in_mutation(
+        lambda ctx: [
+            ctx.db.insert("messages", {"channel": cid, "body": f"b{i}", "author": a, "score": s})
+            for i, (a, s) in enumerate(rows)
+        ]
+    ).unwrap()
 
 
 def by_author(author: str, order: str = "asc") -> Any:
-    return lambda ctx: ctx.db.query("messages").with_index(
-        "by_author_score", lambda q: q.eq("author", author)).order(order)
+    return lambda ctx: (
+        ctx.db.query("messages")
+        .with_index("by_author_score", lambda q: q.eq("author", author))
+        .order(order)
+    )

@@ -38,16 +38,27 @@ class RawSync:
         self.session_id = str(uuid.uuid4())
 
     @classmethod
-    async def connect(cls, base_ws_url: str, *, path: str = "/api/1.48.0/sync",
-                      session_id: str | None = None, connection_count: int = 0,
-                      max_observed_ts: int | None = None, **kwargs: Any) -> RawSync:
+    async def connect(
+        cls,
+        base_ws_url: str,
+        *,
+        path: str = "/api/1.48.0/sync",
+        session_id: str | None = None,
+        connection_count: int = 0,
+        max_observed_ts: int | None = None,
+        **kwargs: Any,
+    ) -> RawSync:
         ws = await websockets.connect(base_ws_url + path, max_size=None, **kwargs)
         client = cls(ws)
         if session_id:
             client.session_id = session_id
-        connect = {"type": "Connect", "sessionId": client.session_id,
-                   "connectionCount": connection_count, "lastCloseReason": "InitialConnect",
-                   "clientTs": 0}
+        connect = {
+            "type": "Connect",
+            "sessionId": client.session_id,
+            "connectionCount": connection_count,
+            "lastCloseReason": "InitialConnect",
+            "clientTs": 0,
+        }
         if max_observed_ts is not None:
             connect["maxObservedTimestamp"] = encode_ts(max_observed_ts)
         await client.send(connect)
@@ -100,20 +111,32 @@ class RawSync:
         while not predicate():
             remaining = deadline - loop.time()
             if remaining <= 0:
-                raise TimeoutError(f"condition not met; results={self.results} "
-                                   f"errors={self.errors} others={self.others}")
+                raise TimeoutError(
+                    f"condition not met; results={self.results} "
+                    f"errors={self.errors} others={self.others}"
+                )
             await self.recv(remaining)
 
     async def modify(self, modifications: list[dict[str, Any]]) -> None:
         base, self.query_set = self.query_set, self.query_set + 1
-        await self.send({"type": "ModifyQuerySet", "baseVersion": base,
-                         "newVersion": self.query_set, "modifications": modifications})
+        await self.send(
+            {
+                "type": "ModifyQuerySet",
+                "baseVersion": base,
+                "newVersion": self.query_set,
+                "modifications": modifications,
+            }
+        )
 
-    async def subscribe(self, path: str, args: dict[str, Any] | None = None,
-                        journal: str | None = None, wait: bool = True) -> int:
+    async def subscribe(
+        self,
+        path: str,
+        args: dict[str, Any] | None = None,
+        journal: str | None = None,
+        wait: bool = True,
+    ) -> int:
         qid, self.next_query = self.next_query, self.next_query + 1
-        add: dict[str, Any] = {"type": "Add", "queryId": qid, "udfPath": path,
-                               "args": [args or {}]}
+        add: dict[str, Any] = {"type": "Add", "queryId": qid, "udfPath": path, "args": [args or {}]}
         if journal is not None:
             add["journal"] = journal
         await self.modify([add])
@@ -124,13 +147,19 @@ class RawSync:
     async def unsubscribe(self, qid: int) -> None:
         await self.modify([{"type": "Remove", "queryId": qid}])
 
-    async def call(self, kind: str, path: str, args: dict[str, Any] | None = None,
-                   request_id: int | None = None) -> dict[str, Any]:
+    async def call(
+        self,
+        kind: str,
+        path: str,
+        args: dict[str, Any] | None = None,
+        request_id: int | None = None,
+    ) -> dict[str, Any]:
         """Send a Mutation or Action; for a successful mutation, also wait for its Transition."""
         if request_id is None:
             request_id, self.next_request = self.next_request, self.next_request + 1
-        await self.send({"type": kind, "requestId": request_id, "udfPath": path,
-                         "args": [args or {}]})
+        await self.send(
+            {"type": kind, "requestId": request_id, "udfPath": path, "args": [args or {}]}
+        )
         await self.until(lambda: request_id in self.responses)
         response = self.responses[request_id]
         if kind == "Mutation" and response["success"]:
@@ -140,8 +169,10 @@ class RawSync:
     def saw_writes_of(self, request_id: int) -> bool:
         """Read-your-writes: a Transition at ts >= the mutation's came after its response."""
         ts = decode_ts(self.responses[request_id]["ts"])
-        return any(decode_ts(t["endVersion"]["ts"]) >= ts
-                   for t in self.transitions[self.arrived[request_id]:])
+        return any(
+            decode_ts(t["endVersion"]["ts"]) >= ts
+            for t in self.transitions[self.arrived[request_id] :]
+        )
 
     async def mutation(self, path: str, args: dict[str, Any] | None = None) -> Any:
         response = await self.call("Mutation", path, args)

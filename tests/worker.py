@@ -30,8 +30,10 @@ class Worker:
             if text in self.log():
                 return
             if self.process.poll() is not None:
-                raise AssertionError(f"worker exited ({self.process.returncode}) before "
-                                     f"logging {text!r}:\n{self.log()}")
+                raise AssertionError(
+                    f"worker exited ({self.process.returncode}) before "
+                    f"logging {text!r}:\n{self.log()}"
+                )
             time.sleep(0.05)
         raise AssertionError(f"worker did not log {text!r} in {timeout} s:\n{self.log()}")
 
@@ -54,11 +56,22 @@ class Worker:
         return code
 
 
-def start_worker(db_name: str, tmp_dir: Path, *, crons: bool = False,
-                 env_extra: dict[str, str] | None = None, name: str = "w",
-                 settings: str = "tests.settings") -> Worker:
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE=settings,
-               REACTIVE_LIVE_DB_NAME=db_name, PYTHONUNBUFFERED="1", **(env_extra or {}))
+def start_worker(
+    db_name: str,
+    tmp_dir: Path,
+    *,
+    crons: bool = False,
+    env_extra: dict[str, str] | None = None,
+    name: str = "w",
+    settings: str = "tests.settings",
+) -> Worker:
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE=settings,
+        REACTIVE_LIVE_DB_NAME=db_name,
+        PYTHONUNBUFFERED="1",
+        **(env_extra or {}),
+    )
     cmd = [sys.executable, "manage.py", "reactive", "worker", "--name", name]
     if not crons:
         cmd.append("--no-crons")
@@ -74,8 +87,13 @@ def start_worker(db_name: str, tmp_dir: Path, *, crons: bool = False,
     return worker
 
 
-def wait_for(predicate: Callable[[], Any], what: str = "condition", timeout: float = 20.0,
-             logs: Callable[[], str] | None = None, worker: Worker | None = None) -> Any:
+def wait_for(
+    predicate: Callable[[], Any],
+    what: str = "condition",
+    timeout: float = 20.0,
+    logs: Callable[[], str] | None = None,
+    worker: Worker | None = None,
+) -> Any:
     """Poll until `predicate()` is truthy and return it; on timeout fail with `what` and the
     logs (of `logs()`, or of `worker`)."""
     deadline = time.monotonic() + timeout

@@ -32,8 +32,9 @@ class _Start:
 AT_START = _Start()
 
 
-def encode_cursor(index: str, order: str, key: tuple[Any, ...] | None, *,
-                  start: bool = False) -> str:
+def encode_cursor(
+    index: str, order: str, key: tuple[Any, ...] | None, *, start: bool = False
+) -> str:
     """An opaque cursor: the index, the order and the last key read.
 
     ``key=None`` is the end of the range (the cursor of a finished page); ``start=True`` is the
@@ -53,8 +54,9 @@ def _cursor_value(value: Any) -> Any:
     return str(value)  # datetimes, UUIDs, decimals: parsed back by the column's to_python
 
 
-def decode_cursor(table: Table, index: Index, order: str, cursor: str
-                  ) -> tuple[Any, ...] | _Start | None:
+def decode_cursor(
+    table: Table, index: Index, order: str, cursor: str
+) -> tuple[Any, ...] | _Start | None:
     """The key in ``cursor``: None for the end, `AT_START` for the start; QueryError otherwise."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
@@ -93,8 +95,7 @@ def _past(column: str, value: Any, desc: bool) -> Q:
     return Q(**{f"{column}__gt": value}) | Q(**{f"{column}__isnull": True})
 
 
-def after_key(columns: tuple[str, ...], key: tuple[Any, ...], *, desc: bool,
-              inclusive: bool) -> Q:
+def after_key(columns: tuple[str, ...], key: tuple[Any, ...], *, desc: bool, inclusive: bool) -> Q:
     """Rows strictly after (or at, if ``inclusive``) ``key`` in index order.
 
     The lexicographic expansion of ``(c1, c2, …) > (k1, k2, …)``: past on c1, or equal on c1 and
@@ -117,5 +118,3 @@ def after_key(columns: tuple[str, ...], key: tuple[Any, ...], *, desc: bool,
 def before_key(columns: tuple[str, ...], key: tuple[Any, ...], *, desc: bool) -> Q:
     """Rows at or before ``key`` in index order (the complement of `after_key`)."""
     return ~after_key(columns, key, desc=desc, inclusive=False)
-
-

@@ -80,8 +80,9 @@ def row_values(table: Table, obj: models.Model) -> dict[str, Any]:
 
 
 def _invalid(table: Table, key: str, message: str) -> DocumentValidationError:
-    return DocumentValidationError(f"Invalid value for field `{key}` of table {table.name!r}: "
-                                   f"{message}")
+    return DocumentValidationError(
+        f"Invalid value for field `{key}` of table {table.name!r}: {message}"
+    )
 
 
 def column_value(table: Table, key: str, value: Any, *, where: str = "value") -> Any:
@@ -104,8 +105,7 @@ def column_value(table: Table, key: str, value: Any, *, where: str = "value") ->
         pk = ids.pk_of(target.name, value)
         if pk is None:
             raise InvalidId(
-                f"{value!r} is not an id of table {target.name!r} (field `{key}` of "
-                f"{table.name!r})"
+                f"{value!r} is not an id of table {target.name!r} (field `{key}` of {table.name!r})"
             )
         return pk
     return _to_python(table, key, field, value)
@@ -130,8 +130,9 @@ def _to_python(table: Table, key: str, field: models.Field[Any, Any], value: Any
     return value
 
 
-def apply_document(table: Table, obj: models.Model, doc: dict[str, Any], *,
-                   replace: bool) -> list[str]:
+def apply_document(
+    table: Table, obj: models.Model, doc: dict[str, Any], *, replace: bool
+) -> list[str]:
     """Set ``doc``'s fields on ``obj`` (all fields when ``replace``); return the attnames set."""
     if not isinstance(doc, dict):
         raise DocumentValidationError(f"a document for {table.name!r} must be an object")
@@ -157,8 +158,9 @@ def apply_document(table: Table, obj: models.Model, doc: dict[str, Any], *,
                 elif replace:
                     raise _invalid(table, key, "a value is required")
                 else:
-                    raise _invalid(table, key, "has no default and is not nullable, so it "
-                                   "cannot be removed")
+                    raise _invalid(
+                        table, key, "has no default and is not nullable, so it cannot be removed"
+                    )
             else:
                 value = field.get_default()
                 setattr(obj, field.attname, value)

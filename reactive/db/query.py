@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 
 # --- index ranges ---------------------------------------------------------------------------
 
+
 class IndexRangeBuilder:
     """The ``q`` in ``with_index(name, lambda q: ...)``."""
 
@@ -51,9 +52,12 @@ class IndexRangeBuilder:
 
     def _next_field(self, name: str, op: str) -> None:
         fields = self._index.fields
-        tail = self._index.key_columns[len(self._index.columns):]
-        if (self._table.creation_field and "_creationTime" not in fields
-                and self._table.column_for("_creationTime") in tail):
+        tail = self._index.key_columns[len(self._index.columns) :]
+        if (
+            self._table.creation_field
+            and "_creationTime" not in fields
+            and self._table.column_for("_creationTime") in tail
+        ):
             fields = (*fields, "_creationTime")  # the implicit key after the index's fields
         pos = len(self.eqs)
         if self.lower or self.upper:
@@ -76,8 +80,9 @@ class IndexRangeBuilder:
         self.eqs.append((name, value))
         return self
 
-    def _bound(self, name: str, value: Any, op: str, lower: bool, inclusive: bool
-               ) -> IndexRangeBuilder:
+    def _bound(
+        self, name: str, value: Any, op: str, lower: bool, inclusive: bool
+    ) -> IndexRangeBuilder:
         self._next_field(name, op)
         if (self.lower if lower else self.upper) is not None:
             raise QueryError(f"index range on {self._index.name!r}: two {op}-style bounds")
@@ -140,6 +145,7 @@ def compile_range(table: Table, builder: IndexRangeBuilder) -> CompiledRange:
 
 # --- filter expressions ---------------------------------------------------------------------
 
+
 @dataclass(frozen=True, eq=False)
 class Expr:
     compile: Callable[[Table], Any]
@@ -149,9 +155,11 @@ class Expr:
     # what to write instead of comparing two Python objects.
     def _operator(self, op: str, name: str) -> Any:
         field = f"q.field({self.field_name!r})" if self.field_name else "the expression"
-        raise QueryError(f"filter(): Python's {op} does not build a filter; write "
-                         f"q.{name}({field}, <value>) (q.eq, q.neq, q.lt, q.lte, q.gt, q.gte, "
-                         "combined with q.and_/q.or_/q.not_)")
+        raise QueryError(
+            f"filter(): Python's {op} does not build a filter; write "
+            f"q.{name}({field}, <value>) (q.eq, q.neq, q.lt, q.lte, q.gt, q.gte, "
+            "combined with q.and_/q.or_/q.not_)"
+        )
 
     def __eq__(self, other: object) -> Any:
         return self._operator("==", "eq")
@@ -172,16 +180,20 @@ class Expr:
         return self._operator(">=", "gte")
 
     def __bool__(self) -> bool:  # `and`/`or`/`not` between expressions
-        raise QueryError("filter(): Python's and/or/not do not build a filter; write "
-                         "q.and_(a, b), q.or_(a, b), q.not_(a)")
+        raise QueryError(
+            "filter(): Python's and/or/not do not build a filter; write "
+            "q.and_(a, b), q.or_(a, b), q.not_(a)"
+        )
 
     __hash__ = object.__hash__
 
 
 def _not_a_document(written: str, name: Any) -> str:
-    return (f"filter(): the function gets a filter builder, not a document, so {written} means "
-            f"nothing; compare fields with q.eq(q.field({name!r}), <value>), q.neq, q.lt, q.gt, "
-            "... combined with q.and_/q.or_/q.not_")
+    return (
+        f"filter(): the function gets a filter builder, not a document, so {written} means "
+        f"nothing; compare fields with q.eq(q.field({name!r}), <value>), q.neq, q.lt, q.gt, "
+        "... combined with q.and_/q.or_/q.not_"
+    )
 
 
 class FilterBuilder:
@@ -218,9 +230,12 @@ class FilterBuilder:
     def _compare(self, lookup: type, a: Any, b: Any) -> Expr:
         if not isinstance(a, Expr) and isinstance(b, Expr):
             # keep the field on the left so ids convert against the right column
-            flips: dict[type, type] = {GreaterThan: LessThan, LessThan: GreaterThan,
-                                       GreaterThanOrEqual: LessThanOrEqual,
-                                       LessThanOrEqual: GreaterThanOrEqual}
+            flips: dict[type, type] = {
+                GreaterThan: LessThan,
+                LessThan: GreaterThan,
+                GreaterThanOrEqual: LessThanOrEqual,
+                LessThanOrEqual: GreaterThanOrEqual,
+            }
             return self._compare(flips.get(lookup, lookup), b, a)
         left, right = self._operand(a, b), self._operand(b, a)
         if lookup is Exact and isinstance(b, (type(None),)):
@@ -309,6 +324,7 @@ def _fold(op: Callable[[Q, Q], Q], parts: list[Any]) -> Q:
 
 # --- the chain ------------------------------------------------------------------------------
 
+
 @dataclass
 class Query:
     """A query over one table; terminal methods (`collect`, `take`, …) run it through the reader."""
@@ -322,8 +338,9 @@ class Query:
     _indexed: bool = False
     _ordered: bool = False
 
-    def with_index(self, name: str, range_fn: Callable[[IndexRangeBuilder], Any] | None = None
-                   ) -> Query:
+    def with_index(
+        self, name: str, range_fn: Callable[[IndexRangeBuilder], Any] | None = None
+    ) -> Query:
         if self._indexed or self._ordered or self.filters:
             raise QueryError("with_index() must come first, and only once")
         index = self.table.indexes.get(name)
@@ -358,8 +375,10 @@ class Query:
         builder = FilterBuilder(self.table)
         expr = builder.condition(predicate(builder))  # `lambda q: q.field("done")` too
         if not isinstance(expr, Expr):
-            raise QueryError("filter() takes a function returning q.eq(...)-style expressions, "
-                             "or a Django Q object")
+            raise QueryError(
+                "filter() takes a function returning q.eq(...)-style expressions, "
+                "or a Django Q object"
+            )
         compiled = expr.compile(self.table)
         self.filters.append(compiled if isinstance(compiled, Q) else Q(compiled))
         return self

@@ -34,8 +34,15 @@ class DatabaseReader:
     #: True for the view behind ``ctx.db.system``: it reads system tables and nothing else.
     _system = False
 
-    def __init__(self, *, using: str, budget: Budget, reads: ReadSet, lock_rows: bool = False,
-                 journal: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        using: str,
+        budget: Budget,
+        reads: ReadSet,
+        lock_rows: bool = False,
+        journal: dict[str, Any] | None = None,
+    ) -> None:
         self._using = using
         self._budget = budget
         self.reads = reads
@@ -73,8 +80,9 @@ class DatabaseReader:
     @property
     def system(self) -> SystemReader:
         """Read-only system tables (``_scheduled_functions``): ``get``, ``query``, paginate."""
-        view = SystemReader(using=self._using, budget=self._budget, reads=self.reads,
-                            journal=self._journal)
+        view = SystemReader(
+            using=self._using, budget=self._budget, reads=self.reads, journal=self._journal
+        )
         return view
 
     def table(self, name: str) -> _TableReader:
@@ -82,8 +90,10 @@ class DatabaseReader:
 
     def __getattr__(self, name: str) -> Any:
         if name in ("insert", "patch", "replace", "delete"):
-            raise NotAllowedHere(f"ctx.db.{name} is not available in a query: queries are "
-                                 "read-only; write from a mutation")
+            raise NotAllowedHere(
+                f"ctx.db.{name} is not available in a query: queries are "
+                "read-only; write from a mutation"
+            )
         raise AttributeError(name)
 
     # -- internals ---------------------------------------------------------------------------
@@ -99,8 +109,10 @@ class DatabaseReader:
 
     def _check_system(self, table: Table) -> Table:
         if table.system and not self._system:
-            raise QueryError(f"{table.name!r} is a system table: read it through "
-                             f"ctx.db.system.get / ctx.db.system.query; it cannot be written")
+            raise QueryError(
+                f"{table.name!r} is a system table: read it through "
+                f"ctx.db.system.get / ctx.db.system.query; it cannot be written"
+            )
         if self._system and not table.system:
             raise QueryError(f"{table.name!r} is not a system table: use ctx.db")
         return table
@@ -112,9 +124,11 @@ class DatabaseReader:
         if id is None:
             table = self._table_of_id(table_or_id)
             if table is None:
-                what = ("a table name, not a document id: pass the id too"
-                        if isinstance(table_or_id, str) and tables.find(table_or_id)
-                        else "not a document id")
+                what = (
+                    "a table name, not a document id: pass the id too"
+                    if isinstance(table_or_id, str) and tables.find(table_or_id)
+                    else "not a document id"
+                )
                 raise InvalidId(f"{where}: argument `id` ({_short(table_or_id)}) is {what}")
             decoded = ids.decode_id(table_or_id)
             assert decoded is not None
@@ -123,8 +137,11 @@ class DatabaseReader:
         pk = ids.pk_of(table.name, id)
         if pk is None:
             other = self._table_of_id(id)
-            what = (f"an id of table {other.name!r}, not of table {table.name!r}" if other
-                    else f"not an id of table {table.name!r}")
+            what = (
+                f"an id of table {other.name!r}, not of table {table.name!r}"
+                if other
+                else f"not an id of table {table.name!r}"
+            )
             raise InvalidId(f"{where}: argument `id` ({_short(id)}) is {what}")
         return table, pk
 
@@ -165,11 +182,15 @@ class DatabaseReader:
         return tuple(getattr(obj, c) for c in query.index.key_columns)
 
     def _record(self, query: Query, lower: Bound | None, upper: Bound | None) -> None:
-        self.reads.add(IndexRangeRead(query.table.name, query.index.name,
-                                      query.index.key_columns, lower, upper))
+        self.reads.add(
+            IndexRangeRead(
+                query.table.name, query.index.name, query.index.key_columns, lower, upper
+            )
+        )
 
-    def _record_until(self, query: Query, start: Bound | None, last_key: tuple[Any, ...] | None
-                      ) -> None:
+    def _record_until(
+        self, query: Query, start: Bound | None, last_key: tuple[Any, ...] | None
+    ) -> None:
         """Record the range from ``start`` (or the range's own start) to ``last_key``."""
         lower, upper = query.range.lower, query.range.upper
         cut = Bound(last_key, True) if last_key is not None else None
@@ -182,8 +203,9 @@ class DatabaseReader:
         self._record(query, lower, upper)
 
     @own_statements
-    def _fetch(self, query: Query, qs: models.QuerySet[Any], limit: int | None
-               ) -> list[models.Model]:
+    def _fetch(
+        self, query: Query, qs: models.QuerySet[Any], limit: int | None
+    ) -> list[models.Model]:
         left = self._budget.docs_left()
         cap = left + 1 if limit is None else min(limit, left + 1)
         try:
@@ -219,8 +241,13 @@ class DatabaseReader:
         cols = query.index.key_columns
         start: Bound | None = None
         while True:
-            batch_qs = qs if start is None else qs.filter(
-                after_key(cols, start.prefix, desc=query.order_ == "desc", inclusive=False))
+            batch_qs = (
+                qs
+                if start is None
+                else qs.filter(
+                    after_key(cols, start.prefix, desc=query.order_ == "desc", inclusive=False)
+                )
+            )
             rows = self._fetch(query, batch_qs, ITERATION_BATCH)
             full = len(rows) == ITERATION_BATCH
             last = self._key(query, rows[-1]) if full else None
@@ -236,8 +263,7 @@ class DatabaseReader:
         self._paginated = True
         num, cursor, end_cursor, max_rows, max_bytes = _pagination_opts(opts)
         required = False
-        if end_cursor is None and self._journal and isinstance(
-                self._journal.get("endCursor"), str):
+        if end_cursor is None and self._journal and isinstance(self._journal.get("endCursor"), str):
             end_cursor = self._journal["endCursor"]  # a re-run keeps the page's first end
             # ...and says SplitRequired again if the first run did, so a re-run on unchanged
             # data gives the same result (the client has split that page, or will)
@@ -249,9 +275,16 @@ class DatabaseReader:
             self.page_journal["splitRequired"] = True
         return result
 
-    def _page(self, query: Query, num: int, cursor: str | None, end_cursor: str | None,
-              max_rows: int | None, max_bytes: int | None, required: bool = False
-              ) -> dict[str, Any]:
+    def _page(
+        self,
+        query: Query,
+        num: int,
+        cursor: str | None,
+        end_cursor: str | None,
+        max_rows: int | None,
+        max_bytes: int | None,
+        required: bool = False,
+    ) -> dict[str, Any]:
         order, cols = query.order_, query.index.key_columns
         desc = order == "desc"
         qs = self._queryset(query)
@@ -282,14 +315,25 @@ class DatabaseReader:
             if capped:
                 last = self._key(query, rows[-1])
                 self._record_until(query, start, peeked)  # `capped` depends on that row
-                return _page(self._docs(query.table, rows), False,
-                             encode_cursor(query.index.name, order, last))
+                return _page(
+                    self._docs(query.table, rows),
+                    False,
+                    encode_cursor(query.index.name, order, last),
+                )
             self._record_until(query, start, end_key)
             # an endCursor page is never cut by maximumBytesRead (as in Convex: it must cover
             # its whole range to stay gapless); one that grew large is offered a split
-            return self._finish(query, rows, self._docs(query.table, rows), end_key is None,
-                                end_cursor, num, max_rows, max_bytes,
-                                required=required and bool(rows))
+            return self._finish(
+                query,
+                rows,
+                self._docs(query.table, rows),
+                end_key is None,
+                end_cursor,
+                num,
+                max_rows,
+                max_bytes,
+                required=required and bool(rows),
+            )
         limit = num if max_rows is None else min(num, max_rows)
         fetched = self._fetch(query, qs, limit + 1)
         more = len(fetched) > limit
@@ -301,9 +345,17 @@ class DatabaseReader:
             self._record_until(query, start, self._key(query, fetched[len(docs)]))
             # a read limit stopped the page before numItems: SplitRequired
             required = cut or (max_rows is not None and max_rows < num)
-            return self._finish(query, rows[:len(docs)], docs, False,
-                                encode_cursor(query.index.name, order, last), num, max_rows,
-                                max_bytes, required=required)
+            return self._finish(
+                query,
+                rows[: len(docs)],
+                docs,
+                False,
+                encode_cursor(query.index.name, order, last),
+                num,
+                max_rows,
+                max_bytes,
+                required=required,
+            )
         if more:  # numItems 0: an empty page that is not the end; continue where it started
             # isDone depends on whether any row follows the cursor: read up to the first one
             upto = self._key(query, fetched[0])
@@ -311,12 +363,30 @@ class DatabaseReader:
             cont = encode_cursor(query.index.name, order, start_key, start=start_key is None)
             return _page([], False, cont)
         self._record_until(query, start, None)
-        return self._finish(query, rows, docs, True, encode_cursor(query.index.name, order, None),
-                            num, max_rows, max_bytes)
+        return self._finish(
+            query,
+            rows,
+            docs,
+            True,
+            encode_cursor(query.index.name, order, None),
+            num,
+            max_rows,
+            max_bytes,
+        )
 
-    def _finish(self, query: Query, rows: list[models.Model], docs: list[dict[str, Any]],
-                done: bool, cont: str, num: int, max_rows: int | None, max_bytes: int | None,
-                *, required: bool = False) -> dict[str, Any]:
+    def _finish(
+        self,
+        query: Query,
+        rows: list[models.Model],
+        docs: list[dict[str, Any]],
+        done: bool,
+        cont: str,
+        num: int,
+        max_rows: int | None,
+        max_bytes: int | None,
+        *,
+        required: bool = False,
+    ) -> dict[str, Any]:
         """The page, with Convex's pageStatus and splitCursor.
 
         SplitRequired (a read limit stopped the page) always carries a split point, so the
@@ -326,13 +396,17 @@ class DatabaseReader:
         """
         if required:
             return _page(docs, done, cont, self._split_cursor(query, rows), "SplitRequired")
-        if len(rows) >= 2 and (len(rows) >= 2 * max(num, 1) or _near(len(rows), max_rows)
-                               or _near(sum(map(approx_size, docs)), max_bytes)):
+        if len(rows) >= 2 and (
+            len(rows) >= 2 * max(num, 1)
+            or _near(len(rows), max_rows)
+            or _near(sum(map(approx_size, docs)), max_bytes)
+        ):
             return _page(docs, done, cont, self._split_cursor(query, rows), "SplitRecommended")
         return _page(docs, done, cont)
 
-    def _cut_at_bytes(self, table: Table, rows: list[models.Model], max_bytes: int | None
-                      ) -> tuple[list[dict[str, Any]], bool]:
+    def _cut_at_bytes(
+        self, table: Table, rows: list[models.Model], max_bytes: int | None
+    ) -> tuple[list[dict[str, Any]], bool]:
         """The page's documents, stopped after the one that reaches ``max_bytes`` (Convex's
         maximumBytesRead: a page always holds at least one document), and whether that cut
         rows off."""
@@ -360,8 +434,13 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _page(docs: list[dict[str, Any]], done: bool, cont: str, split: str | None = None,
-          status: str | None = None) -> dict[str, Any]:
+def _page(
+    docs: list[dict[str, Any]],
+    done: bool,
+    cont: str,
+    split: str | None = None,
+    status: str | None = None,
+) -> dict[str, Any]:
     return {
         "page": docs,
         "isDone": done,
@@ -376,12 +455,13 @@ def _near(used: int, limit: int | None) -> bool:
     return limit is not None and used > limit * 3 // 4
 
 
-def _pagination_opts(opts: Any
-                     ) -> tuple[int, str | None, str | None, int | None, int | None]:
+def _pagination_opts(opts: Any) -> tuple[int, str | None, str | None, int | None, int | None]:
     if not isinstance(opts, dict):
-        raise QueryError("paginate() takes the paginationOpts object "
-                         "({numItems, cursor, endCursor?, maximumRowsRead?, "
-                         "maximumBytesRead?})")
+        raise QueryError(
+            "paginate() takes the paginationOpts object "
+            "({numItems, cursor, endCursor?, maximumRowsRead?, "
+            "maximumBytesRead?})"
+        )
     allowed = {"numItems", "cursor", "endCursor", "maximumRowsRead", "maximumBytesRead", "id"}
     extra = set(opts) - allowed
     if extra:
@@ -393,8 +473,9 @@ def _pagination_opts(opts: Any
     for name, value in (("cursor", cursor), ("endCursor", end)):
         if value is not None and not isinstance(value, str):
             raise QueryError(f"paginationOpts.{name} must be a string or null")
-    max_rows, max_bytes = (_positive(opts, name) for name in ("maximumRowsRead",
-                                                              "maximumBytesRead"))
+    max_rows, max_bytes = (
+        _positive(opts, name) for name in ("maximumRowsRead", "maximumBytesRead")
+    )
     return int(num), cursor, end, max_rows, max_bytes
 
 
@@ -402,8 +483,12 @@ def _positive(opts: dict[str, Any], name: str) -> int | None:
     value = opts.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 1 or (
-            value != int(value)):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or value < 1
+        or (value != int(value))
+    ):
         raise QueryError(f"paginationOpts.{name} must be a positive integer, not {value!r}")
     return int(value)
 
@@ -432,9 +517,11 @@ class SystemReader(DatabaseReader):
 
     def __getattr__(self, name: str) -> Any:
         if name in ("insert", "patch", "replace", "delete"):
-            raise NotAllowedHere(f"ctx.db.system.{name} does not exist: system tables are "
-                                 "read-only (cancel scheduled functions with "
-                                 "ctx.scheduler.cancel)")
+            raise NotAllowedHere(
+                f"ctx.db.system.{name} does not exist: system tables are "
+                "read-only (cancel scheduled functions with "
+                "ctx.scheduler.cancel)"
+            )
         raise AttributeError(name)
 
 

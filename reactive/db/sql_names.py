@@ -40,7 +40,8 @@ _TOKEN = re.compile(
 )
 # Checked first at a word's start: E'..' strings take backslash escapes, U&".." names \XXXX.
 _PREFIXED = re.compile(
-    r"""(?P<estring>[Ee]'(?:[^'\\]|\\.|'')*'?) | (?P<uident>[Uu]&"(?:[^"]|"")*"?)""", re.VERBOSE)
+    r"""(?P<estring>[Ee]'(?:[^'\\]|\\.|'')*'?) | (?P<uident>[Uu]&"(?:[^"]|"")*"?)""", re.VERBOSE
+)
 _LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 _UESCAPE = re.compile(r"\\(?:\\|\+([0-9A-Fa-f]{6})|([0-9A-Fa-f]{4}))")
 
@@ -90,7 +91,7 @@ def _scan(sql: str, pos: int, out: list[_Token]) -> int | None:
     for m in _TOKEN.finditer(sql, pos):
         kind = m.lastgroup
         if kind == "word":
-            if m.end() - m.start() == 1 and sql[m.end():m.end() + 1] in ("'", "&"):
+            if m.end() - m.start() == 1 and sql[m.end() : m.end() + 1] in ("'", "&"):
                 prefixed = _PREFIXED.match(sql, m.start())
                 if prefixed is not None:
                     if prefixed.lastgroup == "uident":
@@ -155,8 +156,7 @@ def _write_targets(tokens: list[_Token]) -> set[int]:
             if _keyword(tokens[start] if start < n else None) == "ONLY":
                 start += 1
             last = start
-            while last + 2 < n and tokens[last + 1] == "." and isinstance(tokens[last + 2],
-                                                                          tuple):
+            while last + 2 < n and tokens[last + 1] == "." and isinstance(tokens[last + 2], tuple):
                 last += 2  # schema.table: the relation is the last part
             if last < n and isinstance(tokens[last], tuple):
                 targets.add(last)

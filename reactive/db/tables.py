@@ -55,13 +55,15 @@ class Table:
         the excluded ones (which are neither readable nor writable through ``ctx.db``)."""
         if self._fields is None:
             if self.keys is not None:
-                self._fields = {key: self.model._meta.get_field(name)
-                                for key, name in self.keys.items()}
+                self._fields = {
+                    key: self.model._meta.get_field(name) for key, name in self.keys.items()
+                }
                 return self._fields
             self._fields = {
                 f.name: f
                 for f in self.model._meta.concrete_fields
-                if not f.primary_key and f.name != self.creation_field
+                if not f.primary_key
+                and f.name != self.creation_field
                 and f.name not in self.exclude
             }
         return self._fields
@@ -110,8 +112,9 @@ class Table:
     def unusable_indexes(self) -> list[str]:
         """Named model indexes that ``with_index`` cannot use (expressions, partial indexes,
         excluded fields)."""
-        return [i.name for i in self.model._meta.indexes
-                if i.name and self._index_fields(i) is None]
+        return [
+            i.name for i in self.model._meta.indexes if i.name and self._index_fields(i) is None
+        ]
 
     def _build_indexes(self) -> dict[str, Index]:
         tail = self._tail()
@@ -150,23 +153,37 @@ class TableRegistry:
         self._by_db_table: dict[str, Table] | None = None
         self._lock = threading.Lock()
 
-    def register(self, model: type[models.Model], name: str,
-                 creation_time: str | None = None, exclude: tuple[str, ...] = (),
-                 capture: bool = True, *, system: bool = False,
-                 keys: dict[str, str] | None = None, shape: Any = None) -> Table:
+    def register(
+        self,
+        model: type[models.Model],
+        name: str,
+        creation_time: str | None = None,
+        exclude: tuple[str, ...] = (),
+        capture: bool = True,
+        *,
+        system: bool = False,
+        keys: dict[str, str] | None = None,
+        shape: Any = None,
+    ) -> Table:
         if not name or name.startswith("_") != system:
             raise ConfigurationError(f"table name {name!r} must not be empty or start with '_'")
         if creation_time is None:
-            found = [f.name for f in model._meta.concrete_fields
-                     if f.name in CREATION_FIELD_NAMES]
+            found = [f.name for f in model._meta.concrete_fields if f.name in CREATION_FIELD_NAMES]
             creation_time = found[0] if found else None
         names = {f.name for f in model._meta.concrete_fields}
         unknown = sorted(set(exclude) - names)
         if unknown:
             raise ConfigurationError(f"table {name!r}: exclude names unknown field(s) {unknown}")
-        table = Table(name=name, model=model, creation_field=creation_time,
-                      tag=ids.table_tag(name), exclude=frozenset(exclude), system=system,
-                      keys=keys, shape=shape)
+        table = Table(
+            name=name,
+            model=model,
+            creation_field=creation_time,
+            tag=ids.table_tag(name),
+            exclude=frozenset(exclude),
+            system=system,
+            keys=keys,
+            shape=shape,
+        )
         with self._lock:
             old = self._by_name.get(name)
             if old is not None and old.model.__qualname__ != model.__qualname__:
@@ -223,8 +240,9 @@ class TableRegistry:
         if mapping is None:
             with self._lock:
                 # a db_table of 'schema"."table' (Django's way to name a schema): the last part
-                mapping = {t.model._meta.db_table.split('"."')[-1]: t
-                           for t in self._by_model.values()}
+                mapping = {
+                    t.model._meta.db_table.split('"."')[-1]: t for t in self._by_model.values()
+                }
                 self._by_db_table = mapping
         return mapping
 
@@ -238,8 +256,7 @@ class TableRegistry:
 tables = TableRegistry()
 
 
-def table(name: str, *, creation_time: str | None = None, exclude: tuple[str, ...] = ()
-          ) -> Any:
+def table(name: str, *, creation_time: str | None = None, exclude: tuple[str, ...] = ()) -> Any:
     """Class decorator: expose a Django model as the table ``name``.
 
     Args:
@@ -261,8 +278,13 @@ def table(name: str, *, creation_time: str | None = None, exclude: tuple[str, ..
     return wrap
 
 
-def register_table(model: type[models.Model], name: str, *,
-                   creation_time: str | None = None, exclude: tuple[str, ...] = ()) -> Table:
+def register_table(
+    model: type[models.Model],
+    name: str,
+    *,
+    creation_time: str | None = None,
+    exclude: tuple[str, ...] = (),
+) -> Table:
     """Expose an existing model as a table without decorating it.
 
     The table's change-capture triggers are declared on ``model``, so ``makemigrations`` writes
@@ -280,5 +302,6 @@ def register_table(model: type[models.Model], name: str, *,
     """
     from ..capture import is_package_model
 
-    return tables.register(model, name, creation_time, tuple(exclude),
-                           capture=not is_package_model(model))
+    return tables.register(
+        model, name, creation_time, tuple(exclude), capture=not is_package_model(model)
+    )

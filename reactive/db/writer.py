@@ -105,8 +105,7 @@ class DatabaseWriter(DatabaseReader):
                     new = {**old, **({field.attname: value} if field.attname in old else {})}
                     yield DocWrite(table.name, inst.pk, "update", old, new)
 
-    def _load(self, method: str, table_or_id: str, id: str | None
-              ) -> tuple[Table, models.Model]:
+    def _load(self, method: str, table_or_id: str, id: str | None) -> tuple[Table, models.Model]:
         t, pk = self._resolve(method, table_or_id, id)
         obj = self._manager(t).filter(pk=pk).first()
         if obj is None:
@@ -115,8 +114,9 @@ class DatabaseWriter(DatabaseReader):
         return t, obj
 
     @own_statements
-    def _update(self, method: str, table_or_id: str, id: str | None, doc: dict[str, Any], *,
-                replace: bool) -> None:
+    def _update(
+        self, method: str, table_or_id: str, id: str | None, doc: dict[str, Any], *, replace: bool
+    ) -> None:
         t, obj = self._load(method, table_or_id, id)
         old = row_values(t, obj)
         touched = apply_document(t, obj, doc, replace=replace)

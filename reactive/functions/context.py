@@ -54,21 +54,22 @@ class BaseCtx:
 
     def __getattr__(self, name: str) -> Any:
         if name == "scheduler":
-            raise NotAllowedHere(f"{self.path}: ctx.scheduler is not available in a query; "
-                                 "schedule from a mutation or an action")
+            raise NotAllowedHere(
+                f"{self.path}: ctx.scheduler is not available in a query; "
+                "schedule from a mutation or an action"
+            )
         raise AttributeError(name)
 
     def run_query(self, ref: FunctionReference | str, args: dict[str, Any] | None = None) -> Any:
         """Run a query; in a query or mutation it reads the same snapshot."""
         return self._call(ref, args, "query")
 
-    def run_mutation(self, ref: FunctionReference | str, args: dict[str, Any] | None = None
-                     ) -> Any:
-        raise NotAllowedHere(f"{self.path}: run_mutation is not available in a query; "
-                             "queries are read-only")
+    def run_mutation(self, ref: FunctionReference | str, args: dict[str, Any] | None = None) -> Any:
+        raise NotAllowedHere(
+            f"{self.path}: run_mutation is not available in a query; queries are read-only"
+        )
 
-    def run_action(self, ref: FunctionReference | str, args: dict[str, Any] | None = None
-                   ) -> Any:
+    def run_action(self, ref: FunctionReference | str, args: dict[str, Any] | None = None) -> Any:
         raise NotAllowedHere(
             f"{self.path}: run_action is only available in actions; queries and mutations run "
             "in a transaction that may be retried, so call the action from a client or an action"
@@ -88,8 +89,7 @@ class MutationCtx(QueryCtx):
     #: run_after / run_at / cancel, written in this mutation's transaction.
     scheduler: Scheduler = field(default=None, repr=False)  # type: ignore[assignment]
 
-    def run_mutation(self, ref: FunctionReference | str, args: dict[str, Any] | None = None
-                     ) -> Any:
+    def run_mutation(self, ref: FunctionReference | str, args: dict[str, Any] | None = None) -> Any:
         """Run a mutation in a savepoint: if it raises, only its writes roll back."""
         return self._call(ref, args, "mutation")
 
@@ -99,26 +99,27 @@ class ActionCtx(BaseCtx):
     #: run_after / run_at / cancel, each committed at once (an action has no transaction).
     scheduler: Scheduler = field(default=None, repr=False)  # type: ignore[assignment]
 
-    def run_mutation(self, ref: FunctionReference | str, args: dict[str, Any] | None = None
-                     ) -> Any:
+    def run_mutation(self, ref: FunctionReference | str, args: dict[str, Any] | None = None) -> Any:
         """Run a mutation in its own transaction."""
         return self._call(ref, args, "mutation")
 
-    def run_action(self, ref: FunctionReference | str, args: dict[str, Any] | None = None
-                   ) -> Any:
+    def run_action(self, ref: FunctionReference | str, args: dict[str, Any] | None = None) -> Any:
         """Run another action."""
         return self._call(ref, args, "action")
 
-    async def arun_query(self, ref: FunctionReference | str, args: dict[str, Any] | None = None
-                         ) -> Any:
+    async def arun_query(
+        self, ref: FunctionReference | str, args: dict[str, Any] | None = None
+    ) -> Any:
         return await run_off_loop(self.run_query, ref, args)
 
-    async def arun_mutation(self, ref: FunctionReference | str,
-                            args: dict[str, Any] | None = None) -> Any:
+    async def arun_mutation(
+        self, ref: FunctionReference | str, args: dict[str, Any] | None = None
+    ) -> Any:
         return await run_off_loop(self.run_mutation, ref, args)
 
-    async def arun_action(self, ref: FunctionReference | str, args: dict[str, Any] | None = None
-                          ) -> Any:
+    async def arun_action(
+        self, ref: FunctionReference | str, args: dict[str, Any] | None = None
+    ) -> Any:
         return await run_off_loop(self.run_action, ref, args)
 
     @property

@@ -45,7 +45,7 @@ def _module_path(module: str, name: str) -> str:
         raise ConfigurationError(
             f"{module}.{name}: the module is not inside an installed app; pass path='module:name'"
         )
-    rest = module[len(app.name):].lstrip(".").split(".") if module != app.name else []
+    rest = module[len(app.name) :].lstrip(".").split(".") if module != app.name else []
     functions_module = reactive_settings.lenient.FUNCTIONS_MODULE
     if not rest or rest[0] != functions_module:
         raise ConfigurationError(
@@ -76,9 +76,17 @@ def register_pending() -> None:
         _register(fn, name, path)
 
 
-def _build(kind: Kind, internal: bool, handler: Callable[..., Any], *, args: Any, returns: Any,
-           name: str | None, path: str | None, isolation: str | Isolation
-           ) -> AnyFunction:
+def _build(
+    kind: Kind,
+    internal: bool,
+    handler: Callable[..., Any],
+    *,
+    args: Any,
+    returns: Any,
+    name: str | None,
+    path: str | None,
+    isolation: str | Isolation,
+) -> AnyFunction:
     if not callable(handler):
         raise TypeError(f"@{kind.value} decorates a function, not {handler!r}")
     # Definition mistakes are recorded, not raised: functions modules are imported while
@@ -88,14 +96,17 @@ def _build(kind: Kind, internal: bool, handler: Callable[..., Any], *, args: Any
     target = handler.func if isinstance(handler, functools.partial) else handler
     is_async = inspect.iscoroutinefunction(target)
     if is_async and kind is not Kind.ACTION:
-        problems.append("queries and mutations are synchronous (they run in one database "
-                        "transaction); only actions may be async")
+        problems.append(
+            "queries and mutations are synchronous (they run in one database "
+            "transaction); only actions may be async"
+        )
     try:
         mode = Isolation(isolation)
     except ValueError:
         mode = Isolation.SERIALIZABLE
-        problems.append(f"isolation={isolation!r} is not one of "
-                        f"{', '.join(repr(m.value) for m in Isolation)}")
+        problems.append(
+            f"isolation={isolation!r} is not one of {', '.join(repr(m.value) for m in Isolation)}"
+        )
     compiled_args: CompiledArgs | None = None
     compiled_returns = CompiledReturns(None)
     if not problems:
@@ -145,22 +156,43 @@ class FunctionDecorator(Protocol):
 
     @overload
     def __call__(
-        self, handler: None = None, /, *, args: Mapping[str, Any] | Validator | None = None,
-        returns: Any = None, name: str | None = None, path: str | None = None,
+        self,
+        handler: None = None,
+        /,
+        *,
+        args: Mapping[str, Any] | Validator | None = None,
+        returns: Any = None,
+        name: str | None = None,
+        path: str | None = None,
         isolation: str | Isolation = Isolation.SERIALIZABLE,
     ) -> _Wrap: ...
 
 
 def _decorator(kind: Kind, internal: bool) -> FunctionDecorator:
-    def decorate(handler: Callable[..., Any] | None = None, /, *, args: Any = None,
-                 returns: Any = None, name: str | None = None, path: str | None = None,
-                 isolation: str | Isolation = Isolation.SERIALIZABLE) -> Any:
+    def decorate(
+        handler: Callable[..., Any] | None = None,
+        /,
+        *,
+        args: Any = None,
+        returns: Any = None,
+        name: str | None = None,
+        path: str | None = None,
+        isolation: str | Isolation = Isolation.SERIALIZABLE,
+    ) -> Any:
         if kind is not Kind.MUTATION and isolation != Isolation.SERIALIZABLE:
             raise TypeError("isolation= applies to mutations only")
 
         def wrap(h: Callable[..., Any]) -> AnyFunction:
-            return _build(kind, internal, h, args=args, returns=returns, name=name, path=path,
-                          isolation=isolation)
+            return _build(
+                kind,
+                internal,
+                h,
+                args=args,
+                returns=returns,
+                name=name,
+                path=path,
+                isolation=isolation,
+            )
 
         return wrap(handler) if handler is not None else wrap
 

@@ -129,11 +129,16 @@ def _dotted(fn: AnyFunction) -> str:
     return (fn.path or "").replace("/", ".").replace(":", ".")
 
 
-
-
-def execute(ref: FunctionReference | str, args: Any = None, *, identity: Identity | None = None,
-            from_client: bool = False, kind: Kind | str | None = None,
-            using: str = "default", options: CallOptions = NO_OPTIONS) -> Outcome:
+def execute(
+    ref: FunctionReference | str,
+    args: Any = None,
+    *,
+    identity: Identity | None = None,
+    from_client: bool = False,
+    kind: Kind | str | None = None,
+    using: str = "default",
+    options: CallOptions = NO_OPTIONS,
+) -> Outcome:
     """Run one function call and return its `Outcome` (errors are captured, not raised).
 
     Args:
@@ -166,7 +171,8 @@ def execute(ref: FunctionReference | str, args: Any = None, *, identity: Identit
             # Inside a transaction the caller opened (no retry is possible from here).
             outcome.error = ConflictError(
                 f"{path}: write conflict (SQLSTATE {exc.sqlstate}) inside a transaction opened "
-                "by the caller, which reactive cannot retry; nothing was written.")
+                "by the caller, which reactive cannot retry; nothing was written."
+            )
         except Exception as exc:  # user code failing in any other way
             outcome.error = to_function_error(path, exc)
     if shared is sink and not outcome.replayed:
@@ -202,16 +208,24 @@ def _finish(fn: AnyFunction, path: str, value: Any, outcome: Outcome) -> None:
     try:
         encoded = encode(value)
     except ValueEncodingError as exc:
-        raise ReturnValidationError(f"{path} returned a value that is not a Convex value: {exc}"
-                                    ) from None
+        raise ReturnValidationError(
+            f"{path} returned a value that is not a Convex value: {exc}"
+        ) from None
     limit = reactive_settings.LIMITS.result_bytes
     if approx_size(encoded) > limit:
         raise LimitExceeded(f"{path}: the result is too large (> {limit} bytes)")
     outcome.value, outcome.encoded = value, encoded
 
 
-def _run(fn: AnyFunction, path: str, raw_args: Any, identity: Identity | None,
-         outcome: Outcome, using: str, options: CallOptions) -> None:
+def _run(
+    fn: AnyFunction,
+    path: str,
+    raw_args: Any,
+    identity: Identity | None,
+    outcome: Outcome,
+    using: str,
+    options: CallOptions,
+) -> None:
     kwargs = validate_args(fn, path, raw_args)
     parent = _frame()
     if fn.kind is Kind.ACTION:
@@ -243,16 +257,27 @@ def _run(fn: AnyFunction, path: str, raw_args: Any, identity: Identity | None,
         if options.guard is not None and not options.guard.before(using):
             return Outcome(path=path, kind=fn.kind, skipped=True), False
         budget = Budget(path, limits, limits.function_seconds)
-        frame = Frame(fn.kind, budget, ReadSet(), WriteSet() if is_mutation else None,
-                      lock_rows, clock.now_ms(), seed, journal=options.journal)
+        frame = Frame(
+            fn.kind,
+            budget,
+            ReadSet(),
+            WriteSet() if is_mutation else None,
+            lock_rows,
+            clock.now_ms(),
+            seed,
+            journal=options.journal,
+        )
         result = Outcome(path=path, kind=fn.kind)
         last_reads[:] = [frame.reads]  # kept if the function fails: its error depends on them
         failures: list[Exception] = []
         connection = connections[using]
         # reads that bypass ctx.db (ORM, raw SQL) record whole-table reads: see db/raw_reads
-        with _push(frame), guard.no_network(path, fn.kind.value), \
-                connection.execute_wrapper(watching(failures)), \
-                connection.execute_wrapper(recording(frame.reads)):
+        with (
+            _push(frame),
+            guard.no_network(path, fn.kind.value),
+            connection.execute_wrapper(watching(failures)),
+            connection.execute_wrapper(recording(frame.reads)),
+        ):
             value = call_handler(fn, _make_ctx(fn, path, frame, identity, using), kwargs)
             budget.check_time()
         raise_if_aborted(using, failures)
@@ -262,8 +287,9 @@ def _run(fn: AnyFunction, path: str, raw_args: Any, identity: Identity | None,
         result.reads, result.writes = frame.reads, frame.writes
         result.journal = frame.reader.page_journal if frame.reader is not None else None
         if key is not None:
-            result.xid = ledger.store_response(using, key, {"value": result.encoded,
-                                                            "logLines": current_lines()})
+            result.xid = ledger.store_response(
+                using, key, {"value": result.encoded, "logLines": current_lines()}
+            )
         elif is_mutation and options.want_ts:
             result.xid = ledger.transaction_id(using)
         if options.before_commit is not None and is_mutation:
@@ -277,13 +303,20 @@ def _run(fn: AnyFunction, path: str, raw_args: Any, identity: Identity | None,
         isolation, read_only = "repeatable_read", True
     # Skip NOTIFY only where a listener in this process announces commits another way (a
     # worker process has none: its writes must NOTIFY the servers).
-    setup = ("SET LOCAL reactive.skip_notify = 'on'"
-             if is_mutation and not reactive_settings.notify_executor_writes and after_commit
-             else None)
+    setup = (
+        "SET LOCAL reactive.skip_notify = 'on'"
+        if is_mutation and not reactive_settings.notify_executor_writes and after_commit
+        else None
+    )
     try:
         (result, replayed), attempts = run_in_transaction(
-            attempt, using=using, isolation=isolation, read_only=read_only,
-            policy=reactive_settings.RETRY, timeout_seconds=limits.function_seconds, setup=setup,
+            attempt,
+            using=using,
+            isolation=isolation,
+            read_only=read_only,
+            policy=reactive_settings.RETRY,
+            timeout_seconds=limits.function_seconds,
+            setup=setup,
             queue_key=f"reactive:{path}" if is_mutation else None,
         )
     except Exception:
@@ -309,51 +342,89 @@ def _run(fn: AnyFunction, path: str, raw_args: Any, identity: Identity | None,
 def _replayed(path: str, stored: dict[str, Any]) -> Outcome:
     value = decode(stored["value"]) if stored.get("value") is not None else None
     xid = stored.get("xid")
-    return Outcome(path=path, value=value, encoded=stored.get("value"),
-                   log_lines=list(stored.get("logLines", [])),
-                   xid=int(xid) if xid is not None else None)
+    return Outcome(
+        path=path,
+        value=value,
+        encoded=stored.get("value"),
+        log_lines=list(stored.get("logLines", [])),
+        xid=int(xid) if xid is not None else None,
+    )
 
 
-def _make_ctx(fn: AnyFunction, path: str, frame: Frame, identity: Identity | None,
-              using: str) -> QueryCtx:
+def _make_ctx(
+    fn: AnyFunction, path: str, frame: Frame, identity: Identity | None, using: str
+) -> QueryCtx:
     def call(ref: Any, args: Any, want: str) -> Any:
         return execute(ref, args, identity=identity, kind=want, using=using).unwrap()
 
-    common: dict[str, Any] = dict(auth=Auth(identity), log=FunctionLog(path), path=path,
-                                  _call=call, now=frame.now, random=random.Random(frame.seed))
+    common: dict[str, Any] = dict(
+        auth=Auth(identity),
+        log=FunctionLog(path),
+        path=path,
+        _call=call,
+        now=frame.now,
+        random=random.Random(frame.seed),
+    )
     if fn.kind is Kind.MUTATION:
         assert frame.writes is not None
-        db = DatabaseWriter(using=using, budget=frame.budget, reads=frame.reads,
-                            writes=frame.writes, lock_rows=frame.lock_rows,
-                            journal=frame.journal)
+        db = DatabaseWriter(
+            using=using,
+            budget=frame.budget,
+            reads=frame.reads,
+            writes=frame.writes,
+            lock_rows=frame.lock_rows,
+            journal=frame.journal,
+        )
         frame.reader = db
-        scheduler = Scheduler(path=path, using=using, now=frame.now, tally=frame.tally,
-                              in_transaction=True)
+        scheduler = Scheduler(
+            path=path, using=using, now=frame.now, tally=frame.tally, in_transaction=True
+        )
         return MutationCtx(db=db, scheduler=scheduler, **common)
-    db_reader = DatabaseReader(using=using, budget=frame.budget, reads=frame.reads,
-                               lock_rows=frame.lock_rows, journal=frame.journal)
+    db_reader = DatabaseReader(
+        using=using,
+        budget=frame.budget,
+        reads=frame.reads,
+        lock_rows=frame.lock_rows,
+        journal=frame.journal,
+    )
     frame.reader = db_reader
     return QueryCtx(db=db_reader, **common)
 
 
-def _run_nested(fn: AnyFunction, path: str, kwargs: dict[str, Any],
-                identity: Identity | None, outcome: Outcome, using: str, parent: Frame) -> None:
+def _run_nested(
+    fn: AnyFunction,
+    path: str,
+    kwargs: dict[str, Any],
+    identity: Identity | None,
+    outcome: Outcome,
+    using: str,
+    parent: Frame,
+) -> None:
     """A query or mutation called from a running query or mutation: same transaction."""
     if fn.kind is Kind.MUTATION and parent.kind is not Kind.MUTATION:
         raise NotAllowedHere(f"{path}: a query cannot run a mutation")
-    child = Frame(fn.kind, parent.budget, parent.reads,
-                  WriteSet() if fn.kind is Kind.MUTATION else None,
-                  parent.lock_rows, parent.now, parent.child_seed(), tally=parent.tally)
+    child = Frame(
+        fn.kind,
+        parent.budget,
+        parent.reads,
+        WriteSet() if fn.kind is Kind.MUTATION else None,
+        parent.lock_rows,
+        parent.now,
+        parent.child_seed(),
+        tally=parent.tally,
+    )
     ctx = _make_ctx(fn, path, child, identity, using)
     outcome.reads, outcome.writes, outcome.attempts = parent.reads, child.writes, 1
     if fn.kind is Kind.MUTATION:
+
         def body(n: int) -> None:
             # the result is validated inside the savepoint: a bad one rolls the writes back
             _finish(fn, path, call_handler(fn, ctx, kwargs), outcome)
 
         with _push(child):
-            run_in_transaction(body, using=using, isolation="serializable",
-                               policy=reactive_settings.RETRY)  # a savepoint in the parent's
+            run_in_transaction(
+                body, using=using, isolation="serializable", policy=reactive_settings.RETRY
+            )  # a savepoint in the parent's
         assert parent.writes is not None and child.writes is not None
         parent.writes.extend(child.writes)
     else:
@@ -362,17 +433,23 @@ def _run_nested(fn: AnyFunction, path: str, kwargs: dict[str, Any],
         _finish(fn, path, value, outcome)
 
 
-def _run_action(fn: AnyFunction, path: str, kwargs: dict[str, Any],
-                identity: Identity | None, outcome: Outcome, using: str) -> None:
+def _run_action(
+    fn: AnyFunction,
+    path: str,
+    kwargs: dict[str, Any],
+    identity: Identity | None,
+    outcome: Outcome,
+    using: str,
+) -> None:
     limits = reactive_settings.LIMITS
 
     def call(ref: Any, args: Any, want: str) -> Any:
         return execute(ref, args, identity=identity, kind=want, using=using).unwrap()
 
-    scheduler = Scheduler(path=path, using=using, now=None, tally=Tally(),
-                          in_transaction=False)
-    ctx = ActionCtx(auth=Auth(identity), log=FunctionLog(path), path=path, _call=call,
-                    scheduler=scheduler)
+    scheduler = Scheduler(path=path, using=using, now=None, tally=Tally(), in_transaction=False)
+    ctx = ActionCtx(
+        auth=Auth(identity), log=FunctionLog(path), path=path, _call=call, scheduler=scheduler
+    )
     started = time.monotonic()
     if fn.is_async:
         value = async_to_sync(fn.handler)(ctx, **kwargs)

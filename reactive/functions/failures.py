@@ -36,19 +36,26 @@ logger = logging.getLogger("reactive.executor")
 def to_function_error(path: str, exc: BaseException) -> FunctionError:
     if isinstance(exc, IntegrityError):
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else "integrity error"
-        return DocumentValidationError(f"{path}: the write violates a database constraint: "
-                                       f"{detail}")
+        return DocumentValidationError(
+            f"{path}: the write violates a database constraint: {detail}"
+        )
     if isinstance(exc, DataError) and "NUL" in str(exc):
         return DocumentValidationError(
             f"{path}: a string holds a NUL character (\\u0000), which Postgres text can neither "
-            "store nor compare; strip it or send the data as bytes")
+            "store nor compare; strip it or send the data as bytes"
+        )
     if sqlstate_of(exc) == "57014":  # query_canceled: our statement_timeout fired
         limit = reactive_settings.LIMITS.function_seconds
-        return LimitExceeded(f"{path}: execution time limit exceeded: a database statement was "
-                             f"cancelled after the function's {limit:g} s. Read less per call.")
+        return LimitExceeded(
+            f"{path}: execution time limit exceeded: a database statement was "
+            f"cancelled after the function's {limit:g} s. Read less per call."
+        )
     if isinstance(exc, RetriesExhausted):
-        during = (f" ({exc.queued_seconds:g} s after its turn came, RETRY['queued_seconds'])"
-                  if exc.queued_seconds is not None else "")
+        during = (
+            f" ({exc.queued_seconds:g} s after its turn came, RETRY['queued_seconds'])"
+            if exc.queued_seconds is not None
+            else ""
+        )
         return ConflictError(
             f"{path}: write conflict: the mutation was retried {exc.attempts} times{during} and "
             f"still conflicted with concurrent writes (SQLSTATE {exc.sqlstate}); nothing was "
@@ -57,8 +64,9 @@ def to_function_error(path: str, exc: BaseException) -> FunctionError:
         )
     if is_connection_failure(exc):
         logger.warning("%s: database connection failed: %s", path, exc)
-        return DatabaseUnavailable(f"{path}: the database connection failed ({exc})"
-                                   if settings.DEBUG else "Server Error")
+        return DatabaseUnavailable(
+            f"{path}: the database connection failed ({exc})" if settings.DEBUG else "Server Error"
+        )
     logger.error("Uncaught error in %s", path, exc_info=exc)
     if settings.DEBUG:
         tb = "".join(traceback.format_exception(exc)).rstrip()

@@ -19,8 +19,15 @@ from ..conf import reactive_settings
 from ..errors import NotAllowedHere
 
 _local = threading.local()
-_EVENTS = frozenset({"socket.connect", "socket.getaddrinfo", "socket.gethostbyname",
-                     "socket.sendto", "urllib.Request"})
+_EVENTS = frozenset(
+    {
+        "socket.connect",
+        "socket.getaddrinfo",
+        "socket.gethostbyname",
+        "socket.sendto",
+        "urllib.Request",
+    }
+)
 _installed = False
 _install_lock = threading.Lock()
 

@@ -17,8 +17,11 @@ from django.db import connections
 
 def stored_response(using: str, key: tuple[str, int]) -> dict[str, Any] | None:
     with connections[using].cursor() as cursor:
-        cursor.execute("SELECT response FROM reactive_mutation_result "
-                       "WHERE session_id = %s AND request_id = %s", list(key))
+        cursor.execute(
+            "SELECT response FROM reactive_mutation_result "
+            "WHERE session_id = %s AND request_id = %s",
+            list(key),
+        )
         row = cursor.fetchone()
     if row is None:
         return None
@@ -48,7 +51,10 @@ def store_response(using: str, key: tuple[str, int], response: dict[str, Any]) -
 
 def prune_responses(using: str, older_than_seconds: float) -> int:
     with connections[using].cursor() as cursor:
-        cursor.execute("DELETE FROM reactive_mutation_result "
-                       "WHERE created < now() - make_interval(secs => %s)", [older_than_seconds])
+        cursor.execute(
+            "DELETE FROM reactive_mutation_result "
+            "WHERE created < now() - make_interval(secs => %s)",
+            [older_than_seconds],
+        )
         deleted: int = cursor.rowcount
         return deleted

@@ -27,14 +27,25 @@ MAX_LINE_BYTES = 4096
 #: The documented logger whose records (and its children's) are a function's log lines.
 FUNCTION_LOGGER = "reactive.fn"
 
-_sink: contextvars.ContextVar[LogSink | None] = contextvars.ContextVar("reactive_log_sink",
-                                                                     default=None)
+_sink: contextvars.ContextVar[LogSink | None] = contextvars.ContextVar(
+    "reactive_log_sink", default=None
+)
 fn_logger = logging.getLogger(FUNCTION_LOGGER)
 
-_LEVELS = {logging.DEBUG: "DEBUG", logging.INFO: "INFO", logging.WARNING: "WARN",
-           logging.ERROR: "ERROR", logging.CRITICAL: "ERROR"}
-_PYTHON_LEVELS = {"LOG": logging.INFO, "DEBUG": logging.DEBUG, "INFO": logging.INFO,
-                  "WARN": logging.WARNING, "ERROR": logging.ERROR}
+_LEVELS = {
+    logging.DEBUG: "DEBUG",
+    logging.INFO: "INFO",
+    logging.WARNING: "WARN",
+    logging.ERROR: "ERROR",
+    logging.CRITICAL: "ERROR",
+}
+_PYTHON_LEVELS = {
+    "LOG": logging.INFO,
+    "DEBUG": logging.DEBUG,
+    "INFO": logging.INFO,
+    "WARN": logging.WARNING,
+    "ERROR": logging.ERROR,
+}
 
 
 class LogSink:
@@ -166,8 +177,9 @@ class FunctionLog:
         sink = current_sink()
         if sink is not None:
             sink.add(level, message)
-        fn_logger.log(_PYTHON_LEVELS[level], "%s: %s", self._path, message,
-                      extra={"reactive_sent": True})
+        fn_logger.log(
+            _PYTHON_LEVELS[level], "%s: %s", self._path, message, extra={"reactive_sent": True}
+        )
 
     def __call__(self, *args: Any) -> None:
         self._emit("LOG", args)

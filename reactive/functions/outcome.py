@@ -82,8 +82,11 @@ def error_message(error: FunctionError, *, clean: bool = False) -> str:
     if isinstance(error, ConvexError):
         data = error.data
         try:
-            shown = data if isinstance(data, str) else json.dumps(encode(data, clean=clean),
-                                                                  sort_keys=True)
+            shown = (
+                data
+                if isinstance(data, str)
+                else json.dumps(encode(data, clean=clean), sort_keys=True)
+            )
         except ValueEncodingError:
             shown = repr(data)
         return f"Uncaught ConvexError: {shown}"

@@ -43,8 +43,10 @@ class FunctionReference:
         return ".".join((root, *self._parts))
 
     def __eq__(self, other: Any) -> bool:
-        return isinstance(other, FunctionReference) and (
-            other._parts, other._internal) == (self._parts, self._internal)
+        return isinstance(other, FunctionReference) and (other._parts, other._internal) == (
+            self._parts,
+            self._internal,
+        )
 
     def __hash__(self) -> int:
         return hash((self._parts, self._internal))

@@ -56,8 +56,10 @@ def canonical_path(path: str) -> str:
 def valid_path(path: str) -> bool:
     module, _, name = path.rpartition(":")
     parts = module.split("/")
-    return bool(module) and bool(_IDENT.match(name)) and all(
-        re.match(r"^[A-Za-z0-9_.\-]+$", part) for part in parts
+    return (
+        bool(module)
+        and bool(_IDENT.match(name))
+        and all(re.match(r"^[A-Za-z0-9_.\-]+$", part) for part in parts)
     )
 
 
@@ -122,8 +124,7 @@ class FunctionRegistry:
                     fn.path = path
                     return
                 raise DuplicateFunction(
-                    f"Two functions are registered as {path!r}: "
-                    f"{_where(existing)} and {_where(fn)}"
+                    f"Two functions are registered as {path!r}: {_where(existing)} and {_where(fn)}"
                 )
             fn.path = path
             self._by_path[path] = fn

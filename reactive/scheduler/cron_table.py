@@ -25,9 +25,16 @@ from .states import UNFINISHED
 
 logger = logging.getLogger("reactive.scheduler")
 
+
 def _scheduler(cron_name: str, using: str, now: float) -> Scheduler:
-    return Scheduler(path=f"cron {cron_name!r}", using=using, now=now, tally=Tally(),
-                     in_transaction=True, cron=cron_name)
+    return Scheduler(
+        path=f"cron {cron_name!r}",
+        using=using,
+        now=now,
+        tally=Tally(),
+        in_transaction=True,
+        cron=cron_name,
+    )
 
 
 def check(cron: Cron) -> None:
@@ -60,7 +67,8 @@ def register(crons: list[Cron], using: str = "default") -> dict[str, str]:
             spec = dict(function=cron.path, args=encode(cron.args), schedule=str(cron.schedule))
             if row is None:
                 CronRun.objects.using(using).create(
-                    name=cron.name, next_run=cron.schedule.next_after(None, now), **spec)
+                    name=cron.name, next_run=cron.schedule.next_after(None, now), **spec
+                )
                 report[cron.name] = "added"
             elif any(getattr(row, k) != v for k, v in spec.items()):
                 for key, value in spec.items():
@@ -80,21 +88,27 @@ def next_due(using: str = "default") -> float | None:
     """When the next cron is due (ms), or None if there are none."""
     from ..models import CronRun
 
-    return (CronRun.objects.using(using).order_by("next_run")
-            .values_list("next_run", flat=True).first())
+    return (
+        CronRun.objects.using(using).order_by("next_run").values_list("next_run", flat=True).first()
+    )
 
 
-def run_due(crons: dict[str, Cron], using: str = "default", now: float | None = None
-            ) -> list[tuple[str, str]]:
+def run_due(
+    crons: dict[str, Cron], using: str = "default", now: float | None = None
+) -> list[tuple[str, str]]:
     """Schedule every due cron's run; returns (name, what happened) for each due cron."""
     from ..models import CronRun
 
     now = clock.now_ms() if now is None else now
     done: list[tuple[str, str]] = []
     with transaction.atomic(using=using):
-        due = list(CronRun.objects.using(using).select_for_update(skip_locked=True, of=("self",))
-                   .select_related("last_scheduled").filter(next_run__lte=now)
-                   .order_by("next_run"))
+        due = list(
+            CronRun.objects.using(using)
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("last_scheduled")
+            .filter(next_run__lte=now)
+            .order_by("next_run")
+        )
         for row in due:
             cron = crons.get(row.name)
             if cron is None:
@@ -111,13 +125,16 @@ def run_now(name: str, using: str = "default") -> str:
 
     declared = {c.name: c for c in _declared()}
     with transaction.atomic(using=using):
-        row = (CronRun.objects.using(using).select_for_update(of=("self",))
-               .select_related("last_scheduled")
-               .filter(name=name).first())
+        row = (
+            CronRun.objects.using(using)
+            .select_for_update(of=("self",))
+            .select_related("last_scheduled")
+            .filter(name=name)
+            .first()
+        )
         if row is None:
             raise ConfigurationError(f"no cron named {name!r} is registered")
-        cron = declared.get(name) or Cron(name, Every(1000), _ref(row.function),
-                                          decode(row.args))
+        cron = declared.get(name) or Cron(name, Every(1000), _ref(row.function), decode(row.args))
         return _fire(row, cron, using, clock.now_ms())
 
 
@@ -126,8 +143,9 @@ def _fire(row: Any, cron: Cron, using: str, now: float) -> str:
     if last is not None and last.state in UNFINISHED:
         row.skipped += 1
         row.save(using=using, update_fields=["skipped"])
-        logger.warning("cron %r: skipped, its previous run (%s) is still %s",
-                       row.name, last.pk, last.state)
+        logger.warning(
+            "cron %r: skipped, its previous run (%s) is still %s", row.name, last.pk, last.state
+        )
         return f"skipped: the previous run is still {last.state}"
     from ..ids import pk_of
     from .system_table import TABLE

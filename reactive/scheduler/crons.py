@@ -89,50 +89,81 @@ class CronJobs:
     def __len__(self) -> int:
         return len(self._crons)
 
-    def interval(self, name: str, schedule: dict[str, float], ref: FunctionReference,
-                 args: dict[str, Any] | None = None) -> Cron:
+    def interval(
+        self,
+        name: str,
+        schedule: dict[str, float],
+        ref: FunctionReference,
+        args: dict[str, Any] | None = None,
+    ) -> Cron:
         """Every ``{"seconds": s}``, ``{"minutes": m}`` or ``{"hours": h}`` (one key)."""
         opts = self._options(name, schedule, {"seconds", "minutes", "hours"})
         if len(opts) != 1:
-            raise ConfigurationError(f"cron {name!r}: give exactly one of seconds, minutes, "
-                                     f"hours; got {sorted(opts) or 'none'}")
-        (unit, amount), = opts.items()
-        ms = self._number(name, unit, amount) * {"seconds": 1e3, "minutes": 6e4,
-                                                 "hours": 3.6e6}[unit]
+            raise ConfigurationError(
+                f"cron {name!r}: give exactly one of seconds, minutes, "
+                f"hours; got {sorted(opts) or 'none'}"
+            )
+        ((unit, amount),) = opts.items()
+        ms = (
+            self._number(name, unit, amount)
+            * {"seconds": 1e3, "minutes": 6e4, "hours": 3.6e6}[unit]
+        )
         if ms < 1000:
             raise ConfigurationError(f"cron {name!r}: the interval must be at least 1 second")
         return self._add(name, Every(ms), ref, args)
 
-    def cron(self, name: str, expression: str, ref: FunctionReference,
-             args: dict[str, Any] | None = None) -> Cron:
+    def cron(
+        self, name: str, expression: str, ref: FunctionReference, args: dict[str, Any] | None = None
+    ) -> Cron:
         """A cron expression (``"minute hour day-of-month month day-of-week"``, UTC)."""
-        if not isinstance(expression, str) or len(expression.split()) != 5 \
-                or not croniter.is_valid(expression):
-            raise ConfigurationError(f"cron {name!r}: {expression!r} is not a five-field cron "
-                                     "expression (minute 0-59, hour 0-23, day 1-31, month "
-                                     "1-12, weekday 0-6)")
+        if (
+            not isinstance(expression, str)
+            or len(expression.split()) != 5
+            or not croniter.is_valid(expression)
+        ):
+            raise ConfigurationError(
+                f"cron {name!r}: {expression!r} is not a five-field cron "
+                "expression (minute 0-59, hour 0-23, day 1-31, month "
+                "1-12, weekday 0-6)"
+            )
         try:  # valid fields can still name no date at all (February 30th)
             CronExpr(expression).next_after(None, 0.0)
         except CroniterBadDateError:
-            raise ConfigurationError(f"cron {name!r}: {expression!r} never matches a date"
-                                     ) from None
+            raise ConfigurationError(
+                f"cron {name!r}: {expression!r} never matches a date"
+            ) from None
         return self._add(name, CronExpr(expression), ref, args)
 
-    def hourly(self, name: str, schedule: dict[str, int], ref: FunctionReference,
-               args: dict[str, Any] | None = None) -> Cron:
+    def hourly(
+        self,
+        name: str,
+        schedule: dict[str, int],
+        ref: FunctionReference,
+        args: dict[str, Any] | None = None,
+    ) -> Cron:
         """At ``{"minute_utc": m}`` past every hour."""
         opts = self._options(name, schedule, {"minute_utc"}, required={"minute_utc"})
         minute = self._int(name, "minute_utc", opts["minute_utc"], 0, 59)
         return self._add(name, CronExpr(f"{minute} * * * *"), ref, args)
 
-    def daily(self, name: str, schedule: dict[str, int], ref: FunctionReference,
-              args: dict[str, Any] | None = None) -> Cron:
+    def daily(
+        self,
+        name: str,
+        schedule: dict[str, int],
+        ref: FunctionReference,
+        args: dict[str, Any] | None = None,
+    ) -> Cron:
         """At ``{"hour_utc": h, "minute_utc": m}`` every day."""
         h, m = self._time(name, schedule, set())
         return self._add(name, CronExpr(f"{m} {h} * * *"), ref, args)
 
-    def weekly(self, name: str, schedule: dict[str, Any], ref: FunctionReference,
-               args: dict[str, Any] | None = None) -> Cron:
+    def weekly(
+        self,
+        name: str,
+        schedule: dict[str, Any],
+        ref: FunctionReference,
+        args: dict[str, Any] | None = None,
+    ) -> Cron:
         """At ``{"day_of_week": "monday", "hour_utc": h, "minute_utc": m}`` every week."""
         h, m = self._time(name, schedule, {"day_of_week"})
         day = str(schedule.get("day_of_week", schedule.get("dayOfWeek", ""))).lower()
@@ -140,8 +171,13 @@ class CronJobs:
             raise ConfigurationError(f"cron {name!r}: day_of_week must be one of {DAYS}")
         return self._add(name, CronExpr(f"{m} {h} * * {DAYS.index(day)}"), ref, args)
 
-    def monthly(self, name: str, schedule: dict[str, Any], ref: FunctionReference,
-                args: dict[str, Any] | None = None) -> Cron:
+    def monthly(
+        self,
+        name: str,
+        schedule: dict[str, Any],
+        ref: FunctionReference,
+        args: dict[str, Any] | None = None,
+    ) -> Cron:
         """At ``{"day": d, "hour_utc": h, "minute_utc": m}`` every month (days 1–31; a month
         without that day has no run, as in cron)."""
         h, m = self._time(name, schedule, {"day"})
@@ -149,56 +185,78 @@ class CronJobs:
         return self._add(name, CronExpr(f"{m} {h} {day} * *"), ref, args)
 
     # -- internals ---------------------------------------------------------------------
-    def _add(self, name: str, schedule: Every | CronExpr, ref: FunctionReference,
-             args: dict[str, Any] | None) -> Cron:
+    def _add(
+        self,
+        name: str,
+        schedule: Every | CronExpr,
+        ref: FunctionReference,
+        args: dict[str, Any] | None,
+    ) -> Cron:
         if not isinstance(name, str) or not name.strip():
             raise ConfigurationError(f"a cron name must be a non-empty string, not {name!r}")
         if name in self._crons:
             raise ConfigurationError(f"cron {name!r} is declared twice")
         if not isinstance(ref, FunctionReference):
-            raise ConfigurationError(f"cron {name!r}: the function must be a reference "
-                                     f"(internal.x.y or api.x.y), not {ref!r}")
+            raise ConfigurationError(
+                f"cron {name!r}: the function must be a reference "
+                f"(internal.x.y or api.x.y), not {ref!r}"
+            )
         if args is not None and not isinstance(args, dict):
             raise ConfigurationError(f"cron {name!r}: args must be a dict")
         cron = Cron(name, schedule, ref, dict(args or {}))
         self._crons[name] = cron
         return cron
 
-    def _options(self, name: str, schedule: Any, allowed: set[str],
-                 required: AbstractSet[str] = frozenset()) -> dict[str, Any]:
+    def _options(
+        self, name: str, schedule: Any, allowed: set[str], required: AbstractSet[str] = frozenset()
+    ) -> dict[str, Any]:
         if not isinstance(schedule, dict):
-            raise ConfigurationError(f"cron {name!r}: the schedule must be a dict like "
-                                     f"{{{', '.join(repr(k) + ': …' for k in sorted(allowed))}}}")
-        opts: dict[str, Any] = {(ALIASES[k] if k in ALIASES else k): v
-                                for k, v in schedule.items()}
+            raise ConfigurationError(
+                f"cron {name!r}: the schedule must be a dict like "
+                f"{{{', '.join(repr(k) + ': …' for k in sorted(allowed))}}}"
+            )
+        opts: dict[str, Any] = {(ALIASES[k] if k in ALIASES else k): v for k, v in schedule.items()}
         unknown = sorted(set(opts) - allowed)
         if unknown:
-            raise ConfigurationError(f"cron {name!r}: unknown schedule key(s) {unknown}; "
-                                     f"expected {sorted(allowed)}")
+            raise ConfigurationError(
+                f"cron {name!r}: unknown schedule key(s) {unknown}; expected {sorted(allowed)}"
+            )
         missing = sorted(required - set(opts))
         if missing:
             raise ConfigurationError(f"cron {name!r}: missing schedule key(s) {missing}")
         return opts
 
     def _time(self, name: str, schedule: Any, extra: set[str]) -> tuple[int, int]:
-        opts = self._options(name, schedule, {"hour_utc", "minute_utc", *extra},
-                             required={"hour_utc", "minute_utc", *extra})
-        return (self._int(name, "hour_utc", opts["hour_utc"], 0, 23),
-                self._int(name, "minute_utc", opts["minute_utc"], 0, 59))
+        opts = self._options(
+            name,
+            schedule,
+            {"hour_utc", "minute_utc", *extra},
+            required={"hour_utc", "minute_utc", *extra},
+        )
+        return (
+            self._int(name, "hour_utc", opts["hour_utc"], 0, 23),
+            self._int(name, "minute_utc", opts["minute_utc"], 0, 59),
+        )
 
     @staticmethod
     def _number(name: str, key: str, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or not math.isfinite(value) or value <= 0:
-            raise ConfigurationError(f"cron {name!r}: {key} must be a positive number, "
-                                     f"got {value!r}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value <= 0
+        ):
+            raise ConfigurationError(
+                f"cron {name!r}: {key} must be a positive number, got {value!r}"
+            )
         return float(value)
 
     @staticmethod
     def _int(name: str, key: str, value: Any, low: int, high: int) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ConfigurationError(f"cron {name!r}: {key} must be an integer from {low} to "
-                                     f"{high}, got {value!r}")
+            raise ConfigurationError(
+                f"cron {name!r}: {key} must be an integer from {low} to {high}, got {value!r}"
+            )
         checked: int = value
         return checked
 
@@ -240,8 +298,9 @@ def discover(errors: list[str] | None = None) -> list[Cron]:
             if errors is None:
                 raise
             text = str(exc).strip().splitlines()
-            errors.append(f"{dotted} cannot be imported: {type(exc).__name__}"
-                          f"{': ' + text[0] if text else ''}")
+            errors.append(
+                f"{dotted} cannot be imported: {type(exc).__name__}{': ' + text[0] if text else ''}"
+            )
             continue
         for value in vars(module).values():
             if isinstance(value, CronJobs):

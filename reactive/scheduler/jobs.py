@@ -53,8 +53,9 @@ def run_scheduled_function(context: Any, id: int, using: str = "default") -> str
     attempt = context.job.attempts + 1
     close_old_connections()
     try:
-        return run(id, using=using, attempt=attempt,
-                   last_attempt=attempt >= settings.mutation_attempts)
+        return run(
+            id, using=using, attempt=attempt, last_attempt=attempt >= settings.mutation_attempts
+        )
     except Exception as exc:
         # The database went away around the call (reading the row, marking an action): the
         # row says what committed, so running the job again is safe.
@@ -77,8 +78,12 @@ def _manager(using: str) -> manager.JobManager:
 def defer(pk: int, due_ms: float, using: str) -> int:
     """Queue the job for row ``pk`` at ``due_ms``, on ``using``'s connection; the job id."""
     when = dt.datetime.fromtimestamp(due_ms / 1000.0, tz=dt.UTC)
-    deferrer = configure_task(name=TASK_NAME, job_manager=_manager(using), schedule_at=when,
-                              queue=reactive_settings.SCHEDULER.queue)
+    deferrer = configure_task(
+        name=TASK_NAME,
+        job_manager=_manager(using),
+        schedule_at=when,
+        queue=reactive_settings.SCHEDULER.queue,
+    )
     return int(deferrer.defer(id=pk, using=using))
 
 

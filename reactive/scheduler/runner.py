@@ -34,8 +34,10 @@ from .states import State
 
 logger = logging.getLogger("reactive.scheduler")
 
-WORKER_DIED = ("the worker running this action stopped before it finished; actions run at most "
-               "once, so it was not retried")
+WORKER_DIED = (
+    "the worker running this action stopped before it finished; actions run at most "
+    "once, so it was not retried"
+)
 
 
 @dataclass
@@ -51,8 +53,13 @@ class _Once(TransactionGuard):
 
         # Locking the row makes a concurrent run or cancel wait for this transaction, in
         # select_for_update mode too (where no serialization check would catch the race).
-        row = (ScheduledFunction.objects.using(using).select_for_update(of=("self",))
-               .filter(pk=self.pk).values("state", "origin__state").first())
+        row = (
+            ScheduledFunction.objects.using(using)
+            .select_for_update(of=("self",))
+            .filter(pk=self.pk)
+            .values("state", "origin__state")
+            .first()
+        )
         if row is None or row["state"] != State.PENDING:
             self.skipped = f"already {row['state']}" if row else "gone"
             return False
@@ -67,12 +74,16 @@ class _Once(TransactionGuard):
             raise RuntimeError(f"scheduled function {self.pk} changed under its row lock")
 
 
-def _finish(using: str, pk: int, state: State, error: str, attempts: int,
-            expect: State = State.PENDING) -> int:
+def _finish(
+    using: str, pk: int, state: State, error: str, attempts: int, expect: State = State.PENDING
+) -> int:
     from ..models import ScheduledFunction
 
-    return ScheduledFunction.objects.using(using).filter(pk=pk, state=expect).update(
-        state=state, error=error, completed_time=clock.now_ms(), attempts=attempts)
+    return (
+        ScheduledFunction.objects.using(using)
+        .filter(pk=pk, state=expect)
+        .update(state=state, error=error, completed_time=clock.now_ms(), attempts=attempts)
+    )
 
 
 def run(pk: int, *, using: str = "default", attempt: int = 1, last_attempt: bool = True) -> str:
@@ -80,16 +91,27 @@ def run(pk: int, *, using: str = "default", attempt: int = 1, last_attempt: bool
     from ..models import ScheduledFunction
 
     started = time.perf_counter()
-    row = (ScheduledFunction.objects.using(using).filter(pk=pk)
-           .values("name", "args", "kind", "state").first())
+    row = (
+        ScheduledFunction.objects.using(using)
+        .filter(pk=pk)
+        .values("name", "args", "kind", "state")
+        .first()
+    )
     if row is None:
         return "gone"
     if row["kind"] == "mutation":
         what = _run_mutation(pk, row, using, attempt, last_attempt)
     else:
         what = _run_action(pk, row, using)
-    logger.info("%s %s (row %s, attempt %d): %s in %.1f ms", row["kind"], row["name"], pk,
-                attempt, what, (time.perf_counter() - started) * 1000.0)
+    logger.info(
+        "%s %s (row %s, attempt %d): %s in %.1f ms",
+        row["kind"],
+        row["name"],
+        pk,
+        attempt,
+        what,
+        (time.perf_counter() - started) * 1000.0,
+    )
     return what
 
 
@@ -97,15 +119,17 @@ def _args(row: Mapping[str, Any]) -> Any:
     return decode(row["args"][0]) if row["args"] else {}
 
 
-def _run_mutation(pk: int, row: Mapping[str, Any], using: str, attempt: int,
-                  last_attempt: bool) -> str:
+def _run_mutation(
+    pk: int, row: Mapping[str, Any], using: str, attempt: int, last_attempt: bool
+) -> str:
     if row["state"] != State.PENDING:
         return f"already {row['state']}"
     guard = _Once(pk, attempt)
     token = current_origin.set(pk)
     try:
-        outcome = execute(row["name"], _args(row), kind="mutation", using=using,
-                          options=CallOptions(guard=guard))
+        outcome = execute(
+            row["name"], _args(row), kind="mutation", using=using, options=CallOptions(guard=guard)
+        )
     finally:
         current_origin.reset(token)
     if outcome.skipped:
@@ -126,8 +150,12 @@ def _run_action(pk: int, row: Mapping[str, Any], using: str) -> str:
 
     rows = ScheduledFunction.objects.using(using)
     with transaction.atomic(using=using):
-        current = (rows.select_for_update(of=("self",)).filter(pk=pk)
-                   .values("state", "origin__state").first())
+        current = (
+            rows.select_for_update(of=("self",))
+            .filter(pk=pk)
+            .values("state", "origin__state")
+            .first()
+        )
         if current is None:
             return "gone"
         if current["state"] == State.IN_PROGRESS:

@@ -34,7 +34,8 @@ from .system_table import TABLE
 #: The `_scheduled_functions` row whose function is running (set by the runner), so that what
 #: it schedules records its origin: cancelling the origin cancels those too.
 current_origin: contextvars.ContextVar[int | None] = contextvars.ContextVar(
-    "reactive_scheduled_origin", default=None)
+    "reactive_scheduled_origin", default=None
+)
 
 DAY_MS = 86_400_000.0
 
@@ -50,8 +51,16 @@ class Tally:
 class Scheduler:
     """``ctx.scheduler`` of one function call."""
 
-    def __init__(self, *, path: str, using: str, now: float | None, tally: Tally,
-                 in_transaction: bool, cron: str = "") -> None:
+    def __init__(
+        self,
+        *,
+        path: str,
+        using: str,
+        now: float | None,
+        tally: Tally,
+        in_transaction: bool,
+        cron: str = "",
+    ) -> None:
         self._path = path
         self._using = using
         self._now = now  # a mutation's frozen ctx.now; None in actions (the clock moves)
@@ -59,8 +68,9 @@ class Scheduler:
         self._in_transaction = in_transaction
         self._cron = cron
 
-    def run_after(self, delay_ms: float, ref: FunctionReference,
-                  args: dict[str, Any] | None = None) -> str:
+    def run_after(
+        self, delay_ms: float, ref: FunctionReference, args: dict[str, Any] | None = None
+    ) -> str:
         """Run ``ref(args)`` ``delay_ms`` milliseconds from now; the new row's id.
 
         Example:
@@ -72,8 +82,12 @@ class Scheduler:
         self._check_horizon(delay, "run_after")
         return self._schedule(self._base_now() + delay, ref, args, "run_after")
 
-    def run_at(self, timestamp: float | dt.datetime, ref: FunctionReference,
-               args: dict[str, Any] | None = None) -> str:
+    def run_at(
+        self,
+        timestamp: float | dt.datetime,
+        ref: FunctionReference,
+        args: dict[str, Any] | None = None,
+    ) -> str:
         """Run ``ref(args)`` at ``timestamp`` (ms since the epoch, or an aware datetime).
         A time in the past runs as soon as possible."""
         if isinstance(timestamp, dt.datetime):
@@ -85,7 +99,8 @@ class Scheduler:
         if when < 1e11:
             raise SchedulerError(
                 f"{self._path}: run_at timestamp {when:g} is before 1973: it must be in "
-                "milliseconds since the epoch (not seconds)")
+                "milliseconds since the epoch (not seconds)"
+            )
         self._check_horizon(when - self._base_now(), "run_at")
         return self._schedule(when, ref, args, "run_at")
 
@@ -114,8 +129,10 @@ class Scheduler:
 
     def _number(self, value: Any, call: str, name: str) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise SchedulerError(f"{self._path}: {call} {name} must be a number of "
-                                 f"milliseconds, not {type(value).__name__}")
+            raise SchedulerError(
+                f"{self._path}: {call} {name} must be a number of "
+                f"milliseconds, not {type(value).__name__}"
+            )
         if not math.isfinite(value):
             raise SchedulerError(f"{self._path}: {call} {name} must be finite, got {value}")
         return float(value)
@@ -123,8 +140,9 @@ class Scheduler:
     def _check_horizon(self, delay: float, call: str) -> None:
         days = reactive_settings.SCHEDULER.max_delay_days
         if delay > days * DAY_MS:
-            raise SchedulerError(f"{self._path}: {call} is more than {days:g} days away "
-                                 f"({delay / DAY_MS:.0f} days)")
+            raise SchedulerError(
+                f"{self._path}: {call} is more than {days:g} days away ({delay / DAY_MS:.0f} days)"
+            )
 
     def _target(self, ref: Any) -> tuple[str, Any]:
         from ..functions.executor import resolve
@@ -133,14 +151,17 @@ class Scheduler:
         if not isinstance(ref, FunctionReference):
             raise SchedulerError(
                 f"{self._path}: schedule a function by reference (api.x.y or internal.x.y), "
-                f"not {type(ref).__name__} {ref!r}")
+                f"not {type(ref).__name__} {ref!r}"
+            )
         try:
             path, fn = resolve(ref, from_client=False)
         except (ValueError, FunctionNotFound) as exc:
             raise SchedulerError(f"{self._path}: cannot schedule {ref!r}: {exc}") from None
         if fn.kind is Kind.QUERY:
-            raise SchedulerError(f"{self._path}: cannot schedule {path}: it is a query; "
-                                 "schedule a mutation or an action")
+            raise SchedulerError(
+                f"{self._path}: cannot schedule {path}: it is a query; "
+                "schedule a mutation or an action"
+            )
         return path, fn
 
     @own_statements
@@ -158,20 +179,29 @@ class Scheduler:
         settings = reactive_settings.SCHEDULER
         size = approx_size(encoded)
         if size > settings.max_args_bytes:
-            raise SchedulerError(f"{self._path}: {call} {path}: arguments are too large "
-                                 f"({size} > {settings.max_args_bytes} bytes)")
+            raise SchedulerError(
+                f"{self._path}: {call} {path}: arguments are too large "
+                f"({size} > {settings.max_args_bytes} bytes)"
+            )
         if self._tally.count + 1 > settings.max_scheduled_per_function:
             raise SchedulerError(
                 f"{self._path}: too many scheduled functions in one call (limit "
-                f"{settings.max_scheduled_per_function})")
+                f"{settings.max_scheduled_per_function})"
+            )
         if self._tally.args_bytes + size > settings.max_total_args_bytes:
             raise SchedulerError(
                 f"{self._path}: scheduled arguments total more than "
-                f"{settings.max_total_args_bytes} bytes in one call")
+                f"{settings.max_total_args_bytes} bytes in one call"
+            )
         with self._atomic():
             row = ScheduledFunction.objects.using(self._using).create(
-                name=path, args=[encoded], kind=fn.kind.value, scheduled_time=when,
-                origin_id=current_origin.get(), cron=self._cron)
+                name=path,
+                args=[encoded],
+                kind=fn.kind.value,
+                scheduled_time=when,
+                origin_id=current_origin.get(),
+                cron=self._cron,
+            )
             job_id = jobs.defer(row.pk, when, self._using)
             ScheduledFunction.objects.using(self._using).filter(pk=row.pk).update(job_id=job_id)
         self._tally.count += 1
@@ -199,13 +229,18 @@ def cancel_tree(using: str, pks: list[int]) -> int:
     canceled = 0
     while frontier:
         seen.update(frontier)
-        live = list(rows.filter(pk__in=frontier, state__in=UNFINISHED)
-                    .values_list("pk", "job_id", "state"))
+        live = list(
+            rows.filter(pk__in=frontier, state__in=UNFINISHED).values_list("pk", "job_id", "state")
+        )
         for pk, job_id, state in live:
             canceled += rows.filter(pk=pk, state=state).update(
-                state=State.CANCELED, completed_time=now)
+                state=State.CANCELED, completed_time=now
+            )
             if state == State.PENDING and job_id is not None:
                 jobs.cancel(job_id, using)
-        frontier = [pk for pk in rows.filter(origin_id__in=frontier).values_list("pk", flat=True)
-                    if pk not in seen]
+        frontier = [
+            pk
+            for pk in rows.filter(origin_id__in=frontier).values_list("pk", flat=True)
+            if pk not in seen
+        ]
     return canceled

@@ -86,10 +86,14 @@ async def recovery_loop(app: Any, using: str) -> None:
         await asyncio.sleep(settings.heartbeat_seconds)
         try:
             stalled = await app.job_manager.get_stalled_jobs(
-                queue=settings.queue, seconds_since_heartbeat=settings.stalled_seconds)
+                queue=settings.queue, seconds_since_heartbeat=settings.stalled_seconds
+            )
             for job in stalled:
-                logger.warning("job %s (row %s) was left running by a worker that stopped; "
-                               "queueing it again", job.id, job.task_kwargs.get("id"))
+                logger.warning(
+                    "job %s (row %s) was left running by a worker that stopped; queueing it again",
+                    job.id,
+                    job.task_kwargs.get("id"),
+                )
                 await app.job_manager.retry_job(job)
             pruned = await _db(prune)(using)
             if pruned:
@@ -103,16 +107,22 @@ def prune(using: str) -> int:
 
     settings = reactive_settings.SCHEDULER
     cutoff = clock.now_ms() - settings.retention_days * 86_400_000.0
-    old = (ScheduledFunction.objects.using(using)
-           .filter(completed_time__lt=cutoff,
-                   state__in=FINISHED)
-           .values_list("pk", flat=True)[:1000])
+    old = (
+        ScheduledFunction.objects.using(using)
+        .filter(completed_time__lt=cutoff, state__in=FINISHED)
+        .values_list("pk", flat=True)[:1000]
+    )
     deleted, _ = ScheduledFunction.objects.using(using).filter(pk__in=list(old)).delete()
     return deleted
 
 
-async def run(*, using: str = "default", concurrency: int | None = None,
-              name: str | None = None, crons: bool = True) -> None:
+async def run(
+    *,
+    using: str = "default",
+    concurrency: int | None = None,
+    name: str | None = None,
+    crons: bool = True,
+) -> None:
     """Run the worker until SIGTERM/SIGINT."""
     from procrastinate.contrib.django import app
 
@@ -129,9 +139,12 @@ async def run(*, using: str = "default", concurrency: int | None = None,
             helpers = [asyncio.create_task(recovery_loop(worker_app, using), name="recovery")]
             if declared:
                 helpers.append(asyncio.create_task(cron_loop(declared, using), name="crons"))
-            logger.info("worker started: queue %r, concurrency %d, %d cron(s)",
-                        settings.queue, concurrency or settings.worker_concurrency,
-                        len(declared))
+            logger.info(
+                "worker started: queue %r, concurrency %d, %d cron(s)",
+                settings.queue,
+                concurrency or settings.worker_concurrency,
+                len(declared),
+            )
             try:
                 await worker_app.run_worker_async(
                     queues=[settings.queue],

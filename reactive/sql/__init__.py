@@ -12,8 +12,9 @@ def queries() -> dict[str, str]:
     found: dict[str, str] = {}
     for entry in resources.files(__package__).iterdir():
         if entry.name.endswith(".sql"):
-            for name, body in re.findall(r"^-- name: (\w+)\n(.*?)(?=^-- name: |\Z)",
-                                         entry.read_text(), flags=re.S | re.M):
+            for name, body in re.findall(
+                r"^-- name: (\w+)\n(.*?)(?=^-- name: |\Z)", entry.read_text(), flags=re.S | re.M
+            ):
                 found[name] = body.strip()
     return found
 

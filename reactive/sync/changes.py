@@ -73,7 +73,9 @@ def forget(using: str, listener_id: str) -> None:
 
 def prune(using: str, stale_seconds: float, retention_seconds: float) -> int:
     with connections[using].cursor() as cursor:
-        cursor.execute(sql("prune_changes"), {"stale_seconds": stale_seconds,
-                                              "retention_seconds": retention_seconds})
+        cursor.execute(
+            sql("prune_changes"),
+            {"stale_seconds": stale_seconds, "retention_seconds": retention_seconds},
+        )
         deleted: int = cursor.rowcount
         return deleted

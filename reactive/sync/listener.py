@@ -88,11 +88,12 @@ class Listener:
             sys.setswitchinterval(interval / 1000)
         self._hook = lambda outcome: self.wake_threadsafe()
         executor.after_commit.append(self._hook)
-        self._tasks = [self.loop.create_task(self._run(), name="reactive-ticks"),
-                       self.loop.create_task(self._listen_notify(), name="reactive-notify")]
+        self._tasks = [
+            self.loop.create_task(self._run(), name="reactive-ticks"),
+            self.loop.create_task(self._listen_notify(), name="reactive-notify"),
+        ]
         if not reactive_settings.notify_executor_writes:
-            self._tasks.append(self.loop.create_task(self._listen_layer(),
-                                                     name="reactive-layer"))
+            self._tasks.append(self.loop.create_task(self._listen_layer(), name="reactive-layer"))
 
     async def stop(self) -> None:
         if self._hook in executor.after_commit:
@@ -222,8 +223,10 @@ class Listener:
             # may run.
             timeout_ms = max(1, int(reactive_settings.LIMITS.function_seconds * 1000))
             with connections[self.using].cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY; "
-                               f"SET LOCAL statement_timeout = {timeout_ms}")
+                cursor.execute(
+                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+                    f"SET LOCAL statement_timeout = {timeout_ms}"
+                )
             # the first statement that takes a snapshot, labelled with this tick's ts
             with clock.timeline.snapshot() as taken:
                 taken.text = snapshot = changes.current_snapshot(self.using)
@@ -237,9 +240,15 @@ class Listener:
     def _run_all(self, subs: list[Subscription]) -> list[Outcome]:
         try:
             results = [
-                execute(sub.path, sub.args, identity=sub.identity, from_client=True,
-                        kind="query", using=self.using,
-                        options=CallOptions(journal=sub.journal))
+                execute(
+                    sub.path,
+                    sub.args,
+                    identity=sub.identity,
+                    from_client=True,
+                    kind="query",
+                    using=self.using,
+                    options=CallOptions(journal=sub.journal),
+                )
                 for sub in subs
             ]
         except BaseException:
@@ -247,8 +256,13 @@ class Listener:
             raise
         conn = connections[self.using]
         raw = conn.connection
-        if (raw is None or raw.closed or conn.needs_rollback or conn.closed_in_transaction
-                or raw.info.transaction_status == TransactionStatus.INERROR):
+        if (
+            raw is None
+            or raw.closed
+            or conn.needs_rollback
+            or conn.closed_in_transaction
+            or raw.info.transaction_status == TransactionStatus.INERROR
+        ):
             # the connection broke during the re-runs: their errors are not results
             self._rollback()
             raise OperationalError("the listener's connection was lost during a tick")
@@ -296,8 +310,9 @@ class Listener:
 
         def work() -> None:
             changes.heartbeat(self.using, self.id, snapshot)
-            changes.prune(self.using, stale_seconds=60.0,
-                          retention_seconds=sync.change_log_retention_seconds)
+            changes.prune(
+                self.using, stale_seconds=60.0, retention_seconds=sync.change_log_retention_seconds
+            )
             prune_responses(self.using, sync.mutation_result_seconds)
 
         try:
@@ -341,8 +356,10 @@ class Listener:
 
         def announce(outcome: Outcome) -> None:
             self.loop.call_soon_threadsafe(
-                lambda: self.loop.create_task(layer.group_send(CHANNEL_GROUP,
-                                                               {"type": "reactive.wake"})))
+                lambda: self.loop.create_task(
+                    layer.group_send(CHANNEL_GROUP, {"type": "reactive.wake"})
+                )
+            )
 
         executor.after_commit.append(announce)
         try:
@@ -358,13 +375,19 @@ def conninfo(using: str) -> dict[str, Any]:
     """psycopg connection parameters of a Django database (for our own LISTEN connection)."""
     settings = connections[using].settings_dict
     params: dict[str, Any] = {"dbname": settings["NAME"]}
-    for key, name in (("USER", "user"), ("PASSWORD", "password"), ("HOST", "host"),
-                      ("PORT", "port")):
+    for key, name in (
+        ("USER", "user"),
+        ("PASSWORD", "password"),
+        ("HOST", "host"),
+        ("PORT", "port"),
+    ):
         if settings.get(key):
             params[name] = settings[key]
     for key, value in (settings.get("OPTIONS") or {}).items():
-        if isinstance(value, (str, int)) and key not in ("isolation_level", "pool",
-                                                          "server_side_binding"):
+        if isinstance(value, (str, int)) and key not in (
+            "isolation_level",
+            "pool",
+            "server_side_binding",
+        ):
             params[key] = value
     return params
-

@@ -134,20 +134,24 @@ def parse(frame: str) -> Message:
     if kind == "Connect":
         session_id = _str(data, "sessionId")
         if not 0 < len(session_id) <= MAX_SESSION_ID or "\x00" in session_id:
-            raise ProtocolError(f"Connect.sessionId must be 1 to {MAX_SESSION_ID} characters "
-                                "(the client's UUID)")
+            raise ProtocolError(
+                f"Connect.sessionId must be 1 to {MAX_SESSION_ID} characters (the client's UUID)"
+            )
         ts = data.get("maxObservedTimestamp")
         if ts is not None:
             try:
                 ts = decode_ts(ts) if isinstance(ts, str) else _bad_ts()
             except ValueError:
-                raise ProtocolError("Connect.maxObservedTimestamp must be 8 bytes of base64 "
-                                    "(a u64 of at most 2^63 - 1)"
-                                    ) from None
+                raise ProtocolError(
+                    "Connect.maxObservedTimestamp must be 8 bytes of base64 "
+                    "(a u64 of at most 2^63 - 1)"
+                ) from None
         count = data.get("connectionCount")
-        return Connect(session_id=session_id,
-                       connection_count=0 if count is None else _int(data, "connectionCount"),
-                       max_observed_ts=ts)
+        return Connect(
+            session_id=session_id,
+            connection_count=0 if count is None else _int(data, "connectionCount"),
+            max_observed_ts=ts,
+        )
     if kind == "ModifyQuerySet":
         mods: list[Add | Remove] = []
         raw_mods = data.get("modifications")
@@ -158,8 +162,14 @@ def parse(frame: str) -> Message:
                 raise ProtocolError("a query set modification must be an object")
             if mod.get("type") == "Add":
                 journal = mod.get("journal")
-                mods.append(Add(_int(mod, "queryId"), _str(mod, "udfPath"), _args(mod),
-                                journal if isinstance(journal, str) else None))
+                mods.append(
+                    Add(
+                        _int(mod, "queryId"),
+                        _str(mod, "udfPath"),
+                        _args(mod),
+                        journal if isinstance(journal, str) else None,
+                    )
+                )
             elif mod.get("type") == "Remove":
                 mods.append(Remove(_int(mod, "queryId")))
             else:
@@ -172,14 +182,16 @@ def parse(frame: str) -> Message:
         if token_type not in ("User", "Admin", "None"):
             raise ProtocolError("Authenticate.tokenType must be User, Admin or None")
         value = data.get("value")
-        return Authenticate(token_type, _int(data, "baseVersion"),
-                            value if isinstance(value, str) else None)
+        return Authenticate(
+            token_type, _int(data, "baseVersion"), value if isinstance(value, str) else None
+        )
     if kind == "Event":
         return Event(str(data.get("eventType", "")))
     raise ProtocolError(f"unknown message type {kind!r}")
 
 
 # --- server messages ------------------------------------------------------------------------
+
 
 def dumps(message: dict[str, Any]) -> str:
     return json.dumps(message, separators=(",", ":"), allow_nan=False)
@@ -198,5 +210,9 @@ def fatal_error(message: str) -> dict[str, Any]:
 
 
 def auth_error(message: str, base_version: int) -> dict[str, Any]:
-    return {"type": "AuthError", "error": message, "baseVersion": base_version,
-            "authUpdateAttempted": True}
+    return {
+        "type": "AuthError",
+        "error": message,
+        "baseVersion": base_version,
+        "authUpdateAttempted": True,
+    }

@@ -50,8 +50,7 @@ class ReadIndex(Generic[K]):
         self._scan: dict[str, set[K]] = defaultdict(set)
         self._docs: dict[tuple[str, Any], set[K]] = defaultdict(set)
         # (table, first field) -> order_key(value) -> subscriptions
-        self._eq: dict[tuple[str, str], dict[Any, set[K]]] = defaultdict(
-            lambda: defaultdict(set))
+        self._eq: dict[tuple[str, str], dict[Any, set[K]]] = defaultdict(lambda: defaultdict(set))
         self._eq_fields: dict[str, set[str]] = defaultdict(set)
         self._filed: dict[K, list[Bucket]] = {}
 

@@ -99,7 +99,8 @@ class SyncSession:
         if msg.base_version != self.recv_query_set:
             raise ProtocolError(
                 f"BaseVersionMismatch: ModifyQuerySet baseVersion {msg.base_version}, "
-                f"expected {self.recv_query_set}")
+                f"expected {self.recv_query_set}"
+            )
         if msg.new_version <= msg.base_version:
             raise ProtocolError("ModifyQuerySet newVersion must be greater than baseVersion")
         present = set(self.queries)
@@ -117,8 +118,9 @@ class SyncSession:
                 present.discard(mod.query_id)
         for mod in msg.modifications:
             if isinstance(mod, Add):
-                self.queries[mod.query_id] = QueryEntry(mod.query_id, mod.udf_path, mod.args,
-                                                        mod.journal)
+                self.queries[mod.query_id] = QueryEntry(
+                    mod.query_id, mod.udf_path, mod.args, mod.journal
+                )
             else:
                 entry = self.queries.pop(mod.query_id)
                 removed.append(entry)
@@ -127,15 +129,20 @@ class SyncSession:
         self.recv_query_set = msg.new_version
         self.dirty = True
         # an Add that a later Remove in the same message cancelled is no Add at all
-        adds = [a for a in adds if a.query_id in self.queries
-                and self.queries[a.query_id].path == a.udf_path
-                and self.queries[a.query_id].args == a.args]
+        adds = [
+            a
+            for a in adds
+            if a.query_id in self.queries
+            and self.queries[a.query_id].path == a.udf_path
+            and self.queries[a.query_id].args == a.args
+        ]
         return adds, removed
 
     def authenticate(self, msg: Authenticate, identity: Identity | None) -> None:
         if msg.base_version != self.recv_identity:
             raise ProtocolError(
-                f"Authenticate baseVersion {msg.base_version}, expected {self.recv_identity}")
+                f"Authenticate baseVersion {msg.base_version}, expected {self.recv_identity}"
+            )
         self.recv_identity += 1
         self.identity = identity
         self.last_sent.clear()  # every query is re-run for the new identity and sent again
@@ -150,16 +157,18 @@ class SyncSession:
     # -- ticks --------------------------------------------------------------------------
     def begin(self) -> Work:
         """Capture what the starting tick owes this socket."""
-        queries = {qid: e.subscription for qid, e in self.queries.items()
-                   if e.subscription is not None}
+        queries = {
+            qid: e.subscription for qid, e in self.queries.items() if e.subscription is not None
+        }
         removed = [qid for qid, v in self.removed if v <= self.recv_query_set]
         self.dirty = False
         return Work(self.recv_query_set, self.recv_identity, queries, removed)
 
     def complete(self, work: Work, ts: int) -> None:
         """The tick that began with ``work`` finished at snapshot ``ts``."""
-        work.results = {qid: (sub.result_hash, sub.modification)
-                        for qid, sub in work.queries.items()}
+        work.results = {
+            qid: (sub.result_hash, sub.modification) for qid, sub in work.queries.items()
+        }
         self.ready, self.ready_ts = work, max(self.label(ts), self.sent_ts, self.floor)
 
     def label(self, ts: int) -> int:
@@ -193,16 +202,19 @@ class SyncSession:
                 self.last_sent.pop(qid, None)
         # only the removals this Transition answers: a query id removed, re-added and removed
         # again after `work` was captured keeps its later removal for the next Transition
-        self.removed = [(q, v) for q, v in self.removed
-                        if not (q in work.removed and v <= work.query_set)]
+        self.removed = [
+            (q, v) for q, v in self.removed if not (q in work.removed and v <= work.query_set)
+        ]
         for qid, (result_hash, modification) in work.results.items():
             if result_hash is None:
                 continue
             if self.last_sent.get(qid) != result_hash:
                 mods.append({**modification, "queryId": qid})
                 self.last_sent[qid] = result_hash
-        versions_moved = (work.query_set, work.identity) != (self.sent_query_set,
-                                                              self.sent_identity)
+        versions_moved = (work.query_set, work.identity) != (
+            self.sent_query_set,
+            self.sent_identity,
+        )
         owed = self.owed and ts >= self.min_ts
         if not mods and not versions_moved and not owed:
             self.ready = None

@@ -54,11 +54,15 @@ class Subscription:
         return None if self.journal is None else json.dumps(self.journal, sort_keys=True)
 
 
-def subscription_key(path: str, args: Any, identity: Identity | None,
-                     journal: dict[str, Any] | None) -> SubKey:
-    return (canonical_path(path), _canonical_json(args),
-            identity.cache_key() if identity else "",
-            json.dumps(journal, sort_keys=True) if journal else "")
+def subscription_key(
+    path: str, args: Any, identity: Identity | None, journal: dict[str, Any] | None
+) -> SubKey:
+    return (
+        canonical_path(path),
+        _canonical_json(args),
+        identity.cache_key() if identity else "",
+        json.dumps(journal, sort_keys=True) if journal else "",
+    )
 
 
 def parse_journal(journal: str | None) -> dict[str, Any] | None:
@@ -102,10 +106,18 @@ class SubscriptionManager:
         entry.subscription = sub
         return sub
 
-    def hold_static(self, session: SyncSession, entry: QueryEntry,
-                    modification: dict[str, Any]) -> None:
-        sub = Subscription(("static", str(id(entry)), "", ""), entry.path, entry.args,
-                           session.identity, None, static=True, stale=False)
+    def hold_static(
+        self, session: SyncSession, entry: QueryEntry, modification: dict[str, Any]
+    ) -> None:
+        sub = Subscription(
+            ("static", str(id(entry)), "", ""),
+            entry.path,
+            entry.args,
+            session.identity,
+            None,
+            static=True,
+            stale=False,
+        )
         sub.modification = modification
         sub.result_hash = _hash(modification)
         sub.holders.add((session, entry.query_id))
@@ -145,8 +157,11 @@ class SubscriptionManager:
     def affected(self, writes: Iterable[DocWrite]) -> set[Subscription]:
         hit: set[Subscription] = set()
         for write in writes:
-            candidates = (self.by_table.get(write.table, ()) if write.whole_table
-                          else self.index.candidates(write))
+            candidates = (
+                self.by_table.get(write.table, ())
+                if write.whole_table
+                else self.index.candidates(write)
+            )
             for sub in candidates:
                 if sub not in hit and sub.reads is not None and sub.reads.overlaps(write):
                     hit.add(sub)
@@ -184,10 +199,18 @@ def _hash(modification: dict[str, Any]) -> str:
 
 def modification_of(outcome: Outcome, journal: str | None) -> dict[str, Any]:
     if outcome.error is None:
-        return {"type": "QueryUpdated", "value": outcome.encoded, "logLines": outcome.log_lines,
-                "journal": journal}
-    mod: dict[str, Any] = {"type": "QueryFailed", "errorMessage": error_message(outcome.error),
-                           "logLines": outcome.log_lines, "journal": journal}
+        return {
+            "type": "QueryUpdated",
+            "value": outcome.encoded,
+            "logLines": outcome.log_lines,
+            "journal": journal,
+        }
+    mod: dict[str, Any] = {
+        "type": "QueryFailed",
+        "errorMessage": error_message(outcome.error),
+        "logLines": outcome.log_lines,
+        "journal": journal,
+    }
     if isinstance(outcome.error, ConvexError):
         try:
             mod["errorData"] = encode(outcome.error.data)

@@ -61,10 +61,17 @@ def in_transaction(using: str) -> bool:
     return connections[using].in_atomic_block
 
 
-def run_in_transaction(body: Callable[[int], T], *, using: str, isolation: str,
-                       read_only: bool = False, policy: RetryPolicy,
-                       timeout_seconds: float | None = None, setup: str | None = None,
-                       queue_key: str | None = None) -> tuple[T, int]:
+def run_in_transaction(
+    body: Callable[[int], T],
+    *,
+    using: str,
+    isolation: str,
+    read_only: bool = False,
+    policy: RetryPolicy,
+    timeout_seconds: float | None = None,
+    setup: str | None = None,
+    queue_key: str | None = None,
+) -> tuple[T, int]:
     """Run ``body(attempt)`` in a transaction; return its result and the number of attempts.
 
     ``setup`` is more SQL to run first, in the same round trip (e.g. ``SET LOCAL`` flags).
@@ -128,9 +135,16 @@ class _Queue:
             connections[self.using].close()  # a session lock must not outlive its holder
 
 
-def _run(body: Callable[[int], T], using: str, isolation: str, read_only: bool,
-         policy: RetryPolicy, timeout_seconds: float | None, setup: str | None,
-         queued: _Queue) -> tuple[T, int]:
+def _run(
+    body: Callable[[int], T],
+    using: str,
+    isolation: str,
+    read_only: bool,
+    policy: RetryPolicy,
+    timeout_seconds: float | None,
+    setup: str | None,
+    queued: _Queue,
+) -> tuple[T, int]:
     level = LEVELS[isolation] + (" READ ONLY" if read_only else "")
     statements = [f"SET TRANSACTION ISOLATION LEVEL {level}"]
     if timeout_seconds is not None:
@@ -167,8 +181,7 @@ def _run(body: Callable[[int], T], using: str, isolation: str, read_only: bool,
             _retry_or_raise(exc, attempt, policy, queued)
 
 
-def _retry_or_raise(exc: BaseException, attempt: int, policy: RetryPolicy,
-                    queued: _Queue) -> None:
+def _retry_or_raise(exc: BaseException, attempt: int, policy: RetryPolicy, queued: _Queue) -> None:
     state = sqlstate_of(exc)
     if state in RACE_SQLSTATES and attempt <= RACE_SQLSTATES[state]:
         time.sleep(policy.backoff_seconds(attempt, random.random()))

@@ -53,8 +53,10 @@ class _String(Validator):
 class _Number(Validator):
     def core_schema(self) -> CoreSchema:
         def check(value: Any) -> float:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or isinstance(
-                value, Int64
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or isinstance(value, Int64)
             ):
                 raise ValueError("Input should be a number (float64)")
             return float(value)
@@ -66,7 +68,7 @@ class _Int64(Validator):
     def core_schema(self) -> CoreSchema:
         def check(value: Any) -> Int64:
             if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError("Input should be an int64 (bigint / {\"$integer\": ...})")
+                raise ValueError('Input should be an int64 (bigint / {"$integer": ...})')
             return Int64(value)
 
         return _plain(check)
@@ -160,14 +162,17 @@ def _table_name(table: Any) -> str:
         if found is None:
             raise ConfigurationError(unregistered_model(table))
         return found.name
-    raise TypeError(f"v.id() takes a table name or a model class registered as a table, not "
-                    f"{table!r}")
+    raise TypeError(
+        f"v.id() takes a table name or a model class registered as a table, not {table!r}"
+    )
 
 
 def unregistered_model(model: Any) -> str:
-    return (f"v.id({model.__name__}): the model {model._meta.label} is not registered as a "
-            "table; decorate it with @table(\"name\") or call register_table() in a models "
-            "module")
+    return (
+        f"v.id({model.__name__}): the model {model._meta.label} is not registered as a "
+        'table; decorate it with @table("name") or call register_table() in a models '
+        "module"
+    )
 
 
 class _Array(Validator):
@@ -224,8 +229,10 @@ class _Literal(Validator):
 
         def check(value: Any) -> Any:
             same_kind = isinstance(value, bool) == isinstance(expected, bool)
-            if not same_kind or value != expected or isinstance(value, str) != isinstance(
-                expected, str
+            if (
+                not same_kind
+                or value != expected
+                or isinstance(value, str) != isinstance(expected, str)
             ):
                 raise ValueError(f"Input should be {expected!r}")
             return expected
@@ -295,9 +302,11 @@ class _V:
     def id(self, table: str | type) -> Validator:
         """An id of ``table``: its name, or the model class registered as that table."""
         if not (isinstance(table, str) and table) and not (
-                isinstance(table, type) and hasattr(table, "_meta")):
-            raise TypeError(f"v.id() takes a table name or a model class registered as a "
-                            f"table, not {table!r}")
+            isinstance(table, type) and hasattr(table, "_meta")
+        ):
+            raise TypeError(
+                f"v.id() takes a table name or a model class registered as a table, not {table!r}"
+            )
         return _Id(table)
 
     def array(self, item: Validator) -> Validator:
@@ -333,5 +342,13 @@ from .compile import (  # noqa: E402  (compile.py builds on the classes above)
     describe_errors,
 )
 
-__all__ = ["CompiledArgs", "CompiledReturns", "Validator", "compile_args", "compile_returns",
-           "describe_errors", "unregistered_model", "v"]
+__all__ = [
+    "CompiledArgs",
+    "CompiledReturns",
+    "Validator",
+    "compile_args",
+    "compile_returns",
+    "describe_errors",
+    "unregistered_model",
+    "v",
+]

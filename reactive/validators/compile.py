@@ -42,39 +42,55 @@ def inspect_declaration(handler: Callable[..., Any], args: Any, returns: Any) ->
         params = list(inspect.signature(handler).parameters.values())
     except (TypeError, ValueError):
         return Declaration([f"its signature cannot be read ({handler!r})"])
-    if not params or params[0].kind not in (params[0].POSITIONAL_ONLY,
-                                            params[0].POSITIONAL_OR_KEYWORD):
-        return Declaration(["the handler takes no ctx parameter first; write "
-                            f"def {getattr(handler, '__name__', 'f')}(ctx, ...)"])
+    if not params or params[0].kind not in (
+        params[0].POSITIONAL_ONLY,
+        params[0].POSITIONAL_OR_KEYWORD,
+    ):
+        return Declaration(
+            [
+                "the handler takes no ctx parameter first; write "
+                f"def {getattr(handler, '__name__', 'f')}(ctx, ...)"
+            ]
+        )
     try:
         hints = typing.get_type_hints(handler, include_extras=True)
     except Exception as exc:  # e.g. NameError: a hint names something undefined
         return Declaration([f"its type hints cannot be resolved: {exc}"])
     first = hints.get(params[0].name)
-    if isinstance(first, Validator) or first in _VALUE_TYPES or typing.get_origin(first) in (
-            list, dict):
+    if (
+        isinstance(first, Validator)
+        or first in _VALUE_TYPES
+        or typing.get_origin(first) in (list, dict)
+    ):
         found.problems.append(
             f"the first parameter {params[0].name!r} receives ctx, not an argument; "
-            "add ctx before it")
+            "add ctx before it"
+        )
     declared: dict[str, Any] = {}
     if args is not None:
-        obj = args if isinstance(args, _Object) else (
-            _Object(args) if isinstance(args, Mapping) else None)
+        obj = (
+            args
+            if isinstance(args, _Object)
+            else (_Object(args) if isinstance(args, Mapping) else None)
+        )
         if obj is None:
-            found.problems.append("args= must be a dict of validators or v.object({...}), "
-                                  f"not {args!r}")
+            found.problems.append(
+                f"args= must be a dict of validators or v.object({{...}}), not {args!r}"
+            )
         else:
             declared = dict(obj.fields)
-            names = {p.name for p in params[1:]
-                     if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+            names = {
+                p.name for p in params[1:] if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+            }
             missing = [k for k in declared if k not in names]
             if missing and not any(p.kind is p.VAR_KEYWORD for p in params):
                 found.problems.append(f"the handler has no parameter for argument(s) {missing}")
     else:
         for p in params[1:]:
             if p.kind is p.POSITIONAL_ONLY:
-                found.problems.append(f"argument {p.name!r} is positional-only; arguments are "
-                                      "passed by name")
+                found.problems.append(
+                    f"argument {p.name!r} is positional-only; arguments are passed by name"
+                )
             elif p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
                 declared[p.name] = hints.get(p.name, Any)
     for name, hint in declared.items():
@@ -130,8 +146,9 @@ class CompiledArgs:
         return self._validate(args)
 
 
-def compile_args(handler: Callable[..., Any], args: Mapping[str, Any] | Validator | None,
-                 where: str) -> CompiledArgs:
+def compile_args(
+    handler: Callable[..., Any], args: Mapping[str, Any] | Validator | None, where: str
+) -> CompiledArgs:
     """Build the argument validator from ``args=`` or, if absent, the handler's type hints."""
     params = list(inspect.signature(handler).parameters.values())[1:]  # drop ctx
     var_kw = any(p.kind is p.VAR_KEYWORD for p in params)
@@ -169,8 +186,9 @@ def compile_args(handler: Callable[..., Any], args: Mapping[str, Any] | Validato
         fields[p.name] = (rewrite_ints(hint), default)
     model = create_model(
         f"{handler.__name__}_args",
-        __config__=ConfigDict(strict=True, extra="allow" if var_kw else "forbid",
-                              arbitrary_types_allowed=False),
+        __config__=ConfigDict(
+            strict=True, extra="allow" if var_kw else "forbid", arbitrary_types_allowed=False
+        ),
         **fields,
     )
     adapter = TypeAdapter(model)
@@ -206,9 +224,7 @@ def compile_returns(handler: Callable[..., Any], returns: Any) -> CompiledReturn
         returns = _PythonType(annotation)
     validator = _as_validator(returns)
     if isinstance(validator, _PythonType):
-        adapter = TypeAdapter(
-            rewrite_ints(validator.annotation), config=ConfigDict(strict=True)
-        )
+        adapter = TypeAdapter(rewrite_ints(validator.annotation), config=ConfigDict(strict=True))
         return CompiledReturns(adapter.validate_python)
     return CompiledReturns(SchemaValidator(validator.core_schema()).validate_python)
 

@@ -38,14 +38,25 @@ from . import (
     _Union,
 )
 
-_SCALARS: tuple[Any, ...] = (str, int, float, bool, bytes, type(None), None, Any, object,
-                             list, dict)
+_SCALARS: tuple[Any, ...] = (
+    str,
+    int,
+    float,
+    bool,
+    bytes,
+    type(None),
+    None,
+    Any,
+    object,
+    list,
+    dict,
+)
 _INSTEAD: dict[type, str] = {
     set: "Convex values have no sets; declare a list",
     frozenset: "Convex values have no sets; declare a list",
     tuple: "arrays arrive as lists; declare list[...]",
     dt.datetime: "declare a float (ms since the epoch, like _creationTime) or an ISO str and "
-                 "convert it",
+    "convert it",
     dt.date: "declare an ISO str and convert it",
     dt.time: "declare an ISO str and convert it",
     dt.timedelta: "declare a float number of ms",
@@ -95,8 +106,7 @@ def _walk(t: Any, seen: set[int], result: bool = False) -> str | None:
         return _first(_walk(a, seen, result) for a in args)
     if origin in (dict, Mapping):
         if args and not _string_key(args[0]):
-            return (f"{_name(t)}: object keys arrive as strings; declare "
-                    f"dict[str, {_name(args[1])}]")
+            return f"{_name(t)}: object keys arrive as strings; declare dict[str, {_name(args[1])}]"
         return _first(_walk(a, seen, result) for a in args[1:])
     if origin is tuple and result:
         return _first(_walk(a, seen, result) for a in args if a is not Ellipsis)
@@ -108,8 +118,9 @@ def _walk(t: Any, seen: set[int], result: bool = False) -> str | None:
 
 
 def _walk_class(t: type, seen: set[int], result: bool) -> str | None:
-    if result and (issubclass(t, _ENCODED) or (
-            issubclass(t, enum.Enum) and issubclass(t, (str, int, float)))):
+    if result and (
+        issubclass(t, _ENCODED) or (issubclass(t, enum.Enum) and issubclass(t, (str, int, float)))
+    ):
         return None
     for base, advice in _INSTEAD.items():
         if issubclass(t, base):
@@ -127,11 +138,15 @@ def _walk_class(t: type, seen: set[int], result: bool) -> str | None:
         return None  # the class says itself what it accepts
     if issubclass(t, enum.Enum):
         values = ", ".join(repr(m.value) for m in t)
-        return (f"{_name(t)} is an enum, and clients send its values, never its members; "
-                f"declare Literal[{values}]")
+        return (
+            f"{_name(t)} is an enum, and clients send its values, never its members; "
+            f"declare Literal[{values}]"
+        )
     kind = "a dataclass" if dataclasses.is_dataclass(t) else "a class"
-    return (f"{_name(t)} is {kind}, and no value arriving over the wire is an instance of it; "
-            "declare a pydantic BaseModel, a TypedDict or v.object({...})")
+    return (
+        f"{_name(t)} is {kind}, and no value arriving over the wire is an instance of it; "
+        "declare a pydantic BaseModel, a TypedDict or v.object({...})"
+    )
 
 
 def _walk_validator(t: Validator, seen: set[int], result: bool) -> str | None:

@@ -25,10 +25,14 @@ def test_migrations_already_hold_the_capture_triggers():
     call_command("makemigrations", "testapp", "--check", "--dry-run", stdout=out)
     assert "No changes detected" in out.getvalue()
     with connection.cursor() as cursor:
-        cursor.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = 'testapp_message'::regclass"
-                       " AND NOT tgisinternal ORDER BY tgname")
+        cursor.execute(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'testapp_message'::regclass"
+            " AND NOT tgisinternal ORDER BY tgname"
+        )
         assert [row[0] for row in cursor.fetchall()] == [
-            "pgtrigger_reactive_changes_d7a49", "pgtrigger_reactive_truncate_ca9da"]
+            "pgtrigger_reactive_changes_d7a49",
+            "pgtrigger_reactive_truncate_ca9da",
+        ]
 
 
 @isolate_apps("tests.testapp")
@@ -71,7 +75,10 @@ def test_changes_are_read_by_visibility_and_pruned():
         Message.objects.filter(channel=channel).update(score=5)
         writes = read_changes("default", before)
         assert [(w.table, w.op) for w in writes] == [
-            ("channels", "insert"), ("messages", "insert"), ("messages", "update")]
+            ("channels", "insert"),
+            ("messages", "insert"),
+            ("messages", "update"),
+        ]
         update = writes[-1]
         assert update.old["score"] == 0 and update.new["score"] == 5
         assert update.new["channel_id"] == channel.pk
@@ -119,8 +126,10 @@ def test_a_proxy_in_the_project_carries_a_package_models_triggers():
     assert "No changes detected" in out.getvalue()
     assert tables.for_model(User) is tables.get("users")  # foreign keys and cascades name User
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_trigger WHERE tgrelid = 'auth_user'::regclass"
-                       " AND tgname LIKE 'pgtrigger_reactive_%%'")
+        cursor.execute(
+            "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'auth_user'::regclass"
+            " AND tgname LIKE 'pgtrigger_reactive_%%'"
+        )
         assert cursor.fetchone() == (2,)
 
 
@@ -142,8 +151,11 @@ def test_registering_a_package_model_writes_no_migration_into_the_package():
 
 
 def capture_warnings() -> list[str]:
-    return [m.msg for m in checks.run_checks(databases=["default"], tags=["database"])
-            if m.id == "reactive.W009"]
+    return [
+        m.msg
+        for m in checks.run_checks(databases=["default"], tags=["database"])
+        if m.id == "reactive.W009"
+    ]
 
 
 def test_the_database_check_reports_missing_outdated_and_disabled_triggers():
@@ -153,24 +165,30 @@ def test_the_database_check_reports_missing_outdated_and_disabled_triggers():
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("DROP TRIGGER pgtrigger_reactive_changes_d7a49 ON testapp_message")
-            cursor.execute("COMMENT ON TRIGGER pgtrigger_reactive_truncate_487eb ON testapp_note"
-                           " IS 'stale'")
+            cursor.execute(
+                "COMMENT ON TRIGGER pgtrigger_reactive_truncate_487eb ON testapp_note IS 'stale'"
+            )
             cursor.execute("ALTER TABLE auth_user DISABLE TRIGGER ALL")
         found = capture_warnings()
-        hints = [m.hint for m in checks.run_checks(databases=["default"], tags=["database"])
-                 if m.id == "reactive.W009" and "not installed" in m.msg]
+        hints = [
+            m.hint
+            for m in checks.run_checks(databases=["default"], tags=["database"])
+            if m.id == "reactive.W009" and "not installed" in m.msg
+        ]
         transaction.set_rollback(True)
     # a dropped trigger: migrate has nothing to apply, so the hint names what re-creates it
     assert len(hints) == 1 and "manage.py pgtrigger install testapp.Message:" in hints[0], hints
-    assert sorted(found) == sorted([
-        "Table 'messages': trigger 'reactive_changes' on 'testapp_message' is not installed in "
-        "database 'default', so inserts, updates and deletes reach no subscriber.",
-        "Table 'notes': trigger 'reactive_truncate' on 'testapp_note' is outdated in database "
-        "'default', so it differs from the one the table declares and some writes may reach no "
-        "subscriber.",
-        "Table 'users': trigger 'reactive_changes' on 'auth_user' is disabled in database "
-        "'default', so inserts, updates and deletes reach no subscriber.",
-        "Table 'users': trigger 'reactive_truncate' on 'auth_user' is disabled in database "
-        "'default', so TRUNCATE and `manage.py flush` reach no subscriber.",
-    ])
+    assert sorted(found) == sorted(
+        [
+            "Table 'messages': trigger 'reactive_changes' on 'testapp_message' is not installed in "
+            "database 'default', so inserts, updates and deletes reach no subscriber.",
+            "Table 'notes': trigger 'reactive_truncate' on 'testapp_note' is outdated in database "
+            "'default', so it differs from the one the table declares and some writes may reach no "
+            "subscriber.",
+            "Table 'users': trigger 'reactive_changes' on 'auth_user' is disabled in database "
+            "'default', so inserts, updates and deletes reach no subscriber.",
+            "Table 'users': trigger 'reactive_truncate' on 'auth_user' is disabled in database "
+            "'default', so TRUNCATE and `manage.py flush` reach no subscriber.",
+        ]
+    )
     assert capture_warnings() == []

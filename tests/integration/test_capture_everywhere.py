@@ -48,8 +48,9 @@ async def test_flush_reaches_subscribers(asgi_server):
     users = await client.subscribe("testapp:user_names")
     assert name in client.results[channels] and client.results[users]
     await orm(lambda: call_command("flush", interactive=False, verbosity=0))
-    await client.until(lambda: client.results.get(channels) == []
-                       and client.results.get(users) == [])
+    await client.until(
+        lambda: client.results.get(channels) == [] and client.results.get(users) == []
+    )
     await client.close()
 
 

@@ -18,34 +18,58 @@ def reactive_errors(prefix: str = "reactive.E") -> list[str]:
 
 # -- settings ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("given, line", [
-    ({"LIMITS": {"function_seconds": "fast"}},
-     "REACTIVE['LIMITS']['function_seconds']: expected a positive number, got 'fast'"),
-    ({"LIMITS": {"function_seconds": -1}},
-     "REACTIVE['LIMITS']['function_seconds']: expected a positive number, got -1"),
-    ({"LIMITS": {"documents_read": 2.5}},
-     "REACTIVE['LIMITS']['documents_read']: expected a positive integer, got 2.5"),
-    ({"RETRY": {"max_attempts": True}},
-     "REACTIVE['RETRY']['max_attempts']: expected a positive integer, got True"),
-    ({"RETRY": {"lock_timeout_ms": -5}},
-     "REACTIVE['RETRY']['lock_timeout_ms']: expected a non-negative number, got -5"),
-    ({"SYNC": {"notify_executor_writes": "yes"}},
-     "REACTIVE['SYNC']['notify_executor_writes']: expected True or False, got 'yes'"),
-    ({"SYNC": {"ping_seconds": float("nan")}},
-     "REACTIVE['SYNC']['ping_seconds']: expected a positive number, got nan"),
-    ({"SCHEDULER": {"crons_module": "my-crons"}},
-     "REACTIVE['SCHEDULER']['crons_module']: expected a module name like 'functions', "
-     "got 'my-crons'"),
-    ({"CORS_TRUSTED_ORIGINS": "https://a.example"},
-     "REACTIVE['CORS_TRUSTED_ORIGINS']: expected a list of strings, got 'https://a.example'"),
-    ({"SESSION_ISSUER": ""}, "REACTIVE['SESSION_ISSUER']: expected a non-empty string, got ''"),
-    ({"LIMITS": 5}, "REACTIVE['LIMITS']: expected a dict, got 5"),
-    (["x"], "REACTIVE: expected a dict, got ['x']"),
-    ({"LIMIT": {}}, "REACTIVE['LIMIT']: unknown setting; did you mean 'LIMITS'?"),
-    ({"LIMITS": {"documents_red": 1}},
-     "REACTIVE['LIMITS']['documents_red']: unknown setting; did you mean 'documents_read'?"),
-    ({"NOT_A_KEY": 1}, "REACTIVE['NOT_A_KEY']: unknown setting; see docs/settings.md"),
-])
+
+@pytest.mark.parametrize(
+    "given, line",
+    [
+        (
+            {"LIMITS": {"function_seconds": "fast"}},
+            "REACTIVE['LIMITS']['function_seconds']: expected a positive number, got 'fast'",
+        ),
+        (
+            {"LIMITS": {"function_seconds": -1}},
+            "REACTIVE['LIMITS']['function_seconds']: expected a positive number, got -1",
+        ),
+        (
+            {"LIMITS": {"documents_read": 2.5}},
+            "REACTIVE['LIMITS']['documents_read']: expected a positive integer, got 2.5",
+        ),
+        (
+            {"RETRY": {"max_attempts": True}},
+            "REACTIVE['RETRY']['max_attempts']: expected a positive integer, got True",
+        ),
+        (
+            {"RETRY": {"lock_timeout_ms": -5}},
+            "REACTIVE['RETRY']['lock_timeout_ms']: expected a non-negative number, got -5",
+        ),
+        (
+            {"SYNC": {"notify_executor_writes": "yes"}},
+            "REACTIVE['SYNC']['notify_executor_writes']: expected True or False, got 'yes'",
+        ),
+        (
+            {"SYNC": {"ping_seconds": float("nan")}},
+            "REACTIVE['SYNC']['ping_seconds']: expected a positive number, got nan",
+        ),
+        (
+            {"SCHEDULER": {"crons_module": "my-crons"}},
+            "REACTIVE['SCHEDULER']['crons_module']: expected a module name like 'functions', "
+            "got 'my-crons'",
+        ),
+        (
+            {"CORS_TRUSTED_ORIGINS": "https://a.example"},
+            "REACTIVE['CORS_TRUSTED_ORIGINS']: expected a list of strings, got 'https://a.example'",
+        ),
+        ({"SESSION_ISSUER": ""}, "REACTIVE['SESSION_ISSUER']: expected a non-empty string, got ''"),
+        ({"LIMITS": 5}, "REACTIVE['LIMITS']: expected a dict, got 5"),
+        (["x"], "REACTIVE: expected a dict, got ['x']"),
+        ({"LIMIT": {}}, "REACTIVE['LIMIT']: unknown setting; did you mean 'LIMITS'?"),
+        (
+            {"LIMITS": {"documents_red": 1}},
+            "REACTIVE['LIMITS']['documents_red']: unknown setting; did you mean 'documents_read'?",
+        ),
+        ({"NOT_A_KEY": 1}, "REACTIVE['NOT_A_KEY']: unknown setting; see docs/settings.md"),
+    ],
+)
 def test_each_bad_setting_is_one_check_error(given, line):
     with override_settings(REACTIVE=given):
         assert reactive_errors("reactive.E004") == [line]
@@ -56,9 +80,13 @@ def test_each_bad_setting_is_one_check_error(given, line):
 
 
 def test_valid_settings_pass_and_keep_their_values():
-    given = {"LIMITS": {"function_seconds": 2, "documents_read": 10},
-             "RETRY": {"lock_timeout_ms": 0}, "SYNC": {"gil_switch_interval_ms": None},
-             "REFUSE_NETWORK_IN_TRANSACTIONS": False, "CORS_TRUSTED_ORIGINS": ("https://a.b",)}
+    given = {
+        "LIMITS": {"function_seconds": 2, "documents_read": 10},
+        "RETRY": {"lock_timeout_ms": 0},
+        "SYNC": {"gil_switch_interval_ms": None},
+        "REFUSE_NETWORK_IN_TRANSACTIONS": False,
+        "CORS_TRUSTED_ORIGINS": ("https://a.b",),
+    }
     with override_settings(REACTIVE=given):
         assert reactive_errors("reactive.E004") == []
         assert reactive_settings.LIMITS.function_seconds == 2
@@ -67,13 +95,18 @@ def test_valid_settings_pass_and_keep_their_values():
 
 
 def test_bad_settings_do_not_crash_start_up(tmp_path):
-    code, out = run_manage(tmp_path, """
+    code, out = run_manage(
+        tmp_path,
+        """
         REACTIVE = {"LIMITS": {"function_seconds": "fast"}, "UNKNOWN": 1, "SYNC": []}
-    """)
+    """,
+    )
     assert code == 1, out
     assert "Traceback" not in out
-    assert ("(reactive.E004) REACTIVE['LIMITS']['function_seconds']: expected a positive number, "
-            "got 'fast'") in out
+    assert (
+        "(reactive.E004) REACTIVE['LIMITS']['function_seconds']: expected a positive number, "
+        "got 'fast'"
+    ) in out
     assert "(reactive.E004) REACTIVE['UNKNOWN']: unknown setting" in out
     assert "(reactive.E004) REACTIVE['SYNC']: expected a dict, got []" in out
     assert out.count("(reactive.E") == 3, out  # the crons are not blamed for the settings
@@ -87,7 +120,7 @@ def test_a_list_for_reactive_does_not_crash_start_up(tmp_path):
 
 # -- function definitions ----------------------------------------------------------------------
 
-BAD_FUNCTIONS = '''
+BAD_FUNCTIONS = """
     import dataclasses
     import datetime
     import enum
@@ -146,7 +179,7 @@ BAD_FUNCTIONS = '''
 
     @query
     def fine_result(ctx) -> tuple[datetime.datetime, Decimal | None]: ...
-'''
+"""
 
 E020 = [
     "badfns:tags: argument 'tags': set[int] is not a Convex value: Convex values have no sets; "
@@ -180,8 +213,11 @@ E020 = [
 
 
 def test_function_definition_mistakes_are_one_line_each(tmp_path):
-    code, out = run_manage(tmp_path, 'INSTALLED_APPS = [*INSTALLED_APPS, "badfns"]\n',
-                           apps={"badfns": {"functions.py": BAD_FUNCTIONS}})
+    code, out = run_manage(
+        tmp_path,
+        'INSTALLED_APPS = [*INSTALLED_APPS, "badfns"]\n',
+        apps={"badfns": {"functions.py": BAD_FUNCTIONS}},
+    )
     assert code == 1, out
     assert "Traceback" not in out and "errors.pydantic.dev" not in out, out
     lines = [line for line in out.splitlines() if "(reactive.E020)" in line]
@@ -204,8 +240,10 @@ def test_a_function_defined_wrongly_fails_its_calls_not_the_process():
         return len(tags)
 
     try:
-        assert tags.problems == ("argument 'tags': set[int] is not a Convex value: Convex "
-                                 "values have no sets; declare a list",)
+        assert tags.problems == (
+            "argument 'tags': set[int] is not a Convex value: Convex "
+            "values have no sets; declare a list",
+        )
         assert [e.msg for e in check_functions()] == [f"broken:tags: {tags.problems[0]}"]
         out = execute("broken:tags", {"tags": [1]})
         assert isinstance(out.error, InternalError) and out.error.message == "Server Error"
@@ -216,19 +254,24 @@ def test_a_function_defined_wrongly_fails_its_calls_not_the_process():
 # -- crons ---------------------------------------------------------------------------------------
 
 CRON_APPS = {
-    "cronsa": {"crons.py": '''
+    "cronsa": {
+        "crons.py": """
         from reactive import CronJobs, internal
 
         crons = CronJobs()
         crons.daily("late", {"hour_utc": 25, "minute_utc": 0}, internal.testapp.scheduling.bump)
-    '''},
-    "cronsb": {"crons.py": '''
+    """
+    },
+    "cronsb": {
+        "crons.py": """
         from reactive import CronJobs, internal
 
         crons = CronJobs()
         crons.cron("never", "0 0 30 2 *", internal.testapp.scheduling.bump)
-    '''},
-    "cronsc": {"crons.py": '''
+    """
+    },
+    "cronsc": {
+        "crons.py": """
         from reactive import CronJobs, api, internal
 
         crons = CronJobs()
@@ -236,15 +279,15 @@ CRON_APPS = {
         crons.interval("a query", {"minutes": 1}, api.testapp.ping)
         crons.interval("typo", {"minutes": 1}, internal.testapp.scheduling.bump, {"nme": "x"})
         crons.interval("fine", {"minutes": 1}, internal.testapp.scheduling.bump, {"name": "x"})
-    '''},
+    """
+    },
 }
 CRON_APP_SETTINGS = 'INSTALLED_APPS = [*INSTALLED_APPS, "cronsa", "cronsb", "cronsc"]\n'
 E021 = [
     "cronsa.crons: cron 'late': hour_utc must be an integer from 0 to 23, got 25",
     "cronsb.crons: cron 'never': '0 0 30 2 *' never matches a date",
     "cron 'nowhere': cannot schedule internal.nope.run: Could not find function for 'nope:run'",
-    "cron 'a query': cannot schedule testapp:ping: it is a query; schedule a mutation or an "
-    "action",
+    "cron 'a query': cannot schedule testapp:ping: it is a query; schedule a mutation or an action",
     "cron 'typo': ArgumentValidationError in testapp/scheduling:bump: Object is missing the "
     "required field `name`. Object contains extra field `nme` that is not in the validator.",
 ]
@@ -262,14 +305,22 @@ def test_cron_mistakes_are_one_line_each(tmp_path):
 
 
 def test_the_worker_refuses_bad_crons_in_one_line(tmp_path):
-    code, out = run_manage(tmp_path, 'INSTALLED_APPS = [*INSTALLED_APPS, "cronsc"]\n',
-                           apps={"cronsc": CRON_APPS["cronsc"]}, args=("reactive", "worker"))
+    code, out = run_manage(
+        tmp_path,
+        'INSTALLED_APPS = [*INSTALLED_APPS, "cronsc"]\n',
+        apps={"cronsc": CRON_APPS["cronsc"]},
+        args=("reactive", "worker"),
+    )
     assert code == 1 and "Traceback" not in out, out
     assert "(reactive.E021) cron 'typo': ArgumentValidationError" in out
     # without the system checks, the worker itself stops at the first bad cron
-    code, out = run_manage(tmp_path, 'INSTALLED_APPS = [*INSTALLED_APPS, "cronsa"]\n',
-                           apps={"cronsa": CRON_APPS["cronsa"]},
-                           args=("reactive", "--skip-checks", "worker"))
+    code, out = run_manage(
+        tmp_path,
+        'INSTALLED_APPS = [*INSTALLED_APPS, "cronsa"]\n',
+        apps={"cronsa": CRON_APPS["cronsa"]},
+        args=("reactive", "--skip-checks", "worker"),
+    )
     assert code == 1 and "Traceback" not in out, out
     assert out.strip().splitlines()[-1] == (
-        "CommandError: cronsa.crons: cron 'late': hour_utc must be an integer from 0 to 23, got 25")
+        "CommandError: cronsa.crons: cron 'late': hour_utc must be an integer from 0 to 23, got 25"
+    )

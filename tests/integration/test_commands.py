@@ -48,13 +48,16 @@ def test_run_as_user_and_formats():
     assert set(json.loads(out)["i"]) == {"$integer"}
 
 
-@pytest.mark.parametrize("args, match", [
-    (("run", "testapp:ping", "{not json"), "JSON"),
-    (("run", "testapp:nope"), "Could not find function"),
-    (("run", "testapp:fail_convex"), "NOPE"),
-    (("run", "testapp:create_channel", '{"name": 5}'), "`name`"),
-    (("run", "testapp:whoami", "--user", "ghost"), "no user"),
-])
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (("run", "testapp:ping", "{not json"), "JSON"),
+        (("run", "testapp:nope"), "Could not find function"),
+        (("run", "testapp:fail_convex"), "NOPE"),
+        (("run", "testapp:create_channel", '{"name": 5}'), "`name`"),
+        (("run", "testapp:whoami", "--user", "ghost"), "no user"),
+    ],
+)
 def test_run_errors(args, match):
     with pytest.raises(CommandError, match=match):
         run(*args)

@@ -68,8 +68,7 @@ def test_a_queued_call_retries_for_queued_seconds_then_fails_clearly():
     holder.start()
     try:
         assert locked.wait(timeout=10)
-        settings = {"RETRY": {"max_attempts": 1, "lock_timeout_ms": 20.0,
-                              "queued_seconds": 0.3}}
+        settings = {"RETRY": {"max_attempts": 1, "lock_timeout_ms": 20.0, "queued_seconds": 0.3}}
         started = time.monotonic()
         with override_settings(REACTIVE=settings):
             out = execute("testapp:counter_inc_locked", {"name": "held"})

@@ -27,8 +27,14 @@ from playwright.sync_api import Page, Request, expect, sync_playwright
 ROOT = Path(__file__).resolve().parent.parent.parent
 BUNDLE = ROOT / "demo_project" / "web" / "node_modules" / "convex" / "dist" / "browser.bundle.js"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 WAIT_MS = 5000  # for anything the page shows
 
 
@@ -55,27 +61,56 @@ def demo_server(tmp_path: Path) -> Iterator[str]:
     db_url = urlunsplit(urlsplit(admin_url)._replace(path=f"/{name}"))  # same server, own database
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="demo_project.settings", DATABASE_URL=db_url,
-               PYTHONUNBUFFERED="1")
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="demo_project.settings",
+        DATABASE_URL=db_url,
+        PYTHONUNBUFFERED="1",
+    )
     log_path = tmp_path / "daphne.log"
     proc = worker = None
     try:
         for command in (["migrate", "--no-input"], ["seed_demo"]):
-            done = subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env,
-                                  capture_output=True, text=True, timeout=60)
+            done = subprocess.run(
+                [sys.executable, "manage.py", *command],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             assert done.returncode == 0, f"manage.py {command[0]} failed:\n{done.stderr}"
         port = _free_port()
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
-                 "--websocket-max-message-size", str(17 * 1024 * 1024),
-                 "--websocket-max-frame-size", str(17 * 1024 * 1024),
-                 "demo_project.asgi:application"],
-                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+                [
+                    sys.executable,
+                    "-m",
+                    "daphne",
+                    "-b",
+                    "127.0.0.1",
+                    "-p",
+                    str(port),
+                    "--websocket-max-message-size",
+                    str(17 * 1024 * 1024),
+                    "--websocket-max-frame-size",
+                    str(17 * 1024 * 1024),
+                    "demo_project.asgi:application",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         # The scheduler's worker, as `dev.py demo` runs it (for "/later" messages).
         with (tmp_path / "worker.log").open("wb") as log:
-            worker = subprocess.Popen([sys.executable, "manage.py", "reactive", "worker"],
-                                      cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+            worker = subprocess.Popen(
+                [sys.executable, "manage.py", "reactive", "worker"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 20
         while True:
@@ -148,7 +183,8 @@ def test_two_users_see_each_other_live(demo_server: str, tmp_path: Path) -> None
             _send(alice, f"Hello Bob, live from the browser ({tag})")
             expect(alice.locator("#send input[name=body]")).to_have_value("")
             expect(bob.locator("#messages li").last).to_contain_text(
-                f"AliceHello Bob, live from the browser ({tag})")
+                f"AliceHello Bob, live from the browser ({tag})"
+            )
             bob.screenshot(path=tmp_path / "bob-live.png")
 
             # bob's new channel appears in alice's channel list; bob's page switches to it.
@@ -184,8 +220,9 @@ def test_two_users_see_each_other_live(demo_server: str, tmp_path: Path) -> None
             _send(bob, "/later 1 Scheduled hello")
             expect(bob.locator("#send input[name=body]")).to_have_value("")
             expect(bob.locator("#messages li")).to_have_count(1)
-            expect(alice.locator("#messages li").last).to_contain_text("Scheduled hello",
-                                                                       timeout=WAIT_MS)
+            expect(alice.locator("#messages li").last).to_contain_text(
+                "Scheduled hello", timeout=WAIT_MS
+            )
             expect(bob.locator("#messages li")).to_have_count(2)
 
             for user, page in pages.items():

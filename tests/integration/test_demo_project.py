@@ -23,16 +23,25 @@ CHAT_FUNCTIONS = {
 
 def _manage(*args: str) -> str:
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="demo_project.settings")
-    result = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, f"manage.py {' '.join(args)} failed:\n{result.stderr}"
     return result.stdout
 
 
 def test_demo_project_checks_and_lists_chat_functions() -> None:
     assert "no issues" in _manage("check")
-    rows = {line.split()[0]: line.split()[1:3]
-            for line in _manage("reactive", "functions").splitlines() if line.startswith("chat")}
+    rows = {
+        line.split()[0]: line.split()[1:3]
+        for line in _manage("reactive", "functions").splitlines()
+        if line.startswith("chat")
+    }
     assert {path: kind for path, (kind, _) in rows.items()} == CHAT_FUNCTIONS
     assert rows["chat:purge_channel"][1] == "internal"
     assert rows["chat:deliver"][1] == "internal"

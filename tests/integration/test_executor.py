@@ -40,8 +40,7 @@ def test_unknown_function_and_kind_mismatch():
 
 
 def test_argument_errors_name_function_and_field():
-    out = execute("testapp:typed", {"s": 1, "n": 1, "f": 1, "b": True, "i": Int64(1),
-                                    "by": b""})
+    out = execute("testapp:typed", {"s": 1, "n": 1, "f": 1, "b": True, "i": Int64(1), "by": b""})
     assert isinstance(out.error, ArgumentValidationError)
     assert "testapp:typed" in out.error.message and "`s`" in out.error.message
     out = execute("testapp:create_channel", {"name": "x", "extra": 1})
@@ -89,11 +88,14 @@ def test_actions_run_outside_transactions_and_call_through_executor(client: Reac
     assert "async" in result["names"]
 
 
-@pytest.mark.parametrize("path, match", [
-    ("testapp:mutation_calls_action", "only available in actions"),
-    ("testapp:query_calls_mutation", "not available in a query"),
-    ("testapp:action_uses_db", "actions have no ctx.db"),
-])
+@pytest.mark.parametrize(
+    "path, match",
+    [
+        ("testapp:mutation_calls_action", "only available in actions"),
+        ("testapp:query_calls_mutation", "not available in a query"),
+        ("testapp:action_uses_db", "actions have no ctx.db"),
+    ],
+)
 def test_calls_convex_forbids(path, match):
     out = execute(path, {})
     assert isinstance(out.error, NotAllowedHere)
@@ -102,15 +104,23 @@ def test_calls_convex_forbids(path, match):
 
 
 def test_query_can_run_queries_including_internal():
-    assert execute("testapp:query_calls_query").unwrap() == {"inner": "pong",
-                                                             "secret": "internal only"}
+    assert execute("testapp:query_calls_query").unwrap() == {
+        "inner": "pong",
+        "secret": "internal only",
+    }
 
 
-@pytest.mark.parametrize("limits, body, match", [
-    ({"documents_read": 3}, lambda ctx: ctx.db.query("channels").collect(), "documents read"),
-    ({"index_ranges": 2}, lambda ctx: [ctx.db.query("channels").first() for _ in range(3)],
-     "index ranges"),
-])
+@pytest.mark.parametrize(
+    "limits, body, match",
+    [
+        ({"documents_read": 3}, lambda ctx: ctx.db.query("channels").collect(), "documents read"),
+        (
+            {"index_ranges": 2},
+            lambda ctx: [ctx.db.query("channels").first() for _ in range(3)],
+            "index ranges",
+        ),
+    ],
+)
 def test_read_limits(limits, body, match):
     in_mutation(lambda ctx: [ctx.db.insert("channels", {"name": f"c{i}"}) for i in range(5)])
     with override_settings(REACTIVE={"LIMITS": limits}):
@@ -120,8 +130,9 @@ def test_read_limits(limits, body, match):
 
 def test_write_limit_rolls_back():
     with override_settings(REACTIVE={"LIMITS": {"documents_written": 3}}):
-        out = in_mutation(lambda ctx: [ctx.db.insert("channels", {"name": f"c{i}"})
-                                       for i in range(5)])
+        out = in_mutation(
+            lambda ctx: [ctx.db.insert("channels", {"name": f"c{i}"}) for i in range(5)]
+        )
     assert isinstance(out.error, LimitExceeded) and "documents written" in out.error.message
     assert not Channel.objects.exists()
 
@@ -144,7 +155,11 @@ def test_argument_and_result_size_limits():
 def test_identity_reaches_nested_calls():
     alice = ReactiveClient().with_identity("alice", name="Alice")
     assert alice.query(api.testapp.whoami) == {
-        "subject": "alice", "issuer": "test", "tokenIdentifier": "test|alice", "name": "Alice"}
+        "subject": "alice",
+        "issuer": "test",
+        "tokenIdentifier": "test|alice",
+        "name": "Alice",
+    }
     assert ReactiveClient().query(api.testapp.whoami) is None
 
 
@@ -159,15 +174,20 @@ def test_unknown_settings_fail_the_system_check_and_calls():
 
 
 def test_byte_limits():
-    in_mutation(lambda ctx: [ctx.db.insert("channels", {"name": f"c{i}", "topic": "t" * 150})
-                             for i in range(3)])
+    in_mutation(
+        lambda ctx: [
+            ctx.db.insert("channels", {"name": f"c{i}", "topic": "t" * 150}) for i in range(3)
+        ]
+    )
     with override_settings(REACTIVE={"LIMITS": {"bytes_read": 300}}):
         out = in_query(lambda ctx: ctx.db.query("channels").collect())
     assert isinstance(out.error, LimitExceeded) and "bytes read" in out.error.message
     with override_settings(REACTIVE={"LIMITS": {"bytes_written": 300}}):
-        out = in_mutation(lambda ctx: [ctx.db.insert("channels", {"name": f"d{i}",
-                                                                  "topic": "t" * 150})
-                                       for i in range(3)])
+        out = in_mutation(
+            lambda ctx: [
+                ctx.db.insert("channels", {"name": f"d{i}", "topic": "t" * 150}) for i in range(3)
+            ]
+        )
     assert isinstance(out.error, LimitExceeded) and "bytes written" in out.error.message
     assert Channel.objects.count() == 3
 
@@ -175,8 +195,12 @@ def test_byte_limits():
 def test_async_action_logs_are_kept_and_internal_logs_are_not():
     out = execute("testapp:async_logs")
     assert out.unwrap() == "ok"
-    assert out.log_lines == ["[LOG] from an async action", "[LOG] hello 1", "[WARN] careful",
-                             "[ERROR] from logging"]
+    assert out.log_lines == [
+        "[LOG] from an async action",
+        "[LOG] hello 1",
+        "[WARN] careful",
+        "[ERROR] from logging",
+    ]
     assert execute("testapp:boom").log_lines == []  # reactive's own error log stays server-side
 
 
@@ -197,10 +221,12 @@ def test_unknown_nested_settings_keys():
 def test_v_id_of_a_model_class_validates_and_calls_succeed():
     cid = execute("testapp:create_channel", {"name": "general"}).unwrap()
     assert execute("testapp:channel_name", {"channel": cid}, from_client=True).unwrap() == "general"
-    assert execute("testapp:channel_names_by_id", {"channels": [cid]}, from_client=True
-                   ).unwrap() == ["general"]
-    out = execute("testapp:channel_name", {"channel": ids.encode_id("messages", 1)},
-                  from_client=True)
+    assert execute(
+        "testapp:channel_names_by_id", {"channels": [cid]}, from_client=True
+    ).unwrap() == ["general"]
+    out = execute(
+        "testapp:channel_name", {"channel": ids.encode_id("messages", 1)}, from_client=True
+    )
     assert isinstance(out.error, ArgumentValidationError)
     assert "testapp:channel_name" in out.error.message
     assert "id of table 'channels'" in out.error.message

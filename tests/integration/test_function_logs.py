@@ -25,8 +25,13 @@ from tests.worker import start_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-OWN_LINES = ["[LOG] own line 1", "[LOG] printed {name}", "[LOG] two",
-             "[INFO] from the function logger", "[LOG] lines"]
+OWN_LINES = [
+    "[LOG] own line 1",
+    "[LOG] printed {name}",
+    "[LOG] two",
+    "[INFO] from the function logger",
+    "[LOG] lines",
+]
 
 
 def _name() -> str:
@@ -52,11 +57,19 @@ def test_daphne_client_gets_only_the_functions_lines(asgi_server: LiveServer) ->
     """Under daphne (whose root logger prints INFO), procrastinate's "Deferred 1 job" and a
     library's warning stay in the server's log and never reach the client."""
     name = _name()
-    body = asgi_server.post("/api/mutation", {"path": "testapp/own_logs:chatty",
-                                              "args": {"name": name},
-                                              "format": "convex_encoded_json"}).json()
-    assert body == {"status": "success", "value": "ok",
-                    "logLines": [line.format(name=name) for line in OWN_LINES]}
+    body = asgi_server.post(
+        "/api/mutation",
+        {
+            "path": "testapp/own_logs:chatty",
+            "args": {"name": name},
+            "format": "convex_encoded_json",
+        },
+    ).json()
+    assert body == {
+        "status": "success",
+        "value": "ok",
+        "logLines": [line.format(name=name) for line in OWN_LINES],
+    }
     deadline = time.monotonic() + 5
     while "Deferred 1 job" not in asgi_server.log() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -82,22 +95,29 @@ def test_prints_of_concurrent_calls_do_not_mix() -> None:
 
 
 @pytest.fixture(scope="module")
-def fresh_project_server(django_db_setup: None, django_db_blocker: object,
-                         tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def fresh_project_server(
+    django_db_setup: None, django_db_blocker: object, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     """uvicorn (which configures only its own loggers) on settings with no LOGGING."""
     name = connection.settings_dict["NAME"]
     assert name.startswith("test_")
-    server = start_server(name, tmp_path_factory.mktemp("fresh"), server="uvicorn",
-                          settings="tests.settings_default_logging")
+    server = start_server(
+        name,
+        tmp_path_factory.mktemp("fresh"),
+        server="uvicorn",
+        settings="tests.settings_default_logging",
+    )
     yield server
     server.stop()
 
 
 def test_uncaught_error_is_logged_with_traceback_without_logging(
-        fresh_project_server: LiveServer) -> None:
+    fresh_project_server: LiveServer,
+) -> None:
     marker = uuid.uuid4().hex
-    body = fresh_project_server.post("/api/query", {
-        "path": "testapp/own_logs:uncaught", "args": {"marker": marker}}).json()
+    body = fresh_project_server.post(
+        "/api/query", {"path": "testapp/own_logs:uncaught", "args": {"marker": marker}}
+    ).json()
     assert body["status"] == "error" and body["errorMessage"] == "Server Error", body
     assert body["logLines"] == []
     deadline = time.monotonic() + 5
@@ -143,4 +163,3 @@ def test_network_guard_setting_must_be_a_bool() -> None:
     with override_settings(REACTIVE={"REFUSE_NETWORK_IN_TRANSACTIONS": "yes"}):
         with pytest.raises(ConfigurationError, match="REFUSE_NETWORK_IN_TRANSACTIONS"):
             assert reactive_settings.REFUSE_NETWORK_IN_TRANSACTIONS
-

@@ -35,13 +35,21 @@ class Api:
     def __init__(self, url: str) -> None:
         self.url = url
 
-    def post(self, endpoint: str, body: Any = None, *, data: bytes | str | None = None,
-             session: requests.Session | None = None, **kwargs: Any) -> requests.Response:
+    def post(
+        self,
+        endpoint: str,
+        body: Any = None,
+        *,
+        data: bytes | str | None = None,
+        session: requests.Session | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
         sender = session or requests
         if data is not None:
             headers = {"Content-Type": "application/json", **kwargs.pop("headers", {})}
-            return sender.post(self.url + endpoint, data=data, headers=headers, timeout=30,
-                               **kwargs)
+            return sender.post(
+                self.url + endpoint, data=data, headers=headers, timeout=30, **kwargs
+            )
         return sender.post(self.url + endpoint, json=body, timeout=30, **kwargs)
 
     def call(self, endpoint: str, path: str, args: Any = None, **body: Any) -> dict[str, Any]:
@@ -74,8 +82,9 @@ class Api:
     def assert_alive(self) -> None:
         assert self.query("testapp:ping") == "pong", "the server no longer answers"
 
-    def protocol_error(self, r: requests.Response, status: int, code: str | None = None
-                       ) -> dict[str, Any]:
+    def protocol_error(
+        self, r: requests.Response, status: int, code: str | None = None
+    ) -> dict[str, Any]:
         """A rejected request: HTTP 4xx with the backend's `{code, message}` JSON shape."""
         assert r.status_code == status, (r.status_code, r.text)
         assert r.headers["Content-Type"].startswith("application/json"), r.headers
@@ -120,8 +129,9 @@ def api(asgi_server) -> Api:
 
 def test_args_as_one_element_list_and_as_object(api: Api) -> None:
     for args in ([{"a": "x", "n": 2}], {"a": "x", "n": 2}):
-        r = api.post("/api/query", {"path": "testapp:echo", "args": args,
-                                    "format": "convex_encoded_json"})
+        r = api.post(
+            "/api/query", {"path": "testapp:echo", "args": args, "format": "convex_encoded_json"}
+        )
         assert r.status_code == 200, r.text
         assert r.json() == {"status": "success", "value": {"a": "x", "n": 2}, "logLines": []}
     # `args` absent means {}.
@@ -132,12 +142,15 @@ def test_args_as_one_element_list_and_as_object(api: Api) -> None:
 def test_args_of_the_wrong_shape_are_refused(api: Api) -> None:
     name = unique("shape")
     with api.nothing_written(name):
-        r = api.post("/api/mutation", {"path": "testapp:create_channel",
-                                       "args": [{"name": name}, {"name": name}]})
+        r = api.post(
+            "/api/mutation",
+            {"path": "testapp:create_channel", "args": [{"name": name}, {"name": name}]},
+        )
         api.protocol_error(r, 400)
         for args in ("x", [1], [[{"name": name}]]):
-            result = api.post("/api/mutation", {"path": "testapp:create_channel",
-                                                "args": args}).json()
+            result = api.post(
+                "/api/mutation", {"path": "testapp:create_channel", "args": args}
+            ).json()
             api.function_error(result, "testapp:create_channel", "object")
 
 
@@ -145,13 +158,19 @@ def test_args_of_the_wrong_shape_are_refused(api: Api) -> None:
 def test_convex_encoded_json_format(api: Api, fmt: str | None) -> None:
     extra = {} if fmt is None else {"format": fmt}
     assert api.value("/api/query", "testapp:big_int", **extra) == {
-        "i": {"$integer": b64_i64(2**62)}, "neg": {"$integer": "//////////8="}, "f": 1.5, "n": 3}
+        "i": {"$integer": b64_i64(2**62)},
+        "neg": {"$integer": "//////////8="},
+        "f": 1.5,
+        "n": 3,
+    }
     data = base64.b64encode(b"\x01\x02\x03\xff").decode()
-    assert api.value("/api/query", "testapp:bytes_echo", {"data": {"$bytes": data}}, **extra
-                     ) == {"$bytes": base64.b64encode(b"\xff\x03\x02\x01").decode()}
+    assert api.value("/api/query", "testapp:bytes_echo", {"data": {"$bytes": data}}, **extra) == {
+        "$bytes": base64.b64encode(b"\xff\x03\x02\x01").decode()
+    }
     # Arguments are convex-encoded in every format.
-    assert api.value("/api/query", "testapp:echo", {"i": {"$integer": b64_i64(-5)}}, **extra
-                     ) == {"i": {"$integer": b64_i64(-5)}}
+    assert api.value("/api/query", "testapp:echo", {"i": {"$integer": b64_i64(-5)}}, **extra) == {
+        "i": {"$integer": b64_i64(-5)}
+    }
     special = {"$float": base64.b64encode(struct.pack("<d", float("inf"))).decode()}
     assert api.value("/api/query", "testapp:echo", {"x": special}, **extra) == {"x": special}
 
@@ -159,10 +178,16 @@ def test_convex_encoded_json_format(api: Api, fmt: str | None) -> None:
 @pytest.mark.parametrize("fmt", ["json", "convex_clean_json"])
 def test_clean_json_format(api: Api, fmt: str) -> None:
     assert api.value("/api/query", "testapp:big_int", format=fmt) == {
-        "i": str(2**62), "neg": "-1", "f": 1.5, "n": 3}
+        "i": str(2**62),
+        "neg": "-1",
+        "f": 1.5,
+        "n": 3,
+    }
     data = base64.b64encode(b"\x01\x02\x03\xff").decode()
-    assert api.value("/api/query", "testapp:bytes_echo", {"data": {"$bytes": data}}, format=fmt
-                     ) == base64.b64encode(b"\xff\x03\x02\x01").decode()
+    assert (
+        api.value("/api/query", "testapp:bytes_echo", {"data": {"$bytes": data}}, format=fmt)
+        == base64.b64encode(b"\xff\x03\x02\x01").decode()
+    )
     result = api.call("/api/query", "testapp:fail_convex", format=fmt)
     assert result["errorData"] == {"code": "NOPE", "n": "7"}
 
@@ -170,8 +195,10 @@ def test_clean_json_format(api: Api, fmt: str) -> None:
 def test_unknown_format_is_refused(api: Api) -> None:
     name = unique("fmt")
     with api.nothing_written(name):
-        r = api.post("/api/mutation", {"path": "testapp:create_channel", "args": [{"name": name}],
-                                       "format": "xml"})
+        r = api.post(
+            "/api/mutation",
+            {"path": "testapp:create_channel", "args": [{"name": name}], "format": "xml"},
+        )
         body = api.protocol_error(r, 400)
         assert "xml" in body["message"]
 
@@ -180,8 +207,9 @@ def test_run_endpoint(api: Api) -> None:
     r = api.post("/api/run/testapp/ping", {"args": {}})
     assert r.status_code == 200, r.text
     assert r.json() == {"status": "success", "value": "pong", "logLines": []}
-    r = api.post("/api/run/testapp/echo",
-                 {"args": {"a": [1, "b"]}, "format": "convex_encoded_json"})
+    r = api.post(
+        "/api/run/testapp/echo", {"args": {"a": [1, "b"]}, "format": "convex_encoded_json"}
+    )
     assert r.json()["value"] == {"a": [1, "b"]}
     channel = api.mutation("testapp:create_channel", {"name": unique("run")})
     r = api.post("/api/run/testapp/messages/list", {"args": {"channel": channel}})
@@ -199,8 +227,11 @@ def test_run_endpoint_defaults_to_clean_json(api: Api) -> None:
 
 def test_double_slash_after_the_address(api: Api) -> None:
     for endpoint in ("//api/query", "//api/mutation", "//api/action"):
-        path = {"//api/query": "testapp:ping", "//api/mutation": "testapp:create_channel",
-                "//api/action": "testapp:plain_action"}[endpoint]
+        path = {
+            "//api/query": "testapp:ping",
+            "//api/mutation": "testapp:create_channel",
+            "//api/action": "testapp:plain_action",
+        }[endpoint]
         args = {"name": unique("slash")} if "mutation" in endpoint else {}
         result = api.call(endpoint, path, args, format="convex_encoded_json")
         assert result["status"] == "success", (endpoint, result)
@@ -208,20 +239,25 @@ def test_double_slash_after_the_address(api: Api) -> None:
 
 def test_function_endpoint_with_object_args(api: Api) -> None:
     def function(path: str, args: dict[str, Any]) -> dict[str, Any]:
-        r = api.post("/api/function", {"componentPath": None, "path": path,
-                                       "format": "convex_encoded_json", "args": args})
+        r = api.post(
+            "/api/function",
+            {"componentPath": None, "path": path, "format": "convex_encoded_json", "args": args},
+        )
         assert r.status_code == 200, r.text
         return r.json()
 
     assert function("testapp:echo", {"a": 1, "i": {"$integer": b64_i64(9)}})["value"] == {
-        "a": 1, "i": {"$integer": b64_i64(9)}}
+        "a": 1,
+        "i": {"$integer": b64_i64(9)},
+    }
     name = unique("fn")
     channel = function("testapp:create_channel", {"name": name})["value"]
     assert isinstance(channel, str) and name in api.channel_names()
     assert function("testapp:plain_action", {"x": 21})["value"] == {"doubled": 42}
     # Without componentPath, as JSON.stringify drops an undefined one.
-    r = api.post("/api/function", {"path": "testapp:ping", "format": "convex_encoded_json",
-                                   "args": {}})
+    r = api.post(
+        "/api/function", {"path": "testapp:ping", "format": "convex_encoded_json", "args": {}}
+    )
     assert r.json()["value"] == "pong"
     api.function_error(function("testapp:secret", {}), "Could not find public function")
 
@@ -235,19 +271,23 @@ def test_default_export_and_js_suffix_paths(api: Api) -> None:
 # --- the response -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("endpoint,path,args,status", [
-    ("/api/query", "testapp:ping", {}, "success"),
-    ("/api/query", "testapp:whoami", {}, "success"),
-    ("/api/query", "testapp:fail_convex", {}, "error"),
-    ("/api/query", "testapp:boom", {}, "error"),
-    ("/api/query", "testapp:bad_return", {}, "error"),
-    ("/api/query", "testapp:nope", {}, "error"),
-    ("/api/mutation", "testapp:write_then_fail", {"name": "resp-shape"}, "error"),
-    ("/api/action", "testapp:plain_action", {"x": 1}, "success"),
-    ("/api/action", "testapp:ping", {}, "error"),
-])
+@pytest.mark.parametrize(
+    "endpoint,path,args,status",
+    [
+        ("/api/query", "testapp:ping", {}, "success"),
+        ("/api/query", "testapp:whoami", {}, "success"),
+        ("/api/query", "testapp:fail_convex", {}, "error"),
+        ("/api/query", "testapp:boom", {}, "error"),
+        ("/api/query", "testapp:bad_return", {}, "error"),
+        ("/api/query", "testapp:nope", {}, "error"),
+        ("/api/mutation", "testapp:write_then_fail", {"name": "resp-shape"}, "error"),
+        ("/api/action", "testapp:plain_action", {"x": 1}, "success"),
+        ("/api/action", "testapp:ping", {}, "error"),
+    ],
+)
 def test_every_function_result_is_200_with_status_and_log_lines(
-        api: Api, endpoint: str, path: str, args: dict[str, Any], status: str) -> None:
+    api: Api, endpoint: str, path: str, args: dict[str, Any], status: str
+) -> None:
     r = api.post(endpoint, {"path": path, "args": [args], "format": "convex_encoded_json"})
     assert r.status_code == 200, r.text
     assert r.headers["Content-Type"].startswith("application/json")
@@ -264,8 +304,11 @@ def test_every_function_result_is_200_with_status_and_log_lines(
 
 def test_log_lines(api: Api) -> None:
     result = api.call("/api/query", "testapp:logs")
-    assert result == {"status": "success", "value": "ok",
-                      "logLines": ["[LOG] hello 1", "[WARN] careful", "[ERROR] from logging"]}
+    assert result == {
+        "status": "success",
+        "value": "ok",
+        "logLines": ["[LOG] hello 1", "[WARN] careful", "[ERROR] from logging"],
+    }
 
 
 def test_convex_error_carries_error_data(api: Api) -> None:
@@ -301,15 +344,20 @@ def test_cors_mirrors_the_origin_with_credentials(api: Api) -> None:
     assert r.headers.get("Access-Control-Allow-Credentials") == "true"
 
 
-@pytest.mark.parametrize("endpoint", ["/api/query", "/api/mutation", "/api/action",
-                                      "/api/function"])
+@pytest.mark.parametrize(
+    "endpoint", ["/api/query", "/api/mutation", "/api/action", "/api/function"]
+)
 def test_cors_preflight(api: Api, endpoint: str) -> None:
     origin = "http://app.example:3000"
-    r = requests.options(api.url + endpoint, timeout=30, headers={
-        "Origin": origin,
-        "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type,convex-client,authorization",
-    })
+    r = requests.options(
+        api.url + endpoint,
+        timeout=30,
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type,convex-client,authorization",
+        },
+    )
     assert 200 <= r.status_code < 300, (r.status_code, r.text)
     assert r.headers.get("Access-Control-Allow-Origin") == origin
     assert r.headers.get("Access-Control-Allow-Credentials") == "true"
@@ -332,8 +380,12 @@ def test_session_identity_and_foreign_origin(api: Api) -> None:
         assert r.status_code == 200, r.text
 
         def whoami(**headers: str) -> Any:
-            r = api.post("/api/query", {"path": "testapp:whoami", "args": [{}]},
-                         session=session, headers=headers)
+            r = api.post(
+                "/api/query",
+                {"path": "testapp:whoami", "args": [{}]},
+                session=session,
+                headers=headers,
+            )
             assert r.status_code == 200, r.text
             body = r.json()
             assert body["status"] == "success", body
@@ -356,19 +408,26 @@ def test_session_identity_and_foreign_origin(api: Api) -> None:
 def test_returning_the_identity_sends_convex_user_identity(api: Api) -> None:
     """`return ctx.auth.get_user_identity()` is Convex's UserIdentity object on the wire."""
     assert api.call("/api/query", "testapp:my_identity") == {
-        "status": "success", "value": None, "logLines": []}
+        "status": "success",
+        "value": None,
+        "logLines": [],
+    }
     with requests.Session() as session:
         r = session.get(api.url + "/test/login", params={"username": "carol"}, timeout=30)
         assert r.status_code == 200, r.text
-        r = api.post("/api/query", {"path": "testapp:my_identity", "args": [{}]},
-                     session=session)
+        r = api.post("/api/query", {"path": "testapp:my_identity", "args": [{}]}, session=session)
         body = r.json()
         assert body["status"] == "success", body
         identity = body["value"]
         subject = identity["subject"]
-        assert identity == {"tokenIdentifier": f"django|{subject}", "subject": subject,
-                            "issuer": "django", "name": "carol", "email": "carol@x.test",
-                            "preferredUsername": "carol"}
+        assert identity == {
+            "tokenIdentifier": f"django|{subject}",
+            "subject": subject,
+            "issuer": "django",
+            "name": "carol",
+            "email": "carol@x.test",
+            "preferredUsername": "carol",
+        }
 
 
 # --- bad input: a clear error, the server stays up, nothing is written -------------------------
@@ -402,23 +461,39 @@ def test_missing_or_non_string_path(api: Api, path: Any) -> None:
 
 
 def test_wrong_argument_types(api: Api) -> None:
-    args = {"s": 1, "n": 1, "f": 1.5, "b": True, "i": {"$integer": b64_i64(1)},
-            "by": {"$bytes": ""}}
-    message = api.function_error(api.call("/api/query", "testapp:typed", args),
-                                 "testapp:typed", "s")
+    args = {
+        "s": 1,
+        "n": 1,
+        "f": 1.5,
+        "b": True,
+        "i": {"$integer": b64_i64(1)},
+        "by": {"$bytes": ""},
+    }
+    message = api.function_error(
+        api.call("/api/query", "testapp:typed", args), "testapp:typed", "s"
+    )
     assert "string" in message
     name = unique("wrongtype")
     with api.nothing_written(name):
-        api.function_error(api.call("/api/mutation", "testapp:create_channel",
-                                    {"name": 1, "topic": name}), "testapp:create_channel", "name")
-        api.function_error(api.call("/api/mutation", "testapp:create_channel",
-                                    {"name": name, "topic": 5}), "testapp:create_channel", "topic")
+        api.function_error(
+            api.call("/api/mutation", "testapp:create_channel", {"name": 1, "topic": name}),
+            "testapp:create_channel",
+            "name",
+        )
+        api.function_error(
+            api.call("/api/mutation", "testapp:create_channel", {"name": name, "topic": 5}),
+            "testapp:create_channel",
+            "topic",
+        )
 
 
 def test_missing_field(api: Api) -> None:
     with api.nothing_written():
-        api.function_error(api.call("/api/mutation", "testapp:create_channel", {"topic": "t"}),
-                           "testapp:create_channel", "name")
+        api.function_error(
+            api.call("/api/mutation", "testapp:create_channel", {"topic": "t"}),
+            "testapp:create_channel",
+            "name",
+        )
 
 
 def test_extra_field(api: Api) -> None:
@@ -426,16 +501,22 @@ def test_extra_field(api: Api) -> None:
     with api.nothing_written(name):
         api.function_error(
             api.call("/api/mutation", "testapp:create_channel", {"name": name, "bogus": 1}),
-            "testapp:create_channel", "bogus")
+            "testapp:create_channel",
+            "bogus",
+        )
 
 
 def test_unknown_path(api: Api) -> None:
     with api.nothing_written():
         for endpoint in ("/api/query", "/api/mutation", "/api/action"):
-            api.function_error(api.call(endpoint, "testapp:no_such_function"),
-                               "Could not find public function", "testapp:no_such_function")
-        api.function_error(api.call("/api/mutation", "nosuchmodule/deeper:fn"),
-                           "Could not find public function")
+            api.function_error(
+                api.call(endpoint, "testapp:no_such_function"),
+                "Could not find public function",
+                "testapp:no_such_function",
+            )
+        api.function_error(
+            api.call("/api/mutation", "nosuchmodule/deeper:fn"), "Could not find public function"
+        )
 
 
 def test_internal_path(api: Api) -> None:
@@ -444,8 +525,10 @@ def test_internal_path(api: Api) -> None:
         result = api.call("/api/query", "testapp:secret")
         api.function_error(result, "Could not find public function", "testapp:secret")
         assert "internal only" not in json.dumps(result)
-        api.function_error(api.call("/api/mutation", "testapp:internal_touch", {"name": name}),
-                           "Could not find public function")
+        api.function_error(
+            api.call("/api/mutation", "testapp:internal_touch", {"name": name}),
+            "Could not find public function",
+        )
     # internal_touch writes a counter: had it run, counter_inc would find the row and return 2.
     assert api.mutation("testapp:counter_inc", {"name": name}) == 1
 
@@ -456,11 +539,13 @@ def test_function_posted_to_the_wrong_endpoint(api: Api) -> None:
         message = api.function_error(api.call("/api/mutation", "testapp:ping"))
         assert "Query" in message, message
         # A mutation sent to /api/query must not run (and write) as a read.
-        message = api.function_error(api.call("/api/query", "testapp:create_channel",
-                                              {"name": name}))
+        message = api.function_error(
+            api.call("/api/query", "testapp:create_channel", {"name": name})
+        )
         assert "Mutation" in message, message
-        api.function_error(api.call("/api/action", "testapp:create_channel", {"name": name}),
-                           "Mutation")
+        api.function_error(
+            api.call("/api/action", "testapp:create_channel", {"name": name}), "Mutation"
+        )
         api.function_error(api.call("/api/mutation", "testapp:plain_action"), "Action")
 
 
@@ -468,8 +553,9 @@ def test_oversized_body(api: Api) -> None:
     name = unique("huge")
     with api.nothing_written(name):
         for size in (MAX_REQUEST_BYTES + 1, 3 * MAX_REQUEST_BYTES):
-            body = json.dumps({"path": "testapp:create_channel",
-                               "args": [{"name": name, "topic": "x" * size}]})
+            body = json.dumps(
+                {"path": "testapp:create_channel", "args": [{"name": name, "topic": "x" * size}]}
+            )
             r = api.post("/api/mutation", data=body)
             msg = api.protocol_error(r, 413, "RequestTooLarge")["message"]
             assert str(MAX_REQUEST_BYTES) in msg
@@ -483,11 +569,15 @@ def test_invalid_id_string(api: Api) -> None:
     with api.nothing_written():
         for bad in ("not-an-id", "", channel[:-1], channel.upper() + "A"):
             api.function_error(
-                api.call("/api/mutation", "testapp/messages:send",
-                         {"channel": bad, "body": "never"}),
-                "testapp/messages:send", "channel")
-        api.function_error(api.call("/api/query", "testapp/messages:list",
-                                    {"channel": "not-an-id"}), "channel")
+                api.call(
+                    "/api/mutation", "testapp/messages:send", {"channel": bad, "body": "never"}
+                ),
+                "testapp/messages:send",
+                "channel",
+            )
+        api.function_error(
+            api.call("/api/query", "testapp/messages:list", {"channel": "not-an-id"}), "channel"
+        )
     assert api.query("testapp/messages:list", {"channel": channel}) == []
 
 
@@ -495,32 +585,47 @@ def test_id_of_another_table(api: Api) -> None:
     channel = api.mutation("testapp:create_channel", {"name": unique("other")})
     message = api.mutation("testapp/messages:send", {"channel": channel, "body": "first"})
     with api.nothing_written():
-        api.function_error(api.call("/api/mutation", "testapp/messages:send",
-                                    {"channel": message, "body": "wrong table"}),
-                           "testapp/messages:send", "channel")
-        api.function_error(api.call("/api/query", "testapp/messages:list",
-                                    {"channel": message}), "channel")
+        api.function_error(
+            api.call(
+                "/api/mutation",
+                "testapp/messages:send",
+                {"channel": message, "body": "wrong table"},
+            ),
+            "testapp/messages:send",
+            "channel",
+        )
+        api.function_error(
+            api.call("/api/query", "testapp/messages:list", {"channel": message}), "channel"
+        )
     rows = api.query("testapp/messages:list", {"channel": channel})
     assert [row["body"] for row in rows] == ["first"]
 
 
-@pytest.mark.parametrize("encoded", [
-    {"$integer": "not base64!"},
-    {"$integer": "AAAA"},  # 3 bytes, not 8
-    {"$integer": 5},
-    {"$bytes": "***"},
-    {"$float": b64_i64(0)[:4]},
-    {"$float": base64.b64encode(struct.pack("<d", 1.5)).decode()},  # a normal number
-    {"$set": []},
-    {"$unknown": 1},
-])
+@pytest.mark.parametrize(
+    "encoded",
+    [
+        {"$integer": "not base64!"},
+        {"$integer": "AAAA"},  # 3 bytes, not 8
+        {"$integer": 5},
+        {"$bytes": "***"},
+        {"$float": b64_i64(0)[:4]},
+        {"$float": base64.b64encode(struct.pack("<d", 1.5)).decode()},  # a normal number
+        {"$set": []},
+        {"$unknown": 1},
+    ],
+)
 def test_bad_special_value_encoding(api: Api, encoded: dict[str, Any]) -> None:
     name = unique("badenc")
     (key,) = encoded
     with api.nothing_written(name):
-        r = api.post("/api/mutation", {"path": "testapp:create_channel",
-                                       "args": [{"name": name, "topic": encoded}],
-                                       "format": "convex_encoded_json"})
+        r = api.post(
+            "/api/mutation",
+            {
+                "path": "testapp:create_channel",
+                "args": [{"name": name, "topic": encoded}],
+                "format": "convex_encoded_json",
+            },
+        )
         if r.status_code == 200:
             message = api.function_error(r.json())
         else:
@@ -529,8 +634,13 @@ def test_bad_special_value_encoding(api: Api, encoded: dict[str, Any]) -> None:
 
 
 def test_get_is_not_allowed(api: Api) -> None:
-    for endpoint in ("/api/query", "/api/mutation", "/api/action", "/api/function",
-                     "/api/run/testapp/create_channel"):
+    for endpoint in (
+        "/api/query",
+        "/api/mutation",
+        "/api/action",
+        "/api/function",
+        "/api/run/testapp/create_channel",
+    ):
         r = requests.get(api.url + endpoint, params={"path": "testapp:ping"}, timeout=30)
         api.protocol_error(r, 405)
     api.assert_alive()
@@ -575,13 +685,22 @@ def test_query_at_ts_reads_what_was_committed_before_the_timestamp(api: Api) -> 
     # the query's own errors are function errors, as on /api/query
     api.function_error(api.call("/api/query_at_ts", "testapp:boom", ts=ts), "Server Error")
     # only queries
-    api.function_error(api.call("/api/query_at_ts", "testapp:create_channel",
-                                {"name": unique("no")}, ts=ts))
+    api.function_error(
+        api.call("/api/query_at_ts", "testapp:create_channel", {"name": unique("no")}, ts=ts)
+    )
 
 
-@pytest.mark.parametrize("ts", [None, 12, "not base64!", base64.b64encode(b"1234").decode(),
-                                base64.b64encode((2**64 - 1).to_bytes(8, "little")).decode(),
-                                b64_i64(2**62)])
+@pytest.mark.parametrize(
+    "ts",
+    [
+        None,
+        12,
+        "not base64!",
+        base64.b64encode(b"1234").decode(),
+        base64.b64encode((2**64 - 1).to_bytes(8, "little")).decode(),
+        b64_i64(2**62),
+    ],
+)
 def test_query_at_ts_refuses_a_bad_timestamp(api: Api, ts: Any) -> None:
     body: dict[str, Any] = {"path": "testapp:ping", "args": [{}]}
     if ts is not None:

@@ -51,9 +51,12 @@ def test_an_orm_aggregate_records_a_whole_table_read():
 
 
 def test_raw_sql_records_every_registered_table_it_reads():
-    out = in_query(lambda ctx: sql(
-        'SELECT count(*) FROM public.testapp_message m JOIN "testapp_channel" c '
-        "ON c.id = m.channel_id WHERE c.name <> 'testapp_counter'"))
+    out = in_query(
+        lambda ctx: sql(
+            'SELECT count(*) FROM public.testapp_message m JOIN "testapp_channel" c '
+            "ON c.id = m.channel_id WHERE c.name <> 'testapp_counter'"
+        )
+    )
     assert out.error is None
     assert table_reads(out) == {"messages", "channels"}  # not counters: that was a string
 
@@ -70,8 +73,12 @@ def test_each_table_is_recorded_once():
 
 def test_ctx_db_reads_stay_precise():
     channel = encode_id("channels", Channel.objects.create(name=unique("p")).pk)
-    out = in_query(lambda ctx: (ctx.db.get("channels", channel),
-                                ctx.db.query("messages").order("desc").take(3)))
+    out = in_query(
+        lambda ctx: (
+            ctx.db.get("channels", channel),
+            ctx.db.query("messages").order("desc").take(3),
+        )
+    )
     assert out.error is None and len(out.reads) == 2 and not table_reads(out)
     out = execute("testapp/messages:list", {"channel": channel})
     assert out.error is None and out.reads.reads and not table_reads(out)
@@ -91,9 +98,13 @@ def test_mutations_record_reads_but_not_their_write_targets():
     name = unique("m")
     out = in_mutation(lambda ctx: Channel.objects.create(name=name).pk)
     assert out.error is None and not table_reads(out)  # INSERT ... RETURNING: a write only
-    out = in_mutation(lambda ctx: sql(
-        "INSERT INTO testapp_counter (name, value, creation_time) "
-        "SELECT name, 0, 0 FROM testapp_channel WHERE name = %s RETURNING id", [name]))
+    out = in_mutation(
+        lambda ctx: sql(
+            "INSERT INTO testapp_counter (name, value, creation_time) "
+            "SELECT name, 0, 0 FROM testapp_channel WHERE name = %s RETURNING id",
+            [name],
+        )
+    )
     assert out.error is None and table_reads(out) == {"channels"}
     out = in_mutation(lambda ctx: Message.objects.filter(channel__name=name).count())
     assert out.error is None and table_reads(out) == {"messages", "channels"}

@@ -27,17 +27,24 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # --- directed scenarios that hold -----------------------------------------------------------
 
+
 def test_desc_paginate_with_cursor_and_end_cursor():
     cid = make_channel()
     mids = make_messages(cid, [("ann", s) for s in range(6)])
     q = by_author("ann", "desc")
     p1 = in_query(lambda ctx: q(ctx).paginate({"numItems": 2, "cursor": None})).unwrap()
-    p2 = in_query(lambda ctx: q(ctx).paginate(
-        {"numItems": 2, "cursor": p1["continueCursor"]})).unwrap()
+    p2 = in_query(
+        lambda ctx: q(ctx).paginate({"numItems": 2, "cursor": p1["continueCursor"]})
+    ).unwrap()
     page = lambda ctx: q(ctx).paginate(  # noqa: E731
-        {"numItems": 2, "cursor": p1["continueCursor"], "endCursor": p2["continueCursor"]})
-    check(page, lambda ctx: ctx.db.insert("messages", {"channel": cid, "body": "x",
-                                                       "author": "ann", "score": 3}))
+        {"numItems": 2, "cursor": p1["continueCursor"], "endCursor": p2["continueCursor"]}
+    )
+    check(
+        page,
+        lambda ctx: ctx.db.insert(
+            "messages", {"channel": cid, "body": "x", "author": "ann", "score": 3}
+        ),
+    )
     check(page, lambda ctx: ctx.db.delete("messages", mids[2]))
 
 
@@ -47,15 +54,19 @@ def test_paginate_zero_items_after_a_cursor():
     cid = make_channel()
     mids = make_messages(cid, [("ann", 1), ("ann", 2), ("ann", 3)])
     q = lambda ctx: ctx.db.query("messages").with_index(  # noqa: E731
-        "by_channel", lambda q: q.eq("channel", cid))
+        "by_channel", lambda q: q.eq("channel", cid)
+    )
     first = in_query(lambda ctx: q(ctx).paginate({"numItems": 1, "cursor": None})).unwrap()
 
     def delete_rest(ctx: Any) -> None:
         for m in mids[1:]:
             ctx.db.delete("messages", m)
 
-    check(lambda ctx: q(ctx).paginate({"numItems": 0, "cursor": first["continueCursor"]}),
-          delete_rest, must_change=False)
+    check(
+        lambda ctx: q(ctx).paginate({"numItems": 0, "cursor": first["continueCursor"]}),
+        delete_rest,
+        must_change=False,
+    )
 
 
 def test_first_page_is_pinned_by_its_journal():
@@ -64,24 +75,29 @@ def test_first_page_is_pinned_by_its_journal():
     cid = make_channel()
     mids = make_messages(cid, [("ann", 1), ("ann", 2)])
     query = lambda ctx: by_author("ann")(ctx).paginate(  # noqa: E731
-        {"numItems": 1, "cursor": None})
+        {"numItems": 1, "cursor": None}
+    )
     check(query, lambda ctx: ctx.db.delete("messages", mids[1]), must_change=False)
 
 
 # --- from the suite committed in 1c58c49 ----------------------------------------------------
 
+
 def test_paginated_pages_with_end_cursor_in_desc_order():
     cid = make_channel()
     mids = make_messages(cid, [("ann", i) for i in (10, 20, 30, 40)])
-    first = in_query(lambda ctx: by_author("ann", "desc")(ctx).paginate(
-        {"numItems": 2, "cursor": None})).unwrap()
+    first = in_query(
+        lambda ctx: by_author("ann", "desc")(ctx).paginate({"numItems": 2, "cursor": None})
+    ).unwrap()
     page = lambda ctx: by_author("ann", "desc")(ctx).paginate(  # noqa: E731
-        {"numItems": 2, "cursor": None, "endCursor": first["continueCursor"]})
+        {"numItems": 2, "cursor": None, "endCursor": first["continueCursor"]}
+    )
     check(page, lambda ctx: ctx.db.patch("messages", mids[0], {"score": 35}))  # into the page
     check(page, lambda ctx: ctx.db.delete("messages", mids[3]))  # out of the page
 
 
 # --- directed scenarios: bugs (each fails today) --------------------------------------------
+
 
 def test_bug_journaled_page_capped_by_maximum_rows_read_depends_on_the_peeked_row():
     """With an endCursor (every journaled re-run has one) and maximumRowsRead, `_page` fetches
@@ -94,10 +110,14 @@ def test_bug_journaled_page_capped_by_maximum_rows_read_depends_on_the_peeked_ro
     cid = make_channel()
     a, b = make_messages(cid, [("ann", 1), ("ann", 3)])
     query = lambda ctx: by_author("ann")(ctx).paginate(  # noqa: E731
-        {"numItems": 2, "cursor": None, "maximumRowsRead": 2})
+        {"numItems": 2, "cursor": None, "maximumRowsRead": 2}
+    )
     first, journal = subscribe(query)
-    in_mutation(lambda ctx: ctx.db.insert("messages", {"channel": cid, "body": "x",
-                                                       "author": "ann", "score": 2})).unwrap()
+    in_mutation(
+        lambda ctx: ctx.db.insert(
+            "messages", {"channel": cid, "body": "x", "author": "ann", "score": 2}
+        )
+    ).unwrap()
     before = run_query(query, journal)
     assert [d["score"] for d in before.value["page"]] == [1, 2] and not before.value["isDone"]
     written = mutate(lambda ctx: ctx.db.delete("messages", b))
@@ -120,8 +140,10 @@ def test_bug_paginate_in_a_nested_query_is_not_journaled_and_peeks():
         return by_author("ann")(ctx).paginate({"numItems": 1, "cursor": None})
 
     try:
-        check(lambda ctx: ctx.run_query("soundness:pager", {}),
-              lambda ctx: ctx.db.delete("messages", mids[1]))
+        check(
+            lambda ctx: ctx.run_query("soundness:pager", {}),
+            lambda ctx: ctx.db.delete("messages", mids[1]),
+        )
     finally:
         registry.unregister("soundness:pager")
 

@@ -51,23 +51,47 @@ AUTHORS = st.sampled_from(["a", "b", "B", "é", "ab"])
 SCORES = st.integers(-1, 2)
 
 
-MESSAGE_SHAPES = ["default", "creation_gt", "creation_lt", "channel", "channel_creation",
-                  "author", "author_score_eq", "author_score_gt", "author_score_lte",
-                  "author_range", "author_both", "id_range"]
+MESSAGE_SHAPES = [
+    "default",
+    "creation_gt",
+    "creation_lt",
+    "channel",
+    "channel_creation",
+    "author",
+    "author_score_eq",
+    "author_score_gt",
+    "author_score_lte",
+    "author_range",
+    "author_both",
+    "id_range",
+]
 
 
-MESSAGE_QUERY = st.fixed_dictionaries({
-    "shape": st.sampled_from(MESSAGE_SHAPES), "order": st.sampled_from(["asc", "desc"]),
-    "op": OPS, "filter": st.sampled_from([None, None, "not_a", "even"]),
-    "author": AUTHORS, "score": SCORES, "score2": SCORES, "channel": st.integers(0, 1),
-    "pivot": st.integers(0, 8), "incl": st.booleans(),
-})
+MESSAGE_QUERY = st.fixed_dictionaries(
+    {
+        "shape": st.sampled_from(MESSAGE_SHAPES),
+        "order": st.sampled_from(["asc", "desc"]),
+        "op": OPS,
+        "filter": st.sampled_from([None, None, "not_a", "even"]),
+        "author": AUTHORS,
+        "score": SCORES,
+        "score2": SCORES,
+        "channel": st.integers(0, 1),
+        "pivot": st.integers(0, 8),
+        "incl": st.booleans(),
+    }
+)
 
 
 MESSAGE_WRITE = st.one_of(
     st.tuples(st.just("insert"), st.integers(0, 1), AUTHORS, SCORES),
-    st.tuples(st.just("patch"), st.integers(0, 9), st.none() | AUTHORS, st.none() | SCORES,
-              st.none() | st.integers(0, 1)),
+    st.tuples(
+        st.just("patch"),
+        st.integers(0, 9),
+        st.none() | AUTHORS,
+        st.none() | SCORES,
+        st.none() | st.integers(0, 1),
+    ),
     st.tuples(st.just("replace"), st.integers(0, 9), AUTHORS, SCORES),
     st.tuples(st.just("delete"), st.integers(0, 9)),
     st.tuples(st.just("delete"), st.just(-1)),  # the newest row: often the last of a range
@@ -75,8 +99,9 @@ MESSAGE_WRITE = st.one_of(
 )
 
 
-def message_range(p: dict[str, Any], cids: list[str], cts: list[float], mids: list[str]
-                  ) -> tuple[str | None, Any]:
+def message_range(
+    p: dict[str, Any], cids: list[str], cts: list[float], mids: list[str]
+) -> tuple[str | None, Any]:
     pivot = cts[p["pivot"] % len(cts)] if cts else 0.0
     lower = "gte" if p["incl"] else "gt"
     upper = "lte" if p["incl"] else "lt"
@@ -87,21 +112,35 @@ def message_range(p: dict[str, Any], cids: list[str], cts: list[float], mids: li
         "creation_gt": ("by_creation_time", lambda q: getattr(q, lower)("_creationTime", pivot)),
         "creation_lt": ("by_creation_time", lambda q: getattr(q, upper)("_creationTime", pivot)),
         "channel": ("by_channel", lambda q: q.eq("channel", cid)),
-        "channel_creation": ("by_channel", lambda q: getattr(q.eq("channel", cid), lower)(
-            "_creationTime", pivot)),
+        "channel_creation": (
+            "by_channel",
+            lambda q: getattr(q.eq("channel", cid), lower)("_creationTime", pivot),
+        ),
         "author": ("by_author_score", lambda q: q.eq("author", author)),
-        "author_score_eq": ("by_author_score",
-                            lambda q: q.eq("author", author).eq("score", p["score"])),
-        "author_score_gt": ("by_author_score", lambda q: getattr(
-            q.eq("author", author), lower)("score", p["score"])),
-        "author_score_lte": ("by_author_score", lambda q: getattr(
-            q.eq("author", author), upper)("score", p["score"])),
+        "author_score_eq": (
+            "by_author_score",
+            lambda q: q.eq("author", author).eq("score", p["score"]),
+        ),
+        "author_score_gt": (
+            "by_author_score",
+            lambda q: getattr(q.eq("author", author), lower)("score", p["score"]),
+        ),
+        "author_score_lte": (
+            "by_author_score",
+            lambda q: getattr(q.eq("author", author), upper)("score", p["score"]),
+        ),
         "author_range": ("by_author_score", lambda q: getattr(q, lower)("author", author)),
-        "author_both": ("by_author_score", lambda q: getattr(getattr(
-            q.eq("author", author), lower)("score", lo), upper)("score", hi)),
+        "author_both": (
+            "by_author_score",
+            lambda q: getattr(getattr(q.eq("author", author), lower)("score", lo), upper)(
+                "score", hi
+            ),
+        ),
         # a range over ids (`eq("_id").gt("_creationTime")` is a separate, failing test)
-        "id_range": ("by_id", lambda q: getattr(q, lower)(
-            "_id", mids[p["pivot"] % len(mids)]) if mids else q),
+        "id_range": (
+            "by_id",
+            lambda q: getattr(q, lower)("_id", mids[p["pivot"] % len(mids)]) if mids else q,
+        ),
     }[p["shape"]]
 
 
@@ -114,17 +153,21 @@ MESSAGE_FILTERS: dict[str | None, Any] = {
 
 def message_write(w: tuple[Any, ...], cids: list[str]) -> Callable[[], Callable[[Any], Any]]:
     def pick() -> Callable[[Any], Any]:
-        live = [ids.encode_id("messages", pk)
-                for pk in Message.objects.order_by("id").values_list("id", flat=True)]
+        live = [
+            ids.encode_id("messages", pk)
+            for pk in Message.objects.order_by("id").values_list("id", flat=True)
+        ]
         target = live[w[1] % len(live)] if live and w[0] != "insert" else None
         kind = w[0]
         if kind == "insert":
-            return lambda ctx: ctx.db.insert("messages", {
-                "channel": cids[w[1]], "author": w[2], "score": w[3], "body": "new"})
+            return lambda ctx: ctx.db.insert(
+                "messages", {"channel": cids[w[1]], "author": w[2], "score": w[3], "body": "new"}
+            )
         if kind == "delete_channel":
             cid = cids[w[1]]
-            return lambda ctx: ctx.db.delete("channels", cid) if ctx.db.get(
-                "channels", cid) else None
+            return lambda ctx: (
+                ctx.db.delete("channels", cid) if ctx.db.get("channels", cid) else None
+            )
         if target is None:
             return lambda ctx: None
         if kind == "patch":
@@ -136,22 +179,28 @@ def message_write(w: tuple[Any, ...], cids: list[str]) -> Callable[[], Callable[
             doc = {"channel": cids[0], "author": w[2], "score": w[3], "body": "replaced"}
             return lambda ctx: ctx.db.replace("messages", target, doc)
         return lambda ctx: ctx.db.delete("messages", target)
+
     return pick
 
 
 @PROPERTY
-@given(rows=st.lists(st.tuples(st.integers(0, 1), AUTHORS, SCORES), min_size=1, max_size=8),
-       queries=st.lists(MESSAGE_QUERY, min_size=6, max_size=6),
-       writes=st.lists(MESSAGE_WRITE, min_size=1, max_size=3))
-def messages_property(rows: list[Any], queries: list[dict[str, Any]], writes: list[Any]
-                      ) -> None:
+@given(
+    rows=st.lists(st.tuples(st.integers(0, 1), AUTHORS, SCORES), min_size=1, max_size=8),
+    queries=st.lists(MESSAGE_QUERY, min_size=6, max_size=6),
+    writes=st.lists(MESSAGE_WRITE, min_size=1, max_size=3),
+)
+def messages_property(rows: list[Any], queries: list[dict[str, Any]], writes: list[Any]) -> None:
     Message.objects.all().delete()
     Channel.objects.all().delete()
-    cids = in_mutation(lambda ctx: [ctx.db.insert("channels", {"name": n})
-                                    for n in ("c0", "c1")]).unwrap()
-    mids = in_mutation(lambda ctx: [
-        ctx.db.insert("messages", {"channel": cids[c], "author": a, "score": s, "body": "b"})
-        for c, a, s in rows]).unwrap()
+    cids = in_mutation(
+        lambda ctx: [ctx.db.insert("channels", {"name": n}) for n in ("c0", "c1")]
+    ).unwrap()
+    mids = in_mutation(
+        lambda ctx: [
+            ctx.db.insert("messages", {"channel": cids[c], "author": a, "score": s, "body": "b"})
+            for c, a, s in rows
+        ]
+    ).unwrap()
     cts = list(Message.objects.order_by("id").values_list("creation_time", flat=True))
     bodies = []
     for spec in queries:
@@ -172,32 +221,50 @@ def test_property_messages(small_batches: None) -> None:
 
 # --- property: NULL-able indexed columns of every type --------------------------------------
 
-THING_INDEXES = ["by_name", "by_num", "by_real", "by_when", "by_uid", "by_name_num",
-                 "by_creation_time"]
+THING_INDEXES = [
+    "by_name",
+    "by_num",
+    "by_real",
+    "by_when",
+    "by_uid",
+    "by_name_num",
+    "by_creation_time",
+]
 
 
 @st.composite
 def thing_query(draw: Any, whole: bool = False) -> dict[str, Any]:
     """A query over one of the `snd` indexes; ``whole``: the whole index (NULLs included)."""
     index = draw(st.sampled_from(THING_INDEXES[:-1] if whole else THING_INDEXES))
-    column = {"by_name_num": "name", "by_creation_time": None}.get(
-        index, index.removeprefix("by_"))
+    column = {"by_name_num": "name", "by_creation_time": None}.get(index, index.removeprefix("by_"))
     forms = ["none", "eq", "eq_null", "gt", "gte", "lt", "lte", "between"]
     form = draw(st.sampled_from(forms if column and not whole else ["none"]))
     value, value2 = (draw(VALUES[column]), draw(VALUES[column])) if column else (None, None)
     second = None
     if index == "by_name_num" and form in ("eq", "eq_null"):
         second = draw(st.sampled_from([None, "eq", "eq_null", "gt", "lte"]))
-    return {"index": index, "column": column, "form": form, "value": value, "value2": value2,
-            "second": second, "num": draw(VALUES["num"]),
-            "order": draw(st.sampled_from(["asc", "desc"])), "op": draw(OPS)}
+    return {
+        "index": index,
+        "column": column,
+        "form": form,
+        "value": value,
+        "value2": value2,
+        "second": second,
+        "num": draw(VALUES["num"]),
+        "order": draw(st.sampled_from(["asc", "desc"])),
+        "op": draw(OPS),
+    }
 
 
 THING_WRITE = st.one_of(
     st.tuples(st.just("insert"), THING_ROW),
-    st.tuples(st.just("patch"), st.integers(0, 9),
-              st.sets(st.sampled_from(THING_COLUMNS), min_size=1).flatmap(
-                  lambda cols: st.fixed_dictionaries({c: nullable(c) for c in sorted(cols)}))),
+    st.tuples(
+        st.just("patch"),
+        st.integers(0, 9),
+        st.sets(st.sampled_from(THING_COLUMNS), min_size=1).flatmap(
+            lambda cols: st.fixed_dictionaries({c: nullable(c) for c in sorted(cols)})
+        ),
+    ),
     st.tuples(st.just("delete"), st.integers(0, 9)),
     st.tuples(st.just("delete"), st.just(-1)),  # the newest row: often the last of a range
 )
@@ -238,6 +305,7 @@ def thing_write(w: tuple[Any, ...]) -> Callable[[], Callable[[Any], Any]]:
         if w[0] == "patch":
             return lambda ctx: ctx.db.patch("snd", target, thing_doc(w[2]))
         return lambda ctx: ctx.db.delete("snd", target)
+
     return pick
 
 
@@ -245,21 +313,26 @@ def thing_write(w: tuple[Any, ...]) -> Callable[[], Callable[[Any], Any]]:
 def thing_rows(draw: Any) -> list[dict[str, Any]]:
     """Rows where some columns hold NULLs and others none (so cuts land on either)."""
     with_nulls = draw(st.sets(st.sampled_from(THING_COLUMNS)))
-    row = st.fixed_dictionaries({c: nullable(c) if c in with_nulls else VALUES[c]
-                                 for c in THING_COLUMNS})
+    row = st.fixed_dictionaries(
+        {c: nullable(c) if c in with_nulls else VALUES[c] for c in THING_COLUMNS}
+    )
     return draw(st.lists(row, min_size=1, max_size=7))
 
 
 @PROPERTY
-@given(rows=thing_rows(),
-       queries=st.lists(thing_query(), min_size=6, max_size=6),
-       writes=st.lists(THING_WRITE, min_size=1, max_size=3))
-def things_property(rows: list[dict[str, Any]], queries: list[dict[str, Any]],
-                    writes: list[Any]) -> None:
+@given(
+    rows=thing_rows(),
+    queries=st.lists(thing_query(), min_size=6, max_size=6),
+    writes=st.lists(THING_WRITE, min_size=1, max_size=3),
+)
+def things_property(
+    rows: list[dict[str, Any]], queries: list[dict[str, Any]], writes: list[Any]
+) -> None:
     Thing.objects.all().delete()
     in_mutation(lambda ctx: [ctx.db.insert("snd", thing_doc(r)) for r in rows]).unwrap()
-    bodies = [run_op(build("snd", s["index"], thing_range(s), s["order"], None), s["op"])
-              for s in queries]
+    bodies = [
+        run_op(build("snd", s["index"], thing_range(s), s["order"], None), s["op"]) for s in queries
+    ]
     run_along(bodies, [thing_write(w) for w in writes])
 
 
@@ -283,8 +356,12 @@ def reference_ids(s: dict[str, Any]) -> list[str]:
             return value == (None if op == "eq_null" else bound)
         if value is None:  # SQL: NULL is neither greater nor smaller than anything
             return False
-        return {"gt": value > bound, "gte": value >= bound, "lt": value < bound,
-                "lte": value <= bound}[op]
+        return {
+            "gt": value > bound,
+            "gte": value >= bound,
+            "lt": value < bound,
+            "lte": value <= bound,
+        }[op]
 
     lo, hi = sorted([s["value"], s["value2"]], key=lambda x: key_of([x])) if column else (0, 0)
     keep = []
@@ -303,10 +380,14 @@ def reference_ids(s: dict[str, Any]) -> list[str]:
 
 
 @PROPERTY
-@given(rows=thing_rows(), specs=st.tuples(thing_query(whole=True), thing_query()),
-       size=st.integers(1, 3))
-def walks_property(rows: list[dict[str, Any]], specs: tuple[dict[str, Any], ...], size: int
-                   ) -> None:
+@given(
+    rows=thing_rows(),
+    specs=st.tuples(thing_query(whole=True), thing_query()),
+    size=st.integers(1, 3),
+)
+def walks_property(
+    rows: list[dict[str, Any]], specs: tuple[dict[str, Any], ...], size: int
+) -> None:
     Thing.objects.all().delete()
     in_mutation(lambda ctx: [ctx.db.insert("snd", thing_doc(r)) for r in rows]).unwrap()
     for spec in specs:
@@ -336,8 +417,7 @@ def walk(rows: list[dict[str, Any]], spec: dict[str, Any], size: int) -> None:
         assert [d["_id"] for d in again["page"]] == [d["_id"] for d in page["page"]]
 
 
-def test_property_queries_agree_with_a_python_model(things: None, small_batches: None
-                                                    ) -> None:
+def test_property_queries_agree_with_a_python_model(things: None, small_batches: None) -> None:
     """Ranges, NULL-aware keyset cursors (after_key/before_key) and ordering, against Python:
     collect, batched iteration, page walks, and each page re-read with its endCursor."""
     walks_property()
@@ -345,20 +425,24 @@ def test_property_queries_agree_with_a_python_model(things: None, small_batches:
 
 # --- from the suite committed in 1c58c49 (kept; its property now runs 40 examples) ---------
 
-QUERY_SHAPES = st.fixed_dictionaries({
-    "order": st.sampled_from(["asc", "desc"]),
-    "low": st.none() | st.integers(0, 40),
-    "high": st.none() | st.integers(0, 40),
-    "limit": st.none() | st.integers(1, 4),
-})
+QUERY_SHAPES = st.fixed_dictionaries(
+    {
+        "order": st.sampled_from(["asc", "desc"]),
+        "low": st.none() | st.integers(0, 40),
+        "high": st.none() | st.integers(0, 40),
+        "limit": st.none() | st.integers(1, 4),
+    }
+)
 
 
-WRITES = st.fixed_dictionaries({
-    "op": st.sampled_from(["insert", "patch", "delete"]),
-    "target": st.integers(0, 5),
-    "author": st.sampled_from(["ann", "bob"]),
-    "score": st.integers(0, 40),
-})
+WRITES = st.fixed_dictionaries(
+    {
+        "op": st.sampled_from(["insert", "patch", "delete"]),
+        "target": st.integers(0, 5),
+        "author": st.sampled_from(["ann", "bob"]),
+        "score": st.integers(0, 40),
+    }
+)
 
 
 @PROPERTY
@@ -386,11 +470,14 @@ def test_random_ranges_and_writes(shape: dict[str, Any], write: dict[str, Any]) 
     def apply(ctx: Any) -> None:
         author = ann if write["author"] == "ann" else bob
         if write["op"] == "insert":
-            ctx.db.insert("messages", {"channel": cid, "body": "new", "author": author,
-                                       "score": write["score"]})
+            ctx.db.insert(
+                "messages",
+                {"channel": cid, "body": "new", "author": author, "score": write["score"]},
+            )
         elif write["op"] == "patch":
-            ctx.db.patch("messages", mids[write["target"]],
-                         {"author": author, "score": write["score"]})
+            ctx.db.patch(
+                "messages", mids[write["target"]], {"author": author, "score": write["score"]}
+            )
         else:
             ctx.db.delete("messages", mids[write["target"]])
 

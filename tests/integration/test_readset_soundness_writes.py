@@ -26,22 +26,29 @@ things = support.things
 
 # --- the harness ----------------------------------------------------------------------------
 
+
 def test_change_log_captures_what_outcome_writes_says(things: None):
     """The harness: both write sets are checked, so both must be there."""
     cid = make_channel()
-    written = mutate(lambda ctx: [ctx.db.insert("messages", {
-        "channel": cid, "body": "x", "author": "a"}), ctx.db.insert("snd", {"num": 1})])
+    written = mutate(
+        lambda ctx: [
+            ctx.db.insert("messages", {"channel": cid, "body": "x", "author": "a"}),
+            ctx.db.insert("snd", {"num": 1}),
+        ]
+    )
     written.unwrap()
     tables_written = sorted(w.table for w in written.captured)
-    assert tables_written == sorted(w.table for w in written.outcome.writes) == [
-        "messages", "snd"]
-    for captured, reported in zip(sorted(written.captured, key=lambda w: w.table),
-                                  sorted(written.outcome.writes, key=lambda w: w.table),
-                                  strict=True):
+    assert tables_written == sorted(w.table for w in written.outcome.writes) == ["messages", "snd"]
+    for captured, reported in zip(
+        sorted(written.captured, key=lambda w: w.table),
+        sorted(written.outcome.writes, key=lambda w: w.table),
+        strict=True,
+    ):
         assert captured.new == reported.new and captured.op == reported.op == "insert"
 
 
 # --- write validation (documents.py) -------------------------------------------------------
+
 
 def test_bug_objects_and_arrays_are_stringified_into_text_fields():
     """`column_value` trusts `field.to_python`, and CharField/TextField.to_python is `str(x)`: an
@@ -51,8 +58,7 @@ def test_bug_objects_and_arrays_are_stringified_into_text_fields():
 
     cid = make_channel()
     for bad in ({"author": {"x": 1}, "body": "b"}, {"author": "a", "body": ["x", 1]}):
-        out = in_mutation(lambda ctx, bad=bad: ctx.db.insert(
-            "messages", {"channel": cid, **bad}))
+        out = in_mutation(lambda ctx, bad=bad: ctx.db.insert("messages", {"channel": cid, **bad}))
         assert isinstance(out.error, DocumentValidationError), (bad, out.error, out.value)
 
 
@@ -66,6 +72,7 @@ def test_bug_a_number_for_a_datetime_field_is_an_internal_error(things: None):
 
 
 # --- what reaches clients: executor and transactions ----------------------------------------
+
 
 def test_bug_nested_mutation_failing_return_validation_keeps_its_writes():
     """`_run_nested` releases the savepoint before validating the return value, so a nested
@@ -102,8 +109,7 @@ def test_bug_caught_database_error_reports_success_but_commits_nothing():
     def body(ctx: Any) -> str:
         ctx.db.insert("channels", {"name": "kept"})
         try:  # score / 0 fails in Postgres: division by zero
-            ctx.db.query("messages").filter(
-                lambda q: q.eq(q.div(q.field("score"), 0), 1)).collect()
+            ctx.db.query("messages").filter(lambda q: q.eq(q.div(q.field("score"), 0), 1)).collect()
         except Exception:
             return "handled"
         return "no error"
@@ -111,7 +117,8 @@ def test_bug_caught_database_error_reports_success_but_commits_nothing():
     out = in_mutation(body)
     committed = Channel.objects.filter(name="kept").exists()
     assert out.error is not None or committed, (
-        f"Outcome ok ({out.value!r}, writes {[w.op for w in out.writes]}) but nothing committed")
+        f"Outcome ok ({out.value!r}, writes {[w.op for w in out.writes]}) but nothing committed"
+    )
 
 
 def test_bug_swallowed_serialization_failure_is_neither_retried_nor_reported():
@@ -146,12 +153,15 @@ def test_bug_swallowed_serialization_failure_is_neither_retried_nor_reported():
 
     try:
         with ThreadPoolExecutor(2) as pool:
+
             def run() -> Any:
                 try:
                     from reactive.functions.executor import execute
+
                     return execute("soundness:careful", {})
                 finally:
                     connections.close_all()
+
             fut = pool.submit(run)
             pool.submit(other).result()
             out = fut.result()
@@ -159,4 +169,5 @@ def test_bug_swallowed_serialization_failure_is_neither_retried_nor_reported():
         registry.unregister("soundness:careful")
     committed = Channel.objects.filter(name="careful").exists()
     assert out.error is not None or committed, (
-        f"Outcome ok ({out.value!r}, attempts {out.attempts}) but its insert did not commit")
+        f"Outcome ok ({out.value!r}, attempts {out.attempts}) but its insert did not commit"
+    )

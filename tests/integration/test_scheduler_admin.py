@@ -21,6 +21,7 @@ job_baseline = support.job_baseline
 
 # -- admin -----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def admin_client():
     from django.contrib.auth.models import User
@@ -67,8 +68,9 @@ def test_admin_cancel_action(client, admin_client):
     done = client.mutation(S.schedule_bump, {"name": name, "delay": 0})
     assert run_scheduled() == ["success"]
     pending = client.mutation(S.schedule_bump, {"name": name, "delay": 60_000})
-    response = admin_client.post(SF_URL, {"action": "cancel",
-                                          "_selected_action": [pk(done), pk(pending)]})
+    response = admin_client.post(
+        SF_URL, {"action": "cancel", "_selected_action": [pk(done), pk(pending)]}
+    )
     assert response.status_code == 302
     assert doc(client, pending)["state"] == {"kind": "canceled"}
     assert doc(client, done)["state"] == {"kind": "success"}
@@ -104,7 +106,9 @@ def test_admin_refuses_add_change_and_delete(client, admin_client):
     # the bulk delete action is not offered: posting it deletes nothing
     response = admin_client.get(SF_URL)
     assert response.context["action_form"].fields["action"].choices == [
-        ("", "---------"), ("cancel", "Cancel the selected scheduled functions")]
+        ("", "---------"),
+        ("cancel", "Cancel the selected scheduled functions"),
+    ]
     admin_client.post(SF_URL, {"action": "delete_selected", "_selected_action": [pk(id)]})
     assert ScheduledFunction.objects.get(pk=pk(id)).name == BUMP_PATH
     daily_url = f"{CRON_URL}{DAILY.replace(' ', '_20')}/delete/"

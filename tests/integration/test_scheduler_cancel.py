@@ -23,6 +23,7 @@ job_baseline = support.job_baseline
 
 # -- cancel ----------------------------------------------------------------------------------
 
+
 def test_cancel_a_pending_function(client, job_baseline):
     name = unique("cancel")
     id = client.mutation(S.schedule_bump, {"name": name, "delay": 0})
@@ -47,7 +48,8 @@ def test_cancel_a_finished_function_does_nothing(client):
     ok = client.mutation(S.schedule_bump, {"name": name, "delay": 0})
     failed = client.mutation(S.schedule_fn, {"fn": "broken", "args": {"name": name}})
     assert sorted(run_scheduled()) == sorted(
-        ["success", f'failed: Uncaught ConvexError: {{"name": "{name}", "why": "broken"}}'])
+        ["success", f'failed: Uncaught ConvexError: {{"name": "{name}", "why": "broken"}}']
+    )
     before = {id: doc(client, id) for id in (ok, failed)}
     for id in (ok, failed):
         client.mutation(S.cancel, {"id": id})
@@ -57,8 +59,9 @@ def test_cancel_a_finished_function_does_nothing(client):
 
 def test_cancel_tree_reaches_what_a_finished_function_scheduled(client, job_baseline):
     name = unique("fan")
-    parent = client.mutation(S.schedule_fn, {"fn": "fan_out",
-                                             "args": {"name": name, "delay": 10_000}})
+    parent = client.mutation(
+        S.schedule_fn, {"fn": "fan_out", "args": {"name": name, "delay": 10_000}}
+    )
     assert run_scheduled() == ["success"]
     (child,) = ScheduledFunction.objects.exclude(pk=pk(parent))
     assert (child.name, child.state, child.origin_id) == (BUMP_PATH, "pending", pk(parent))
@@ -82,24 +85,24 @@ def test_cancel_tree_reaches_what_a_finished_function_scheduled(client, job_base
 def test_cancel_a_pending_parent_cancels_its_children_recursively(client):
     # parent → child → grandchild, all pending: build the tree by hand through origins
     name = unique("tree")
-    ids_ = [client.mutation(S.schedule_bump, {"name": name, "delay": 10_000})
-            for _ in range(3)]
+    ids_ = [client.mutation(S.schedule_bump, {"name": name, "delay": 10_000}) for _ in range(3)]
     pks = [pk(i) for i in ids_]
     ScheduledFunction.objects.filter(pk=pks[1]).update(origin_id=pks[0])
     ScheduledFunction.objects.filter(pk=pks[2]).update(origin_id=pks[1])
     client.mutation(S.cancel, {"id": ids_[0]})
     assert [doc(client, i)["state"] for i in ids_] == [{"kind": "canceled"}] * 3
-    assert set(ProcrastinateJob.objects.filter(
-        id__in=ScheduledFunction.objects.values("job_id")).values_list("status", flat=True)) \
-        == {"cancelled"}
+    assert set(
+        ProcrastinateJob.objects.filter(
+            id__in=ScheduledFunction.objects.values("job_id")
+        ).values_list("status", flat=True)
+    ) == {"cancelled"}
     clock.advance(10_000)
     assert run_scheduled() == []
 
 
 def test_a_canceled_action_carries_on_but_what_it_schedules_does_not_run(client):
     name = unique("self-cancel")
-    id = client.mutation(S.schedule_fn, {"fn": "cancel_self_then_schedule",
-                                         "args": {"name": name}})
+    id = client.mutation(S.schedule_fn, {"fn": "cancel_self_then_schedule", "args": {"name": name}})
     results = run_scheduled()
     assert results[0] == "success, but it was canceled while it ran"  # it ran to the end
     children = list(ScheduledFunction.objects.filter(origin_id=pk(id)).order_by("pk"))

@@ -33,6 +33,7 @@ job_baseline = support.job_baseline
 
 # -- crons -----------------------------------------------------------------------------------
 
+
 def test_registration_adds_the_declared_crons(client):
     before = clock.now_ms()
     assert run_crons() == [(EVERY, "scheduled")]
@@ -42,16 +43,28 @@ def test_registration_adds_the_declared_crons(client):
 
     every = rows[EVERY]
     assert (every.function, every.args, every.schedule, every.skipped) == (
-        BUMP_PATH, {"name": "cron:every-second"}, "every 1 s", 0)
+        BUMP_PATH,
+        {"name": "cron:every-second"},
+        "every 1 s",
+        0,
+    )
     assert before <= every.next_run - 1000 <= every.last_run <= after
     (run,) = ScheduledFunction.objects.all()
     assert every.last_scheduled_id == run.pk
     assert (run.name, run.args, run.cron, run.state, run.scheduled_time) == (
-        BUMP_PATH, [{"name": "cron:every-second"}], EVERY, "pending", every.last_run)
+        BUMP_PATH,
+        [{"name": "cron:every-second"}],
+        EVERY,
+        "pending",
+        every.last_run,
+    )
 
     daily = rows[DAILY]
     assert (daily.function, daily.args, daily.schedule) == (
-        BUMP_PATH, {"name": "cron:daily"}, "cron 30 3 * * *")
+        BUMP_PATH,
+        {"name": "cron:daily"},
+        "cron 30 3 * * *",
+    )
     assert daily.next_run == next_0330_after(before)
     assert (daily.last_run, daily.last_scheduled_id) == (None, None)
 
@@ -60,7 +73,9 @@ def test_registration_adds_the_declared_crons(client):
     # registering again keeps the rows and their next runs
     assert cron_table.register(discover()) == {EVERY: "kept", DAILY: "kept"}
     assert {r.name: r.next_run for r in CronRun.objects.all()} == {
-        EVERY: every.next_run, DAILY: daily.next_run}
+        EVERY: every.next_run,
+        DAILY: daily.next_run,
+    }
 
 
 def test_a_cron_whose_previous_run_is_pending_is_skipped(client):
@@ -148,10 +163,14 @@ def test_register_refuses_bad_crons_and_changes_nothing():
     bad = [
         (Cron("bad", Every(1000), internal.testapp.scheduling.nope), "Could not find function"),
         (Cron("bad", Every(1000), bump, {"name": 1}), "`name`"),
-        (Cron("bad", Every(1000), internal.testapp.scheduling.count, {"name": "x"}),
-         "it is a query"),
-        (Cron("bad", Every(1000), api.testapp.scheduling.bump, {"name": "x"}),
-         "refer to it as internal.testapp.scheduling.bump"),
+        (
+            Cron("bad", Every(1000), internal.testapp.scheduling.count, {"name": "x"}),
+            "it is a query",
+        ),
+        (
+            Cron("bad", Every(1000), api.testapp.scheduling.bump, {"name": "x"}),
+            "refer to it as internal.testapp.scheduling.bump",
+        ),
     ]
     for cron, message in bad:
         with pytest.raises(ConfigurationError, match="cron 'bad'") as info:
@@ -163,8 +182,10 @@ def test_register_refuses_bad_crons_and_changes_nothing():
 def test_register_error_names_the_cron_once():
     with pytest.raises(ConfigurationError) as info:
         cron_table.register([Cron("bad", Every(1000), internal.testapp.scheduling.nope)])
-    assert str(info.value) == ("cron 'bad': cannot schedule internal.testapp.scheduling.nope: "
-                               "Could not find function for 'testapp/scheduling:nope'")
+    assert str(info.value) == (
+        "cron 'bad': cannot schedule internal.testapp.scheduling.nope: "
+        "Could not find function for 'testapp/scheduling:nope'"
+    )
 
 
 def test_cron_arguments_may_be_any_convex_value(client):

@@ -21,6 +21,7 @@ job_baseline = support.job_baseline
 
 # -- actions ---------------------------------------------------------------------------------
 
+
 def test_scheduling_from_an_action(client, job_baseline):
     name = unique("from-action")
     id = client.action(S.schedule_from_action, {"name": name})
@@ -32,8 +33,7 @@ def test_scheduling_from_an_action(client, job_baseline):
 
 def test_a_scheduled_action_runs(client):
     name = unique("action")
-    id = client.mutation(S.schedule_fn, {"fn": "slow_action",
-                                         "args": {"name": name, "seconds": 0}})
+    id = client.mutation(S.schedule_fn, {"fn": "slow_action", "args": {"name": name, "seconds": 0}})
     row = ScheduledFunction.objects.get(pk=pk(id))
     assert row.kind == "action"
     assert run_scheduled() == ["success"]
@@ -58,8 +58,7 @@ def test_scheduling_from_an_action_is_not_atomic(client):
 
 def test_an_action_found_in_progress_is_failed_not_rerun(client):
     name = unique("crashed")
-    id = client.mutation(S.schedule_fn, {"fn": "slow_action",
-                                         "args": {"name": name, "seconds": 0}})
+    id = client.mutation(S.schedule_fn, {"fn": "slow_action", "args": {"name": name, "seconds": 0}})
     ScheduledFunction.objects.filter(pk=pk(id)).update(state="inProgress", attempts=1)
     assert doc(client, id)["state"] == {"kind": "inProgress"}
     assert run_scheduled() == []  # only pending rows are run
@@ -75,8 +74,9 @@ def test_an_action_found_in_progress_is_failed_not_rerun(client):
 
 def test_a_failing_action_ends_failed(client):
     name = unique("action-fails")
-    id = client.mutation(S.schedule_fn, {"fn": "action_schedules",
-                                         "args": {"name": name, "delay": 0}})
+    id = client.mutation(
+        S.schedule_fn, {"fn": "action_schedules", "args": {"name": name, "delay": 0}}
+    )
     error = "Uncaught ConvexError: the action failed after scheduling"
     assert run_scheduled() == [f"failed: {error}", "success"]
     assert doc(client, id)["state"] == {"kind": "failed", "error": error}
@@ -86,6 +86,7 @@ def test_a_failing_action_ends_failed(client):
 
 
 # -- failures --------------------------------------------------------------------------------
+
 
 def test_a_mutation_raising_convex_error_ends_failed(client):
     name = unique("broken")
@@ -101,8 +102,7 @@ def test_a_mutation_raising_convex_error_ends_failed(client):
 
 def test_transient_failures_are_retried_and_run_once(client):
     name = unique("flaky")
-    id = client.mutation(S.schedule_fn, {"fn": "flaky_bump",
-                                         "args": {"name": name, "failures": 2}})
+    id = client.mutation(S.schedule_fn, {"fn": "flaky_bump", "args": {"name": name, "failures": 2}})
     for attempt in (1, 2):
         with pytest.raises(TransientFailure, match="testapp/scheduling:flaky_bump"):
             runner.run(pk(id), attempt=attempt, last_attempt=False)
@@ -118,8 +118,7 @@ def test_transient_failures_are_retried_and_run_once(client):
 
 def test_a_transient_failure_on_the_last_attempt_ends_failed(client):
     name = unique("flaky-last")
-    id = client.mutation(S.schedule_fn, {"fn": "flaky_bump",
-                                         "args": {"name": name, "failures": 5}})
+    id = client.mutation(S.schedule_fn, {"fn": "flaky_bump", "args": {"name": name, "failures": 5}})
     with pytest.raises(TransientFailure):
         runner.run(pk(id), attempt=1, last_attempt=False)
     assert runner.run(pk(id), attempt=2, last_attempt=True) == "failed: Server Error"

@@ -39,6 +39,7 @@ job_baseline = support.job_baseline
 
 # -- run_after, the row and its job ----------------------------------------------------------
 
+
 def test_run_after_schedules_a_pending_row_and_a_job(client, job_baseline):
     name = unique("shape")
     before = clock.now_ms()
@@ -55,7 +56,12 @@ def test_run_after_schedules_a_pending_row_and_a_job(client, job_baseline):
 
     row = ScheduledFunction.objects.get(pk=pk(id))
     assert (row.kind, row.state, row.attempts, row.cron, row.origin_id) == (
-        "mutation", "pending", 0, "", None)
+        "mutation",
+        "pending",
+        0,
+        "",
+        None,
+    )
     (job,) = new_jobs(job_baseline)
     assert row.job_id == job.id
     assert job.status == "todo"
@@ -109,11 +115,15 @@ def test_run_at_in_the_past_runs_at_once_and_datetimes(client):
     assert count(client, name) == 1
 
     when = dt.datetime(2031, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
-    out = in_mutation(lambda ctx: ctx.scheduler.run_at(
-        when, internal.testapp.scheduling.bump, {"name": name}))
+    out = in_mutation(
+        lambda ctx: ctx.scheduler.run_at(when, internal.testapp.scheduling.bump, {"name": name})
+    )
     assert doc(client, out.unwrap())["scheduledTime"] == when.timestamp() * 1000.0
-    out = in_mutation(lambda ctx: ctx.scheduler.run_at(
-        dt.datetime(2031, 5, 6), internal.testapp.scheduling.bump, {"name": name}))
+    out = in_mutation(
+        lambda ctx: ctx.scheduler.run_at(
+            dt.datetime(2031, 5, 6), internal.testapp.scheduling.bump, {"name": name}
+        )
+    )
     assert isinstance(out.error, SchedulerError)
     assert "run_at needs a timezone-aware datetime" in out.error.message
     assert ScheduledFunction.objects.count() == 2
@@ -238,64 +248,156 @@ SCHEDULE_REF = "testapp/scheduling:schedule_ref"
 TOO_FAR = (5 * 365 + 1) * DAY
 
 
-@pytest.mark.parametrize("fn, args, error, message", [
-    (S.schedule_ref, {"what": "unknown"}, SchedulerError,
-     f"{SCHEDULE_REF}: cannot schedule internal.testapp.scheduling.nope: Could not find "
-     "function for 'testapp/scheduling:nope'"),
-    (S.schedule_ref, {"what": "string"}, SchedulerError,
-     f"{SCHEDULE_REF}: schedule a function by reference (api.x.y or internal.x.y), not str "
-     "'testapp/scheduling:bump'"),
-    (S.schedule_ref, {"what": "callable"}, SchedulerError,
-     f"{SCHEDULE_REF}: schedule a function by reference (api.x.y or internal.x.y), not "),
-    (S.schedule_ref, {"what": "query"}, SchedulerError,
-     f"{SCHEDULE_REF}: cannot schedule testapp/scheduling:count: it is a query; schedule a "
-     "mutation or an action"),
-    (S.schedule_ref, {"what": "module"}, SchedulerError,
-     f"{SCHEDULE_REF}: cannot schedule internal.testapp: internal.testapp names a module, "
-     "not a function"),
-    (S.schedule_ref, {"what": "public_bump"}, SchedulerError,
-     f"{SCHEDULE_REF}: cannot schedule api.testapp.scheduling.bump: testapp/scheduling:bump "
-     "is internal: refer to it as internal.testapp.scheduling.bump"),
-    (S.schedule_ref, {"what": "bump", "args": {"name": 1}}, SchedulerError,
-     f"{SCHEDULE_REF}: run_after testapp/scheduling:bump: ArgumentValidationError in "
-     "testapp/scheduling:bump: `name`: "),
-    (S.schedule_ref, {"what": "bump", "args": {"name": "x", "extra": 1}}, SchedulerError,
-     "Object contains extra field `extra` that is not in the validator."),
-    (S.schedule_ref, {"what": "bump", "args": {}}, SchedulerError,
-     "Object is missing the required field `name`."),
-    (S.schedule_ref, {"what": "bump", "args": ["x"]}, SchedulerError,
-     "the arguments must be an object, not list"),
-    (S.schedule_ref, {"what": "bump", "delay": -1}, SchedulerError,
-     f"{SCHEDULE_REF}: run_after delay_ms must be >= 0, got -1"),
-    (S.schedule_ref, {"what": "bump", "delay": math.nan}, SchedulerError,
-     f"{SCHEDULE_REF}: run_after delay_ms must be finite, got nan"),
-    (S.schedule_ref, {"what": "bump", "delay": math.inf}, SchedulerError,
-     f"{SCHEDULE_REF}: run_after delay_ms must be finite, got inf"),
-    (S.schedule_ref, {"what": "bump", "delay": True}, SchedulerError,
-     f"{SCHEDULE_REF}: run_after delay_ms must be a number of milliseconds, not bool"),
-    (S.schedule_ref, {"what": "bump", "delay": "5"}, SchedulerError,
-     f"{SCHEDULE_REF}: run_after delay_ms must be a number of milliseconds, not str"),
-    (S.schedule_ref, {"what": "bump", "delay": TOO_FAR}, SchedulerError,
-     f"{SCHEDULE_REF}: run_after is more than 1825 days away (1826 days)"),
-    (S.schedule_at, {"name": "x", "at": 1_700_000_000.0}, SchedulerError,
-     "testapp/scheduling:schedule_at: run_at timestamp 1.7e+09 is before 1973: it must be in "
-     "milliseconds since the epoch (not seconds)"),
-    (S.schedule_at, {"name": "x", "at": math.nan}, SchedulerError,
-     "testapp/scheduling:schedule_at: run_at timestamp must be finite, got nan"),
-    (S.schedule_at, {"name": "x", "at": 1e15}, SchedulerError,
-     "testapp/scheduling:schedule_at: run_at is more than 1825 days away"),
-    (S.cancel, {"id": ids.encode_id(TABLE, 987_654_321)}, SchedulerError,
-     "testapp/scheduling:cancel: cancel: no scheduled function "
-     f"{ids.encode_id(TABLE, 987_654_321)}"),
-    (S.cancel, {"id": ids.encode_id("counters", 1)}, InvalidId,
-     "testapp/scheduling:cancel: cancel expects an id of _scheduled_functions, got "
-     f"{ids.encode_id('counters', 1)!r}"),
-    (S.cancel, {"id": "not-an-id"}, InvalidId,
-     "testapp/scheduling:cancel: cancel expects an id of _scheduled_functions, got "
-     "'not-an-id'"),
-])
-def test_bad_calls_are_clear_errors_and_schedule_nothing(client, job_baseline, fn, args,
-                                                         error, message):
+@pytest.mark.parametrize(
+    "fn, args, error, message",
+    [
+        (
+            S.schedule_ref,
+            {"what": "unknown"},
+            SchedulerError,
+            f"{SCHEDULE_REF}: cannot schedule internal.testapp.scheduling.nope: Could not find "
+            "function for 'testapp/scheduling:nope'",
+        ),
+        (
+            S.schedule_ref,
+            {"what": "string"},
+            SchedulerError,
+            f"{SCHEDULE_REF}: schedule a function by reference (api.x.y or internal.x.y), not str "
+            "'testapp/scheduling:bump'",
+        ),
+        (
+            S.schedule_ref,
+            {"what": "callable"},
+            SchedulerError,
+            f"{SCHEDULE_REF}: schedule a function by reference (api.x.y or internal.x.y), not ",
+        ),
+        (
+            S.schedule_ref,
+            {"what": "query"},
+            SchedulerError,
+            f"{SCHEDULE_REF}: cannot schedule testapp/scheduling:count: it is a query; schedule a "
+            "mutation or an action",
+        ),
+        (
+            S.schedule_ref,
+            {"what": "module"},
+            SchedulerError,
+            f"{SCHEDULE_REF}: cannot schedule internal.testapp: internal.testapp names a module, "
+            "not a function",
+        ),
+        (
+            S.schedule_ref,
+            {"what": "public_bump"},
+            SchedulerError,
+            f"{SCHEDULE_REF}: cannot schedule api.testapp.scheduling.bump: testapp/scheduling:bump "
+            "is internal: refer to it as internal.testapp.scheduling.bump",
+        ),
+        (
+            S.schedule_ref,
+            {"what": "bump", "args": {"name": 1}},
+            SchedulerError,
+            f"{SCHEDULE_REF}: run_after testapp/scheduling:bump: ArgumentValidationError in "
+            "testapp/scheduling:bump: `name`: ",
+        ),
+        (
+            S.schedule_ref,
+            {"what": "bump", "args": {"name": "x", "extra": 1}},
+            SchedulerError,
+            "Object contains extra field `extra` that is not in the validator.",
+        ),
+        (
+            S.schedule_ref,
+            {"what": "bump", "args": {}},
+            SchedulerError,
+            "Object is missing the required field `name`.",
+        ),
+        (
+            S.schedule_ref,
+            {"what": "bump", "args": ["x"]},
+            SchedulerError,
+            "the arguments must be an object, not list",
+        ),
+        (
+            S.schedule_ref,
+            {"what": "bump", "delay": -1},
+            SchedulerError,
+            f"{SCHEDULE_REF}: run_after delay_ms must be >= 0, got -1",
+        ),
+        (
+            S.schedule_ref,
+            {"what": "bump", "delay": math.nan},
+            SchedulerError,
+            f"{SCHEDULE_REF}: run_after delay_ms must be finite, got nan",
+        ),
+        (
+            S.schedule_ref,
+            {"what": "bump", "delay": math.inf},
+            SchedulerError,
+            f"{SCHEDULE_REF}: run_after delay_ms must be finite, got inf",
+        ),
+        (
+            S.schedule_ref,
+            {"what": "bump", "delay": True},
+            SchedulerError,
+            f"{SCHEDULE_REF}: run_after delay_ms must be a number of milliseconds, not bool",
+        ),
+        (
+            S.schedule_ref,
+            {"what": "bump", "delay": "5"},
+            SchedulerError,
+            f"{SCHEDULE_REF}: run_after delay_ms must be a number of milliseconds, not str",
+        ),
+        (
+            S.schedule_ref,
+            {"what": "bump", "delay": TOO_FAR},
+            SchedulerError,
+            f"{SCHEDULE_REF}: run_after is more than 1825 days away (1826 days)",
+        ),
+        (
+            S.schedule_at,
+            {"name": "x", "at": 1_700_000_000.0},
+            SchedulerError,
+            "testapp/scheduling:schedule_at: run_at timestamp 1.7e+09 is before 1973: it must "
+            "be in milliseconds since the epoch (not seconds)",
+        ),
+        (
+            S.schedule_at,
+            {"name": "x", "at": math.nan},
+            SchedulerError,
+            "testapp/scheduling:schedule_at: run_at timestamp must be finite, got nan",
+        ),
+        (
+            S.schedule_at,
+            {"name": "x", "at": 1e15},
+            SchedulerError,
+            "testapp/scheduling:schedule_at: run_at is more than 1825 days away",
+        ),
+        (
+            S.cancel,
+            {"id": ids.encode_id(TABLE, 987_654_321)},
+            SchedulerError,
+            "testapp/scheduling:cancel: cancel: no scheduled function "
+            f"{ids.encode_id(TABLE, 987_654_321)}",
+        ),
+        (
+            S.cancel,
+            {"id": ids.encode_id("counters", 1)},
+            InvalidId,
+            "testapp/scheduling:cancel: cancel expects an id of _scheduled_functions, got "
+            f"{ids.encode_id('counters', 1)!r}",
+        ),
+        (
+            S.cancel,
+            {"id": "not-an-id"},
+            InvalidId,
+            "testapp/scheduling:cancel: cancel expects an id of _scheduled_functions, got "
+            "'not-an-id'",
+        ),
+    ],
+)
+def test_bad_calls_are_clear_errors_and_schedule_nothing(
+    client, job_baseline, fn, args, error, message
+):
     out = client.call(fn, args)
     assert type(out.error) is error, out.error
     assert message in out.error.message
@@ -339,8 +441,9 @@ def test_too_many_scheduled_in_one_call(client, job_baseline):
         assert client.mutation(S.schedule_many, {"name": name, "n": 3}) == 3
         out = client.call(S.schedule_many, {"name": name, "n": 4})
     assert isinstance(out.error, SchedulerError)
-    assert out.error.message == ("testapp/scheduling:schedule_many: too many scheduled "
-                                 "functions in one call (limit 3)")
+    assert out.error.message == (
+        "testapp/scheduling:schedule_many: too many scheduled functions in one call (limit 3)"
+    )
     assert ScheduledFunction.objects.count() == 3  # the first call's only
     assert len(new_jobs(job_baseline)) == 3
     assert run_scheduled() == ["success"] * 3
@@ -353,8 +456,10 @@ def test_total_scheduled_argument_bytes_in_one_call(client, job_baseline):
         assert client.mutation(S.schedule_many, {"name": name, "n": 1}) == 1
         out = client.call(S.schedule_many, {"name": name, "n": 5})
     assert isinstance(out.error, SchedulerError)
-    assert out.error.message == ("testapp/scheduling:schedule_many: scheduled arguments total "
-                                 "more than 120 bytes in one call")
+    assert out.error.message == (
+        "testapp/scheduling:schedule_many: scheduled arguments total "
+        "more than 120 bytes in one call"
+    )
     assert ScheduledFunction.objects.count() == 1
     assert len(new_jobs(job_baseline)) == 1
 
@@ -362,6 +467,8 @@ def test_total_scheduled_argument_bytes_in_one_call(client, job_baseline):
 def test_a_query_cannot_schedule(client):
     out = client.call(S.query_schedules)
     assert isinstance(out.error, NotAllowedHere)
-    assert out.error.message == ("testapp/scheduling:query_schedules: ctx.scheduler is not "
-                                 "available in a query; schedule from a mutation or an action")
+    assert out.error.message == (
+        "testapp/scheduling:query_schedules: ctx.scheduler is not "
+        "available in a query; schedule from a mutation or an action"
+    )
     assert ScheduledFunction.objects.count() == 0

@@ -20,6 +20,7 @@ job_baseline = support.job_baseline
 
 # -- the system table ------------------------------------------------------------------------
 
+
 def test_system_table_get_query_and_paginate(client):
     name = unique("system")
     first = client.mutation(S.schedule_bump, {"name": name, "delay": 0})
@@ -39,24 +40,32 @@ def test_system_table_get_query_and_paginate(client):
     assert page["isDone"] is True
     page = client.query(S.pending_page, {"paginationOpts": {"numItems": 1, "cursor": None}})
     assert [d["_id"] for d in page["page"]] == [second] and page["isDone"] is False
-    page = client.query(S.pending_page, {"paginationOpts": {
-        "numItems": 1, "cursor": page["continueCursor"]}})
+    page = client.query(
+        S.pending_page, {"paginationOpts": {"numItems": 1, "cursor": page["continueCursor"]}}
+    )
     assert [d["_id"] for d in page["page"]] == [third]
 
     assert client.query(S.scheduled_one, {"id": ids.encode_id(TABLE, 987_654_321)}) is None
     out = client.call(S.scheduled_one, {"id": ids.encode_id("counters", 1)})
     assert isinstance(out.error, InvalidId)
-    assert ("ctx.db.system.get: argument `id` ('" in out.error.message
-            and "is an id of table 'counters', not of table '_scheduled_functions'"
-            in out.error.message)
+    assert (
+        "ctx.db.system.get: argument `id` ('" in out.error.message
+        and "is an id of table 'counters', not of table '_scheduled_functions'" in out.error.message
+    )
 
 
-@pytest.mark.parametrize("how, message", [
-    ("db_query", "'_scheduled_functions' is a system table: read it through "
-                 "ctx.db.system.get / ctx.db.system.query"),
-    ("system_user_table", "'messages' is not a system table: use ctx.db"),
-    ("unknown", "there is no system table '_storage'"),
-])
+@pytest.mark.parametrize(
+    "how, message",
+    [
+        (
+            "db_query",
+            "'_scheduled_functions' is a system table: read it through "
+            "ctx.db.system.get / ctx.db.system.query",
+        ),
+        ("system_user_table", "'messages' is not a system table: use ctx.db"),
+        ("unknown", "there is no system table '_storage'"),
+    ],
+)
 def test_system_table_misuse(client, how, message):
     out = client.call(S.read_system_wrongly, {"how": how})
     assert isinstance(out.error, QueryError), out.error

@@ -40,8 +40,6 @@ def _db_name() -> str:
     return name
 
 
-
-
 def row(sid: str) -> ScheduledFunction:
     return ScheduledFunction.objects.get(pk=pk_of("_scheduled_functions", sid))
 
@@ -96,32 +94,35 @@ def test_delayed_job_waits_for_its_time(workers: Any) -> None:
 
 def _backend_sleeping() -> bool:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE %s "
-                       "AND application_name = 'reactive-test-server' AND state = 'active'",
-                       ["SELECT pg_sleep%"])
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE %s "
+            "AND application_name = 'reactive-test-server' AND state = 'active'",
+            ["SELECT pg_sleep%"],
+        )
         return bool(cursor.fetchone()[0])
 
 
 def test_worker_killed_mid_mutation_runs_it_exactly_once(workers: Any) -> None:
     client, name = ReactiveClient(), _name()
     first = workers(name="doomed")
-    sid = client.mutation(S.schedule_internal, {
-        "fn": "bump_then_sleep", "args": {"name": name, "seconds": 0.6}})
+    sid = client.mutation(
+        S.schedule_internal, {"fn": "bump_then_sleep", "args": {"name": name, "seconds": 0.6}}
+    )
     wait_for(_backend_sleeping, what="the mutation holding its transaction", worker=first)
     first.kill9()
     assert row(sid).state == "pending"  # the transaction died with the worker
     assert client.query(S.count, {"name": name}) == 0
     second = workers(name="rescuer")
-    wait_for(lambda: row(sid).state == "success", what="success after recovery",
-             worker=second)
+    wait_for(lambda: row(sid).state == "success", what="success after recovery", worker=second)
     assert client.query(S.count, {"name": name}) == 1
     assert "left running by a worker that stopped" in second.log()
 
 
 def test_worker_killed_right_after_commit_does_not_run_it_again(workers: Any) -> None:
     client, name = ReactiveClient(), _name()
-    doomed = workers(name="doomed", env_extra={
-        "REACTIVE_TEST_CRASH_AFTER_COMMIT": "testapp/scheduling:bump"})
+    doomed = workers(
+        name="doomed", env_extra={"REACTIVE_TEST_CRASH_AFTER_COMMIT": "testapp/scheduling:bump"}
+    )
     sid = client.mutation(S.schedule_bump, {"name": name, "delay": 0})
     doomed.process.wait(timeout=20)
     assert doomed.process.returncode == -9
@@ -130,22 +131,19 @@ def test_worker_killed_right_after_commit_does_not_run_it_again(workers: Any) ->
     assert committed.state == "success" and client.query(S.count, {"name": name}) == 1
     assert job_status(committed.job_id) == "doing"  # procrastinate never heard it finished
     second = workers(name="rescuer")
-    wait_for(lambda: job_status(committed.job_id) != "doing", what="job recovered",
-             worker=second)
+    wait_for(lambda: job_status(committed.job_id) != "doing", what="job recovered", worker=second)
     second.wait_for_log("already success")
     assert client.query(S.count, {"name": name}) == 1
     assert row(sid).attempts == 1
 
 
-def test_worker_killed_mid_action_leaves_it_failed_not_rerun(workers: Any,
-                                                              tmp_path: Path) -> None:
+def test_worker_killed_mid_action_leaves_it_failed_not_rerun(workers: Any, tmp_path: Path) -> None:
     client, name = ReactiveClient(), _name()
     markers = tmp_path / "markers"
     markers.mkdir()
     doomed = workers(name="doomed", env_extra={"REACTIVE_TEST_MARKER_DIR": str(markers)})
     sid = client.mutation(S.schedule_action, {"name": name, "seconds": 30})
-    wait_for(lambda: (markers / f"{name}.started").exists(), what="action started",
-             worker=doomed)
+    wait_for(lambda: (markers / f"{name}.started").exists(), what="action started", worker=doomed)
     assert row(sid).state == "inProgress"
     doomed.kill9()
     second = workers(name="rescuer", env_extra={"REACTIVE_TEST_MARKER_DIR": str(markers)})
@@ -159,8 +157,9 @@ def test_worker_killed_mid_action_leaves_it_failed_not_rerun(workers: Any,
 def test_transient_failures_are_retried_with_backoff(workers: Any) -> None:
     client, name = ReactiveClient(), _name()
     worker = workers()
-    sid = client.mutation(S.schedule_internal, {
-        "fn": "flaky_bump", "args": {"name": name, "failures": 2}})
+    sid = client.mutation(
+        S.schedule_internal, {"fn": "flaky_bump", "args": {"name": name, "failures": 2}}
+    )
     wait_for(lambda: row(sid).state == "success", what="success", worker=worker)
     assert row(sid).attempts == 3
     assert client.query(S.count, {"name": name}) == 1
@@ -181,10 +180,12 @@ def test_two_workers_share_jobs_and_run_each_once(workers: Any) -> None:
     workers(name="b")
     n = 40
     client.mutation(S.schedule_many, {"name": name, "n": n})
+
     def states() -> dict[str, int]:
         found: dict[str, int] = {}
         for state in ScheduledFunction.objects.filter(args__0__name=name).values_list(
-                "state", flat=True):
+            "state", flat=True
+        ):
             found[state] = found.get(state, 0) + 1
         return found
 
@@ -201,26 +202,38 @@ def test_crons_run_in_the_worker(workers: Any) -> None:
     client = ReactiveClient()
     worker = workers(crons=True)
     worker.wait_for_log("cron 'bump every second': added")
-    wait_for(lambda: client.query(S.count, {"name": "cron:every-second"}) >= 2,
-             what="two cron runs", worker=worker, timeout=10)
+    wait_for(
+        lambda: client.query(S.count, {"name": "cron:every-second"}) >= 2,
+        what="two cron runs",
+        worker=worker,
+        timeout=10,
+    )
     runs = ScheduledFunction.objects.filter(cron="bump every second")
     assert runs.count() >= 2 and not runs.exclude(state__in=("success", "pending")).exists()
 
 
-def test_scheduled_functions_are_reactive_over_the_websocket(asgi_server: Any,
-                                                              workers: Any) -> None:
+def test_scheduled_functions_are_reactive_over_the_websocket(
+    asgi_server: Any, workers: Any
+) -> None:
     name = _name()
     workers()
 
     async def scenario() -> None:
         sync = await RawSync.connect(asgi_server.ws_url)
         try:
-            qid = await sync.subscribe("testapp/scheduling:scheduled",
-                                       {"name": "testapp/scheduling:bump"})
+            qid = await sync.subscribe(
+                "testapp/scheduling:scheduled", {"name": "testapp/scheduling:bump"}
+            )
             before = len(sync.results[qid])
-            response = requests.post(asgi_server.url + "/api/mutation", json={
-                "path": "testapp/scheduling:schedule_bump",
-                "args": {"name": name, "delay": 300}, "format": "json"}, timeout=10)
+            response = requests.post(
+                asgi_server.url + "/api/mutation",
+                json={
+                    "path": "testapp/scheduling:schedule_bump",
+                    "args": {"name": name, "delay": 300},
+                    "format": "json",
+                },
+                timeout=10,
+            )
             assert response.json()["status"] == "success"
             sid = response.json()["value"]
 

@@ -34,14 +34,14 @@ def fresh_server(asgi_server, tmp_path):
 
 
 def stats(server) -> dict[str, float]:
-    r = requests.post(server.url + "/api/query", json={"path": "testapp:listener_stats",
-                                                       "args": {}}, timeout=10)
+    r = requests.post(
+        server.url + "/api/query", json={"path": "testapp:listener_stats", "args": {}}, timeout=10
+    )
     return decode(r.json()["value"])
 
 
 def http_mutation(server, path: str, args: dict) -> object:
-    r = requests.post(server.url + "/api/mutation", json={"path": path, "args": args},
-                      timeout=30)
+    r = requests.post(server.url + "/api/mutation", json={"path": path, "args": args}, timeout=30)
     body = r.json()
     assert body["status"] == "success", body
     return decode(body["value"])
@@ -69,18 +69,24 @@ async def test_writes_from_outside_the_executor_reach_subscribers(asgi_server):
     def bodies() -> list[str]:
         return sorted(m["body"] for m in client.results.get(qid, []))
 
-    await orm(lambda: Message.objects.bulk_create(  # bulk_create
-        [Message(channel=channel, author="bulk", body=f"b{i}") for i in range(3)]))
+    await orm(
+        lambda: Message.objects.bulk_create(  # bulk_create
+            [Message(channel=channel, author="bulk", body=f"b{i}") for i in range(3)]
+        )
+    )
     await client.until(lambda: bodies() == ["b0", "b1", "b2"])
     await orm(lambda: Message.objects.filter(channel=channel, body="b1").update(body="updated"))
     await client.until(lambda: bodies() == ["b0", "b2", "updated"])
+
     def raw_sql():
         with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM testapp_message WHERE body = 'b0' AND channel_id = %s",
-                           [channel.pk])
+            cursor.execute(
+                "DELETE FROM testapp_message WHERE body = 'b0' AND channel_id = %s", [channel.pk]
+            )
 
     await orm(raw_sql)
     await client.until(lambda: bodies() == ["b2", "updated"])
+
     def save():  # what admin and `manage.py shell` do
         message = Message.objects.get(channel=channel, body="b2")
         message.body = "saved"
@@ -93,10 +99,10 @@ async def test_writes_from_outside_the_executor_reach_subscribers(asgi_server):
 
 async def test_precision_one_channel_write_reruns_only_its_subscription(fresh_server):
     client = await RawSync.connect(fresh_server.ws_url)
-    channels = [await client.mutation("testapp:create_channel", {"name": unique("p")})
-                for _ in range(10)]
-    queries = [await client.subscribe("testapp/messages:list", {"channel": c})
-               for c in channels]
+    channels = [
+        await client.mutation("testapp:create_channel", {"name": unique("p")}) for _ in range(10)
+    ]
+    queries = [await client.subscribe("testapp/messages:list", {"channel": c}) for c in channels]
     before = await settle(fresh_server)
     await client.mutation("testapp/messages:send", {"channel": channels[3], "body": "x"})
     after = await settle(fresh_server)
@@ -134,9 +140,14 @@ async def test_one_snapshot_per_transition_under_concurrent_transfers(asgi_serve
         for i in range(scaled(8, 300)):  # REACTIVE_LONG=1: the long version
             source, target = (a, b) if (i + seed) % 2 else (b, a)
             for _ in range(5):  # this test is about snapshots: a transfer that ran out of
-                r = requests.post(asgi_server.url + "/api/mutation", timeout=30, json={
-                    "path": "testapp:transfer",  # conflict retries is simply sent again
-                    "args": {"source": source, "target": target, "amount": 7 + seed}})
+                r = requests.post(
+                    asgi_server.url + "/api/mutation",
+                    timeout=30,
+                    json={
+                        "path": "testapp:transfer",  # conflict retries is simply sent again
+                        "args": {"source": source, "target": target, "amount": 7 + seed},
+                    },
+                )
                 body = r.json()
                 if "write conflict" not in body.get("errorMessage", ""):
                     break
@@ -176,9 +187,11 @@ async def test_no_invalidation_is_lost_when_listener_connections_die(asgi_server
     def write_and_kill(value):
         Counter.objects.filter(name=name).update(value=value)
         with connection.cursor() as cursor:  # every connection of the live server
-            cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                           "WHERE datname = current_database() "
-                           "AND application_name = 'reactive-test-server'")
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() "
+                "AND application_name = 'reactive-test-server'"
+            )
 
     for i in range(1, 8):
         await orm(write_and_kill, i)

@@ -32,8 +32,13 @@ async def test_subscribe_mutate_and_read_your_writes(asgi_server):
     first = client.transitions[-1]
     assert first["endVersion"]["querySet"] == 1
     (mod,) = first["modifications"]
-    assert mod == {"type": "QueryUpdated", "queryId": qid, "value": [], "logLines": [],
-                   "journal": None}
+    assert mod == {
+        "type": "QueryUpdated",
+        "queryId": qid,
+        "value": [],
+        "logLines": [],
+        "journal": None,
+    }
     await client.mutation("testapp/messages:send", {"channel": channel, "body": "hi"})
     # by the time the mutation is complete (response + Transition >= its ts), the write shows
     assert [m["body"] for m in client.results[qid]] == ["hi"]
@@ -76,8 +81,12 @@ async def test_two_queries_update_in_one_transition_and_remove(asgi_server):
     changed = [m["queryId"] for t in client.transitions[before:] for m in t["modifications"]]
     assert changed.count(q1) == 1 and q2 not in changed  # unchanged results are not re-sent
     await client.unsubscribe(q2)
-    await client.until(lambda: any(m == {"type": "QueryRemoved", "queryId": q2}
-                                   for m in client.transitions[-1]["modifications"]))
+    await client.until(
+        lambda: any(
+            m == {"type": "QueryRemoved", "queryId": q2}
+            for m in client.transitions[-1]["modifications"]
+        )
+    )
     await client.modify([])  # an empty change still moves the version
     await client.until(lambda: client.version["querySet"] == client.query_set)
     await client.close()
@@ -99,8 +108,9 @@ async def test_identity_from_the_django_session(asgi_server):
 
 async def test_token_authentication_is_refused_clearly(asgi_server):
     client = await RawSync.connect(asgi_server.ws_url)
-    await client.send({"type": "Authenticate", "tokenType": "User", "value": "x.y.z",
-                       "baseVersion": 0})
+    await client.send(
+        {"type": "Authenticate", "tokenType": "User", "value": "x.y.z", "baseVersion": 0}
+    )
     message = await client.recv()
     assert message["type"] == "AuthError" and message["baseVersion"] == 0
     assert message["authUpdateAttempted"] is True
@@ -114,8 +124,9 @@ async def test_resent_mutation_is_answered_not_run_again(asgi_server):
     first = await RawSync.connect(asgi_server.ws_url, session_id=session_id)
     r1 = await first.call("Mutation", "testapp:create_channel", {"name": name}, request_id=7)
     await first.close()
-    again = await RawSync.connect(asgi_server.ws_url, session_id=session_id,
-                                  connection_count=1)  # a reconnect, as the JS client sends
+    again = await RawSync.connect(
+        asgi_server.ws_url, session_id=session_id, connection_count=1
+    )  # a reconnect, as the JS client sends
     r2 = await again.call("Mutation", "testapp:create_channel", {"name": name}, request_id=7)
     assert r1["success"] and r2["success"] and r2["result"] == r1["result"]
     # the replay's ts is that of the first snapshot seen to include the write: never earlier
@@ -130,8 +141,11 @@ async def test_resent_mutation_is_answered_not_run_again(asgi_server):
 async def test_pings_when_idle(asgi_server, tmp_path):
     from django.db import connection
 
-    server = start_server(connection.settings_dict["NAME"], tmp_path,
-                          env_extra={"REACTIVE_TEST_SYNC": json.dumps({"ping_seconds": 0.3})})
+    server = start_server(
+        connection.settings_dict["NAME"],
+        tmp_path,
+        env_extra={"REACTIVE_TEST_SYNC": json.dumps({"ping_seconds": 0.3})},
+    )
     try:
         client = await RawSync.connect(server.ws_url)
         assert (await client.recv(3)) == {"type": "Ping"}
@@ -143,8 +157,9 @@ async def test_pings_when_idle(asgi_server, tmp_path):
 
 async def test_too_many_queries_fail_individually(asgi_server):
     client = await RawSync.connect(asgi_server.ws_url)
-    adds = [{"type": "Add", "queryId": i, "udfPath": "testapp:ping", "args": [{}]}
-            for i in range(70)]  # tests/settings.py allows 64 per socket
+    adds = [
+        {"type": "Add", "queryId": i, "udfPath": "testapp:ping", "args": [{}]} for i in range(70)
+    ]  # tests/settings.py allows 64 per socket
     await client.modify(adds)
     await client.until(lambda: len(client.results) + len(client.errors) == 70)
     assert len(client.results) == 64 and len(client.errors) == 6
@@ -156,28 +171,55 @@ BAD_FRAMES = [
     ("not json", "JSON"),
     ("[1, 2]", "JSON object"),
     (json.dumps({"type": "Nope"}), "unknown message type"),
-    (json.dumps({"type": "ModifyQuerySet", "baseVersion": 5, "newVersion": 6,
-                 "modifications": []}), "BaseVersionMismatch"),
-    (json.dumps({"type": "ModifyQuerySet", "baseVersion": 0, "newVersion": 1,
-                 "modifications": [{"type": "Remove", "queryId": 3}]}), "unknown query id"),
-    (json.dumps({"type": "ModifyQuerySet", "baseVersion": 0, "newVersion": 1,
-                 "modifications": [{"type": "Add", "queryId": 1, "udfPath": "testapp:ping",
-                                    "args": [{}]}] * 2}), "Duplicate query id"),
-    (json.dumps({"type": "Mutation", "requestId": -1, "udfPath": "x:y", "args": [{}]}),
-     "requestId"),
-    (json.dumps({"type": "Mutation", "requestId": 1, "udfPath": "x:y", "args": {}}),
-     "one-element array"),
-    (json.dumps({"type": "Authenticate", "tokenType": "Bogus", "baseVersion": 0}),
-     "tokenType"),
-    (json.dumps({"type": "Authenticate", "tokenType": "None", "baseVersion": 4}),
-     "baseVersion"),
+    (
+        json.dumps(
+            {"type": "ModifyQuerySet", "baseVersion": 5, "newVersion": 6, "modifications": []}
+        ),
+        "BaseVersionMismatch",
+    ),
+    (
+        json.dumps(
+            {
+                "type": "ModifyQuerySet",
+                "baseVersion": 0,
+                "newVersion": 1,
+                "modifications": [{"type": "Remove", "queryId": 3}],
+            }
+        ),
+        "unknown query id",
+    ),
+    (
+        json.dumps(
+            {
+                "type": "ModifyQuerySet",
+                "baseVersion": 0,
+                "newVersion": 1,
+                "modifications": [
+                    {"type": "Add", "queryId": 1, "udfPath": "testapp:ping", "args": [{}]}
+                ]
+                * 2,
+            }
+        ),
+        "Duplicate query id",
+    ),
+    (
+        json.dumps({"type": "Mutation", "requestId": -1, "udfPath": "x:y", "args": [{}]}),
+        "requestId",
+    ),
+    (
+        json.dumps({"type": "Mutation", "requestId": 1, "udfPath": "x:y", "args": {}}),
+        "one-element array",
+    ),
+    (json.dumps({"type": "Authenticate", "tokenType": "Bogus", "baseVersion": 0}), "tokenType"),
+    (json.dumps({"type": "Authenticate", "tokenType": "None", "baseVersion": 4}), "baseVersion"),
     (b"\x00\x01binary", "binary"),
     ("x" * (1024 * 1024 + 10), "over the limit"),
 ]
 
 
-@pytest.mark.parametrize("frame, match", BAD_FRAMES,
-                         ids=[f"bad{i}" for i in range(len(BAD_FRAMES))])
+@pytest.mark.parametrize(
+    "frame, match", BAD_FRAMES, ids=[f"bad{i}" for i in range(len(BAD_FRAMES))]
+)
 async def test_bad_frames_get_a_fatal_error_and_a_close(asgi_server, frame, match):
     client = await RawSync.connect(asgi_server.ws_url)
     await client.ws.send(frame)
@@ -193,8 +235,7 @@ async def test_bad_frames_get_a_fatal_error_and_a_close(asgi_server, frame, matc
 
 async def test_foreign_origins_are_refused(asgi_server):
     with pytest.raises(websockets.InvalidStatus) as exc:
-        await websockets.connect(asgi_server.ws_url + "/api/sync",
-                                 origin="http://evil.example")
+        await websockets.connect(asgi_server.ws_url + "/api/sync", origin="http://evil.example")
     assert exc.value.response.status_code == 403
     client = await RawSync.connect(asgi_server.ws_url, origin="http://127.0.0.1")
     await client.subscribe("testapp:ping")
@@ -232,8 +273,10 @@ async def test_gapless_pagination_with_journals(asgi_server):
     channel = await client.mutation("testapp:create_channel", {"name": unique("pg")})
 
     async def send(score: int) -> str:
-        return await client.mutation("testapp/messages:send", {
-            "channel": channel, "body": f"s{score}", "author": author, "score": score})
+        return await client.mutation(
+            "testapp/messages:send",
+            {"channel": channel, "body": f"s{score}", "author": author, "score": score},
+        )
 
     for score in (10, 20, 30):
         await send(score)
@@ -243,9 +286,13 @@ async def test_gapless_pagination_with_journals(asgi_server):
     assert [m["score"] for m in first["page"]] == [10, 20] and not first["isDone"]
     journal = client.journals[p1]
     assert journal and json.loads(journal)["endCursor"] == first["continueCursor"]
-    p2 = await client.subscribe("testapp/messages:page_by_score", {
-        "author": author, "paginationOpts": {"numItems": 2, "cursor": first["continueCursor"],
-                                             "id": 1}})
+    p2 = await client.subscribe(
+        "testapp/messages:page_by_score",
+        {
+            "author": author,
+            "paginationOpts": {"numItems": 2, "cursor": first["continueCursor"], "id": 1},
+        },
+    )
     assert [m["score"] for m in client.results[p2]["page"]] == [30]
     assert client.results[p2]["isDone"]
 
@@ -265,8 +312,10 @@ async def test_gapless_pagination_with_journals(asgi_server):
     again = await RawSync.connect(asgi_server.ws_url)
     q = await again.subscribe("testapp/messages:page_by_score", args, journal=journal)
     assert [m["score"] for m in again.results[q]["page"]] == [10, 12, 15, 20]
-    fresh = await again.subscribe("testapp/messages:page_by_score", {
-        "author": author, "paginationOpts": {"numItems": 2, "cursor": None, "id": 2}})
+    fresh = await again.subscribe(
+        "testapp/messages:page_by_score",
+        {"author": author, "paginationOpts": {"numItems": 2, "cursor": None, "id": 2}},
+    )
     assert [m["score"] for m in again.results[fresh]["page"]] == [10, 12]
     for c in (client, again):
         await c.close()
@@ -282,12 +331,16 @@ async def test_split_required_page_over_the_sync_protocol(asgi_server):
     channel = await client.mutation("testapp:create_channel", {"name": unique("pb")})
 
     async def send(score: int) -> None:
-        await client.mutation("testapp/messages:send", {
-            "channel": channel, "body": f"s{score}", "author": author, "score": score})
+        await client.mutation(
+            "testapp/messages:send",
+            {"channel": channel, "body": f"s{score}", "author": author, "score": score},
+        )
 
     def opts(**more: object) -> dict[str, object]:
-        return {"author": author, "paginationOpts": {"numItems": 3, "maximumBytesRead": 10,
-                                                     "id": 1, **more}}
+        return {
+            "author": author,
+            "paginationOpts": {"numItems": 3, "maximumBytesRead": 10, "id": 1, **more},
+        }
 
     def scores(qid: int) -> list[float]:
         return [m["score"] for m in client.results[qid]["page"]]
@@ -298,15 +351,19 @@ async def test_split_required_page_over_the_sync_protocol(asgi_server):
     first = client.results[p1]
     assert scores(p1) == [10] and not first["isDone"]
     assert first["pageStatus"] == "SplitRequired" and first["splitCursor"]
-    assert json.loads(client.journals[p1]) == {"endCursor": first["continueCursor"],
-                                               "splitRequired": True}
+    assert json.loads(client.journals[p1]) == {
+        "endCursor": first["continueCursor"],
+        "splitRequired": True,
+    }
     await send(5)  # inside page 1's range: the journaled page grows, still to be split
     assert scores(p1) == [5, 10] and client.results[p1]["pageStatus"] == "SplitRequired"
     split = client.results[p1]["splitCursor"]
-    low = await client.subscribe("testapp/messages:page_by_score",
-                                 opts(cursor=None, endCursor=split))
-    high = await client.subscribe("testapp/messages:page_by_score",
-                                  opts(cursor=split, endCursor=first["continueCursor"]))
+    low = await client.subscribe(
+        "testapp/messages:page_by_score", opts(cursor=None, endCursor=split)
+    )
+    high = await client.subscribe(
+        "testapp/messages:page_by_score", opts(cursor=split, endCursor=first["continueCursor"])
+    )
     assert scores(low) + scores(high) == [5, 10]
     assert client.results[low]["pageStatus"] is None is client.results[high]["pageStatus"]
     seen, cursor = scores(p1), first["continueCursor"]
@@ -346,22 +403,43 @@ async def test_a_socket_too_slow_to_take_its_updates_is_dropped(asgi_server, tmp
     the server closes it after SYNC.slow_socket_seconds instead of buffering without end."""
     from django.db import connection
 
-    server = start_server(connection.settings_dict["NAME"], tmp_path, server="uvicorn",
-                          env_extra={"REACTIVE_TEST_SYNC": json.dumps(
-                              {"slow_socket_seconds": 1.0})})
+    server = start_server(
+        connection.settings_dict["NAME"],
+        tmp_path,
+        server="uvicorn",
+        env_extra={"REACTIVE_TEST_SYNC": json.dumps({"slow_socket_seconds": 1.0})},
+    )
     try:
         name = unique("slow")
-        stalled = _stalled_socket(server.url, [
-            {"type": "Connect", "sessionId": str(uuid.uuid4()), "connectionCount": 0},
-            {"type": "ModifyQuerySet", "baseVersion": 0, "newVersion": 1, "modifications": [
-                {"type": "Add", "queryId": 0, "udfPath": "testapp:big_counter",
-                 "args": [{"name": name}]}]}])
+        stalled = _stalled_socket(
+            server.url,
+            [
+                {"type": "Connect", "sessionId": str(uuid.uuid4()), "connectionCount": 0},
+                {
+                    "type": "ModifyQuerySet",
+                    "baseVersion": 0,
+                    "newVersion": 1,
+                    "modifications": [
+                        {
+                            "type": "Add",
+                            "queryId": 0,
+                            "udfPath": "testapp:big_counter",
+                            "args": [{"name": name}],
+                        }
+                    ],
+                },
+            ],
+        )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 20
         while "too slow" not in server.log():
             assert loop.time() < deadline, server.log()[-2000:]
-            await asyncio.to_thread(requests.post, server.url + "/api/mutation", timeout=10,
-                                    json={"path": "testapp:counter_inc", "args": {"name": name}})
+            await asyncio.to_thread(
+                requests.post,
+                server.url + "/api/mutation",
+                timeout=10,
+                json={"path": "testapp:counter_inc", "args": {"name": name}},
+            )
         stalled.close()
         healthy = await RawSync.connect(server.ws_url)  # the server is fine
         await healthy.subscribe("testapp:ping")
@@ -411,10 +489,19 @@ async def test_max_observed_timestamp_is_never_gone_back_on(asgi_server):
 
 async def test_max_observed_timestamp_beyond_i64_is_refused(asgi_server):
     ws = await websockets.connect(asgi_server.ws_url + "/api/1.48.0/sync")
-    await ws.send(json.dumps({"type": "Connect", "sessionId": str(uuid.uuid4()),
-                              "connectionCount": 1, "clientTs": 0,
-                              "maxObservedTimestamp": base64.b64encode(
-                                  (2**64 - 1).to_bytes(8, "little")).decode()}))
+    await ws.send(
+        json.dumps(
+            {
+                "type": "Connect",
+                "sessionId": str(uuid.uuid4()),
+                "connectionCount": 1,
+                "clientTs": 0,
+                "maxObservedTimestamp": base64.b64encode(
+                    (2**64 - 1).to_bytes(8, "little")
+                ).decode(),
+            }
+        )
+    )
     message = json.loads(await asyncio.wait_for(ws.recv(), 10))
     assert message["type"] == "FatalError"
     assert "maxObservedTimestamp" in message["error"]

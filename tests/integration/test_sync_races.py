@@ -23,11 +23,13 @@ def unique(prefix: str) -> str:
 
 async def terminate(where: str) -> list[int]:
     """Terminate the test database's backends matching a pg_stat_activity condition."""
-    async with await psycopg.AsyncConnection.connect(autocommit=True,
-                                                     **conninfo("default")) as conn:
+    async with await psycopg.AsyncConnection.connect(
+        autocommit=True, **conninfo("default")
+    ) as conn:
         cur = await conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            f"AND application_name = 'reactive-test-server' AND {where}")
+            f"AND application_name = 'reactive-test-server' AND {where}"
+        )
         pids = [row[0] for row in await cur.fetchall()]
         for pid in pids:
             await conn.execute("SELECT pg_terminate_backend(%s)", [pid])
@@ -47,9 +49,12 @@ async def test_a_query_removed_and_re_added_during_a_tick_gets_its_result(asgi_s
 
 async def test_an_add_cancelled_in_the_same_message(asgi_server):
     client = await RawSync.connect(asgi_server.ws_url)
-    await client.modify([
-        {"type": "Add", "queryId": 7, "udfPath": "testapp:ping", "args": [{}]},
-        {"type": "Remove", "queryId": 7}])
+    await client.modify(
+        [
+            {"type": "Add", "queryId": 7, "udfPath": "testapp:ping", "args": [{}]},
+            {"type": "Remove", "queryId": 7},
+        ]
+    )
     await client.until(lambda: client.version["querySet"] == 1)
     assert not any(m["type"] == "FatalError" for m in client.others)
     await client.subscribe("testapp:ping")  # the socket is healthy
@@ -58,8 +63,12 @@ async def test_an_add_cancelled_in_the_same_message(asgi_server):
 
 async def test_identity_change_keeps_refused_queries_refused(asgi_server):
     client = await RawSync.connect(asgi_server.ws_url)
-    await client.modify([{"type": "Add", "queryId": i, "udfPath": "testapp:echo",
-                          "args": [{"i": i}]} for i in range(66)])  # the limit is 64
+    await client.modify(
+        [
+            {"type": "Add", "queryId": i, "udfPath": "testapp:echo", "args": [{"i": i}]}
+            for i in range(66)
+        ]
+    )  # the limit is 64
     await client.until(lambda: len(client.results) + len(client.errors) == 66)
     await client.send({"type": "Authenticate", "tokenType": "None", "baseVersion": 0})
     await client.until(lambda: client.version["identity"] == 1)
@@ -107,14 +116,29 @@ async def test_a_connection_lost_mid_tick_publishes_no_errors(asgi_server, tmp_p
 
         killer = asyncio.create_task(kill_the_sleeper())
         await client.modify(
-            [{"type": "Add", "queryId": i, "udfPath": "testapp:counter_value",
-              "args": [{"name": n}]} for i, n in enumerate(names)]
-            + [{"type": "Add", "queryId": 99, "udfPath": "testapp:pg_sleep",
-                "args": [{"seconds": 0.5}]}])
+            [
+                {
+                    "type": "Add",
+                    "queryId": i,
+                    "udfPath": "testapp:counter_value",
+                    "args": [{"name": n}],
+                }
+                for i, n in enumerate(names)
+            ]
+            + [
+                {
+                    "type": "Add",
+                    "queryId": 99,
+                    "udfPath": "testapp:pg_sleep",
+                    "args": [{"seconds": 0.5}],
+                }
+            ]
+        )
         await killer
         await client.until(lambda: len(client.results) + len(client.errors) == 5, timeout=10)
         assert not any("Server Error" in e["errorMessage"] for e in client.errors.values()), (
-            json.dumps(client.errors))
+            json.dumps(client.errors)
+        )
         writer = await RawSync.connect(server.ws_url)
         for n in names:
             await writer.mutation("testapp:counter_inc", {"name": n})
@@ -130,9 +154,12 @@ async def test_a_reused_query_id_removed_again_is_removed(asgi_server):
     removal must not be dropped with the first (found by the stateful model test)."""
     client = await RawSync.connect(asgi_server.ws_url)
     await client.subscribe("testapp:ping")  # query 0, version 1
-    await client.modify([{"type": "Remove", "queryId": 0},  # version 2: id 0 reused, slow
-                         {"type": "Add", "queryId": 0, "udfPath": "testapp:slow",
-                          "args": [{"seconds": 0.5}]}])
+    await client.modify(
+        [
+            {"type": "Remove", "queryId": 0},  # version 2: id 0 reused, slow
+            {"type": "Add", "queryId": 0, "udfPath": "testapp:slow", "args": [{"seconds": 0.5}]},
+        ]
+    )
     await asyncio.sleep(0.2)
     await client.unsubscribe(0)  # version 3
     await client.until(lambda: client.version["querySet"] == 3)

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.django_db
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
+
 async def test_first_transition_after_response_shows_the_write(asgi_server):
     client = await RawSync.connect(asgi_server.ws_url)
     names = await client.subscribe("testapp:channel_names")
@@ -32,13 +33,23 @@ async def test_first_transition_after_response_shows_the_write(asgi_server):
     await client.subscribe("testapp:slow", {"seconds": 0.7})
     # another writer starts a tick N (its snapshot is taken right away, then slow runs 0.7 s)
     loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, lambda: asgi_server.post(
-        "/api/mutation", {"path": "testapp:create_channel", "args": {"name": unique("other")}}))
+    await loop.run_in_executor(
+        None,
+        lambda: asgi_server.post(
+            "/api/mutation", {"path": "testapp:create_channel", "args": {"name": unique("other")}}
+        ),
+    )
     await asyncio.sleep(0.2)
     mine = unique("mine")
     rid = 0
-    await client.send({"type": "Mutation", "requestId": rid, "udfPath": "testapp:create_channel",
-                       "args": [{"name": mine}]})
+    await client.send(
+        {
+            "type": "Mutation",
+            "requestId": rid,
+            "udfPath": "testapp:create_channel",
+            "args": [{"name": mine}],
+        }
+    )
     await client.until(lambda: rid in client.responses)
     resp_ts = decode_ts(client.responses[rid]["ts"])
     n_before = client.arrived[rid]
@@ -49,7 +60,8 @@ async def test_first_transition_after_response_shows_the_write(asgi_server):
     # Python/Rust rule: the mutation resolves now; its write must be visible
     assert first_ts >= resp_ts and mine in client.results[names], (
         f"first Transition after MutationResponse: ts {first_ts - resp_ts:+} ns vs the "
-        f"mutation's, own write shown: {mine in client.results[names]}")
+        f"mutation's, own write shown: {mine in client.results[names]}"
+    )
     await client.close()
 
 
@@ -64,8 +76,13 @@ def test_official_python_client_reads_its_write(asgi_server):
     failures = 0
     for _ in range(3):
         # another writer starts a tick whose snapshot predates our mutation
-        threading.Thread(target=asgi_server.post, args=("/api/mutation", {
-            "path": "testapp:create_channel", "args": {"name": unique("other")}})).start()
+        threading.Thread(
+            target=asgi_server.post,
+            args=(
+                "/api/mutation",
+                {"path": "testapp:create_channel", "args": {"name": unique("other")}},
+            ),
+        ).start()
         time.sleep(0.25)
         mine = unique("mine")
         client.mutation("testapp:create_channel", {"name": mine})  # resolved
@@ -81,23 +98,46 @@ async def test_a_transition_never_carries_results_newer_than_its_ts(tmp_path):
     updated the shared subscriptions."""
     from django.db import connection
 
-    server = start_server(connection.settings_dict["NAME"], tmp_path, server="uvicorn",
-                          env_extra={"REACTIVE_TEST_SYNC": json.dumps(
-                              {"slow_socket_seconds": 120.0})})
+    server = start_server(
+        connection.settings_dict["NAME"],
+        tmp_path,
+        server="uvicorn",
+        env_extra={"REACTIVE_TEST_SYNC": json.dumps({"slow_socket_seconds": 120.0})},
+    )
     try:
         name = f"c-{uuid.uuid4().hex[:8]}"
+
         def inc() -> dict:
-            return requests.post(server.url + "/api/mutation", timeout=10, json={
-                "path": "testapp:counter_inc", "args": {"name": name}}).json()
+            return requests.post(
+                server.url + "/api/mutation",
+                timeout=10,
+                json={"path": "testapp:counter_inc", "args": {"name": name}},
+            ).json()
 
         await asyncio.to_thread(inc)
         sock = open_ws(server.url)
-        for f in ({"type": "Connect", "sessionId": str(uuid.uuid4()), "connectionCount": 0},
-                  {"type": "ModifyQuerySet", "baseVersion": 0, "newVersion": 1, "modifications": [
-                      {"type": "Add", "queryId": 0, "udfPath": "testapp:big_counter",
-                       "args": [{"name": name}]},
-                      {"type": "Add", "queryId": 1, "udfPath": "testapp:counter_value",
-                       "args": [{"name": name}]}]}):
+        for f in (
+            {"type": "Connect", "sessionId": str(uuid.uuid4()), "connectionCount": 0},
+            {
+                "type": "ModifyQuerySet",
+                "baseVersion": 0,
+                "newVersion": 1,
+                "modifications": [
+                    {
+                        "type": "Add",
+                        "queryId": 0,
+                        "udfPath": "testapp:big_counter",
+                        "args": [{"name": name}],
+                    },
+                    {
+                        "type": "Add",
+                        "queryId": 1,
+                        "udfPath": "testapp:counter_value",
+                        "args": [{"name": name}],
+                    },
+                ],
+            },
+        ):
             sock.sendall(frame(f))
         for _ in range(25):  # fill the pipe: the socket's writer ends up blocked in send
             await asyncio.to_thread(inc)
@@ -105,8 +145,16 @@ async def test_a_transition_never_carries_results_newer_than_its_ts(tmp_path):
         await asyncio.sleep(0.5)
         await asyncio.to_thread(inc)  # tick N: ready=(N, L_N)
         await asyncio.sleep(0.5)
-        sock.sendall(frame({"type": "Mutation", "requestId": 0, "udfPath": "testapp:counter_inc",
-                            "args": [{"name": name}]}))
+        sock.sendall(
+            frame(
+                {
+                    "type": "Mutation",
+                    "requestId": 0,
+                    "udfPath": "testapp:counter_inc",
+                    "args": [{"name": name}],
+                }
+            )
+        )
         await asyncio.sleep(1.0)  # m commits; later ticks see it while its response is blocked
         # now drain everything
         sock.settimeout(5)
@@ -139,18 +187,31 @@ async def test_the_first_transition_after_a_reconnect_is_not_below_max_observed(
     a = await RawSync.connect(asgi_server.ws_url)
     await a.subscribe("testapp:channel_names")
     loop = asyncio.get_running_loop()
-    await loop.run_in_executor(None, lambda: asgi_server.post(
-        "/api/mutation", {"path": "testapp:create_channel",
-                          "args": {"name": f"o-{uuid.uuid4().hex[:8]}"}}))
+    await loop.run_in_executor(
+        None,
+        lambda: asgi_server.post(
+            "/api/mutation",
+            {"path": "testapp:create_channel", "args": {"name": f"o-{uuid.uuid4().hex[:8]}"}},
+        ),
+    )
     await asyncio.sleep(0.15)  # tick L is running the slow query
-    await a.send({"type": "Mutation", "requestId": 0, "udfPath": "testapp:create_channel",
-                  "args": [{"name": f"m-{uuid.uuid4().hex[:8]}"}]})
+    await a.send(
+        {
+            "type": "Mutation",
+            "requestId": 0,
+            "udfPath": "testapp:create_channel",
+            "args": [{"name": f"m-{uuid.uuid4().hex[:8]}"}],
+        }
+    )
     await a.until(lambda: 0 in a.responses)
-    observed = max([decode_ts(a.responses[0]["ts"])] +
-                   [decode_ts(t["endVersion"]["ts"]) for t in a.transitions])
+    observed = max(
+        [decode_ts(a.responses[0]["ts"])]
+        + [decode_ts(t["endVersion"]["ts"]) for t in a.transitions]
+    )
     await a.close()
-    b = await RawSync.connect(asgi_server.ws_url, session_id=a.session_id, connection_count=1,
-                              max_observed_ts=observed)
+    b = await RawSync.connect(
+        asgi_server.ws_url, session_id=a.session_id, connection_count=1, max_observed_ts=observed
+    )
     await b.subscribe("testapp:channel_names")
     first = decode_ts(b.transitions[0]["endVersion"]["ts"])
     assert first >= observed
@@ -178,8 +239,9 @@ async def test_a_clock_ahead_is_honoured_without_drifting_across_restarts(tmp_pa
 
 
 async def test_a_made_up_max_observed_timestamp_cannot_push_timestamps_past_i64(asgi_server):
-    c = await RawSync.connect(asgi_server.ws_url, max_observed_ts=MAX_TS - 1_000_000,
-                              connection_count=1)
+    c = await RawSync.connect(
+        asgi_server.ws_url, max_observed_ts=MAX_TS - 1_000_000, connection_count=1
+    )
     await c.subscribe("testapp:channel_names")
     await c.mutation("testapp:create_channel", {"name": unique("huge")})
     sent = [decode_ts(t["endVersion"]["ts"]) for t in c.transitions]

@@ -14,6 +14,7 @@ from reactive.models import ReactiveModel
 def sample() -> Table:
     # an isolated app registry: the model never joins testapp (or its migrations)
     with isolate_apps("tests.testapp"):
+
         class Sample(ReactiveModel):
             channel = models.IntegerField()
             secret = models.CharField(max_length=10)
@@ -25,8 +26,11 @@ def sample() -> Table:
                     models.Index(fields=["channel", "creation_time"], name="samples_by_channel"),
                     models.Index(fields=["secret"], name="samples_by_secret"),
                     models.Index(models.functions.Lower("secret"), name="samples_lower"),
-                    models.Index(fields=["channel"], name="samples_partial",
-                                 condition=models.Q(channel__gt=0)),
+                    models.Index(
+                        fields=["channel"],
+                        name="samples_partial",
+                        condition=models.Q(channel__gt=0),
+                    ),
                 ]
 
         table = tables.register(Sample, "samples", exclude=("secret",))
@@ -44,10 +48,16 @@ def test_creation_time_in_an_index_and_short_names(sample: Table):
 
 def test_unusable_indexes_are_reported(sample: Table):
     assert "by_secret" not in sample.indexes
-    assert sorted(sample.unusable_indexes()) == ["samples_by_secret", "samples_lower",
-                                                 "samples_partial"]
+    assert sorted(sample.unusable_indexes()) == [
+        "samples_by_secret",
+        "samples_lower",
+        "samples_partial",
+    ]
     from django.core import checks
 
     warned = [m for m in checks.run_checks() if m.id == "reactive.W007"]
-    assert {m.msg.split("'")[1] for m in warned} == {"samples_by_secret", "samples_lower",
-                                                      "samples_partial"}
+    assert {m.msg.split("'")[1] for m in warned} == {
+        "samples_by_secret",
+        "samples_lower",
+        "samples_partial",
+    }

@@ -57,8 +57,9 @@ def test_hot_row_retries_queue_up_instead_of_running_out():
 
     runner._hot_until.clear()  # an earlier test may have left counter_inc hot: queued at once
     Counter.objects.create(name="hot", value=0)
-    outcomes = run_threads(16, lambda i: [execute("testapp:counter_inc", {"name": "hot"})
-                                          for _ in range(10)])
+    outcomes = run_threads(
+        16, lambda i: [execute("testapp:counter_inc", {"name": "hot"}) for _ in range(10)]
+    )
     flat = [o for batch in outcomes for o in batch]
     assert [o.error for o in flat if o.error] == []
     assert Counter.objects.get(name="hot").value == 160

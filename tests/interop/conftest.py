@@ -10,14 +10,16 @@ from tests.conftest import LiveServer, start_server
 
 
 @pytest.fixture(scope="module")
-def uvicorn_server(django_db_setup: None, django_db_blocker: object,
-                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+def uvicorn_server(
+    django_db_setup: None, django_db_blocker: object, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     """Like conftest's `asgi_server`, served by uvicorn instead of daphne."""
     from django.db import connection
 
     name = connection.settings_dict["NAME"]
     assert name.startswith("test_"), (
-        f"uvicorn_server would use database {name!r}: mark the module with pytest.mark.django_db")
+        f"uvicorn_server would use database {name!r}: mark the module with pytest.mark.django_db"
+    )
     server = start_server(name, tmp_path_factory.mktemp("uvicorn"), server="uvicorn")
     yield server
     server.stop()

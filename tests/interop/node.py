@@ -21,27 +21,39 @@ def node_executable() -> str:
     if node is None:
         pytest.fail("node is not installed: install Node.js 20+ and run `python3 dev.py test`")
     if not (JS_DIR / "node_modules" / "convex" / "package.json").exists():
-        pytest.fail(f"{JS_DIR / 'node_modules'} is missing the `convex` package: run "
-                    "`python3 dev.py test` (it runs `npm ci` in tests/interop/js)")
+        pytest.fail(
+            f"{JS_DIR / 'node_modules'} is missing the `convex` package: run "
+            "`python3 dev.py test` (it runs `npm ci` in tests/interop/js)"
+        )
     return node
 
 
-def run_node(script: str, *args: str, server: LiveServer | None = None,
-             timeout: float = 60) -> dict[str, Any]:
+def run_node(
+    script: str, *args: str, server: LiveServer | None = None, timeout: float = 60
+) -> dict[str, Any]:
     """Run ``tests/interop/js/<script>``, which prints exactly one JSON line; fail if it hangs
     or prints anything else."""
     node = node_executable()
     log = f"\n--- server log ---\n{server.log()}" if server is not None else ""
     try:
-        proc = subprocess.run([node, str(JS_DIR / script), *args], cwd=JS_DIR,
-                              capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(
+            [node, str(JS_DIR / script), *args],
+            cwd=JS_DIR,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"{script} did not finish in {timeout:g} s\nstdout: {exc.stdout!r}\n"
-                    f"stderr: {exc.stderr!r}{log}")
+        pytest.fail(
+            f"{script} did not finish in {timeout:g} s\nstdout: {exc.stdout!r}\n"
+            f"stderr: {exc.stderr!r}{log}"
+        )
     lines = proc.stdout.strip().splitlines()
     if len(lines) != 1:
-        pytest.fail(f"{script} must print exactly one JSON line (exit {proc.returncode})"
-                    f"\nstdout: {proc.stdout}\nstderr: {proc.stderr}")
+        pytest.fail(
+            f"{script} must print exactly one JSON line (exit {proc.returncode})"
+            f"\nstdout: {proc.stdout}\nstderr: {proc.stderr}"
+        )
     try:
         result: dict[str, Any] = json.loads(lines[0])
     except ValueError:

@@ -46,8 +46,10 @@ def _run_script(url: str) -> dict[str, Any]:
         return _runs[url]
     result = run_node(SCRIPT.name, url)
     if "fatal" in result:
-        pytest.fail(f"http_client.mjs crashed (exit {result['returncode']}): {result['fatal']}\n"
-                    f"stderr: {result['stderr']}")
+        pytest.fail(
+            f"http_client.mjs crashed (exit {result['returncode']}): {result['fatal']}\n"
+            f"stderr: {result['stderr']}"
+        )
     _runs[url] = result
     return result
 
@@ -74,8 +76,13 @@ def test_script_reports_a_crash_as_json(tmp_path: Path) -> None:
     assert node is not None, "node is not installed: install Node.js 20+"
     if not (JS_DIR / "node_modules" / "convex" / "package.json").exists():
         pytest.fail("tests/interop/js/node_modules is missing: run `python3 dev.py test`")
-    proc = subprocess.run([node, str(SCRIPT), "http://127.0.0.1:9"], cwd=JS_DIR,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [node, str(SCRIPT), "http://127.0.0.1:9"],
+        cwd=JS_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 1, proc.stdout + proc.stderr
     result = json.loads(lines[0])

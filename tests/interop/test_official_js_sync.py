@@ -40,8 +40,7 @@ CHECKS = [
     "stable_connections",
 ]
 # The ones also run against uvicorn.
-BASIC_CHECKS = ["subscription_sees_other_client", "read_your_writes", "query",
-                "stable_connections"]
+BASIC_CHECKS = ["subscription_sees_other_client", "read_your_writes", "query", "stable_connections"]
 
 # The live server commits to pytest-django's test database, which pytest-django (4.14) only
 # creates when a collected test asks for database access: without this mark, running these tests
@@ -56,23 +55,28 @@ def _run_script(server: LiveServer, checks: list[str] | None = None) -> dict[str
     key = (server.url, tuple(checks) if checks else None)
     if key in _runs:
         return _runs[key]
-    result = run_node(SCRIPT.name, server.url, *([",".join(checks)] if checks else []),
-                      server=server)
+    result = run_node(
+        SCRIPT.name, server.url, *([",".join(checks)] if checks else []), server=server
+    )
     _runs[key] = result
     return result
 
 
 def _explain(server: LiveServer, result: dict[str, Any]) -> str:
     logs = "\n".join(result.get("logs") or [])
-    return (f"--- client logs ---\n{logs}\n--- node stderr ---\n{result['stderr']}\n"
-            f"--- server log ---\n{server.log()}")
+    return (
+        f"--- client logs ---\n{logs}\n--- node stderr ---\n{result['stderr']}\n"
+        f"--- server log ---\n{server.log()}"
+    )
 
 
 def _assert_check(server: LiveServer, result: dict[str, Any], check: str) -> None:
     if "fatal" in result:
-        pytest.fail(f"sync_client.mjs crashed (exit {result['returncode']}): {result['fatal']}\n"
-                    f"checks finished before the crash: {json.dumps(result.get('checks'))}\n"
-                    f"{_explain(server, result)}")
+        pytest.fail(
+            f"sync_client.mjs crashed (exit {result['returncode']}): {result['fatal']}\n"
+            f"checks finished before the crash: {json.dumps(result.get('checks'))}\n"
+            f"{_explain(server, result)}"
+        )
     outcome = result["checks"].get(check)
     assert outcome is not None, f"sync_client.mjs did not run the {check!r} check"
     assert outcome["ok"], f"{check}: {outcome['detail']}\n{_explain(server, result)}"
@@ -135,40 +139,86 @@ def test_read_your_writes_while_a_tick_runs(asgi_server: LiveServer) -> None:
         holder = stack.enter_context(_pg(autocommit=False))
         watcher = stack.enter_context(_pg(autocommit=True))
         watcher.execute("SET application_name = 'interop-watcher'")
-        holder.execute("INSERT INTO testapp_channel (name, topic, creation_time) "
-                       "VALUES (%s, '', 0)", [name + "-inner"])
-        proc = subprocess.Popen([node_executable(), str(SCRIPT), asgi_server.url,
-                                 "read_your_writes_during_a_tick"], cwd=JS_DIR, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                env={**os.environ, "RACE_NAME": name})
+        holder.execute(
+            "INSERT INTO testapp_channel (name, topic, creation_time) VALUES (%s, '', 0)",
+            [name + "-inner"],
+        )
+        proc = subprocess.Popen(
+            [node_executable(), str(SCRIPT), asgi_server.url, "read_your_writes_during_a_tick"],
+            cwd=JS_DIR,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "RACE_NAME": name},
+        )
         stack.callback(lambda: proc.poll() is None and (proc.kill(), proc.communicate()))
-        _poll(watcher, "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                       "AND wait_event_type = 'Lock' AND backend_xid IS NOT NULL "
-                       "AND query LIKE 'INSERT INTO \"testapp_channel\"%'",
-              "the mutation to block on our row (with its transaction id assigned)")
+        _poll(
+            watcher,
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock' AND backend_xid IS NOT NULL "
+            "AND query LIKE 'INSERT INTO \"testapp_channel\"%'",
+            "the mutation to block on our row (with its transaction id assigned)",
+        )
         blocked = time.monotonic()
         # A later transaction id completes, so the next snapshot's xmax passes the mutation's id
         # (xmax is one past the latest *completed* id; any concurrent write does this).
         watcher.execute("SELECT pg_current_xact_id()")
         bob = stack.enter_context(connect(asgi_server.ws_url + "/api/sync"))
-        bob.send(json.dumps({"type": "Connect", "sessionId": str(uuid.uuid4()),
-                             "connectionCount": 0, "lastCloseReason": "InitialConnect",
-                             "clientTs": 0}))
-        bob.send(json.dumps({"type": "ModifyQuerySet", "baseVersion": 0, "newVersion": 1,
-                             "modifications": [{"type": "Add", "queryId": 0,
-                                                "udfPath": "testapp:pg_sleep",
-                                                "args": [{"seconds": 0.8}]}]}))
-        _poll(watcher, "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                       "AND state = 'active' AND query LIKE '%pg_sleep%' "
-                       "AND application_name <> 'interop-watcher'",
-              "the server's tick to run testapp:pg_sleep")
+        bob.send(
+            json.dumps(
+                {
+                    "type": "Connect",
+                    "sessionId": str(uuid.uuid4()),
+                    "connectionCount": 0,
+                    "lastCloseReason": "InitialConnect",
+                    "clientTs": 0,
+                }
+            )
+        )
+        bob.send(
+            json.dumps(
+                {
+                    "type": "ModifyQuerySet",
+                    "baseVersion": 0,
+                    "newVersion": 1,
+                    "modifications": [
+                        {
+                            "type": "Add",
+                            "queryId": 0,
+                            "udfPath": "testapp:pg_sleep",
+                            "args": [{"seconds": 0.8}],
+                        }
+                    ],
+                }
+            )
+        )
+        _poll(
+            watcher,
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND state = 'active' AND query LIKE '%pg_sleep%' "
+            "AND application_name <> 'interop-watcher'",
+            "the server's tick to run testapp:pg_sleep",
+        )
         # And make the tick after it slow too, so that the Transition bringing the write comes
         # well after any earlier one (frames that arrive together are applied before the
         # mutation's promise callbacks run, which would hide a premature resolution).
-        bob.send(json.dumps({"type": "ModifyQuerySet", "baseVersion": 1, "newVersion": 2,
-                             "modifications": [{"type": "Add", "queryId": 1,
-                                                "udfPath": "testapp:pg_sleep",
-                                                "args": [{"seconds": 0.81}]}]}))
+        bob.send(
+            json.dumps(
+                {
+                    "type": "ModifyQuerySet",
+                    "baseVersion": 1,
+                    "newVersion": 2,
+                    "modifications": [
+                        {
+                            "type": "Add",
+                            "queryId": 1,
+                            "udfPath": "testapp:pg_sleep",
+                            "args": [{"seconds": 0.81}],
+                        }
+                    ],
+                }
+            )
+        )
         holder.rollback()
         held = time.monotonic() - blocked
         # Past the server's lock_timeout (500 ms) the mutation would retry in a new transaction
@@ -185,9 +235,14 @@ def test_read_your_writes_while_a_tick_runs(asgi_server: LiveServer) -> None:
 def test_script_reports_a_dead_server_as_json() -> None:
     """Against a server that is not there, the script still prints one JSON line, fails and
     exits (every wait is time-boxed)."""
-    proc = subprocess.run([node_executable(), str(SCRIPT), "http://127.0.0.1:9", "query"],
-                          cwd=JS_DIR, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "SYNC_CLIENT_WAIT_MS": "1000"})
+    proc = subprocess.run(
+        [node_executable(), str(SCRIPT), "http://127.0.0.1:9", "query"],
+        cwd=JS_DIR,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "SYNC_CLIENT_WAIT_MS": "1000"},
+    )
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 1, proc.stdout + proc.stderr
     result = json.loads(lines[0])
@@ -197,8 +252,9 @@ def test_script_reports_a_dead_server_as_json() -> None:
 
 
 @pytest.mark.parametrize("where", ["another_database", "same_database"])
-def test_mutations_are_not_held_back_by_an_unrelated_transaction(asgi_server: LiveServer,
-                                                                 where: str) -> None:
+def test_mutations_are_not_held_back_by_an_unrelated_transaction(
+    asgi_server: LiveServer, where: str
+) -> None:
     """A transaction that holds a transaction id elsewhere on the same Postgres server (in
     another database, or on an unrelated table of this one) must not delay mutations: each
     official-client mutation resolves promptly, and its optimistic update is dropped by the
@@ -209,8 +265,9 @@ def test_mutations_are_not_held_back_by_an_unrelated_transaction(asgi_server: Li
         blocker = hold_transaction(stack, conninfo("default"), where)
         (xid,) = blocker.execute("SELECT pg_current_xact_id()::text").fetchone()
         assert xid, "the blocking transaction has a transaction id"
-        result = run_node(SCRIPT.name, asgi_server.url, "mutations_beside_a_long_transaction",
-                          server=asgi_server)
+        result = run_node(
+            SCRIPT.name, asgi_server.url, "mutations_beside_a_long_transaction", server=asgi_server
+        )
         # still open: the whole run happened beside it
         assert blocker.execute("SELECT pg_current_xact_id()::text").fetchone() == (xid,)
         blocker.rollback()

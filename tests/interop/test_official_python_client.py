@@ -32,7 +32,10 @@ def test_query(convex: ConvexHttpClient) -> None:
     assert convex.query("testapp") == "default export"
     assert convex.query("testapp:default") == "default export"
     assert convex.query("testapp:echo", {"a": "x", "n": 2, "nested": {"l": [1, None, True]}}) == {
-        "a": "x", "n": 2.0, "nested": {"l": [1.0, None, True]}}
+        "a": "x",
+        "n": 2.0,
+        "nested": {"l": [1.0, None, True]},
+    }
 
 
 def test_mutation(convex: ConvexHttpClient) -> None:
@@ -41,8 +44,9 @@ def test_mutation(convex: ConvexHttpClient) -> None:
     assert isinstance(channel, str) and channel
     assert name in convex.query("testapp:channel_names")
     body = _unique("hi from python")
-    message = convex.mutation("testapp/messages:send",
-                              {"channel": channel, "body": body, "author": "py"})
+    message = convex.mutation(
+        "testapp/messages:send", {"channel": channel, "body": body, "author": "py"}
+    )
     assert isinstance(message, str) and message and message != channel
     assert {"body": body, "author": "py"} in convex.query("testapp/messages:latest")
 
@@ -50,8 +54,9 @@ def test_mutation(convex: ConvexHttpClient) -> None:
 def test_documents_read_back(convex: ConvexHttpClient) -> None:
     """A message row has an IntegerField (`score`): a whole-number float64 must decode too."""
     channel = convex.mutation("testapp:create_channel", {"name": _unique("py-docs")})
-    message = convex.mutation("testapp/messages:send",
-                              {"channel": channel, "body": "hi from python", "author": "py"})
+    message = convex.mutation(
+        "testapp/messages:send", {"channel": channel, "body": "hi from python", "author": "py"}
+    )
     rows = convex.query("testapp/messages:list", {"channel": channel})
     assert isinstance(rows, list) and len(rows) == 1, rows
     row = rows[0]
@@ -93,16 +98,27 @@ def test_int64_results(convex: ConvexHttpClient) -> None:
 
 def test_typed_arguments_round_trip(convex: ConvexHttpClient) -> None:
     """`typed` returns its `n: int` argument: a whole-number float64 result must decode too."""
-    result = convex.query("testapp:typed", {"s": "x", "n": 1, "f": 1.5, "b": True,
-                                            "i": ConvexInt64(2**40 + 3), "by": b"\x00"})
-    assert result == {"s": "x", "n": 1.0, "f": 1.5, "b": True, "i": ConvexInt64(2**40 + 3),
-                      "by": b"\x00", "opt": None, "tags": None}
+    result = convex.query(
+        "testapp:typed",
+        {"s": "x", "n": 1, "f": 1.5, "b": True, "i": ConvexInt64(2**40 + 3), "by": b"\x00"},
+    )
+    assert result == {
+        "s": "x",
+        "n": 1.0,
+        "f": 1.5,
+        "b": True,
+        "i": ConvexInt64(2**40 + 3),
+        "by": b"\x00",
+        "opt": None,
+        "tags": None,
+    }
     assert isinstance(result["i"], ConvexInt64)
 
 
 def test_bytes_round_trip(convex: ConvexHttpClient) -> None:
     assert convex.query("testapp:bytes_echo", {"data": b"\x01\x02\x03\xfa\x00\xff"}) == (
-        b"\xff\x00\xfa\x03\x02\x01")
+        b"\xff\x00\xfa\x03\x02\x01"
+    )
     assert convex.query("testapp:bytes_echo", {"data": b""}) == b""
 
 
@@ -152,8 +168,9 @@ def test_wrong_kind_and_bad_args_are_function_errors(convex: ConvexHttpClient) -
         convex.query("testapp:typed", {"s": 1.0})
 
 
-def test_log_lines_printed_in_debug(convex: ConvexHttpClient,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_log_lines_printed_in_debug(
+    convex: ConvexHttpClient, capsys: pytest.CaptureFixture[str]
+) -> None:
     convex.set_debug(True)
     assert convex.query("testapp:logs") == "ok"
     out = capsys.readouterr().out.splitlines()

@@ -80,8 +80,9 @@ class Sync:
         except Deadline as exc:
             pytest.fail(f"{exc}{hint}\n--- server log ---\n{self.server.log()[-6000:]}")
 
-    def subscribe(self, client: ConvexClient, name: str, args: dict[str, Any] | None = None
-                  ) -> Watch:
+    def subscribe(
+        self, client: ConvexClient, name: str, args: dict[str, Any] | None = None
+    ) -> Watch:
         sub = self.call(f"subscribe({name!r})", client.subscribe, name, args)
         self.subscriptions.append(sub)
         return Watch(self, sub, name)
@@ -115,8 +116,10 @@ class Watch:
                     if predicate(value):
                         return value
         except Deadline as exc:
-            pytest.fail(f"{exc}; values so far: {self.values!r}\n--- server log ---\n"
-                        f"{self.sync.server.log()[-6000:]}")
+            pytest.fail(
+                f"{exc}; values so far: {self.values!r}\n--- server log ---\n"
+                f"{self.sync.server.log()[-6000:]}"
+            )
         pytest.fail(f"subscription {self.name} ended; values so far: {self.values!r}")
 
     def error(self, what: str) -> BaseException:
@@ -146,21 +149,29 @@ def any_sync(any_server: LiveServer) -> Iterator[Sync]:
 
 
 def _new_channel(sync: Sync, client: ConvexClient, prefix: str) -> str:
-    channel = sync.call("mutation testapp:create_channel", client.mutation,
-                        "testapp:create_channel", {"name": _unique(prefix)})
+    channel = sync.call(
+        "mutation testapp:create_channel",
+        client.mutation,
+        "testapp:create_channel",
+        {"name": _unique(prefix)},
+    )
     assert isinstance(channel, str) and channel, channel
     return channel
 
 
 # -- query, mutation, subscriptions: daphne and uvicorn -------------------------------------------
 
+
 def test_query(any_sync: Sync) -> None:
     client = any_sync.client()
     assert any_sync.call("query testapp:ping", client.query, "testapp:ping") == "pong"
     assert any_sync.call("query testapp", client.query, "testapp") == "default export"
-    assert any_sync.call("query testapp:echo", client.query, "testapp:echo",
-                         {"a": "x", "n": 2, "nested": {"l": [1, None, True]}}) == {
-        "a": "x", "n": 2.0, "nested": {"l": [1.0, None, True]}}
+    assert any_sync.call(
+        "query testapp:echo",
+        client.query,
+        "testapp:echo",
+        {"a": "x", "n": 2, "nested": {"l": [1, None, True]}},
+    ) == {"a": "x", "n": 2.0, "nested": {"l": [1.0, None, True]}}
 
 
 def test_mutation_then_read_your_writes(any_sync: Sync) -> None:
@@ -170,12 +181,20 @@ def test_mutation_then_read_your_writes(any_sync: Sync) -> None:
     channel = _new_channel(any_sync, client, "py-sync-ryw")
     ids = []
     for i in range(3):
-        message = any_sync.call(f"mutation {i}", client.mutation, "testapp/messages:send",
-                                {"channel": channel, "body": f"ryw {i}", "author": "py"})
+        message = any_sync.call(
+            f"mutation {i}",
+            client.mutation,
+            "testapp/messages:send",
+            {"channel": channel, "body": f"ryw {i}", "author": "py"},
+        )
         assert isinstance(message, str) and message and message != channel
         ids.append(message)
-        rows = any_sync.call("query testapp/messages:list", client.query,
-                             "testapp/messages:list", {"channel": channel})
+        rows = any_sync.call(
+            "query testapp/messages:list",
+            client.query,
+            "testapp/messages:list",
+            {"channel": channel},
+        )
         assert [row["_id"] for row in rows] == ids, rows
     row = rows[-1]
     assert row["body"] == "ryw 2" and row["author"] == "py" and row["channel"] == channel
@@ -187,8 +206,12 @@ def test_subscription_sees_own_mutation(any_sync: Sync) -> None:
     channel = _new_channel(any_sync, client, "py-sync-own")
     watch = any_sync.subscribe(client, "testapp/messages:list", {"channel": channel})
     assert watch.until(lambda v: True, "the first result") == []
-    message = any_sync.call("mutation testapp/messages:send", client.mutation,
-                            "testapp/messages:send", {"channel": channel, "body": "own"})
+    message = any_sync.call(
+        "mutation testapp/messages:send",
+        client.mutation,
+        "testapp/messages:send",
+        {"channel": channel, "body": "own"},
+    )
     rows = watch.until(lambda v: len(v) > 0, "the client's own write")
     assert [(row["_id"], row["body"]) for row in rows] == [(message, "own")]
 
@@ -198,12 +221,13 @@ def test_subscription_sees_http_mutation(any_sync: Sync) -> None:
     channel = _new_channel(any_sync, client, "py-sync-http")
     watch = any_sync.subscribe(client, "testapp/messages:list", {"channel": channel})
     assert watch.until(lambda v: True, "the first result") == []
-    response = any_sync.server.post("/api/mutation", {
-        "path": "testapp/messages:send", "args": {"channel": channel, "body": "via http"}})
+    response = any_sync.server.post(
+        "/api/mutation",
+        {"path": "testapp/messages:send", "args": {"channel": channel, "body": "via http"}},
+    )
     assert response.status_code == 200 and response.json()["status"] == "success", response.text
     rows = watch.until(lambda v: len(v) > 0, "the HTTP API's write")
-    assert [(row["_id"], row["body"]) for row in rows] == [(response.json()["value"],
-                                                            "via http")]
+    assert [(row["_id"], row["body"]) for row in rows] == [(response.json()["value"], "via http")]
 
 
 def test_subscription_sees_other_client(any_sync: Sync) -> None:
@@ -211,23 +235,34 @@ def test_subscription_sees_other_client(any_sync: Sync) -> None:
     channel = _new_channel(any_sync, alice, "py-sync-other")
     watch = any_sync.subscribe(alice, "testapp/messages:list", {"channel": channel})
     assert watch.until(lambda v: True, "the first result") == []
-    first = any_sync.call("bob's mutation", bob.mutation, "testapp/messages:send",
-                          {"channel": channel, "body": "from bob", "author": "bob"})
+    first = any_sync.call(
+        "bob's mutation",
+        bob.mutation,
+        "testapp/messages:send",
+        {"channel": channel, "body": "from bob", "author": "bob"},
+    )
     rows = watch.until(lambda v: len(v) == 1, "bob's first write")
     assert [(row["_id"], row["body"], row["author"]) for row in rows] == [
-        (first, "from bob", "bob")]
-    second = any_sync.call("bob's second mutation", bob.mutation, "testapp/messages:send",
-                           {"channel": channel, "body": "again", "author": "bob"})
+        (first, "from bob", "bob")
+    ]
+    second = any_sync.call(
+        "bob's second mutation",
+        bob.mutation,
+        "testapp/messages:send",
+        {"channel": channel, "body": "again", "author": "bob"},
+    )
     rows = watch.until(lambda v: len(v) == 2, "bob's second write")
     assert [row["_id"] for row in rows] == [first, second]
 
 
 # -- the rest: daphne ---------------------------------------------------------------------------
 
+
 def test_action(sync: Sync) -> None:
     client = sync.client()
     assert sync.call("action", client.action, "testapp:plain_action", {"x": 21}) == {
-        "doubled": 42.0}
+        "doubled": 42.0
+    }
     assert sync.call("action", client.action, "testapp:plain_action") == {"doubled": 2.0}
 
 
@@ -236,8 +271,12 @@ def test_int64_over_websocket(sync: Sync) -> None:
     big = sync.call("query testapp:big_int", client.query, "testapp:big_int")
     assert big == {"i": ConvexInt64(2**62), "neg": ConvexInt64(-1), "f": 1.5, "n": 3.0}
     assert isinstance(big["i"], ConvexInt64)
-    echoed = sync.call("query testapp:echo", client.query, "testapp:echo",
-                       {"i": ConvexInt64(-(2**63)), "b": b"\x00\xff"})
+    echoed = sync.call(
+        "query testapp:echo",
+        client.query,
+        "testapp:echo",
+        {"i": ConvexInt64(-(2**63)), "b": b"\x00\xff"},
+    )
     assert echoed == {"i": ConvexInt64(-(2**63)), "b": b"\x00\xff"}
 
 
@@ -270,13 +309,18 @@ def test_mutation_convex_error(sync: Sync) -> None:
     client = sync.client()
     name = _unique("py-sync-rollback")
     with pytest.raises(ConvexError) as info:
-        sync.call("mutation testapp:write_then_fail (ConvexError)", client.mutation,
-                  "testapp:write_then_fail", {"name": name},
-                  hint=" (the client waits for a Transition after a MutationResponse with "
-                       "errorData; the server sent none)")
+        sync.call(
+            "mutation testapp:write_then_fail (ConvexError)",
+            client.mutation,
+            "testapp:write_then_fail",
+            {"name": name},
+            hint=" (the client waits for a Transition after a MutationResponse with "
+            "errorData; the server sent none)",
+        )
     assert info.value.data == {"code": "ROLLED_BACK"}
-    assert name not in sync.call("query testapp:channel_names", client.query,
-                                 "testapp:channel_names")
+    assert name not in sync.call(
+        "query testapp:channel_names", client.query, "testapp:channel_names"
+    )
 
 
 def test_plain_errors(sync: Sync) -> None:

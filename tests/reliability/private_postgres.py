@@ -58,20 +58,29 @@ class PrivatePostgres:
     # -- control ------------------------------------------------------------------------
     def pg_ctl(self, *args: str, timeout: float = 60.0) -> None:
         cmd = [str(self.bin / "pg_ctl"), "-D", str(self.data_dir), *args]
-        result = subprocess.run(cmd, user=self.user, stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                timeout=timeout, check=False)
+        result = subprocess.run(
+            cmd,
+            user=self.user,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            timeout=timeout,
+            check=False,
+        )
         if result.returncode != 0:
-            raise RuntimeError(f"pg_ctl {' '.join(args)} failed ({result.returncode}): "
-                               f"{result.stderr.decode(errors='replace')}\n{self.log()}")
+            raise RuntimeError(
+                f"pg_ctl {' '.join(args)} failed ({result.returncode}): "
+                f"{result.stderr.decode(errors='replace')}\n{self.log()}"
+            )
 
     def stop(self, mode: str = "fast") -> None:
         self.pg_ctl("-w", "-m", mode, "stop")
 
     def start(self) -> None:
         # the same options pgserver started it with: no TCP, the socket in socket_dir
-        self.pg_ctl("-w", "-l", str(self.log_path), "-o", '-h ""',
-                    "-o", f"-k {self.socket_dir}", "start")
+        self.pg_ctl(
+            "-w", "-l", str(self.log_path), "-o", '-h ""', "-o", f"-k {self.socket_dir}", "start"
+        )
         self.restarts += 1
 
     def restart(self, mode: str = "fast", down_seconds: float = 0.0) -> None:
@@ -83,9 +92,13 @@ class PrivatePostgres:
         self.start()
 
     def running(self) -> bool:
-        result = subprocess.run([str(self.bin / "pg_ctl"), "-D", str(self.data_dir), "status"],
-                                user=self.user, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, check=False)
+        result = subprocess.run(
+            [str(self.bin / "pg_ctl"), "-D", str(self.data_dir), "status"],
+            user=self.user,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
         return result.returncode == 0
 
     def destroy(self) -> None:
@@ -106,16 +119,22 @@ class PrivatePostgres:
     def create_and_migrate(self) -> None:
         with self.connect("postgres") as conn:
             conn.execute(f'CREATE DATABASE "{self.db_name}"')
-        env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.settings",
-                   DATABASE_URL=self.url())
+        env = dict(os.environ, DJANGO_SETTINGS_MODULE="tests.settings", DATABASE_URL=self.url())
         env.pop("REACTIVE_LIVE_DB_NAME", None)
-        result = subprocess.run([sys.executable, "manage.py", "migrate", "-v0", "--no-input"],
-                                cwd=ROOT, env=env, capture_output=True, timeout=120,
-                                check=False)
+        result = subprocess.run(
+            [sys.executable, "manage.py", "migrate", "-v0", "--no-input"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
         if result.returncode != 0:
-            raise RuntimeError("migrating the private cluster failed:\n"
-                               + result.stdout.decode(errors="replace")
-                               + result.stderr.decode(errors="replace"))
+            raise RuntimeError(
+                "migrating the private cluster failed:\n"
+                + result.stdout.decode(errors="replace")
+                + result.stderr.decode(errors="replace")
+            )
 
 
 def start_cluster(db_name: str = "faults") -> PrivatePostgres:

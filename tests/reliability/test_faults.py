@@ -49,36 +49,40 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def http(server: LiveServer, kind: str, path: str, args: dict[str, Any],
-         timeout: float = 30) -> dict[str, Any]:
-    r = requests.post(f"{server.url}/api/{kind}", json={"path": path, "args": args},
-                      timeout=timeout)
+def http(
+    server: LiveServer, kind: str, path: str, args: dict[str, Any], timeout: float = 30
+) -> dict[str, Any]:
+    r = requests.post(
+        f"{server.url}/api/{kind}", json={"path": path, "args": args}, timeout=timeout
+    )
     r.raise_for_status()
     return r.json()
 
 
 def call_ok(server: LiveServer, kind: str, path: str, args: dict[str, Any]) -> Any:
     body = http(server, kind, path, args)
-    assert body["status"] == "success", (f"{kind} {path} failed: {body}\n"
-                                         f"server log:\n{server.log()[-3000:]}")
+    assert body["status"] == "success", (
+        f"{kind} {path} failed: {body}\nserver log:\n{server.log()[-3000:]}"
+    )
     return decode(body["value"])
 
 
-async def converge(clients: list[tuple[RawSync, int]], expected: Any, what: str,
-                   timeout: float = 20.0) -> None:
+async def converge(
+    clients: list[tuple[RawSync, int]], expected: Any, what: str, timeout: float = 20.0
+) -> None:
     for client, qid in clients:
         try:
             await client.until(lambda c=client, q=qid: c.results.get(q) == expected, timeout)
         except TimeoutError as exc:
-            raise AssertionError(f"{what}: a subscriber did not converge to {expected!r}: "
-                                 f"{exc}") from None
-
-
+            raise AssertionError(
+                f"{what}: a subscriber did not converge to {expected!r}: {exc}"
+            ) from None
 
 
 # ---------------------------------------------------------------------------------------
 # Postgres restarts (a private cluster)
 # ---------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[PrivatePostgres]:
@@ -157,8 +161,7 @@ def scheduled_rows(pg: PrivatePostgres, sids: dict[str, str]) -> dict[str, tuple
     from reactive.ids import pk_of
 
     by_pk = {pk_of("_scheduled_functions", sid): n for n, sid in sids.items()}
-    rows = sql(pg, f"SELECT id, state, attempts FROM {SCHEDULED} WHERE id = ANY(%s)",
-               [list(by_pk)])
+    rows = sql(pg, f"SELECT id, state, attempts FROM {SCHEDULED} WHERE id = ANY(%s)", [list(by_pk)])
     return {by_pk[pk]: (state, attempts) for pk, state, attempts in rows}
 
 
@@ -172,9 +175,14 @@ def sleep_seconds() -> float:
 
 
 def sleeping_in_a_mutation(pg: PrivatePostgres, seconds: float) -> bool:
-    return bool(sql(pg, "SELECT 1 FROM pg_stat_activity WHERE state = 'active' "
-                        "AND query LIKE %s AND pid <> pg_backend_pid()",
-                    [f"SELECT pg_sleep({seconds})%"]))
+    return bool(
+        sql(
+            pg,
+            "SELECT 1 FROM pg_stat_activity WHERE state = 'active' "
+            "AND query LIKE %s AND pid <> pg_backend_pid()",
+            [f"SELECT pg_sleep({seconds})%"],
+        )
+    )
 
 
 async def test_postgres_restart_under_a_live_server_and_worker(stack: Stack) -> None:
@@ -212,26 +220,44 @@ async def test_postgres_restart_under_a_live_server_and_worker(stack: Stack) -> 
             # after it is back; and one holding its transaction open when Postgres goes down.
             for label, delay_ms in (("now", 0), ("down", 400), ("after", 1500)):
                 n = f"{name}-{r}{label}"
-                scheduled[n] = call_ok(server, "mutation", "testapp/scheduling:schedule_bump",
-                                       {"name": n, "delay": delay_ms})
+                scheduled[n] = call_ok(
+                    server,
+                    "mutation",
+                    "testapp/scheduling:schedule_bump",
+                    {"name": n, "delay": delay_ms},
+                )
             n, seconds = f"{name}-{r}held", sleep_seconds()
-            scheduled[n] = call_ok(server, "mutation", "testapp/scheduling:schedule_internal",
-                                   {"fn": "bump_then_sleep",
-                                    "args": {"name": n, "seconds": seconds}})
+            scheduled[n] = call_ok(
+                server,
+                "mutation",
+                "testapp/scheduling:schedule_internal",
+                {"fn": "bump_then_sleep", "args": {"name": n, "seconds": seconds}},
+            )
             held.append(n)
-            wait_for(lambda s=seconds: sleeping_in_a_mutation(pg, s),
-                     "the scheduled mutation in pg_sleep", timeout=10, logs=stack.logs)
+            wait_for(
+                lambda s=seconds: sleeping_in_a_mutation(pg, s),
+                "the scheduled mutation in pg_sleep",
+                timeout=10,
+                logs=stack.logs,
+            )
 
             pg.stop(mode)
             # during the outage: a mutation fails cleanly (no hang, no crash, not applied) ...
             down_rid = 10_000 + r
-            await subs[1].send({"type": "Mutation", "requestId": down_rid,
-                                "udfPath": "testapp:counter_inc", "args": [{"name": name}]})
+            await subs[1].send(
+                {
+                    "type": "Mutation",
+                    "requestId": down_rid,
+                    "udfPath": "testapp:counter_inc",
+                    "args": [{"name": name}],
+                }
+            )
             await subs[1].until(lambda rid=down_rid: rid in subs[1].responses, timeout=10)
             assert not subs[1].responses[down_rid]["success"], subs[1].responses[down_rid]
             # ... and so does an HTTP query
-            body = await asyncio.to_thread(http, server, "query", "testapp:counter_value",
-                                           {"name": name}, 10)
+            body = await asyncio.to_thread(
+                http, server, "query", "testapp:counter_value", {"name": name}, 10
+            )
             assert body["status"] == "error", body
             await asyncio.sleep(0.8)  # the scheduled "down" bump comes due meanwhile
             pg.start()
@@ -240,13 +266,21 @@ async def test_postgres_restart_under_a_live_server_and_worker(stack: Stack) -> 
             # mutation that failed during the outage was not applied)
             assert server.process.poll() is None, stack.logs()
             expected += 1
-            assert await asyncio.to_thread(call_ok, server, "mutation", "testapp:counter_inc",
-                                           {"name": name}) == expected
+            assert (
+                await asyncio.to_thread(
+                    call_ok, server, "mutation", "testapp:counter_inc", {"name": name}
+                )
+                == expected
+            )
             await converge(watched, expected, f"round {r} ({mode}): after an HTTP mutation")
             # a write from outside the executor: only NOTIFY (its LISTEN reconnected) tells
             expected += 10
-            await asyncio.to_thread(sql, pg, f"UPDATE {COUNTERS} SET value = %s "
-                                    "WHERE name = %s RETURNING value", [expected, name])
+            await asyncio.to_thread(
+                sql,
+                pg,
+                f"UPDATE {COUNTERS} SET value = %s WHERE name = %s RETURNING value",
+                [expected, name],
+            )
             await converge(watched, expected, f"round {r} ({mode}): after an external write")
             # the old sockets take mutations and new subscriptions ...
             expected += 1
@@ -255,8 +289,7 @@ async def test_postgres_restart_under_a_live_server_and_worker(stack: Stack) -> 
             for label in ("now", "down", "after", "held"):
                 n = f"{name}-{r}{label}"
                 s = subs[(r + len(sched_watch)) % 3]
-                sched_watch.append((s, await s.subscribe("testapp:counter_value", {"name": n}),
-                                    n))
+                sched_watch.append((s, await s.subscribe("testapp:counter_value", {"name": n}), n))
             # ... and new sockets work too
             fresh = await RawSync.connect(server.ws_url)
             q = await fresh.subscribe("testapp:counter_value", {"name": name})
@@ -273,7 +306,8 @@ async def test_postgres_restart_under_a_live_server_and_worker(stack: Stack) -> 
             except TimeoutError:
                 raise AssertionError(
                     f"scheduled bump {n} never reached its subscriber; rows "
-                    f"{scheduled_rows(pg, scheduled)}\n{stack.logs()}") from None
+                    f"{scheduled_rows(pg, scheduled)}\n{stack.logs()}"
+                ) from None
         await asyncio.sleep(1.5)  # longer than a retry's backoff and a worker's poll
         rows = scheduled_rows(pg, scheduled)
         counts = {n: counter(pg, n) for n in scheduled}
@@ -281,10 +315,11 @@ async def test_postgres_restart_under_a_live_server_and_worker(stack: Stack) -> 
         assert all(state == "success" for state, _ in rows.values()), (rows, stack.logs())
         # the restart really did interrupt the held mutations (else this tested nothing)
         assert all(rows[n][1] >= 2 for n in held), (
-            f"a held mutation was not interrupted: {[(n, rows[n]) for n in held]}\n"
-            f"{stack.logs()}")
-        leftover = sql(pg, "SELECT id, status FROM procrastinate_jobs "
-                           "WHERE status IN ('todo', 'doing')")
+            f"a held mutation was not interrupted: {[(n, rows[n]) for n in held]}\n{stack.logs()}"
+        )
+        leftover = sql(
+            pg, "SELECT id, status FROM procrastinate_jobs WHERE status IN ('todo', 'doing')"
+        )
         assert not leftover, leftover
         for s, q in watched:
             assert s.results[q] == expected
@@ -306,19 +341,34 @@ async def test_worker_killed_mid_job_while_postgres_restarts(stack: Stack) -> No
     doomed = stack.worker("doomed")
     name, seconds = unique("wk"), sleep_seconds()
     sids = {
-        f"{name}-held": call_ok(server, "mutation", "testapp/scheduling:schedule_internal",
-                                {"fn": "bump_then_sleep",
-                                 "args": {"name": f"{name}-held", "seconds": seconds}}),
+        f"{name}-held": call_ok(
+            server,
+            "mutation",
+            "testapp/scheduling:schedule_internal",
+            {"fn": "bump_then_sleep", "args": {"name": f"{name}-held", "seconds": seconds}},
+        ),
     }
-    wait_for(lambda: sleeping_in_a_mutation(pg, seconds), "the scheduled mutation in pg_sleep",
-             timeout=10, logs=stack.logs)
+    wait_for(
+        lambda: sleeping_in_a_mutation(pg, seconds),
+        "the scheduled mutation in pg_sleep",
+        timeout=10,
+        logs=stack.logs,
+    )
     doomed.kill9()
-    sids[f"{name}-down"] = call_ok(server, "mutation", "testapp/scheduling:schedule_bump",
-                                   {"name": f"{name}-down", "delay": 300})
+    sids[f"{name}-down"] = call_ok(
+        server,
+        "mutation",
+        "testapp/scheduling:schedule_bump",
+        {"name": f"{name}-down", "delay": 300},
+    )
     pg.restart("immediate", down_seconds=0.6)
     rescuer = stack.worker("rescuer")
-    wait_for(lambda: all(s == "success" for s, _ in scheduled_rows(pg, sids).values()),
-             "both scheduled mutations succeeded", timeout=30, logs=stack.logs)
+    wait_for(
+        lambda: all(s == "success" for s, _ in scheduled_rows(pg, sids).values()),
+        "both scheduled mutations succeeded",
+        timeout=30,
+        logs=stack.logs,
+    )
     time.sleep(1.0)
     assert {n: counter(pg, n) for n in sids} == dict.fromkeys(sids, 1), stack.logs()
     assert "left running by a worker that stopped" in rescuer.log()
@@ -328,6 +378,7 @@ async def test_worker_killed_mid_job_while_postgres_restarts(stack: Stack) -> No
 # ---------------------------------------------------------------------------------------
 # A server process killed mid-writes (the test database, servers of its own)
 # ---------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def servers(tmp_path: Path) -> Iterator[Callable[[], LiveServer]]:
@@ -382,16 +433,19 @@ class Writer:
     watched: list[tuple[RawSync, int]] = field(default_factory=list)
 
     async def connect(self, server: LiveServer) -> None:
-        self.sync = await RawSync.connect(server.ws_url, session_id=self.session_id,
-                                          connection_count=self.connections)
+        self.sync = await RawSync.connect(
+            server.ws_url, session_id=self.session_id, connection_count=self.connections
+        )
         self.connections += 1
-        self.watched = [(self.sync, await self.sync.subscribe("testapp:counter_value",
-                                                              {"name": n}))
-                        for n in self.names]
+        self.watched = [
+            (self.sync, await self.sync.subscribe("testapp:counter_value", {"name": n}))
+            for n in self.names
+        ]
         # re-send what never got an answer, in order (Convex clients do the same)
         for rid in [r for r in self.sent if r not in self.answers]:
-            response = await self.sync.call("Mutation", "testapp:counter_inc",
-                                            {"name": self.name}, request_id=rid)
+            response = await self.sync.call(
+                "Mutation", "testapp:counter_inc", {"name": self.name}, request_id=rid
+            )
             self.answers[rid] = response
 
     async def write_until_closed(self, acks: asyncio.Event, wanted: int) -> None:
@@ -418,9 +472,14 @@ class Writer:
         self.next_rid += batch
         for rid in rids:
             self.sent.append(rid)
-            await self.sync.send({"type": "Mutation", "requestId": rid,
-                                  "udfPath": "testapp:counter_inc",
-                                  "args": [{"name": self.name}]})
+            await self.sync.send(
+                {
+                    "type": "Mutation",
+                    "requestId": rid,
+                    "udfPath": "testapp:counter_inc",
+                    "args": [{"name": self.name}],
+                }
+            )
         sync = self.sync
         await sync.until(lambda: all(rid in sync.responses for rid in rids))
         for rid in rids:
@@ -444,16 +503,19 @@ async def test_server_killed_mid_writes(servers: Callable[[], LiveServer]) -> No
     names = [unique(f"kill{i}") for i in range(3)]
     writers = [Writer(n, names) for n in names]
     observer = await RawSync.connect(bystander.ws_url)  # on a server never killed
-    observed = [(observer, await observer.subscribe("testapp:counter_value", {"name": n}))
-                for n in names]
+    observed = [
+        (observer, await observer.subscribe("testapp:counter_value", {"name": n})) for n in names
+    ]
     rng = random.Random()
     try:
         for w in writers:
             await w.connect(victim)
         for r in range(scaled(2, 10)):
             acks = [asyncio.Event() for _ in writers]
-            tasks = [asyncio.create_task(w.write_until_closed(a, 3))
-                     for w, a in zip(writers, acks, strict=True)]
+            tasks = [
+                asyncio.create_task(w.write_until_closed(a, 3))
+                for w, a in zip(writers, acks, strict=True)
+            ]
             await asyncio.wait_for(asyncio.gather(*(a.wait() for a in acks)), 30)
             await asyncio.sleep(rng.uniform(0, 0.03))
             kill9(victim)
@@ -473,10 +535,16 @@ async def test_server_killed_mid_writes(servers: Callable[[], LiveServer]) -> No
             for w in writers:
                 # each mutation ran once: counter_inc answered 1, 2, ..., n
                 assert w.values() == list(range(1, len(w.sent) + 1)), (
-                    f"round {r}: {w.name}: {len(w.sent)} mutations answered {w.values()}")
+                    f"round {r}: {w.name}: {len(w.sent)} mutations answered {w.values()}"
+                )
                 finals[w.name] = len(w.sent)
-            db = dict(await orm(lambda: list(
-                Counter.objects.filter(name__in=names).values_list("name", "value"))))
+            db = dict(
+                await orm(
+                    lambda: list(
+                        Counter.objects.filter(name__in=names).values_list("name", "value")
+                    )
+                )
+            )
             assert db == finals, (db, finals)
             for w in writers:
                 for (s, q), n in zip(w.watched, names, strict=True):

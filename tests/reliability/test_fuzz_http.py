@@ -44,35 +44,101 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 MISSING = object()
 
-ENDPOINTS = ["/api/query", "/api/mutation", "/api/action", "/api/function",
-             "//api/query", "/api/mutation/"]
-REAL_PATHS = [
-    "testapp:ping", "testapp:echo", "testapp:typed", "testapp:v_style", "testapp:create_channel",
-    "testapp:counter_inc", "testapp:counter_value", "testapp:plain_action", "testapp:bytes_echo",
-    "testapp:channel_names", "testapp/messages:send", "testapp/messages:list",
-    "testapp:secret", "testapp:internal_touch", "testapp:default", "testapp",
+ENDPOINTS = [
+    "/api/query",
+    "/api/mutation",
+    "/api/action",
+    "/api/function",
+    "//api/query",
+    "/api/mutation/",
 ]
-BAD_PATHS = ["", ":", "testapp:", ":ping", "testapp:nope", "nope:nope", "a/b/c:d",
-             "testapp:ping.js", "testapp.js:ping", "../testapp:ping", "testapp:ping\x00",
-             "testapp::ping", "/testapp:ping", "testapp:ping:ping", " testapp:ping",
-             "testapp:" + "x" * 5000]
-FORMATS = ["convex_encoded_json", "convex_json", "json", "convex_clean_json", "export_json",
-           "", "JSON", "convex_encoded_json "]
+REAL_PATHS = [
+    "testapp:ping",
+    "testapp:echo",
+    "testapp:typed",
+    "testapp:v_style",
+    "testapp:create_channel",
+    "testapp:counter_inc",
+    "testapp:counter_value",
+    "testapp:plain_action",
+    "testapp:bytes_echo",
+    "testapp:channel_names",
+    "testapp/messages:send",
+    "testapp/messages:list",
+    "testapp:secret",
+    "testapp:internal_touch",
+    "testapp:default",
+    "testapp",
+]
+BAD_PATHS = [
+    "",
+    ":",
+    "testapp:",
+    ":ping",
+    "testapp:nope",
+    "nope:nope",
+    "a/b/c:d",
+    "testapp:ping.js",
+    "testapp.js:ping",
+    "../testapp:ping",
+    "testapp:ping\x00",
+    "testapp::ping",
+    "/testapp:ping",
+    "testapp:ping:ping",
+    " testapp:ping",
+    "testapp:" + "x" * 5000,
+]
+FORMATS = [
+    "convex_encoded_json",
+    "convex_json",
+    "json",
+    "convex_clean_json",
+    "export_json",
+    "",
+    "JSON",
+    "convex_encoded_json ",
+]
 # No multipart/form-data: daphne's HTTP layer (twisted) parses such a body itself and answers a
 # non-multipart one with a bare `400` before the application sees it; that is not reactive's.
-CONTENT_TYPES = [None, "application/json", "application/json; charset=utf-8",
-                 "application/json; charset=latin-1", "text/plain", "application/octet-stream",
-                 "application/x-www-form-urlencoded", "multipart/mixed; boundary=x", "",
-                 "application/x-ndjson", "*/*"]
-ORIGINS = [None, "http://127.0.0.1", "http://evil.example", "null", "file://", "http://[::1",
-           "http://a:b@c:d", "://", "http://" + "x" * 300]
+CONTENT_TYPES = [
+    None,
+    "application/json",
+    "application/json; charset=utf-8",
+    "application/json; charset=latin-1",
+    "text/plain",
+    "application/octet-stream",
+    "application/x-www-form-urlencoded",
+    "multipart/mixed; boundary=x",
+    "",
+    "application/x-ndjson",
+    "*/*",
+]
+ORIGINS = [
+    None,
+    "http://127.0.0.1",
+    "http://evil.example",
+    "null",
+    "file://",
+    "http://[::1",
+    "http://a:b@c:d",
+    "://",
+    "http://" + "x" * 300,
+]
 
-paths = st.one_of(st.just(MISSING), st.sampled_from(REAL_PATHS), st.sampled_from(BAD_PATHS),
-                  texts, junk)
-arg_objects = st.dictionaries(st.one_of(keys, st.sampled_from(["s", "n", "name", "x", "channel"])),
-                              junk, max_size=4)
-args = st.one_of(st.just(MISSING), junk, arg_objects, arg_objects.map(lambda a: [a]),
-                 st.lists(junk, max_size=3), st.lists(arg_objects, min_size=2, max_size=3))
+paths = st.one_of(
+    st.just(MISSING), st.sampled_from(REAL_PATHS), st.sampled_from(BAD_PATHS), texts, junk
+)
+arg_objects = st.dictionaries(
+    st.one_of(keys, st.sampled_from(["s", "n", "name", "x", "channel"])), junk, max_size=4
+)
+args = st.one_of(
+    st.just(MISSING),
+    junk,
+    arg_objects,
+    arg_objects.map(lambda a: [a]),
+    st.lists(junk, max_size=3),
+    st.lists(arg_objects, min_size=2, max_size=3),
+)
 formats = st.one_of(st.just(MISSING), st.sampled_from(FORMATS), junk)
 
 
@@ -90,27 +156,46 @@ def body_objects(draw: Any) -> dict[str, Any]:
 def dumps(value: Any, ascii_only: bool) -> bytes:
     # a lone surrogate written raw is not UTF-8: the server must say so, not choke on it
     return json.dumps(value, ensure_ascii=ascii_only, allow_nan=True).encode(
-        "utf-8", errors="surrogatepass")
+        "utf-8", errors="surrogatepass"
+    )
 
 
-GOOD = json.dumps({"path": "testapp:echo", "args": [{"x": 1.5, "s": "é"}],
-                   "format": "convex_encoded_json"}).encode()
+GOOD = json.dumps(
+    {"path": "testapp:echo", "args": [{"x": 1.5, "s": "é"}], "format": "convex_encoded_json"}
+).encode()
 
 
 @st.composite
 def broken_bytes(draw: Any) -> bytes:
     """A good body broken at the byte level, or not JSON at all."""
-    how = draw(st.sampled_from(["truncate", "insert", "replace", "bom", "utf16", "utf32",
-                                "latin1", "binary", "text", "nan", "deep_args", "deep_body",
-                                "big_number", "number_body"]))
+    how = draw(
+        st.sampled_from(
+            [
+                "truncate",
+                "insert",
+                "replace",
+                "bom",
+                "utf16",
+                "utf32",
+                "latin1",
+                "binary",
+                "text",
+                "nan",
+                "deep_args",
+                "deep_body",
+                "big_number",
+                "number_body",
+            ]
+        )
+    )
     if how == "truncate":
-        return GOOD[:draw(st.integers(0, len(GOOD) - 1))]
+        return GOOD[: draw(st.integers(0, len(GOOD) - 1))]
     if how == "insert":
         i = draw(st.integers(0, len(GOOD)))
         return GOOD[:i] + draw(st.binary(min_size=1, max_size=4)) + GOOD[i:]
     if how == "replace":
         i = draw(st.integers(0, len(GOOD) - 1))
-        return GOOD[:i] + draw(st.binary(min_size=1, max_size=1)) + GOOD[i + 1:]
+        return GOOD[:i] + draw(st.binary(min_size=1, max_size=1)) + GOOD[i + 1 :]
     if how == "bom":
         return draw(st.sampled_from([b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"])) + GOOD
     if how == "utf16":
@@ -124,8 +209,22 @@ def broken_bytes(draw: Any) -> bytes:
     if how == "text":
         return draw(st.text(max_size=64)).encode("utf-8", errors="surrogatepass")
     if how == "nan":
-        token = draw(st.sampled_from(["NaN", "Infinity", "-Infinity", "1e400", "-1e400",
-                                      "1e-400", "-0.0", "0e0", "-0", "1E+2"]))
+        token = draw(
+            st.sampled_from(
+                [
+                    "NaN",
+                    "Infinity",
+                    "-Infinity",
+                    "1e400",
+                    "-1e400",
+                    "1e-400",
+                    "-0.0",
+                    "0e0",
+                    "-0",
+                    "1E+2",
+                ]
+            )
+        )
         return b'{"path":"testapp:echo","args":{"x":' + token.encode() + b"}}"
     if how == "deep_args":
         inner = nested(draw(depths), draw(st.sampled_from(["[", "{"])))
@@ -133,8 +232,11 @@ def broken_bytes(draw: Any) -> bytes:
     if how == "deep_body":
         return nested(draw(depths), draw(st.sampled_from(["[", "{"]))).encode()
     digits = draw(st.integers(min_value=1, max_value=5000))
-    number = draw(st.sampled_from(["", "-"])) + "9" * digits + draw(
-        st.sampled_from(["", ".5", "e3", "e-999", "e999"]))
+    number = (
+        draw(st.sampled_from(["", "-"]))
+        + "9" * digits
+        + draw(st.sampled_from(["", ".5", "e3", "e-999", "e999"]))
+    )
     if how == "big_number":
         return b'{"path":"testapp:echo","args":{"x":' + number.encode() + b"}}"
     return number.encode()
@@ -153,15 +255,22 @@ class Api:
         self.watch = ServerWatch(server)
         self.session = requests.Session()
 
-    def send(self, method: str, endpoint: str, body: bytes, content_type: str | None = None,
-             origin: str | None = None) -> requests.Response:
+    def send(
+        self,
+        method: str,
+        endpoint: str,
+        body: bytes,
+        content_type: str | None = None,
+        origin: str | None = None,
+    ) -> requests.Response:
         headers = {}
         if content_type is not None:
             headers["Content-Type"] = content_type
         if origin is not None:
             headers["Origin"] = origin
-        return self.session.request(method, self.url + endpoint, data=body, headers=headers,
-                                    timeout=30)
+        return self.session.request(
+            method, self.url + endpoint, data=body, headers=headers, timeout=30
+        )
 
     def check(self, r: requests.Response, what: str) -> dict[str, Any] | None:
         """The response is a clear answer (never 5xx); returns its JSON (None for a 204)."""
@@ -203,8 +312,9 @@ class Api:
         self.watch.check(after)
         assert self.call("/api/query", {"path": "testapp:ping", "args": {}})["value"] == "pong"
         name = f"fz-{uuid.uuid4().hex[:12]}"
-        result = self.call("/api/mutation", {"path": "testapp:counter_inc",
-                                             "args": [{"name": name}]})
+        result = self.call(
+            "/api/mutation", {"path": "testapp:counter_inc", "args": [{"name": name}]}
+        )
         assert result == {"status": "success", "value": 1.0, "logLines": []}, result
         self.watch.check(f"a good request after {after}")
 
@@ -216,21 +326,28 @@ def api(asgi_server: Any) -> Any:
     client.session.close()
 
 
-def describe(method: str, endpoint: str, body: bytes, content_type: str | None,
-             origin: str | None) -> str:
+def describe(
+    method: str, endpoint: str, body: bytes, content_type: str | None, origin: str | None
+) -> str:
     shown = body if len(body) <= 300 else body[:300] + b"...(%d bytes)" % len(body)
     return f"{method} {endpoint} Content-Type={content_type!r} Origin={origin!r} body={shown!r}"
 
 
 # --- the fuzz -------------------------------------------------------------------------------------
 
+
 def test_fuzzed_requests_get_clear_answers(api: Api) -> None:
     @fuzz_settings(fast=200, long=4000)
-    @given(endpoint=st.sampled_from(ENDPOINTS), body=bodies,
-           method=st.sampled_from(["POST"] * 8 + ["PUT", "PATCH", "DELETE", "OPTIONS"]),
-           content_type=st.sampled_from(CONTENT_TYPES), origin=st.sampled_from(ORIGINS))
-    def one(endpoint: str, body: bytes, method: str, content_type: str | None,
-            origin: str | None) -> None:
+    @given(
+        endpoint=st.sampled_from(ENDPOINTS),
+        body=bodies,
+        method=st.sampled_from(["POST"] * 8 + ["PUT", "PATCH", "DELETE", "OPTIONS"]),
+        content_type=st.sampled_from(CONTENT_TYPES),
+        origin=st.sampled_from(ORIGINS),
+    )
+    def one(
+        endpoint: str, body: bytes, method: str, content_type: str | None, origin: str | None
+    ) -> None:
         what = describe(method, endpoint, body, content_type, origin)
         with api.watch.example(what):
             r = api.send(method, endpoint, body, content_type, origin)
@@ -243,13 +360,30 @@ def test_fuzzed_requests_get_clear_answers(api: Api) -> None:
 
 
 run_paths = st.one_of(
-    st.sampled_from(["testapp/echo", "testapp/ping", "testapp/messages/list", "testapp/secret",
-                     "testapp/create_channel", "testapp/typed", "testapp", "x", "/",
-                     "testapp//ping", "testapp/ping/", "testapp/ping.js", "testapp.js/ping",
-                     "-/-", "_/_", "testapp/" + "x" * 3000]),
+    st.sampled_from(
+        [
+            "testapp/echo",
+            "testapp/ping",
+            "testapp/messages/list",
+            "testapp/secret",
+            "testapp/create_channel",
+            "testapp/typed",
+            "testapp",
+            "x",
+            "/",
+            "testapp//ping",
+            "testapp/ping/",
+            "testapp/ping.js",
+            "testapp.js/ping",
+            "-/-",
+            "_/_",
+            "testapp/" + "x" * 3000,
+        ]
+    ),
     # no "." or ".." segments: the client resolves them, and the URL is no longer /api/run/...
     st.from_regex(r"[A-Za-z0-9_/.\-]{1,40}", fullmatch=True).filter(
-        lambda p: not {".", ".."} & set(p.split("/"))),
+        lambda p: not {".", ".."} & set(p.split("/"))
+    ),
 )
 
 
@@ -285,29 +419,53 @@ int64s = st.integers(min_value=-(2**63), max_value=2**63 - 1).map(int64)
 bytes_values = st.binary(max_size=16).map(lambda raw: {"$bytes": b64(raw)})
 plain_text = st.text(max_size=12)  # what a Postgres text column can hold, for the good values
 finite = st.floats(allow_nan=False, allow_infinity=False)
-not_a_number = st.one_of(plain_text, st.booleans(), st.none(), st.lists(finite, max_size=2),
-                         st.dictionaries(st.sampled_from(["a", "b"]), finite, max_size=2),
-                         bytes_values)
-not_a_string = st.one_of(finite, st.booleans(), st.none(), int64s, bytes_values,
-                         st.lists(plain_text, max_size=2),
-                         st.dictionaries(st.sampled_from(["a", "b"]), plain_text, max_size=2))
+not_a_number = st.one_of(
+    plain_text,
+    st.booleans(),
+    st.none(),
+    st.lists(finite, max_size=2),
+    st.dictionaries(st.sampled_from(["a", "b"]), finite, max_size=2),
+    bytes_values,
+)
+not_a_string = st.one_of(
+    finite,
+    st.booleans(),
+    st.none(),
+    int64s,
+    bytes_values,
+    st.lists(plain_text, max_size=2),
+    st.dictionaries(st.sampled_from(["a", "b"]), plain_text, max_size=2),
+)
 
 # field -> (good values, wrong values), as convex-encoded JSON
 TYPED = {
     "s": (plain_text, not_a_string),
-    "n": (st.integers(-1000, 1000).map(float),
-          st.one_of(st.floats().filter(lambda x: not math.isfinite(x) or not x.is_integer()),
-                    not_a_number)),
+    "n": (
+        st.integers(-1000, 1000).map(float),
+        st.one_of(
+            st.floats().filter(lambda x: not math.isfinite(x) or not x.is_integer()), not_a_number
+        ),
+    ),
     "f": (finite, not_a_number),
-    "b": (st.booleans(), st.one_of(finite, plain_text, st.none(), st.lists(st.booleans(),
-                                                                         max_size=2))),
+    "b": (
+        st.booleans(),
+        st.one_of(finite, plain_text, st.none(), st.lists(st.booleans(), max_size=2)),
+    ),
     "i": (int64s, st.one_of(finite, plain_text, st.none(), bytes_values, st.booleans())),
-    "by": (bytes_values, st.one_of(plain_text, finite, st.none(), int64s, st.booleans(),
-                                   st.lists(finite, max_size=2))),
-    "opt": (st.one_of(st.none(), plain_text), st.one_of(finite, st.booleans(), int64s,
-                                                        bytes_values)),
-    "tags": (st.one_of(st.none(), st.lists(plain_text, max_size=3)),
-             st.one_of(plain_text, finite, st.lists(not_a_string, min_size=1, max_size=3))),
+    "by": (
+        bytes_values,
+        st.one_of(
+            plain_text, finite, st.none(), int64s, st.booleans(), st.lists(finite, max_size=2)
+        ),
+    ),
+    "opt": (
+        st.one_of(st.none(), plain_text),
+        st.one_of(finite, st.booleans(), int64s, bytes_values),
+    ),
+    "tags": (
+        st.one_of(st.none(), st.lists(plain_text, max_size=3)),
+        st.one_of(plain_text, finite, st.lists(not_a_string, min_size=1, max_size=3)),
+    ),
 }
 TYPED_REQUIRED = ["s", "n", "f", "b", "i", "by"]
 
@@ -318,33 +476,54 @@ V_STYLE = {
     "flag": (st.booleans(), st.one_of(finite, plain_text, st.none())),
     "nothing": (st.none(), st.one_of(finite, plain_text, st.booleans(), st.just([]))),
     "blob": (bytes_values, st.one_of(plain_text, finite, st.none(), int64s)),
-    "channel": (st.just("<channel>"), st.one_of(
-        st.sampled_from(["", "not-an-id", "aaaaaaaaaaaaaaaaaaaa", "<message>"]), finite,
-        st.none())),
-    "items": (st.lists(st.fixed_dictionaries({"k": plain_text},
-                                             optional={"n": finite}), max_size=2),
-              st.one_of(plain_text, st.lists(st.fixed_dictionaries({"k": finite}), min_size=1,
-                                             max_size=2),
-                        st.just([{"k": "x", "extra": 1.0}]), st.just([{"n": 1.0}]))),
-    "scores": (st.dictionaries(st.sampled_from(["a", "b", "c"]), finite, max_size=2),
-               st.one_of(st.just({"a": "x"}), st.lists(finite, max_size=1), plain_text)),
+    "channel": (
+        st.just("<channel>"),
+        st.one_of(
+            st.sampled_from(["", "not-an-id", "aaaaaaaaaaaaaaaaaaaa", "<message>"]),
+            finite,
+            st.none(),
+        ),
+    ),
+    "items": (
+        st.lists(st.fixed_dictionaries({"k": plain_text}, optional={"n": finite}), max_size=2),
+        st.one_of(
+            plain_text,
+            st.lists(st.fixed_dictionaries({"k": finite}), min_size=1, max_size=2),
+            st.just([{"k": "x", "extra": 1.0}]),
+            st.just([{"n": 1.0}]),
+        ),
+    ),
+    "scores": (
+        st.dictionaries(st.sampled_from(["a", "b", "c"]), finite, max_size=2),
+        st.one_of(st.just({"a": "x"}), st.lists(finite, max_size=1), plain_text),
+    ),
     "choice": (st.sampled_from(["a", "b"]), st.one_of(st.sampled_from(["c", "A", ""]), finite)),
     "maybe": (plain_text, st.one_of(finite, st.booleans(), st.none())),
-    "anything": (st.recursive(
-        st.one_of(st.none(), st.booleans(), finite, plain_text, int64s, bytes_values),
-        lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                st.dictionaries(st.sampled_from(["a", "b"]), inner, max_size=2)),
-        max_leaves=6), None),
+    "anything": (
+        st.recursive(
+            st.one_of(st.none(), st.booleans(), finite, plain_text, int64s, bytes_values),
+            lambda inner: st.one_of(
+                st.lists(inner, max_size=3),
+                st.dictionaries(st.sampled_from(["a", "b"]), inner, max_size=2),
+            ),
+            max_leaves=6,
+        ),
+        None,
+    ),
 }
 V_STYLE_REQUIRED = [k for k in V_STYLE if k != "maybe"]
 
 SEND = {
-    "channel": (st.just("<channel>"), st.one_of(
-        st.sampled_from(["", "not-an-id", "<message>"]), finite, st.none(), int64s)),
+    "channel": (
+        st.just("<channel>"),
+        st.one_of(st.sampled_from(["", "not-an-id", "<message>"]), finite, st.none(), int64s),
+    ),
     "body": (plain_text, not_a_string),
     "author": (plain_text, not_a_string),
-    "score": (st.integers(-100, 100).map(float), st.one_of(st.just(0.5), plain_text,
-                                                           st.booleans())),
+    "score": (
+        st.integers(-100, 100).map(float),
+        st.one_of(st.just(0.5), plain_text, st.booleans()),
+    ),
 }
 SPECS = {
     ("/api/query", "testapp:typed"): (TYPED, TYPED_REQUIRED),
@@ -381,16 +560,17 @@ def wrong_calls(draw: Any) -> tuple[str, str, dict[str, Any], list[str]]:
     return endpoint, path, args, wrong
 
 
-def test_wrongly_typed_args_name_the_function_and_the_field(api: Api,
-                                                            ids: dict[str, str]) -> None:
+def test_wrongly_typed_args_name_the_function_and_the_field(api: Api, ids: dict[str, str]) -> None:
     @fuzz_settings(fast=100, long=2000)
     @given(call=wrong_calls(), as_list=st.booleans())
     def one(call: tuple[str, str, dict[str, Any], list[str]], as_list: bool) -> None:
         endpoint, path, call_args, wrong = call
-        call_args = {k: ids.get(v, v) if isinstance(v, str) else v
-                     for k, v in call_args.items()}
-        body = {"path": path, "args": [call_args] if as_list else call_args,
-                "format": "convex_encoded_json"}
+        call_args = {k: ids.get(v, v) if isinstance(v, str) else v for k, v in call_args.items()}
+        body = {
+            "path": path,
+            "args": [call_args] if as_list else call_args,
+            "format": "convex_encoded_json",
+        }
         what = f"POST {endpoint} {json.dumps(body)[:600]}"
         with api.watch.example(what):
             result = api.call(endpoint, body)
@@ -409,14 +589,18 @@ def test_wrongly_typed_args_name_the_function_and_the_field(api: Api,
 def ids(api: Api) -> dict[str, str]:
     """A real channel id and an id of another table, for the `v.id("channels")` fields."""
     name = f"fz-{uuid.uuid4().hex[:12]}"
-    channel = api.call("/api/mutation", {"path": "testapp:create_channel",
-                                         "args": {"name": name}})["value"]
-    message = api.call("/api/mutation", {"path": "testapp/messages:send",
-                                         "args": {"channel": channel, "body": "x"}})["value"]
+    channel = api.call("/api/mutation", {"path": "testapp:create_channel", "args": {"name": name}})[
+        "value"
+    ]
+    message = api.call(
+        "/api/mutation",
+        {"path": "testapp/messages:send", "args": {"channel": channel, "body": "x"}},
+    )["value"]
     return {"<channel>": channel, "<message>": message}
 
 
 # --- bugs the fuzzing found (minimal reproductions) ---------------------------------------------
+
 
 def post_raw(api: Api, endpoint: str, body: bytes) -> requests.Response:
     return api.send("POST", endpoint, body, "application/json")
@@ -455,12 +639,16 @@ def test_deeply_nested_json_is_a_400(api: Api, depth: int, where: str) -> None:
 
 
 @pytest.mark.parametrize("text", ["a\x00b", "a\ud800b"])
-@pytest.mark.parametrize("endpoint, path, field", [
-    ("/api/mutation", "testapp:create_channel", "name"),
-    ("/api/query", "testapp:counter_value", "name"),
-])
-def test_strings_postgres_cannot_hold_get_a_clear_error(api: Api, text: str, endpoint: str,
-                                                        path: str, field: str) -> None:
+@pytest.mark.parametrize(
+    "endpoint, path, field",
+    [
+        ("/api/mutation", "testapp:create_channel", "name"),
+        ("/api/query", "testapp:counter_value", "name"),
+    ],
+)
+def test_strings_postgres_cannot_hold_get_a_clear_error(
+    api: Api, text: str, endpoint: str, path: str, field: str
+) -> None:
     """A NUL or a lone surrogate in a string reaching Postgres: psycopg's DataError /
     UnicodeEncodeError became the hidden "Server Error", with a traceback in the log."""
     body = json.dumps({"path": path, "args": {field: text}}).encode()

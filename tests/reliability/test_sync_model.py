@@ -70,8 +70,11 @@ def orm_in_thread(fn: Any) -> Any:
 
 
 # A query of the catalog: ("counter", i), ("list", j) or ("latest", 0).
-QUERY_KEYS = ([("counter", i) for i in range(COUNTERS)] + [("list", j) for j in range(CHANNELS)]
-              + [("latest", 0)])
+QUERY_KEYS = (
+    [("counter", i) for i in range(COUNTERS)]
+    + [("list", j) for j in range(CHANNELS)]
+    + [("latest", 0)]
+)
 
 socket_ix = st.integers(0, SOCKETS - 1)
 counter_ix = st.integers(0, COUNTERS - 1)
@@ -100,8 +103,9 @@ class SyncModel(RuleBasedStateMachine):
         # the model of the rows: counter name -> value (absent: no row); channel -> bodies
         self.counter_names = [f"m-{self.run_id}-c{i}" for i in range(COUNTERS)]
         self.counters: dict[str, int] = {}
-        self.channels = [Channel.objects.create(name=f"m-{self.run_id}-ch{j}")
-                         for j in range(CHANNELS)]
+        self.channels = [
+            Channel.objects.create(name=f"m-{self.run_id}-ch{j}") for j in range(CHANNELS)
+        ]
         self.channel_ids = [ids.encode_id("channels", c.pk) for c in self.channels]
         self.messages: list[list[str]] = [[] for _ in range(CHANNELS)]
         self.socks: list[RawSync] = []  # filled below; the teardown closes them
@@ -149,8 +153,9 @@ class SyncModel(RuleBasedStateMachine):
     def fresh(self, key: tuple[str, int]) -> Any:
         """A fresh run of the query over HTTP, checked against the model where it has one."""
         path, args = self.path_args(key)
-        r = requests.post(self.server.url + "/api/query", json={"path": path, "args": args},
-                          timeout=30)
+        r = requests.post(
+            self.server.url + "/api/query", json={"path": path, "args": args}, timeout=30
+        )
         body = r.json()
         assert body.get("status") == "success", (r.status_code, body)
         value = decode(body["value"])
@@ -158,16 +163,19 @@ class SyncModel(RuleBasedStateMachine):
         if kind == "counter":
             assert value == self.counters.get(self.counter_names[i]), (
                 f"counter {i}: the database says {value}, the model "
-                f"{self.counters.get(self.counter_names[i])}")
+                f"{self.counters.get(self.counter_names[i])}"
+            )
         elif kind == "list":
             assert sorted(m["body"] for m in value) == sorted(self.messages[i]), (
                 f"channel {i}: the database has {sorted(m['body'] for m in value)}, the model "
-                f"{sorted(self.messages[i])}")
+                f"{sorted(self.messages[i])}"
+            )
         return value
 
     def http_mutation(self, path: str, args: dict[str, Any]) -> Any:
-        r = requests.post(self.server.url + "/api/mutation", json={"path": path, "args": args},
-                          timeout=30)
+        r = requests.post(
+            self.server.url + "/api/mutation", json={"path": path, "args": args}, timeout=30
+        )
         body = r.json()
         assert body.get("status") == "success", (r.status_code, body)
         return decode(body["value"])
@@ -187,8 +195,11 @@ class SyncModel(RuleBasedStateMachine):
             try:
                 await sock.until(done, max(0.1, deadline - self.loop.time()))
             except TimeoutError:
-                wrong = {q: (sock.results.get(q, "<nothing>"), v) for q, v in want.items()
-                         if sock.results.get(q, "<nothing>") != v}
+                wrong = {
+                    q: (sock.results.get(q, "<nothing>"), v)
+                    for q, v in want.items()
+                    if sock.results.get(q, "<nothing>") != v
+                }
                 raise AssertionError(
                     f"socket {i} did not converge in {CONVERGE_SECONDS}s:\n"
                     f"  query set version {sock.version['querySet']} of {sock.query_set}\n"
@@ -196,7 +207,8 @@ class SyncModel(RuleBasedStateMachine):
                     f"  results of queries not held (QueryRemoved missing): "
                     f"{ {q: v for q, v in sock.results.items() if q not in want} }\n"
                     f"  wrong results (has, should be): {wrong}\n"
-                    f"  errors {sock.errors}") from None
+                    f"  errors {sock.errors}"
+                ) from None
 
     def converge(self) -> dict[tuple[str, int], Any]:
         keys = {key for held in self.held for key in held.values()}
@@ -220,7 +232,8 @@ class SyncModel(RuleBasedStateMachine):
             value = self.fresh(key)
             assert qid in sock.results and sock.results[qid] == value, (
                 f"socket {i} query {qid} {key} right after its own mutation: has "
-                f"{sock.results.get(qid, '<nothing>')}, a fresh run gives {value}")
+                f"{sock.results.get(qid, '<nothing>')}, a fresh run gives {value}"
+            )
 
     # -- subscriptions --------------------------------------------------------------------
     @initialize()
@@ -257,7 +270,7 @@ class SyncModel(RuleBasedStateMachine):
             left = sorted(set(held) - set(gone))
             if left:
                 gone.append(left[n % len(left)])
-        adds = adds[:max(0, MAX_HELD - len(held) + len(gone))]
+        adds = adds[: max(0, MAX_HELD - len(held) + len(gone))]
         mods = [{"type": "Remove", "queryId": qid} for qid in gone]
         added = []
         for key in adds:
@@ -278,8 +291,9 @@ class SyncModel(RuleBasedStateMachine):
         if not self.held[i]:
             return
         qid = sorted(self.held[i])[n % len(self.held[i])]
-        self.run(self.socks[i].modify([{"type": "Remove", "queryId": qid},
-                                       self.add_message(key, qid)]))
+        self.run(
+            self.socks[i].modify([{"type": "Remove", "queryId": qid}, self.add_message(key, qid)])
+        )
         self.held_as(i, qid, key)
 
     @rule(i=socket_ix)
@@ -301,8 +315,11 @@ class SyncModel(RuleBasedStateMachine):
     @rule(i=socket_ix, ch=channel_ix)
     def ws_send(self, i: int, ch: int) -> None:
         body = self.body()
-        self.run(self.socks[i].mutation("testapp/messages:send",
-                                        {"channel": self.channel_ids[ch], "body": body}))
+        self.run(
+            self.socks[i].mutation(
+                "testapp/messages:send", {"channel": self.channel_ids[ch], "body": body}
+            )
+        )
         self.messages[ch].append(body)
         self.check_now(i)
 
@@ -316,8 +333,7 @@ class SyncModel(RuleBasedStateMachine):
     @rule(ch=channel_ix)
     def http_send(self, ch: int) -> None:
         body = self.body()
-        self.http_mutation("testapp/messages:send", {"channel": self.channel_ids[ch],
-                                                     "body": body})
+        self.http_mutation("testapp/messages:send", {"channel": self.channel_ids[ch], "body": body})
         self.messages[ch].append(body)
 
     @rule(ops=st.lists(burst_op, min_size=2, max_size=6))
@@ -337,22 +353,31 @@ class SyncModel(RuleBasedStateMachine):
 
         async def one(source: str, i: int, what: str, target: int, body: str) -> bool:
             name, cid = self.counter_names[target % COUNTERS], self.channel_ids[target % CHANNELS]
-            path, args = (("testapp:counter_inc", {"name": name}) if what == "inc" else
-                          ("testapp/messages:send", {"channel": cid, "body": body}))
+            path, args = (
+                ("testapp:counter_inc", {"name": name})
+                if what == "inc"
+                else ("testapp/messages:send", {"channel": cid, "body": body})
+            )
             if source == "ws":
                 response = await self.socks[i].call("Mutation", path, args)
                 return bool(response["success"])
             if source == "http":
-                r = await asyncio.to_thread(requests.post, self.server.url + "/api/mutation",
-                                            json={"path": path, "args": args}, timeout=30)
+                r = await asyncio.to_thread(
+                    requests.post,
+                    self.server.url + "/api/mutation",
+                    json={"path": path, "args": args},
+                    timeout=30,
+                )
                 return r.json().get("status") == "success"
             if what == "inc":
-                await orm_in_thread(lambda: Counter.objects.filter(name=name).update(
-                    value=F("value") + 1))
+                await orm_in_thread(
+                    lambda: Counter.objects.filter(name=name).update(value=F("value") + 1)
+                )
             else:
                 channel = self.channels[target % CHANNELS]
-                await orm_in_thread(lambda: Message.objects.create(
-                    channel=channel, author="orm", body=body))
+                await orm_in_thread(
+                    lambda: Message.objects.create(channel=channel, author="orm", body=body)
+                )
             return True
 
         async def all_of() -> list[bool]:
@@ -388,16 +413,16 @@ class SyncModel(RuleBasedStateMachine):
     def raw_sql_increment(self, c: int) -> None:
         name = self.counter_names[c]
         with connection.cursor() as cursor:
-            cursor.execute("UPDATE testapp_counter SET value = value + 10 WHERE name = %s",
-                           [name])
+            cursor.execute("UPDATE testapp_counter SET value = value + 10 WHERE name = %s", [name])
         if name in self.counters:
             self.counters[name] += 10
 
     @rule(ch=channel_ix, n=st.integers(1, 3))
     def orm_bulk_insert(self, ch: int, n: int) -> None:
         bodies = [self.body() for _ in range(n)]
-        Message.objects.bulk_create([Message(channel=self.channels[ch], author="bulk", body=b)
-                                     for b in bodies])
+        Message.objects.bulk_create(
+            [Message(channel=self.channels[ch], author="bulk", body=b) for b in bodies]
+        )
         self.messages[ch].extend(bodies)
 
     @rule(ch=channel_ix, n=pick)
@@ -437,7 +462,7 @@ class SyncModel(RuleBasedStateMachine):
     @invariant()
     def nothing_failed(self) -> None:
         for i, sock in enumerate(self.socks):
-            for t in sock.transitions[self.checked[i]:]:
+            for t in sock.transitions[self.checked[i] :]:
                 failed = [m for m in t["modifications"] if m["type"] == "QueryFailed"]
                 assert not failed, f"socket {i} got QueryFailed: {failed}"
             self.checked[i] = len(sock.transitions)
@@ -463,7 +488,8 @@ class SyncModel(RuleBasedStateMachine):
                 self.run(drain_all())
                 for i, sock in enumerate(self.socks):
                     assert sock.results == self.wanted(expected, i), (
-                        f"socket {i} changed after quiescence: {sock.results}")
+                        f"socket {i} changed after quiescence: {sock.results}"
+                    )
                 self.nothing_failed()
         finally:
             self.close()
@@ -482,10 +508,18 @@ class SyncModel(RuleBasedStateMachine):
 def test_sync_engine_matches_model(asgi_server):
     SyncModel.server = asgi_server
     try:
-        run_state_machine_as_test(SyncModel, settings=settings(
-            max_examples=scaled(10, 150), stateful_step_count=scaled(30, 60),
-            derandomize=True, database=None, deadline=None, print_blob=False,
-            report_multiple_bugs=False,
-            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
+        run_state_machine_as_test(
+            SyncModel,
+            settings=settings(
+                max_examples=scaled(10, 150),
+                stateful_step_count=scaled(30, 60),
+                derandomize=True,
+                database=None,
+                deadline=None,
+                print_blob=False,
+                report_multiple_bugs=False,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+            ),
+        )
     finally:
         SyncModel.server = None

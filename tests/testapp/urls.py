@@ -12,8 +12,9 @@ from .models import Message
 def test_login(request: HttpRequest) -> HttpResponse:
     """Log in as a (created-on-demand) user: for testing the session identity."""
     User = get_user_model()
-    user, _ = User.objects.get_or_create(username=request.GET["username"],
-                                         defaults={"email": request.GET["username"] + "@x.test"})
+    user, _ = User.objects.get_or_create(
+        username=request.GET["username"], defaults={"email": request.GET["username"] + "@x.test"}
+    )
     login(request, user)
     return JsonResponse({"ok": True})
 

@@ -23,9 +23,20 @@ def _mypy() -> dict[int, list[str]]:
     """mypy's notes and errors on the snippet, by line."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings"}
     out = subprocess.run(
-        [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml"),
-         "--no-error-summary", str(SNIPPET.relative_to(ROOT))],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--config-file",
+            str(ROOT / "pyproject.toml"),
+            "--no-error-summary",
+            str(SNIPPET.relative_to(ROOT)),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert out.returncode in (0, 1), out.stdout + out.stderr  # 2: mypy itself failed
     found: dict[int, list[str]] = {}
@@ -52,17 +63,21 @@ def test_decorated_functions_keep_their_signature() -> None:
     assert revealed("reactive.query") == "reactive.functions.decorators.FunctionDecorator"
     assert revealed("list_messages") == (
         f"{REGISTERED}[[ctx: {QUERY_CTX}, channel: builtins.str, limit: builtins.int =], "
-        "builtins.list[builtins.str]]")
+        "builtins.list[builtins.str]]"
+    )
     assert revealed("send") == (
         f"{REGISTERED}[[ctx: reactive.functions.context.MutationCtx, body: builtins.str], "
-        "builtins.str]")
+        "builtins.str]"
+    )
     assert revealed("fetch") == (
         f"{REGISTERED}[[ctx: reactive.functions.context.ActionCtx, url: builtins.str], "
-        "typing.Coroutine[Any, Any, builtins.int]]")
+        "typing.Coroutine[Any, Any, builtins.int]]"
+    )
     assert revealed("count") == f"{REGISTERED}[[ctx: {QUERY_CTX}], builtins.int]"
     assert revealed("list_messages.handler") == (
         f"def (ctx: {QUERY_CTX}, channel: builtins.str, limit: builtins.int =) "
-        "-> builtins.list[builtins.str]")
+        "-> builtins.list[builtins.str]"
+    )
     # A direct call is checked against the handler's parameters.
     call = found.pop(_line("list_messages(1)"))
     assert any("[call-arg]" in e for e in call) and any("[arg-type]" in e for e in call), call

@@ -35,8 +35,7 @@ def _package_lines() -> dict[str, list[str]]:
 
 
 def _packages() -> list[str]:
-    return sorted(p.name for p in ROOT.iterdir()
-                  if p.is_dir() and (p / "__init__.py").exists())
+    return sorted(p.name for p in ROOT.iterdir() if p.is_dir() and (p / "__init__.py").exists())
 
 
 def test_every_top_level_module_and_package_is_in_the_picture() -> None:
@@ -69,8 +68,18 @@ def test_planned_capabilities_have_a_home() -> None:
     table = PAGE.read_text().split("### Where planned capabilities will live", 1)[1]
     rows = [line for line in table.splitlines() if line.startswith("| ") and "---" not in line]
     names = " ".join(row.split("|")[1] for row in rows).lower()
-    for capability in ("auth", "rules", "custom functions", "triggers", "search", "vector",
-                       "storage", "http router", "codegen", "admin"):
+    for capability in (
+        "auth",
+        "rules",
+        "custom functions",
+        "triggers",
+        "search",
+        "vector",
+        "storage",
+        "http router",
+        "codegen",
+        "admin",
+    ):
         assert capability in names, capability
     for row in rows[1:]:
         assert "reactive/" in row.split("|")[2], row

@@ -14,12 +14,15 @@ from reactive.scheduler import states
 SCHEDULER = Path(states.__file__).parent
 
 
-@pytest.mark.parametrize(("owner", "name"), [
-    (reader, "whole_table"),
-    (limits.Budget, "remaining_seconds"),
-    (limits.Budget, "deadline"),
-    (clock, "latest_ts"),
-])
+@pytest.mark.parametrize(
+    ("owner", "name"),
+    [
+        (reader, "whole_table"),
+        (limits.Budget, "remaining_seconds"),
+        (limits.Budget, "deadline"),
+        (clock, "latest_ts"),
+    ],
+)
 def test_unused_helpers_are_removed(owner: object, name: str) -> None:
     assert not hasattr(owner, name)
 
@@ -41,15 +44,21 @@ def _state_literals(path: Path) -> list[str]:
         exprs: list[ast.expr] = []
         if isinstance(node, ast.Compare):
             exprs = [node.left, *node.comparators]
-        elif isinstance(node, ast.keyword) and node.arg and (
-                node.arg.startswith("state") or node.arg == "expect"):
+        elif (
+            isinstance(node, ast.keyword)
+            and node.arg
+            and (node.arg.startswith("state") or node.arg == "expect")
+        ):
             exprs = [node.value]
         elif isinstance(node, ast.Call):
             exprs = list(node.args)
         for expr in exprs:
             elts = expr.elts if isinstance(expr, (ast.Tuple, ast.List, ast.Set)) else [expr]
-            found += [f"{path.name}:{e.lineno} {e.value!r}" for e in elts
-                      if isinstance(e, ast.Constant) and e.value in values]
+            found += [
+                f"{path.name}:{e.lineno} {e.value!r}"
+                for e in elts
+                if isinstance(e, ast.Constant) and e.value in values
+            ]
     return found
 
 

@@ -41,11 +41,13 @@ def test_every_exception_reactive_defines_is_rooted_and_lives_in_errors() -> Non
     for qualname, cls in classes.items():
         assert cls.__module__ == "reactive.errors", f"{qualname} is defined outside errors.py"
         assert issubclass(cls, (errors.ReactiveError, errors.ControlFlow)), (
-            f"{qualname} is neither a ReactiveError nor a ControlFlow")
+            f"{qualname} is neither a ReactiveError nor a ControlFlow"
+        )
 
 
-@pytest.mark.parametrize("name", ["ProtocolError", "RetriesExhausted", "TransientFailure",
-                                  "ValueEncodingError"])
+@pytest.mark.parametrize(
+    "name", ["ProtocolError", "RetriesExhausted", "TransientFailure", "ValueEncodingError"]
+)
 def test_layer_errors_are_reactive_errors_but_not_function_errors(name: str) -> None:
     cls = getattr(errors, name)
     assert issubclass(cls, errors.ReactiveError)
@@ -97,7 +99,10 @@ def test_errors_module_docstring_and_docs_draw_every_class() -> None:
     page = (Path(__file__).resolve().parents[2] / "docs" / "errors.md").read_text()
     tree = page.split("```text", 1)[1].split("```", 1)[0]
     for name, cls in vars(errors).items():
-        if inspect.isclass(cls) and issubclass(cls, BaseException) and \
-                cls.__module__ == "reactive.errors":
+        if (
+            inspect.isclass(cls)
+            and issubclass(cls, BaseException)
+            and cls.__module__ == "reactive.errors"
+        ):
             assert re.search(rf"\b{name}\b", errors.__doc__ or ""), f"errors.py omits {name}"
             assert re.search(rf"\b{name}\b", tree), f"docs/errors.md's tree omits {name}"

@@ -9,14 +9,17 @@ from reactive.errors import DuplicateFunction
 from reactive.functions.registry import canonical_path, registry
 
 
-@pytest.mark.parametrize("given, want", [
-    ("messages:list", "messages:list"),
-    ("messages.js:list", "messages:list"),
-    ("messages", "messages:default"),
-    ("dir/file:fn", "dir/file:fn"),
-    ("dir/file.js:fn", "dir/file:fn"),
-    ("a:b:c", "a:b:c"),
-])
+@pytest.mark.parametrize(
+    "given, want",
+    [
+        ("messages:list", "messages:list"),
+        ("messages.js:list", "messages:list"),
+        ("messages", "messages:default"),
+        ("dir/file:fn", "dir/file:fn"),
+        ("dir/file.js:fn", "dir/file:fn"),
+        ("a:b:c", "a:b:c"),
+    ],
+)
 def test_canonical_path(given, want):
     assert canonical_path(given) == want
 
@@ -43,6 +46,7 @@ def test_duplicate_names_are_an_error():
 
     try:
         with pytest.raises(DuplicateFunction, match="dup_test:one"):
+
             @query(path="dup_test:one")
             def second(ctx) -> str:
                 return "2"
@@ -61,8 +65,10 @@ def test_async_queries_are_refused():
     async def q(ctx) -> None: ...
 
     try:  # recorded for `manage.py check` (reactive.E020), not raised at import
-        assert q.problems == ("queries and mutations are synchronous (they run in one database "
-                              "transaction); only actions may be async",)
+        assert q.problems == (
+            "queries and mutations are synchronous (they run in one database "
+            "transaction); only actions may be async",
+        )
     finally:
         registry.unregister("bad:async_q")
 
@@ -71,12 +77,15 @@ def test_module_outside_functions_needs_path():
     from reactive.errors import ConfigurationError
 
     with pytest.raises(ConfigurationError, match="path="):
+
         @query
         def stray(ctx) -> None: ...
 
 
 def test_unknown_decorator_options_are_refused():
     with pytest.raises(TypeError):
+
         @query(path="bad:opts", return_=None)
         def q(ctx) -> None: ...
+
     assert registry.get("bad:opts") is None

@@ -18,8 +18,15 @@ def test_backoff_grows_and_caps():
     assert p.backoff_seconds(3, 0.0) == 0.0
 
 
-@pytest.mark.parametrize("key, value", [("queued_seconds", "5"), ("queued_seconds", -1.0),
-                                        ("max_attempts", 0), ("lock_timeout_ms", None)])
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("queued_seconds", "5"),
+        ("queued_seconds", -1.0),
+        ("max_attempts", 0),
+        ("lock_timeout_ms", None),
+    ],
+)
 def test_bad_retry_setting_is_one_clear_line(key, value):
     with override_settings(REACTIVE={"RETRY": {key: value}}):
         with pytest.raises(ConfigurationError) as exc:

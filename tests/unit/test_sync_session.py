@@ -41,8 +41,9 @@ def subscribe(session: SyncSession, *query_ids: int, value: Any = "v") -> list[S
     subs = []
     for qid in query_ids:
         entry = session.queries[qid]
-        entry.subscription = Subscription(("k", str(qid), "", ""), entry.path, entry.args,
-                                          session.identity, None)
+        entry.subscription = Subscription(
+            ("k", str(qid), "", ""), entry.path, entry.args, session.identity, None
+        )
         result(entry.subscription, value)
         subs.append(entry.subscription)
     return subs
@@ -59,6 +60,7 @@ def ver(query_set: int, identity: int, ts: int) -> dict[str, Any]:
 
 
 # --- ModifyQuerySet --------------------------------------------------------------------------
+
 
 def test_modify_query_set_advances_the_received_version() -> None:
     session = SyncSession(identity=None)
@@ -86,12 +88,15 @@ def test_modify_query_set_new_version_must_grow(new: int) -> None:
         session.modify_query_set(ModifyQuerySet(1, new, []))
 
 
-@pytest.mark.parametrize("mods, message", [
-    ([add(0), add(0)], "Duplicate query id 0 in ModifyQuerySet"),
-    ([add(3)], "Duplicate query id 3 in ModifyQuerySet"),  # 3 is held already
-    ([Remove(9)], "Remove of unknown query id 9"),
-    ([Remove(3), Remove(3)], "Remove of unknown query id 3"),
-])
+@pytest.mark.parametrize(
+    "mods, message",
+    [
+        ([add(0), add(0)], "Duplicate query id 0 in ModifyQuerySet"),
+        ([add(3)], "Duplicate query id 3 in ModifyQuerySet"),  # 3 is held already
+        ([Remove(9)], "Remove of unknown query id 9"),
+        ([Remove(3), Remove(3)], "Remove of unknown query id 3"),
+    ],
+)
 def test_a_refused_modification_changes_nothing(mods: list[Any], message: str) -> None:
     session = SyncSession(identity=None)
     session.modify_query_set(ModifyQuerySet(0, 1, [add(3)]))
@@ -113,7 +118,8 @@ def test_a_query_id_may_be_removed_and_re_added_in_one_message() -> None:
     session = SyncSession(identity=None)
     session.modify_query_set(ModifyQuerySet(0, 1, [add(0, args={"n": 1})]))
     adds, removed = session.modify_query_set(
-        ModifyQuerySet(1, 2, [Remove(0), add(0, args={"n": 2})]))
+        ModifyQuerySet(1, 2, [Remove(0), add(0, args={"n": 2})])
+    )
     assert adds == [add(0, args={"n": 2})] and removed[0].args == {"n": 1}
     assert session.queries[0].args == {"n": 2}
 
@@ -128,6 +134,7 @@ def test_becoming_dirty_flags_the_session() -> None:
 
 
 # --- Authenticate and mutations --------------------------------------------------------------
+
 
 def test_authenticate_advances_the_identity_version() -> None:
     session = SyncSession(identity=None)
@@ -152,6 +159,7 @@ def test_owe_transition_keeps_the_highest_ts() -> None:
 
 # --- ticks and Transitions -------------------------------------------------------------------
 
+
 def test_begin_captures_versions_queries_and_removals() -> None:
     session = SyncSession(identity=None)
     subscribe(session, 0, 1)
@@ -167,9 +175,13 @@ def test_transitions_chain_start_to_end() -> None:
     (sub,) = subscribe(session, 0, value="a")
     first = tick(session, 100)
     assert first == {
-        "type": "Transition", "startVersion": ver(0, 0, 0), "endVersion": ver(1, 0, 100),
-        "modifications": [{"type": "QueryUpdated", "value": "a", "logLines": [],
-                           "journal": None, "queryId": 0}]}
+        "type": "Transition",
+        "startVersion": ver(0, 0, 0),
+        "endVersion": ver(1, 0, 100),
+        "modifications": [
+            {"type": "QueryUpdated", "value": "a", "logLines": [], "journal": None, "queryId": 0}
+        ],
+    }
     result(sub, "b")
     second = tick(session, 150)
     assert second is not None
@@ -285,6 +297,7 @@ def test_a_closed_session_is_sent_nothing() -> None:
 
 
 # --- timestamps the socket is sent -----------------------------------------------------------
+
 
 def test_ts_never_goes_back() -> None:
     session = SyncSession(identity=None)

@@ -25,18 +25,25 @@ def session_with(manager: SubscriptionManager, identity: Identity | None = None)
     return session
 
 
-def entry(session: SyncSession, query_id: int, path: str = "messages:list", args: Any = None,
-          journal: str | None = None) -> QueryEntry:
+def entry(
+    session: SyncSession,
+    query_id: int,
+    path: str = "messages:list",
+    args: Any = None,
+    journal: str | None = None,
+) -> QueryEntry:
     base = session.recv_query_set
-    session.modify_query_set(ModifyQuerySet(base, base + 1, [
-        Add(query_id, path, {} if args is None else args, journal)]))
+    session.modify_query_set(
+        ModifyQuerySet(base, base + 1, [Add(query_id, path, {} if args is None else args, journal)])
+    )
     session.dirty = False
     return session.queries[query_id]
 
 
 def outcome(value: Any, *reads: Any, **fields: Any) -> Outcome:
-    return Outcome("messages:list", value=value, encoded=value, reads=ReadSet(list(reads)),
-                   **fields)
+    return Outcome(
+        "messages:list", value=value, encoded=value, reads=ReadSet(list(reads)), **fields
+    )
 
 
 def row(author: str) -> dict[str, Any]:
@@ -47,11 +54,13 @@ BY_AUTHOR = ("author",)
 
 
 def ann_range() -> IndexRangeRead:
-    return IndexRangeRead("messages", "by_author", BY_AUTHOR, Bound(("ann",), True),
-                          Bound(("ann",), True))
+    return IndexRangeRead(
+        "messages", "by_author", BY_AUTHOR, Bound(("ann",), True), Bound(("ann",), True)
+    )
 
 
 # --- holding ---------------------------------------------------------------------------------
+
 
 def test_identical_queries_share_one_subscription() -> None:
     manager = SubscriptionManager()
@@ -73,8 +82,11 @@ def test_the_canonical_path_is_one_query() -> None:
 
 def test_arguments_identity_and_journal_tell_subscriptions_apart() -> None:
     manager = SubscriptionManager()
-    anon, alice, bob = (session_with(manager), session_with(manager, ALICE),
-                        session_with(manager, BOB))
+    anon, alice, bob = (
+        session_with(manager),
+        session_with(manager, ALICE),
+        session_with(manager, BOB),
+    )
     subs = {
         manager.hold(anon, entry(anon, 0, args={"n": 1})),
         manager.hold(anon, entry(anon, 1, args={"n": 2})),
@@ -84,7 +96,11 @@ def test_arguments_identity_and_journal_tell_subscriptions_apart() -> None:
     }
     assert len(subs) == len(manager.subs) == 5
     assert subscription_key("m:q", {"n": 1}, ALICE, None) == (
-        "m:q", '{"n":1.0}', ALICE.cache_key(), "")  # a Python int is a float64
+        "m:q",
+        '{"n":1.0}',
+        ALICE.cache_key(),
+        "",
+    )  # a Python int is a float64
 
 
 def test_a_journal_that_is_not_an_object_is_no_journal() -> None:
@@ -130,8 +146,12 @@ def test_release_all_forgets_the_session() -> None:
 def test_a_static_subscription_is_never_shared_nor_run() -> None:
     manager = SubscriptionManager()
     session = session_with(manager)
-    refused = {"type": "QueryFailed", "errorMessage": "too many queries", "logLines": [],
-               "journal": None}
+    refused = {
+        "type": "QueryFailed",
+        "errorMessage": "too many queries",
+        "logLines": [],
+        "journal": None,
+    }
     query = entry(session, 0)
     manager.hold_static(session, query, refused)
     sub = query.subscription
@@ -157,6 +177,7 @@ def test_rehold_all_moves_queries_to_the_new_identity() -> None:
 
 # --- results ---------------------------------------------------------------------------------
 
+
 def test_apply_flags_the_holders_when_the_result_changes() -> None:
     manager = SubscriptionManager()
     one, two = session_with(manager), session_with(manager)
@@ -164,8 +185,12 @@ def test_apply_flags_the_holders_when_the_result_changes() -> None:
     manager.hold(two, entry(two, 3))
     assert manager.apply(sub, outcome(["a"], ann_range()))
     assert one.dirty and two.dirty and manager.take_flagged() == {one, two}
-    assert sub.modification == {"type": "QueryUpdated", "value": ["a"], "logLines": [],
-                                "journal": None}
+    assert sub.modification == {
+        "type": "QueryUpdated",
+        "value": ["a"],
+        "logLines": [],
+        "journal": None,
+    }
     assert not sub.stale and manager.new == set()
     one.dirty = two.dirty = False
     # the same result (log lines aside) sends nothing
@@ -188,11 +213,16 @@ def test_apply_keeps_a_paginated_querys_journal() -> None:
 def test_a_failed_run_is_query_failed_with_its_data() -> None:
     failed = Outcome("m:q", error=ConvexError({"code": "NOPE"}), log_lines=["[ERROR] x"])
     assert modification_of(failed, None) == {
-        "type": "QueryFailed", "errorMessage": 'Uncaught ConvexError: {"code": "NOPE"}',
-        "logLines": ["[ERROR] x"], "journal": None, "errorData": {"code": "NOPE"}}
+        "type": "QueryFailed",
+        "errorMessage": 'Uncaught ConvexError: {"code": "NOPE"}',
+        "logLines": ["[ERROR] x"],
+        "journal": None,
+        "errorData": {"code": "NOPE"},
+    }
 
 
 # --- which subscriptions a write touches -----------------------------------------------------
+
 
 def test_affected_finds_the_subscriptions_whose_reads_a_write_touches() -> None:
     manager = SubscriptionManager()
@@ -215,8 +245,10 @@ def test_affected_finds_the_subscriptions_whose_reads_a_write_touches() -> None:
     assert hit(DocWrite("messages", 2, "update", {}, {})) == {by_ann}  # no key: anywhere
     assert hit(DocWrite("messages", 2, "update", whole_table=True)) == {by_ann, doc_7}
     assert hit(DocWrite("channels", 1, "insert", None, {"name": "x"})) == {channels}
-    assert hit(DocWrite("channels", 1, "insert", None, {}),
-               DocWrite("messages", 7, "delete", row("ann"), None)) == {channels, by_ann, doc_7}
+    assert hit(
+        DocWrite("channels", 1, "insert", None, {}),
+        DocWrite("messages", 7, "delete", row("ann"), None),
+    ) == {channels, by_ann, doc_7}
     assert never_run not in hit(DocWrite("messages", 1, "insert", whole_table=True))
 
 

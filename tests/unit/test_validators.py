@@ -51,22 +51,56 @@ def test_var_kwargs_accepts_anything():
 def test_v_style_object_rules():
     def h(ctx, **kw): ...
 
-    validate = args_of(h, {
-        "s": v.string(), "n": v.number(), "i": v.int64(), "b": v.boolean(), "z": v.null(),
-        "by": v.bytes(), "o": v.object({"k": v.string(), "opt": v.optional(v.number())}),
-        "arr": v.array(v.number()), "rec": v.record(v.string(), v.boolean()),
-        "u": v.union(v.literal("a"), v.literal(1)), "maybe": v.optional(v.string()),
-        "any": v.any(), "nul": v.nullable(v.string()),
-    })
-    good = {"s": "x", "n": 1, "i": Int64(5), "b": False, "z": None, "by": b"1",
-            "o": {"k": "v"}, "arr": [1.0, 2], "rec": {"a": True}, "u": 1.0, "any": [{"x": 1}],
-            "nul": None}
+    validate = args_of(
+        h,
+        {
+            "s": v.string(),
+            "n": v.number(),
+            "i": v.int64(),
+            "b": v.boolean(),
+            "z": v.null(),
+            "by": v.bytes(),
+            "o": v.object({"k": v.string(), "opt": v.optional(v.number())}),
+            "arr": v.array(v.number()),
+            "rec": v.record(v.string(), v.boolean()),
+            "u": v.union(v.literal("a"), v.literal(1)),
+            "maybe": v.optional(v.string()),
+            "any": v.any(),
+            "nul": v.nullable(v.string()),
+        },
+    )
+    good = {
+        "s": "x",
+        "n": 1,
+        "i": Int64(5),
+        "b": False,
+        "z": None,
+        "by": b"1",
+        "o": {"k": "v"},
+        "arr": [1.0, 2],
+        "rec": {"a": True},
+        "u": 1.0,
+        "any": [{"x": 1}],
+        "nul": None,
+    }
     result = validate(good)
     assert result["n"] == 1.0 and isinstance(result["n"], float)
     assert result["maybe"] is None  # absent optional with no handler default → None
-    for key, bad in [("s", 1), ("n", "1"), ("n", Int64(1)), ("i", 1.5), ("b", 0),
-                     ("z", 0), ("by", "x"), ("o", {"k": "v", "extra": 1}), ("o", {}),
-                     ("arr", [1, "x"]), ("rec", {"a": 1}), ("u", "c"), ("nul", 1)]:
+    for key, bad in [
+        ("s", 1),
+        ("n", "1"),
+        ("n", Int64(1)),
+        ("i", 1.5),
+        ("b", 0),
+        ("z", 0),
+        ("by", "x"),
+        ("o", {"k": "v", "extra": 1}),
+        ("o", {}),
+        ("arr", [1, "x"]),
+        ("rec", {"a": 1}),
+        ("u", "c"),
+        ("nul", 1),
+    ]:
         with pytest.raises(ValidationError):
             validate({**good, key: bad})
 
@@ -151,11 +185,16 @@ def test_v_id_of_a_model_that_is_not_a_table_is_a_check_error_not_a_crash():
 
     try:
         assert f.id_tables == frozenset({Group})
-        errors = [m.msg for m in run_checks() if m.id == "reactive.E020"
-                  and m.msg.startswith("validators:unregistered_model")]
-        assert errors == ["validators:unregistered_model: v.id(Group): the model auth.Group is "
-                          "not registered as a table; decorate it with @table(\"name\") or call "
-                          "register_table() in a models module"]
+        errors = [
+            m.msg
+            for m in run_checks()
+            if m.id == "reactive.E020" and m.msg.startswith("validators:unregistered_model")
+        ]
+        assert errors == [
+            "validators:unregistered_model: v.id(Group): the model auth.Group is "
+            'not registered as a table; decorate it with @table("name") or call '
+            "register_table() in a models module"
+        ]
         with pytest.raises(ConfigurationError, match=r"^v\.id\(Group\): the model auth\.Group"):
             f.args({"group": "x"})
     finally:

@@ -51,8 +51,9 @@ def test_clean_export_format():
     assert encode({"i": Int64(7), "b": b"hi"}, clean=True) == {"i": "7", "b": "aGk="}
 
 
-@pytest.mark.parametrize("bad", [{"$x": 1}, {"$integer": "short"}, {"$integer": 5},
-                                 {"$bytes": "***"}])
+@pytest.mark.parametrize(
+    "bad", [{"$x": 1}, {"$integer": "short"}, {"$integer": 5}, {"$bytes": "***"}]
+)
 def test_bad_special_values(bad):
     with pytest.raises(ValueEncodingError):
         decode(bad)
@@ -79,12 +80,33 @@ def test_int64_range():
 def test_an_identity_encodes_as_convex_user_identity():
     from reactive.auth import Identity
 
-    identity = Identity(subject="u1", issuer="https://id.example", email="a@example.com",
-                        claims={"given_name": "Ann", "email_verified": True, "picture": "p",
-                                "updated_at": "2024", "address": {"formatted": "1 Road"},
-                                "jti": "x", "exp": 5, "org": "acme", "nickname": None})
-    assert encode({"me": identity}) == {"me": {
-        "tokenIdentifier": "https://id.example|u1", "subject": "u1",
-        "issuer": "https://id.example", "email": "a@example.com", "givenName": "Ann",
-        "emailVerified": True, "pictureUrl": "p", "updatedAt": "2024", "address": "1 Road",
-        "org": "acme"}}
+    identity = Identity(
+        subject="u1",
+        issuer="https://id.example",
+        email="a@example.com",
+        claims={
+            "given_name": "Ann",
+            "email_verified": True,
+            "picture": "p",
+            "updated_at": "2024",
+            "address": {"formatted": "1 Road"},
+            "jti": "x",
+            "exp": 5,
+            "org": "acme",
+            "nickname": None,
+        },
+    )
+    assert encode({"me": identity}) == {
+        "me": {
+            "tokenIdentifier": "https://id.example|u1",
+            "subject": "u1",
+            "issuer": "https://id.example",
+            "email": "a@example.com",
+            "givenName": "Ann",
+            "emailVerified": True,
+            "pictureUrl": "p",
+            "updatedAt": "2024",
+            "address": "1 Road",
+            "org": "acme",
+        }
+    }

@@ -1,9 +1,9 @@
 """`manage.py reactive <subcommand>`: argument parsing over library calls, nothing more.
 
-    manage.py reactive functions                 list every registered function
-    manage.py reactive run chat:send '{"body": "hi"}' [--user alice] [--format json]
-    manage.py reactive worker [--concurrency 8] [--no-crons]   run scheduled functions and crons
-    manage.py reactive crons                     list the declared crons and their next runs
+manage.py reactive functions                 list every registered function
+manage.py reactive run chat:send '{"body": "hi"}' [--user alice] [--format json]
+manage.py reactive worker [--concurrency 8] [--no-crons]   run scheduled functions and crons
+manage.py reactive crons                     list the declared crons and their next runs
 """
 
 from __future__ import annotations
@@ -27,26 +27,40 @@ from ...values import ValueEncodingError, decode, encode
 
 
 class Command(BaseCommand):
-    help = ("reactive's tools: list functions, run a function, run the scheduler's worker, "
-            "list crons.")
+    help = (
+        "reactive's tools: list functions, run a function, run the scheduler's worker, list crons."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="subcommand", required=True)
         sub.add_parser("functions", help="List registered functions.")
         run = sub.add_parser("run", help="Run a function through the executor.")
         run.add_argument("path", help='Function path, e.g. "chat:send".')
-        run.add_argument("arguments", metavar="args", nargs="?", default="{}",
-                         help="Arguments as a JSON object.")
+        run.add_argument(
+            "arguments", metavar="args", nargs="?", default="{}", help="Arguments as a JSON object."
+        )
         run.add_argument("--user", help="Run as this Django user (username).")
-        run.add_argument("--format", choices=["convex_encoded_json", "json"],
-                         default="json", help="Output encoding (default: json).")
-        worker = sub.add_parser("worker", help="Run scheduled functions and crons until "
-                                "SIGTERM/SIGINT.")
-        worker.add_argument("--concurrency", type=int, default=None,
-                            help="Scheduled functions run at once (default: "
-                            "REACTIVE['SCHEDULER']['worker_concurrency']).")
-        worker.add_argument("--no-crons", action="store_true",
-                            help="Do not register or run crons (another worker does).")
+        run.add_argument(
+            "--format",
+            choices=["convex_encoded_json", "json"],
+            default="json",
+            help="Output encoding (default: json).",
+        )
+        worker = sub.add_parser(
+            "worker", help="Run scheduled functions and crons until SIGTERM/SIGINT."
+        )
+        worker.add_argument(
+            "--concurrency",
+            type=int,
+            default=None,
+            help="Scheduled functions run at once (default: "
+            "REACTIVE['SCHEDULER']['worker_concurrency']).",
+        )
+        worker.add_argument(
+            "--no-crons",
+            action="store_true",
+            help="Do not register or run crons (another worker does).",
+        )
         worker.add_argument("--name", default=None, help="Worker name, shown in logs.")
         sub.add_parser("crons", help="List the declared crons and their next runs.")
 
@@ -67,8 +81,13 @@ class Command(BaseCommand):
         from ...scheduler import worker
 
         worker.default_logging()
-        asyncio.run(worker.run(concurrency=options["concurrency"],
-                               name=options["name"], crons=not options["no_crons"]))
+        asyncio.run(
+            worker.run(
+                concurrency=options["concurrency"],
+                name=options["name"],
+                crons=not options["no_crons"],
+            )
+        )
 
     def _crons(self) -> None:
         from ...models import CronRun
@@ -87,15 +106,24 @@ class Command(BaseCommand):
 
         for cron in declared:
             row = rows.get(cron.name)
-            state = ("not registered yet (start a worker)" if row is None else
-                     f"next {when(row.next_run)}  last {when(row.last_run)}  "
-                     f"skipped {row.skipped}")
+            state = (
+                "not registered yet (start a worker)"
+                if row is None
+                else f"next {when(row.next_run)}  last {when(row.last_run)}  skipped {row.skipped}"
+            )
             self.stdout.write(f"{cron.name}  {cron.schedule}  {cron.path}  {state}")
         self.stdout.write(f"{len(declared)} cron(s)")
 
     def _functions(self) -> None:
-        rows = [(f.path or "", f.kind.value, f.visibility,
-                 f"{f.handler.__module__}.{f.handler.__qualname__}") for f in registry]
+        rows = [
+            (
+                f.path or "",
+                f.kind.value,
+                f.visibility,
+                f"{f.handler.__module__}.{f.handler.__qualname__}",
+            )
+            for f in registry
+        ]
         if not rows:
             self.stdout.write("No functions registered.")
             return

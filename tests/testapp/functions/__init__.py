@@ -36,25 +36,37 @@ def echo(ctx, **args: Any) -> Any:
 
 
 @query
-def typed(ctx, s: str, n: int, f: float, b: bool, i: v.int64(), by: bytes,
-          opt: str | None = None, tags: list[str] | None = None) -> dict[str, Any]:
+def typed(
+    ctx,
+    s: str,
+    n: int,
+    f: float,
+    b: bool,
+    i: v.int64(),
+    by: bytes,
+    opt: str | None = None,
+    tags: list[str] | None = None,
+) -> dict[str, Any]:
     return {"s": s, "n": n, "f": f, "b": b, "i": i, "by": by, "opt": opt, "tags": tags}
 
 
-@query(args={
-    "name": v.string(),
-    "count": v.number(),
-    "big": v.int64(),
-    "flag": v.boolean(),
-    "nothing": v.null(),
-    "blob": v.bytes(),
-    "channel": v.id("channels"),
-    "items": v.array(v.object({"k": v.string(), "n": v.optional(v.number())})),
-    "scores": v.record(v.string(), v.number()),
-    "choice": v.union(v.literal("a"), v.literal("b")),
-    "maybe": v.optional(v.string()),
-    "anything": v.any(),
-}, returns=v.object({"ok": v.boolean(), "big": v.int64()}))
+@query(
+    args={
+        "name": v.string(),
+        "count": v.number(),
+        "big": v.int64(),
+        "flag": v.boolean(),
+        "nothing": v.null(),
+        "blob": v.bytes(),
+        "channel": v.id("channels"),
+        "items": v.array(v.object({"k": v.string(), "n": v.optional(v.number())})),
+        "scores": v.record(v.string(), v.number()),
+        "choice": v.union(v.literal("a"), v.literal("b")),
+        "maybe": v.optional(v.string()),
+        "anything": v.any(),
+    },
+    returns=v.object({"ok": v.boolean(), "big": v.int64()}),
+)
 def v_style(ctx, **args: Any) -> dict[str, Any]:
     return {"ok": True, "big": args["big"]}
 
@@ -189,8 +201,10 @@ def query_calls_mutation(ctx) -> Any:
 
 @query
 def query_calls_query(ctx) -> Any:
-    return {"inner": ctx.run_query(api.testapp.ping),
-            "secret": ctx.run_query(internal.testapp.secret)}
+    return {
+        "inner": ctx.run_query(api.testapp.ping),
+        "secret": ctx.run_query(internal.testapp.secret),
+    }
 
 
 @mutation
@@ -208,8 +222,12 @@ def action_calls(ctx, name: str) -> dict[str, Any]:
     channel = ctx.run_mutation(api.testapp.create_channel, {"name": name})
     listed = ctx.run_query(api.testapp.channel_names)
     secret = ctx.run_query(internal.testapp.secret)
-    return {"channel": channel, "names": listed, "secret": secret,
-            "doubled": ctx.run_action(api.testapp.plain_action, {"x": 2})}
+    return {
+        "channel": channel,
+        "names": listed,
+        "secret": secret,
+        "doubled": ctx.run_action(api.testapp.plain_action, {"x": 2}),
+    }
 
 
 @action
@@ -258,9 +276,11 @@ def listener_stats(ctx) -> dict[str, Any]:
     from reactive.sync.listener import Listener
 
     listeners = list(Listener._instances.values())
-    return {"ticks": sum(x.ticks for x in listeners),
-            "executions": sum(x.executions for x in listeners),
-            "subscriptions": sum(len(x.manager.subs) for x in listeners)}
+    return {
+        "ticks": sum(x.ticks for x in listeners),
+        "executions": sum(x.executions for x in listeners),
+        "subscriptions": sum(len(x.manager.subs) for x in listeners),
+    }
 
 
 @query
@@ -272,8 +292,9 @@ def counter_value(ctx, name: str) -> Any:
 @mutation
 def transfer(ctx, source: str, target: str, amount: int) -> None:
     """Move `amount` between two counters in one transaction (for the snapshot invariant)."""
-    rows = {r["name"]: r for r in ctx.db.query("counters").collect() if r["name"] in
-            (source, target)}
+    rows = {
+        r["name"]: r for r in ctx.db.query("counters").collect() if r["name"] in (source, target)
+    }
     ctx.db.patch("counters", rows[source]["_id"], {"value": rows[source]["value"] - amount})
     ctx.db.patch("counters", rows[target]["_id"], {"value": rows[target]["value"] + amount})
 

@@ -18,8 +18,9 @@ def chatty(ctx, name: str) -> str:
     logging.getLogger("somelib").warning("a library's record")
     logging.getLogger("reactive.executor").warning("reactive's own record")
     # procrastinate logs "Deferred 1 job" at INFO while deferring
-    ctx.scheduler.cancel(ctx.scheduler.run_after(3600, internal.testapp.scheduling.bump,
-                                                 {"name": name}))
+    ctx.scheduler.cancel(
+        ctx.scheduler.run_after(3600, internal.testapp.scheduling.bump, {"name": name})
+    )
     return "ok"
 
 

@@ -19,8 +19,10 @@ def count_orm(ctx, channel: v.id("channels")) -> int:
 def count_sql(ctx, channel: v.id("channels")) -> int:
     """Raw SQL on Django's connection, table name unquoted."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM testapp_message WHERE channel_id = %s",
-                       [pk_of("channels", channel)])
+        cursor.execute(
+            "SELECT count(*) FROM testapp_message WHERE channel_id = %s",
+            [pk_of("channels", channel)],
+        )
         return cursor.fetchone()[0]
 
 

@@ -156,9 +156,11 @@ def scheduled_one(ctx, id: str) -> Any:
 
 @query
 def pending_page(ctx, paginationOpts: dict[str, Any]) -> Any:
-    return (ctx.db.system.query("_scheduled_functions")
-            .filter(lambda f: f.eq(f.field("state.kind"), "pending"))
-            .paginate(paginationOpts))
+    return (
+        ctx.db.system.query("_scheduled_functions")
+        .filter(lambda f: f.eq(f.field("state.kind"), "pending"))
+        .paginate(paginationOpts)
+    )
 
 
 @query
@@ -182,8 +184,9 @@ def schedule_action(ctx, name: str, seconds: float) -> str:
     """Schedule `slow_action` to run now."""
     from reactive import api
 
-    return ctx.scheduler.run_after(0, api.testapp.scheduling.slow_action,
-                                   {"name": name, "seconds": seconds})
+    return ctx.scheduler.run_after(
+        0, api.testapp.scheduling.slow_action, {"name": name, "seconds": seconds}
+    )
 
 
 @mutation
@@ -227,8 +230,9 @@ def cancel_self_then_schedule(ctx, name: str) -> str:
     from reactive import api
 
     ctx.scheduler.run_after(0, BUMP, {"name": name})
-    rows = ctx.run_query(api.testapp.scheduling.scheduled,
-                         {"name": "testapp/scheduling:cancel_self_then_schedule"})
+    rows = ctx.run_query(
+        api.testapp.scheduling.scheduled, {"name": "testapp/scheduling:cancel_self_then_schedule"}
+    )
     (own,) = [r for r in rows if r["state"]["kind"] == "inProgress"]
     ctx.scheduler.cancel(own["_id"])
     ctx.scheduler.run_after(0, BUMP, {"name": name})
