@@ -1,4 +1,4 @@
-"""What the network guard (`reactive.functions.guard`) costs.
+"""What the network guard (`reactive.functions.network_guard`) costs.
 
 - per call: a trivial query (`testapp:ping`, no table read) through `execute()` in this process,
   guard on vs off (`REACTIVE["REFUSE_NETWORK_IN_TRANSACTIONS"]`), alternated in rounds so that
@@ -23,8 +23,8 @@ from typing import Any
 _AUDIT = """
 import sys, timeit
 if {hook}:
-    from reactive.functions import guard
-    guard._install()
+    from reactive.functions import network_guard
+    network_guard._install()
 n = 1_000_000
 print(min(timeit.repeat("audit('reactive.bench')", globals={{"audit": sys.audit}},
                         number=n, repeat=5)) / n * 1e9)
@@ -49,7 +49,7 @@ def guard_cost(calls: int = 500, rounds: int = 48) -> dict[str, Any]:
     from django.test import override_settings
 
     from reactive.functions.executor import execute
-    from reactive.functions.guard import no_network
+    from reactive.functions.network_guard import no_network
 
     def round_us(refuse: bool) -> float:
         with override_settings(REACTIVE={"REFUSE_NETWORK_IN_TRANSACTIONS": refuse}):

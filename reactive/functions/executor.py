@@ -41,14 +41,14 @@ from ..errors import (
 from ..limits import Budget, approx_size
 from ..readset import ReadSet, WriteSet
 from ..scheduler.schedule import Scheduler, Tally
-from ..transactions.runner import (
+from ..transactions.retry import (
     RetryTransaction,
     in_transaction,
     run_in_transaction,
 )
 from ..validators import describe_errors
 from ..values import ValueEncodingError, decode, encode
-from . import guard, ledger
+from . import ledger, network_guard
 from .context import ActionCtx, MutationCtx, QueryCtx
 from .failures import call_handler, raise_if_aborted, to_function_error, watching
 from .logs import FunctionLog, LogSink, capture, current_lines
@@ -274,7 +274,7 @@ def _run(
         # reads that bypass ctx.db (ORM, raw SQL) record whole-table reads: see db/raw_reads
         with (
             _push(frame),
-            guard.no_network(path, fn.kind.value),
+            network_guard.no_network(path, fn.kind.value),
             connection.execute_wrapper(watching(failures)),
             connection.execute_wrapper(recording(frame.reads)),
         ):

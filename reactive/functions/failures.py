@@ -22,7 +22,7 @@ from ..errors import (
     InternalError,
     LimitExceeded,
 )
-from ..transactions.runner import (
+from ..transactions.retry import (
     RetriesExhausted,
     RetryTransaction,
     is_retryable,

@@ -18,7 +18,7 @@ from django.test import override_settings
 
 from reactive.errors import ConflictError
 from reactive.functions.executor import execute
-from reactive.transactions import runner
+from reactive.transactions import retry
 from tests.testapp.models import Counter
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -29,7 +29,7 @@ TIGHT = {"RETRY": {"max_attempts": 3, "lock_timeout_ms": 5.0}}
 
 @pytest.mark.parametrize("fn", ["testapp:counter_inc", "testapp:counter_inc_locked"])
 def test_no_call_fails_under_contention(fn):
-    runner._hot_until.clear()  # start cold, as a fresh process would
+    retry._hot_until.clear()  # start cold, as a fresh process would
     Counter.objects.create(name="hot", value=0)
     barrier = threading.Barrier(THREADS)
 
@@ -51,7 +51,7 @@ def test_no_call_fails_under_contention(fn):
 
 def test_a_queued_call_retries_for_queued_seconds_then_fails_clearly():
     """A turn's retries are bounded by time: a row locked elsewhere for longer fails the call."""
-    runner._hot_until["reactive:testapp:counter_inc_locked"] = float("inf")  # queue at once
+    retry._hot_until["reactive:testapp:counter_inc_locked"] = float("inf")  # queue at once
     Counter.objects.create(name="held", value=0)
     locked, release = threading.Event(), threading.Event()
 
@@ -76,7 +76,7 @@ def test_a_queued_call_retries_for_queued_seconds_then_fails_clearly():
     finally:
         release.set()
         holder.join()
-        runner._hot_until.clear()
+        retry._hot_until.clear()
     assert isinstance(out.error, ConflictError), out.error
     assert "SQLSTATE 55P03" in out.error.message
     assert "after its turn came, RETRY['queued_seconds']" in out.error.message

@@ -52,10 +52,10 @@ def test_concurrent_increments_lose_nothing(fn):
 def test_hot_row_retries_queue_up_instead_of_running_out():
     """Callers that keep conflicting on one hot row wait their turn (an advisory lock per
     function, after QUEUE_AFTER conflicts) rather than exhausting their attempts."""
-    from reactive.transactions import runner
-    from reactive.transactions.runner import QUEUE_AFTER
+    from reactive.transactions import retry
+    from reactive.transactions.retry import QUEUE_AFTER
 
-    runner._hot_until.clear()  # an earlier test may have left counter_inc hot: queued at once
+    retry._hot_until.clear()  # an earlier test may have left counter_inc hot: queued at once
     Counter.objects.create(name="hot", value=0)
     outcomes = run_threads(
         16, lambda i: [execute("testapp:counter_inc", {"name": "hot"}) for _ in range(10)]

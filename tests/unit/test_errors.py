@@ -83,7 +83,7 @@ def test_control_flow_is_its_own_branch() -> None:
 def test_old_import_paths_still_work() -> None:
     from reactive.scheduler.jobs import TransientFailure
     from reactive.sync.protocol import ProtocolError
-    from reactive.transactions.runner import RetriesExhausted, RetryTransaction
+    from reactive.transactions.retry import RetriesExhausted, RetryTransaction
     from reactive.values import ValueEncodingError
 
     assert ProtocolError is errors.ProtocolError
