@@ -20,8 +20,9 @@ class ReactiveModel(models.Model):
         abstract = True
 
 
-class Listener(models.Model):
-    """A process's change listener and the snapshot it has read up to (for log pruning)."""
+class ListenerHeartbeat(models.Model):
+    """A live `sync.listener.Listener` (one per process) and the snapshot it has read up to, renewed
+    by its heartbeat (for log pruning: rows some live listener may still need are kept)."""
 
     id = models.UUIDField(primary_key=True)
     snapshot = models.TextField()
