@@ -31,7 +31,7 @@ from .functions.executor import execute
 from .functions.outcome import CallOptions, Outcome, error_message
 from .sync import protocol
 from .sync.listener import Listener
-from .sync.protocol import Authenticate, Call, Connect, Event, ModifyQuerySet, ProtocolError
+from .sync.protocol import Authenticate, CallMessage, Connect, Event, ModifyQuerySet, ProtocolError
 from .sync.session import SessionState, SyncSession
 from .values import ValueEncodingError, encode
 
@@ -72,7 +72,7 @@ class SyncConsumer(AsyncWebsocketConsumer):
         self._send_event = asyncio.Event()
         self.session.wakeup = self._send_event.set
         self._last_send = time.monotonic()
-        self._mutations: asyncio.Queue[Call] = asyncio.Queue()
+        self._mutations: asyncio.Queue[CallMessage] = asyncio.Queue()
         self._tasks = {
             asyncio.create_task(self._guarded(self._writer())),
             asyncio.create_task(self._guarded(self._mutation_worker())),
@@ -156,11 +156,11 @@ class SyncConsumer(AsyncWebsocketConsumer):
                 else:
                     manager.hold(session, entry)
             self.listener.wake()
-        elif isinstance(message, Call) and message.kind == "Mutation":
+        elif isinstance(message, CallMessage) and message.kind == "Mutation":
             if self._mutations.qsize() >= self.sync.max_pending_mutations:
                 raise ProtocolError("too many pending mutations on this connection")
             self._mutations.put_nowait(message)
-        elif isinstance(message, Call):
+        elif isinstance(message, CallMessage):
             task = asyncio.create_task(self._guarded(self._action(message)))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -241,7 +241,7 @@ class SyncConsumer(AsyncWebsocketConsumer):
     def _committing(self, xid: int | None) -> None:
         self.session.committing = xid  # from the executor's thread; read by the listener's
 
-    async def _action(self, call: Call) -> None:
+    async def _action(self, call: CallMessage) -> None:
         outcome: Outcome = await run_off_loop(
             execute,
             call.udf_path,

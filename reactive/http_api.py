@@ -29,7 +29,10 @@ FORMATS = {
 
 
 @dataclass(frozen=True)
-class Call:
+class HttpCall:
+    """A function call from an HTTP request body (`/api/query`, `/api/mutation`, `/api/action`,
+    `/api/run/...`)."""
+
     path: str
     args: Any
     format: str
@@ -69,7 +72,9 @@ def parse_format(raw: Any) -> str:
     return FORMATS[raw]
 
 
-def parse_call(body: bytes, *, path: str | None = None, default_format: str | None = None) -> Call:
+def parse_call(
+    body: bytes, *, path: str | None = None, default_format: str | None = None
+) -> HttpCall:
     """Parse a call; `/api/run` passes ``default_format="json"`` (Convex's default there)."""
     data = parse_body(body)
     if path is None:
@@ -78,7 +83,7 @@ def parse_call(body: bytes, *, path: str | None = None, default_format: str | No
             raise RequestError(
                 "BadConvexFunctionIdentifier", "The request body needs a function path in `path`"
             )
-    return Call(
+    return HttpCall(
         path=path,
         args=parse_args(data.get("args")),
         format=parse_format(data.get("format", default_format)),

@@ -24,7 +24,7 @@ from .errors import RequestError
 from .functions.executor import execute
 from .functions.outcome import Outcome
 from .functions.registry import Kind
-from .http_api import Call, outcome_body, parse_call, parse_ts, run_path_from_url
+from .http_api import HttpCall, outcome_body, parse_call, parse_ts, run_path_from_url
 from .sync.protocol import encode_ts
 
 
@@ -75,7 +75,7 @@ async def _identity(request: HttpRequest) -> Identity | None:
     return identity_from_user(user, reactive_settings.SESSION_ISSUER)
 
 
-def _run_sync(call: Call, identity: Identity | None, kind: Kind | None) -> Outcome:
+def _run_sync(call: HttpCall, identity: Identity | None, kind: Kind | None) -> Outcome:
     close_old_connections()
     try:
         return execute(call.path, call.args, identity=identity, from_client=True, kind=kind)

@@ -64,8 +64,8 @@ class Connect:
 
 
 @dataclass(frozen=True)
-class Call:
-    """A Mutation or an Action."""
+class CallMessage:
+    """A Mutation or an Action message."""
 
     kind: str  # "Mutation" | "Action"
     request_id: int
@@ -85,7 +85,7 @@ class Event:
     event_type: str
 
 
-Message = Connect | ModifyQuerySet | Call | Authenticate | Event
+Message = Connect | ModifyQuerySet | CallMessage | Authenticate | Event
 
 
 MAX_SESSION_ID = 64
@@ -176,7 +176,7 @@ def parse(frame: str) -> Message:
                 raise ProtocolError(f"unknown query set modification {mod.get('type')!r}")
         return ModifyQuerySet(_int(data, "baseVersion"), _int(data, "newVersion"), mods)
     if kind in ("Mutation", "Action"):
-        return Call(kind, _int(data, "requestId"), _str(data, "udfPath"), _args(data))
+        return CallMessage(kind, _int(data, "requestId"), _str(data, "udfPath"), _args(data))
     if kind == "Authenticate":
         token_type = data.get("tokenType")
         if token_type not in ("User", "Admin", "None"):

@@ -15,7 +15,7 @@ from reactive.sync.protocol import (
     MAX_TS,
     Add,
     Authenticate,
-    Call,
+    CallMessage,
     Connect,
     Event,
     ModifyQuerySet,
@@ -277,8 +277,8 @@ def test_calls(kind: str) -> None:
     msg = parse(
         frame(type=kind, requestId=4, udfPath="messages:send", args=[{"body": "hi", "tags": ["a"]}])
     )
-    assert msg == Call(kind, 4, "messages:send", {"body": "hi", "tags": ["a"]})
-    assert parse(frame(type=kind, requestId=0, udfPath="x")) == Call(kind, 0, "x", {})
+    assert msg == CallMessage(kind, 4, "messages:send", {"body": "hi", "tags": ["a"]})
+    assert parse(frame(type=kind, requestId=0, udfPath="x")) == CallMessage(kind, 0, "x", {})
 
 
 @pytest.mark.parametrize("kind", ["Mutation", "Action"])
