@@ -269,13 +269,13 @@ class DatabaseReader:
             # data gives the same result (the client has split that page, or will)
             required = self._journal.get("splitRequired") is True
         self._budget.charge_range()
-        result = self._page(query, num, cursor, end_cursor, max_rows, max_bytes, required)
+        result = self._read_page(query, num, cursor, end_cursor, max_rows, max_bytes, required)
         self.page_journal = {"endCursor": result["continueCursor"]}
         if result["pageStatus"] == "SplitRequired":
             self.page_journal["splitRequired"] = True
         return result
 
-    def _page(
+    def _read_page(
         self,
         query: Query,
         num: int,
@@ -293,7 +293,7 @@ class DatabaseReader:
             decoded = decode_cursor(query.table, query.index, order, cursor)
             if decoded is None:  # the end sentinel: nothing after it
                 self._record_until(query, None, None)
-                return _page([], True, encode_cursor(query.index.name, order, None))
+                return _page_result([], True, encode_cursor(query.index.name, order, None))
             if isinstance(decoded, tuple):  # not AT_START
                 start_key = decoded
                 qs = qs.filter(after_key(cols, start_key, desc=desc, inclusive=False))
@@ -301,7 +301,7 @@ class DatabaseReader:
         if end_cursor is not None:
             decoded_end = decode_cursor(query.table, query.index, order, end_cursor)
             if decoded_end is AT_START:  # a journaled empty first page: it stays empty
-                return _page([], False, end_cursor)
+                return _page_result([], False, end_cursor)
             end_key = decoded_end if isinstance(decoded_end, tuple) else None
             if end_key is not None:
                 qs = qs.filter(before_key(cols, end_key, desc=desc))
@@ -315,7 +315,7 @@ class DatabaseReader:
             if capped:
                 last = self._key(query, rows[-1])
                 self._record_until(query, start, peeked)  # `capped` depends on that row
-                return _page(
+                return _page_result(
                     self._docs(query.table, rows),
                     False,
                     encode_cursor(query.index.name, order, last),
@@ -361,7 +361,7 @@ class DatabaseReader:
             upto = self._key(query, fetched[0])
             self._record_until(query, start, upto)
             cont = encode_cursor(query.index.name, order, start_key, start=start_key is None)
-            return _page([], False, cont)
+            return _page_result([], False, cont)
         self._record_until(query, start, None)
         return self._finish(
             query,
@@ -395,14 +395,16 @@ class DatabaseReader:
         numItems, or past three quarters of a read limit) needs two rows to split.
         """
         if required:
-            return _page(docs, done, cont, self._split_cursor(query, rows), "SplitRequired")
+            return _page_result(docs, done, cont, self._split_cursor(query, rows), "SplitRequired")
         if len(rows) >= 2 and (
             len(rows) >= 2 * max(num, 1)
             or _near(len(rows), max_rows)
             or _near(sum(map(approx_size, docs)), max_bytes)
         ):
-            return _page(docs, done, cont, self._split_cursor(query, rows), "SplitRecommended")
-        return _page(docs, done, cont)
+            return _page_result(
+                docs, done, cont, self._split_cursor(query, rows), "SplitRecommended"
+            )
+        return _page_result(docs, done, cont)
 
     def _cut_at_bytes(
         self, table: Table, rows: list[models.Model], max_bytes: int | None
@@ -434,7 +436,7 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _page(
+def _page_result(
     docs: list[dict[str, Any]],
     done: bool,
     cont: str,

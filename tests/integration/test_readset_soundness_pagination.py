@@ -100,7 +100,7 @@ def test_paginated_pages_with_end_cursor_in_desc_order():
 
 
 def test_bug_journaled_page_capped_by_maximum_rows_read_depends_on_the_peeked_row():
-    """With an endCursor (every journaled re-run has one) and maximumRowsRead, `_page` fetches
+    """With an endCursor (every journaled re-run has one) and maximumRowsRead, `_read_page` fetches
     maximumRowsRead + 1 rows; when capped it records the range only up to the last row returned,
     but whether it is capped (and so `continueCursor`) depends on the row after it.
 
@@ -150,8 +150,8 @@ def test_bug_paginate_in_a_nested_query_is_not_journaled_and_peeks():
 
 def test_bug_journal_of_an_empty_first_page_breaks_every_re_run():
     """`paginate({numItems: 0, cursor: null})` answers continueCursor = the START cursor; the
-    journal keeps it as endCursor, and `_page` refuses START as an endCursor: the subscription's
-    first re-run (after any write to the table) turns into "InvalidCursor"."""
+    journal keeps it as endCursor, and `_read_page` refuses START as an endCursor: the
+    subscription's first re-run (after any write to the table) turns into "InvalidCursor"."""
     cid = make_channel()
     make_messages(cid, [("ann", 1)])
     subscribe(lambda ctx: by_author("ann")(ctx).paginate({"numItems": 0, "cursor": None}))
