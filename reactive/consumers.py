@@ -29,6 +29,7 @@ from .errors import ConvexError
 from .functions.context import run_off_loop
 from .functions.executor import execute
 from .functions.outcome import CallOptions, Outcome, error_message
+from .functions.registry import Kind
 from .sync import protocol
 from .sync.listener import Listener
 from .sync.protocol import Authenticate, CallMessage, Connect, Event, ModifyQuerySet, ProtocolError
@@ -205,7 +206,7 @@ class SyncConsumer(AsyncWebsocketConsumer):
                 call.args,
                 identity=self.session.identity,
                 from_client=True,
-                kind="mutation",
+                kind=Kind.MUTATION,
                 options=options,
             )
             response = _response("MutationResponse", call.request_id, outcome)
@@ -248,7 +249,7 @@ class SyncConsumer(AsyncWebsocketConsumer):
             call.args,
             identity=self.session.identity,
             from_client=True,
-            kind="action",
+            kind=Kind.ACTION,
         )
         await self._send(_response("ActionResponse", call.request_id, outcome))
 

@@ -21,6 +21,7 @@ from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 
 from ..errors import NotAllowedHere
+from .registry import Kind
 
 if TYPE_CHECKING:
     from ..auth import Auth
@@ -62,7 +63,7 @@ class BaseCtx:
 
     def run_query(self, ref: FunctionReference | str, args: dict[str, Any] | None = None) -> Any:
         """Run a query; in a query or mutation it reads the same snapshot."""
-        return self._call(ref, args, "query")
+        return self._call(ref, args, Kind.QUERY)
 
     def run_mutation(self, ref: FunctionReference | str, args: dict[str, Any] | None = None) -> Any:
         raise NotAllowedHere(
@@ -91,7 +92,7 @@ class MutationCtx(QueryCtx):
 
     def run_mutation(self, ref: FunctionReference | str, args: dict[str, Any] | None = None) -> Any:
         """Run a mutation in a savepoint: if it raises, only its writes roll back."""
-        return self._call(ref, args, "mutation")
+        return self._call(ref, args, Kind.MUTATION)
 
 
 @dataclass
@@ -101,11 +102,11 @@ class ActionCtx(BaseCtx):
 
     def run_mutation(self, ref: FunctionReference | str, args: dict[str, Any] | None = None) -> Any:
         """Run a mutation in its own transaction."""
-        return self._call(ref, args, "mutation")
+        return self._call(ref, args, Kind.MUTATION)
 
     def run_action(self, ref: FunctionReference | str, args: dict[str, Any] | None = None) -> Any:
         """Run another action."""
-        return self._call(ref, args, "action")
+        return self._call(ref, args, Kind.ACTION)
 
     async def arun_query(
         self, ref: FunctionReference | str, args: dict[str, Any] | None = None

@@ -354,7 +354,7 @@ def _replayed(path: str, stored: dict[str, Any]) -> Outcome:
 def _make_ctx(
     fn: AnyFunction, path: str, frame: Frame, identity: Identity | None, using: str
 ) -> QueryCtx:
-    def call(ref: Any, args: Any, want: str) -> Any:
+    def call(ref: Any, args: Any, want: Kind) -> Any:
         return execute(ref, args, identity=identity, kind=want, using=using).unwrap()
 
     common: dict[str, Any] = dict(
@@ -443,7 +443,7 @@ def _run_action(
 ) -> None:
     limits = reactive_settings.LIMITS
 
-    def call(ref: Any, args: Any, want: str) -> Any:
+    def call(ref: Any, args: Any, want: Kind) -> Any:
         return execute(ref, args, identity=identity, kind=want, using=using).unwrap()
 
     scheduler = Scheduler(path=path, using=using, now=None, tally=Tally(), in_transaction=False)

@@ -27,6 +27,7 @@ from .. import clock
 from ..errors import ConflictError, DatabaseUnavailable
 from ..functions.executor import execute
 from ..functions.outcome import CallOptions, Outcome, TransactionGuard, error_message
+from ..functions.registry import Kind
 from ..values import decode
 from .jobs import TransientFailure
 from .schedule import current_origin
@@ -99,7 +100,7 @@ def run(pk: int, *, using: str = "default", attempt: int = 1, last_attempt: bool
     )
     if row is None:
         return "gone"
-    if row["kind"] == "mutation":
+    if row["kind"] == Kind.MUTATION:
         what = _run_mutation(pk, row, using, attempt, last_attempt)
     else:
         what = _run_action(pk, row, using)
@@ -128,7 +129,11 @@ def _run_mutation(
     token = current_origin.set(pk)
     try:
         outcome = execute(
-            row["name"], _args(row), kind="mutation", using=using, options=CallOptions(guard=guard)
+            row["name"],
+            _args(row),
+            kind=Kind.MUTATION,
+            using=using,
+            options=CallOptions(guard=guard),
         )
     finally:
         current_origin.reset(token)
@@ -169,7 +174,7 @@ def _run_action(pk: int, row: Mapping[str, Any], using: str) -> str:
         rows.filter(pk=pk).update(state=State.IN_PROGRESS, attempts=1)
     token = current_origin.set(pk)
     try:
-        outcome = execute(row["name"], _args(row), kind="action", using=using)
+        outcome = execute(row["name"], _args(row), kind=Kind.ACTION, using=using)
     finally:
         current_origin.reset(token)
     if outcome.error is None:

@@ -39,6 +39,7 @@ from ..functions import executor
 from ..functions.executor import execute
 from ..functions.ledger import prune_responses
 from ..functions.outcome import CallOptions, Outcome
+from ..functions.registry import Kind
 from . import changes
 from .session import SessionState, SyncSession, Work
 from .subscriptions import Subscription, SubscriptionManager
@@ -245,7 +246,7 @@ class Listener:
                     sub.args,
                     identity=sub.identity,
                     from_client=True,
-                    kind="query",
+                    kind=Kind.QUERY,
                     using=self.using,
                     options=CallOptions(journal=sub.journal),
                 )
