@@ -19,14 +19,14 @@
     ├── RequestError                  a malformed request (HTTP 4xx {"code","message"}), not a call
     ├── ProtocolError                 a WebSocket frame that breaks the sync protocol (FatalError)
     ├── ValueEncodingError            not a Convex value (also a ValueError); callers translate it
-    ├── RetriesExhausted              the transaction runner gave up; becomes a ConflictError
+    ├── RetriesExhausted              the retry loop gave up; becomes a ConflictError
     ├── TransientFailure              a scheduled mutation to try again later (procrastinate retry)
     └── ConfigurationError            a developer mistake found at start-up; never sent to clients
         ├── DuplicateFunction
         └── UnknownTable
 
     ControlFlow (BaseException)       not an error: a signal that unwinds to the code that sent it
-    └── RetryTransaction              a retryable database failure; the transaction runner retries
+    └── RetryTransaction              a retryable database failure; the retry loop retries
 
 Only `FunctionError`s reach a caller as they are; the executor translates anything else raised in
 a call (see docs/errors.md). `ControlFlow` is a `BaseException` so that `except Exception` in user
@@ -173,8 +173,8 @@ class ValueEncodingError(ReactiveError, ValueError):
 
 
 class RetriesExhausted(ReactiveError):
-    """The transaction runner gave up on a retryable failure; the executor reports it as a
-    `ConflictError`."""
+    """The retry loop (`transactions.retry`) gave up on a retryable failure; the executor reports
+    it as a `ConflictError`."""
 
     def __init__(self, attempts: int, sqlstate: str, queued_seconds: float | None = None) -> None:
         super().__init__(f"still failing with SQLSTATE {sqlstate} after {attempts} attempts")
@@ -206,9 +206,9 @@ class ControlFlow(BaseException):
 
 
 class RetryTransaction(ControlFlow):
-    """The transaction hit a retryable failure; unwind to the runner.
+    """The transaction hit a retryable failure; unwind to the retry loop.
 
-    Carries the SQLSTATE (40001, 40P01, 55P03 or a retried race) so the runner can count it.
+    Carries the SQLSTATE (40001, 40P01, 55P03 or a retried race) so the retry loop can count it.
     """
 
     def __init__(self, sqlstate: str) -> None:
