@@ -16,8 +16,9 @@ from .. import ids
 from ..errors import InvalidId, LimitExceeded, NotAllowedHere, QueryError, UnknownTable
 from ..limits import approx_size
 from ..readset import Bound, DocRead, IndexRangeRead, ReadSet, TableRead
-from .cursors import AT_START, after_key, before_key, decode_cursor, encode_cursor
+from .cursors import after_key
 from .documents import to_document
+from .pagination import PageReader, pagination_opts
 from .query import Query
 from .raw_reads import own_statements
 from .tables import Table, tables
@@ -261,7 +262,7 @@ class DatabaseReader:
         if self._paginated:
             raise QueryError("This function ran multiple paginated queries; only one is allowed")
         self._paginated = True
-        num, cursor, end_cursor, max_rows, max_bytes = _pagination_opts(opts)
+        num, cursor, end_cursor, max_rows, max_bytes = pagination_opts(opts)
         required = False
         if end_cursor is None and self._journal and isinstance(self._journal.get("endCursor"), str):
             end_cursor = self._journal["endCursor"]  # a re-run keeps the page's first end
@@ -269,230 +270,18 @@ class DatabaseReader:
             # data gives the same result (the client has split that page, or will)
             required = self._journal.get("splitRequired") is True
         self._budget.charge_range()
-        result = self._read_page(query, num, cursor, end_cursor, max_rows, max_bytes, required)
+        result = PageReader(self).read(
+            query, num, cursor, end_cursor, max_rows, max_bytes, required
+        )
         self.page_journal = {"endCursor": result["continueCursor"]}
         if result["pageStatus"] == "SplitRequired":
             self.page_journal["splitRequired"] = True
         return result
 
-    def _read_page(
-        self,
-        query: Query,
-        num: int,
-        cursor: str | None,
-        end_cursor: str | None,
-        max_rows: int | None,
-        max_bytes: int | None,
-        required: bool = False,
-    ) -> dict[str, Any]:
-        order, cols = query.order_, query.index.key_columns
-        desc = order == "desc"
-        qs = self._queryset(query)
-        start_key: tuple[Any, ...] | None = None
-        if cursor is not None:
-            decoded = decode_cursor(query.table, query.index, order, cursor)
-            if decoded is None:  # the end sentinel: nothing after it
-                self._record_until(query, None, None)
-                return _page_result([], True, encode_cursor(query.index.name, order, None))
-            if isinstance(decoded, tuple):  # not AT_START
-                start_key = decoded
-                qs = qs.filter(after_key(cols, start_key, desc=desc, inclusive=False))
-        end_key: tuple[Any, ...] | None = None
-        if end_cursor is not None:
-            decoded_end = decode_cursor(query.table, query.index, order, end_cursor)
-            if decoded_end is AT_START:  # a journaled empty first page: it stays empty
-                return _page_result([], False, end_cursor)
-            end_key = decoded_end if isinstance(decoded_end, tuple) else None
-            if end_key is not None:
-                qs = qs.filter(before_key(cols, end_key, desc=desc))
-        start = Bound(start_key, False) if start_key is not None else None
-        if end_cursor is not None:
-            limit = max_rows if max_rows is not None else None
-            rows = self._fetch(query, qs, None if limit is None else limit + 1)
-            capped = limit is not None and len(rows) > limit
-            peeked = self._key(query, rows[limit]) if capped else None  # type: ignore[index]
-            rows = rows[:limit] if capped else rows
-            if capped:
-                last = self._key(query, rows[-1])
-                self._record_until(query, start, peeked)  # `capped` depends on that row
-                return _page_result(
-                    self._docs(query.table, rows),
-                    False,
-                    encode_cursor(query.index.name, order, last),
-                )
-            self._record_until(query, start, end_key)
-            # an endCursor page is never cut by maximumBytesRead (as in Convex: it must cover
-            # its whole range to stay gapless); one that grew large is offered a split
-            return self._finish(
-                query,
-                rows,
-                self._docs(query.table, rows),
-                end_key is None,
-                end_cursor,
-                num,
-                max_rows,
-                max_bytes,
-                required=required and bool(rows),
-            )
-        limit = num if max_rows is None else min(num, max_rows)
-        fetched = self._fetch(query, qs, limit + 1)
-        more = len(fetched) > limit
-        rows = fetched[:limit]
-        docs, cut = self._cut_at_bytes(query.table, rows, max_bytes)
-        if cut or (more and rows):
-            last = self._key(query, rows[len(docs) - 1])
-            # isDone depends on the row after the page, which was read to know there is one
-            self._record_until(query, start, self._key(query, fetched[len(docs)]))
-            # a read limit stopped the page before numItems: SplitRequired
-            required = cut or (max_rows is not None and max_rows < num)
-            return self._finish(
-                query,
-                rows[: len(docs)],
-                docs,
-                False,
-                encode_cursor(query.index.name, order, last),
-                num,
-                max_rows,
-                max_bytes,
-                required=required,
-            )
-        if more:  # numItems 0: an empty page that is not the end; continue where it started
-            # isDone depends on whether any row follows the cursor: read up to the first one
-            upto = self._key(query, fetched[0])
-            self._record_until(query, start, upto)
-            cont = encode_cursor(query.index.name, order, start_key, start=start_key is None)
-            return _page_result([], False, cont)
-        self._record_until(query, start, None)
-        return self._finish(
-            query,
-            rows,
-            docs,
-            True,
-            encode_cursor(query.index.name, order, None),
-            num,
-            max_rows,
-            max_bytes,
-        )
-
-    def _finish(
-        self,
-        query: Query,
-        rows: list[models.Model],
-        docs: list[dict[str, Any]],
-        done: bool,
-        cont: str,
-        num: int,
-        max_rows: int | None,
-        max_bytes: int | None,
-        *,
-        required: bool = False,
-    ) -> dict[str, Any]:
-        """The page, with Convex's pageStatus and splitCursor.
-
-        SplitRequired (a read limit stopped the page) always carries a split point, so the
-        official clients' split goes ahead: after the first half, or after the only row (the
-        halves are then that row and an empty page). SplitRecommended (a page of twice
-        numItems, or past three quarters of a read limit) needs two rows to split.
-        """
-        if required:
-            return _page_result(docs, done, cont, self._split_cursor(query, rows), "SplitRequired")
-        if len(rows) >= 2 and (
-            len(rows) >= 2 * max(num, 1)
-            or _near(len(rows), max_rows)
-            or _near(sum(map(approx_size, docs)), max_bytes)
-        ):
-            return _page_result(
-                docs, done, cont, self._split_cursor(query, rows), "SplitRecommended"
-            )
-        return _page_result(docs, done, cont)
-
-    def _cut_at_bytes(
-        self, table: Table, rows: list[models.Model], max_bytes: int | None
-    ) -> tuple[list[dict[str, Any]], bool]:
-        """The page's documents, stopped after the one that reaches ``max_bytes`` (Convex's
-        maximumBytesRead: a page always holds at least one document), and whether that cut
-        rows off."""
-        if max_bytes is None:
-            return self._docs(table, rows), False
-        docs: list[dict[str, Any]] = []
-        total = 0
-        for row in rows:
-            doc = to_document(table, row)
-            docs.append(doc)
-            total += approx_size(doc)
-            if total >= max_bytes:
-                break
-        self._budget.charge_read(0, total)
-        return docs, len(docs) < len(rows)
-
-    def _split_cursor(self, query: Query, rows: list[models.Model]) -> str:
-        """The cursor after the first half of ``rows`` (after the only row of a 1-row page)."""
-        middle = rows[(len(rows) - 1) // 2]
-        return encode_cursor(query.index.name, query.order_, self._key(query, middle))
-
 
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _page_result(
-    docs: list[dict[str, Any]],
-    done: bool,
-    cont: str,
-    split: str | None = None,
-    status: str | None = None,
-) -> dict[str, Any]:
-    return {
-        "page": docs,
-        "isDone": done,
-        "continueCursor": cont,
-        "splitCursor": split,
-        "pageStatus": status,
-    }
-
-
-def _near(used: int, limit: int | None) -> bool:
-    """Past three quarters of a read limit: Convex then recommends splitting the page."""
-    return limit is not None and used > limit * 3 // 4
-
-
-def _pagination_opts(opts: Any) -> tuple[int, str | None, str | None, int | None, int | None]:
-    if not isinstance(opts, dict):
-        raise QueryError(
-            "paginate() takes the paginationOpts object "
-            "({numItems, cursor, endCursor?, maximumRowsRead?, "
-            "maximumBytesRead?})"
-        )
-    allowed = {"numItems", "cursor", "endCursor", "maximumRowsRead", "maximumBytesRead", "id"}
-    extra = set(opts) - allowed
-    if extra:
-        raise QueryError(f"paginationOpts has unknown field(s): {sorted(extra)}")
-    num = opts.get("numItems")
-    if isinstance(num, bool) or not isinstance(num, (int, float)) or num < 0 or num != int(num):
-        raise QueryError(f"paginationOpts.numItems must be a non-negative integer, not {num!r}")
-    cursor, end = opts.get("cursor"), opts.get("endCursor")
-    for name, value in (("cursor", cursor), ("endCursor", end)):
-        if value is not None and not isinstance(value, str):
-            raise QueryError(f"paginationOpts.{name} must be a string or null")
-    max_rows, max_bytes = (
-        _positive(opts, name) for name in ("maximumRowsRead", "maximumBytesRead")
-    )
-    return int(num), cursor, end, max_rows, max_bytes
-
-
-def _positive(opts: dict[str, Any], name: str) -> int | None:
-    value = opts.get(name)
-    if value is None:
-        return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or value < 1
-        or (value != int(value))
-    ):
-        raise QueryError(f"paginationOpts.{name} must be a positive integer, not {value!r}")
-    return int(value)
 
 
 class _TableReader:

@@ -38,7 +38,8 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE | re.DOTALL,
 )
-# Checked first at a word's start: E'..' strings take backslash escapes, U&".." names \XXXX.
+# Checked first at a word's start: E'text' strings take backslash escapes; U&"name" identifiers
+# take \XXXX escapes.
 _PREFIXED = re.compile(
     r"""(?P<estring>[Ee]'(?:[^'\\]|\\.|'')*'?) | (?P<uident>[Uu]&"(?:[^"]|"")*"?)""", re.VERBOSE
 )
