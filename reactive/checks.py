@@ -13,7 +13,7 @@ from django.core.checks import Error, Tags, Warning, register
 from django.db import connections
 from pgtrigger.core import INSTALLED, OUTDATED, UNALLOWED, UNINSTALLED
 
-from .capture import TRIGGER_NAME, TRUNCATE_TRIGGER_NAME
+from .changelog.triggers import TRIGGER_NAME, TRUNCATE_TRIGGER_NAME
 
 
 @register(Tags.compatibility)
@@ -127,8 +127,8 @@ SENSITIVE_FIELDS = ("password", "secret", "token", "api_key")
 
 
 def check_tables() -> list[Any]:
-    from .capture import captured, is_package_model
-    from .db.tables import tables
+    from .changelog.triggers import captured
+    from .db.tables import is_package_model, tables
 
     found = []
     for table in tables:
@@ -179,7 +179,7 @@ def check_capture_triggers(
     """reactive.W009: a table whose capture trigger is missing, outdated or disabled."""
     if not databases:
         return []
-    from .capture import build_triggers, captured
+    from .changelog.triggers import build_triggers, captured
     from .db.tables import tables
 
     found: list[Any] = []
