@@ -8,7 +8,10 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import admin, messages
 from django.db import transaction
 
+from .clock import now_ms
 from .models import CronRun, ScheduledFunction
+from .scheduler import cron_table
+from .scheduler.schedule import cancel_tree
 
 
 def _when(ms: float | None) -> str:
@@ -46,8 +49,6 @@ class DueFilter(admin.SimpleListFilter):
         ]
 
     def queryset(self, request: Any, queryset: Any) -> Any:
-        from .clock import now_ms
-
         now = now_ms()
         if self.value() == "past":
             return queryset.filter(scheduled_time__lte=now)
@@ -90,8 +91,6 @@ class ScheduledFunctionAdmin(_ReadOnly):
 
     @admin.action(description="Cancel the selected scheduled functions")
     def cancel(self, request: Any, queryset: Any) -> None:
-        from .scheduler.schedule import cancel_tree
-
         with transaction.atomic(using=queryset.db):
             count = cancel_tree(queryset.db, list(queryset.values_list("pk", flat=True)))
         self.message_user(
@@ -132,10 +131,8 @@ class CronRunAdmin(_ReadOnly):
 
     @admin.action(description="Run the selected crons now")
     def run_now(self, request: Any, queryset: Any) -> None:
-        from .scheduler.cron_table import run_now
-
         for name in queryset.values_list("name", flat=True):
-            what = run_now(name, using=queryset.db)
+            what = cron_table.run_now(name, using=queryset.db)
             self.message_user(
                 request,
                 f"{name}: {what}",

@@ -1,4 +1,5 @@
-"""Wiring at start-up: settings reload, log capture, function discovery. No logic of its own."""
+"""Wiring at start-up: settings reload, log collection, system tables, change-capture triggers,
+function discovery. No logic of its own."""
 
 from __future__ import annotations
 
@@ -7,6 +8,12 @@ import pkgutil
 
 from django.apps import AppConfig, apps
 
+from .changelog.triggers import follow_tables
+from .conf import connect_signals, reactive_settings
+from .functions.decorators import register_pending
+from .functions.logs import install
+from .scheduler import system_table
+
 
 class ReactiveConfig(AppConfig):
     name = "reactive"
@@ -14,22 +21,22 @@ class ReactiveConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
+        # deferred: reactive's models need the app registry, still being filled when this module
+        # is imported; the checks and the procrastinate task register themselves on import
         from . import checks  # noqa: F401  (registers the system checks)
-        from .conf import connect_signals
-        from .functions.decorators import register_pending
-        from .functions.logs import install
+        from .models import ScheduledFunction
         from .scheduler import jobs  # noqa: F401  (registers the procrastinate task)
 
         connect_signals()
         install()
+        system_table.register(ScheduledFunction)
+        follow_tables()  # tables registered so far (models modules) and any registered later
         autodiscover_functions()
         register_pending()
 
 
 def autodiscover_functions() -> None:
     """Import every installed app's functions module, and each submodule of a functions package."""
-    from .conf import reactive_settings
-
     name = reactive_settings.lenient.FUNCTIONS_MODULE
     for app in apps.get_app_configs():
         module_name = f"{app.name}.{name}"

@@ -13,7 +13,14 @@ from django.core.checks import Error, Tags, Warning, register
 from django.db import connections
 from pgtrigger.core import INSTALLED, OUTDATED, UNALLOWED, UNINSTALLED
 
-from .capture import TRIGGER_NAME, TRUNCATE_TRIGGER_NAME
+from .changelog.triggers import TRIGGER_NAME, TRUNCATE_TRIGGER_NAME, build_triggers, captured
+from .conf import reactive_settings
+from .db.tables import is_package_model, tables
+from .errors import ConfigurationError
+from .functions.registry import registry
+from .scheduler import cron_table
+from .scheduler.crons import discover
+from .validators import unregistered_model
 
 
 @register(Tags.compatibility)
@@ -47,8 +54,6 @@ def check_setup(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 id="reactive.E008",
             )
         )
-    from .conf import reactive_settings
-
     for problem in reactive_settings.problems:  # each falls back to its default meanwhile
         messages.append(
             Error(problem, id="reactive.E004", hint="See docs/settings.md for the REACTIVE keys.")
@@ -71,11 +76,6 @@ def check_setup(app_configs: Any = None, **kwargs: Any) -> list[Any]:
 
 def check_crons() -> list[Any]:
     """reactive.E021: each cron that could not be declared or registered, one line each."""
-    from .conf import reactive_settings
-    from .errors import ConfigurationError
-    from .scheduler import cron_table
-    from .scheduler.crons import discover
-
     problems: list[str] = []
     crons = discover(problems)
     if reactive_settings.problems:
@@ -90,10 +90,6 @@ def check_crons() -> list[Any]:
 
 def check_functions() -> list[Any]:
     """reactive.E020: each definition mistake of a registered function, named by its path."""
-    from .db.tables import tables
-    from .functions.registry import registry
-    from .validators import unregistered_model
-
     found = []
     for fn in registry:
         for problem in fn.problems:
@@ -127,9 +123,6 @@ SENSITIVE_FIELDS = ("password", "secret", "token", "api_key")
 
 
 def check_tables() -> list[Any]:
-    from .capture import captured, is_package_model
-    from .db.tables import tables
-
     found = []
     for table in tables:
         exposed = [f for f in table.fields if any(s in f.lower() for s in SENSITIVE_FIELDS)]
@@ -179,9 +172,6 @@ def check_capture_triggers(
     """reactive.W009: a table whose capture trigger is missing, outdated or disabled."""
     if not databases:
         return []
-    from .capture import build_triggers, captured
-    from .db.tables import tables
-
     found: list[Any] = []
     for alias in databases:
         connection = connections[alias]

@@ -125,12 +125,3 @@ class CronRun(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-def _register_system_tables() -> None:
-    from .scheduler.system_table import register
-
-    register(ScheduledFunction)
-
-
-_register_system_tables()

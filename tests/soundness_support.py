@@ -43,6 +43,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
 from reactive import internal_query
+from reactive.changelog import changes
 from reactive.db import reader as reader_module
 from reactive.db.tables import tables
 from reactive.functions.executor import execute
@@ -50,7 +51,6 @@ from reactive.functions.outcome import CallOptions
 from reactive.functions.registry import registry
 from reactive.models import now_ms
 from reactive.readset import DocWrite, ReadSet
-from reactive.sync import changes
 from tests.helpers import in_mutation, in_query
 
 # Bounded and reproducible; no shrinking (it takes minutes here): a failure prints the reads,

@@ -4,12 +4,19 @@ Register a model with the ``@table("messages")`` decorator (or ``register_table`
 the named ``Meta.indexes`` over plain fields, plus the built-in ``by_id`` and ``by_creation_time``.
 Every index key ends with the creation-time field (when the table has one) and the primary key, as
 Convex appends ``_creationTime`` (and the id) to every index. No queries here.
+
+Registration records the table and whether its writes are captured; it declares no trigger.
+Whoever follows the registry (`TableRegistry.follow`: the change log's triggers, from
+`ReactiveConfig.ready()`) is told of each table registered before and after it started to follow.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from .. import ids
@@ -42,6 +49,8 @@ class Table:
     keys: dict[str, str] | None = None
     #: Reshapes a document after the fields are read (e.g. nests ``state``).
     shape: Any = None
+    #: Whether the model declares the change-capture triggers (not on a package's model).
+    capture: bool = True
     _indexes: dict[str, Index] | None = None
     _fields: dict[str, Any] | None = None
 
@@ -142,6 +151,10 @@ class Table:
         return result
 
 
+#: Told of a table: one just registered, or a model's table just unregistered.
+TableHook = Callable[[Table], None]
+
+
 class TableRegistry:
     def __init__(self) -> None:
         self._by_name: dict[str, Table] = {}
@@ -152,6 +165,22 @@ class TableRegistry:
         self._by_concrete: dict[type | None, Table] = {}  # concrete_model is Optional in the stubs
         self._by_db_table: dict[str, Table] | None = None
         self._lock = threading.Lock()
+        self._followers: list[tuple[TableHook, TableHook]] = []
+
+    def follow(self, registered: TableHook, unregistered: TableHook) -> None:
+        """Call ``registered`` for each model's table registered so far, then for each table
+        registered from now on, and ``unregistered`` when a model's table is unregistered.
+
+        The change log declares its triggers this way, from ``ReactiveConfig.ready()``; this
+        module does not know it. Following twice with the same hooks changes nothing.
+        """
+        with self._lock:
+            if (registered, unregistered) in self._followers:
+                return
+            self._followers.append((registered, unregistered))
+            known = list(self._by_model.values())  # the latest table of each model
+        for table in known:
+            registered(table)
 
     def register(
         self,
@@ -183,6 +212,7 @@ class TableRegistry:
             system=system,
             keys=keys,
             shape=shape,
+            capture=capture,
         )
         with self._lock:
             old = self._by_name.get(name)
@@ -199,9 +229,9 @@ class TableRegistry:
             if model._meta.proxy:
                 self._by_concrete[model._meta.concrete_model] = table
             self._by_db_table = None
-        from ..capture import install_capture, uninstall_capture
-
-        (install_capture if capture else uninstall_capture)(table)
+            followers = list(self._followers)
+        for registered, _ in followers:
+            registered(table)
         return table
 
     def unregister(self, name: str) -> None:
@@ -215,9 +245,8 @@ class TableRegistry:
                 self._by_db_table = None
                 if self._by_model.get(table.model) is table:
                     del self._by_model[table.model]
-                    from ..capture import uninstall_capture
-
-                    uninstall_capture(table)
+                    for _, unregistered in self._followers:
+                        unregistered(table)
 
     def get(self, name: str) -> Table:
         try:
@@ -300,8 +329,17 @@ def register_table(
         >>> register_table(UserTable, "users", creation_time="date_joined",
         ...                exclude=("password",))
     """
-    from ..capture import is_package_model
-
     return tables.register(
         model, name, creation_time, tuple(exclude), capture=not is_package_model(model)
     )
+
+
+def is_package_model(model: type[models.Model]) -> bool:
+    """Whether the model's app is an installed package (site-packages), not the project's.
+
+    Its migrations belong to the package, so a trigger declared on it would make
+    `makemigrations` write a migration into site-packages, lost on the next install.
+    """
+    module = sys.modules.get(model.__module__)
+    parts = Path(getattr(module, "__file__", None) or "").parts
+    return "site-packages" in parts or "dist-packages" in parts

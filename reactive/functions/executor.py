@@ -51,7 +51,7 @@ from ..values import ValueEncodingError, decode, encode
 from . import ledger, network_guard
 from .context import ActionCtx, MutationCtx, QueryCtx
 from .failures import call_handler, raise_if_aborted, to_function_error, watching
-from .logs import FunctionLog, LogSink, capture, current_lines
+from .logs import FunctionLog, LogSink, collect_logs, current_lines
 from .outcome import NO_OPTIONS, CallOptions, Outcome
 from .references import FunctionReference
 from .registry import AnyFunction, Isolation, Kind, RegisteredFunction, registry
@@ -153,7 +153,7 @@ def execute(
     sink = LogSink()
     path = ref.path if isinstance(ref, FunctionReference) else str(ref)
     outcome = Outcome(path=path)
-    with capture(sink) as shared:
+    with collect_logs(sink) as shared:
         try:
             path, fn = resolve(ref, from_client=from_client)
             outcome.path, outcome.kind = path, fn.kind

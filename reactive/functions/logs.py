@@ -122,7 +122,7 @@ def _watch_stdout() -> None:
             sys.stdout = _Stdout(sys.stdout)
 
 
-class capture:
+class collect_logs:
     """Context manager: collect this call's log lines into ``sink`` (nesting shares the sink)."""
 
     def __init__(self, sink: LogSink) -> None:
@@ -141,7 +141,7 @@ class capture:
             self.sink.flush()
 
 
-class _Capture(logging.Handler):
+class _LogLineHandler(logging.Handler):
     """On ``reactive.fn``: a record emitted inside a call becomes one of its log lines."""
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -151,13 +151,13 @@ class _Capture(logging.Handler):
 
 
 def install() -> None:
-    """Attach the capturing handler to ``reactive.fn`` (once); run after LOGGING is applied.
+    """Attach the log-line handler to ``reactive.fn`` (once); run after LOGGING is applied.
 
     Its level becomes DEBUG unless LOGGING set one, so ``.info()`` lines reach the client as
     Convex's ``console.info`` does; the records still propagate to LOGGING's handlers.
     """
-    if not any(isinstance(h, _Capture) for h in fn_logger.handlers):
-        fn_logger.addHandler(_Capture())
+    if not any(isinstance(h, _LogLineHandler) for h in fn_logger.handlers):
+        fn_logger.addHandler(_LogLineHandler())
     if fn_logger.level == logging.NOTSET:
         fn_logger.setLevel(logging.DEBUG)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import migrations, models
 
-from reactive.sql import sql
+from reactive.changelog.sql import sql
 
 
 class Migration(migrations.Migration):

@@ -1,1 +1,1 @@
-"""The sync engine: Convex's WebSocket protocol, change capture readback, live subscriptions."""
+"""The sync engine: Convex's WebSocket protocol, ticks and live subscriptions."""

@@ -34,13 +34,13 @@ from django.db import OperationalError, close_old_connections, connection, conne
 from psycopg.pq import TransactionStatus
 
 from .. import clock
+from ..changelog import changes
 from ..conf import reactive_settings
 from ..functions import executor
 from ..functions.executor import execute
 from ..functions.ledger import prune_responses
 from ..functions.outcome import CallOptions, Outcome
 from ..functions.registry import Kind
-from . import changes
 from .session import SessionState, SyncSession, Work
 from .subscriptions import Subscription, SubscriptionManager
 

@@ -3,7 +3,9 @@ read by visibility and pruned."""
 
 from __future__ import annotations
 
+import ast
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.core import checks
@@ -11,10 +13,16 @@ from django.core.management import call_command
 from django.db import connection, models, transaction
 from django.test.utils import isolate_apps
 
-from reactive.capture import build_trigger, key_columns
+from reactive.changelog import changes
+from reactive.changelog.changes import read_changes
+from reactive.changelog.triggers import (
+    TRIGGER_NAME,
+    TRUNCATE_TRIGGER_NAME,
+    build_trigger,
+    key_columns,
+)
+from reactive.db import tables as tables_module
 from reactive.db.tables import Table, tables
-from reactive.sync import changes
-from reactive.sync.changes import read_changes
 from tests.testapp.models import Channel, Message
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -62,6 +70,40 @@ def test_adding_an_index_changes_the_trigger():
     assert build_trigger(before).func != build_trigger(after).func
 
 
+def test_tables_registered_after_start_up_get_their_triggers():
+    # the change log follows the table registry from ReactiveConfig.ready(); a table registered
+    # later (as tests and run-time register_table calls do) is declared on the spot
+    with isolate_apps("tests.testapp"):
+
+        class Late(models.Model):
+            level = models.IntegerField()
+
+            class Meta:
+                app_label = "testapp"
+                managed = False
+                indexes = [models.Index(fields=["level"], name="late_by_level")]
+
+        table = tables.register(Late, "late")
+        try:
+            assert [t.name for t in Late._meta.triggers] == [TRIGGER_NAME, TRUNCATE_TRIGGER_NAME]
+            assert Late._meta.triggers[0].func == build_trigger(table).func
+        finally:
+            tables.unregister("late")
+        assert Late._meta.triggers == []
+
+
+def test_the_table_registry_does_not_import_the_change_log():
+    # db/tables.py is the lower layer: the change log reads it, never the other way
+    tree = ast.parse(Path(tables_module.__file__).read_text())
+    imported = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            imported.append(node.module or "")
+        elif isinstance(node, ast.Import):
+            imported += [alias.name for alias in node.names]
+    assert imported and not [name for name in imported if "changelog" in name], imported
+
+
 def test_changes_are_read_by_visibility_and_pruned():
     # Any live server's listener prunes rows every live listener has passed; register as a
     # listener at our snapshot, as a server process does, so our rows are kept until we pass.
@@ -92,7 +134,7 @@ def test_changes_are_read_by_visibility_and_pruned():
 
 
 def test_unknown_tables_in_the_log_are_whole_table_writes():
-    from reactive.sync.changes import to_write
+    from reactive.changelog.changes import to_write
 
     write = to_write("not_registered_here", "U", None, None)
     assert write.whole_table

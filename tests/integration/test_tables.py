@@ -6,7 +6,7 @@ import pytest
 from django.db import models
 from django.test.utils import isolate_apps
 
-from reactive.db.tables import Table, tables
+from reactive.db.tables import Table, TableRegistry, tables
 from reactive.models import ReactiveModel
 
 
@@ -61,3 +61,39 @@ def test_unusable_indexes_are_reported(sample: Table):
         "samples_lower",
         "samples_partial",
     }
+
+
+def test_followers_hear_of_tables_registered_before_and_after():
+    # a registry of its own: its followers are told of each model's latest table, then of each
+    # one registered or unregistered later
+    registry = TableRegistry()
+    heard: list[tuple[str, str]] = []
+
+    def registered(table: Table) -> None:
+        heard.append(("+", table.name))
+
+    def unregistered(table: Table) -> None:
+        heard.append(("-", table.name))
+
+    with isolate_apps("tests.testapp"):
+
+        class Early(models.Model):
+            class Meta:
+                app_label = "testapp"
+                managed = False
+
+        class Late(models.Model):
+            class Meta:
+                app_label = "testapp"
+                managed = False
+
+        registry.register(Early, "early_v1")
+        registry.register(Early, "early")  # the model's latest table replaces the first
+        registry.follow(registered, unregistered)
+        registry.follow(registered, unregistered)  # following twice changes nothing
+        assert heard == [("+", "early")]
+        registry.register(Late, "late", capture=False)
+        assert heard[-1] == ("+", "late") and not registry.get("late").capture
+        registry.unregister("late")
+        registry.unregister("early_v1")  # not the model's table any more: nothing to hear
+        assert heard == [("+", "early"), ("+", "late"), ("-", "late")]

@@ -1,4 +1,9 @@
-"""Named SQL blocks (``-- name: x`` … in the .sql files here), loaded once."""
+"""The change log's named SQL blocks (``-- name: x`` … in the .sql files here), loaded once.
+
+`schema.sql` holds what reactive's migration 0001 installs (the log table and the
+`reactive_capture_v1` function the triggers call); `changes.sql` the statements `changes.py`
+runs to read the log back and prune it.
+"""
 
 from __future__ import annotations
 

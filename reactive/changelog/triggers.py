@@ -1,4 +1,4 @@
-"""Change capture: the pgtrigger triggers each registered table gets. Declares SQL only.
+"""The pgtrigger triggers each registered table's model carries. Declares SQL only.
 
 Two triggers per table, both calling `reactive_capture_v1` (created by reactive's migration),
 which appends a row to the change log with the writing transaction's id:
@@ -13,22 +13,25 @@ Because they are database triggers, writes from anywhere are seen: the executor,
 `bulk_create`, `QuerySet.update()`, raw SQL, TRUNCATE, other services. The triggers are declared
 on the registered model, so its app's migrations install them. `register_table` declares none on
 a model of an installed package (auth.User), whose migrations are not the project's (see
-`is_package_model`): the project registers a proxy model of it instead, declared in its own app,
-which carries the triggers into that app's migrations.
+`db.tables.is_package_model`): the project registers a proxy model of it instead, declared in its
+own app, which carries the triggers into that app's migrations.
+
+Triggers are declared when `ReactiveConfig.ready()` calls `follow_tables()` (django-pgtrigger
+registers the triggers of `Meta.triggers` in its own `ready()` too), not when a table is
+registered: the table registry (`db.tables`) tells this module of each table, those registered
+before and those registered after, and does not import it.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pgtrigger
 
+from ..db.tables import Table, tables
+
 if TYPE_CHECKING:
     from django.db import models
-
-    from .db.tables import Table
 
 TRIGGER_NAME = "reactive_changes"
 TRUNCATE_TRIGGER_NAME = "reactive_truncate"
@@ -89,17 +92,6 @@ def build_triggers(table: Table) -> list[pgtrigger.Trigger]:
     return [build_trigger(table), build_truncate_trigger(table)]
 
 
-def is_package_model(model: type[models.Model]) -> bool:
-    """Whether the model's app is an installed package (site-packages), not the project's.
-
-    Its migrations belong to the package, so a trigger declared on it would make
-    `makemigrations` write a migration into site-packages, lost on the next install.
-    """
-    module = sys.modules.get(model.__module__)
-    parts = Path(getattr(module, "__file__", None) or "").parts
-    return "site-packages" in parts or "dist-packages" in parts
-
-
 def uninstall_capture(table: Table) -> None:
     model = table.model
     for existing in list(getattr(model._meta, "triggers", [])):
@@ -116,3 +108,14 @@ def install_capture(table: Table) -> None:
     """Register (or replace) the table's capture triggers with pgtrigger."""
     uninstall_capture(table)
     pgtrigger.register(*build_triggers(table))(table.model)
+
+
+def declare(table: Table) -> None:
+    """Bring the model's triggers in line with a table just registered (none if not captured)."""
+    (install_capture if table.capture else uninstall_capture)(table)
+
+
+def follow_tables() -> None:
+    """Declare the triggers of every table registered so far, and of each one registered from
+    now on; drop them when a model's table is unregistered. Called from `ReactiveConfig.ready()`."""
+    tables.follow(registered=declare, unregistered=uninstall_capture)

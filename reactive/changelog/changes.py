@@ -16,7 +16,7 @@ from django.db import connections
 
 from ..db.tables import Table, tables
 from ..readset import DocWrite
-from ..sql import sql
+from .sql import sql
 
 OPS = {"I": "insert", "U": "update", "D": "delete", "T": "delete"}
 TRUNCATE = "T"
