@@ -10,7 +10,7 @@ would reject is a `DocumentValidationError` naming the table and field, before a
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -20,9 +20,7 @@ from django.utils import timezone
 from .. import ids
 from ..errors import DocumentValidationError, InvalidId
 from ..values import UNDEFINED, Int64
-
-if TYPE_CHECKING:
-    from .tables import Table
+from .tables import Table, tables
 
 REMOVE: Any = UNDEFINED  # ``ctx.db.patch(t, id, {"field": REMOVE})`` resets a field
 
@@ -43,8 +41,6 @@ def ms_to_column(field: object, value: Any) -> Any:
 
 
 def _related_table(field: models.Field[Any, Any]) -> Table | None:
-    from .tables import tables
-
     # related_model is a class once the app registry is ready ("self" only before, for the stubs)
     if field.is_relation and isinstance(field.related_model, type):
         return tables.for_model(field.related_model)

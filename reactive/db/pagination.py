@@ -1,14 +1,15 @@
 """Pagination: one page of a query from paginationOpts, as convex-backend reads pages.
 
-`pagination_opts` checks the options object; `PageReader(reader).read(...)` reads a page through
-the reader (so every row is fetched, charged and recorded as the reader does), honouring
-`endCursor` (gapless re-runs), `maximumRowsRead` and `maximumBytesRead`, and says when the client
-should split it (`pageStatus`, `splitCursor`).
+`pagination_opts` checks the options object; `PageReader(scan).read(...)` reads a page through the
+reader's `Scanner` (so every row is fetched, charged and recorded as the reader's other reads
+are), honouring `endCursor` (gapless re-runs), `maximumRowsRead` and `maximumBytesRead`, and says
+when the client should split it (`pageStatus`, `splitCursor`). The reader's `paginate_query`
+keeps the one-page-per-call rule and the subscription's journal.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import models
 
@@ -18,17 +19,15 @@ from ..readset import Bound
 from .cursors import AT_START, after_key, before_key, decode_cursor, encode_cursor
 from .documents import to_document
 from .query import Query
+from .scan import Scanner
 from .tables import Table
-
-if TYPE_CHECKING:
-    from .reader import DatabaseReader
 
 
 class PageReader:
-    """Reads one page through ``reader``."""
+    """Reads one page through ``scan``."""
 
-    def __init__(self, reader: DatabaseReader) -> None:
-        self.reader = reader
+    def __init__(self, scan: Scanner) -> None:
+        self.scan = scan
 
     def read(
         self,
@@ -42,12 +41,12 @@ class PageReader:
     ) -> dict[str, Any]:
         order, cols = query.order_, query.index.key_columns
         desc = order == "desc"
-        qs = self.reader._queryset(query)
+        qs = self.scan.queryset(query)
         start_key: tuple[Any, ...] | None = None
         if cursor is not None:
             decoded = decode_cursor(query.table, query.index, order, cursor)
             if decoded is None:  # the end sentinel: nothing after it
-                self.reader._record_until(query, None, None)
+                self.scan.record_until(query, None, None)
                 return page_result([], True, encode_cursor(query.index.name, order, None))
             if isinstance(decoded, tuple):  # not AT_START
                 start_key = decoded
@@ -63,25 +62,25 @@ class PageReader:
         start = Bound(start_key, False) if start_key is not None else None
         if end_cursor is not None:
             limit = max_rows if max_rows is not None else None
-            rows = self.reader._fetch(query, qs, None if limit is None else limit + 1)
+            rows = self.scan.fetch(query, qs, None if limit is None else limit + 1)
             capped = limit is not None and len(rows) > limit
-            peeked = self.reader._key(query, rows[limit]) if capped else None  # type: ignore[index]
+            peeked = self.scan.key(query, rows[limit]) if capped else None  # type: ignore[index]
             rows = rows[:limit] if capped else rows
             if capped:
-                last = self.reader._key(query, rows[-1])
-                self.reader._record_until(query, start, peeked)  # `capped` depends on that row
+                last = self.scan.key(query, rows[-1])
+                self.scan.record_until(query, start, peeked)  # `capped` depends on that row
                 return page_result(
-                    self.reader._docs(query.table, rows),
+                    self.scan.documents(query.table, rows),
                     False,
                     encode_cursor(query.index.name, order, last),
                 )
-            self.reader._record_until(query, start, end_key)
+            self.scan.record_until(query, start, end_key)
             # an endCursor page is never cut by maximumBytesRead (as in Convex: it must cover
             # its whole range to stay gapless); one that grew large is offered a split
             return self.finish(
                 query,
                 rows,
-                self.reader._docs(query.table, rows),
+                self.scan.documents(query.table, rows),
                 end_key is None,
                 end_cursor,
                 num,
@@ -90,14 +89,14 @@ class PageReader:
                 required=required and bool(rows),
             )
         limit = num if max_rows is None else min(num, max_rows)
-        fetched = self.reader._fetch(query, qs, limit + 1)
+        fetched = self.scan.fetch(query, qs, limit + 1)
         more = len(fetched) > limit
         rows = fetched[:limit]
         docs, cut = self.cut_at_bytes(query.table, rows, max_bytes)
         if cut or (more and rows):
-            last = self.reader._key(query, rows[len(docs) - 1])
+            last = self.scan.key(query, rows[len(docs) - 1])
             # isDone depends on the row after the page, which was read to know there is one
-            self.reader._record_until(query, start, self.reader._key(query, fetched[len(docs)]))
+            self.scan.record_until(query, start, self.scan.key(query, fetched[len(docs)]))
             # a read limit stopped the page before numItems: SplitRequired
             required = cut or (max_rows is not None and max_rows < num)
             return self.finish(
@@ -113,11 +112,11 @@ class PageReader:
             )
         if more:  # numItems 0: an empty page that is not the end; continue where it started
             # isDone depends on whether any row follows the cursor: read up to the first one
-            upto = self.reader._key(query, fetched[0])
-            self.reader._record_until(query, start, upto)
+            upto = self.scan.key(query, fetched[0])
+            self.scan.record_until(query, start, upto)
             cont = encode_cursor(query.index.name, order, start_key, start=start_key is None)
             return page_result([], False, cont)
-        self.reader._record_until(query, start, None)
+        self.scan.record_until(query, start, None)
         return self.finish(
             query,
             rows,
@@ -166,7 +165,7 @@ class PageReader:
         maximumBytesRead: a page always holds at least one document), and whether that cut
         rows off."""
         if max_bytes is None:
-            return self.reader._docs(table, rows), False
+            return self.scan.documents(table, rows), False
         docs: list[dict[str, Any]] = []
         total = 0
         for row in rows:
@@ -175,13 +174,13 @@ class PageReader:
             total += approx_size(doc)
             if total >= max_bytes:
                 break
-        self.reader._budget.charge_read(0, total)
+        self.scan.budget.charge_read(0, total)
         return docs, len(docs) < len(rows)
 
     def split_cursor(self, query: Query, rows: list[models.Model]) -> str:
         """The cursor after the first half of ``rows`` (after the only row of a 1-row page)."""
         middle = rows[(len(rows) - 1) // 2]
-        return encode_cursor(query.index.name, query.order_, self.reader._key(query, middle))
+        return encode_cursor(query.index.name, query.order_, self.scan.key(query, middle))
 
 
 def page_result(

@@ -9,13 +9,17 @@
 An index range is zero or more `eq` on the index's fields in order, then at most one lower
 (`gt`/`gte`) and one upper (`lt`/`lte`) bound on the next field, as in Convex; anything else is a
 `QueryError`. Filters narrow the rows returned, not the range read (also as in Convex).
+
+A query's terminal operations (`collect`, `take`, `first`, `unique`, iteration, `paginate`) go
+through the three public methods of the `QueryRunner` it holds, defined here so that this module
+never names the reader: the reader implements them, and a wrapper of the reader may too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.db.models import Q
 
@@ -25,7 +29,6 @@ from .documents import column_value
 from .filters import Expr, FilterBuilder
 
 if TYPE_CHECKING:
-    from .reader import DatabaseReader
     from .tables import Index, Table
 
 
@@ -137,11 +140,30 @@ def compile_range(table: Table, builder: IndexRangeBuilder) -> CompiledRange:
 # --- the chain ------------------------------------------------------------------------------
 
 
+class QueryRunner(Protocol):
+    """What a query's terminal operations go through: every document a query returns passes
+    through one of these three methods of its ``reader`` (the `DatabaseReader`, or a wrapper)."""
+
+    def collect_query(self, query: Query, limit: int | None = None) -> list[dict[str, Any]]:
+        """The documents of ``query`` in order, at most ``limit`` of them (``None``: all).
+        ``collect`` passes None, ``take(n)`` n, ``first`` 1 and ``unique`` 2."""
+        ...
+
+    def iterate_query(self, query: Query) -> Iterator[dict[str, Any]]:
+        """The documents of ``query`` in order, fetched in batches as the loop goes."""
+        ...
+
+    def paginate_query(self, query: Query, opts: Any) -> dict[str, Any]:
+        """One page of ``query`` for Convex's ``paginationOpts``, in Convex's page shape."""
+        ...
+
+
 @dataclass
 class Query:
-    """A query over one table; terminal methods (`collect`, `take`, …) run it through the reader."""
+    """A query over one table; terminal methods (`collect`, `take`, …) run it through
+    ``reader``, the `QueryRunner` that built it (replace it to route them elsewhere)."""
 
-    reader: DatabaseReader
+    reader: QueryRunner
     table: Table
     index: Index
     range: CompiledRange = field(default_factory=lambda: CompiledRange(Q(), None, None))
@@ -197,19 +219,19 @@ class Query:
 
     # terminal operations
     def collect(self) -> list[dict[str, Any]]:
-        return self.reader._run(self, limit=None)
+        return self.reader.collect_query(self, None)
 
     def take(self, n: int) -> list[dict[str, Any]]:
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise QueryError(f"take() needs a non-negative integer, not {n!r}")
-        return self.reader._run(self, limit=n)
+        return self.reader.collect_query(self, n)
 
     def first(self) -> dict[str, Any] | None:
         rows = self.take(1)
         return rows[0] if rows else None
 
     def unique(self) -> dict[str, Any] | None:
-        rows = self.reader._run(self, limit=2)
+        rows = self.reader.collect_query(self, 2)
         if len(rows) > 1:
             raise QueryError(
                 f"unique() found more than one document in {self.table.name!r}: "
@@ -218,7 +240,7 @@ class Query:
         return rows[0] if rows else None
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        return self.reader._iterate(self)
+        return self.reader.iterate_query(self)
 
     def paginate(self, opts: dict[str, Any]) -> dict[str, Any]:
-        return self.reader._paginate(self, opts)
+        return self.reader.paginate_query(self, opts)

@@ -3,28 +3,30 @@
 Each `get` records the id it looked up; each query records the index range it scanned, cut at the
 last row returned when a limit stopped it early; anything else is a whole-table read. The reader
 also charges the call's `Budget`. In a `select_for_update` mutation every row read is locked.
+
+Every document a function reads leaves through a public method: `get`, or one of the three a
+query's terminal operations call (`collect_query`, `iterate_query`, `paginate_query`, the
+`QueryRunner` of `query.py`), or the same on `system`. A wrapper (row-level rules, triggers)
+overrides those, or delegates to them (`interface.py` holds the contract); the row work itself is
+`scan.py`'s `Scanner`, and a page `pagination.py`'s.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
-
-from django.db import DatabaseError, models
+from typing import Any
 
 from .. import ids
-from ..errors import InvalidId, LimitExceeded, NotAllowedHere, QueryError, UnknownTable
-from ..limits import approx_size
-from ..readset import Bound, DocRead, IndexRangeRead, ReadSet, TableRead
+from ..errors import InvalidId, NotAllowedHere, QueryError, UnknownTable
+from ..limits import Budget, approx_size
+from ..readset import Bound, DocRead, ReadSet
 from .cursors import after_key
 from .documents import to_document
 from .pagination import PageReader, pagination_opts
 from .query import Query
 from .raw_reads import own_statements
+from .scan import Scanner
 from .tables import Table, tables
-
-if TYPE_CHECKING:
-    from ..limits import Budget
 
 ITERATION_BATCH = 128
 
@@ -48,6 +50,7 @@ class DatabaseReader:
         self._budget = budget
         self.reads = reads
         self._lock_rows = lock_rows
+        self._scan = Scanner(using=using, budget=budget, reads=reads, lock_rows=lock_rows)
         self._paginated = False
         self._journal = journal
         #: After paginate(): the page's end, kept by a subscription so that re-runs end the page
@@ -61,7 +64,7 @@ class DatabaseReader:
         table, pk = self._resolve("get", table_or_id, id)
         self._budget.charge_range()
         self.reads.add(DocRead(table.name, pk))
-        obj = self._manager(table).filter(pk=pk).first()
+        obj = self._scan.manager(table).filter(pk=pk).first()
         if obj is None:
             return None
         doc = to_document(table, obj)
@@ -87,7 +90,66 @@ class DatabaseReader:
         return view
 
     def table(self, name: str) -> _TableReader:
+        """``ctx.db.table("messages")``: ``get(id)`` and ``query()`` on one table."""
         return _TableReader(self, name)
+
+    # -- what a query's terminal operations call (query.QueryRunner) ---------------------------
+    def collect_query(self, query: Query, limit: int | None = None) -> list[dict[str, Any]]:
+        """The documents of ``query`` in order, at most ``limit`` (collect, take, first, unique)."""
+        scan = self._scan
+        self._budget.charge_range()
+        rows = scan.fetch(query, scan.queryset(query), limit)
+        stopped = limit is not None and len(rows) >= limit and limit > 0
+        last = scan.key(query, rows[-1]) if stopped else None
+        if limit == 0:
+            return []
+        scan.record_until(query, None, last)
+        return scan.documents(query.table, rows)
+
+    def iterate_query(self, query: Query) -> Iterator[dict[str, Any]]:
+        """The documents of ``query`` in order, ``ITERATION_BATCH`` rows per fetch."""
+        scan = self._scan
+        self._budget.charge_range()
+        qs = scan.queryset(query)
+        cols = query.index.key_columns
+        start: Bound | None = None
+        while True:
+            batch_qs = (
+                qs
+                if start is None
+                else qs.filter(
+                    after_key(cols, start.prefix, desc=query.order_ == "desc", inclusive=False)
+                )
+            )
+            rows = scan.fetch(query, batch_qs, ITERATION_BATCH)
+            full = len(rows) == ITERATION_BATCH
+            last = scan.key(query, rows[-1]) if full else None
+            scan.record_until(query, Bound(start.prefix, False) if start else None, last)
+            yield from scan.documents(query.table, rows)
+            if not full:
+                return
+            start = Bound(scan.key(query, rows[-1]), False)
+
+    def paginate_query(self, query: Query, opts: Any) -> dict[str, Any]:
+        """One page of ``query`` (Convex's paginationOpts and page shape); one per call."""
+        if self._paginated:
+            raise QueryError("This function ran multiple paginated queries; only one is allowed")
+        self._paginated = True
+        num, cursor, end_cursor, max_rows, max_bytes = pagination_opts(opts)
+        required = False
+        if end_cursor is None and self._journal and isinstance(self._journal.get("endCursor"), str):
+            end_cursor = self._journal["endCursor"]  # a re-run keeps the page's first end
+            # ...and says SplitRequired again if the first run did, so a re-run on unchanged
+            # data gives the same result (the client has split that page, or will)
+            required = self._journal.get("splitRequired") is True
+        self._budget.charge_range()
+        result = PageReader(self._scan).read(
+            query, num, cursor, end_cursor, max_rows, max_bytes, required
+        )
+        self.page_journal = {"endCursor": result["continueCursor"]}
+        if result["pageStatus"] == "SplitRequired":
+            self.page_journal["splitRequired"] = True
+        return result
 
     def __getattr__(self, name: str) -> Any:
         if name in ("insert", "patch", "replace", "delete"):
@@ -155,129 +217,6 @@ class DatabaseReader:
     def _name(self) -> str:
         return "ctx.db.system" if self._system else "ctx.db"
 
-    def _manager(self, table: Table) -> models.QuerySet[Any]:
-        qs = table.model._base_manager.using(self._using)
-        return qs.select_for_update() if self._lock_rows else qs
-
-    def _queryset(self, query: Query) -> models.QuerySet[Any]:
-        qs = self._manager(query.table).filter(query.range.q, *query.filters)
-        self._record_joins(query.table, qs)
-        prefix = "-" if query.order_ == "desc" else ""
-        return qs.order_by(*(prefix + c for c in query.index.key_columns))
-
-    def _record_joins(self, table: Table, qs: models.QuerySet[Any]) -> None:
-        """A Django Q filter may read other tables, through a join (``Q(channel__name="x")``)
-        or a subquery (``__in=`` a queryset, ``Exists``): the result then depends on any row of
-        those, which no index range describes, so each is a whole-table read."""
-        for query in (qs.query, *_subqueries(qs.query.where)):
-            for alias, join in query.alias_map.items():
-                # Django sets up, then trims, a join for a plain `fk_id` lookup: count used ones
-                used = query.alias_refcount.get(alias) or alias == query.base_table
-                if used and join.table_name != table.model._meta.db_table:
-                    joined = tables.for_db_table(join.table_name)
-                    if joined is not None:
-                        self.reads.add(TableRead(joined.name))
-
-    @staticmethod
-    def _key(query: Query, obj: models.Model) -> tuple[Any, ...]:
-        return tuple(getattr(obj, c) for c in query.index.key_columns)
-
-    def _record(self, query: Query, lower: Bound | None, upper: Bound | None) -> None:
-        self.reads.add(
-            IndexRangeRead(
-                query.table.name, query.index.name, query.index.key_columns, lower, upper
-            )
-        )
-
-    def _record_until(
-        self, query: Query, start: Bound | None, last_key: tuple[Any, ...] | None
-    ) -> None:
-        """Record the range from ``start`` (or the range's own start) to ``last_key``."""
-        lower, upper = query.range.lower, query.range.upper
-        cut = Bound(last_key, True) if last_key is not None else None
-        if query.order_ == "asc":
-            lower = start or lower
-            upper = cut or upper
-        else:
-            upper = start or upper
-            lower = cut or lower
-        self._record(query, lower, upper)
-
-    @own_statements
-    def _fetch(
-        self, query: Query, qs: models.QuerySet[Any], limit: int | None
-    ) -> list[models.Model]:
-        left = self._budget.docs_left()
-        cap = left + 1 if limit is None else min(limit, left + 1)
-        try:
-            rows = list(qs[:cap])
-        except DatabaseError:
-            self._record_until(query, None, None)  # e.g. a timeout: the error depends on it
-            raise
-        try:
-            self._budget.charge_read(len(rows), 0)  # raises if the cap was the budget
-        except LimitExceeded:
-            self._record_until(query, None, None)  # the error depends on the rows scanned
-            raise
-        return rows
-
-    def _docs(self, table: Table, rows: list[models.Model]) -> list[dict[str, Any]]:
-        docs = [to_document(table, r) for r in rows]
-        self._budget.charge_read(0, sum(approx_size(d) for d in docs))
-        return docs
-
-    def _run(self, query: Query, limit: int | None) -> list[dict[str, Any]]:
-        self._budget.charge_range()
-        rows = self._fetch(query, self._queryset(query), limit)
-        stopped = limit is not None and len(rows) >= limit and limit > 0
-        last = self._key(query, rows[-1]) if stopped else None
-        if limit == 0:
-            return []
-        self._record_until(query, None, last)
-        return self._docs(query.table, rows)
-
-    def _iterate(self, query: Query) -> Iterator[dict[str, Any]]:
-        self._budget.charge_range()
-        qs = self._queryset(query)
-        cols = query.index.key_columns
-        start: Bound | None = None
-        while True:
-            batch_qs = (
-                qs
-                if start is None
-                else qs.filter(
-                    after_key(cols, start.prefix, desc=query.order_ == "desc", inclusive=False)
-                )
-            )
-            rows = self._fetch(query, batch_qs, ITERATION_BATCH)
-            full = len(rows) == ITERATION_BATCH
-            last = self._key(query, rows[-1]) if full else None
-            self._record_until(query, Bound(start.prefix, False) if start else None, last)
-            yield from self._docs(query.table, rows)
-            if not full:
-                return
-            start = Bound(self._key(query, rows[-1]), False)
-
-    def _paginate(self, query: Query, opts: Any) -> dict[str, Any]:
-        if self._paginated:
-            raise QueryError("This function ran multiple paginated queries; only one is allowed")
-        self._paginated = True
-        num, cursor, end_cursor, max_rows, max_bytes = pagination_opts(opts)
-        required = False
-        if end_cursor is None and self._journal and isinstance(self._journal.get("endCursor"), str):
-            end_cursor = self._journal["endCursor"]  # a re-run keeps the page's first end
-            # ...and says SplitRequired again if the first run did, so a re-run on unchanged
-            # data gives the same result (the client has split that page, or will)
-            required = self._journal.get("splitRequired") is True
-        self._budget.charge_range()
-        result = PageReader(self).read(
-            query, num, cursor, end_cursor, max_rows, max_bytes, required
-        )
-        self.page_journal = {"endCursor": result["continueCursor"]}
-        if result["pageStatus"] == "SplitRequired":
-            self.page_journal["splitRequired"] = True
-        return result
-
 
 def _short(value: Any) -> str:
     text = repr(value)
@@ -314,27 +253,3 @@ class SystemReader(DatabaseReader):
                 "ctx.scheduler.cancel)"
             )
         raise AttributeError(name)
-
-
-def _subqueries(node: Any) -> Iterator[Any]:
-    """Every sql.Query nested in a where tree (``__in=`` querysets, Exists, Subquery)."""
-    from django.db.models.sql.query import Query as SqlQuery
-
-    if node is None or isinstance(node, (str, bytes, int, float)):
-        return
-    if isinstance(node, SqlQuery):
-        yield node
-        yield from _subqueries(node.where)
-        return
-    inner = getattr(node, "query", None)
-    if isinstance(inner, SqlQuery):
-        yield from _subqueries(inner)
-    for child in getattr(node, "children", None) or ():
-        yield from _subqueries(child)
-    for attr in ("lhs", "rhs"):
-        if hasattr(node, attr):
-            yield from _subqueries(getattr(node, attr))
-    sources = getattr(node, "get_source_expressions", None)
-    if callable(sources):
-        for expr in sources():
-            yield from _subqueries(expr)

@@ -107,7 +107,7 @@ class DatabaseWriter(DatabaseReader):
 
     def _load(self, method: str, table_or_id: str, id: str | None) -> tuple[Table, models.Model]:
         t, pk = self._resolve(method, table_or_id, id)
-        obj = self._manager(t).filter(pk=pk).first()
+        obj = self._scan.manager(t).filter(pk=pk).first()
         if obj is None:
             shown = table_or_id if id is None else id
             raise DocumentNotFound(f"ctx.db.{method}: no document {shown!r} in table {t.name!r}")

@@ -25,8 +25,7 @@ from .registry import Kind
 
 if TYPE_CHECKING:
     from ..auth import Auth
-    from ..db.reader import DatabaseReader
-    from ..db.writer import DatabaseWriter
+    from ..db.interface import DocumentReader, DocumentWriter
     from ..scheduler.schedule import Scheduler
     from .logs import FunctionLog
     from .references import FunctionReference
@@ -79,14 +78,14 @@ class BaseCtx:
 
 @dataclass
 class QueryCtx(BaseCtx):
-    db: DatabaseReader = field(default=None, repr=False)  # type: ignore[assignment]
+    db: DocumentReader = field(default=None, repr=False)  # type: ignore[assignment]
     now: float = 0.0
     random: random.Random = field(default_factory=random.Random, repr=False)
 
 
 @dataclass
 class MutationCtx(QueryCtx):
-    db: DatabaseWriter = field(default=None, repr=False)  # type: ignore[assignment]
+    db: DocumentWriter = field(default=None, repr=False)  # type: ignore[assignment]
     #: run_after / run_at / cancel, written in this mutation's transaction.
     scheduler: Scheduler = field(default=None, repr=False)  # type: ignore[assignment]
 

@@ -19,7 +19,8 @@ from typing import Any
 from pydantic import ConfigDict, TypeAdapter, ValidationError, create_model
 from pydantic_core import SchemaValidator
 
-from . import Validator, _as_validator, _IntNumber, _Object, _PythonType
+from .builders import Validator, _as_validator, _Object, _PythonType, rewrite_ints
+from .wire import id_tables, wire_problem
 
 
 @dataclass
@@ -35,8 +36,6 @@ _VALUE_TYPES = (str, int, float, bool, bytes, list, dict)
 
 def inspect_declaration(handler: Callable[..., Any], args: Any, returns: Any) -> Declaration:
     """Check the handler's signature, ``args=`` / type hints and ``returns=`` / return hint."""
-    from .wire import id_tables, wire_problem
-
     found = Declaration()
     try:
         params = list(inspect.signature(handler).parameters.values())
@@ -105,26 +104,6 @@ def inspect_declaration(handler: Callable[..., Any], args: Any, returns: Any) ->
             found.problems.append(f"returns: {problem}")
         found.id_tables.update(id_tables(result))
     return found
-
-
-def rewrite_ints(annotation: Any) -> Any:
-    """Replace ``int`` (also inside ``list[int]``, ``int | None``, …) by the float-tolerant int."""
-    if annotation is int:
-        return typing.Annotated[int, _IntNumber()]
-    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
-    if origin is None or not args:
-        return annotation
-    if origin is typing.Annotated:
-        return typing.Annotated[(rewrite_ints(args[0]), *annotation.__metadata__)]
-    new_args = tuple(rewrite_ints(a) for a in args)
-    if new_args == args:
-        return annotation
-    if origin is typing.Union or type(annotation).__name__ == "UnionType":
-        return typing.Union[new_args]  # noqa: UP007 - rebuilding a runtime union
-    try:
-        return origin[new_args] if len(new_args) > 1 else origin[new_args[0]]
-    except TypeError:
-        return annotation
 
 
 def _optional_hint(hint: Any) -> bool:

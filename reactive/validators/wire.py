@@ -25,7 +25,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..values import Int64
-from . import (
+from .builders import (
     Validator,
     _Array,
     _Id,
