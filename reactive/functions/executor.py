@@ -21,7 +21,6 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from django.db import connections
-from pydantic import ValidationError
 
 from .. import clock
 from ..auth import Auth, Identity
@@ -29,16 +28,8 @@ from ..conf import reactive_settings
 from ..db.raw_reads import recording
 from ..db.reader import DatabaseReader
 from ..db.writer import DatabaseWriter
-from ..errors import (
-    ArgumentValidationError,
-    ConflictError,
-    FunctionError,
-    FunctionNotFound,
-    LimitExceeded,
-    NotAllowedHere,
-    ReturnValidationError,
-)
-from ..limits import Budget, approx_size
+from ..errors import ConflictError, FunctionError, FunctionNotFound, LimitExceeded, NotAllowedHere
+from ..limits import Budget
 from ..readset import ReadSet, WriteSet
 from ..scheduler.schedule import Scheduler, Tally
 from ..transactions.retry import (
@@ -46,15 +37,14 @@ from ..transactions.retry import (
     in_transaction,
     run_in_transaction,
 )
-from ..validators import describe_errors
-from ..values import ValueEncodingError, decode, encode
+from ..values import decode
 from . import ledger, network_guard
 from .context import ActionCtx, MutationCtx, QueryCtx
 from .failures import call_handler, raise_if_aborted, to_function_error, watching
 from .logs import FunctionLog, LogSink, capture, current_lines
 from .outcome import NO_OPTIONS, CallOptions, Outcome
 from .references import FunctionReference
-from .registry import AnyFunction, Isolation, Kind, RegisteredFunction, registry
+from .registry import AnyFunction, Isolation, Kind, resolve, validate_args, validate_result
 
 logger = logging.getLogger("reactive.executor")
 
@@ -104,29 +94,6 @@ class _push:
 
     def __exit__(self, *exc: Any) -> None:
         _local.frames.pop()
-
-
-def resolve(ref: FunctionReference | str, *, from_client: bool) -> tuple[str, AnyFunction]:
-    """Find the function for a reference or path; internal ones only for server callers."""
-    if isinstance(ref, FunctionReference):
-        path, want_internal = ref.path, ref.internal
-    elif isinstance(ref, str):
-        path, want_internal = ref, not from_client
-    elif isinstance(ref, RegisteredFunction) and ref.path:
-        path, want_internal = ref.path, ref.internal and not from_client
-    else:
-        raise FunctionNotFound(f"{ref!r} is not a function reference (use api.x.y / internal.x.y)")
-    fn = registry.get(path) if path else None
-    if fn is None or (fn.internal and from_client):
-        scope = "public " if from_client else ""
-        raise FunctionNotFound(f"Could not find {scope}function for '{path}'")
-    if fn.internal and not want_internal and isinstance(ref, FunctionReference):
-        raise FunctionNotFound(f"{fn.path} is internal: refer to it as internal.{_dotted(fn)}")
-    return fn.path or path, fn
-
-
-def _dotted(fn: AnyFunction) -> str:
-    return (fn.path or "").replace("/", ".").replace(":", ".")
 
 
 def execute(
@@ -180,41 +147,8 @@ def execute(
     return outcome
 
 
-def validate_args(fn: AnyFunction, path: str, args: Any) -> dict[str, Any]:
-    limit = reactive_settings.LIMITS.argument_bytes
-    size = approx_size(args)
-    if size > limit:
-        raise LimitExceeded(f"{path}: arguments are too large ({size} > {limit} bytes)")
-    if not isinstance(args, dict):
-        raise ArgumentValidationError(
-            f"ArgumentValidationError in {path}: the arguments must be an object, "
-            f"not {type(args).__name__}"
-        )
-    try:
-        return fn.args(args)
-    except ValidationError as exc:
-        raise ArgumentValidationError(
-            f"ArgumentValidationError in {path}: {describe_errors(exc)}"
-        ) from None
-
-
 def _finish(fn: AnyFunction, path: str, value: Any, outcome: Outcome) -> None:
-    try:
-        value = fn.returns(value)
-    except ValidationError as exc:
-        raise ReturnValidationError(
-            f"ReturnsValidationError in {path}: {describe_errors(exc)}"
-        ) from None
-    try:
-        encoded = encode(value)
-    except ValueEncodingError as exc:
-        raise ReturnValidationError(
-            f"{path} returned a value that is not a Convex value: {exc}"
-        ) from None
-    limit = reactive_settings.LIMITS.result_bytes
-    if approx_size(encoded) > limit:
-        raise LimitExceeded(f"{path}: the result is too large (> {limit} bytes)")
-    outcome.value, outcome.encoded = value, encoded
+    outcome.value, outcome.encoded = validate_result(fn, path, value)
 
 
 def _run(

@@ -18,6 +18,7 @@ from django.db import transaction
 
 from .. import clock
 from ..errors import ConfigurationError, FunctionError
+from ..functions.registry import validate_args
 from ..values import decode, encode
 from .crons import Cron, Every
 from .schedule import Scheduler, Tally
@@ -39,8 +40,6 @@ def _scheduler(cron_name: str, using: str, now: float) -> Scheduler:
 
 def check(cron: Cron) -> None:
     """Raise ConfigurationError if the cron's function or arguments would be refused."""
-    from ..functions.executor import validate_args
-
     try:
         path, fn = _scheduler(cron.name, "default", 0)._target(cron.ref)
     except FunctionError as exc:

@@ -25,6 +25,7 @@ from ..conf import reactive_settings
 from ..db.raw_reads import own_statements
 from ..errors import FunctionError, FunctionNotFound, InvalidId, SchedulerError
 from ..functions.references import FunctionReference
+from ..functions.registry import Kind, resolve, validate_args
 from ..limits import approx_size
 from ..values import ValueEncodingError, encode
 from . import jobs
@@ -145,9 +146,6 @@ class Scheduler:
             )
 
     def _target(self, ref: Any) -> tuple[str, Any]:
-        from ..functions.executor import resolve
-        from ..functions.registry import Kind
-
         if not isinstance(ref, FunctionReference):
             raise SchedulerError(
                 f"{self._path}: schedule a function by reference (api.x.y or internal.x.y), "
@@ -166,7 +164,6 @@ class Scheduler:
 
     @own_statements
     def _schedule(self, when: float, ref: Any, args: dict[str, Any] | None, call: str) -> str:
-        from ..functions.executor import validate_args
         from ..models import ScheduledFunction
 
         path, fn = self._target(ref)
