@@ -18,7 +18,7 @@ class ReactiveConfig(AppConfig):
         from .conf import connect_signals
         from .functions.decorators import register_pending
         from .functions.logs import install
-        from .scheduler import jobs  # noqa: F401  (registers the procrastinate task)
+        from .scheduler import runner  # noqa: F401  (registers the procrastinate task)
 
         connect_signals()
         install()
