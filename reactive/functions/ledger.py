@@ -1,8 +1,8 @@
 """A mutation's receipt: its stored response and transaction id, and the ts they turn into.
 
 This is what a WebSocket mutation asks of its call beyond running it (`CallOptions.want_ts`,
-``idempotency_key``, ``check_stored``, ``before_commit``); the executor calls `replay`,
-`record` and `stamp` and reads none of those options itself.
+``idempotency_key``, ``check_stored``, ``before_commit``); the attempt calls `retrying`,
+`replay` and `record`, the executor `stamp`, and neither reads those options itself.
 
 `stored_response` and `store_response` give WebSocket mutations exactly-once semantics across
 reconnects: the response is stored in the same transaction as the writes, so it exists if and
