@@ -25,7 +25,7 @@ class ReactiveConfig(AppConfig):
         # is imported; the checks and the procrastinate task register themselves on import
         from . import checks  # noqa: F401  (registers the system checks)
         from .models import ScheduledFunction
-        from .scheduler import jobs  # noqa: F401  (registers the procrastinate task)
+        from .scheduler import runner  # noqa: F401  (registers the procrastinate task)
 
         connect_signals()
         install()

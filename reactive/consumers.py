@@ -25,16 +25,14 @@ from django.http.request import split_domain_port, validate_host
 from . import clock
 from .auth import Identity, identity_from_user
 from .conf import reactive_settings
-from .errors import ConvexError
 from .functions.context import run_off_loop
 from .functions.executor import execute
-from .functions.outcome import CallOptions, Outcome, error_message
+from .functions.outcome import CallOptions, Outcome, error_data, error_message
 from .functions.registry import Kind
 from .sync import protocol
 from .sync.listener import Listener
 from .sync.protocol import Authenticate, CallMessage, Connect, Event, ModifyQuerySet, ProtocolError
 from .sync.session import SessionState, SyncSession
-from .values import ValueEncodingError, encode
 
 logger = logging.getLogger("reactive.sync")
 
@@ -314,9 +312,5 @@ def _response(kind: str, request_id: int, outcome: Outcome) -> dict[str, Any]:
         "result": error_message(outcome.error),
         "logLines": outcome.log_lines,
     }
-    if isinstance(outcome.error, ConvexError):
-        try:
-            body["errorData"] = encode(outcome.error.data)
-        except ValueEncodingError:
-            pass
+    body.update(error_data(outcome.error))
     return body

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import clock
-from .errors import ConvexError, RequestError
-from .functions.outcome import Outcome, error_message
+from .errors import RequestError
+from .functions.outcome import Outcome, error_data, error_message
 from .sync.protocol import decode_ts
 from .values import ValueEncodingError, decode, encode
 
@@ -121,11 +121,7 @@ def outcome_body(outcome: Outcome, fmt: str) -> dict[str, Any]:
         "errorMessage": error_message(outcome.error, clean=clean),
         "logLines": outcome.log_lines,
     }
-    if isinstance(outcome.error, ConvexError):
-        try:
-            body["errorData"] = encode(outcome.error.data, clean=clean)
-        except ValueEncodingError:
-            body["errorData"] = None
+    body.update(error_data(outcome.error, clean=clean, unencodable_as_null=True))
     return body
 
 

@@ -11,18 +11,23 @@
 `call()` returns the full `Outcome` (value, error, log lines, read and write sets); the kind
 helpers return the value or raise the function's error. Pass ``as_client=True`` to be treated as
 an HTTP/WebSocket client (internal functions are then not found).
+
+Test modules and ``conftest.py`` files may import this module before Django is set up, so the
+scheduler's runner and the models are imported where they are used.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from . import clock
 from .auth import Identity, identity_from_user
 from .conf import reactive_settings
 from .functions.executor import execute
 from .functions.outcome import Outcome
 from .functions.references import FunctionReference
 from .functions.registry import Kind
+from .scheduler.crons import discover
 
 Ref = FunctionReference | str
 
@@ -84,9 +89,8 @@ def run_scheduled(*, using: str = "default", limit: int = 1000) -> list[str]:
         >>> run_scheduled()
         ['success']
     """
-    from . import clock
-    from .models import ScheduledFunction
-    from .scheduler.runner import run
+    from .models import ScheduledFunction  # deferred: models need the app registry
+    from .scheduler.runner import run  # deferred: it imports the models
 
     results: list[str] = []
     while len(results) < limit:
@@ -110,8 +114,6 @@ def advance_time(ms: float, *, using: str = "default") -> list[str]:
     """Move reactive's clock ``ms`` forward, then run the crons and scheduled functions that
     are now due (see `run_scheduled`). Call `reset_clock` when the test ends (the
     ``reactive_clock`` pytest fixture in the docs does)."""
-    from . import clock
-
     clock.advance(ms)
     run_crons(using=using)
     return run_scheduled(using=using)
@@ -119,8 +121,7 @@ def advance_time(ms: float, *, using: str = "default") -> list[str]:
 
 def run_crons(*, using: str = "default") -> list[tuple[str, str]]:
     """Register the declared crons (as a starting worker does) and schedule the due ones."""
-    from .scheduler import cron_table
-    from .scheduler.crons import discover
+    from .scheduler import cron_table  # deferred: it imports the models
 
     declared = discover()
     cron_table.register(declared, using=using)
@@ -129,6 +130,4 @@ def run_crons(*, using: str = "default") -> list[tuple[str, str]]:
 
 def reset_clock() -> None:
     """Undo `advance_time`."""
-    from . import clock
-
     clock.reset()

@@ -23,6 +23,9 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
+from django.apps import apps
+
+from ..conf import reactive_settings
 from ..errors import ConfigurationError
 from ..validators import CompiledArgs, CompiledReturns, Validator, compile_args, compile_returns
 from ..validators.compile import inspect_declaration
@@ -36,10 +39,6 @@ _pending_lock = threading.Lock()
 
 
 def _module_path(module: str, name: str) -> str:
-    from django.apps import apps
-
-    from ..conf import reactive_settings
-
     app = apps.get_containing_app_config(module)
     if app is None:
         raise ConfigurationError(
@@ -57,8 +56,6 @@ def _module_path(module: str, name: str) -> str:
 
 
 def _register(fn: AnyFunction, name: str | None, path: str | None) -> None:
-    from django.apps import apps
-
     if path is None and not apps.apps_ready:
         with _pending_lock:
             _pending.append((fn, name, path))

@@ -1,5 +1,7 @@
-"""What a call returns (`Outcome`), what callers may ask of it (`CallOptions`), and the error
-message clients see. Data only; the executor fills them in.
+"""What a call returns (`Outcome`), what callers may ask of it (`CallOptions`), and what clients
+see of a failed call: its message (`error_message`) and, for a `ConvexError`, its data
+(`error_data`), the same for HTTP, WebSocket responses and subscription results. Data only; the
+executor fills them in.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import FunctionError
+from ..errors import ConvexError, FunctionError
 from ..readset import ReadSet, WriteSet
 from ..values import ValueEncodingError, encode
 from .registry import Kind
@@ -77,8 +79,6 @@ class Outcome:
 
 def error_message(error: FunctionError, *, clean: bool = False) -> str:
     """The `errorMessage` a client sees for an error (``clean`` for the `json` format)."""
-    from ..errors import ConvexError
-
     if isinstance(error, ConvexError):
         data = error.data
         try:
@@ -91,3 +91,20 @@ def error_message(error: FunctionError, *, clean: bool = False) -> str:
             shown = repr(data)
         return f"Uncaught ConvexError: {shown}"
     return error.message
+
+
+def error_data(
+    error: FunctionError, *, clean: bool = False, unencodable_as_null: bool = False
+) -> dict[str, Any]:
+    """The ConvexError payload a client sees beside the message: ``{"errorData": data}``, the
+    error's data encoded (``clean`` for the `json` format); ``{}`` for any other error.
+
+    Data that is not a Convex value is left out, or sent as null with ``unencodable_as_null``
+    (what the HTTP API does); its message still shows it (`error_message`).
+    """
+    if not isinstance(error, ConvexError):
+        return {}
+    try:
+        return {"errorData": encode(error.data, clean=clean)}
+    except ValueEncodingError:
+        return {"errorData": None} if unencodable_as_null else {}

@@ -1,4 +1,6 @@
-"""The function registry: canonical path → registered function. No execution here.
+"""The function registry: canonical path → registered function; resolving a reference to its
+function, and checking a call's arguments and result against the function's validators. No
+execution here (the executor runs calls; the scheduler resolves and checks what it schedules).
 
 Paths follow Convex: a function `send` in app `chat`'s `functions` module is `"chat:send"`; in
 `chat/functions/messages.py` it is `"chat/messages:send"`; a function named `default` answers to
@@ -14,7 +16,21 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, ParamSpec, TypeAlias, TypeVar
 
-from ..errors import ConfigurationError, DuplicateFunction
+from pydantic import ValidationError
+
+from ..conf import reactive_settings
+from ..errors import (
+    ArgumentValidationError,
+    ConfigurationError,
+    DuplicateFunction,
+    FunctionNotFound,
+    LimitExceeded,
+    ReturnValidationError,
+)
+from ..limits import approx_size
+from ..validators import describe_errors
+from ..values import ValueEncodingError, encode
+from .references import FunctionReference
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -152,3 +168,66 @@ def _same_definition(a: AnyFunction, b: AnyFunction) -> bool:
 
 
 registry = FunctionRegistry()
+
+
+def resolve(ref: FunctionReference | str, *, from_client: bool) -> tuple[str, AnyFunction]:
+    """Find the function for a reference or path; internal ones only for server callers."""
+    if isinstance(ref, FunctionReference):
+        path, want_internal = ref.path, ref.internal
+    elif isinstance(ref, str):
+        path, want_internal = ref, not from_client
+    elif isinstance(ref, RegisteredFunction) and ref.path:
+        path, want_internal = ref.path, ref.internal and not from_client
+    else:
+        raise FunctionNotFound(f"{ref!r} is not a function reference (use api.x.y / internal.x.y)")
+    fn = registry.get(path) if path else None
+    if fn is None or (fn.internal and from_client):
+        scope = "public " if from_client else ""
+        raise FunctionNotFound(f"Could not find {scope}function for '{path}'")
+    if fn.internal and not want_internal and isinstance(ref, FunctionReference):
+        raise FunctionNotFound(f"{fn.path} is internal: refer to it as internal.{_dotted(fn)}")
+    return fn.path or path, fn
+
+
+def _dotted(fn: AnyFunction) -> str:
+    return (fn.path or "").replace("/", ".").replace(":", ".")
+
+
+def validate_args(fn: AnyFunction, path: str, args: Any) -> dict[str, Any]:
+    """The arguments as the handler receives them; raises `ArgumentValidationError` or
+    `LimitExceeded`."""
+    limit = reactive_settings.LIMITS.argument_bytes
+    size = approx_size(args)
+    if size > limit:
+        raise LimitExceeded(f"{path}: arguments are too large ({size} > {limit} bytes)")
+    if not isinstance(args, dict):
+        raise ArgumentValidationError(
+            f"ArgumentValidationError in {path}: the arguments must be an object, "
+            f"not {type(args).__name__}"
+        )
+    try:
+        return fn.args(args)
+    except ValidationError as exc:
+        raise ArgumentValidationError(
+            f"ArgumentValidationError in {path}: {describe_errors(exc)}"
+        ) from None
+
+
+def validate_result(fn: AnyFunction, path: str, value: Any) -> tuple[Any, Any]:
+    """The handler's result checked against ``returns`` and encoded: (value, encoded value)."""
+    try:
+        value = fn.returns(value)
+    except ValidationError as exc:
+        raise ReturnValidationError(
+            f"ReturnsValidationError in {path}: {describe_errors(exc)}"
+        ) from None
+    try:
+        encoded = encode(value)
+    except ValueEncodingError as exc:
+        raise ReturnValidationError(
+            f"{path} returned a value that is not a Convex value: {exc}"
+        ) from None
+    limit = reactive_settings.LIMITS.result_bytes
+    if approx_size(encoded) > limit:
+        raise LimitExceeded(f"{path}: the result is too large (> {limit} bytes)")
+    return value, encoded

@@ -7,6 +7,9 @@ loop: in one transaction it locks the due rows (``SKIP LOCKED``, so several work
 work without running a cron twice), schedules each one's function through the scheduler (so the
 run is a `_scheduled_functions` row with ``cron`` set) and moves ``next_run`` on. A cron whose
 previous run is still pending or in progress is skipped that time, and the skip is counted.
+
+Only the worker, the system checks, the admin and `reactive.testing` use this module, all once
+Django's app registry is ready, so it imports the models directly.
 """
 
 from __future__ import annotations
@@ -18,10 +21,15 @@ from django.db import transaction
 
 from .. import clock
 from ..errors import ConfigurationError, FunctionError
+from ..functions.references import FunctionReference
+from ..functions.registry import validate_args
+from ..ids import pk_of
+from ..models import CronRun
 from ..values import decode, encode
-from .crons import Cron, Every
+from .crons import Cron, Every, discover
 from .schedule import Scheduler, Tally
 from .states import UNFINISHED
+from .system_table import TABLE
 
 logger = logging.getLogger("reactive.scheduler")
 
@@ -39,8 +47,6 @@ def _scheduler(cron_name: str, using: str, now: float) -> Scheduler:
 
 def check(cron: Cron) -> None:
     """Raise ConfigurationError if the cron's function or arguments would be refused."""
-    from ..functions.executor import validate_args
-
     try:
         path, fn = _scheduler(cron.name, "default", 0)._target(cron.ref)
     except FunctionError as exc:
@@ -54,8 +60,6 @@ def check(cron: Cron) -> None:
 def register(crons: list[Cron], using: str = "default") -> dict[str, str]:
     """Store the declared crons; returns name → what happened (added, updated, kept,
     removed)."""
-    from ..models import CronRun
-
     for cron in crons:
         check(cron)
     now = clock.now_ms()
@@ -86,8 +90,6 @@ def register(crons: list[Cron], using: str = "default") -> dict[str, str]:
 
 def next_due(using: str = "default") -> float | None:
     """When the next cron is due (ms), or None if there are none."""
-    from ..models import CronRun
-
     return (
         CronRun.objects.using(using).order_by("next_run").values_list("next_run", flat=True).first()
     )
@@ -97,8 +99,6 @@ def run_due(
     crons: dict[str, Cron], using: str = "default", now: float | None = None
 ) -> list[tuple[str, str]]:
     """Schedule every due cron's run; returns (name, what happened) for each due cron."""
-    from ..models import CronRun
-
     now = clock.now_ms() if now is None else now
     done: list[tuple[str, str]] = []
     with transaction.atomic(using=using):
@@ -121,9 +121,7 @@ def run_due(
 
 def run_now(name: str, using: str = "default") -> str:
     """Run a cron's function now, outside its schedule (admin's "run now"); what happened."""
-    from ..models import CronRun
-
-    declared = {c.name: c for c in _declared()}
+    declared = {c.name: c for c in discover()}
     with transaction.atomic(using=using):
         row = (
             CronRun.objects.using(using)
@@ -147,9 +145,6 @@ def _fire(row: Any, cron: Cron, using: str, now: float) -> str:
             "cron %r: skipped, its previous run (%s) is still %s", row.name, last.pk, last.state
         )
         return f"skipped: the previous run is still {last.state}"
-    from ..ids import pk_of
-    from .system_table import TABLE
-
     new_id = _scheduler(row.name, using, now).run_at(max(now, 1e11), cron.ref, cron.args)
     row.last_run = now
     row.last_scheduled_id = pk_of(TABLE, new_id)
@@ -166,14 +161,6 @@ def _next(cron: Cron, previous_due: float, now: float) -> float:
     return cron.schedule.next_after(previous_due, now)
 
 
-def _declared() -> list[Cron]:
-    from .crons import discover
-
-    return discover()
-
-
 def _ref(path: str) -> Any:
-    from ..functions.references import FunctionReference
-
     module, _, name = path.partition(":")
     return FunctionReference((*module.split("/"), name), internal=True)

@@ -20,14 +20,19 @@ missed time. The same schedules accept Convex's camelCase keys (``hourUTC``, ``m
 from __future__ import annotations
 
 import datetime as dt
+import importlib
+import importlib.util
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 from croniter import CroniterBadDateError, croniter
+from django.apps import apps
 
+from ..conf import reactive_settings
 from ..errors import ConfigurationError
 from ..functions.references import FunctionReference
 
@@ -267,12 +272,6 @@ def discover(errors: list[str] | None = None) -> list[Cron]:
     With ``errors``, a crons module that fails to import and a name declared twice are added to
     it, one line each, instead of raised (the system check reports them).
     """
-    import importlib
-    import importlib.util
-
-    from django.apps import apps
-
-    from ..conf import reactive_settings
 
     def fail(message: str) -> None:
         if errors is None:
@@ -283,24 +282,8 @@ def discover(errors: list[str] | None = None) -> list[Cron]:
     found: dict[str, Cron] = {}
     for config in apps.get_app_configs():
         dotted = f"{config.name}.{module_name}"
-        try:
-            spec = importlib.util.find_spec(dotted)
-        except ModuleNotFoundError:
-            spec = None
-        if spec is None:
-            continue
-        try:
-            module = importlib.import_module(dotted)
-        except ConfigurationError as exc:  # a declaration refused; it names the cron
-            fail(f"{dotted}: {exc}")
-            continue
-        except Exception as exc:
-            if errors is None:
-                raise
-            text = str(exc).strip().splitlines()
-            errors.append(
-                f"{dotted} cannot be imported: {type(exc).__name__}{': ' + text[0] if text else ''}"
-            )
+        module = _crons_module(dotted, fail, errors)
+        if module is None:
             continue
         for value in vars(module).values():
             if isinstance(value, CronJobs):
@@ -310,3 +293,28 @@ def discover(errors: list[str] | None = None) -> list[Cron]:
                         continue
                     found[cron.name] = cron
     return list(found.values())
+
+
+def _crons_module(
+    dotted: str, fail: Callable[[str], None], errors: list[str] | None
+) -> ModuleType | None:
+    """The module ``dotted``, or None if there is none or it failed to import (said to ``fail``
+    or added to ``errors``, as `discover` describes)."""
+    try:
+        spec = importlib.util.find_spec(dotted)
+    except ModuleNotFoundError:
+        spec = None
+    if spec is None:
+        return None
+    try:
+        return importlib.import_module(dotted)
+    except ConfigurationError as exc:  # a declaration refused; it names the cron
+        fail(f"{dotted}: {exc}")
+    except Exception as exc:
+        if errors is None:
+            raise
+        text = str(exc).strip().splitlines()
+        errors.append(
+            f"{dotted} cannot be imported: {type(exc).__name__}{': ' + text[0] if text else ''}"
+        )
+    return None

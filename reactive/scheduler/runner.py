@@ -11,6 +11,10 @@ job's retry strategy turns into a later retry; the function's own errors mark th
 An action is marked ``inProgress`` in a transaction of its own before it starts. A job that finds
 its action already in progress means a worker died while running it: the row is marked failed
 and the action is not run again.
+
+`run_scheduled_function` is the procrastinate task a job names (`jobs.TASK_NAME`); importing
+this module registers it (the app's ``ready()`` does). This module sits above the executor, and
+is imported only once Django's app registry is ready, so it imports the models directly.
 """
 
 from __future__ import annotations
@@ -21,15 +25,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import close_old_connections, transaction
+from procrastinate import RetryDecision
+from procrastinate.contrib.django import app
+from procrastinate.retry import BaseRetryStrategy
 
 from .. import clock
-from ..errors import ConflictError, DatabaseUnavailable
+from ..conf import reactive_settings
+from ..errors import ConflictError, DatabaseUnavailable, TransientFailure
 from ..functions.executor import execute
+from ..functions.failures import is_connection_failure
 from ..functions.outcome import CallOptions, Outcome, TransactionGuard, error_message
 from ..functions.registry import Kind
+from ..models import ScheduledFunction
 from ..values import decode
-from .jobs import TransientFailure
+from .jobs import TASK_NAME
 from .schedule import current_origin
 from .states import State
 
@@ -50,8 +60,6 @@ class _Once(TransactionGuard):
     skipped: str = ""
 
     def before(self, using: str) -> bool:
-        from ..models import ScheduledFunction
-
         # Locking the row makes a concurrent run or cancel wait for this transaction, in
         # select_for_update mode too (where no serialization check would catch the race).
         row = (
@@ -78,8 +86,6 @@ class _Once(TransactionGuard):
 def _finish(
     using: str, pk: int, state: State, error: str, attempts: int, expect: State = State.PENDING
 ) -> int:
-    from ..models import ScheduledFunction
-
     return (
         ScheduledFunction.objects.using(using)
         .filter(pk=pk, state=expect)
@@ -89,8 +95,6 @@ def _finish(
 
 def run(pk: int, *, using: str = "default", attempt: int = 1, last_attempt: bool = True) -> str:
     """Run the scheduled function in row ``pk``; a word on what happened (for the log)."""
-    from ..models import ScheduledFunction
-
     started = time.perf_counter()
     row = (
         ScheduledFunction.objects.using(using)
@@ -151,8 +155,6 @@ def _run_mutation(
 
 
 def _run_action(pk: int, row: Mapping[str, Any], using: str) -> str:
-    from ..models import ScheduledFunction
-
     rows = ScheduledFunction.objects.using(using)
     with transaction.atomic(using=using):
         current = (
@@ -184,3 +186,35 @@ def _run_action(pk: int, row: Mapping[str, Any], using: str) -> str:
     if not _finish(using, pk, state, message, 1, expect=State.IN_PROGRESS):
         return f"{state.value}, but it was canceled while it ran"
     return f"failed: {message}" if message else "success"
+
+
+class _Backoff(BaseRetryStrategy):
+    """Exponential backoff for transient failures only, with limits read from the settings."""
+
+    def get_retry_decision(self, *, exception: BaseException, job: Any) -> RetryDecision | None:
+        if not isinstance(exception, TransientFailure):
+            return None
+        settings = reactive_settings.SCHEDULER
+        if job.attempts + 1 >= settings.mutation_attempts:
+            return None
+        return RetryDecision(retry_in={"seconds": settings.retry_delay(job.attempts + 1)})
+
+
+@app.task(name=TASK_NAME, pass_context=True, retry=_Backoff())
+def run_scheduled_function(context: Any, id: int, using: str = "default") -> str:
+    """Run the scheduled function with this row id (see `run`)."""
+    settings = reactive_settings.SCHEDULER
+    attempt = context.job.attempts + 1
+    close_old_connections()
+    try:
+        return run(
+            id, using=using, attempt=attempt, last_attempt=attempt >= settings.mutation_attempts
+        )
+    except Exception as exc:
+        # The database went away around the call (reading the row, marking an action): the
+        # row says what committed, so running the job again is safe.
+        if is_connection_failure(exc):
+            raise TransientFailure(f"row {id}: database connection failed: {exc}") from exc
+        raise
+    finally:
+        close_old_connections()

@@ -7,6 +7,10 @@ Then one `_scheduled_functions` row and its procrastinate job are written on the
 connection: inside a mutation, in the mutation's transaction (a mutation that raises or is
 retried leaves nothing behind from the failed attempt); inside an action, in a transaction of
 their own.
+
+This module sits below the executor (which builds ``ctx.scheduler`` from it), and the executor
+may be imported before Django's app registry is ready (``from reactive import execute``), so
+the `ScheduledFunction` model is imported where it is used.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from ..conf import reactive_settings
 from ..db.raw_reads import own_statements
 from ..errors import FunctionError, FunctionNotFound, InvalidId, SchedulerError
 from ..functions.references import FunctionReference
+from ..functions.registry import Kind, resolve, validate_args
 from ..limits import approx_size
 from ..values import ValueEncodingError, encode
 from . import jobs
@@ -109,7 +114,7 @@ class Scheduler:
         """Cancel a scheduled function: a pending one will not run; a running action carries
         on, but what it has scheduled (or goes on to schedule) will not run. Cancelling one
         that already finished does nothing."""
-        from ..models import ScheduledFunction
+        from ..models import ScheduledFunction  # deferred: models need the app registry
 
         pk = ids.pk_of(TABLE, id) if isinstance(id, str) else None
         if pk is None:
@@ -145,9 +150,6 @@ class Scheduler:
             )
 
     def _target(self, ref: Any) -> tuple[str, Any]:
-        from ..functions.executor import resolve
-        from ..functions.registry import Kind
-
         if not isinstance(ref, FunctionReference):
             raise SchedulerError(
                 f"{self._path}: schedule a function by reference (api.x.y or internal.x.y), "
@@ -166,8 +168,7 @@ class Scheduler:
 
     @own_statements
     def _schedule(self, when: float, ref: Any, args: dict[str, Any] | None, call: str) -> str:
-        from ..functions.executor import validate_args
-        from ..models import ScheduledFunction
+        from ..models import ScheduledFunction  # deferred: models need the app registry
 
         path, fn = self._target(ref)
         args = {} if args is None else args
@@ -220,7 +221,7 @@ class Scheduler:
 def cancel_tree(using: str, pks: list[int]) -> int:
     """Cancel these rows and everything they scheduled, recursively, that has not finished;
     cancel the jobs that have not started. Returns how many rows were canceled."""
-    from ..models import ScheduledFunction
+    from ..models import ScheduledFunction  # deferred: models need the app registry
 
     now = clock.now_ms()
     rows = ScheduledFunction.objects.using(using)

@@ -11,7 +11,8 @@ One asyncio loop runs four things side by side:
 
 SIGTERM or SIGINT stops it cleanly: procrastinate stops taking jobs and waits for the running
 ones, then the other loops are cancelled. `default_logging()` makes it print its INFO lines in a
-project whose LOGGING says nothing about them.
+project whose LOGGING says nothing about them. Only `manage.py reactive worker` imports this
+module, once Django is set up, so it imports the models directly.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
+from procrastinate.contrib.django import app
 
 from .. import clock
 from ..conf import reactive_settings
+from ..models import ScheduledFunction
 from . import cron_table
 from .crons import Cron, discover
 from .states import FINISHED
@@ -103,8 +106,6 @@ async def recovery_loop(app: Any, using: str) -> None:
 
 
 def prune(using: str) -> int:
-    from ..models import ScheduledFunction
-
     settings = reactive_settings.SCHEDULER
     cutoff = clock.now_ms() - settings.retention_days * 86_400_000.0
     old = (
@@ -124,8 +125,6 @@ async def run(
     crons: bool = True,
 ) -> None:
     """Run the worker until SIGTERM/SIGINT."""
-    from procrastinate.contrib.django import app
-
     settings = reactive_settings.SCHEDULER
     declared = {c.name: c for c in discover()} if crons else {}
     if crons:

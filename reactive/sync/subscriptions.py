@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..auth import Identity
-from ..errors import ConvexError
-from ..functions.outcome import Outcome, error_message
+from ..functions.outcome import Outcome, error_data, error_message
 from ..functions.registry import canonical_path
 from ..readset import DocWrite, ReadSet
 from ..values import ValueEncodingError, encode
@@ -211,9 +210,5 @@ def modification_of(outcome: Outcome, journal: str | None) -> dict[str, Any]:
         "logLines": outcome.log_lines,
         "journal": journal,
     }
-    if isinstance(outcome.error, ConvexError):
-        try:
-            mod["errorData"] = encode(outcome.error.data)
-        except ValueEncodingError:
-            pass
+    mod.update(error_data(outcome.error))
     return mod

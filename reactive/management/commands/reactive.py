@@ -23,6 +23,9 @@ from ...errors import ConfigurationError
 from ...functions.executor import execute
 from ...functions.outcome import error_message
 from ...functions.registry import registry
+from ...models import CronRun
+from ...scheduler import worker
+from ...scheduler.crons import discover
 from ...values import ValueEncodingError, decode, encode
 
 
@@ -78,8 +81,6 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
 
     def _worker(self, options: dict[str, Any]) -> None:
-        from ...scheduler import worker
-
         worker.default_logging()
         asyncio.run(
             worker.run(
@@ -90,9 +91,6 @@ class Command(BaseCommand):
         )
 
     def _crons(self) -> None:
-        from ...models import CronRun
-        from ...scheduler.crons import discover
-
         declared = discover()
         rows = {r.name: r for r in CronRun.objects.all()}
         if not declared:
