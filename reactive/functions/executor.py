@@ -15,7 +15,6 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +54,7 @@ from .logs import FunctionLog, LogSink, capture, current_lines
 from .outcome import NO_OPTIONS, CallOptions, Outcome
 from .references import FunctionReference
 from .registry import AnyFunction, Isolation, Kind, RegisteredFunction, registry
+from .signals import mutation_committed
 
 logger = logging.getLogger("reactive.executor")
 
@@ -81,10 +81,6 @@ class Frame:
         """A seed for the next nested call, derived from ours: the same on every retry."""
         self.children += 1
         return (self.seed * 1_000_003 + self.children) & 0xFFFF_FFFF_FFFF_FFFF
-
-
-#: Called with the Outcome after each top-level mutation commits (e.g. to wake the listener).
-after_commit: list[Callable[[Outcome], None]] = []
 
 
 def _frame() -> Frame | None:
@@ -305,7 +301,9 @@ def _run(
     # worker process has none: its writes must NOTIFY the servers).
     setup = (
         "SET LOCAL reactive.skip_notify = 'on'"
-        if is_mutation and not reactive_settings.notify_executor_writes and after_commit
+        if is_mutation
+        and not reactive_settings.notify_executor_writes
+        and mutation_committed.has_listeners()
         else None
     )
     try:
@@ -335,8 +333,7 @@ def _run(
         outcome.log_lines = result.log_lines
         outcome.replayed = True
     elif is_mutation and not in_transaction(using):
-        for hook in list(after_commit):
-            hook(outcome)
+        mutation_committed.send(sender=None, outcome=outcome)
 
 
 def _replayed(path: str, stored: dict[str, Any]) -> Outcome:
