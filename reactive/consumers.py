@@ -6,7 +6,8 @@ process's `Listener` through its socket interface, with the `SyncSession` it att
 socket (the listener runs subscriptions and says when to send a Transition); mutations run one at
 a time, in order, through the executor; actions run concurrently. Server messages are built by
 `sync.protocol`. It never touches the ORM itself. Any protocol violation is answered with a
-FatalError and a close; nothing a client sends can crash the process.
+FatalError and a close; nothing a client sends can crash the process. Browser origins are checked
+before it runs (`routing.BrowserOriginValidator`).
 """
 
 from __future__ import annotations
@@ -16,12 +17,9 @@ import logging
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
-from django.conf import settings
-from django.http.request import split_domain_port, validate_host
 
 from .auth import Identity, identity_from_user
 from .conf import reactive_settings
@@ -37,27 +35,10 @@ from .sync.session import SyncSession
 logger = logging.getLogger("reactive.sync")
 
 
-def origin_allowed(scope: Mapping[str, Any]) -> bool:
-    """Browsers send Origin: it must be one of ALLOWED_HOSTS (no cross-site WebSocket
-    hijacking with the visitor's cookie). Non-browser clients send none and are let in."""
-    headers = dict(scope.get("headers") or [])
-    origin = headers.get(b"origin")
-    if not origin:
-        return True
-    domain, _port = split_domain_port(urlsplit(origin.decode("latin1")).netloc)
-    allowed = list(settings.ALLOWED_HOSTS)
-    if settings.DEBUG and not allowed:
-        allowed = [".localhost", "127.0.0.1", "[::1]"]
-    return bool(domain) and validate_host(domain, allowed)
-
-
 class SyncConsumer(AsyncWebsocketConsumer):
     """``/api/sync`` and ``/api/<client version>/sync``."""
 
     async def connect(self) -> None:
-        if not origin_allowed(self.scope):
-            await self.close()  # before accept(): the handshake is refused (403)
-            return
         await self.accept()
         self.base_identity = _scope_identity(self.scope)
         self.listener = Listener.current()
