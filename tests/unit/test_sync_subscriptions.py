@@ -259,3 +259,14 @@ def test_a_new_result_replaces_the_reads_it_was_filed_under() -> None:
     assert manager.affected([DocWrite("messages", 1, "insert", None, row("ann"))]) == set()
     assert manager.affected([DocWrite("messages", 1, "insert", whole_table=True)]) == set()
     assert manager.affected([DocWrite("channels", 1, "delete", {}, None)]) == {sub}
+
+
+def test_unrun_lists_the_socket_queries_that_still_need_a_run() -> None:
+    manager = SubscriptionManager()
+    session = session_with(manager)
+    done = manager.hold(session, entry(session, 0))
+    waiting = manager.hold(session, entry(session, 1, args={"n": 1}))
+    manager.hold_static(session, entry(session, 2, args={"n": 2}), {"type": "QueryFailed"})
+    manager.apply(done, outcome([], ann_range()))
+    results = [e.subscription for e in session.queries.values() if e.subscription is not None]
+    assert manager.unrun(results) == {waiting}
