@@ -52,7 +52,7 @@ TARGETS = [
 
 
 def _conninfo(db: str) -> dict[str, Any]:
-    from reactive.sync.listener import conninfo
+    from reactive.sync.wakeups import conninfo
 
     return {**conninfo("default"), "dbname": db}
 

@@ -15,6 +15,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from django.conf import settings
+from django.core.signals import setting_changed
+
+from .errors import ConfigurationError
+
 DEFAULTS: dict[str, Any] = {
     # Name of the module (or package) holding functions in each installed app.
     "FUNCTIONS_MODULE": "functions",
@@ -126,8 +131,6 @@ class RetryPolicy:
             value = getattr(self, name)
             least = 1 if name == "max_attempts" else 0
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < least:
-                from .errors import ConfigurationError
-
                 raise ConfigurationError(
                     f"REACTIVE['RETRY'][{name!r}] must be a number ≥ {least}, not {value!r}"
                 )
@@ -196,8 +199,6 @@ class ReactiveSettings:
         """Whether executor writes NOTIFY (see SYNC.notify_executor_writes)."""
         if self.SYNC.notify_executor_writes is not None:
             return self.SYNC.notify_executor_writes
-        from django.conf import settings
-
         backend = getattr(settings, "CHANNEL_LAYERS", {}).get("default", {}).get("BACKEND", "")
         return not backend or backend.endswith("InMemoryChannelLayer")
 
@@ -303,8 +304,6 @@ NESTED: dict[str, type] = {
 
 def _load() -> tuple[ReactiveSettings, list[str]]:
     """The settings, and one line per problem found (a bad value falls back to its default)."""
-    from django.conf import settings
-
     problems: list[str] = []
     top_hints = typing.get_type_hints(ReactiveSettings)
     top_defaults = {
@@ -354,8 +353,6 @@ class _LazySettings:
     def __getattr__(self, name: str) -> Any:
         loaded, problems = self._get()
         if problems:
-            from .errors import ConfigurationError
-
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise ConfigurationError(f"{problems[0]}{more}; run manage.py check")
         return getattr(loaded, name)
@@ -383,6 +380,4 @@ def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
 
 
 def connect_signals() -> None:
-    from django.core.signals import setting_changed
-
     setting_changed.connect(_on_setting_changed, dispatch_uid="reactive.conf")

@@ -10,27 +10,66 @@
     application = ProtocolTypeRouter({"http": django_asgi, "websocket": sync_application()})
 
 The JavaScript client connects to ``/api/<client version>/sync``, the Python (Rust) client to
-``/api/sync`` at the root of the host; both are served.
+``/api/sync`` at the root of the host; both are served. Each route checks a browser's Origin
+before the consumer runs (`BrowserOriginValidator`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import ParseResult
 
+from channels.auth import AuthMiddlewareStack
+from channels.routing import URLRouter
+from channels.security.websocket import OriginValidator
+from django.conf import settings
+from django.http.request import split_domain_port, validate_host
 from django.urls import re_path
 
 from .consumers import SyncConsumer
 
-# django-stubs types re_path's target as a view; Channels routes ASGI applications with it.
+
+class BrowserOriginValidator(OriginValidator):
+    """Browsers send Origin: it must be one of ALLOWED_HOSTS (no cross-site WebSocket hijacking
+    with the visitor's cookie). Non-browser clients send none and are let in.
+
+    Channels' `OriginValidator` finds the header and refuses the handshake (403) before the
+    consumer runs. Not `AllowedHostsOriginValidator`: it refuses a handshake without an Origin,
+    which every non-browser client makes (the Python and Node clients, most of the test suite),
+    and it decides otherwise than Django does on a Host header (ALLOWED_HOSTS read once at
+    start-up; under DEBUG with no ALLOWED_HOSTS, ``localhost`` without its subdomains; host names
+    compared without Django's normalisation, e.g. of a trailing dot). So the decision stays
+    Django's `validate_host`, with the ALLOWED_HOSTS of the moment, as before.
+    """
+
+    def __init__(self, application: Callable[[Any, Any, Any], Awaitable[Any]]) -> None:
+        super().__init__(application, allowed_origins=())  # ALLOWED_HOSTS is read per handshake
+        self.inner = application
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
+        if not dict(scope.get("headers") or []).get(b"origin"):
+            return await self.inner(scope, receive, send)  # no Origin: not a browser
+        return await super().__call__(scope, receive, send)
+
+    def validate_origin(self, parsed_origin: ParseResult | None) -> bool:
+        if parsed_origin is None:
+            return False
+        domain, _port = split_domain_port(parsed_origin.netloc)
+        allowed = list(settings.ALLOWED_HOSTS)
+        if settings.DEBUG and not allowed:
+            allowed = [".localhost", "127.0.0.1", "[::1]"]  # Django's own for DEBUG
+        return bool(domain) and validate_host(domain, allowed)
+
+
+_sync = BrowserOriginValidator(SyncConsumer.as_asgi())
+
 websocket_urlpatterns: list[Any] = [
-    re_path(r"^(?:/*)api/sync$", SyncConsumer.as_asgi()),  # type: ignore[arg-type]
-    re_path(r"^(?:/*)api/(?P<client_version>[^/]+)/sync$", SyncConsumer.as_asgi()),  # type: ignore[arg-type]
+    re_path(r"^(?:/*)api/sync$", _sync),
+    re_path(r"^(?:/*)api/(?P<client_version>[^/]+)/sync$", _sync),
 ]
 
 
 def sync_application() -> Any:
     """The WebSocket application: the Django session's user, then the sync routes."""
-    from channels.auth import AuthMiddlewareStack
-    from channels.routing import URLRouter
-
     return AuthMiddlewareStack(URLRouter(websocket_urlpatterns))

@@ -2,7 +2,8 @@
 
 The views are async so that the ASGI server does not funnel every call through Django's one
 sync thread: each call runs the (synchronous, ORM-using) executor in a worker thread via
-`sync_to_async(thread_sensitive=False)`, closing stale connections around it as Channels does.
+Channels' `database_sync_to_async(thread_sensitive=False)`, which closes stale connections
+around it.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -22,9 +22,8 @@ from .auth import Identity, identity_from_user
 from .conf import reactive_settings
 from .errors import RequestError
 from .functions.executor import execute
-from .functions.outcome import Outcome
 from .functions.registry import Kind
-from .http_api import HttpCall, outcome_body, parse_call, parse_ts, run_path_from_url
+from .http_api import outcome_body, parse_call, parse_ts, run_path_from_url
 from .sync.protocol import encode_ts
 
 
@@ -75,14 +74,6 @@ async def _identity(request: HttpRequest) -> Identity | None:
     return identity_from_user(user, reactive_settings.SESSION_ISSUER)
 
 
-def _run_sync(call: HttpCall, identity: Identity | None, kind: Kind | None) -> Outcome:
-    close_old_connections()
-    try:
-        return execute(call.path, call.args, identity=identity, from_client=True, kind=kind)
-    finally:
-        close_old_connections()
-
-
 async def _handle(
     request: HttpRequest,
     kind: Kind | None,
@@ -111,7 +102,9 @@ async def _handle(
     except RequestError as exc:
         return _cors(request, _json({"code": exc.code, "message": exc.message}, status=exc.status))
     identity = await _identity(request)
-    outcome = await sync_to_async(_run_sync, thread_sensitive=False)(call, identity, kind)
+    outcome = await database_sync_to_async(execute, thread_sensitive=False)(
+        call.path, call.args, identity=identity, from_client=True, kind=kind
+    )
     return _cors(request, _json(outcome_body(outcome, call.format)))
 
 

@@ -13,12 +13,15 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import dj_database_url
+
 
 def embedded_url(data_dir: str | os.PathLike[str]) -> str:
     """Start (or reuse) the embedded server in ``data_dir`` and return its connection URL."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+            # optional: pgserver is the [embedded] extra, needed only without DATABASE_URL
             from pgserver.postgres_server import get_server
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise RuntimeError(
@@ -35,8 +38,6 @@ def embedded_url(data_dir: str | os.PathLike[str]) -> str:
 
 def database_config(data_dir: str | os.PathLike[str], **options: Any) -> dict[str, Any]:
     """A Django ``DATABASES["default"]`` dict: DATABASE_URL when set, else the embedded server."""
-    import dj_database_url
-
     url = os.environ.get("DATABASE_URL") or embedded_url(data_dir)
     os.environ.setdefault("DATABASE_URL", url)  # subprocesses (servers under test) share it
     return dict(dj_database_url.parse(url, **options))

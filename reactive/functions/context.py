@@ -17,8 +17,7 @@ import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from asgiref.sync import sync_to_async
-from django.db import close_old_connections
+from channels.db import database_sync_to_async
 
 from ..errors import NotAllowedHere
 from .registry import Kind
@@ -31,18 +30,9 @@ if TYPE_CHECKING:
     from .references import FunctionReference
 
 
-def _in_worker(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Run ``fn`` in a worker thread's own connection, closed afterwards (as Channels does)."""
-    close_old_connections()
-    try:
-        return fn(*args, **kwargs)
-    finally:
-        close_old_connections()
-
-
 async def run_off_loop(fn: Any, *args: Any, **kwargs: Any) -> Any:
     """Await ``fn(*args, **kwargs)`` in a worker thread (ORM-safe, connections closed after)."""
-    return await sync_to_async(_in_worker, thread_sensitive=False)(fn, *args, **kwargs)
+    return await database_sync_to_async(fn, thread_sensitive=False)(*args, **kwargs)
 
 
 @dataclass

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,12 +35,9 @@ from .logs import FunctionLog, LogSink, collect_logs
 from .outcome import NO_OPTIONS, CallOptions, Outcome
 from .references import FunctionReference
 from .registry import AnyFunction, Kind, resolve, validate_args, validate_result
+from .signals import mutation_committed
 
 logger = logging.getLogger("reactive.executor")
-
-
-#: Called with the Outcome after each top-level mutation commits (e.g. to wake the listener).
-after_commit: list[Callable[[Outcome], None]] = []
 
 
 @dataclass
@@ -171,7 +167,9 @@ def _run_top(attempt: Attempt, footprint: _Footprint) -> Outcome:
     # worker process has none: its writes must NOTIFY the servers).
     setup = (
         "SET LOCAL reactive.skip_notify = 'on'"
-        if is_mutation and not reactive_settings.notify_executor_writes and after_commit
+        if is_mutation
+        and not reactive_settings.notify_executor_writes
+        and mutation_committed.has_listeners()
         else None
     )
     try:
@@ -194,8 +192,7 @@ def _run_top(attempt: Attempt, footprint: _Footprint) -> Outcome:
     if is_mutation and not in_transaction(using):
         ledger.stamp(outcome, attempt.options)
         if not outcome.replayed:
-            for hook in list(after_commit):
-                hook(outcome)
+            mutation_committed.send(sender=None, outcome=outcome)
     return outcome
 
 

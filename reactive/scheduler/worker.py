@@ -23,8 +23,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
-from asgiref.sync import sync_to_async
-from django.db import close_old_connections
+from channels.db import database_sync_to_async
 from procrastinate.contrib.django import app
 
 from .. import clock
@@ -59,15 +58,7 @@ def default_logging() -> None:
 
 def _db(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Run blocking ORM work in a thread, with Django's connection hygiene."""
-
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        close_old_connections()
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            close_old_connections()
-
-    return sync_to_async(wrapped, thread_sensitive=False)
+    return database_sync_to_async(fn, thread_sensitive=False)
 
 
 async def cron_loop(crons: dict[str, Cron], using: str) -> None:

@@ -1,6 +1,7 @@
 """The change listener: one per process, the only place subscriptions run.
 
-Each tick, on one dedicated thread and one database connection:
+Each tick, on one dedicated thread and one database connection (`sync.listener_db` does the
+database work of steps 1 to 3):
 
 1. open a REPEATABLE READ READ ONLY transaction; its snapshot S is this tick's world;
 2. read the change-log rows committed after the previous tick's snapshot and visible in S (by
@@ -13,11 +14,12 @@ Each tick, on one dedicated thread and one database connection:
    COMMIT returned, so a Transition ts at or past it comes from a snapshot taken after that
    commit, which sees it; and no other transaction on the server can hold a ts back.
 
-Wake-ups: the executor after its own commits (in-process, no NOTIFY on that path when a
-cross-process Channels layer is configured), Postgres NOTIFY from the capture trigger (writes made
-anywhere else), the Channels layer (other processes' executors), and a poll every
-`SYNC.poll_seconds` as a safety net. Wake-ups are hints: the change log is the truth, so a lost
-NOTIFY, a dropped LISTEN connection or a database restart delays an update but never loses one.
+Sockets reach it through a small interface, called on the event loop: `attach` gives the
+consumer a `SyncSession`, which it hands back with each call (`connect`, `modify`,
+`authenticate`, the mutation calls, `transition`, `detach`); every change to a session goes
+through the listener, and the consumer never sees the subscriptions. A tick starts when a source
+of `sync.wakeups` wakes the listener (its own mutations, NOTIFY, the Channels layer) or after
+`SYNC.poll_seconds` without one, as a safety net: wake-ups are hints, the change log is the truth.
 """
 
 from __future__ import annotations
@@ -25,30 +27,30 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from django.db import OperationalError, close_old_connections, connection, connections, transaction
-from psycopg.pq import TransactionStatus
-
 from .. import clock
-from ..changelog import changes
+from ..auth import Identity
 from ..conf import reactive_settings
-from ..functions import executor
-from ..functions.executor import execute
-from ..functions.ledger import prune_responses
 from ..functions.outcome import CallOptions, Outcome
-from ..functions.registry import Kind
+from . import protocol
+from .listener_db import ListenerDatabase
+from .protocol import Authenticate, Connect, ModifyQuerySet
 from .session import SessionState, SyncSession, Work
-from .subscriptions import Subscription, SubscriptionManager
+from .subscriptions import SubscriptionManager
+from .wakeups import Wakeups
 
 logger = logging.getLogger("reactive.sync")
 
-CHANNEL_GROUP = "reactive.listeners"
 MAINTENANCE_SECONDS = 10.0
 RECHECK_SECONDS = 0.005
+#: How far ahead of this server's clock a reconnecting client's maxObservedTimestamp is still
+#: honoured (by shifting that socket's timestamps): another server's clock could be this far off.
+MAX_SHIFT_NS = 24 * 3600 * 1_000_000_000
 
 
 class Listener:
@@ -62,12 +64,12 @@ class Listener:
         self.manager = SubscriptionManager()
         self.id = str(uuid.uuid4())
         self._wake = asyncio.Event()
+        self._wakeups = Wakeups(loop, using, self.wake)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reactive-listener")
+        self._db = ListenerDatabase(using, self.id)  # used in self._thread only
         self._snapshot: str | None = None
         self.ts = 0  # the last completed tick's timestamp (issued just before its snapshot)
         self._tasks: list[asyncio.Task[Any]] = []
-        self._atomic: Any = None
-        self._hook: Callable[[Outcome], None] | None = None
         self.ticks = 0
         self.executions = 0  # subscription runs, for tests and benchmarks
         self._last_maintenance = 0.0
@@ -87,44 +89,102 @@ class Listener:
         interval = reactive_settings.SYNC.gil_switch_interval_ms
         if interval is not None and interval / 1000 < sys.getswitchinterval():
             sys.setswitchinterval(interval / 1000)
-        self._hook = lambda outcome: self.wake_threadsafe()
-        executor.after_commit.append(self._hook)
-        self._tasks = [
-            self.loop.create_task(self._run(), name="reactive-ticks"),
-            self.loop.create_task(self._listen_notify(), name="reactive-notify"),
-        ]
-        if not reactive_settings.notify_executor_writes:
-            self._tasks.append(self.loop.create_task(self._listen_layer(), name="reactive-layer"))
+        self._tasks = [self.loop.create_task(self._run(), name="reactive-ticks")]
+        self._wakeups.start()
 
     async def stop(self) -> None:
-        if self._hook in executor.after_commit:
-            executor.after_commit.remove(self._hook)
+        await self._wakeups.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._in_thread(self._close)
+        await self._in_thread(self._db.close)
         self._thread.shutdown(wait=False)
         Listener._instances.pop(self.loop, None)
 
     def wake(self) -> None:
         self._wake.set()
 
-    def wake_threadsafe(self) -> None:
-        try:
-            self.loop.call_soon_threadsafe(self._wake.set)
-        except RuntimeError:  # the loop is closed
-            pass
-
-    # -- sessions -----------------------------------------------------------------------
-    def attach(self, session: SyncSession) -> None:
+    # -- sockets: the consumer's interface ----------------------------------------------
+    def attach(self, identity: Identity | None, wakeup: Callable[[], None]) -> SyncSession:
+        """A new socket's session. ``wakeup`` is called when a Transition is ready to send."""
+        session = SyncSession(identity=identity, wakeup=wakeup, flag=self.manager.flag)
         self.manager.sessions.add(session)
-        session.flag = self.manager.flag
-        if session.dirty:
-            self.manager.flag(session)
+        return session
+
+    def connect(self, session: SyncSession, msg: Connect) -> None:
+        session.connect(msg)
+        if msg.max_observed_ts is not None:
+            self._observe(session, msg.max_observed_ts)
+
+    def modify(self, session: SyncSession, msg: ModifyQuerySet) -> None:
+        """Apply a ModifyQuerySet (a `ProtocolError` changes nothing): removed queries are
+        released, added ones held, past the per-socket limit as a QueryFailed of their own."""
+        adds, removed = session.modify_query_set(msg)
+        for entry in removed:
+            self.manager.release(session, entry)
+        limit = reactive_settings.SYNC.max_queries_per_socket
+        room = limit - (len(session.queries) - len(adds))
+        for i, add in enumerate(adds):
+            entry = session.queries[add.query_id]
+            if i >= room:
+                refused = f"Too many queries on one connection (limit {limit})"
+                self.manager.hold_static(session, entry, protocol.query_failed(refused))
+            else:
+                self.manager.hold(session, entry)
+        self.wake()
+
+    def authenticate(
+        self, session: SyncSession, msg: Authenticate, identity: Identity | None
+    ) -> None:
+        """The socket's identity is now ``identity``: every query runs again under it."""
+        session.authenticate(msg, identity)
+        self.manager.rehold_all(session)
+        self.wake()
+
+    def mutation_options(self, session: SyncSession, request_id: int) -> CallOptions:
+        """How the socket's mutation ``request_id`` runs: exactly once per (session id, request
+        id), stamped with a ts, reporting its transaction id before COMMIT."""
+        key = (session.session_id, request_id) if session.session_id else None
+        return CallOptions(
+            want_ts=True,
+            idempotency_key=key,
+            check_stored=session.reconnected,
+            before_commit=session.mutation_committing,
+        )
+
+    def mutation_ts(self, session: SyncSession, outcome: Outcome) -> int:
+        """The ts of the mutation's response (and of the Transition that must follow it)."""
+        return session.mutation_ts(outcome.ts if outcome.ok else None, self.ts)
+
+    def mutation_answered(self, session: SyncSession, ts: int) -> None:
+        """The MutationResponse is sent. A Transition follows every mutation, failed ones too:
+        the Python (Rust) client completes one that failed with a ConvexError only then."""
+        session.mutation_answered(ts)
+        self.wake()
+
+    def transition(self, session: SyncSession) -> dict[str, Any] | None:
+        """The Transition to send now, if any (after ``wakeup`` was called)."""
+        return session.transition()
 
     def detach(self, session: SyncSession) -> None:
-        session.state = SessionState.CLOSED
+        session.close()
         self.manager.release_all(session)
+
+    def _observe(self, session: SyncSession, observed: int) -> None:
+        """Connect's maxObservedTimestamp: no Transition of this socket goes below it."""
+        if clock.observe_ts(observed):  # within a minute of the clock: the clock moves past it
+            session.keep_above(observed, 0, shift=False)
+        elif observed <= time.time_ns() + MAX_SHIFT_NS:
+            # Another server's clock is this far ahead: shift this socket's timestamps alone.
+            session.keep_above(observed, clock.next_ts(), shift=True)
+        else:
+            # Days ahead of any plausible clock (a made-up value): shifting by it would carry
+            # this socket's timestamps towards 2^63; it is not honoured.
+            logger.warning(
+                "reactive sync: ignoring a Connect maxObservedTimestamp %.0f s ahead "
+                "of this server's clock",
+                (observed - time.time_ns()) / 1e9,
+            )
 
     # -- the loop -----------------------------------------------------------------------
     async def _run(self) -> None:
@@ -155,25 +215,26 @@ class Listener:
         flagged = self.manager.take_flagged()
         works = {s: s.begin() for s in flagged if s.dirty and s.state is SessionState.OPEN}
         try:
-            snapshot, ts, writes = await self._in_thread(self._begin)
+            snapshot, ts, writes = await self._in_thread(self._db.begin, self._snapshot)
         except BaseException:
             self._owe_again(flagged, works)
             raise
         try:
             due = self.manager.affected(writes) | set(self.manager.stale())
             for work in works.values():
-                due.update(s for s in work.queries.values() if s.stale and not s.static)
+                due |= self.manager.unrun(work.queries.values())
             runs = [sub for sub in due if not sub.static]
-            outcomes = await self._in_thread(self._run_all, runs)
+            outcomes = await self._in_thread(self._db.run, runs)
         except BaseException:
             self._owe_again(flagged, works)
-            await self._in_thread(self._rollback)
+            await self._in_thread(self._db.rollback)
             raise
         self._snapshot, self.ts = snapshot, ts
         self.ticks += 1
         self.executions += len(runs)
         for sub, outcome in zip(runs, outcomes, strict=True):
-            self.manager.apply(sub, outcome)
+            for changed in self.manager.apply(sub, outcome):
+                changed.mark_dirty()
         # the sockets this tick began with, and those flagged while it ran
         for session in flagged | self.manager.take_flagged():
             if session.state is SessionState.OPEN:
@@ -186,7 +247,7 @@ class Listener:
         """A tick failed: what it owed these sockets is owed by the next one."""
         for session in flagged:
             if session in works:
-                session.dirty = True
+                session.mark_dirty()
             else:
                 self.manager.flag(session)
 
@@ -202,8 +263,8 @@ class Listener:
             if not session.dirty and not session.owed:
                 return
             work = session.begin()  # it changed during the tick: its current state
-        if any(sub.stale for sub in work.queries.values()):
-            session.dirty = True  # queries added during this tick run in the next one
+        if self.manager.unrun(work.queries.values()):
+            session.mark_dirty()  # queries added during this tick run in the next one
             self._wake.set()
             return
         session.complete(work, ts)
@@ -214,181 +275,19 @@ class Listener:
         if session.wakeup is not None:
             session.wakeup()
 
-    # -- database work (listener thread) ------------------------------------------------
-    def _begin(self) -> tuple[str, int, list[Any]]:
-        self._atomic = transaction.atomic(using=self.using)
-        self._atomic.__enter__()
-        try:
-            # The re-runs share this transaction (a savepoint each): no statement of one
-            # subscription may hold up every other socket's updates for longer than a function
-            # may run.
-            timeout_ms = max(1, int(reactive_settings.LIMITS.function_seconds * 1000))
-            with connections[self.using].cursor() as cursor:
-                cursor.execute(
-                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY; "
-                    f"SET LOCAL statement_timeout = {timeout_ms}"
-                )
-            # the first statement that takes a snapshot, labelled with this tick's ts
-            with clock.timeline.snapshot() as taken:
-                taken.text = snapshot = changes.current_snapshot(self.using)
-            ts = taken.ts
-            writes = changes.read_changes(self.using, self._snapshot) if self._snapshot else []
-            return snapshot, ts, writes
-        except BaseException:
-            self._rollback()
-            raise
-
-    def _run_all(self, subs: list[Subscription]) -> list[Outcome]:
-        try:
-            results = [
-                execute(
-                    sub.path,
-                    sub.args,
-                    identity=sub.identity,
-                    from_client=True,
-                    kind=Kind.QUERY,
-                    using=self.using,
-                    options=CallOptions(journal=sub.journal),
-                )
-                for sub in subs
-            ]
-        except BaseException:
-            self._rollback()
-            raise
-        conn = connections[self.using]
-        raw = conn.connection
-        if (
-            raw is None
-            or raw.closed
-            or conn.needs_rollback
-            or conn.closed_in_transaction
-            or raw.info.transaction_status == TransactionStatus.INERROR
-        ):
-            # the connection broke during the re-runs: their errors are not results
-            self._rollback()
-            raise OperationalError("the listener's connection was lost during a tick")
-        atomic, self._atomic = self._atomic, None
-        atomic.__exit__(None, None, None)
-        return results
-
-    def _rollback(self) -> None:
-        atomic, self._atomic = self._atomic, None
-        if atomic is not None:
-            try:
-                atomic.__exit__(RuntimeError, RuntimeError("rollback"), None)
-            except Exception:
-                pass
-        conn = connections[self.using]
-        if conn.in_atomic_block or not conn.is_usable():
-            self._reset_connection()
-
-    def _reset_connection(self) -> None:
-        """Drop this thread's connection wrapper: after the database went away mid-transaction,
-        Django's wrapper can stay marked as inside a transaction and refuse to reconnect."""
-        conn = connections[self.using]
-        try:
-            if conn.connection is not None:
-                conn.connection.close()
-        except Exception:
-            pass
-        del connections[self.using]
-
-    def _close(self) -> None:
-        try:
-            changes.forget(self.using, self.id)
-        except Exception:
-            pass
-        close_old_connections()
-        connection.close()
-
     async def _maintain(self) -> None:
         now = self.loop.time()
         if now - self._last_maintenance < MAINTENANCE_SECONDS or self._snapshot is None:
             return
         self._last_maintenance = now
         sync = reactive_settings.SYNC
-        snapshot = self._snapshot
-
-        def work() -> None:
-            changes.heartbeat(self.using, self.id, snapshot)
-            changes.prune(
-                self.using, stale_seconds=60.0, retention_seconds=sync.change_log_retention_seconds
-            )
-            prune_responses(self.using, sync.mutation_result_seconds)
-
         try:
-            await self._in_thread(work)
+            await self._in_thread(
+                self._db.maintain,
+                self._snapshot,
+                sync.change_log_retention_seconds,
+                sync.mutation_result_seconds,
+            )
         except Exception as exc:
             logger.warning("reactive change-log maintenance failed (%s); retrying later", exc)
-            await self._in_thread(self._reset_connection)
-
-    # -- wake-up sources ----------------------------------------------------------------
-    async def _listen_notify(self) -> None:
-        """LISTEN for the capture trigger's NOTIFY; reconnect with backoff, catch up after."""
-        import psycopg
-
-        backoff = 0.1
-        while True:
-            try:
-                params = conninfo(self.using)
-                aconn = await psycopg.AsyncConnection.connect(autocommit=True, **params)
-                async with aconn:
-                    await aconn.execute("LISTEN reactive_changes")
-                    backoff = 0.1
-                    self.wake()  # anything missed while disconnected is in the log
-                    async for _ in aconn.notifies():
-                        self.wake()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                logger.warning("reactive LISTEN connection lost (%s); reconnecting", exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
-
-    async def _listen_layer(self) -> None:
-        """Wake-ups from other processes through the Channels layer (when it crosses them)."""
-        from channels.layers import get_channel_layer
-
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        channel = await layer.new_channel()
-        await layer.group_add(CHANNEL_GROUP, channel)
-
-        def announce(outcome: Outcome) -> None:
-            self.loop.call_soon_threadsafe(
-                lambda: self.loop.create_task(
-                    layer.group_send(CHANNEL_GROUP, {"type": "reactive.wake"})
-                )
-            )
-
-        executor.after_commit.append(announce)
-        try:
-            while True:
-                await layer.receive(channel)
-                self.wake()
-        finally:
-            executor.after_commit.remove(announce)
-            await layer.group_discard(CHANNEL_GROUP, channel)
-
-
-def conninfo(using: str) -> dict[str, Any]:
-    """psycopg connection parameters of a Django database (for our own LISTEN connection)."""
-    settings = connections[using].settings_dict
-    params: dict[str, Any] = {"dbname": settings["NAME"]}
-    for key, name in (
-        ("USER", "user"),
-        ("PASSWORD", "password"),
-        ("HOST", "host"),
-        ("PORT", "port"),
-    ):
-        if settings.get(key):
-            params[name] = settings[key]
-    for key, value in (settings.get("OPTIONS") or {}).items():
-        if isinstance(value, (str, int)) and key not in (
-            "isolation_level",
-            "pool",
-            "server_side_binding",
-        ):
-            params[key] = value
-    return params
+            await self._in_thread(self._db.reset_connection)

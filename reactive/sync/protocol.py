@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ProtocolError as ProtocolError  # re-exported: old import path
+from ..functions.outcome import Outcome, error_data, error_message
 from ..values import ValueEncodingError, decode
 
 
@@ -216,3 +217,41 @@ def auth_error(message: str, base_version: int) -> dict[str, Any]:
         "baseVersion": base_version,
         "authUpdateAttempted": True,
     }
+
+
+def query_failed(message: str) -> dict[str, Any]:
+    """A query's modification refusing it (no run: e.g. over the per-socket limit)."""
+    return {"type": "QueryFailed", "logLines": [], "journal": None, "errorMessage": message}
+
+
+def mutation_response(request_id: int, outcome: Outcome, ts: int) -> dict[str, Any]:
+    """A MutationResponse; ``ts`` (the commit's, in the socket's labels) only on success."""
+    response = _call_response("MutationResponse", request_id, outcome)
+    if outcome.ok:
+        response["ts"] = encode_ts(ts)
+    return response
+
+
+def action_response(request_id: int, outcome: Outcome) -> dict[str, Any]:
+    return _call_response("ActionResponse", request_id, outcome)
+
+
+def _call_response(kind: str, request_id: int, outcome: Outcome) -> dict[str, Any]:
+    if outcome.ok:
+        return {
+            "type": kind,
+            "requestId": request_id,
+            "success": True,
+            "result": outcome.encoded,
+            "logLines": outcome.log_lines,
+        }
+    assert outcome.error is not None
+    body: dict[str, Any] = {
+        "type": kind,
+        "requestId": request_id,
+        "success": False,
+        "result": error_message(outcome.error),
+        "logLines": outcome.log_lines,
+    }
+    body.update(error_data(outcome.error))
+    return body

@@ -8,6 +8,13 @@ each tick (the versions and the queries at that moment), computes their results 
 and `transition()` then turns the latest completed Work into a message, diffing each query's
 result against what this socket was last sent. Coalescing is automatic: a socket that is slow to
 drain simply skips intermediate results.
+
+A session is written only through its own methods, by the listener that attached it (and, for
+`mutation_committing`, the executor's thread through the mutation's `CallOptions`). It calls out
+through the two functions it is built with: ``flag`` when it becomes dirty (the listener's tick
+then looks at it) and ``wakeup`` when a Transition is ready (the socket's writer sends it). It
+reads a query's result through `QueryResult`, which `sync.subscriptions.Subscription` satisfies;
+this module does not import that one.
 """
 
 from __future__ import annotations
@@ -15,18 +22,23 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from ..auth import Identity
-from .protocol import Add, Authenticate, ModifyQuerySet, ProtocolError, Remove, version
-
-if TYPE_CHECKING:
-    from .subscriptions import Subscription
+from .protocol import Add, Authenticate, Connect, ModifyQuerySet, ProtocolError, Remove, version
 
 
 class SessionState(enum.Enum):
     OPEN = "open"  # accepted; messages flow
     CLOSED = "closed"  # the socket is gone; nothing more is sent
+
+
+class QueryResult(Protocol):
+    """A query's latest result as a socket reads it: the subscription that runs the query (shared
+    by every socket holding the same one), left by its last run."""
+
+    result_hash: str | None  # None until it has run
+    modification: dict[str, Any]  # the QueryUpdated / QueryFailed body
 
 
 @dataclass
@@ -35,7 +47,7 @@ class QueryEntry:
     path: str
     args: Any
     journal: str | None
-    subscription: Subscription | None = None
+    subscription: QueryResult | None = None  # filled in by the subscription manager
 
 
 @dataclass
@@ -44,7 +56,7 @@ class Work:
 
     query_set: int
     identity: int
-    queries: dict[int, Subscription]
+    queries: dict[int, QueryResult]
     removed: list[int]
     # each query's (result hash, modification) as the tick that completed this work left them:
     # a later tick may update the shared subscriptions before this work is sent, and a
@@ -79,8 +91,9 @@ class SyncSession:
     _dirty: bool = False
     ready: Work | None = None  # the latest completed tick's work, not yet sent
     ready_ts: int = 0
-    wakeup: Callable[[], None] | None = None  # tells the socket's writer to send
-    flag: Callable[[SyncSession], None] | None = None  # tells the listener to look at it
+    # Given at construction, never assigned later:
+    wakeup: Callable[[], None] | None = field(default=None, repr=False)  # the writer may send
+    flag: Callable[[SyncSession], None] | None = field(default=None, repr=False)  # tick: look
 
     @property
     def dirty(self) -> bool:
@@ -93,7 +106,20 @@ class SyncSession:
         if value and self.flag is not None:
             self.flag(self)
 
+    def mark_dirty(self) -> None:
+        """A held result changed, or a tick could not finish what it owed: look again."""
+        self.dirty = True
+
+    def close(self) -> None:
+        """The socket is gone: nothing more is sent."""
+        self.state = SessionState.CLOSED
+
     # -- incoming -----------------------------------------------------------------------
+    def connect(self, msg: Connect) -> None:
+        """The client's Connect: its session id, and whether it may re-send mutations."""
+        self.session_id = msg.session_id
+        self.reconnected = msg.connection_count > 0
+
     def modify_query_set(self, msg: ModifyQuerySet) -> tuple[list[Add], list[QueryEntry]]:
         """Apply a ModifyQuerySet; returns the Adds and the removed entries."""
         if msg.base_version != self.recv_query_set:
@@ -153,6 +179,25 @@ class SyncSession:
         self.min_ts = max(self.min_ts, ts)
         self.owed = True
         self.dirty = True
+
+    # -- mutations ----------------------------------------------------------------------
+    def mutation_committing(self, xid: int | None) -> None:
+        """The mutation's transaction id, just before its COMMIT (`CallOptions.before_commit`,
+        in the executor's thread); the listener's tick reads it."""
+        self.committing = xid
+
+    def mutation_ts(self, committed_ts: int | None, tick_ts: int) -> int:
+        """The ts of a mutation's response and of the Transition owed after it: the commit's
+        (``committed_ts``), or for a mutation that did not commit, the last tick's (``tick_ts``)
+        and never below what was sent."""
+        if committed_ts is not None:
+            return self.label(committed_ts)
+        return max(self.label(tick_ts), self.sent_ts)
+
+    def mutation_answered(self, ts: int) -> None:
+        """The MutationResponse is sent: a Transition at ``ts`` or later follows it."""
+        self.committing = None
+        self.owe_transition(ts)
 
     # -- ticks --------------------------------------------------------------------------
     def begin(self) -> Work:

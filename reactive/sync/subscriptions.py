@@ -4,8 +4,10 @@ A `Subscription` is one distinct (function, arguments, identity, journal): howev
 hold it, it runs once per snapshot. `affected(writes)` finds the subscriptions whose recorded read
 sets a write set touches: a `ReadIndex` narrows them to those filed under the write's table,
 document or first index value, and `ReadSet.overlaps` tests those exactly. `apply()` stores a
-run's result and marks the holding sockets dirty when the result changed; unchanged results send
-nothing. No I/O, no database.
+run's result and returns the holding sockets when the result changed (the listener marks them);
+unchanged results send nothing. Of a session, the manager writes only its queries'
+`QueryEntry.subscription` slots; a `Subscription` is the `session.QueryResult` a socket reads.
+No I/O, no database.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from ..functions.registry import canonical_path
 from ..readset import DocWrite, ReadSet
 from ..values import ValueEncodingError, encode
 from .read_index import ReadIndex
-from .session import QueryEntry, SyncSession
+from .session import QueryEntry, QueryResult, SyncSession
 
 SubKey = tuple[str, str, str, str]
 
@@ -37,6 +39,8 @@ def _canonical_json(value: Any) -> str:
 
 @dataclass(eq=False)
 class Subscription:
+    """One distinct query and its latest result, shared by the sockets holding it."""
+
     key: SubKey
     path: str
     args: Any
@@ -124,7 +128,7 @@ class SubscriptionManager:
 
     def release(self, session: SyncSession, entry: QueryEntry) -> None:
         sub = entry.subscription
-        if sub is None:
+        if not isinstance(sub, Subscription):  # None: the entry holds nothing
             return
         sub.holders.discard((session, entry.query_id))
         if not sub.holders and not sub.static and self.subs.get(sub.key) is sub:
@@ -144,7 +148,7 @@ class SubscriptionManager:
     def rehold_all(self, session: SyncSession) -> None:
         """After an identity change: every query becomes a subscription of the new identity."""
         for entry in session.queries.values():
-            if entry.subscription is not None and entry.subscription.static:
+            if isinstance(entry.subscription, Subscription) and entry.subscription.static:
                 continue  # a query refused for the per-socket limit stays refused
             self.release(session, entry)
             self.hold(session, entry)
@@ -152,6 +156,10 @@ class SubscriptionManager:
     # -- ticks --------------------------------------------------------------------------
     def stale(self) -> list[Subscription]:
         return [s for s in self.new if s.stale]
+
+    def unrun(self, results: Iterable[QueryResult]) -> set[Subscription]:
+        """Those of a socket's query results that need a run before they can be sent."""
+        return {s for s in results if isinstance(s, Subscription) and s.stale and not s.static}
 
     def affected(self, writes: Iterable[DocWrite]) -> set[Subscription]:
         hit: set[Subscription] = set()
@@ -166,8 +174,8 @@ class SubscriptionManager:
                     hit.add(sub)
         return hit
 
-    def apply(self, sub: Subscription, outcome: Outcome) -> bool:
-        """Store a run's result; returns True (and marks holders dirty) if it changed."""
+    def apply(self, sub: Subscription, outcome: Outcome) -> set[SyncSession]:
+        """Store a run's result; returns the sockets holding it if it changed (else none)."""
         if sub.reads is not None:
             for table in sub.reads.tables():
                 self.by_table[table].discard(sub)
@@ -184,11 +192,9 @@ class SubscriptionManager:
         modification = modification_of(outcome, sub.journal_string())
         digest = _hash(modification)
         if digest == sub.result_hash:
-            return False
+            return set()
         sub.modification, sub.result_hash = modification, digest
-        for session, _ in sub.holders:
-            session.dirty = True
-        return True
+        return {session for session, _ in sub.holders}
 
 
 def _hash(modification: dict[str, Any]) -> str:

@@ -10,7 +10,7 @@ import uuid
 import psycopg
 import pytest
 
-from reactive.sync.listener import conninfo
+from reactive.sync.wakeups import conninfo
 from tests.conftest import start_server
 from tests.sync_client import RawSync
 

@@ -106,7 +106,7 @@ def _pg(autocommit: bool) -> Any:
     """A psycopg connection of our own to the live server's (the test) database."""
     import psycopg
 
-    from reactive.sync.listener import conninfo
+    from reactive.sync.wakeups import conninfo
 
     return psycopg.connect(autocommit=autocommit, **conninfo("default"))
 
@@ -259,7 +259,7 @@ def test_mutations_are_not_held_back_by_an_unrelated_transaction(
     another database, or on an unrelated table of this one) must not delay mutations: each
     official-client mutation resolves promptly, and its optimistic update is dropped by the
     first Transition that shows its write (never shown twice)."""
-    from reactive.sync.listener import conninfo
+    from reactive.sync.wakeups import conninfo
 
     with ExitStack() as stack:
         blocker = hold_transaction(stack, conninfo("default"), where)

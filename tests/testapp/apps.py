@@ -17,10 +17,10 @@ class TestappConfig(AppConfig):
         if crash_after:
             import signal
 
-            from reactive.functions import executor
+            from reactive.functions.signals import mutation_committed
 
-            def crash(outcome: object) -> None:
+            def crash(sender: object, outcome: object, **kwargs: object) -> None:
                 if getattr(outcome, "path", None) == crash_after:
                     os.kill(os.getpid(), signal.SIGKILL)
 
-            executor.after_commit.append(crash)
+            mutation_committed.connect(crash, weak=False)

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from reactive.errors import ConvexError
+from reactive.functions.outcome import Outcome
 from reactive.sync.protocol import (
     MAX_INT,
     MAX_SESSION_ID,
@@ -21,13 +23,16 @@ from reactive.sync.protocol import (
     ModifyQuerySet,
     ProtocolError,
     Remove,
+    action_response,
     auth_error,
     decode_ts,
     dumps,
     encode_ts,
     fatal_error,
+    mutation_response,
     parse,
     ping,
+    query_failed,
     version,
 )
 from reactive.values import Int64
@@ -349,3 +354,31 @@ def test_server_messages() -> None:
         "baseVersion": 3,
         "authUpdateAttempted": True,
     }
+    assert query_failed("too many") == {
+        "type": "QueryFailed",
+        "logLines": [],
+        "journal": None,
+        "errorMessage": "too many",
+    }
+
+
+def test_call_responses() -> None:
+    ok = Outcome("m:f", value=1, encoded=1, log_lines=["[LOG] hi"])
+    assert mutation_response(7, ok, 256) == {
+        "type": "MutationResponse",
+        "requestId": 7,
+        "success": True,
+        "result": 1,
+        "logLines": ["[LOG] hi"],
+        "ts": "AAEAAAAAAAA=",
+    }
+    failed = Outcome("m:f", error=ConvexError({"code": "NOPE"}))
+    assert action_response(8, failed) == {
+        "type": "ActionResponse",
+        "requestId": 8,
+        "success": False,
+        "result": 'Uncaught ConvexError: {"code": "NOPE"}',
+        "logLines": [],
+        "errorData": {"code": "NOPE"},
+    }
+    assert "ts" not in mutation_response(9, failed, 256)  # only a commit has a ts

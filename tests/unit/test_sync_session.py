@@ -13,6 +13,7 @@ from reactive.auth import Identity
 from reactive.sync.protocol import (
     Add,
     Authenticate,
+    Connect,
     ModifyQuerySet,
     ProtocolError,
     Remove,
@@ -155,6 +156,39 @@ def test_owe_transition_keeps_the_highest_ts() -> None:
     session.owe_transition(20)
     session.owe_transition(10)
     assert session.min_ts == 20 and session.owed and session.dirty
+
+
+def test_connect_records_the_session_id_and_whether_it_may_resend() -> None:
+    session = SyncSession(identity=None)
+    session.connect(Connect("abc", 0))
+    assert (session.session_id, session.reconnected) == ("abc", False)
+    session.connect(Connect("abc", 2))
+    assert session.reconnected
+
+
+def test_a_mutation_response_carries_its_commit_ts_or_the_last_ticks() -> None:
+    session = SyncSession(identity=None, sent_ts=50)
+    session.keep_above(0, now=0, shift=False)
+    assert session.mutation_ts(300, tick_ts=10) == 300  # committed: its own ts
+    assert session.mutation_ts(None, tick_ts=80) == 80  # failed: the last tick's
+    assert session.mutation_ts(None, tick_ts=10) == 50  # never below what was sent
+    session.keep_above(5000, now=1000, shift=True)
+    assert session.mutation_ts(300, tick_ts=10) == 4300  # in the socket's labels
+
+
+def test_a_mutation_is_committing_until_its_response_is_sent() -> None:
+    session = SyncSession(identity=None)
+    session.mutation_committing(42)
+    assert session.committing == 42 and not session.dirty
+    session.mutation_answered(120)
+    assert session.committing is None
+    assert session.owed and session.min_ts == 120 and session.dirty
+
+
+def test_close_ends_the_session() -> None:
+    session = SyncSession(identity=None)
+    session.close()
+    assert session.state is SessionState.CLOSED
 
 
 # --- ticks and Transitions -------------------------------------------------------------------

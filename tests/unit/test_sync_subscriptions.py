@@ -1,5 +1,5 @@
 """reactive.sync.subscriptions: holding and releasing, one subscription per distinct query,
-`apply()` and the sessions it flags, `affected()` through the read index. No database.
+`apply()` and the sessions it returns, `affected()` through the read index. No database.
 
 Outcomes and read sets are built directly (plain data), as the executor would fill them in."""
 
@@ -178,13 +178,14 @@ def test_rehold_all_moves_queries_to_the_new_identity() -> None:
 # --- results ---------------------------------------------------------------------------------
 
 
-def test_apply_flags_the_holders_when_the_result_changes() -> None:
+def test_apply_returns_the_holders_when_the_result_changes() -> None:
     manager = SubscriptionManager()
     one, two = session_with(manager), session_with(manager)
     sub = manager.hold(one, entry(one, 0))
     manager.hold(two, entry(two, 3))
-    assert manager.apply(sub, outcome(["a"], ann_range()))
-    assert one.dirty and two.dirty and manager.take_flagged() == {one, two}
+    assert manager.apply(sub, outcome(["a"], ann_range())) == {one, two}
+    # the sessions are the listener's to mark: apply writes none of them
+    assert not one.dirty and not two.dirty
     assert sub.modification == {
         "type": "QueryUpdated",
         "value": ["a"],
@@ -192,12 +193,9 @@ def test_apply_flags_the_holders_when_the_result_changes() -> None:
         "journal": None,
     }
     assert not sub.stale and manager.new == set()
-    one.dirty = two.dirty = False
     # the same result (log lines aside) sends nothing
-    assert not manager.apply(sub, outcome(["a"], ann_range(), log_lines=["[LOG] again"]))
-    assert not one.dirty and manager.take_flagged() == set()
-    assert manager.apply(sub, outcome(["a", "b"], ann_range()))
-    assert manager.take_flagged() == {one, two}
+    assert manager.apply(sub, outcome(["a"], ann_range(), log_lines=["[LOG] again"])) == set()
+    assert manager.apply(sub, outcome(["a", "b"], ann_range())) == {one, two}
 
 
 def test_apply_keeps_a_paginated_querys_journal() -> None:
@@ -261,3 +259,14 @@ def test_a_new_result_replaces_the_reads_it_was_filed_under() -> None:
     assert manager.affected([DocWrite("messages", 1, "insert", None, row("ann"))]) == set()
     assert manager.affected([DocWrite("messages", 1, "insert", whole_table=True)]) == set()
     assert manager.affected([DocWrite("channels", 1, "delete", {}, None)]) == {sub}
+
+
+def test_unrun_lists_the_socket_queries_that_still_need_a_run() -> None:
+    manager = SubscriptionManager()
+    session = session_with(manager)
+    done = manager.hold(session, entry(session, 0))
+    waiting = manager.hold(session, entry(session, 1, args={"n": 1}))
+    manager.hold_static(session, entry(session, 2, args={"n": 2}), {"type": "QueryFailed"})
+    manager.apply(done, outcome([], ann_range()))
+    results = [e.subscription for e in session.queries.values() if e.subscription is not None]
+    assert manager.unrun(results) == {waiting}
