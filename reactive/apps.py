@@ -4,6 +4,7 @@ function discovery. No logic of its own."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 
 from django.apps import AppConfig, apps

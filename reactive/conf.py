@@ -233,8 +233,11 @@ def _value_problem(key: str, hint: Any, value: Any, default: Any) -> str | None:
         return None if isinstance(value, bool) else "expected True or False"
     if hint in (int, float):
         kind = "integer" if hint is int else "number"
-        number = isinstance(value, int) if hint is int else isinstance(value, (int, float))
-        if not number or isinstance(value, bool) or not math.isfinite(value):
+        if (
+            not isinstance(value, int if hint is int else (int, float))
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+        ):
             return f"expected a positive {kind}"
         if value < 0 or (value == 0 and key not in ZERO_ALLOWED):
             return f"expected a {'non-negative' if key in ZERO_ALLOWED else 'positive'} {kind}"

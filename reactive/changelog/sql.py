@@ -15,7 +15,7 @@ from importlib import resources
 @functools.cache
 def queries() -> dict[str, str]:
     found: dict[str, str] = {}
-    for entry in resources.files(__package__).iterdir():
+    for entry in resources.files(__name__.rpartition(".")[0]).iterdir():
         if entry.name.endswith(".sql"):
             for name, body in re.findall(
                 r"^-- name: (\w+)\n(.*?)(?=^-- name: |\Z)", entry.read_text(), flags=re.S | re.M

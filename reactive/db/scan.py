@@ -10,8 +10,8 @@ neither needs the other's internals. In a `select_for_update` mutation every row
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, cast
 
 from django.db import DatabaseError, models
 from django.db.models.sql.query import Query as SqlQuery
@@ -129,5 +129,5 @@ def _subqueries(node: Any) -> Iterator[Any]:
             yield from _subqueries(getattr(node, attr))
     sources = getattr(node, "get_source_expressions", None)
     if callable(sources):
-        for expr in sources():
+        for expr in cast("Iterable[Any]", sources()):
             yield from _subqueries(expr)

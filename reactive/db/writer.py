@@ -75,7 +75,8 @@ class DatabaseWriter(DatabaseReader):
         """
         t, obj = self._load("delete", table_or_id, id)
         collector = Collector(using=self._using, origin=obj)
-        collector.collect([obj])
+        # django-stubs' _IndexableCollection wants slicing to return Self, which no list does
+        collector.collect([obj])  # pyright: ignore[reportArgumentType]
         writes = list(self._cascade_writes(collector))
         collector.delete()
         for _ in writes:

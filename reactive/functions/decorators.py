@@ -107,7 +107,7 @@ def _build(
     compiled_args: CompiledArgs | None = None
     compiled_returns = CompiledReturns(None)
     if not problems:
-        where = f"{handler.__module__}.{handler.__qualname__}"
+        where = f"{handler.__module__}.{getattr(handler, '__qualname__', repr(handler))}"
         try:
             compiled_args = compile_args(handler, args, where)
             compiled_returns = compile_returns(handler, returns)
@@ -135,8 +135,9 @@ def _build(
 
 def _refuse(fn: AnyFunction) -> dict[str, Any]:
     """The argument validator of a function defined wrongly: every call fails, server-side."""
-    more = f" (and {len(fn.problems) - 1} more)" if len(fn.problems) > 1 else ""
-    raise ConfigurationError(f"{fn.path}: {fn.problems[0]}{more}; run manage.py check")
+    first, *rest = fn.problems
+    more = f" (and {len(rest)} more)" if rest else ""
+    raise ConfigurationError(f"{fn.path}: {first}{more}; run manage.py check")
 
 
 class _Wrap(Protocol):

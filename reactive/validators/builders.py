@@ -275,7 +275,8 @@ def rewrite_ints(annotation: Any) -> Any:
     if origin is typing.Union or type(annotation).__name__ == "UnionType":
         return typing.Union[new_args]  # noqa: UP007 - rebuilding a runtime union
     try:
-        return origin[new_args] if len(new_args) > 1 else origin[new_args[0]]
+        first, *rest = new_args
+        return origin[new_args] if rest else origin[first]
     except TypeError:
         return annotation
 

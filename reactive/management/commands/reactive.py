@@ -12,9 +12,10 @@ import asyncio
 import datetime as dt
 import json
 import sys
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import BaseUserManager
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...auth import identity_from_user
@@ -141,7 +142,9 @@ class Command(BaseCommand):
         if options.get("user"):
             User = get_user_model()
             try:
-                user = User._default_manager.get_by_natural_key(options["user"])
+                user = cast("BaseUserManager[Any]", User._default_manager).get_by_natural_key(
+                    options["user"]
+                )
             except User.DoesNotExist:
                 raise CommandError(f"no user {options['user']!r}") from None
             identity = identity_from_user(user, reactive_settings.SESSION_ISSUER)
