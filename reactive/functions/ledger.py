@@ -1,8 +1,8 @@
 """A mutation's receipt: its stored response and transaction id, and the ts they turn into.
 
-This is what a WebSocket mutation asks of its call beyond running it (`CallOptions.want_ts`,
-``idempotency_key``, ``check_stored``, ``before_commit``); the attempt calls `retrying`,
-`replay` and `record`, the executor `stamp`, and neither reads those options itself.
+This is what a WebSocket mutation asks of its call beyond running it (`CallOptions.receipt`,
+a `Receipt`); the attempt calls `retrying`, `replay` and `record`, the executor `stamp`, and
+neither reads the receipt itself.
 
 `stored_response` and `store_response` give WebSocket mutations exactly-once semantics across
 reconnects: the response is stored in the same transaction as the writes, so it exists if and
@@ -27,15 +27,17 @@ from .registry import Kind
 
 def retrying(options: CallOptions) -> None:
     """A new attempt starts: the last attempt's transaction rolled back."""
-    if options.before_commit is not None:
-        options.before_commit(None)
+    receipt = options.receipt
+    if receipt is not None and receipt.before_commit is not None:
+        receipt.before_commit(None)
 
 
 def replay(using: str, path: str, options: CallOptions) -> Outcome | None:
     """The stored answer to a re-sent mutation (not to be run again), or None."""
-    key = options.idempotency_key
-    if key is None or not options.check_stored:
+    receipt = options.receipt
+    if receipt is None or receipt.idempotency_key is None or not receipt.check_stored:
         return None
+    key = receipt.idempotency_key
     stored = stored_response(using, key)
     if stored is None:
         return None
@@ -49,29 +51,32 @@ def replay(using: str, path: str, options: CallOptions) -> Outcome | None:
         xid=int(xid) if xid is not None else None,
         replayed=True,
     )
-    if options.before_commit is not None:
-        options.before_commit(replayed.xid)
+    if receipt.before_commit is not None:
+        receipt.before_commit(replayed.xid)
     return replayed
 
 
 def record(using: str, options: CallOptions, encoded: Any) -> int | None:
     """Just before COMMIT: store the response (with a key) or read the transaction id (for a
     ts); report it to ``before_commit``. Returns the id (None: not asked for, or no writes)."""
-    xid = None
-    if options.idempotency_key is not None:
+    receipt = options.receipt
+    if receipt is None:
+        return None
+    xid: int | None
+    if receipt.idempotency_key is not None:
         response = {"value": encoded, "logLines": current_lines()}
-        xid = store_response(using, options.idempotency_key, response)
-    elif options.want_ts:
+        xid = store_response(using, receipt.idempotency_key, response)
+    else:
         xid = transaction_id(using)
-    if options.before_commit is not None:
-        options.before_commit(xid)
+    if receipt.before_commit is not None:
+        receipt.before_commit(xid)
     return xid
 
 
 def stamp(outcome: Outcome, options: CallOptions) -> None:
     """After COMMIT returned (or the stored response of an earlier commit was read): the label
     of the first snapshot that sees the transaction, or a later one."""
-    if options.want_ts or options.idempotency_key is not None:
+    if options.receipt is not None:
         outcome.ts = clock.timeline.stamp(outcome.xid)
 
 

@@ -18,21 +18,30 @@ from .registry import Kind
 
 
 @dataclass(frozen=True)
-class CallOptions:
-    """What the sync engine asks of a call beyond running it."""
+class Receipt:
+    """What a WebSocket mutation asks of its call beyond running it: a commit ts in
+    `Outcome.ts`, exactly-once delivery across reconnects, and its transaction id before COMMIT.
+    Only `functions/ledger.py` reads it; the executor passes it through."""
 
-    journal: dict[str, Any] | None = None  # a subscription's journal (pagination end cursor)
-    want_ts: bool = False  # issue the mutation a commit timestamp in Outcome.ts
-    # called (in the executor's thread) with the mutation's transaction id just before COMMIT
-    before_commit: Callable[[int | None], None] | None = None
-    idempotency_key: tuple[str, int] | None = None  # (sessionId, requestId) of a WS mutation
+    idempotency_key: tuple[str, int] | None = None  # (sessionId, requestId)
     #: Look for a stored response first: only a session that reconnected can re-send a request
     #: (a fresh one cannot have used the id), so the lookup is skipped otherwise.
     check_stored: bool = True
+    # called (in the executor's thread) with the mutation's transaction id just before COMMIT,
+    # and with None when an attempt rolls back
+    before_commit: Callable[[int | None], None] | None = None
+
+
+@dataclass(frozen=True)
+class CallOptions:
+    """What a caller asks of a call beyond running it."""
+
+    journal: dict[str, Any] | None = None  # a subscription's journal (pagination end cursor)
     #: Work that must share the mutation's transaction (the scheduler's exactly-once record):
     #: ``before(using)`` runs first and may return False to skip the call (it already ran);
     #: ``after(using, outcome)`` runs after a successful call, before COMMIT.
     guard: TransactionGuard | None = None
+    receipt: Receipt | None = None  # a WebSocket mutation's (see `Receipt`)
 
 
 class TransactionGuard:
@@ -57,8 +66,8 @@ class Outcome:
     encoded: Any = None  # the value in convex_encoded_json
     error: FunctionError | None = None
     log_lines: list[str] = field(default_factory=list)
-    ts: int | None = None  # issued after a mutation's commit (want_ts): see reactive.clock
-    xid: int | None = None  # a mutation's transaction id (want_ts), None if it wrote nothing
+    ts: int | None = None  # issued after a mutation's commit (with a Receipt): see reactive.clock
+    xid: int | None = None  # a mutation's transaction id (with a Receipt), None if it wrote nothing
     journal: dict[str, Any] | None = None  # a paginated query's page end, for re-runs
     reads: ReadSet | None = None
     writes: WriteSet | None = None

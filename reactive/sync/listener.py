@@ -36,7 +36,7 @@ from typing import Any
 from .. import clock
 from ..auth import Identity
 from ..conf import reactive_settings
-from ..functions.outcome import CallOptions, Outcome
+from ..functions.outcome import CallOptions, Outcome, Receipt
 from . import protocol
 from .listener_db import ListenerDatabase
 from .protocol import Authenticate, Connect, ModifyQuerySet
@@ -146,10 +146,11 @@ class Listener:
         id), stamped with a ts, reporting its transaction id before COMMIT."""
         key = (session.session_id, request_id) if session.session_id else None
         return CallOptions(
-            want_ts=True,
-            idempotency_key=key,
-            check_stored=session.reconnected,
-            before_commit=session.mutation_committing,
+            receipt=Receipt(
+                idempotency_key=key,
+                check_stored=session.reconnected,
+                before_commit=session.mutation_committing,
+            )
         )
 
     def mutation_ts(self, session: SyncSession, outcome: Outcome) -> int:

@@ -182,7 +182,7 @@ class SyncSession:
 
     # -- mutations ----------------------------------------------------------------------
     def mutation_committing(self, xid: int | None) -> None:
-        """The mutation's transaction id, just before its COMMIT (`CallOptions.before_commit`,
+        """The mutation's transaction id, just before its COMMIT (`Receipt.before_commit`,
         in the executor's thread); the listener's tick reads it."""
         self.committing = xid
 
