@@ -125,3 +125,27 @@ class CronRun(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RateLimitState(models.Model):
+    """One shard of one key of a rate limit (`reactive.ratelimit`): its tokens and their time.
+
+    Read and written by `RateLimiter` through the calling mutation's transaction, so a mutation
+    that rolls back spends nothing. Not a registered table: its changes are not captured, and a
+    query that calls ``check`` does not re-run when it changes.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    name = models.TextField()
+    key = models.TextField()  # "" for a limit without a key (one global limit)
+    shard = models.IntegerField()
+    value = models.FloatField()
+    ts = models.FloatField()  # ms since the epoch: a bucket's last update, a window's start
+
+    class Meta:
+        db_table = "reactive_rate_limit"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name", "key", "shard"], name="reactive_rate_limit_shard"
+            )
+        ]

@@ -58,6 +58,11 @@ class DatabaseReader:
         self.page_journal: dict[str, Any] | None = None
 
     # -- public API --------------------------------------------------------------------------
+    @property
+    def using(self) -> str:
+        """The database alias this reader reads (and a writer writes) through."""
+        return self._using
+
     @own_statements
     def get(self, table_or_id: str, id: str | None = None) -> dict[str, Any] | None:
         """The document with this id, or None. ``get(table, id)`` or the id-only ``get(id)``."""
