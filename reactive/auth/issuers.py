@@ -2,7 +2,8 @@
 
 Each entry names its `issuer` (the token's `iss`), its `audience` (the token's `aud`, Convex's
 `applicationID`), where its keys come from (exactly one of `jwks_url`, `jwks_file`, `keys`: a list
-of PEM public keys or JWK dicts, `secret`: a shared HMAC secret) and optionally `algorithms`.
+of PEM public keys or JWK dicts, `secret`: a shared HMAC secret) and optionally `algorithms` and
+`jwks_cooldown_seconds` (a JWKS URL is fetched again for an unknown `kid` at most this often).
 The algorithm allow-list never holds `none`, and holds HS* only with a `secret` (and only HS*
 then), so a public key can never be used as an HMAC secret. A bad entry is a system check error
 (`problems`) and is left out of `configured_issuers`, so its tokens are refused, not trusted.
@@ -20,7 +21,7 @@ ASYMMETRIC = frozenset(
 )
 SYMMETRIC = frozenset({"HS256", "HS384", "HS512"})
 KEY_SOURCES = ("jwks_url", "jwks_file", "keys", "secret")
-KNOWN = frozenset({"issuer", "audience", "algorithms", *KEY_SOURCES})
+KNOWN = frozenset({"issuer", "audience", "algorithms", "jwks_cooldown_seconds", *KEY_SOURCES})
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class IssuerConfig:
     algorithms: tuple[str, ...]
     source: str  # one of KEY_SOURCES
     value: Any  # the URL, the path, the list of keys, or the secret
+    jwks_cooldown_seconds: float = 30.0  # jwks_url: no fetch for an unknown kid sooner than this
 
 
 def _parse(index: int, entry: Any, server_issuer: str) -> tuple[IssuerConfig | None, list[str]]:
@@ -79,9 +81,14 @@ def _parse(index: int, entry: Any, server_issuer: str) -> tuple[IssuerConfig | N
             f"{where}['algorithms']: expected a list drawn from {sorted(allowed)} "
             f"(HS* only with a 'secret', never 'none'), got {algorithms!r}"
         )
+    cooldown = entry.get("jwks_cooldown_seconds", 30.0)
+    if isinstance(cooldown, bool) or not isinstance(cooldown, (int, float)) or cooldown < 0:
+        problems.append(f"{where}['jwks_cooldown_seconds']: expected a number ≥ 0")
     if problems or not isinstance(issuer, str) or not isinstance(audience, list):
         return None, problems
-    config = IssuerConfig(issuer, tuple(audience), tuple(algorithms), source, value)
+    config = IssuerConfig(
+        issuer, tuple(audience), tuple(algorithms), source, value, float(cooldown)
+    )
     return config, []
 
 

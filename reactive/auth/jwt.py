@@ -53,10 +53,12 @@ def bearer_token(header: str) -> str:
     return token
 
 
-def _client(url: str) -> PyJWKClient:
+def _client(url: str, cooldown: float) -> PyJWKClient:
     client = _jwks_clients.get(url)
     if client is None:
-        client = _jwks_clients[url] = PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=10)
+        client = PyJWKClient(url, cache_keys=True, lifespan=3600, timeout=10)
+        client.cooldown_duration = cooldown
+        _jwks_clients[url] = client
     return client
 
 
@@ -78,7 +80,8 @@ def _from_set(keys: PyJWKSet, kid: Any) -> Any:
 
 def _candidate_keys(config: issuers.IssuerConfig, token: str, kid: Any) -> list[Any]:
     if config.source == "jwks_url":
-        return [_client(config.value).get_signing_key_from_jwt(token).key]
+        client = _client(config.value, config.jwks_cooldown_seconds)
+        return [client.get_signing_key_from_jwt(token).key]
     if config.source == "jwks_file":
         return [_from_set(_file_keys(config.value), kid)]
     if config.source == "secret":

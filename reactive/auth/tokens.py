@@ -29,7 +29,9 @@ AUDIENCE = "reactive"
 def _keys(pem: str | None, secret_key: str) -> tuple[str, Any, Any]:
     """(algorithm, signing key, verifying key) for a configured PEM, or the SECRET_KEY default."""
     if pem is None:
-        derived = salted_hmac("reactive.auth.tokens", "signing-key", secret=secret_key).digest()
+        derived = salted_hmac(
+            "reactive.auth.tokens", "signing-key", secret=secret_key, algorithm="sha256"
+        ).digest()
         return "HS256", derived, derived
     private = load_pem_private_key(pem.encode(), password=None)
     if isinstance(private, rsa.RSAPrivateKey):
