@@ -11,12 +11,14 @@ caller gets one of two fixed messages (Convex's), never the reason: that goes to
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 from typing import Any
 
 import jwt
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from jwt import PyJWK, PyJWKClient, PyJWKSet
 
 from ..conf import reactive_settings
@@ -86,20 +88,30 @@ def _candidate_keys(config: issuers.IssuerConfig, token: str, kid: Any) -> list[
         return [_from_set(_file_keys(config.value), kid)]
     if config.source == "secret":
         return [config.value]
-    keys: list[str | PyJWK] = [
-        k if isinstance(k, str) else PyJWK.from_dict(k) for k in config.value
-    ]
-    if kid is not None:
-        named: list[str | PyJWK] = [k for k in keys if isinstance(k, PyJWK) and k.key_id == kid]
-        keys = named or [k for k in keys if isinstance(k, str)]
-    return [k.key if isinstance(k, PyJWK) else k for k in keys]
+    keys = _static_keys(json.dumps(config.value))
+    named = [key for key_id, key in keys if kid is not None and key_id == kid]
+    return named or [key for key_id, key in keys if kid is None or key_id is None]
+
+
+@functools.lru_cache(maxsize=64)
+def _static_keys(keys_json: str) -> list[tuple[str | None, Any]]:
+    """(kid, key object) of an issuer's static keys, parsed once (a PEM key has no kid)."""
+    out: list[tuple[str | None, Any]] = []
+    for key in json.loads(keys_json):
+        if isinstance(key, str):
+            out.append((None, load_pem_public_key(key.encode())))
+        else:
+            jwk = PyJWK.from_dict(key)
+            out.append((jwk.key_id, jwk.key))
+    return out
 
 
 def verify(token: str) -> Identity:
     """The identity of a valid token; `RequestError` 401 for anything else."""
     try:
-        header = jwt.get_unverified_header(token)
-        unverified = jwt.decode(token, options={"verify_signature": False})
+        # one parse for both (PyJWT's base64 check is most of the cost of a parse)
+        parsed = jwt.decode_complete(token, options={"verify_signature": False})
+        header, unverified = parsed["header"], parsed["payload"]
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         logger.info("refused a bearer token: %s", exc)
         raise refused() from None
