@@ -345,3 +345,18 @@ def call_in(session: requests.Session, server: LiveServer) -> Any:
 def test_server_log_has_the_reasons_and_no_500(server: LiveServer) -> None:
     log = server.log()
     assert " 500 " not in log and "Traceback" not in log, log[-3000:]
+
+
+def test_official_python_http_client_set_auth(server: LiveServer) -> None:
+    """PyPI `convex`'s legacy HTTP client sends `set_auth(token)` as a Bearer header (its
+    WebSocket `ConvexClient` uses the `Authenticate` message instead, which is not served yet)."""
+    from convex.http_client import ConvexHttpClient  # deferred: only this test uses the client
+
+    client = ConvexHttpClient(server.url)
+    assert client.query("testapp:whoami") is None
+    client.set_auth(token(Keys.url_a, sub="py-client"))
+    assert client.query("testapp:whoami")["tokenIdentifier"] == f"{URL_ISSUER}|py-client"
+    client.set_auth(token(Keys.stranger))
+    # it reads Convex's error shape: "<status> <code>: <message>"
+    with pytest.raises(Exception, match=r"^401 Unauthenticated: Could not verify"):
+        client.query("testapp:whoami")
