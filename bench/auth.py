@@ -19,11 +19,17 @@ from pathlib import Path
 from typing import Any
 
 import django
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from django.test import override_settings
+from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+
+from reactive.auth import jwt as verifier
+from reactive.auth import tokens
 
 
 def _jwk(public: Any, kid: str) -> dict[str, Any]:
-    from jwt.algorithms import ECAlgorithm, RSAAlgorithm  # deferred: heavy, bench-only
-
     algorithm = (
         RSAAlgorithm
         if hasattr(public, "public_numbers") and hasattr(public.public_numbers(), "n")
@@ -34,13 +40,6 @@ def _jwk(public: Any, kid: str) -> dict[str, Any]:
 
 def auth_cost(calls: int = 2_000) -> dict[str, float]:
     """µs per verify() call, by kind of key."""
-    import jwt  # deferred: after django.setup()
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec, rsa
-    from django.test import override_settings
-
-    from reactive.auth import jwt as verifier
-
     rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     ec_key = ec.generate_private_key(ec.SECP256R1())
     pem = rsa_key.public_key().public_bytes(
@@ -69,7 +68,6 @@ def auth_cost(calls: int = 2_000) -> dict[str, float]:
 
     results: dict[str, float] = {}
     with override_settings(REACTIVE={"AUTH": {"issuers": issuers}}):
-        from reactive.auth import tokens
 
         class User:
             pk = 1

@@ -9,6 +9,7 @@ called with one writes nothing.
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import threading
 import time
@@ -20,8 +21,10 @@ from typing import Any
 import jwt
 import pytest
 import requests
+from convex.http_client import ConvexHttpClient
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from django.db import connection
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from tests.conftest import LiveServer, start_server
@@ -102,8 +105,6 @@ def server(
     django_db_blocker: Any,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LiveServer]:
-    from django.db import connection  # deferred: needs the configured test database
-
     name = connection.settings_dict["NAME"]
     assert name.startswith("test_"), name
     tmp = tmp_path_factory.mktemp("auth")
@@ -271,8 +272,6 @@ NO_PROVIDER = {
 
 
 def _hs_with(secret: str) -> str:
-    import hmac  # noqa: PLC0415  # deferred: only this forged token needs it
-
     header = {"alg": "HS256", "typ": "JWT"}
     claims = {"iss": STATIC_ISSUER, "sub": "x", "aud": AUDIENCE, "exp": int(time.time()) + 60}
 
@@ -350,8 +349,6 @@ def test_server_log_has_the_reasons_and_no_500(server: LiveServer) -> None:
 def test_official_python_http_client_set_auth(server: LiveServer) -> None:
     """PyPI `convex`'s legacy HTTP client sends `set_auth(token)` as a Bearer header (its
     WebSocket `ConvexClient` uses the `Authenticate` message instead, which is not served yet)."""
-    from convex.http_client import ConvexHttpClient  # deferred: only this test uses the client
-
     client = ConvexHttpClient(server.url)
     assert client.query("testapp:whoami") is None
     client.set_auth(token(Keys.url_a, sub="py-client"))
