@@ -118,7 +118,11 @@ def verify(token: str) -> Identity:
     iss = unverified.get("iss")
     server_issuer = reactive_settings.SESSION_ISSUER
     if iss == server_issuer:
-        algorithm, key = tokens.server_key()
+        try:
+            algorithm, key = tokens.server_key()
+        except (ValueError, TypeError) as exc:  # a bad signing_key: reactive.E030
+            logger.warning("refused a server token: signing_key unusable (%s)", exc)
+            raise refused() from None
         audience: tuple[str, ...] = (tokens.AUDIENCE,)
         algorithms: tuple[str, ...] = (algorithm,)
         keys = [key]

@@ -66,13 +66,14 @@ def issue_token(user: Any) -> tuple[str, int]:
     now = int(time.time())
     expires = now + int(auth.token_lifetime_seconds)
     username = user.get_username()
+    full_name = user.get_full_name() if hasattr(user, "get_full_name") else ""
     claims: dict[str, Any] = {
         "iss": reactive_settings.SESSION_ISSUER,
         "sub": str(user.pk),
         "aud": AUDIENCE,
         "iat": now,
         "exp": expires,
-        "name": user.get_full_name() or username,
+        "name": full_name or username,
         "preferred_username": username,
     }
     if getattr(user, "email", None):

@@ -100,6 +100,15 @@ def test_server_tokens_verify_as_the_session_identity(key: str | None, alg: str)
         assert refused.value.status == 401
 
 
+@pytest.mark.django_db
+def test_a_bad_signing_key_refuses_server_tokens_instead_of_failing() -> None:
+    user = get_user_model().objects.create(username="tok-bad-key")
+    token, _ = tokens.issue_token(user)
+    with _auth(signing_key="not a key"), pytest.raises(RequestError) as refused:
+        jwt.verify(token)
+    assert refused.value.status == 401
+
+
 def test_bearer_header_parsing() -> None:
     assert jwt.bearer_token("Bearer abc.def.ghi") == "abc.def.ghi"
     assert jwt.bearer_token("bearer  abc") == "abc"
