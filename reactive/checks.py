@@ -13,6 +13,7 @@ from django.core.checks import Error, Tags, Warning, register
 from django.db import connections
 from pgtrigger.core import INSTALLED, OUTDATED, UNALLOWED, UNINSTALLED
 
+from .auth import issuers, tokens
 from .changelog.triggers import TRIGGER_NAME, TRUNCATE_TRIGGER_NAME, build_triggers, captured
 from .conf import reactive_settings
 from .db.tables import is_package_model, tables
@@ -58,6 +59,8 @@ def check_setup(app_configs: Any = None, **kwargs: Any) -> list[Any]:
         messages.append(
             Error(problem, id="reactive.E004", hint="See docs/settings.md for the REACTIVE keys.")
         )
+    for problem in issuers.problems() + tokens.signing_problems():  # such an issuer is refused
+        messages.append(Error(problem, id="reactive.E030", hint="See docs/auth.md."))
     for alias, db in settings.DATABASES.items():
         if db.get("ATOMIC_REQUESTS"):
             messages.append(

@@ -94,6 +94,12 @@ DEFAULTS: dict[str, Any] = {
         "retention_days": 7.0,  # finished rows of _scheduled_functions are kept this long
         "shutdown_seconds": 30.0,  # on SIGTERM, wait this long for running functions
     },
+    "AUTH": {  # JWTs (docs/auth.md); reactive.auth.issuers checks the issuers
+        "issuers": [],  # [{"issuer", "audience", "jwks_url"|"jwks_file"|"keys"|"secret", ...}]
+        "leeway_seconds": 60.0,  # clock skew allowed on exp/nbf
+        "token_lifetime_seconds": 300.0,  # of the server's own tokens
+        "signing_key": None,  # PEM RSA/EC private key (RS256/ES256); None: HS256 from SECRET_KEY
+    },
 }
 
 
@@ -121,13 +127,7 @@ class RetryPolicy:
     queued_seconds: float = 5.0
 
     def __post_init__(self) -> None:
-        for name in (
-            "max_attempts",
-            "initial_backoff_ms",
-            "max_backoff_ms",
-            "lock_timeout_ms",
-            "queued_seconds",
-        ):
+        for name in (f.name for f in fields(self)):
             value = getattr(self, name)
             least = 1 if name == "max_attempts" else 0
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value < least:
@@ -178,6 +178,14 @@ class SchedulerSettings:
         return min(self.retry_max_seconds, self.retry_base_seconds * 2.0 ** max(0, attempt - 1))
 
 
+@dataclass(frozen=True)
+class AuthSettings:
+    issuers: list[dict[str, Any]]
+    leeway_seconds: float
+    token_lifetime_seconds: float
+    signing_key: str | None
+
+
 @dataclass
 class ReactiveSettings:
     """Typed view of `settings.REACTIVE` merged over DEFAULTS."""
@@ -193,6 +201,7 @@ class ReactiveSettings:
     SCHEDULER: SchedulerSettings = field(
         default_factory=lambda: SchedulerSettings(**DEFAULTS["SCHEDULER"])
     )
+    AUTH: AuthSettings = field(default_factory=lambda: AuthSettings(**DEFAULTS["AUTH"]))
 
     @property
     def notify_executor_writes(self) -> bool:
@@ -214,6 +223,7 @@ ZERO_ALLOWED = frozenset(
         "SCHEDULER.retry_max_seconds",
         "SCHEDULER.shutdown_seconds",
         "SCHEDULER.retention_days",
+        "AUTH.leeway_seconds",
     }
 )
 # Settings naming a module inside each installed app.
@@ -302,6 +312,7 @@ NESTED: dict[str, type] = {
     "LIMITS": Limits,
     "SYNC": SyncSettings,
     "SCHEDULER": SchedulerSettings,
+    "AUTH": AuthSettings,
 }
 
 
@@ -337,6 +348,7 @@ def _load() -> tuple[ReactiveSettings, list[str]]:
         CORS_TRUSTED_ORIGINS=tuple(merged["CORS_TRUSTED_ORIGINS"]),
         SYNC=nested["SYNC"],
         SCHEDULER=nested["SCHEDULER"],
+        AUTH=nested["AUTH"],
     )
     return loaded, problems
 

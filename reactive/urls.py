@@ -19,5 +19,6 @@ urlpatterns = [
     re_path(r"^(?:/*)api/mutation/?$", views.mutation_view, name="mutation"),
     re_path(r"^(?:/*)api/action/?$", views.action_view, name="action"),
     re_path(r"^(?:/*)api/function/?$", views.function_view, name="function"),
+    re_path(r"^(?:/*)api/auth/token/?$", views.token_view, name="auth_token"),
     re_path(r"^(?:/*)api/run/(?P<fn_path>[A-Za-z0-9_/.\-]+)$", views.run_view, name="run"),
 ]

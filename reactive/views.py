@@ -12,13 +12,14 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from . import clock
-from .auth import Identity, identity_from_user
+from .auth import Identity, identity_from_user, jwt, tokens
 from .conf import reactive_settings
 from .errors import RequestError
 from .functions.executor import execute
@@ -68,6 +69,16 @@ def _session_allowed(request: HttpRequest) -> bool:
 
 
 async def _identity(request: HttpRequest) -> Identity | None:
+    """A Bearer token's identity (`RequestError` 401 if it is not valid), else the session's."""
+    header = request.headers.get("Authorization")
+    if header is not None:
+        token = jwt.bearer_token(header)
+        # in a thread: a JWKS URL may be fetched (an unknown kid)
+        return await sync_to_async(jwt.verify, thread_sensitive=False)(token)
+    return await _session_identity(request)
+
+
+async def _session_identity(request: HttpRequest) -> Identity | None:
     if not _session_allowed(request) or not hasattr(request, "auser"):
         return None
     user = await request.auser()
@@ -99,9 +110,9 @@ async def _handle(
             # Postgres cannot read the past: the query runs at a snapshot taken now, which holds
             # everything committed before `ts` was issued (and maybe more). See docs/http-api.md.
             parse_ts(body)
+        identity = await _identity(request)
     except RequestError as exc:
         return _cors(request, _json({"code": exc.code, "message": exc.message}, status=exc.status))
-    identity = await _identity(request)
     outcome = await database_sync_to_async(execute, thread_sensitive=False)(
         call.path, call.args, identity=identity, from_client=True, kind=kind
     )
@@ -152,3 +163,27 @@ async def run_view(request: HttpRequest, fn_path: str) -> HttpResponse:
     except RequestError as exc:
         return _cors(request, _json({"code": exc.code, "message": exc.message}, exc.status))
     return await _handle(request, None, path=path, default_format="json")
+
+
+@csrf_exempt
+async def token_view(request: HttpRequest) -> HttpResponse:
+    """A short-lived JWT for the session's user (`client.setAuth(fetchToken)`), 401 without one.
+
+    It reads the session only for same-origin (or trusted) requests, as the API does, and writes
+    nothing, so it needs no CSRF token; the answer is never cached."""
+    if request.method == "OPTIONS":
+        return _cors(request, HttpResponse(status=204))
+    if request.method not in ("GET", "POST"):
+        return _cors(
+            request, _json({"code": "MethodNotAllowed", "message": "Use GET or POST"}, 405)
+        )
+    identity = await _session_identity(request)
+    if identity is None:
+        body = {"code": "Unauthenticated", "message": "Log in to get a token."}
+        response = _json(body, status=401)
+    else:
+        user = await request.auser()
+        token, expires_at = tokens.issue_token(user)
+        response = _json({"token": token, "expiresAt": expires_at})
+    response["Cache-Control"] = "no-store"
+    return _cors(request, response)

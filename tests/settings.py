@@ -75,6 +75,9 @@ REACTIVE: dict[str, Any] = {
 # Servers started by the tests may tune the sync engine (e.g. a short Ping interval).
 if os.environ.get("REACTIVE_TEST_SYNC"):
     REACTIVE["SYNC"].update(json.loads(os.environ["REACTIVE_TEST_SYNC"]))
+# Servers started by the tests may accept JWTs from test issuers (test_http_auth.py).
+if os.environ.get("REACTIVE_TEST_AUTH"):
+    REACTIVE["AUTH"] = json.loads(os.environ["REACTIVE_TEST_AUTH"])
 # Workers started by the tests notice dead workers and retry within a second or two.
 REACTIVE["SCHEDULER"] = {
     "heartbeat_seconds": 0.5,

@@ -2,9 +2,8 @@
 
 An identity has Convex's shape (`subject`, `issuer`, `tokenIdentifier`, and OIDC claims such as
 `name` and `email`). Returned from a function, it travels as Convex's `UserIdentity` object:
-camelCase keys, present fields only (`Identity.as_dict`). For now it comes from the Django
-session (a logged-in user); JWT verification plugs in at the same seam (`Identity` from verified
-claims).
+camelCase keys, present fields only (`Identity.as_dict`). It comes from the Django session (a
+logged-in user, `identity_from_user`) or from a verified JWT's claims (`identity_from_claims`).
 """
 
 from __future__ import annotations
@@ -31,6 +30,9 @@ _OIDC_NAMES = {
 }
 #: JWT housekeeping claims Convex leaves out of the identity (they change on every refresh).
 _DROPPED = frozenset({"sub", "iss", "exp", "jti", "nbf", "fva"})
+#: Claims a verified token carries that are not about the user: `aud` was checked, `iat` changes
+#: on every refresh (it would split the query cache, like `exp`).
+_NOT_IDENTITY = _DROPPED | {"aud", "iat"}
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,22 @@ def identity_from_user(user: Any, issuer: str) -> Identity | None:
         name=full_name or username,
         email=getattr(user, "email", None) or None,
         claims={"preferredUsername": username},
+    )
+
+
+def identity_from_claims(claims: dict[str, Any]) -> Identity:
+    """The identity of a verified token's claims (`sub` and `iss` are required by the verifier):
+    `tokenIdentifier` is ``f"{iss}|{sub}"`` as in Convex; other claims are kept, under Convex's
+    names when `as_dict` renders them."""
+    name, email = claims.get("name"), claims.get("email")
+    return Identity(
+        subject=str(claims["sub"]),
+        issuer=str(claims["iss"]),
+        name=name if isinstance(name, str) else None,
+        email=email if isinstance(email, str) else None,
+        claims={
+            k: v for k, v in claims.items() if k not in _NOT_IDENTITY and k not in ("name", "email")
+        },
     )
 
 
