@@ -4,7 +4,8 @@ A `Frame` holds one call's budget, read and write sets, frozen ``ctx.now``, rand
 locking mode, pagination journal and scheduling tally. Frames are kept on a per-thread stack:
 a call made while a frame is current (``ctx.run_query`` / ``ctx.run_mutation`` from a handler)
 runs inside it, in the same snapshot or transaction. `make_ctx` builds the `QueryCtx` or
-`MutationCtx` a handler receives over a frame; calls the ctx makes go back through the
+`MutationCtx` a handler receives over a frame, its ``db`` passed through the installed wrappers
+(`wrappers.py`: row-level rules, triggers); calls the ctx makes go back through the
 ``caller`` it is given (the executor's `execute`, which this module does not import).
 """
 
@@ -26,6 +27,7 @@ from ..scheduler.schedule import Scheduler, Tally
 from .context import MutationCtx, QueryCtx
 from .logs import FunctionLog
 from .registry import AnyFunction, Kind
+from .wrappers import apply as apply_wrappers
 
 #: How a ctx runs another function: ``caller(ref, args, kind)`` returns its value or raises.
 Caller = Callable[[Any, Any, Kind], Any]
@@ -99,7 +101,9 @@ def make_ctx(
         scheduler = Scheduler(
             path=path, using=using, now=frame.now, tally=frame.tally, in_transaction=True
         )
-        return MutationCtx(db=db, scheduler=scheduler, **common)
+        ctx: QueryCtx = MutationCtx(db=db, scheduler=scheduler, **common)
+        apply_wrappers(ctx, fn)
+        return ctx
     db_reader = DatabaseReader(
         using=using,
         budget=frame.budget,
@@ -108,4 +112,6 @@ def make_ctx(
         journal=frame.journal,
     )
     frame.reader = db_reader
-    return QueryCtx(db=db_reader, **common)
+    ctx = QueryCtx(db=db_reader, **common)
+    apply_wrappers(ctx, fn)
+    return ctx
