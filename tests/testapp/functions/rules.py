@@ -264,3 +264,45 @@ def explicit_write(ctx, rules: str, op: str, table: str, id: str = "") -> Any:
     if op == "delete":
         return db.delete(table, id)
     raise ValueError(op)
+
+
+# --- bench/rules.py: one page of diaries under a Q rule, a Python rule, or none ----------------
+
+
+def _subject(ctx: Any) -> str | None:
+    identity = ctx.auth.get_user_identity()
+    return identity.subject if identity else None
+
+
+BENCH = {
+    "q": Rules({"diaries": TableRules(read_filter=lambda ctx: Q(owner=_subject(ctx)))}),
+    "python": Rules({"diaries": TableRules(read=lambda ctx, doc: doc["owner"] == _subject(ctx))}),
+}
+
+
+class _CountingReader:
+    """Below the rules: counts the rows a page read from the database."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.rows = inner, 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def query(self, table: str) -> Any:
+        import dataclasses
+
+        return dataclasses.replace(self.inner.query(table), reader=self)
+
+    def paginate_query(self, query: Any, opts: Any) -> dict[str, Any]:
+        page = self.inner.paginate_query(query, opts)
+        self.rows += len(page["page"])
+        return page
+
+
+@internal_query
+def bench_page(ctx, mode: str, paginationOpts: dict[str, Any]) -> Any:
+    counting = _CountingReader(ctx.db)
+    db = counting if mode == "none" else wrap_db(ctx, counting, BENCH[mode])
+    page = db.query("diaries").with_index("diaries_by_score").paginate(paginationOpts)
+    return {**page, "rowsRead": counting.rows}
