@@ -18,10 +18,10 @@ from django.apps import apps
 from ..db.tables import tables
 from ..errors import ConfigurationError
 from ..functions import wrappers
-from .checks import Checker, rule_ctx
-from .definitions import Rules, rules
-from .reader import RulesReader
-from .writer import RulesWriter
+from .evaluation import Checker, rule_ctx
+from .reading import RulesReader
+from .ruleset import Rules, rules
+from .writing import RulesWriter
 
 #: Where the rules wrapper sits among ``ctx.db`` wrappers: above triggers (10), so triggers see
 #: only the writes the rules let through.

@@ -93,20 +93,20 @@ class Member(ReactiveModel):
 @table("posts")
 class Post(ReactiveModel):
     """Read rule as a Django Q (pushed into SQL): public posts, one's own, one's teams'.
-    ``secret`` is hidden from every caller but admins."""
+    ``salary`` is hidden from every caller but admins."""
 
     team = models.ForeignKey(Team, on_delete=models.CASCADE, null=True, blank=True)
     owner = models.CharField(max_length=64)
     title = models.CharField(max_length=200)
     public = models.BooleanField(default=False)
     score = models.IntegerField(default=0)
-    secret = models.CharField(max_length=200, default="")
+    salary = models.CharField(max_length=200, default="")
 
     class Meta:
         indexes = [
             models.Index(fields=["team"], name="posts_by_team"),
             models.Index(fields=["owner"], name="posts_by_owner"),
-            models.Index(fields=["secret"], name="posts_by_secret"),
+            models.Index(fields=["salary"], name="posts_by_salary"),
             models.Index(fields=["score"], name="posts_by_score"),
         ]
 

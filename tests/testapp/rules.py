@@ -41,7 +41,7 @@ rules.table(
     read_filter=_posts_visible,
     insert=lambda ctx, doc: doc.get("owner") == me(ctx) and me(ctx) is not None,
     modify=_post_change,
-    hide=lambda ctx: () if is_admin(ctx) else ("secret",),
+    hide=lambda ctx: () if is_admin(ctx) else ("salary",),
 )
 
 

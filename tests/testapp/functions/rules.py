@@ -11,7 +11,7 @@ from reactive import internal_mutation, internal_query, mutation, query, v
 from reactive.db.relationships import get_all, get_many_from, get_many_via
 from reactive.rules import Rules, TableRules, wrap_db
 
-# --- posts (Q read rule, hidden `secret`) -----------------------------------------------------
+# --- posts (Q read rule, hidden `salary`) -----------------------------------------------------
 
 
 @mutation
@@ -22,7 +22,7 @@ def create_post(
     team: v.optional(v.id("teams")) = None,
     public: bool = False,
     score: int = 0,
-    secret: str = "",
+    salary: str = "",
 ) -> str:
     identity = ctx.auth.get_user_identity()
     doc = {
@@ -31,7 +31,7 @@ def create_post(
         "team": team,
         "public": public,
         "score": score,
-        "secret": secret,
+        "salary": salary,
     }
     return ctx.db.insert("posts", doc)
 
@@ -110,20 +110,20 @@ def posts_page(ctx, paginationOpts: dict[str, Any]) -> Any:
 
 
 @query
-def posts_by_secret(ctx, secret: str) -> Any:
+def posts_by_salary(ctx, salary: str) -> Any:
     return (
         ctx.db.query("posts")
-        .with_index("posts_by_secret", lambda q: q.eq("secret", secret))
+        .with_index("posts_by_salary", lambda q: q.eq("salary", salary))
         .collect()
     )
 
 
 @query
-def posts_filter_secret(ctx, secret: str, django_q: bool = False) -> Any:
+def posts_filter_salary(ctx, salary: str, django_q: bool = False) -> Any:
     q = ctx.db.query("posts")
     if django_q:
-        return q.filter(Q(secret=secret)).collect()
-    return q.filter(lambda f: f.eq(f.field("secret"), secret)).collect()
+        return q.filter(Q(salary=salary)).collect()
+    return q.filter(lambda f: f.eq(f.field("salary"), salary)).collect()
 
 
 @query

@@ -26,8 +26,8 @@ from ..db.interface import DocumentWriter
 from ..db.raw_reads import own_statements
 from ..db.tables import Table, tables
 from ..errors import DocumentNotFound
-from .checks import Checker
-from .reader import RulesReader, table_of
+from .evaluation import Checker
+from .reading import RulesReader, table_of
 
 Doc = dict[str, Any]
 

@@ -2,7 +2,7 @@
 `RuleFailed`, and keeps, per table, the read filter and hidden fields (the identity does not
 change within a call, so each is worked out once).
 
-The reader and the writer of this package ask it three things: may this caller read this row
+`reading` and `writing` ask it three things: may this caller read this row
 (`readable`, the Python rule, and `read_q`, the filter added to SQL), which fields are hidden
 (`hidden`), and may it insert, change or delete this row (`allows`).
 """
@@ -21,7 +21,7 @@ from django.db.models import F, Q
 from ..db.query import Query
 from ..db.tables import Table
 from ..errors import ConvexError, LimitExceeded, QueryError, RuleDenied, RuleFailed
-from .definitions import Rules, TableRules
+from .ruleset import Rules, TableRules
 
 logger = logging.getLogger("reactive.rules")
 

@@ -28,7 +28,7 @@ from .. import ids
 from ..db.interface import DocumentReader, TableView
 from ..db.query import Query
 from ..db.tables import Table, tables
-from .checks import NOTHING, Checker
+from .evaluation import NOTHING, Checker
 
 Doc = dict[str, Any]
 
