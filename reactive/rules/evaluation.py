@@ -19,7 +19,7 @@ from django.db import DatabaseError
 from django.db.models import F, Q
 
 from ..db.query import Query
-from ..db.tables import Table
+from ..db.tables import Table, tables
 from ..errors import ConvexError, LimitExceeded, QueryError, RuleDenied, RuleFailed
 from .ruleset import Rules, TableRules
 
@@ -113,16 +113,24 @@ class Checker:
         try:
             inner = table.model._base_manager.filter(q)
             sql_query = inner.query
-            joined = any(
-                sql_query.alias_refcount.get(alias) and alias != sql_query.base_table
-                for alias in sql_query.alias_map
-            )
+            joined = [
+                join.table_name
+                for alias, join in sql_query.alias_map.items()
+                if sql_query.alias_refcount.get(alias) and alias != sql_query.base_table
+            ]
         except (FieldError, TypeError, ValueError) as exc:
             logger.warning("rule read_filter of table %r is malformed", table.name, exc_info=True)
             raise RuleFailed(
                 f"rule `read_filter` of table {table.name!r} is not a valid filter of the "
                 f"model ({type(exc).__name__})"
             ) from None
+        for db_table in joined:
+            if db_table != table.model._meta.db_table and tables.for_db_table(db_table) is None:
+                # its changes are not captured: a subscriber would never re-run for them
+                raise RuleFailed(
+                    f"rule `read_filter` of table {table.name!r} joins {db_table!r}, which is "
+                    f"not a registered table, so live queries could not follow its changes"
+                )
         return Q(pk__in=inner.values("pk")) if joined else q
 
     def readable(self, table: Table, doc: Doc) -> bool:

@@ -303,6 +303,14 @@ def test_a_malformed_read_filter_fails_as_a_rule_error() -> None:
         ReactiveClient().query(R + "explicit_read", {"rules": "bad_filter", "table": "counters"})
 
 
+def test_a_read_filter_joining_an_unregistered_table_is_refused() -> None:
+    """Its changes are not captured, so a subscription could go stale: refused, clearly."""
+    with pytest.raises(RuleFailed, match="joins 'auth_user_groups', which is not a registered"):
+        ReactiveClient().query(
+            R + "explicit_read", {"rules": "unregistered_join", "table": "users"}
+        )
+
+
 # --- explicit wrap_db, default deny, system tables, internal functions ---------------------
 
 

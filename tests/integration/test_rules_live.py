@@ -226,3 +226,25 @@ def test_official_python_http_client_with_a_server_token(asgi_server: LiveServer
     assert client.query(R + "post", {"id": p_private}) is None
     with pytest.raises(Exception, match="DocumentNotFound|no document"):
         client.mutation(R + "delete_post", {"id": p_private})
+
+
+def test_official_python_websocket_client_never_receives_a_denied_row(
+    asgi_server: LiveServer,
+) -> None:
+    """PyPI `convex`'s WebSocket client (anonymous: it authenticates with the `Authenticate`
+    message, not served yet) subscribed to the posts: alice's private post and every hidden
+    field stay out of every value it is sent, the public post arrives."""
+    from tests.interop.test_official_python_sync import Sync
+
+    alice = User(asgi_server, "alice")
+    private, public, salary = unique("PRIVATE"), unique("public"), unique("SALARY")
+    sync = Sync(asgi_server)
+    try:
+        watch = sync.subscribe(sync.client(), R + "posts")
+        alice.do("mutation", R + "create_post", {"title": private, "salary": salary})
+        alice.do("mutation", R + "create_post", {"title": public, "public": True, "salary": salary})
+        watch.until(lambda docs: public in titles(docs), "the public post")
+        seen = json.dumps(watch.values)
+        assert private not in seen and salary not in seen and '"salary"' not in seen
+    finally:
+        sync.close()

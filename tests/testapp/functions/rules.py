@@ -237,7 +237,15 @@ SYSTEM = Rules(
     }
 )
 
-EXPLICIT = {"deny": DENY, "bad_filter": BAD_FILTER, "system": SYSTEM}
+#: A read filter through a model that is not a registered table (auth's groups).
+UNREGISTERED_JOIN = Rules({"users": TableRules(read_filter=lambda ctx: Q(groups__name="staff"))})
+
+EXPLICIT = {
+    "deny": DENY,
+    "bad_filter": BAD_FILTER,
+    "system": SYSTEM,
+    "unregistered_join": UNREGISTERED_JOIN,
+}
 
 
 @internal_query
