@@ -12,7 +12,7 @@ clients' own scheduling.
 What each measures is in its module's docstring: overhead.py (http_overhead, ws_overhead),
 sync.py (sync_latency, sync_precision, sync_dedup), write_path.py (write_path, notify_cost),
 contention.py, scale.py, scheduler.py (scheduler_latency), guard.py (guard_cost),
-held_back.py (held_back).
+held_back.py (held_back), rules.py (rules_cost).
 """
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
     from .guard import guard_cost
     from .held_back import held_back
     from .overhead import http_overhead, ws_overhead
+    from .rules import rules_cost
     from .scale import scale
     from .scheduler import scheduler_latency
     from .sync import sync_dedup, sync_latency, sync_precision
@@ -114,6 +115,7 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         ("held_back", lambda: _with_server("daphne", db, 8799, lambda s: held_back(s, info))),
         ("scheduler_latency", lambda: scheduler_latency(db)),
         ("guard_cost", guard_cost),
+        ("rules_cost", rules_cost),
     ]
     return steps
 

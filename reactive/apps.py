@@ -1,5 +1,5 @@
 """Wiring at start-up: settings reload, log collection, system tables, change-capture triggers,
-function discovery. No logic of its own."""
+function discovery, row-level rules. No logic of its own."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from .changelog.triggers import follow_tables
 from .conf import connect_signals, reactive_settings
 from .functions.decorators import register_pending
 from .functions.logs import install
+from .rules.install import discover as discover_rules
 from .scheduler import system_table
 
 
@@ -34,6 +35,7 @@ class ReactiveConfig(AppConfig):
         follow_tables()  # tables registered so far (models modules) and any registered later
         autodiscover_functions()
         register_pending()
+        discover_rules()  # each app's rules module; the wrapper for public functions
 
 
 def autodiscover_functions() -> None:

@@ -14,6 +14,8 @@
     │   ├── ConflictError             a mutation still conflicted after every retry
     │   ├── NotAllowedHere            e.g. ctx.run_action from a mutation, network I/O in a query
     │   ├── SchedulerError            a refused run_after/run_at/cancel; nothing was scheduled
+    │   ├── RuleDenied                a row-level rule refused a write (names table, operation)
+    │   ├── RuleFailed                a row-level rule raised or returned a non-bool
     │   └── InternalError             anything unexpected; its details are hidden outside DEBUG
     │       └── DatabaseUnavailable   the database connection failed mid-call
     ├── RequestError                  a malformed request (HTTP 4xx {"code","message"}), not a call
@@ -148,6 +150,21 @@ class SchedulerError(FunctionError):
     limit. Nothing was scheduled."""
 
     code = "SchedulerError"
+
+
+class RuleDenied(FunctionError):
+    """A row-level rule (`reactive.rules`) refused this write. The message names the table and
+    the operation, never the document's contents. Nothing was written."""
+
+    code = "RuleDenied"
+
+
+class RuleFailed(FunctionError):
+    """A row-level rule raised, or returned something other than a bool. The message names the
+    table and the rule, not what the rule raised (that goes to the server log). Nothing was
+    written."""
+
+    code = "RuleFailed"
 
 
 class RequestError(ReactiveError):

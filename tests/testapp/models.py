@@ -64,3 +64,64 @@ class AppUser(User):
 
 
 register_table(AppUser, "users", creation_time="date_joined", exclude=("password",))
+
+
+# --- row-level rules (tests/integration/test_rules*.py; rules in tests/testapp/rules.py) ------
+
+
+@table("teams")
+class Team(ReactiveModel):
+    """Its Python read rule raises for a team named "boom" (a rule that fails)."""
+
+    name = models.CharField(max_length=64)
+
+
+@table("members")
+class Member(ReactiveModel):
+    """``user`` (an identity's subject) belongs to ``team``: posts of the team are readable."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="members")
+    user = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["team"], name="by_team"),
+            models.Index(fields=["user"], name="by_user"),
+        ]
+
+
+@table("posts")
+class Post(ReactiveModel):
+    """Read rule as a Django Q (pushed into SQL): public posts, one's own, one's teams'.
+    ``salary`` is hidden from every caller but admins."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, null=True, blank=True)
+    owner = models.CharField(max_length=64)
+    title = models.CharField(max_length=200)
+    public = models.BooleanField(default=False)
+    score = models.IntegerField(default=0)
+    salary = models.CharField(max_length=200, default="")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["team"], name="posts_by_team"),
+            models.Index(fields=["owner"], name="posts_by_owner"),
+            models.Index(fields=["salary"], name="posts_by_salary"),
+            models.Index(fields=["score"], name="posts_by_score"),
+        ]
+
+
+@table("diaries")
+class Diary(ReactiveModel):
+    """Read rule in Python (filtered after the read): one's own entries and shared ones."""
+
+    owner = models.CharField(max_length=64)
+    body = models.TextField()
+    shared = models.BooleanField(default=False)
+    score = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["owner"], name="diaries_by_owner"),
+            models.Index(fields=["score"], name="diaries_by_score"),
+        ]

@@ -1,0 +1,125 @@
+"""`RulesWriter`: ``ctx.db`` in a mutation with row-level rules applied to every write, and to
+every read as `RulesReader` applies them.
+
+Each write is checked before it reaches the inner writer, so a refused write writes nothing even
+when the function catches the error:
+
+- ``insert``: the ``insert`` rule, on the document as passed;
+- ``patch`` / ``replace``: the row is read through the rules first; one the caller may not read
+  is `DocumentNotFound` with the message a missing row gets (existence is not revealed); a change
+  naming a hidden field is refused; then ``modify(ctx, old, new)``, where ``new`` is the whole
+  document as it would be stored (the fields applied to the stored row in memory, through the
+  same conversion the writer uses). ``replace`` keeps the hidden fields' stored values;
+- ``delete``: the ``delete`` rule, or else ``modify(ctx, old, None)``. Rows Django's
+  ``on_delete`` cascades to are not checked (as SQL cascades are not).
+
+A refusal is `RuleDenied`, naming the table and the operation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import ids
+from ..db.documents import apply_document, to_document
+from ..db.interface import DocumentWriter
+from ..db.raw_reads import own_statements
+from ..db.tables import Table, tables
+from ..errors import DocumentNotFound
+from .evaluation import Checker
+from .reading import RulesReader, table_of
+
+Doc = dict[str, Any]
+
+#: Marks the id-only call forms, ``patch(id, fields)`` and ``replace(id, document)``.
+_ID_ONLY: Any = object()
+
+
+class RulesWriter(RulesReader):
+    """``inner`` (a `DocumentWriter`) under ``checker``'s rules."""
+
+    def __init__(self, inner: DocumentWriter, checker: Checker) -> None:
+        super().__init__(inner, checker)
+        self._writer = inner
+
+    def insert(self, table: str, document: dict[str, Any]) -> str:
+        """Insert ``document`` if the ``insert`` rule allows it."""
+        found = tables.find(table) if isinstance(table, str) else None
+        if found is not None and isinstance(document, dict):
+            if not self._checker.allows(found.name, "insert", dict(document)):
+                raise self._checker.deny("insert", found.name, "this insert")
+        return self._writer.insert(table, document)  # an unknown table: the writer's error
+
+    def patch(self, table_or_id: str, id_or_fields: Any, fields: Any = _ID_ONLY) -> None:
+        """Shallow-merge ``fields`` if the caller may read the row and ``modify`` allows it."""
+        if fields is _ID_ONLY:
+            self._change("patch", table_or_id, None, id_or_fields, replace=False)
+            self._writer.patch(table_or_id, id_or_fields)
+        else:
+            self._change("patch", table_or_id, id_or_fields, fields, replace=False)
+            self._writer.patch(table_or_id, id_or_fields, fields)
+
+    def replace(self, table_or_id: str, id_or_document: Any, document: Any = _ID_ONLY) -> None:
+        """Replace the document (hidden fields kept) if the rules allow it."""
+        if document is _ID_ONLY:
+            kept = self._change("replace", table_or_id, None, id_or_document, replace=True)
+            self._writer.replace(table_or_id, kept)
+        else:
+            kept = self._change("replace", table_or_id, id_or_document, document, replace=True)
+            self._writer.replace(table_or_id, id_or_document, kept)
+
+    def delete(self, table_or_id: str, id: str | None = None) -> None:
+        """Delete the document if the caller may read it and the rules allow the delete."""
+        loaded = self._readable_row("delete", table_or_id, id)
+        if loaded is not None:
+            table, old = loaded
+            if not self._checker.allows(table.name, "delete", old):
+                raise self._checker.deny("delete", table.name, "this delete")
+        self._writer.delete(table_or_id, id)
+
+    # -- internals ---------------------------------------------------------------------------
+    def _readable_row(
+        self, method: str, table_or_id: str, id: str | None
+    ) -> tuple[Table, Doc] | None:
+        """The stored row, whole, if the caller may read it; None if there is none (the inner
+        writer then raises its own `DocumentNotFound`); `DocumentNotFound`, worded as the
+        writer words it, if the rules hide it."""
+        old = self._inner.get(table_or_id, id)
+        if old is None:
+            return None
+        table = table_of(old)
+        if not self.may_read(table, old):
+            shown = table_or_id if id is None else id
+            raise DocumentNotFound(
+                f"ctx.db.{method}: no document {shown!r} in table {table.name!r}"
+            )
+        return table, old
+
+    def _change(
+        self, method: str, table_or_id: str, id: str | None, doc: Any, *, replace: bool
+    ) -> Any:
+        """Check a patch or replace; returns the document to hand the inner writer."""
+        loaded = self._readable_row(method, table_or_id, id)
+        if loaded is None or not isinstance(doc, dict):
+            return doc  # missing row, or not a document: the inner writer's error
+        table, old = loaded
+        hidden = self._checker.hidden(table)
+        for name in sorted(hidden & doc.keys()):
+            raise self._checker.deny(
+                method, table.name, f"writing field `{name}`, which is hidden from this caller"
+            )
+        if replace and hidden:
+            doc = {**doc, **{name: old[name] for name in hidden if name in old}}
+        new = self._proposed(table, old, doc, replace=replace)
+        if not self._checker.allows(table.name, "modify", old, new):
+            raise self._checker.deny(method, table.name, "this change")
+        return doc
+
+    @own_statements
+    def _proposed(self, table: Table, old: Doc, doc: Doc, *, replace: bool) -> Doc:
+        """The document as it would be stored after the write: the stored row, changed in
+        memory by the writer's own conversion (nothing is saved)."""
+        pk = ids.pk_of(table.name, old["_id"])
+        row = table.model._base_manager.using(self.using).get(pk=pk)
+        apply_document(table, row, doc, replace=replace)
+        return to_document(table, row)
