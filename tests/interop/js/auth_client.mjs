@@ -118,7 +118,7 @@ function shortTokens(subject, lifetimeSeconds, withIat) {
 }
 
 /** Tokens are refreshed while a subscription stays live and mutations keep their identity. */
-async function refreshes(name, withIat, options) {
+async function refreshes(name, withIat, options, serverEnds) {
   const client = newClient(name, options);
   const subject = `js-${name}-${unique}`;
   const fetcher = shortTokens(subject, 4, withIat);
@@ -145,6 +145,10 @@ async function refreshes(name, withIat, options) {
   expect(recorded === subject, `a mutation after the refreshes ran as ${show(recorded)}`);
   expect(!changes.includes(false), `onChange reported a logout: ${show(changes)}`);
   expect(changes[0] === true, `onChange: ${show(changes)}`);
+  // refreshed ahead, the socket is never closed; refreshed after, the server ended each token
+  const connections = client.connectionState().connectionCount;
+  expect(serverEnds ? connections > 1 : connections === 1,
+    `${connections} connection(s), expected ${serverEnds ? "more than one" : "one"}`);
   return `gen ${firstGen} -> ${lastGen}, ${fetcher.calls.length} fetches, ${bumps} bumps, `
     + `connections ${client.connectionState().connectionCount}`;
 }
@@ -186,8 +190,9 @@ const checks = [
     expect(anonymous === null, `after clearAuth the mutation ran as ${show(anonymous)}`);
     return identity.tokenIdentifier;
   }],
-  ["refresh_ahead_of_expiry", () => refreshes("ahead", true, { authRefreshTokenLeewaySeconds: 1 })],
-  ["refresh_after_expiry", () => refreshes("after", false, {})],
+  ["refresh_ahead_of_expiry",
+    () => refreshes("ahead", true, { authRefreshTokenLeewaySeconds: 1 }, false)],
+  ["refresh_after_expiry", () => refreshes("after", false, {}, true)],
 ];
 
 for (const [name, run] of checks) {
