@@ -39,7 +39,7 @@ from tests.interop.test_official_python_sync import Deadline, Sync, deadline
 pytestmark = [pytest.mark.interop, pytest.mark.django_db]
 
 LEEWAY = 1
-RECONNECT_DEADLINE = 90.0
+RECONNECT_DEADLINE = 120.0
 P = "testapp/auth_probe"
 JS_CHECKS = ["session_token", "external_token", "refresh_ahead_of_expiry", "refresh_after_expiry"]
 
@@ -147,7 +147,9 @@ def test_official_python_client_set_auth_before_expiry(server: LiveServer, sync:
 def test_official_python_client_after_its_token_expired(server: LiveServer, sync: Sync) -> None:
     """The server ends the expired token (AuthError, close); the Rust client reconnects with it,
     is refused, and tries again (backing off) until `set_auth` gives it a new one: then the
-    same subscription carries on under the new identity."""
+    same subscription carries on under the new identity. How soon it takes the new token up is
+    the client's affair: its worker re-sends the old token on each reconnect and handles the new
+    `set_auth` only when no AuthError beat it to it (6 s, 6 s and 58 s in three runs)."""
     client = sync.client()
     client.set_auth(static_token(sub="py-short", exp=int(time.time()) + 2))
     who = sync.subscribe(client, "testapp:whoami")
