@@ -157,8 +157,8 @@ class SyncConsumer(AsyncWebsocketConsumer):
             return
         finally:
             self._verifying = False
-        if self._closing:
-            return
+        if self._closing or self._detached:
+            return  # closed while verifying: the listener has forgotten the socket
         self._cancel_expiry()
         self.listener.authenticate(self.session, message, identity, expires_at)
         delay = max(0.0, expires_at - time.time())

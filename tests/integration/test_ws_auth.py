@@ -270,6 +270,31 @@ async def test_verification_runs_off_the_event_loop(server: LiveServer, jwks: Jw
     await other.close()
 
 
+async def test_a_socket_closed_while_its_token_is_verified_holds_nothing(
+    server: LiveServer, jwks: JwksServer
+) -> None:
+    def subscriptions() -> int:
+        return int(http_query(server, "testapp:listener_stats", {})["subscriptions"])
+
+    baseline = subscriptions()
+    jwks.keys = [jwk(Keys.url_a.public_key(), "a"), jwk(Keys.url_b.public_key(), "closing")]
+    jwks.delay = 1.0
+    try:
+        client = await RawSync.connect(server.ws_url)
+        await client.subscribe(f"{P}:seen", {"name": unique("closing")})
+        assert subscriptions() == baseline + 1
+        await authenticate(client, 0, token(Keys.url_b, kid="closing", sub="gone"))
+        await asyncio.sleep(0.2)  # the server is fetching the JWKS
+        await client.close()
+        await asyncio.sleep(1.5)  # the verification has finished by now
+    finally:
+        jwks.delay = 0.0
+    deadline = time.monotonic() + 5
+    while subscriptions() != baseline and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    assert subscriptions() == baseline, "a closed socket's queries are still held"
+
+
 # -- calls and identity ------------------------------------------------------------------------
 
 
