@@ -72,6 +72,7 @@ def _with_server(
 
 
 def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
+    from .auth import ws_auth_cost, ws_auth_env
     from .contention import contention
     from .guard import guard_cost
     from .held_back import held_back
@@ -114,6 +115,10 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         ("contention", lambda: _with_server("daphne", db, 8799, lambda s: contention(s.url))),
         ("held_back", lambda: _with_server("daphne", db, 8799, lambda s: held_back(s, info))),
         ("scheduler_latency", lambda: scheduler_latency(db)),
+        (
+            "ws_auth",
+            lambda: _with_server("daphne", db, 8799, ws_auth_cost, ws_auth_env()),
+        ),
         ("guard_cost", guard_cost),
         ("rules_cost", rules_cost),
     ]

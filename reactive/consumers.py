@@ -1,13 +1,16 @@
 """The WebSocket endpoint of Convex's sync protocol, as a Channels consumer. Transport only.
 
 It authenticates the socket from the Django session, decodes each frame into a typed message
-(`sync.protocol`), and dispatches: Connect, query-set changes and identity changes go to the
+(`sync.protocol`), and dispatches: Connect, query-set changes and identity changes (an
+Authenticate's token verified by `auth.jwt`, off the event loop) go to the
 process's `Listener` through its socket interface, with the `SyncSession` it attached for this
 socket (the listener runs subscriptions and says when to send a Transition); mutations run one at
 a time, in order, through the executor; actions run concurrently. Server messages are built by
 `sync.protocol`. It never touches the ORM itself. Any protocol violation is answered with a
-FatalError and a close; nothing a client sends can crash the process. Browser origins are checked
-before it runs (`routing.BrowserOriginValidator`).
+FatalError and a close; nothing a client sends can crash the process. A refused token is answered
+with an AuthError and a close, and so is a token that expires while the socket uses it (nothing
+runs under it after its `exp` plus the leeway). Browser origins are checked before it runs
+(`routing.BrowserOriginValidator`).
 """
 
 from __future__ import annotations
@@ -16,13 +19,16 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from .auth import Identity, identity_from_user
+from .auth import jwt as auth_jwt
 from .conf import reactive_settings
+from .errors import RequestError
 from .functions.context import run_off_loop
 from .functions.executor import execute
 from .functions.outcome import Outcome
@@ -49,7 +55,11 @@ class SyncConsumer(AsyncWebsocketConsumer):
         )
         self._detached = False  # once the listener forgot the socket, nothing more is sent
         self._last_send = time.monotonic()
-        self._mutations: asyncio.Queue[CallMessage] = asyncio.Queue()
+        # each mutation with the caller it was received from: one sent before an Authenticate
+        # runs under the identity of before, even if it runs after the switch
+        self._mutations: asyncio.Queue[tuple[CallMessage, _Caller]] = asyncio.Queue()
+        self._verifying = False  # a token is being verified (frames wait for it)
+        self._expiry: asyncio.TimerHandle | None = None
         self._tasks = {
             asyncio.create_task(self._guarded(self._writer())),
             asyncio.create_task(self._guarded(self._mutation_worker())),
@@ -60,6 +70,7 @@ class SyncConsumer(AsyncWebsocketConsumer):
         if getattr(self, "session", None) is None:
             return
         self._detach()
+        self._cancel_expiry()
         for task in self._tasks:
             task.cancel()
 
@@ -102,6 +113,10 @@ class SyncConsumer(AsyncWebsocketConsumer):
             await self._fatal("InternalServerError")
 
     async def _dispatch(self, message: Any) -> None:
+        if isinstance(message, (ModifyQuerySet, CallMessage)) and self.session.expired(time.time()):
+            # The token expired before the timer closed the socket: nothing more runs under it.
+            await self._expire()
+            return
         if isinstance(message, Connect):
             self.listener.connect(self.session, message)
         elif isinstance(message, ModifyQuerySet):
@@ -109,9 +124,10 @@ class SyncConsumer(AsyncWebsocketConsumer):
         elif isinstance(message, CallMessage) and message.kind == "Mutation":
             if self._mutations.qsize() >= self.sync.max_pending_mutations:
                 raise ProtocolError("too many pending mutations on this connection")
-            self._mutations.put_nowait(message)
+            self._mutations.put_nowait((message, self._caller()))
         elif isinstance(message, CallMessage):
-            task = asyncio.create_task(self._guarded(self._action(message)))
+            caller = self._caller()
+            task = asyncio.create_task(self._guarded(self._action(message, caller)))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         elif isinstance(message, Authenticate):
@@ -120,32 +136,82 @@ class SyncConsumer(AsyncWebsocketConsumer):
             pass  # client telemetry: accepted and ignored
 
     async def _authenticate(self, message: Authenticate) -> None:
-        if message.token_type != "None":
-            # Token verification (JWT/OIDC) plugs in here; until it does, a token is refused
-            # the way Convex refuses an invalid one, and the client carries on without it.
-            await self._send(
-                {
-                    **protocol.auth_error(
-                        "Token authentication is not configured on this server; the connection "
-                        "uses the Django session's identity.",
-                        message.base_version,
-                    )
-                }
-            )
-            await self._close()
+        """Change the socket's identity. A token is verified off the event loop (its issuer's
+        keys may be fetched); meanwhile later frames wait, so every message after the
+        Authenticate runs under its outcome. A refused token gets an AuthError and a close."""
+        self.session.check_authenticate(message)  # a wrong baseVersion is a protocol error
+        if message.token_type == "None":  # logout: back to the identity of the upgrade
+            self._cancel_expiry()
+            self.listener.authenticate(self.session, message, self.base_identity)
             return
-        self.listener.authenticate(self.session, message, self.base_identity)
+        if message.token_type == "Admin":
+            await self._refuse(ADMIN_REFUSED, message.base_version)
+            return
+        self._verifying = True
+        try:
+            identity, expires_at = await asyncio.to_thread(
+                auth_jwt.verify_expiring, message.value or ""
+            )
+        except RequestError as exc:  # the reason is logged by the verifier, never sent
+            await self._refuse(str(exc), message.base_version)
+            return
+        finally:
+            self._verifying = False
+        if self._closing or self._detached:
+            return  # closed while verifying: the listener has forgotten the socket
+        self._cancel_expiry()
+        self.listener.authenticate(self.session, message, identity, expires_at)
+        delay = max(0.0, expires_at - time.time())
+        self._expiry = asyncio.get_running_loop().call_later(
+            delay, self._on_expiry, self.session.recv_identity
+        )
+
+    async def _refuse(self, error: str, base_version: int) -> None:
+        """An Authenticate refused: AuthError (the identity version stays where it was), then
+        close. The official clients fetch a new token, or go on without one, on a new socket."""
+        await self._send(protocol.auth_error(error, base_version))
+        await self._close()
+
+    def _on_expiry(self, identity_version: int) -> None:
+        self._expiry = None
+        if self.session.recv_identity == identity_version and not self._verifying:
+            task = asyncio.create_task(self._guarded(self._expire()))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _expire(self) -> None:
+        """The identity's token expired while in use: what Convex's backend does then, an
+        AuthError with ``authUpdateAttempted: false`` and a close. The JavaScript client fetches
+        a new token and reconnects with it; the Python client reconnects with the token it
+        was given (refused from then on) until ``set_auth`` gives it another."""
+        await self._send(
+            protocol.auth_error(TOKEN_EXPIRED, self.session.recv_identity, attempted=False)
+        )
+        await self._close()
+
+    def _cancel_expiry(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
+
+    def _caller(self) -> _Caller:
+        return _Caller(self.session.identity, self.session.expires_at)
 
     # -- mutations and actions ----------------------------------------------------------
     async def _mutation_worker(self) -> None:
         session = self.session
         while True:
-            call = await self._mutations.get()
+            call, caller = await self._mutations.get()
+            if caller.expired():
+                # received in time, its turn came after the token expired: it does not run
+                # (the client sends it again after reconnecting with a new token)
+                await self._expire()
+                return
             outcome: Outcome = await run_off_loop(
                 execute,
                 call.udf_path,
                 call.args,
-                identity=session.identity,
+                identity=caller.identity,
                 from_client=True,
                 kind=Kind.MUTATION,
                 options=self.listener.mutation_options(session, call.request_id),
@@ -154,12 +220,12 @@ class SyncConsumer(AsyncWebsocketConsumer):
             await self._send(protocol.mutation_response(call.request_id, outcome, ts))
             self.listener.mutation_answered(session, ts)
 
-    async def _action(self, call: CallMessage) -> None:
+    async def _action(self, call: CallMessage, caller: _Caller) -> None:
         outcome: Outcome = await run_off_loop(
             execute,
             call.udf_path,
             call.args,
-            identity=self.session.identity,
+            identity=caller.identity,
             from_client=True,
             kind=Kind.ACTION,
         )
@@ -177,6 +243,10 @@ class SyncConsumer(AsyncWebsocketConsumer):
                 await self._send(protocol.ping())
                 continue
             self._send_event.clear()
+            if self.session.expired(time.time()):
+                if not self._verifying:  # a new token on its way replaces it, or is refused
+                    await self._expire()
+                continue
             message = self.listener.transition(self.session)
             if message is not None:
                 await self._send(message)
@@ -207,6 +277,26 @@ class SyncConsumer(AsyncWebsocketConsumer):
     def _detach(self) -> None:
         self._detached = True
         self.listener.detach(self.session)
+
+
+#: The AuthError for an Authenticate with an admin key.
+ADMIN_REFUSED = (
+    "Admin keys are not accepted by this server: authenticate with a user token (a JWT from "
+    "/api/auth/token or a configured issuer)."
+)
+#: The AuthError when the socket's token expires (Convex's message).
+TOKEN_EXPIRED = "Convex token identity expired"
+
+
+@dataclass(frozen=True)
+class _Caller:
+    """Who sent a call, captured when it was received."""
+
+    identity: Identity | None
+    expires_at: float | None
+
+    def expired(self) -> bool:
+        return self.expires_at is not None and time.time() >= self.expires_at
 
 
 def _scope_identity(scope: Mapping[str, Any]) -> Identity | None:

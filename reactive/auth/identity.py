@@ -8,6 +8,7 @@ logged-in user, `identity_from_user`) or from a verified JWT's claims (`identity
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,7 +74,10 @@ class Identity:
         return self.as_dict()
 
     def cache_key(self) -> str:
-        return self.token_identifier
+        """What query results are shared by: the whole identity, not just `tokenIdentifier`
+        (two tokens of one user may carry different claims, e.g. a name changed in between,
+        and a query may return them); `iat`, `exp` and the like are not part of it."""
+        return json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"), default=str)
 
 
 def identity_from_user(user: Any, issuer: str) -> Identity | None:

@@ -108,6 +108,13 @@ def _static_keys(keys_json: str) -> list[tuple[str | None, Any]]:
 
 def verify(token: str) -> Identity:
     """The identity of a valid token; `RequestError` 401 for anything else."""
+    return verify_expiring(token)[0]
+
+
+def verify_expiring(token: str) -> tuple[Identity, float]:
+    """`verify`, and until when the identity holds: the token's `exp` plus ``leeway_seconds``
+    (seconds since the epoch), past which `verify` would refuse it. A WebSocket keeps the
+    identity that long (`reactive.consumers`)."""
     try:
         # one parse for both (PyJWT's base64 check is most of the cost of a parse)
         parsed = jwt.decode_complete(token, options={"verify_signature": False})
@@ -158,6 +165,7 @@ def verify(token: str) -> Identity:
         if not isinstance(claims.get("sub"), str) or not claims["sub"]:
             logger.info("refused a bearer token from %r: no subject", iss)
             raise refused()
-        return identity_from_claims(claims)
+        until = float(claims["exp"]) + float(reactive_settings.AUTH.leeway_seconds)
+        return identity_from_claims(claims), until
     logger.info("refused a bearer token from %r: %s", iss, problem)
     raise refused()

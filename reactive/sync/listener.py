@@ -134,10 +134,16 @@ class Listener:
         self.wake()
 
     def authenticate(
-        self, session: SyncSession, msg: Authenticate, identity: Identity | None
+        self,
+        session: SyncSession,
+        msg: Authenticate,
+        identity: Identity | None,
+        expires_at: float | None = None,
     ) -> None:
-        """The socket's identity is now ``identity``: every query runs again under it."""
-        session.authenticate(msg, identity)
+        """The socket's identity is now ``identity`` (until ``expires_at``): every query runs
+        again under it, and the next Transition bumps the identity version. Results of a tick
+        that began before are never sent (`SyncSession.complete`)."""
+        session.authenticate(msg, identity, expires_at)
         self.manager.rehold_all(session)
         self.wake()
 
@@ -224,7 +230,8 @@ class Listener:
             due = self.manager.affected(writes) | set(self.manager.stale())
             for work in works.values():
                 due |= self.manager.unrun(work.queries.values())
-            runs = [sub for sub in due if not sub.static]
+            now = time.time()
+            runs = [sub for sub in due if not sub.static and self.manager.live(sub, now)]
             outcomes = await self._in_thread(self._db.run, runs)
         except BaseException:
             self._owe_again(flagged, works)
@@ -260,6 +267,8 @@ class Listener:
             # yet: a Transition now would reach the client first, and show the write beside its
             # optimistic update. The response is followed by a tick that covers it.
             return
+        if session.expired(time.time()):
+            return  # its token expired: nothing more is sent (the socket is being closed)
         if work is None:
             if not session.dirty and not session.owed:
                 return
@@ -268,7 +277,12 @@ class Listener:
             session.mark_dirty()  # queries added during this tick run in the next one
             self._wake.set()
             return
-        session.complete(work, ts)
+        if not session.complete(work, ts):
+            # An Authenticate came in during the tick: this work holds the old identity's
+            # results. The next tick computes the new identity's.
+            session.mark_dirty()
+            self._wake.set()
+            return
         if session.owed and session.min_ts > session.label(ts):
             # Its mutation committed after this tick's ts was issued: the next tick covers it.
             self.manager.flag(session)

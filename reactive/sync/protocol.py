@@ -210,12 +210,13 @@ def fatal_error(message: str) -> dict[str, Any]:
     return {"type": "FatalError", "error": message}
 
 
-def auth_error(message: str, base_version: int) -> dict[str, Any]:
+def auth_error(message: str, base_version: int, attempted: bool = True) -> dict[str, Any]:
+    """``attempted``: refusing an Authenticate (True), or the token in use expired (False)."""
     return {
         "type": "AuthError",
         "error": message,
         "baseVersion": base_version,
-        "authUpdateAttempted": True,
+        "authUpdateAttempted": attempted,
     }
 
 

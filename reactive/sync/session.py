@@ -87,6 +87,9 @@ class SyncSession:
     # The transaction id of this socket's mutation between its last statement and the sending
     # of its MutationResponse: no Transition whose snapshot sees it may go out before that.
     committing: int | None = None
+    # When the identity's token expires (its exp plus the leeway, seconds since the epoch);
+    # None for the Django session's identity or none. Set by `authenticate`.
+    expires_at: float | None = None
     owed: bool = False  # a Transition must follow the last MutationResponse, even an empty one
     _dirty: bool = False
     ready: Work | None = None  # the latest completed tick's work, not yet sent
@@ -164,15 +167,29 @@ class SyncSession:
         ]
         return adds, removed
 
-    def authenticate(self, msg: Authenticate, identity: Identity | None) -> None:
+    def check_authenticate(self, msg: Authenticate) -> None:
+        """A `ProtocolError` unless ``msg`` follows the Authenticate messages accepted so far
+        (checked before its token is verified, and again when it is applied)."""
         if msg.base_version != self.recv_identity:
             raise ProtocolError(
                 f"Authenticate baseVersion {msg.base_version}, expected {self.recv_identity}"
             )
+
+    def authenticate(
+        self, msg: Authenticate, identity: Identity | None, expires_at: float | None = None
+    ) -> None:
+        """The socket's identity is now ``identity``, valid until ``expires_at`` (seconds since
+        the epoch; None: no end, e.g. the Django session's)."""
+        self.check_authenticate(msg)
         self.recv_identity += 1
         self.identity = identity
+        self.expires_at = expires_at
         self.last_sent.clear()  # every query is re-run for the new identity and sent again
         self.dirty = True
+
+    def expired(self, now: float) -> bool:
+        """The identity's token has expired (nothing may run or be sent under it any more)."""
+        return self.expires_at is not None and now >= self.expires_at
 
     def owe_transition(self, ts: int) -> None:
         """After a mutation: the socket must see a Transition at a ts of at least ``ts``."""
@@ -209,12 +226,17 @@ class SyncSession:
         self.dirty = False
         return Work(self.recv_query_set, self.recv_identity, queries, removed)
 
-    def complete(self, work: Work, ts: int) -> None:
-        """The tick that began with ``work`` finished at snapshot ``ts``."""
+    def complete(self, work: Work, ts: int) -> bool:
+        """The tick that began with ``work`` finished at snapshot ``ts``. False (and nothing is
+        readied) if an Authenticate was accepted since the work was captured: its results are
+        the old identity's, and none of those may be sent after the switch."""
+        if work.identity != self.recv_identity:
+            return False
         work.results = {
             qid: (sub.result_hash, sub.modification) for qid, sub in work.queries.items()
         }
         self.ready, self.ready_ts = work, max(self.label(ts), self.sent_ts, self.floor)
+        return True
 
     def label(self, ts: int) -> int:
         """A process timestamp as this socket is sent it."""
@@ -232,6 +254,11 @@ class SyncSession:
         """The next Transition message, or None if there is nothing to say."""
         work, ts = self.ready, self.ready_ts
         if work is None or self.state is SessionState.CLOSED:
+            return None
+        if work.identity != self.recv_identity:
+            # Completed for the identity before an Authenticate accepted since: never sent.
+            # The Authenticate made the socket dirty; the next tick computes the new results.
+            self.ready = None
             return None
         if self.owed and ts < self.min_ts:
             # The socket's last mutation is not in this snapshot: the Python and Rust clients

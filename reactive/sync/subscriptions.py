@@ -154,6 +154,14 @@ class SubscriptionManager:
             self.hold(session, entry)
 
     # -- ticks --------------------------------------------------------------------------
+    @staticmethod
+    def live(sub: Subscription, now: float) -> bool:
+        """Whether a run of ``sub`` is for someone: a holder whose identity has not expired (a
+        socket whose token expired is closed; nothing runs under its identity meanwhile)."""
+        if sub.identity is None:
+            return True
+        return any(not session.expired(now) for session, _ in sub.holders)
+
     def stale(self) -> list[Subscription]:
         return [s for s in self.new if s.stale]
 

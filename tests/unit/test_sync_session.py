@@ -151,6 +151,39 @@ def test_authenticate_advances_the_identity_version() -> None:
     assert session.identity is ALICE and session.recv_identity == 1
 
 
+def test_work_captured_before_an_authenticate_is_never_sent() -> None:
+    session = SyncSession(identity=None)
+    subscribe(session, 0, value="anonymous")
+    tick(session, 10)
+    work = session.begin()  # a tick starts with the anonymous identity's queries
+    session.authenticate(Authenticate("User", 0, "jwt"), ALICE, expires_at=123.0)
+    assert session.expires_at == 123.0
+    assert session.complete(work, 20) is False  # it finished after the switch: dropped
+    assert session.ready is None and session.transition() is None
+    assert session.dirty  # the next tick owes the new identity's results
+    message = tick(session, 30)
+    assert message is not None and message["endVersion"] == ver(1, 1, 30)
+    assert message["startVersion"] == ver(1, 0, 10)
+
+
+def test_a_readied_transition_of_the_old_identity_is_dropped_at_the_switch() -> None:
+    session = SyncSession(identity=None)
+    subscribe(session, 0)
+    assert session.complete(session.begin(), 10) is True  # ready, not sent yet
+    session.authenticate(Authenticate("User", 0, "jwt"), ALICE)
+    assert session.transition() is None and session.ready is None
+    assert session.sent_identity == 0 and session.dirty
+
+
+def test_expiry_of_the_identity() -> None:
+    session = SyncSession(identity=None)
+    assert not session.expired(1e12)  # no token: never
+    session.authenticate(Authenticate("User", 0, "jwt"), ALICE, expires_at=100.0)
+    assert not session.expired(99.9) and session.expired(100.0)
+    session.authenticate(Authenticate("None", 1), None)
+    assert session.expires_at is None and not session.expired(1e12)
+
+
 def test_owe_transition_keeps_the_highest_ts() -> None:
     session = SyncSession(identity=None)
     session.owe_transition(20)
