@@ -9,6 +9,7 @@ Needs `npm ci` in demo_project/web and /usr/bin/chromium (`python3 dev.py test` 
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import jwt as pyjwt
 import psycopg
 import pytest
 import requests
@@ -147,6 +149,9 @@ def _log_in(page: Page, url: str, username: str) -> None:
     expect(page.locator(".who b")).to_have_text(username)
     # The badge turns "live" when the client's WebSocket is open.
     expect(page.locator("#connection")).to_have_text("live", timeout=WAIT_MS)
+    # The page called setAuth with a token bought by its session: the server accepted it (the
+    # client's onChange(true) fires on the Transition that confirms the Authenticate).
+    expect(page.locator("body")).to_have_attribute("data-socket-auth", "token", timeout=WAIT_MS)
 
 
 def _send(page: Page, body: str) -> None:
@@ -162,9 +167,11 @@ def test_two_users_see_each_other_live(demo_server: str, tmp_path: Path) -> None
         try:
             pages = {}
             problems: list[str] = []  # uncaught exceptions, and any use of the HTTP API
+            sent: dict[str, list[str | bytes]] = {"alice": [], "bob": []}  # WebSocket frames
 
             def watch_http(request: Request) -> None:
-                if "/api/" in request.url:  # the page polled, or fell back to HTTP
+                # the page polled, or fell back to HTTP (buying a token is the one HTTP call)
+                if "/api/" in request.url and "/api/auth/token" not in request.url:
                     problems.append(f"HTTP {request.method} {request.url}")
 
             for user in ("alice", "bob"):
@@ -172,12 +179,27 @@ def test_two_users_see_each_other_live(demo_server: str, tmp_path: Path) -> None
                 page.set_default_timeout(WAIT_MS)
                 page.on("pageerror", lambda e, user=user: problems.append(f"{user}: {e}"))
                 page.on("request", watch_http)
+                page.on(
+                    "websocket",
+                    lambda ws, user=user: ws.on(
+                        "framesent", lambda frame, user=user: sent[user].append(frame)
+                    ),
+                )
                 _log_in(page, url, user)
                 expect(page.locator("#channel-name")).to_have_text("# general")  # the first
                 expect(page.locator("#messages")).to_contain_text("Welcome to the reactive demo!")
                 page.evaluate("window.notReloaded = true")
                 pages[user] = page
             alice, bob = pages["alice"], pages["bob"]
+            for user, frames in sent.items():  # each socket sent its user's token
+                tokens = [
+                    json.loads(f)["value"]
+                    for f in frames
+                    if isinstance(f, str) and json.loads(f).get("type") == "Authenticate"
+                ]
+                assert tokens, f"{user}'s page sent no Authenticate"
+                claims = pyjwt.decode(tokens[0], options={"verify_signature": False})
+                assert claims["preferred_username"] == user, claims
 
             # alice's message reaches bob's open page over the WebSocket.
             _send(alice, f"Hello Bob, live from the browser ({tag})")

@@ -2,7 +2,8 @@
 // static/convex/browser.bundle.js, which defines the global `convex`). `ConvexClient` speaks
 // Convex's WebSocket sync protocol, which reactive serves: the page subscribes to queries and
 // re-renders whenever their results change, with no polling. The WebSocket goes to this page's
-// own origin, so it carries the Django session cookie: the logged-in user is the identity.
+// own origin, so it carries the Django session cookie: the logged-in user is the identity. A
+// logged-in page also calls setAuth with a token the session buys (see fetchToken below).
 "use strict";
 
 const client = new convex.ConvexClient(window.location.origin);
@@ -94,6 +95,20 @@ client.onUpdate(api.chat.list_channels, {}, (channels) => {
   }
   renderChannels();
 }, showError);
+
+// A logged-in page also authenticates its socket with a token, as a page served from another
+// origin (where the session cookie does not travel) would: Django's session buys a short-lived JWT
+// at /api/auth/token, the client sends it in an Authenticate message and fetches a fresh one
+// before it expires. The functions see the same identity either way (subject = the user's pk).
+async function fetchToken() {
+  const response = await fetch("/api/auth/token", { method: "POST", credentials: "same-origin" });
+  if (!response.ok) return null; // logged out in another tab: the socket goes on anonymously
+  return (await response.json()).token;
+}
+function showAuth(isAuthenticated) {
+  document.body.dataset.socketAuth = isAuthenticated ? "token" : "session";
+}
+if (loggedIn) client.setAuth(fetchToken, showAuth);
 
 // The "live" badge: whether the client's WebSocket is open right now.
 function showConnection({ isWebSocketConnected, hasEverConnected }) {
