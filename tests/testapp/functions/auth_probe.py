@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reactive import action, internal, internal_mutation, mutation, query
+from reactive import action, internal, internal_action, internal_mutation, mutation, query
 
 
 def _subject(ctx: Any) -> str | None:
@@ -67,3 +67,9 @@ def schedule_record(ctx, name: str) -> str | None:
 def topic(ctx, name: str) -> str | None:
     row = ctx.db.query("channels").filter(lambda q: q.eq(q.field("name"), name)).unique()
     return None if row is None else row["topic"]
+
+
+@internal_action
+def record_from_internal_action(ctx, name: str) -> str | None:
+    """Writes through an internal mutation: no client may reach it (test_security.py)."""
+    return ctx.run_mutation(internal.testapp.auth_probe.record_internal, {"name": name})
