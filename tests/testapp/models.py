@@ -64,3 +64,41 @@ class AppUser(User):
 
 
 register_table(AppUser, "users", creation_time="date_joined", exclude=("password",))
+
+
+# -- triggers (tests/testapp/triggers.py keeps posts.comment_count and the audit table) --------
+
+
+@table("posts")
+class Post(ReactiveModel):
+    title = models.CharField(max_length=100)
+    comment_count = models.IntegerField(default=0)
+
+
+@table("comments")
+class Comment(ReactiveModel):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE)
+    body = models.CharField(max_length=200)
+
+    class Meta:
+        indexes = [models.Index(fields=["post"], name="comments_by_post")]
+
+
+@table("audit")
+class AuditEntry(ReactiveModel):
+    """One row per change a trigger or an on_success saw (subject: table, operation, id)."""
+
+    subject = models.CharField(max_length=100)
+    operation = models.CharField(max_length=20)
+    doc = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [models.Index(fields=["doc"], name="audit_by_doc")]
+
+
+@table("links")
+class Link(ReactiveModel):
+    """A trigger inserts link n+1 after link n while n < stop: a cascade as deep as asked."""
+
+    n = models.IntegerField()
+    stop = models.IntegerField()

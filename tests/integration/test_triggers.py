@@ -1,0 +1,247 @@
+"""In-transaction triggers (reactive.triggers) against real Postgres, through the executor.
+
+The test app's handlers (tests/testapp/triggers.py, autodiscovered) keep `posts.comment_count`,
+write an `audit` row per change of a post, refuse a comment whose body is "boom", and extend a
+chain of `links` as deep as the data asks. Ad-hoc handlers are registered for one test and
+removed after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from reactive import internal_mutation
+from reactive.errors import ConfigurationError, ConvexError, LimitExceeded
+from reactive.functions.registry import registry
+from reactive.testing import ReactiveClient
+from reactive.triggers import MAX_DEPTH, Change, TriggerCtx, register, unregister
+from reactive.triggers.writer import TriggeringWriter
+from tests.helpers import in_mutation, in_query
+from tests.testapp.models import Comment, Post
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def client() -> ReactiveClient:
+    return ReactiveClient()
+
+
+@pytest.fixture
+def seen() -> Iterator[list[Change]]:
+    """Every change to `comments` and `audit` that reaches a handler, for the test's duration."""
+    changes: list[Change] = []
+
+    def record(ctx: TriggerCtx, change: Change) -> None:
+        changes.append(change)
+
+    register("comments", record)
+    register("audit", record)
+    try:
+        yield changes
+    finally:
+        unregister("comments", record)
+        unregister("audit", record)
+
+
+def post(client: ReactiveClient, title: str = "p") -> str:
+    return str(client.mutation("testapp/posts:create_post", {"title": title}))
+
+
+def count(client: ReactiveClient, post_id: str) -> int:
+    return int(client.query("testapp/posts:get_post", {"post": post_id})["comment_count"])
+
+
+def test_a_trigger_keeps_a_denormalised_count(client: ReactiveClient) -> None:
+    a, b = post(client, "a"), post(client, "b")
+    c1 = client.mutation("testapp/posts:add_comment", {"post": a, "body": "one"})
+    client.mutation("testapp/posts:add_comments", {"post": a, "bodies": ["two", "three"]})
+    assert count(client, a) == 3
+    client.mutation("testapp/posts:move_comment", {"comment": c1, "post": b})  # patch
+    assert (count(client, a), count(client, b)) == (2, 1)
+    # replace, id-only form: the table comes from the id
+    client.mutation("testapp/posts:replace_comment", {"comment": c1, "post": a, "body": "1"})
+    assert (count(client, a), count(client, b)) == (3, 0)
+    client.mutation("testapp/posts:delete_comment", {"comment": c1})
+    assert count(client, a) == 2
+    # the database agrees with what the trigger kept
+    assert (
+        Post.objects.get(title="a").comment_count == Comment.objects.filter(post__title="a").count()
+    )
+
+
+def test_the_change_carries_operation_id_and_whole_documents(
+    client: ReactiveClient, seen: list[Change]
+) -> None:
+    a, b = post(client, "a"), post(client, "b")
+    c = client.mutation("testapp/posts:add_comment", {"post": a, "body": "x"})
+    client.mutation("testapp/posts:move_comment", {"comment": c, "post": b})
+    client.mutation("testapp/posts:delete_comment", {"comment": c})
+    mine = [ch for ch in seen if ch.table == "comments"]
+    assert [ch.operation for ch in mine] == ["insert", "update", "delete"]
+    insert, update, delete = mine
+    assert {ch.id for ch in mine} == {c}
+    assert insert.old_doc is None and insert.new_doc is not None
+    assert insert.new_doc["_id"] == c and insert.new_doc["body"] == "x"
+    assert insert.new_doc["post"] == a and "_creationTime" in insert.new_doc
+    assert update.old_doc == insert.new_doc
+    assert update.new_doc == {**insert.new_doc, "post": b}
+    assert delete.old_doc == update.new_doc and delete.new_doc is None
+
+
+def test_cascades_run_breadth_first_and_land_in_the_same_transaction(
+    client: ReactiveClient,
+) -> None:
+    a = post(client)
+    outcome = client.call("testapp/posts:add_comment", {"post": a, "body": "x"})
+    assert outcome.ok, outcome.error
+    # comment insert → posts update (level 1) → audit insert (level 2)
+    assert client.query("testapp/posts:audit", {"doc": a}) == ["posts insert", "posts update"]
+    assert outcome.writes is not None
+    assert {w.table for w in outcome.writes} == {"comments", "posts", "audit"}
+    client.mutation("testapp/posts:rename_post", {"post": a, "title": "new"})  # id-only patch
+    assert client.query("testapp/posts:audit", {"doc": a})[-1] == "posts update"
+
+
+def test_a_handler_that_raises_aborts_the_mutation(client: ReactiveClient) -> None:
+    a = post(client)
+    with pytest.raises(ConvexError) as info:
+        client.mutation("testapp/posts:add_comments", {"post": a, "bodies": ["ok", "boom"]})
+    assert info.value.data["code"] == "BOOM"
+    assert client.query("testapp/posts:comments", {"post": a}) == []
+    assert count(client, a) == 0
+    assert client.query("testapp/posts:audit", {"doc": a}) == ["posts insert"]
+
+
+def test_a_caught_trigger_error_undoes_the_write_and_its_cascade(
+    client: ReactiveClient,
+) -> None:
+    """The write and its handlers share one savepoint: caught, the error leaves nothing of the
+    refused comment (not the row, not the count, not the audit row), and the mutation goes on."""
+    a = post(client)
+    result = client.mutation("testapp/posts:add_comment_catching", {"post": a, "body": "fine"})
+    assert result["caught"]["code"] == "BOOM"
+    assert client.query("testapp/posts:comments", {"post": a}) == ["fine"]
+    assert count(client, a) == 1
+    assert client.query("testapp/posts:audit", {"doc": a}) == ["posts insert", "posts update"]
+
+
+def test_every_mutation_runs_triggers(client: ReactiveClient) -> None:
+    a = post(client)
+    client.mutation("testapp/posts:add_comment_internal", {"post": a, "body": "i"})  # internal
+    client.mutation("testapp/custom:add_comment_as", {"post": a, "body": "c"})  # custom
+    in_mutation(lambda ctx: ctx.db.insert("comments", {"post": a, "body": "adhoc"}))
+    nested = in_mutation(
+        lambda ctx: ctx.run_mutation("testapp/posts:add_comment", {"post": a, "body": "n"})
+    )
+    assert nested.ok, nested.error
+    assert count(client, a) == 4
+
+
+def test_queries_and_mutations_see_the_wrappers_they_should() -> None:
+    q = in_query(lambda ctx: type(ctx.db).__name__)
+    m = in_mutation(lambda ctx: type(ctx.db).__name__)
+    assert q.value == "DatabaseReader"
+    assert m.value == TriggeringWriter.__name__
+    # the rate limiter (and other code) reads ctx.db.using through the wrapper
+    assert in_mutation(lambda ctx: ctx.db.using).value == "default"
+
+
+def test_cascade_depth_is_bounded_and_the_error_names_the_chain(client: ReactiveClient) -> None:
+    client.mutation("testapp/posts:start_links", {"stop": MAX_DEPTH})
+    assert client.query("testapp/posts:links") == list(range(1, MAX_DEPTH + 1))
+    with pytest.raises(LimitExceeded) as info:
+        client.mutation("testapp/posts:start_links", {"stop": MAX_DEPTH + 1})
+    message = str(info.value)
+    assert "testapp/posts:start_links" in message
+    assert f"deeper than {MAX_DEPTH} levels" in message
+    assert " → ".join(["links insert"] * (MAX_DEPTH + 1)) in message
+    assert client.query("testapp/posts:links") == list(range(1, MAX_DEPTH + 1))  # none added
+
+
+def test_on_delete_cascades_and_orm_writes_do_not_run_triggers(
+    client: ReactiveClient, seen: list[Change]
+) -> None:
+    a = post(client)
+    client.mutation("testapp/posts:add_comments", {"post": a, "bodies": ["x", "y"]})
+    seen.clear()
+    client.mutation("testapp/posts:delete_post", {"post": a})
+    assert Comment.objects.count() == 0  # Django's cascade removed them...
+    assert [ch.table for ch in seen] == ["audit"]  # ...without running comments' triggers
+    assert client.query("testapp/posts:audit", {"doc": a})[-1] == "posts delete"
+    # a write through the ORM (the admin, a script) runs no trigger either
+    b = post(client)
+    seen.clear()
+    Comment.objects.create(post=Post.objects.get(title="p", comment_count=0), body="orm")
+    assert seen == [] and count(client, b) == 0
+
+
+def test_inner_db_writes_without_triggers(client: ReactiveClient, seen: list[Change]) -> None:
+    calls: list[str] = []
+
+    def via_inner(ctx: TriggerCtx, change: Change) -> None:
+        calls.append(change.operation)
+        ctx.inner_db.insert("audit", {"subject": "notes", "operation": "inner", "doc": change.id})
+        ctx.db.insert("audit", {"subject": "notes", "operation": "outer", "doc": change.id})
+
+    register("notes", via_inner)
+    try:
+        note = in_mutation(lambda ctx: ctx.db.insert("notes", {"text": "hi"})).unwrap()
+    finally:
+        unregister("notes", via_inner)
+    assert calls == ["insert"]
+    assert sorted(client.query("testapp/posts:audit", {"doc": note})) == [
+        "notes inner",
+        "notes outer",
+    ]
+    assert [ch.new_doc["operation"] for ch in seen if ch.new_doc] == ["outer"]
+
+
+def test_handler_ctx_is_the_mutations(client: ReactiveClient) -> None:
+    found: dict[str, Any] = {}
+
+    def look(ctx: TriggerCtx, change: Change) -> None:
+        identity = ctx.auth.get_user_identity()
+        found.update(
+            subject=identity.subject if identity else None,
+            path=ctx.path,
+            now=ctx.now,
+            has_scheduler=ctx.scheduler is not None,
+        )
+        ctx.log("trigger saw", change.operation)
+
+    @internal_mutation(path="adhoc:note_as")
+    def note_as(ctx: Any) -> str:
+        return str(ctx.db.insert("notes", {"text": "t"}))
+
+    register("notes", look)
+    try:
+        outcome = client.with_identity("ann").call("adhoc:note_as", {})
+    finally:
+        unregister("notes", look)
+        registry.unregister("adhoc:note_as")
+    assert outcome.ok, outcome.error
+    assert found == {
+        "subject": "ann",
+        "path": "adhoc:note_as",
+        "now": found["now"],
+        "has_scheduler": True,
+    }
+    assert any("trigger saw insert" in line for line in outcome.log_lines), outcome.log_lines
+
+
+def test_registration_mistakes_are_configuration_errors() -> None:
+    def ok(ctx: Any, change: Any) -> None: ...
+
+    with pytest.raises(ConfigurationError, match="there is no table 'nope'"):
+        register("nope", ok)
+
+    async def later(ctx: Any, change: Any) -> None: ...
+
+    with pytest.raises(ConfigurationError, match="must be synchronous"):
+        register("notes", later)
+    with pytest.raises(ConfigurationError, match=r"must take \(ctx, change\)"):
+        register("notes", lambda ctx: None)
