@@ -20,6 +20,7 @@ from reactive.testing import ReactiveClient
 from reactive.triggers import MAX_DEPTH, Change, TriggerCtx, register, unregister
 from reactive.triggers.writer import TriggeringWriter
 from tests.helpers import in_mutation, in_query
+from tests.sync_client import RawSync
 from tests.testapp.models import Comment, Post
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -245,3 +246,37 @@ def test_registration_mistakes_are_configuration_errors() -> None:
         register("notes", later)
     with pytest.raises(ConfigurationError, match=r"must take \(ctx, change\)"):
         register("notes", lambda ctx: None)
+
+
+# -- over the WebSocket: a subscriber sees the write and what its trigger wrote together ------
+
+
+async def test_a_subscriber_sees_the_trigger_maintained_count_in_the_same_transition(
+    asgi_server: Any,
+) -> None:
+    client = await RawSync.connect(asgi_server.ws_url)
+    try:
+        post_id = await client.mutation("testapp/posts:create_post", {"title": "live"})
+        q_post = await client.subscribe("testapp/posts:get_post", {"post": post_id})
+        q_comments = await client.subscribe("testapp/posts:comments", {"post": post_id})
+        assert client.results[q_post]["comment_count"] == 0
+        for n, body in enumerate(["one", "two"], start=1):
+            before = len(client.transitions)
+            await client.mutation("testapp/posts:add_comment", {"post": post_id, "body": body})
+            assert client.results[q_post]["comment_count"] == n
+            # the Transition that carries the new comment carries the new count too
+            (carrying,) = [
+                t
+                for t in client.transitions[before:]
+                if any(m["queryId"] == q_comments for m in t["modifications"])
+            ]
+            updated = {m["queryId"]: m for m in carrying["modifications"]}
+            assert updated[q_comments]["value"][-1] == body
+            assert updated[q_post]["value"]["comment_count"] == n
+        response = await client.call(
+            "Mutation", "testapp/posts:add_comment", {"post": post_id, "body": "boom"}
+        )
+        assert not response["success"] and response["errorData"]["code"] == "BOOM"
+        assert client.results[q_post]["comment_count"] == 2
+    finally:
+        await client.close()
