@@ -193,3 +193,9 @@ class TriggeringWriter:
             if self._inner.normalize_id(name, doc_id) is not None:
                 return name
         return None
+
+
+if TYPE_CHECKING:
+
+    def _meets_the_contract(writer: TriggeringWriter) -> DocumentWriter:
+        return writer  # mypy checks that TriggeringWriter is a DocumentWriter

@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import pgtrigger
 import pytest
+from django.db import connection
 
 from reactive import internal_mutation
 from reactive.errors import ConfigurationError, ConvexError, LimitExceeded
 from reactive.functions.registry import registry
+from reactive.ids import pk_of
 from reactive.testing import ReactiveClient
-from reactive.triggers import MAX_DEPTH, Change, TriggerCtx, register, unregister
+from reactive.triggers import MAX_DEPTH, Change, TriggerCtx, handlers, register, unregister
 from reactive.triggers.writer import TriggeringWriter
 from tests.helpers import in_mutation, in_query
 from tests.sync_client import RawSync
@@ -246,6 +249,44 @@ def test_registration_mistakes_are_configuration_errors() -> None:
         register("notes", later)
     with pytest.raises(ConfigurationError, match=r"must take \(ctx, change\)"):
         register("notes", lambda ctx: None)
+
+
+# The database trigger docs/triggers.md shows, for writes that bypass ctx.db (admin, raw SQL).
+COUNT_IN_SQL = pgtrigger.Trigger(
+    name="keep_comment_count",
+    when=pgtrigger.After,
+    operation=pgtrigger.Insert | pgtrigger.Update | pgtrigger.Delete,
+    func="""
+        IF TG_OP IN ('UPDATE', 'DELETE') THEN
+            UPDATE testapp_post SET comment_count = comment_count - 1 WHERE id = OLD.post_id;
+        END IF;
+        IF TG_OP IN ('INSERT', 'UPDATE') THEN
+            UPDATE testapp_post SET comment_count = comment_count + 1 WHERE id = NEW.post_id;
+        END IF;
+        RETURN NULL;
+    """,
+)
+
+
+def test_a_database_trigger_covers_writes_that_bypass_ctx_db(client: ReactiveClient) -> None:
+    kept = handlers("comments")
+    unregister("comments")  # the SQL trigger keeps the count instead of the Python one
+    COUNT_IN_SQL.install(Comment)
+    try:
+        a = post(client)
+        pk = pk_of("posts", a)
+        Comment.objects.create(post_id=pk, body="orm")  # the ORM, as the admin writes
+        assert count(client, a) == 1
+        client.mutation("testapp/posts:add_comment", {"post": a, "body": "fn"})
+        assert count(client, a) == 2  # counted once: by the database trigger
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM testapp_comment WHERE post_id = %s", [pk])
+        assert count(client, a) == 0
+    finally:
+        COUNT_IN_SQL.uninstall(Comment)
+        for handler in kept:
+            register("comments", handler)
+    assert handlers("comments") == kept
 
 
 # -- over the WebSocket: a subscriber sees the write and what its trigger wrote together ------
