@@ -22,8 +22,8 @@ from ..functions.context import run_off_loop
 from ..functions.registry import AnyFunction, Isolation, Kind, RegisteredFunction
 from ..validators import CompiledArgs, Validator
 from ..validators.builders import _Object
-from .context import derive
 from .customization import Customization
+from .derive import derive
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -32,7 +32,7 @@ _INPUT_KEYS = frozenset({"ctx", "args", "on_success"})
 _PLURAL = {Kind.QUERY: "queries", Kind.MUTATION: "mutations", Kind.ACTION: "actions"}
 
 
-class _Wrap(Protocol):
+class _CustomWrap(Protocol):
     """What ``@custom(...)`` returns: applied to a handler, it registers it."""
 
     def __call__(self, handler: Callable[P, R], /) -> RegisteredFunction[P, R]: ...
@@ -58,7 +58,7 @@ class CustomDecorator(Protocol):
         path: str | None = None,
         isolation: str | Isolation = Isolation.SERIALIZABLE,
         **options: Any,
-    ) -> _Wrap: ...
+    ) -> _CustomWrap: ...
 
 
 def _kind_of(base: Any) -> Kind | None:

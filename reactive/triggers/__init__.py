@@ -15,17 +15,17 @@ Writes that do not go through ``ctx.db`` (the admin, the ORM, raw SQL, Django's 
 cascades) do not run them; subscribers still see those through change capture. See
 docs/triggers.md.
 
-Importing this package installs the ``ctx.db`` wrapper (`wrapper.install`); reactive's app
+Importing this package installs the ``ctx.db`` wrapper (`hook.install`); reactive's app
 imports it at start-up, with every app's ``triggers`` module.
 """
 
 from __future__ import annotations
 
+from .cascade import MAX_DEPTH
 from .change import Change, Operation
-from .context import TriggerCtx
-from .registry import Handler, handlers, register, trigger, unregister
-from .wrapper import install
-from .writer import MAX_DEPTH
+from .hook import install
+from .table_handlers import Handler, handlers, register, trigger, unregister
+from .trigger_ctx import TriggerCtx
 
 __all__ = [
     "MAX_DEPTH",

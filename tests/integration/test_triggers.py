@@ -21,7 +21,7 @@ from reactive.functions.registry import registry
 from reactive.ids import pk_of
 from reactive.testing import ReactiveClient
 from reactive.triggers import MAX_DEPTH, Change, TriggerCtx, handlers, register, unregister
-from reactive.triggers.writer import TriggeringWriter
+from reactive.triggers.cascade import TriggeringWriter
 from tests.helpers import in_mutation, in_query
 from tests.sync_client import RawSync
 from tests.testapp.models import Comment, Post

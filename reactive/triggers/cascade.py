@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from django.db import transaction
 
 from ..errors import LimitExceeded
-from . import registry
+from . import table_handlers
 from .change import Change
-from .context import TriggerCtx
+from .trigger_ctx import TriggerCtx
 
 if TYPE_CHECKING:
     from ..db.interface import DocumentReader, DocumentWriter, TableView
@@ -70,7 +70,7 @@ class Cascade:
         while self.queue:
             change, chain = self.queue.popleft()
             here = (*chain, f"{change.table} {change.operation}")
-            found = registry.handlers(change.table)
+            found = table_handlers.handlers(change.table)
             if found and len(here) > MAX_DEPTH:
                 raise LimitExceeded(
                     f"{self.ctx.path}: triggers cascaded deeper than {MAX_DEPTH} levels: "
@@ -127,7 +127,7 @@ class TriggeringWriter:
     # ---- writes
     def insert(self, table: str, document: dict[str, Any]) -> str:
         inner = self._inner
-        if not registry.handlers(table):
+        if not table_handlers.handlers(table):
             return inner.insert(table, document)
 
         def perform() -> tuple[str, Change]:
@@ -155,7 +155,7 @@ class TriggeringWriter:
             table, doc_id = self._table_of(table_or_id), table_or_id
         else:
             table, doc_id = table_or_id, id
-        if table is None or not registry.handlers(table):
+        if table is None or not table_handlers.handlers(table):
             inner.delete(table_or_id, id)
             return
 
@@ -171,7 +171,7 @@ class TriggeringWriter:
         inner = self._inner
         write = inner.patch if method == "patch" else inner.replace
         name = self._table_of(doc_id) if table is None else table
-        if name is None or not registry.handlers(name):
+        if name is None or not table_handlers.handlers(name):
             if table is None:
                 write(doc_id, value)
             else:
@@ -189,7 +189,7 @@ class TriggeringWriter:
 
     def _table_of(self, doc_id: str) -> str | None:
         """The table with handlers that ``doc_id`` belongs to (convex-helpers' way: ask each)."""
-        for name in registry.tables_with_handlers():
+        for name in table_handlers.tables_with_handlers():
             if self._inner.normalize_id(name, doc_id) is not None:
                 return name
         return None

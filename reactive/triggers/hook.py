@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from ..functions.context import MutationCtx
 from ..functions.registry import Kind
 from ..functions.wrappers import install as install_wrapper
-from . import registry
-from .writer import Cascade, TriggeringWriter
+from . import table_handlers
+from .cascade import Cascade, TriggeringWriter
 
 if TYPE_CHECKING:
     from ..functions.context import QueryCtx
@@ -22,7 +22,7 @@ ORDER = 10
 def wrap(ctx: QueryCtx, fn: AnyFunction) -> TriggeringWriter | None:
     """A triggering writer over a mutation's ``ctx.db``; None (leave it) when no table has a
     handler, and in queries."""
-    if fn.kind is not Kind.MUTATION or not registry.tables_with_handlers():
+    if fn.kind is not Kind.MUTATION or not table_handlers.tables_with_handlers():
         return None
     assert isinstance(ctx, MutationCtx)
     return TriggeringWriter(Cascade(ctx, ctx.db))
