@@ -170,7 +170,7 @@ class CustomBuilder:
         if handler_async or custom.is_async:
 
             async def arun(ctx: Any, /, **kwargs: Any) -> Any:
-                mine = {k: kwargs.pop(k) for k in keys if k in kwargs}
+                mine = {k: kwargs.pop(k, None) for k in keys}  # absent: optional
                 added = custom.input(ctx, mine, **options)
                 if inspect.isawaitable(added):
                     added = await added
@@ -189,7 +189,7 @@ class CustomBuilder:
         else:
 
             def run(ctx: Any, /, **kwargs: Any) -> Any:
-                mine = {k: kwargs.pop(k) for k in keys if k in kwargs}
+                mine = {k: kwargs.pop(k, None) for k in keys}  # absent: optional
                 added = _not_awaitable(ctx, "input", custom.input(ctx, mine, **options))
                 new_ctx, new_args, on_success = split(ctx, kwargs, added)
                 result = handler(new_ctx, **new_args)

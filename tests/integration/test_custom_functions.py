@@ -281,3 +281,29 @@ def test_official_python_client(asgi_server: Any) -> None:
     assert convex.query("testapp/posts:audit", {"doc": channel}) == ["channels success"]
     with pytest.raises(ConvexExecutionError, match="Could not find public function"):
         convex.query("testapp/custom:whoami_internal", {"session": "s"})
+
+
+def test_an_optional_customization_argument_reaches_input_as_none_when_absent(
+    client: ReactiveClient, adhoc: list[str]
+) -> None:
+    builder = custom_query(
+        query,
+        Customization(
+            args={"token": v.optional(v.string())},
+            input=lambda ctx, args: {"ctx": {"token": args["token"]}},
+        ),
+    )
+
+    @builder(path="adhoc:hinted")
+    def hinted(ctx: Any, n: int = 0) -> Any:
+        return [ctx.token, n]
+
+    @builder(path="adhoc:declared", args={"n": v.number()})
+    def declared(ctx: Any, n: float) -> Any:
+        return [ctx.token, n]
+
+    adhoc.extend(["adhoc:hinted", "adhoc:declared"])
+    assert client.query("adhoc:hinted") == [None, 0]
+    assert client.query("adhoc:hinted", {"token": "t", "n": 1}) == ["t", 1]
+    assert client.query("adhoc:declared", {"n": 2}) == [None, 2]
+    assert client.query("adhoc:declared", {"n": 2, "token": "t"}) == ["t", 2]

@@ -13,6 +13,8 @@ from typing import Any
 
 import pgtrigger
 import pytest
+from convex import ConvexError as ClientConvexError
+from convex.http_client import ConvexExecutionError, ConvexHttpClient
 from django.db import connection
 
 from reactive import internal_mutation
@@ -287,6 +289,21 @@ def test_a_database_trigger_covers_writes_that_bypass_ctx_db(client: ReactiveCli
         for handler in kept:
             register("comments", handler)
     assert handlers("comments") == kept
+
+
+@pytest.mark.interop
+def test_official_python_client(asgi_server: Any) -> None:
+    convex = ConvexHttpClient(asgi_server.url)
+    a = convex.mutation("testapp/posts:create_post", {"title": "http"})
+    convex.mutation("testapp/posts:add_comments", {"post": a, "bodies": ["x", "y"]})
+    assert convex.query("testapp/posts:get_post", {"post": a})["comment_count"] == 2
+    with pytest.raises(ClientConvexError) as info:
+        convex.mutation("testapp/posts:add_comment", {"post": a, "body": "boom"})
+    assert info.value.data["code"] == "BOOM"
+    assert convex.query("testapp/posts:comments", {"post": a}) == ["x", "y"]
+    assert convex.query("testapp/posts:get_post", {"post": a})["comment_count"] == 2
+    with pytest.raises(ConvexExecutionError, match="deeper than 8 levels"):
+        convex.mutation("testapp/posts:start_links", {"stop": MAX_DEPTH + 1})
 
 
 # -- over the WebSocket: a subscriber sees the write and what its trigger wrote together ------
