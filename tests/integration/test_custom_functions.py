@@ -1,4 +1,4 @@
-"""Custom function builders (reactive.custom) against real Postgres: through the executor, and
+"""Custom function builders (reactive.custom) against real Topicgres: through the executor, and
 over HTTP with the official Python client.
 
 The builders and functions are in tests/testapp/functions/custom.py (`testapp/custom:*`);
@@ -135,7 +135,7 @@ def test_a_wrapped_db_is_what_the_handler_reads_and_writes(client: ReactiveClien
 def test_on_success_runs_in_the_transaction_after_the_handler(client: ReactiveClient) -> None:
     name = _unique("audited")
     channel = client.mutation("testapp/custom:audited_create", {"name": name})
-    assert client.query("testapp/posts:audit", {"doc": channel}) == ["channels success"]
+    assert client.query("testapp/topics:audit", {"doc": channel}) == ["channels success"]
     with pytest.raises(ConvexError):
         client.mutation("testapp/custom:audited_create", {"name": name + "x", "fail": True})
     assert not Channel.objects.filter(name=name + "x").exists()
@@ -278,7 +278,7 @@ def test_official_python_client(asgi_server: Any) -> None:
     assert info.value.data == {"code": "NO_SECRETS"}
     name = _unique("http")
     channel = convex.mutation("testapp/custom:audited_create", {"name": name})
-    assert convex.query("testapp/posts:audit", {"doc": channel}) == ["channels success"]
+    assert convex.query("testapp/topics:audit", {"doc": channel}) == ["channels success"]
     with pytest.raises(ConvexExecutionError, match="Could not find public function"):
         convex.query("testapp/custom:whoami_internal", {"session": "s"})
 

@@ -66,22 +66,22 @@ class AppUser(User):
 register_table(AppUser, "users", creation_time="date_joined", exclude=("password",))
 
 
-# -- triggers (tests/testapp/triggers.py keeps posts.comment_count and the audit table) --------
+# -- triggers (tests/testapp/triggers.py keeps topics.reply_count and the audit table) --------
 
 
-@table("posts")
-class Post(ReactiveModel):
+@table("topics")
+class Topic(ReactiveModel):
     title = models.CharField(max_length=100)
-    comment_count = models.IntegerField(default=0)
+    reply_count = models.IntegerField(default=0)
 
 
-@table("comments")
-class Comment(ReactiveModel):
-    post = models.ForeignKey(Post, on_delete=models.CASCADE)
+@table("replies")
+class Reply(ReactiveModel):
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE)
     body = models.CharField(max_length=200)
 
     class Meta:
-        indexes = [models.Index(fields=["post"], name="comments_by_post")]
+        indexes = [models.Index(fields=["topic"], name="replies_by_topic")]
 
 
 @table("audit")

@@ -1,8 +1,8 @@
 """Trigger handlers of the test app (autodiscovered at start-up, like a functions module).
 
-- ``comments`` keeps ``posts.comment_count`` (a denormalised count) and refuses a comment whose
+- ``replies`` keeps ``topics.reply_count`` (a denormalised count) and refuses a reply whose
   body is "boom" (a handler that raises);
-- ``posts`` writes an ``audit`` row per change, so a comment cascades two levels deep;
+- ``topics`` writes an ``audit`` row per change, so a reply cascades two levels deep;
 - ``links`` inserts link n+1 after link n while n < stop: a cascade as deep as the data asks.
 """
 
@@ -14,30 +14,30 @@ from reactive import ConvexError
 from reactive.triggers import Change, TriggerCtx, register, trigger
 
 
-@trigger("comments")
-def count_comments(ctx: TriggerCtx, change: Change) -> None:
-    old_post = change.old_doc["post"] if change.old_doc else None
-    new_post = change.new_doc["post"] if change.new_doc else None
-    if old_post == new_post:
+@trigger("replies")
+def count_replies(ctx: TriggerCtx, change: Change) -> None:
+    old_topic = change.old_doc["topic"] if change.old_doc else None
+    new_topic = change.new_doc["topic"] if change.new_doc else None
+    if old_topic == new_topic:
         return
-    for post, delta in ((old_post, -1), (new_post, 1)):
-        if post is not None:
-            doc = ctx.db.get("posts", post)
+    for topic, delta in ((old_topic, -1), (new_topic, 1)):
+        if topic is not None:
+            doc = ctx.db.get("topics", topic)
             assert doc is not None
-            ctx.db.patch("posts", post, {"comment_count": doc["comment_count"] + delta})
+            ctx.db.patch("topics", topic, {"reply_count": doc["reply_count"] + delta})
 
 
 def refuse_boom(ctx: TriggerCtx, change: Change) -> None:
     if change.new_doc is not None and change.new_doc["body"] == "boom":
-        raise ConvexError({"code": "BOOM", "comment": change.id})
+        raise ConvexError({"code": "BOOM", "reply": change.id})
 
 
-register("comments", refuse_boom)
+register("replies", refuse_boom)
 
 
-@trigger("posts")
-def audit_posts(ctx: TriggerCtx, change: Change) -> None:
-    ctx.db.insert("audit", {"subject": "posts", "operation": change.operation, "doc": change.id})
+@trigger("topics")
+def audit_topics(ctx: TriggerCtx, change: Change) -> None:
+    ctx.db.insert("audit", {"subject": "topics", "operation": change.operation, "doc": change.id})
 
 
 @trigger("links")

@@ -147,8 +147,8 @@ def create_channel_as(ctx: MutationCtx, name: str) -> str:
 
 
 @who_mutation
-def add_comment_as(ctx: Any, post: v.id("posts"), body: str) -> str:
-    return str(ctx.db.insert("comments", {"post": post, "body": f"{ctx.who}: {body}"}))
+def add_reply_as(ctx: Any, topic: v.id("topics"), body: str) -> str:
+    return str(ctx.db.insert("replies", {"topic": topic, "body": f"{ctx.who}: {body}"}))
 
 
 @greeting_mutation(role="admin")
