@@ -28,6 +28,7 @@ from reactive import (
     query,
     v,
 )
+from reactive.checks import check_functions
 from reactive.errors import (
     ArgumentValidationError,
     ConfigurationError,
@@ -210,6 +211,10 @@ def test_definition_mistakes_are_recorded_for_the_check(
     assert "does not take the options ['role']" in options.problems[0]
     outcome = client.call("adhoc:clash", {"session": "s"})
     assert not outcome.ok  # refused, server-side, until fixed
+    assert isinstance(outcome.error, InternalError)
+    reported = [e.msg for e in check_functions() if e.id == "reactive.E020"]
+    assert any(m.startswith("adhoc:clash: argument(s) ['session']") for m in reported), reported
+    assert any(m.startswith("adhoc:options: the customization's") for m in reported), reported
 
 
 def test_builder_mistakes_raise_at_once() -> None:
