@@ -220,8 +220,9 @@ def test_handler_ctx_is_the_mutations(client: ReactiveClient) -> None:
         ctx.log("trigger saw", change.operation)
 
     @internal_mutation(path="adhoc:note_as")
-    def note_as(ctx: Any) -> str:
-        return str(ctx.db.insert("notes", {"text": "t"}))
+    def note_as(ctx: Any) -> float:
+        ctx.db.insert("notes", {"text": "t"})
+        return float(ctx.now)
 
     register("notes", look)
     try:
@@ -233,7 +234,7 @@ def test_handler_ctx_is_the_mutations(client: ReactiveClient) -> None:
     assert found == {
         "subject": "ann",
         "path": "adhoc:note_as",
-        "now": found["now"],
+        "now": outcome.value,  # the function's frozen ctx.now
         "has_scheduler": True,
     }
     assert any("trigger saw insert" in line for line in outcome.log_lines), outcome.log_lines
