@@ -7,6 +7,7 @@ definition mistakes are made here, with ``path=``, and unregistered after each t
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 from convex import ConvexError as ClientConvexError
 from convex.http_client import ConvexExecutionError, ConvexHttpClient
+from django.core.management import call_command
 
 from reactive import (
     Customization,
@@ -167,6 +169,16 @@ def test_built_functions_are_ordinary_registered_functions() -> None:
     assert fn.__name__ == "whoami"  # type: ignore[attr-defined]
     internal = registry.get("testapp/custom:whoami_internal")
     assert internal is not None and internal.internal
+    # `manage.py reactive functions` lists it as it lists any function, by its own handler
+    out = io.StringIO()
+    call_command("reactive", "functions", stdout=out)
+    [line] = [row for row in out.getvalue().splitlines() if "testapp/custom:whoami " in row]
+    assert line.split() == [
+        "testapp/custom:whoami",
+        "query",
+        "public",
+        "tests.testapp.functions.custom.whoami",
+    ]
 
 
 # -- mistakes ----------------------------------------------------------------------------------
