@@ -19,6 +19,7 @@ from django.db import connection
 
 from reactive import internal_mutation
 from reactive.errors import ConfigurationError, ConvexError, LimitExceeded
+from reactive.functions import wrappers
 from reactive.functions.registry import registry
 from reactive.ids import pk_of
 from reactive.testing import ReactiveClient
@@ -154,6 +155,41 @@ def test_queries_and_mutations_see_the_wrappers_they_should() -> None:
     assert m.value == TriggeringWriter.__name__
     # the rate limiter (and other code) reads ctx.db.using through the wrapper
     assert in_mutation(lambda ctx: ctx.db.using).value == "default"
+
+
+def test_a_wrapper_above_triggers_sees_the_functions_writes_not_the_handlers(
+    client: ReactiveClient,
+) -> None:
+    """Row-level rules sit above triggers (order 20): they see what the function writes, and
+    the handlers' writes do not go through them."""
+    seen: list[str] = []
+
+    class Above:
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+
+        def insert(self, table: str, document: dict[str, Any]) -> str:
+            seen.append(f"insert {table}")
+            return str(self._inner.insert(table, document))
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._inner, name)
+
+    def above(ctx: Any, fn: Any) -> Any:
+        if fn.kind.value != "mutation":
+            return None
+        assert isinstance(ctx.db, TriggeringWriter)  # the triggers' wrapper is below
+        return Above(ctx.db)
+
+    a = topic(client)
+    wrappers.install("test-above", above, order=20)
+    try:
+        client.mutation("testapp/topics:add_reply", {"topic": a, "body": "x"})
+    finally:
+        wrappers.uninstall("test-above")
+    assert seen == ["insert replies"]  # not the audit insert its cascade made
+    assert count(client, a) == 1
+    assert client.query("testapp/topics:audit", {"doc": a}) == ["topics insert", "topics update"]
 
 
 def test_cascade_depth_is_bounded_and_the_error_names_the_chain(client: ReactiveClient) -> None:
