@@ -17,12 +17,12 @@ from convex import ConvexError as ClientConvexError
 from convex.http_client import ConvexExecutionError, ConvexHttpClient
 from django.db import connection
 
-from reactive import internal_mutation
+from reactive import api, internal_mutation
 from reactive.errors import ConfigurationError, ConvexError, LimitExceeded
 from reactive.functions import wrappers
 from reactive.functions.registry import registry
 from reactive.ids import pk_of
-from reactive.testing import ReactiveClient
+from reactive.testing import ReactiveClient, run_scheduled
 from reactive.triggers import MAX_DEPTH, Change, TriggerCtx, handlers, register, unregister
 from reactive.triggers.cascade import TriggeringWriter
 from tests.helpers import in_mutation, in_query
@@ -146,6 +146,14 @@ def test_every_mutation_runs_triggers(client: ReactiveClient) -> None:
     )
     assert nested.ok, nested.error
     assert count(client, a) == 4
+    scheduling = in_mutation(
+        lambda ctx: ctx.scheduler.run_after(
+            0, api.testapp.topics.add_reply, {"topic": a, "body": "later"}
+        )
+    )
+    assert scheduling.ok, scheduling.error
+    assert run_scheduled() == ["success"]  # the scheduler's worker path
+    assert count(client, a) == 5
 
 
 def test_queries_and_mutations_see_the_wrappers_they_should() -> None:
