@@ -16,6 +16,7 @@ _EXPORTS: dict[str, str] = {
     "ConflictError": "reactive.errors",
     "ConvexError": "reactive.errors",
     "CronJobs": "reactive.scheduler.crons",
+    "Customization": "reactive.custom",
     "FunctionError": "reactive.errors",
     "Identity": "reactive.auth",
     "Int64": "reactive.values",
@@ -27,6 +28,10 @@ _EXPORTS: dict[str, str] = {
     "SchedulerError": "reactive.errors",
     "action": "reactive.functions.decorators",
     "api": "reactive.functions.references",
+    "custom_action": "reactive.custom",
+    "custom_ctx": "reactive.custom",
+    "custom_mutation": "reactive.custom",
+    "custom_query": "reactive.custom",
     "execute": "reactive.functions.executor",
     "internal": "reactive.functions.references",
     "internal_action": "reactive.functions.decorators",
@@ -46,6 +51,7 @@ __all__ = [
     "ConflictError",
     "ConvexError",
     "CronJobs",
+    "Customization",
     "FunctionError",
     "Identity",
     "Int64",
@@ -56,6 +62,10 @@ __all__ = [
     "SchedulerError",
     "action",
     "api",
+    "custom_action",
+    "custom_ctx",
+    "custom_mutation",
+    "custom_query",
     "execute",
     "internal",
     "internal_action",
@@ -70,6 +80,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from .auth import Identity
+    from .custom import Customization, custom_action, custom_ctx, custom_mutation, custom_query
     from .db.documents import REMOVE
     from .db.tables import register_table, table
     from .errors import (

@@ -1,5 +1,5 @@
 """Wiring at start-up: settings reload, log collection, system tables, change-capture triggers,
-function discovery, row-level rules. No logic of its own."""
+function discovery, row-level rules and triggers. No logic of its own."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import importlib.util
 import pkgutil
 
 from django.apps import AppConfig, apps
+from django.utils.module_loading import autodiscover_modules
 
 from .changelog.triggers import follow_tables
 from .conf import connect_signals, reactive_settings
@@ -34,6 +35,7 @@ class ReactiveConfig(AppConfig):
         system_table.register(ScheduledFunction)
         follow_tables()  # tables registered so far (models modules) and any registered later
         autodiscover_functions()
+        autodiscover_modules("triggers")  # every app's trigger handlers (reactive.triggers)
         register_pending()
         discover_rules()  # each app's rules module; the wrapper for public functions
 

@@ -125,3 +125,41 @@ class Diary(ReactiveModel):
             models.Index(fields=["owner"], name="diaries_by_owner"),
             models.Index(fields=["score"], name="diaries_by_score"),
         ]
+
+
+# -- triggers (tests/testapp/triggers.py keeps topics.reply_count and the audit table) --------
+
+
+@table("topics")
+class Topic(ReactiveModel):
+    title = models.CharField(max_length=100)
+    reply_count = models.IntegerField(default=0)
+
+
+@table("replies")
+class Reply(ReactiveModel):
+    topic = models.ForeignKey(Topic, on_delete=models.CASCADE)
+    body = models.CharField(max_length=200)
+
+    class Meta:
+        indexes = [models.Index(fields=["topic"], name="replies_by_topic")]
+
+
+@table("audit")
+class AuditEntry(ReactiveModel):
+    """One row per change a trigger or an on_success saw (subject: table, operation, id)."""
+
+    subject = models.CharField(max_length=100)
+    operation = models.CharField(max_length=20)
+    doc = models.CharField(max_length=64)
+
+    class Meta:
+        indexes = [models.Index(fields=["doc"], name="audit_by_doc")]
+
+
+@table("links")
+class Link(ReactiveModel):
+    """A trigger inserts link n+1 after link n while n < stop: a cascade as deep as asked."""
+
+    n = models.IntegerField()
+    stop = models.IntegerField()

@@ -1,7 +1,8 @@
 """The public API as a type checker sees it: mypy --strict on tests/typing/typed_functions.py.
 
 A decorated function keeps its handler's signature (`RegisteredFunction[P, R]`), both forms of
-each decorator type-check, and the ctx classes are importable from `reactive`. Runs the project's
+each decorator type-check (custom builders' too), and the ctx classes are importable from
+`reactive`. Runs the project's
 own mypy configuration (pyproject.toml: strict, the django-stubs plugin).
 """
 
@@ -49,7 +50,7 @@ def _mypy() -> dict[int, list[str]]:
 
 def _line(text: str) -> int:
     lines = SNIPPET.read_text().splitlines()
-    return next(i for i, line in enumerate(lines, 1) if line.startswith(text))
+    return next(i for i, line in enumerate(lines, 1) if line.strip().startswith(text))
 
 
 def test_decorated_functions_keep_their_signature() -> None:
@@ -81,5 +82,19 @@ def test_decorated_functions_keep_their_signature() -> None:
     # A direct call is checked against the handler's parameters.
     call = found.pop(_line("list_messages(1)"))
     assert any("[call-arg]" in e for e in call) and any("[arg-type]" in e for e in call), call
-    # Nothing else: the decorators' option forms and the ctx imports type-check.
+    # A custom builder is a decorator of the same forms; what it decorates keeps its signature,
+    # with the ctx type the handler declares (a QueryCtx subclass naming the added field).
+    assert revealed("user_query") == "reactive.custom.builder.CustomDecorator"
+    assert revealed("mine") == (
+        f"{REGISTERED}[[ctx: tests.typing.typed_functions.UserCtx, limit: builtins.int =], "
+        "builtins.list[builtins.str]]"
+    )
+    assert revealed("bump") == (
+        f"{REGISTERED}[[ctx: reactive.functions.context.MutationCtx, n: builtins.float], "
+        "builtins.float]"
+    )
+    call = found.pop(_line("mine(1)"))
+    assert any("[arg-type]" in e for e in call), call
+    # Nothing else: the decorators' option forms (custom options too) and the ctx imports
+    # type-check.
     assert found == {}

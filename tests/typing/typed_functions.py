@@ -5,7 +5,20 @@ from __future__ import annotations
 from typing import reveal_type
 
 import reactive
-from reactive import ActionCtx, MutationCtx, QueryCtx, action, internal_query, mutation, query, v
+from reactive import (
+    ActionCtx,
+    Customization,
+    MutationCtx,
+    QueryCtx,
+    action,
+    custom_ctx,
+    custom_mutation,
+    custom_query,
+    internal_query,
+    mutation,
+    query,
+    v,
+)
 
 
 @query
@@ -34,4 +47,40 @@ reveal_type(send)
 reveal_type(fetch)
 reveal_type(count)
 reveal_type(list_messages.handler)
-list_messages(1)  # a direct call keeps the handler's parameters (and always raises)
+
+
+class UserCtx(QueryCtx):
+    """What a handler of `user_query` receives: a QueryCtx with ``user`` added."""
+
+    user: str
+
+
+user_query = custom_query(query, custom_ctx(lambda ctx: {"user": "ann"}))
+session_mutation = custom_mutation(
+    mutation, Customization(args={"session": v.string()}, input=lambda ctx, args: None)
+)
+
+
+@user_query
+def mine(ctx: UserCtx, limit: int = 10) -> list[str]:
+    return [ctx.user]
+
+
+@session_mutation(args={"n": v.number()}, isolation="select_for_update", role="admin")
+def bump(ctx: MutationCtx, n: float) -> float:
+    return n
+
+
+reveal_type(user_query)
+reveal_type(mine)
+reveal_type(bump)
+
+
+# Direct calls are checked against the handler's parameters; each always raises (NoReturn), so
+# each is alone in its function (code after a NoReturn call is unreachable, and left unchecked).
+def _call_plain() -> None:
+    list_messages(1)
+
+
+def _call_custom() -> None:
+    mine(1)
