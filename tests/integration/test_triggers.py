@@ -190,7 +190,7 @@ def test_a_wrapper_above_triggers_sees_the_functions_writes_not_the_handlers(
         return Above(ctx.db)
 
     a = topic(client)
-    wrappers.install("test-above", above, order=20)
+    wrappers.install("test-above", above, order=15)  # between triggers (10) and rules (20)
     try:
         client.mutation("testapp/topics:add_reply", {"topic": a, "body": "x"})
     finally:
