@@ -1,0 +1,68 @@
+"""Attacks on row-level rules from a caller's side, against a live server (HTTP and raw sync
+frames): each test is a way a denied row, or a value of one, could reach someone who may not
+read it. The rules are tests/testapp/rules.py's; the functions tests/testapp/functions/rules.py's.
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+from typing import Any
+
+import pytest
+
+from tests.conftest import LiveServer
+from tests.integration.test_rules_live import User, frames, unique
+
+pytestmark = pytest.mark.django_db
+
+R = "testapp/rules:"
+
+
+def decoded(cursor: Any) -> str:
+    """What a caller reads out of a cursor by undoing base64 (the encoding a cursor had)."""
+    if not isinstance(cursor, str):
+        return ""
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    return raw.decode("utf-8", "replace")
+
+
+async def test_a_cursor_never_carries_a_denied_rows_values(asgi_server: LiveServer) -> None:
+    """A Python read rule filters after the read, so a page may end on (and split at) rows the
+    caller may not read: its cursors hold those rows' index keys. They must not be readable:
+    here, the score of alice's private diary, the first row of the index."""
+    alice, bob = User(asgi_server, "alice"), User(asgi_server, "bob")
+    score = -random.randrange(10**9, 2 * 10**9)
+    alice.do("mutation", R + "write_diary", {"body": unique("PRIVATE"), "score": score})
+    alice.do("mutation", R + "write_diary", {"body": unique("PRIVATE"), "score": score + 1})
+    page = bob.do("query", R + "diaries_page", {"paginationOpts": {"numItems": 1, "cursor": None}})
+    assert page["page"] == []  # the row read was alice's: nothing readable
+    assert str(score) not in decoded(page["continueCursor"])
+    # the cursor still works: paging on reaches bob's readable rows without error
+    nxt = bob.do(
+        "query",
+        R + "diaries_page",
+        {"paginationOpts": {"numItems": 1, "cursor": page["continueCursor"]}},
+    )
+    assert str(score + 1) not in decoded(nxt["continueCursor"])
+    # and over the WebSocket, where the page's end travels in the journal too
+    sub = await bob.socket()
+    try:
+        await sub.subscribe(R + "diaries_page", {"paginationOpts": {"numItems": 1, "cursor": None}})
+        for text in _b64_strings(frames(sub)):
+            assert str(score) not in text
+    finally:
+        await sub.close()
+
+
+def _b64_strings(text: str) -> list[str]:
+    """Every base64-looking token of ``text``, decoded."""
+    import re
+
+    out = []
+    for token in re.findall(r"[A-Za-z0-9_\-]{16,}", text):
+        try:
+            out.append(decoded(token))
+        except (ValueError, TypeError):
+            continue
+    return out
