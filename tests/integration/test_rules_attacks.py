@@ -66,3 +66,27 @@ def _b64_strings(text: str) -> list[str]:
         except (ValueError, TypeError):
             continue
     return out
+
+
+def test_a_q_filter_joining_a_table_with_rules_is_no_oracle(asgi_server: LiveServer) -> None:
+    """A Django ``Q`` in ``.filter()`` may follow a relation into another table: that table's
+    rows are then read in SQL around its rules. Here bob asks which teams have a post titled
+    (or paid) so-and-so, and learns that alice's private post exists, and its hidden salary."""
+    alice, bob = User(asgi_server, "alice"), User(asgi_server, "bob")
+    title, salary = unique("PRIVATE"), unique("SALARY")
+    # bob is a member, so he may read the team post (not its salary); alice's private post is
+    # in another team
+    team = alice.do("mutation", R + "create_team", {"name": unique("T")})
+    other = alice.do("mutation", R + "create_team", {"name": unique("T")})
+    alice.do("mutation", R + "create_post", {"title": title, "team": other, "salary": salary})
+    alice.do("mutation", R + "create_post", {"title": unique("t"), "team": team, "salary": salary})
+    alice.do("mutation", R + "join", {"team": team, "user": bob.subject})
+    # a join into a table without rules (members) still works
+    assert [t["_id"] for t in bob.do("query", R + "teams_with_member", {"user": bob.subject})] == [
+        team
+    ]
+    for args in ({"title": title}, {"salary": salary}):  # title: a denied row; salary: hidden
+        secret = bob.call("query", R + "teams_with_post", args)
+        absent = bob.call("query", R + "teams_with_post", {k: unique("X") for k in args})
+        assert secret == absent, (args, secret, absent)  # the same answer: nothing learnt
+        assert title not in str(secret) and salary not in str(secret)

@@ -136,6 +136,20 @@ def posts_all(ctx, ids: list[str]) -> Any:
     return get_all(ctx.db, "posts", ids)
 
 
+@query
+def teams_with_post(ctx, title: str = "", salary: str = "") -> Any:
+    """Teams with a post of this title (or salary): a Django Q filter joining posts."""
+    if salary:
+        return ctx.db.query("teams").filter(Q(post__salary=salary)).collect()
+    return ctx.db.query("teams").filter(Q(post__title=title)).collect()
+
+
+@query
+def teams_with_member(ctx, user: str) -> Any:
+    """Teams with this member: a Q filter joining members, a table without rules."""
+    return ctx.db.query("teams").filter(Q(members__user=user)).collect()
+
+
 # --- teams and members ------------------------------------------------------------------------
 
 
