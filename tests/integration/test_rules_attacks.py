@@ -90,3 +90,22 @@ def test_a_q_filter_joining_a_table_with_rules_is_no_oracle(asgi_server: LiveSer
         absent = bob.call("query", R + "teams_with_post", {k: unique("X") for k in args})
         assert secret == absent, (args, secret, absent)  # the same answer: nothing learnt
         assert title not in str(secret) and salary not in str(secret)
+
+
+def test_a_delete_cannot_cascade_to_rows_the_rules_protect(asgi_server: LiveServer) -> None:
+    """teams may be deleted by anyone (no delete rule, default allow), and a team's posts go
+    with it (``on_delete=CASCADE``): bob deleting alice's team deleted her private post, a
+    delete the posts' rules refuse him. The cascade is checked like the delete itself."""
+    alice, bob = User(asgi_server, "alice"), User(asgi_server, "bob")
+    title = unique("PRIVATE")
+    team = alice.do("mutation", R + "create_team", {"name": unique("T")})
+    post = alice.do("mutation", R + "create_post", {"title": title, "team": team})
+    body = bob.call("mutation", R + "delete_team", {"team": team})
+    assert body["status"] == "error", body
+    assert title not in str(body)
+    assert alice.do("query", R + "post", {"id": post})["title"] == title  # nothing deleted
+    # alice may delete her own team: its only post is hers, and members have no rules
+    alice.do("mutation", R + "join", {"team": team, "user": bob.subject})
+    alice.do("mutation", R + "delete_team", {"team": team})
+    assert alice.do("query", R + "post", {"id": post}) is None
+    assert alice.do("query", R + "team", {"id": team}) is None

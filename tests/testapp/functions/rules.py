@@ -164,6 +164,12 @@ def join(ctx, team: v.id("teams"), user: str) -> str:
 
 
 @mutation
+def delete_team(ctx, team: v.id("teams")) -> None:
+    """teams has no delete rule (default allow); its posts cascade (on_delete=CASCADE)."""
+    ctx.db.delete("teams", team)
+
+
+@mutation
 def leave(ctx, member: v.id("members")) -> None:
     ctx.db.delete("members", member)
 
