@@ -114,10 +114,15 @@ class RulesWriter(RulesReader):
         deleted: list[Model] = [i for instances in collector.data.values() for i in instances]
         for qs in collector.fast_deletes:
             deleted.extend(qs)
+        by_table: dict[str, tuple[Table, list[Any]]] = {}
         for inst in deleted:
             other = tables.for_model(type(inst))
             if other is not None:
-                yield other, to_document(other, inst), None
+                by_table.setdefault(other.name, (other, []))[1].append(inst.pk)
+        for other, pks in by_table.values():
+            # the collector loads only the columns it needs: the whole rows, one query a table
+            for row in other.model._base_manager.using(self.using).filter(pk__in=pks):
+                yield other, to_document(other, row), None
         for (field, value), batches in collector.field_updates.items():
             other = tables.for_model(field.model)
             if other is None:
