@@ -1,17 +1,27 @@
 """Cursors and keyset conditions for paginating an index range. Builds Q objects; no queries.
 
-A cursor is opaque to clients: base64 of the index name, the order, and the last key read (or
-the start/end sentinels). `after_key` and `before_key` turn a key into the NULL-aware
-lexicographic condition "rows after (or up to) this key in index order".
+A cursor is opaque to clients: the index name, the order, and the last key read (or the
+start/end sentinels), encrypted (AES-SIV, a key derived from ``SECRET_KEY``) and base64'd. The
+last key read may be a row the caller may not read (a Python read rule filters after the read)
+and holds its indexed values: encryption keeps them from the caller, as Convex encrypts its
+cursors. AES-SIV is deterministic, so a re-run on unchanged data gives the same cursor.
+
+`after_key` and `before_key` turn a key into the NULL-aware lexicographic condition "rows after
+(or up to) this key in index order".
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from typing import TYPE_CHECKING, Any
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV
+from django.conf import settings
 from django.db.models import Q
+from django.utils.crypto import salted_hmac
 
 from ..errors import QueryError
 
@@ -45,7 +55,15 @@ def encode_cursor(
     else:
         payload = [index, order, END if key is None else [_cursor_value(v) for v in key]]
     raw = json.dumps(payload, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    sealed = _cipher(settings.SECRET_KEY).encrypt(raw, None)
+    return base64.urlsafe_b64encode(sealed).decode().rstrip("=")
+
+
+@functools.lru_cache(maxsize=4)
+def _cipher(secret_key: str) -> AESSIV:
+    """AES-128-SIV keyed from ``SECRET_KEY`` (rotating it invalidates outstanding cursors)."""
+    key = salted_hmac("reactive.db.cursors", "cursor-key", secret=secret_key, algorithm="sha256")
+    return AESSIV(key.digest())
 
 
 def _cursor_value(value: Any) -> Any:
@@ -59,9 +77,10 @@ def decode_cursor(
 ) -> tuple[Any, ...] | _Start | None:
     """The key in ``cursor``: None for the end, `AT_START` for the start; QueryError otherwise."""
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        sealed = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        raw = _cipher(settings.SECRET_KEY).decrypt(sealed, None)
         name, cursor_order, key = json.loads(raw)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, InvalidTag):
         raise QueryError(f"InvalidCursor: {cursor!r} is not a cursor") from None
     if name != index.name or cursor_order != order:
         raise QueryError(

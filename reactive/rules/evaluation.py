@@ -191,6 +191,38 @@ class Checker:
                     f"this caller; it cannot be used in an index range, an order or a filter"
                 )
 
+    def unrestricted(self, table: Table) -> bool:
+        """Whether this caller may read every row and field of ``table``."""
+        return (
+            self.read_q(table) is True
+            and not self.has_python_read(table)
+            and not self.hidden(table)
+        )
+
+    def refuse_joins(self, where: str, query: Query) -> None:
+        """A ``Q`` filter that follows a relation (``post__title=...``) reads the related
+        table in SQL, around its rules: which rows a filter keeps would reveal that table's
+        denied rows and hidden fields. Refused, naming the table, unless the caller may read
+        all of it."""
+        if not query.filters:
+            return
+        model = query.table.model
+        try:
+            sql_query = model._base_manager.filter(*query.filters).query
+        except (FieldError, TypeError, ValueError):
+            return  # a malformed filter: the inner reader reports it
+        for alias, join in sql_query.alias_map.items():
+            if alias == sql_query.base_table or not sql_query.alias_refcount.get(alias):
+                continue
+            other = tables.for_db_table(join.table_name)
+            if other is None or not self.unrestricted(other):
+                shown = other.name if other is not None else join.table_name
+                raise QueryError(
+                    f"{where}: a filter of table {query.table.name!r} joins table {shown!r}, "
+                    f"whose rules restrict this caller; filter on {shown!r} through its own "
+                    f"query instead"
+                )
+
     # -- writes ------------------------------------------------------------------------------
     def allows(self, table: str, rule: str, *args: Any) -> bool:
         """Whether ``rule`` ("insert", "modify", "delete") lets this write through."""

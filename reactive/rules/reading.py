@@ -13,7 +13,8 @@ on ``ctx.db.system``), so relationship helpers, iteration and pages obey the rul
 - ``get`` returns None for a row the caller may not read, as if there were none (the read filter
   is checked with a one-row query on ``by_id``);
 - hidden fields are removed from every document returned, and a query that ranges, orders or
-  filters on one is refused.
+  filters on one is refused, as is a ``Q`` filter that joins a table whose rules restrict the
+  caller (the join would read that table around its rules).
 
 The read set stays the inner reader's: what was scanned, whatever the rules kept.
 """
@@ -126,7 +127,9 @@ class RulesReader:
 
     def _prepared(self, how: str, query: Query) -> Query:
         """``query`` for the inner reader: hidden fields refused, the read filter added."""
-        self._checker.refuse_hidden(f"ctx.db.query({query.table.name!r}).{how}", query)
+        where = f"ctx.db.query({query.table.name!r}).{how}"
+        self._checker.refuse_hidden(where, query)
+        self._checker.refuse_joins(where, query)
         q = self._checker.read_q(query.table)
         filters = list(query.filters)
         if q is False:

@@ -11,14 +11,20 @@ when the function catches the error:
   document as it would be stored (the fields applied to the stored row in memory, through the
   same conversion the writer uses). ``replace`` keeps the hidden fields' stored values;
 - ``delete``: the ``delete`` rule, or else ``modify(ctx, old, None)``. Rows Django's
-  ``on_delete`` cascades to are not checked (as SQL cascades are not).
+  ``on_delete`` would cascade to (deleted, or set null / default) are checked as if the caller
+  wrote them: readable, and allowed by their table's ``delete`` (or ``modify``) rule; one that
+  is not refuses the whole delete.
 
 A refusal is `RuleDenied`, naming the table and the operation.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
+
+from django.db.models import Model
+from django.db.models.deletion import Collector
 
 from .. import ids
 from ..db.documents import apply_document, to_document
@@ -75,7 +81,57 @@ class RulesWriter(RulesReader):
             table, old = loaded
             if not self._checker.allows(table.name, "delete", old):
                 raise self._checker.deny("delete", table.name, "this delete")
+            self._check_cascade(table, old)
         self._writer.delete(table_or_id, id)
+
+    # -- Django's on_delete cascades ----------------------------------------------------------
+    def _check_cascade(self, table: Table, old: Doc) -> None:
+        """Each row the delete would cascade to (deleted, or set null / default) must pass the
+        same checks as a write the caller made: readable, and allowed by its table's
+        ``delete`` (or ``modify``) rule. Otherwise the delete is refused, naming the table."""
+        for other, before, after in self._cascaded(table, old):
+            if other.name == table.name and before["_id"] == old["_id"]:
+                continue
+            rule = "delete" if after is None else "modify"
+            args = (before,) if after is None else (before, after)
+            if not self.may_read(other, before) or not self._checker.allows(
+                other.name, rule, *args
+            ):
+                raise self._checker.deny(
+                    "delete",
+                    table.name,
+                    f"this delete: it cascades to table {other.name!r}, whose rules refuse it",
+                )
+
+    @own_statements
+    def _cascaded(self, table: Table, old: Doc) -> Iterator[tuple[Table, Doc, Doc | None]]:
+        """(table, document, document after or None if deleted) for every registered row
+        Django's collector would delete or update with ``old``'s row (nothing is changed)."""
+        pk = ids.pk_of(table.name, old["_id"])
+        obj = table.model._base_manager.using(self.using).get(pk=pk)
+        collector = Collector(using=self.using, origin=obj)
+        collector.collect([obj])  # pyright: ignore[reportArgumentType]
+        deleted: list[Model] = [i for instances in collector.data.values() for i in instances]
+        for qs in collector.fast_deletes:
+            deleted.extend(qs)
+        by_table: dict[str, tuple[Table, list[Any]]] = {}
+        for inst in deleted:
+            other = tables.for_model(type(inst))
+            if other is not None:
+                by_table.setdefault(other.name, (other, []))[1].append(inst.pk)
+        for other, pks in by_table.values():
+            # the collector loads only the columns it needs: the whole rows, one query a table
+            for row in other.model._base_manager.using(self.using).filter(pk__in=pks):
+                yield other, to_document(other, row), None
+        for (field, value), batches in collector.field_updates.items():
+            other = tables.for_model(field.model)
+            if other is None:
+                continue
+            for batch in batches:
+                for inst in batch:  # type: ignore[attr-defined]
+                    before = to_document(other, inst)
+                    setattr(inst, field.attname, value)
+                    yield other, before, to_document(other, inst)
 
     # -- internals ---------------------------------------------------------------------------
     def _readable_row(

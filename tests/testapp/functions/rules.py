@@ -136,6 +136,20 @@ def posts_all(ctx, ids: list[str]) -> Any:
     return get_all(ctx.db, "posts", ids)
 
 
+@query
+def teams_with_post(ctx, title: str = "", salary: str = "") -> Any:
+    """Teams with a post of this title (or salary): a Django Q filter joining posts."""
+    if salary:
+        return ctx.db.query("teams").filter(Q(post__salary=salary)).collect()
+    return ctx.db.query("teams").filter(Q(post__title=title)).collect()
+
+
+@query
+def teams_with_member(ctx, user: str) -> Any:
+    """Teams with this member: a Q filter joining members, a table without rules."""
+    return ctx.db.query("teams").filter(Q(members__user=user)).collect()
+
+
 # --- teams and members ------------------------------------------------------------------------
 
 
@@ -147,6 +161,12 @@ def create_team(ctx, name: str) -> str:
 @mutation
 def join(ctx, team: v.id("teams"), user: str) -> str:
     return ctx.db.insert("members", {"team": team, "user": user})
+
+
+@mutation
+def delete_team(ctx, team: v.id("teams")) -> None:
+    """teams has no delete rule (default allow); its posts cascade (on_delete=CASCADE)."""
+    ctx.db.delete("teams", team)
 
 
 @mutation
