@@ -1,0 +1,98 @@
+"""Attacks on identity and tokens over both transports, against a live server with the test
+issuers (tests/auth_support.py): each test is a hole that was found and closed, or a guard that
+must hold. A caller never runs a function, nor receives a result, under an identity it did not
+prove; a bad token is an AuthError and a close (WebSocket) or a 401 in Convex's shape (HTTP),
+never a 500.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from tests.auth_support import HS_ISSUER, SECRET, JwksServer, start_auth_server, start_jwks, token
+from tests.conftest import LiveServer
+from tests.integration.test_ws_auth import authenticate, closed, next_other
+from tests.sync_client import RawSync
+
+pytestmark = pytest.mark.django_db
+
+UNVERIFIED = "Could not verify OIDC token claim."
+
+
+@pytest.fixture(scope="module")
+def jwks() -> Iterator[JwksServer]:
+    server = start_jwks()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def server(
+    jwks: JwksServer,
+    django_db_setup: None,
+    django_db_blocker: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[LiveServer]:
+    name = connection.settings_dict["NAME"]
+    assert name.startswith("test_"), name
+    live = start_auth_server(name, tmp_path_factory.mktemp("attacks"), jwks.url)
+    yield live
+    live.stop()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def hs_token(**claims: Any) -> str:
+    return token(SECRET, iss=HS_ISSUER, kid=None, alg="HS256", **claims)
+
+
+# -- a token whose exp no float can hold ---------------------------------------------------------
+
+
+def test_an_exp_too_large_for_a_float_is_a_401_not_a_500(server: LiveServer) -> None:
+    """PyJWT accepts any integer `exp` in the future; the verifier turned it into a float for
+    the socket's expiry and an OverflowError escaped as a 500."""
+    bad = hs_token(sub="huge-exp", exp=10**400)
+    r = server.post(
+        "/api/query",
+        {"path": "testapp:whoami", "args": [{}]},
+        headers={"Authorization": f"Bearer {bad}"},
+    )
+    assert r.status_code == 401, r.text
+    assert r.json()["code"] == "Unauthenticated"
+    assert r.json()["message"].startswith(UNVERIFIED)
+
+
+async def test_an_exp_too_large_for_a_float_is_an_auth_error_on_the_socket(
+    server: LiveServer,
+) -> None:
+    client = await RawSync.connect(server.ws_url)
+    await authenticate(client, 0, hs_token(sub="huge-exp", exp=10**400))
+    error = await next_other(client)
+    assert error["type"] == "AuthError", error
+    assert error["error"].startswith(UNVERIFIED) and error["authUpdateAttempted"] is True
+    assert await closed(client)
+
+
+def test_a_far_future_exp_that_fits_a_float_is_accepted(server: LiveServer) -> None:
+    good = hs_token(sub="far-exp", exp=10**15)
+    r = server.post(
+        "/api/query",
+        {"path": "testapp:whoami", "args": [{}]},
+        headers={"Authorization": f"Bearer {good}"},
+    )
+    assert r.status_code == 200 and r.json()["value"]["subject"] == "far-exp", r.text
+
+
+def test_server_log_has_no_500(server: LiveServer) -> None:
+    time.sleep(0.2)
+    log = server.log()
+    assert "Traceback" not in log and "socket task failed" not in log, log[-3000:]
