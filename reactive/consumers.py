@@ -21,9 +21,11 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from .auth import Identity, identity_from_user
 from .auth import jwt as auth_jwt
@@ -300,4 +302,28 @@ class _Caller:
 
 
 def _scope_identity(scope: Mapping[str, Any]) -> Identity | None:
+    if not _session_allowed(scope):
+        return None
     return identity_from_user(scope.get("user"), reactive_settings.SESSION_ISSUER)
+
+
+def _session_allowed(scope: Mapping[str, Any]) -> bool:
+    """The session cookie's user only for the site's own pages, as on HTTP (`views`): no
+    Origin (not a browser), the handshake's own origin (its Host), or a trusted one. The
+    routing lets in any origin on an ALLOWED_HOSTS name (another port, or any subdomain of a
+    ``.example.com`` entry: same-site, so a SameSite=Lax cookie goes along); such a page may
+    use the socket with a token, never as the visitor."""
+    headers = dict(scope.get("headers") or [])
+    origin = headers.get(b"origin", b"").decode("latin-1")
+    if not origin:
+        return True
+    trusted = set(getattr(settings, "CSRF_TRUSTED_ORIGINS", [])) | set(
+        reactive_settings.CORS_TRUSTED_ORIGINS
+    )
+    if origin in trusted:
+        return True
+    host = headers.get(b"host", b"").decode("latin-1").lower()
+    try:
+        return bool(host) and urlsplit(origin).netloc.lower() == host
+    except ValueError:
+        return False

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 from django.db import connection
 
 from tests.auth_support import HS_ISSUER, SECRET, JwksServer, start_auth_server, start_jwks, token
@@ -90,6 +91,58 @@ def test_a_far_future_exp_that_fits_a_float_is_accepted(server: LiveServer) -> N
         headers={"Authorization": f"Bearer {good}"},
     )
     assert r.status_code == 200 and r.json()["value"]["subject"] == "far-exp", r.text
+
+
+# -- the session cookie from another origin on the WebSocket ------------------------------------
+
+
+def _login(server: LiveServer) -> str:
+    session = requests.Session()
+    session.get(server.url + "/test/login", params={"username": unique("xo")}, timeout=30)
+    return "; ".join(f"{k}={v}" for k, v in session.cookies.items())
+
+
+async def test_another_origin_on_an_allowed_host_gets_no_session_identity(
+    server: LiveServer,
+) -> None:
+    """ALLOWED_HOSTS says which Host names the server answers to, not which pages may use a
+    visitor's cookie: a page on another port of an allowed host (or, with ``.example.com``,
+    on any subdomain: same-site, so even a SameSite=Lax cookie goes along) opened the socket
+    as the visitor. HTTP never used the session for such an origin; the socket now doesn't
+    either (it may still connect and authenticate with a token)."""
+    cookie = _login(server)
+    host = server.url.split("://", 1)[1]
+    foreign = "http://127.0.0.1:1"
+    assert foreign != f"http://{host}"
+    # HTTP: that origin's request runs without the session
+    r = requests.post(
+        server.url + "/api/query",
+        json={"path": "testapp:whoami", "args": [{}]},
+        headers={"Cookie": cookie, "Origin": foreign},
+        timeout=30,
+    )
+    assert r.status_code == 200 and r.json()["value"] is None, r.text
+    client = await RawSync.connect(
+        server.ws_url, additional_headers={"Cookie": cookie}, origin=foreign
+    )
+    qid = await client.subscribe("testapp:whoami")
+    assert client.results[qid] is None, client.results[qid]
+    # a token still works from there
+    await authenticate(client, 0, hs_token(sub="other-origin"))
+    await client.until(lambda: client.version["identity"] == 1)
+    assert client.results[qid]["subject"] == "other-origin"
+    # logout goes back to no identity, not to the cookie's
+    await authenticate(client, 1, None, kind="None")
+    await client.until(lambda: client.version["identity"] == 2)
+    assert client.results[qid] is None
+    await client.close()
+    # the site's own origin (scheme, host and port) does get the session
+    client = await RawSync.connect(
+        server.ws_url, additional_headers={"Cookie": cookie}, origin=server.url
+    )
+    qid = await client.subscribe("testapp:whoami")
+    assert client.results[qid]["issuer"] == "django"
+    await client.close()
 
 
 def test_server_log_has_no_500(server: LiveServer) -> None:
