@@ -145,6 +145,48 @@ async def test_another_origin_on_an_allowed_host_gets_no_session_identity(
     await client.close()
 
 
+# -- tokens of one subject whose claims differ only where Identity.as_dict does not look ------
+
+
+@pytest.mark.parametrize(
+    "claims_a, claims_b, read",
+    [
+        # OIDC's address: as_dict keeps only the formatted form
+        (
+            {"address": {"formatted": "1 Main St", "country": "FR"}},
+            {"address": {"formatted": "1 Main St", "country": "US"}},
+            "address",
+        ),
+        # a claim under a Convex name beside its OIDC name: as_dict keeps the OIDC one
+        (
+            {"given_name": "Ann", "givenName": "admin"},
+            {"given_name": "Ann", "givenName": "guest"},
+            "givenName",
+        ),
+    ],
+    ids=["address", "renamed"],
+)
+async def test_a_shared_subscription_never_crosses_claims(
+    server: LiveServer, claims_a: dict[str, Any], claims_b: dict[str, Any], read: str
+) -> None:
+    """Two sockets with tokens of one subject holding the same query shared one subscription
+    when their identities rendered alike (`Identity.as_dict`), though a function reads the raw
+    claims: the second socket was sent a result computed from the first one's token."""
+    sub = unique("twin")
+    a = await RawSync.connect(server.ws_url)
+    await authenticate(a, 0, hs_token(sub=sub, **claims_a))
+    await a.until(lambda: a.version["identity"] == 1)
+    qa = await a.subscribe("testapp/auth_probe:claim", {"name": read})
+    assert a.results[qa] == claims_a[read]
+    b = await RawSync.connect(server.ws_url)
+    await authenticate(b, 0, hs_token(sub=sub, **claims_b))
+    await b.until(lambda: b.version["identity"] == 1)
+    qb = await b.subscribe("testapp/auth_probe:claim", {"name": read})
+    assert b.results[qb] == claims_b[read]
+    await a.close()
+    await b.close()
+
+
 def test_server_log_has_no_500(server: LiveServer) -> None:
     time.sleep(0.2)
     log = server.log()
