@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 import requests
 from django.db import connection
@@ -185,6 +186,49 @@ async def test_a_shared_subscription_never_crosses_claims(
     assert b.results[qb] == claims_b[read]
     await a.close()
     await b.close()
+
+
+# -- a user deactivated after being given a token ----------------------------------------------
+
+
+def _deactivate(username: str) -> None:
+    """Outside the test's transaction: the live server must see it."""
+    settings = connection.settings_dict
+    params = {"dbname": settings["NAME"], "user": settings["USER"], **settings["OPTIONS"]}
+    if settings["HOST"]:
+        params["host"] = settings["HOST"]
+    if settings["PORT"]:
+        params["port"] = settings["PORT"]
+    if settings["PASSWORD"]:
+        params["password"] = settings["PASSWORD"]
+    with psycopg.connect(**params, autocommit=True) as conn:
+        conn.execute("UPDATE auth_user SET is_active = false WHERE username = %s", [username])
+
+
+def test_a_deactivated_user_gets_no_new_identity_but_a_token_lasts_until_exp(
+    server: LiveServer,
+) -> None:
+    """What docs/auth.md says: tokens are stateless (a server token outlives the account's
+    deactivation by at most its lifetime plus the leeway), the session and the token view
+    stop at once."""
+    username = unique("gone")
+    session = requests.Session()
+    session.get(server.url + "/test/login", params={"username": username}, timeout=30)
+    r = session.get(server.url + "/api/auth/token", timeout=30)
+    assert r.status_code == 200, r.text
+    issued = r.json()["token"]
+    _deactivate(username)
+    assert session.get(server.url + "/api/auth/token", timeout=30).status_code == 401
+    r = session.post(
+        server.url + "/api/query", json={"path": "testapp:whoami", "args": [{}]}, timeout=30
+    )
+    assert r.status_code == 200 and r.json()["value"] is None, r.text
+    r = server.post(
+        "/api/query",
+        {"path": "testapp:whoami", "args": [{}]},
+        headers={"Authorization": f"Bearer {issued}"},
+    )
+    assert r.status_code == 200 and r.json()["value"]["preferredUsername"] == username, r.text
 
 
 def test_server_log_has_no_500(server: LiveServer) -> None:
