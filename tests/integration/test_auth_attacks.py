@@ -94,6 +94,87 @@ def test_a_far_future_exp_that_fits_a_float_is_accepted(server: LiveServer) -> N
     assert r.status_code == 200 and r.json()["value"]["subject"] == "far-exp", r.text
 
 
+# -- odd Authorization headers and tokens ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "",
+        "Bearer",
+        "Bearer ",
+        "Convex some-admin-key",
+        "Basic dXNlcjpwYXNz",
+        "Bearer a b",
+        "Bearer \u00e9\u00e9.\u00e9.\u00e9",
+        "Bearer " + "A" * 8000 + ".e30.",  # under the ASGI server's header limit
+        "Bearer e30.e30.",  # {} header: no alg
+    ],
+    ids=[
+        "empty",
+        "scheme only",
+        "scheme space",
+        "convex",
+        "basic",
+        "two parts",
+        "latin1",
+        "huge",
+        "no alg",
+    ],
+)
+def test_odd_authorization_headers_are_401s_in_convexs_shape(
+    server: LiveServer, header: str
+) -> None:
+    r = requests.post(
+        server.url + "/api/mutation",
+        json={"path": "testapp/auth_probe:record", "args": [{"name": unique("odd")}]},
+        headers={"Authorization": header.encode("utf-8").decode("latin-1")},
+        timeout=30,
+    )
+    assert r.status_code == 401, r.text
+    assert set(r.json()) == {"code", "message"} and r.json()["code"] == "Unauthenticated"
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": 5},
+        {"sub": {"id": "x"}},
+        {"sub": ""},
+        {"aud": 5},
+        {"exp": "soon"},
+        {"exp": True},
+        {"nbf": "now"},
+        {"iat": int(time.time()) + 3600},
+    ],
+    ids=[
+        "sub int",
+        "sub object",
+        "sub empty",
+        "aud int",
+        "exp word",
+        "exp bool",
+        "nbf word",
+        "iat future",
+    ],
+)
+async def test_signed_tokens_with_odd_claims_are_refused_on_both_transports(
+    server: LiveServer, claims: dict[str, Any]
+) -> None:
+    bad = hs_token(**claims)
+    r = server.post(
+        "/api/query",
+        {"path": "testapp:whoami", "args": [{}]},
+        headers={"Authorization": f"Bearer {bad}"},
+    )
+    assert r.status_code == 401 and r.json()["message"].startswith(UNVERIFIED), r.text
+    client = await RawSync.connect(server.ws_url)
+    await authenticate(client, 0, bad)
+    error = await next_other(client)
+    assert error["type"] == "AuthError" and error["error"].startswith(UNVERIFIED), error
+    assert await closed(client)
+
+
 # -- the session cookie from another origin on the WebSocket ------------------------------------
 
 
