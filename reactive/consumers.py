@@ -216,7 +216,7 @@ class SyncConsumer(AsyncWebsocketConsumer):
                 identity=caller.identity,
                 from_client=True,
                 kind=Kind.MUTATION,
-                options=self.listener.mutation_options(session, call.request_id),
+                options=self.listener.mutation_options(session, call.request_id, caller.identity),
             )
             ts = self.listener.mutation_ts(session, outcome)
             await self._send(protocol.mutation_response(call.request_id, outcome, ts))

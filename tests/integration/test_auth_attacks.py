@@ -269,6 +269,42 @@ async def test_a_shared_subscription_never_crosses_claims(
     await b.close()
 
 
+# -- a re-sent mutation's stored answer, asked for under another identity ---------------------
+
+
+async def test_a_stored_mutation_answer_is_replayed_only_to_its_own_identity(
+    server: LiveServer,
+) -> None:
+    """Exactly-once answers were keyed by (sessionId, requestId) alone: a socket that connected
+    with another client's sessionId (as a reconnect, connectionCount > 0) under another identity
+    and sent that request id got the other identity's stored result, and its own mutation did
+    not run. Now the stored answer is replayed only to the identity that sent the mutation;
+    another identity's request runs as its own."""
+    session_id = str(uuid.uuid4())
+    name_a, name_b = unique("replay-a"), unique("replay-b")
+    victim = await RawSync.connect(server.ws_url, session_id=session_id)
+    await authenticate(victim, 0, hs_token(sub="victim"))
+    await victim.until(lambda: victim.version["identity"] == 1)
+    assert await victim.mutation("testapp/auth_probe:record", {"name": name_a}) == "victim"
+    await victim.close()
+    attacker = await RawSync.connect(server.ws_url, session_id=session_id, connection_count=1)
+    await authenticate(attacker, 0, hs_token(sub="attacker"))
+    await attacker.until(lambda: attacker.version["identity"] == 1)
+    assert await attacker.mutation("testapp/auth_probe:record", {"name": name_b}) == "attacker"
+    topic = await attacker.subscribe("testapp/auth_probe:topic", {"name": name_b})
+    assert attacker.results[topic] == "attacker"
+    await attacker.close()
+    # the victim's own reconnect still gets its stored answer, not a second run
+    again = await RawSync.connect(server.ws_url, session_id=session_id, connection_count=1)
+    await authenticate(again, 0, hs_token(sub="victim"))
+    await again.until(lambda: again.version["identity"] == 1)
+    response = await again.call(
+        "Mutation", "testapp/auth_probe:record", {"name": unique("never")}, request_id=0
+    )
+    assert response["success"] and response["result"] == "victim", response
+    await again.close()
+
+
 # -- a user deactivated after being given a token ----------------------------------------------
 
 
