@@ -20,9 +20,11 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from importlib import import_module
+from typing import Any, cast
 from urllib.parse import urlsplit
 
+from channels.auth import get_user
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
@@ -142,7 +144,17 @@ class SyncConsumer(AsyncWebsocketConsumer):
         keys may be fetched); meanwhile later frames wait, so every message after the
         Authenticate runs under its outcome. A refused token gets an AuthError and a close."""
         self.session.check_authenticate(message)  # a wrong baseVersion is a protocol error
-        if message.token_type == "None":  # logout: back to the identity of the upgrade
+        if message.token_type == "None":  # logout: back to the Django session's identity
+            if self.base_identity is not None:
+                # as the session is now, not as it was at the upgrade: the user may have
+                # logged out (or been deactivated) since, which is when pages clear the token
+                self._verifying = True
+                try:
+                    self.base_identity = await _current_session_identity(self.scope)
+                finally:
+                    self._verifying = False
+                if self._closing or self._detached:
+                    return
             self._cancel_expiry()
             self.listener.authenticate(self.session, message, self.base_identity)
             return
@@ -305,6 +317,20 @@ def _scope_identity(scope: Mapping[str, Any]) -> Identity | None:
     if not _session_allowed(scope):
         return None
     return identity_from_user(scope.get("user"), reactive_settings.SESSION_ISSUER)
+
+
+async def _current_session_identity(scope: Mapping[str, Any]) -> Identity | None:
+    """The identity of the upgrade's session cookie as the session store holds it now (a
+    fresh read: the scope's copy was loaded at the upgrade)."""
+    session = scope.get("session")
+    key = getattr(session, "session_key", None)
+    if session is None or not key:
+        return None
+    fresh = import_module(settings.SESSION_ENGINE).SessionStore(session_key=key)
+    scope_now: dict[str, Any] = dict(scope)
+    scope_now["session"] = fresh
+    user = await get_user(cast(Any, scope_now))
+    return identity_from_user(user, reactive_settings.SESSION_ISSUER)
 
 
 def _session_allowed(scope: Mapping[str, Any]) -> bool:

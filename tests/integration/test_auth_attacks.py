@@ -308,8 +308,9 @@ async def test_a_stored_mutation_answer_is_replayed_only_to_its_own_identity(
 # -- a user deactivated after being given a token ----------------------------------------------
 
 
-def _deactivate(username: str) -> None:
-    """Outside the test's transaction: the live server must see it."""
+def _db() -> psycopg.Connection[Any]:
+    """A connection of its own to the test database, outside the test's transaction: the live
+    server must see what it writes."""
     settings = connection.settings_dict
     params = {"dbname": settings["NAME"], "user": settings["USER"], **settings["OPTIONS"]}
     if settings["HOST"]:
@@ -318,7 +319,11 @@ def _deactivate(username: str) -> None:
         params["port"] = settings["PORT"]
     if settings["PASSWORD"]:
         params["password"] = settings["PASSWORD"]
-    with psycopg.connect(**params, autocommit=True) as conn:
+    return psycopg.connect(**params, autocommit=True)
+
+
+def _deactivate(username: str) -> None:
+    with _db() as conn:
         conn.execute("UPDATE auth_user SET is_active = false WHERE username = %s", [username])
 
 
@@ -346,6 +351,49 @@ def test_a_deactivated_user_gets_no_new_identity_but_a_token_lasts_until_exp(
         headers={"Authorization": f"Bearer {issued}"},
     )
     assert r.status_code == 200 and r.json()["value"]["preferredUsername"] == username, r.text
+
+
+def _end_session(cookie: str) -> None:
+    """What Django's logout does to the server side of a session (`flush`: the row goes)."""
+    key = dict(part.split("=", 1) for part in cookie.split("; "))["sessionid"]
+    with _db() as conn:
+        conn.execute("DELETE FROM django_session WHERE session_key = %s", [key])
+
+
+async def test_clear_auth_after_logout_does_not_bring_back_the_logged_out_user(
+    server: LiveServer,
+) -> None:
+    """`clearAuth()` goes back to the Django session's identity: the session as it is then,
+    not as it was at the upgrade. A page that logged its user out of Django and cleared the
+    client's token kept running as that user; so did a deactivated user's socket."""
+    cookie = _login(server)
+    client = await RawSync.connect(server.ws_url, additional_headers={"Cookie": cookie})
+    qid = await client.subscribe("testapp:whoami")
+    assert client.results[qid]["issuer"] == "django"
+    await authenticate(client, 0, hs_token(sub="while-logged-in"))
+    await client.until(lambda: client.version["identity"] == 1)
+    _end_session(cookie)
+    await authenticate(client, 1, None, kind="None")
+    await client.until(lambda: client.version["identity"] == 2)
+    assert client.results[qid] is None, client.results[qid]
+    await client.close()
+
+
+async def test_clear_auth_after_deactivation_is_anonymous(server: LiveServer) -> None:
+    username = unique("deact")
+    session = requests.Session()
+    session.get(server.url + "/test/login", params={"username": username}, timeout=30)
+    cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
+    client = await RawSync.connect(server.ws_url, additional_headers={"Cookie": cookie})
+    qid = await client.subscribe("testapp:whoami")
+    assert client.results[qid]["preferredUsername"] == username
+    await authenticate(client, 0, hs_token(sub="someone"))
+    await client.until(lambda: client.version["identity"] == 1)
+    _deactivate(username)
+    await authenticate(client, 1, None, kind="None")
+    await client.until(lambda: client.version["identity"] == 2)
+    assert client.results[qid] is None, client.results[qid]
+    await client.close()
 
 
 def test_server_log_has_no_500(server: LiveServer) -> None:
