@@ -12,12 +12,25 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import jwt
 import psycopg
 import pytest
 import requests
 from django.db import connection
 
-from tests.auth_support import HS_ISSUER, SECRET, JwksServer, start_auth_server, start_jwks, token
+from tests.auth_support import (
+    AUDIENCE,
+    FILE_ISSUER,
+    HS_ISSUER,
+    SECRET,
+    URL_ISSUER,
+    JwksServer,
+    Keys,
+    jwk,
+    start_auth_server,
+    start_jwks,
+    token,
+)
 from tests.conftest import LiveServer
 from tests.integration.test_ws_auth import authenticate, closed, next_other
 from tests.sync_client import RawSync
@@ -162,6 +175,46 @@ async def test_signed_tokens_with_odd_claims_are_refused_on_both_transports(
     server: LiveServer, claims: dict[str, Any]
 ) -> None:
     bad = hs_token(**claims)
+    r = server.post(
+        "/api/query",
+        {"path": "testapp:whoami", "args": [{}]},
+        headers={"Authorization": f"Bearer {bad}"},
+    )
+    assert r.status_code == 401 and r.json()["message"].startswith(UNVERIFIED), r.text
+    client = await RawSync.connect(server.ws_url)
+    await authenticate(client, 0, bad)
+    error = await next_other(client)
+    assert error["type"] == "AuthError" and error["error"].startswith(UNVERIFIED), error
+    assert await closed(client)
+
+
+def _forged(headers: dict[str, Any], key: Any = None, iss: str = URL_ISSUER) -> str:
+    now = int(time.time())
+    claims = {"iss": iss, "sub": "forged", "aud": AUDIENCE, "exp": now + 300}
+    alg = "ES256" if iss == FILE_ISSUER else "RS256"
+    signer = key if key is not None else (Keys.file_ec if iss == FILE_ISSUER else Keys.stranger)
+    return jwt.encode(claims, signer, algorithm=alg, headers=headers)
+
+
+FORGED_HEADERS: dict[str, Any] = {
+    # keys the token names itself must be ignored: only the issuer's configured keys count
+    "jku elsewhere": lambda jwks: _forged({"kid": "a", "jku": jwks.url}),
+    "x5u elsewhere": lambda jwks: _forged({"kid": "a", "x5u": jwks.url}),
+    "embedded jwk": lambda jwks: _forged({"kid": "a", "jwk": jwk(Keys.stranger.public_key(), "a")}),
+    # a kid is never a path: the JWKS file issuer matches it against its keys' ids
+    "kid path traversal": lambda jwks: _forged(
+        {"kid": "../../../../etc/passwd"}, None, FILE_ISSUER
+    ),
+    # an extension the verifier does not understand, marked critical (RFC 7515 §4.1.11)
+    "unknown crit": lambda jwks: _forged({"kid": "a", "crit": ["zzz"], "zzz": 1}, Keys.url_a),
+}
+
+
+@pytest.mark.parametrize("case", list(FORGED_HEADERS))
+async def test_tokens_that_name_their_own_keys_are_refused(
+    server: LiveServer, jwks: JwksServer, case: str
+) -> None:
+    bad = FORGED_HEADERS[case](jwks)
     r = server.post(
         "/api/query",
         {"path": "testapp:whoami", "args": [{}]},
