@@ -7,6 +7,7 @@ never a 500.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Iterator
@@ -447,6 +448,46 @@ async def test_clear_auth_after_deactivation_is_anonymous(server: LiveServer) ->
     await client.until(lambda: client.version["identity"] == 2)
     assert client.results[qid] is None, client.results[qid]
     await client.close()
+
+
+async def test_rapid_switching_never_sends_a_result_of_another_identity(
+    server: LiveServer,
+) -> None:
+    """Twenty Authenticates back to back (two subjects and logouts), sent without waiting,
+    while another socket keeps writing what the query reads: every result in a Transition is
+    the one of the identity that Transition's end version names."""
+    name = unique("flip")
+    plan = [("a", hs_token(sub="flip-a")), (None, None), ("b", hs_token(sub="flip-b"))] * 7
+    plan = plan[:20]
+    expected = {0: None} | {v + 1: subject for v, (subject, _) in enumerate(plan)}
+    client = await RawSync.connect(server.ws_url)
+    qid = await client.subscribe("testapp/auth_probe:seen", {"name": name})
+    writer = await RawSync.connect(server.ws_url)
+    stop = asyncio.Event()
+
+    async def write() -> None:
+        while not stop.is_set():
+            await writer.mutation("testapp/auth_probe:bump", {"name": name})
+
+    task = asyncio.create_task(write())
+    try:
+        for version, (_subject, tok) in enumerate(plan):
+            await authenticate(client, version, tok, kind="User" if tok else "None")
+        await client.until(lambda: client.version["identity"] == len(plan), timeout=30)
+        await asyncio.sleep(0.3)
+    finally:
+        stop.set()
+        await task
+    checked = 0
+    for t in client.transitions:
+        identity = t["endVersion"]["identity"]
+        for m in t["modifications"]:
+            if m.get("queryId") == qid and m["type"] == "QueryUpdated":
+                assert m["value"]["subject"] == expected[identity], (identity, m)
+                checked += 1
+    assert checked >= 2
+    await client.close()
+    await writer.close()
 
 
 def test_server_log_has_no_500(server: LiveServer) -> None:
