@@ -20,10 +20,14 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from importlib import import_module
+from typing import Any, cast
+from urllib.parse import urlsplit
 
+from channels.auth import get_user
 from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
 
 from .auth import Identity, identity_from_user
 from .auth import jwt as auth_jwt
@@ -140,7 +144,17 @@ class SyncConsumer(AsyncWebsocketConsumer):
         keys may be fetched); meanwhile later frames wait, so every message after the
         Authenticate runs under its outcome. A refused token gets an AuthError and a close."""
         self.session.check_authenticate(message)  # a wrong baseVersion is a protocol error
-        if message.token_type == "None":  # logout: back to the identity of the upgrade
+        if message.token_type == "None":  # logout: back to the Django session's identity
+            if self.base_identity is not None:
+                # as the session is now, not as it was at the upgrade: the user may have
+                # logged out (or been deactivated) since, which is when pages clear the token
+                self._verifying = True
+                try:
+                    self.base_identity = await _current_session_identity(self.scope)
+                finally:
+                    self._verifying = False
+                if self._closing or self._detached:
+                    return
             self._cancel_expiry()
             self.listener.authenticate(self.session, message, self.base_identity)
             return
@@ -214,7 +228,7 @@ class SyncConsumer(AsyncWebsocketConsumer):
                 identity=caller.identity,
                 from_client=True,
                 kind=Kind.MUTATION,
-                options=self.listener.mutation_options(session, call.request_id),
+                options=self.listener.mutation_options(session, call.request_id, caller.identity),
             )
             ts = self.listener.mutation_ts(session, outcome)
             await self._send(protocol.mutation_response(call.request_id, outcome, ts))
@@ -300,4 +314,42 @@ class _Caller:
 
 
 def _scope_identity(scope: Mapping[str, Any]) -> Identity | None:
+    if not _session_allowed(scope):
+        return None
     return identity_from_user(scope.get("user"), reactive_settings.SESSION_ISSUER)
+
+
+async def _current_session_identity(scope: Mapping[str, Any]) -> Identity | None:
+    """The identity of the upgrade's session cookie as the session store holds it now (a
+    fresh read: the scope's copy was loaded at the upgrade)."""
+    session = scope.get("session")
+    key = getattr(session, "session_key", None)
+    if session is None or not key:
+        return None
+    fresh = import_module(settings.SESSION_ENGINE).SessionStore(session_key=key)
+    scope_now: dict[str, Any] = dict(scope)
+    scope_now["session"] = fresh
+    user = await get_user(cast(Any, scope_now))
+    return identity_from_user(user, reactive_settings.SESSION_ISSUER)
+
+
+def _session_allowed(scope: Mapping[str, Any]) -> bool:
+    """The session cookie's user only for the site's own pages, as on HTTP (`views`): no
+    Origin (not a browser), the handshake's own origin (its Host), or a trusted one. The
+    routing lets in any origin on an ALLOWED_HOSTS name (another port, or any subdomain of a
+    ``.example.com`` entry: same-site, so a SameSite=Lax cookie goes along); such a page may
+    use the socket with a token, never as the visitor."""
+    headers = dict(scope.get("headers") or [])
+    origin = headers.get(b"origin", b"").decode("latin-1")
+    if not origin:
+        return True
+    trusted = set(getattr(settings, "CSRF_TRUSTED_ORIGINS", [])) | set(
+        reactive_settings.CORS_TRUSTED_ORIGINS
+    )
+    if origin in trusted:
+        return True
+    host = headers.get(b"host", b"").decode("latin-1").lower()
+    try:
+        return bool(host) and urlsplit(origin).netloc.lower() == host
+    except ValueError:
+        return False

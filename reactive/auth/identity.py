@@ -76,8 +76,18 @@ class Identity:
     def cache_key(self) -> str:
         """What query results are shared by: the whole identity, not just `tokenIdentifier`
         (two tokens of one user may carry different claims, e.g. a name changed in between,
-        and a query may return them); `iat`, `exp` and the like are not part of it."""
-        return json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"), default=str)
+        and a query may return them); `iat`, `exp` and the like are not part of it. Every
+        field as a function reads it, raw claims included: `as_dict` folds some apart (an
+        address's other parts, a claim under both its OIDC and its Convex name), and two
+        tokens that render alike there must not share results computed from either."""
+        raw = {
+            "subject": self.subject,
+            "issuer": self.issuer,
+            "name": self.name,
+            "email": self.email,
+            "claims": self.claims,
+        }
+        return json.dumps(raw, sort_keys=True, separators=(",", ":"), default=str)
 
 
 def identity_from_user(user: Any, issuer: str) -> Identity | None:

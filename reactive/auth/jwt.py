@@ -165,7 +165,12 @@ def verify_expiring(token: str) -> tuple[Identity, float]:
         if not isinstance(claims.get("sub"), str) or not claims["sub"]:
             logger.info("refused a bearer token from %r: no subject", iss)
             raise refused()
-        until = float(claims["exp"]) + float(reactive_settings.AUTH.leeway_seconds)
+        try:
+            # PyJWT takes any integer exp in the future; one no float holds is refused
+            until = float(claims["exp"]) + float(reactive_settings.AUTH.leeway_seconds)
+        except OverflowError:
+            logger.info("refused a bearer token from %r: exp out of range", iss)
+            raise refused() from None
         return identity_from_claims(claims), until
     logger.info("refused a bearer token from %r: %s", iss, problem)
     raise refused()

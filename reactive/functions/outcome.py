@@ -23,7 +23,7 @@ class Receipt:
     `Outcome.ts`, exactly-once delivery across reconnects, and its transaction id before COMMIT.
     Only `functions/ledger.py` reads it; the executor passes it through."""
 
-    idempotency_key: tuple[str, int] | None = None  # (sessionId, requestId)
+    idempotency_key: tuple[str, int] | None = None  # (sessionId and caller, requestId)
     #: Look for a stored response first: only a session that reconnected can re-send a request
     #: (a fresh one cannot have used the id), so the lookup is skipped otherwise.
     check_stored: bool = True

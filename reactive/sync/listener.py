@@ -25,6 +25,8 @@ of `sync.wakeups` wakes the listener (its own mutations, NOTIFY, the Channels la
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import json
 import logging
 import sys
 import time
@@ -147,10 +149,19 @@ class Listener:
         self.manager.rehold_all(session)
         self.wake()
 
-    def mutation_options(self, session: SyncSession, request_id: int) -> CallOptions:
-        """How the socket's mutation ``request_id`` runs: exactly once per (session id, request
-        id), stamped with a ts, reporting its transaction id before COMMIT."""
-        key = (session.session_id, request_id) if session.session_id else None
+    def mutation_options(
+        self, session: SyncSession, request_id: int, caller: Identity | None
+    ) -> CallOptions:
+        """How the socket's mutation ``request_id``, sent by ``caller``, runs: exactly once per
+        (session id, caller, request id), stamped with a ts, reporting its transaction id before
+        COMMIT. The caller is part of the key: a stored answer is replayed only to the identity
+        that sent the mutation, never to a socket that presents the same (client-chosen)
+        session id under another identity; that one's request runs as its own."""
+        key = None
+        if session.session_id:
+            who = caller.token_identifier if caller is not None else None
+            scoped = json.dumps([session.session_id, who], separators=(",", ":"))
+            key = (hashlib.sha256(scoped.encode()).hexdigest(), request_id)  # varchar(64)
         return CallOptions(
             receipt=Receipt(
                 idempotency_key=key,

@@ -238,9 +238,9 @@ async def test_a_cross_site_page_cannot_use_the_session_cookie(server: LiveServe
             server.ws_url, additional_headers={"Cookie": cookie}, origin="http://evil.test"
         )
     assert exc.value.response.status_code == 403
-    # the same cookie from the site's own page does authenticate
+    # the same cookie from the site's own page (scheme, host and port) does authenticate
     client = await RawSync.connect(
-        server.ws_url, additional_headers={"Cookie": cookie}, origin="http://127.0.0.1"
+        server.ws_url, additional_headers={"Cookie": cookie}, origin=server.url
     )
     qid = await client.subscribe("testapp:whoami")
     assert client.results[qid]["issuer"] == "django"

@@ -73,3 +73,10 @@ def topic(ctx, name: str) -> str | None:
 def record_from_internal_action(ctx, name: str) -> str | None:
     """Writes through an internal mutation: no client may reach it (test_security.py)."""
     return ctx.run_mutation(internal.testapp.auth_probe.record_internal, {"name": name})
+
+
+@query
+def claim(ctx, name: str) -> Any:
+    """One raw claim of the caller's identity (`identity.claims`), as a function may read it."""
+    identity = ctx.auth.get_user_identity()
+    return None if identity is None else identity.claims.get(name)
