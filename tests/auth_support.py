@@ -10,14 +10,16 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import jwt
+import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from django.db import connection
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from tests.conftest import LiveServer, start_server
@@ -186,3 +188,33 @@ NO_PROVIDER: dict[str, Callable[[], str]] = {
     "unknown issuer": lambda: token(Keys.url_a, iss="https://elsewhere.test"),
     "no issuer": lambda: token(Keys.url_a, iss=None),
 }
+
+
+# -- fixtures (a pytest plugin: tests/conftest.py lists this module in pytest_plugins) ----------
+
+
+@pytest.fixture(scope="module")
+def jwks() -> Iterator[JwksServer]:
+    """The JWKS URL issuer's key server, for one test module."""
+    server = start_jwks()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def auth_server(
+    jwks: JwksServer,
+    django_db_setup: None,
+    django_db_blocker: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+) -> Iterator[LiveServer]:
+    """A live server on the test database trusting the four test issuers; its leeway is the
+    test module's ``LEEWAY`` (seconds) when it sets one."""
+    name = connection.settings_dict["NAME"]
+    assert name.startswith("test_"), name
+    leeway = getattr(request.module, "LEEWAY", 5)
+    tmp = tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])
+    live = start_auth_server(name, tmp, jwks.url, leeway)
+    yield live
+    live.stop()

@@ -16,6 +16,9 @@ import requests
 
 from reactive.testing import ReactiveClient
 
+#: the token tests' fixtures (`jwks`, `auth_server`)
+pytest_plugins = ["tests.auth_support"]
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 from convex.http_client import ConvexHttpClient
-from django.db import connection
 
 from tests.auth_support import (
     BAD_TOKENS,
@@ -29,8 +27,6 @@ from tests.auth_support import (
     JwksServer,
     Keys,
     jwk,
-    start_auth_server,
-    start_jwks,
     token,
 )
 from tests.conftest import LiveServer
@@ -39,24 +35,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")
-def jwks() -> Iterator[JwksServer]:
-    server = start_jwks()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def server(
-    jwks: JwksServer,
-    django_db_setup: None,
-    django_db_blocker: Any,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[LiveServer]:
-    name = connection.settings_dict["NAME"]
-    assert name.startswith("test_"), name
-    live = start_auth_server(name, tmp_path_factory.mktemp("auth"), jwks.url)
-    yield live
-    live.stop()
+def server(auth_server: LiveServer) -> LiveServer:
+    return auth_server
 
 
 def call(

@@ -13,14 +13,13 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 from django.db import connection, connections
 
-from tests.auth_support import HS_ISSUER, SECRET, JwksServer, start_auth_server, start_jwks, token
+from tests.auth_support import HS_ISSUER, SECRET, token
 from tests.conftest import LiveServer
 from tests.sync_client import RawSync
 
@@ -30,16 +29,8 @@ R = "testapp/rules:"
 
 
 @pytest.fixture(scope="module")
-def server(
-    django_db_setup: None, django_db_blocker: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
-    jwks: JwksServer = start_jwks()
-    name = connection.settings_dict["NAME"]
-    assert name.startswith("test_"), name
-    live = start_auth_server(name, tmp_path_factory.mktemp("security"), jwks.url)
-    yield live
-    live.stop()
-    jwks.stop()
+def server(auth_server: LiveServer) -> LiveServer:
+    return auth_server
 
 
 def unique(prefix: str) -> str:

@@ -15,13 +15,12 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 import websockets
-from django.db import connection, connections
+from django.db import connections
 
 from reactive.testing import run_scheduled
 from tests.auth_support import (
@@ -35,8 +34,6 @@ from tests.auth_support import (
     JwksServer,
     Keys,
     jwk,
-    start_auth_server,
-    start_jwks,
     token,
 )
 from tests.conftest import LiveServer
@@ -51,24 +48,8 @@ P = "testapp/auth_probe"
 
 
 @pytest.fixture(scope="module")
-def jwks() -> Iterator[JwksServer]:
-    server = start_jwks()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def server(
-    jwks: JwksServer,
-    django_db_setup: None,
-    django_db_blocker: Any,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[LiveServer]:
-    name = connection.settings_dict["NAME"]
-    assert name.startswith("test_"), name
-    live = start_auth_server(name, tmp_path_factory.mktemp("ws-auth"), jwks.url, LEEWAY)
-    yield live
-    live.stop()
+def server(auth_server: LiveServer) -> LiveServer:
+    return auth_server
 
 
 def unique(prefix: str) -> str:

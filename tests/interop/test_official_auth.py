@@ -19,17 +19,13 @@ from typing import Any
 
 import pytest
 import requests
-from django.db import connection
 
 from tests.auth_support import (
     AUDIENCE,
     HS_ISSUER,
     SECRET,
     STATIC_ISSUER,
-    JwksServer,
     Keys,
-    start_auth_server,
-    start_jwks,
     token,
 )
 from tests.conftest import LiveServer
@@ -46,24 +42,8 @@ JS_CHECKS = ["session_token", "external_token", "refresh_ahead_of_expiry", "refr
 
 
 @pytest.fixture(scope="module")
-def jwks() -> Iterator[JwksServer]:
-    server = start_jwks()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def server(
-    jwks: JwksServer,
-    django_db_setup: None,
-    django_db_blocker: Any,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[LiveServer]:
-    name = connection.settings_dict["NAME"]
-    assert name.startswith("test_"), name
-    live = start_auth_server(name, tmp_path_factory.mktemp("auth-interop"), jwks.url, LEEWAY)
-    yield live
-    live.stop()
+def server(auth_server: LiveServer) -> LiveServer:
+    return auth_server
 
 
 @pytest.fixture
