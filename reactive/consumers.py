@@ -268,13 +268,21 @@ class SyncConsumer(AsyncWebsocketConsumer):
     async def _send(self, message: dict[str, Any]) -> None:
         if self._closing or self._detached:
             return
+        text = protocol.dumps(message)
         try:
             # asyncio.timeout, not wait_for: no task per message
             async with asyncio.timeout(self.sync.slow_socket_seconds):
-                await self.send(text_data=protocol.dumps(message))
+                await self.send(text_data=text)
         except TimeoutError:
             logger.warning("reactive sync: closing a socket too slow to take its updates")
             await self._close()
+            return
+        except Exception as exc:
+            # The peer went away before the server read its close (daphne raises autobahn's
+            # Disconnected): the socket is gone, not broken; nothing more is sent on it.
+            logger.info("reactive sync: a send failed (%s); dropping the socket", exc)
+            self._closing = True
+            self._detach()
             return
         self._last_send = time.monotonic()
 
