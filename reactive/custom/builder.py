@@ -19,6 +19,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar, overload
 
 from ..errors import ConfigurationError
 from ..functions.context import run_off_loop
+from ..functions.decorators import Registrar
 from ..functions.registry import AnyFunction, Isolation, Kind, RegisteredFunction
 from ..validators import CompiledArgs, Validator
 from ..validators.builders import _Object
@@ -30,12 +31,6 @@ R = TypeVar("R")
 
 _INPUT_KEYS = frozenset({"ctx", "args", "on_success"})
 _PLURAL = {Kind.QUERY: "queries", Kind.MUTATION: "mutations", Kind.ACTION: "actions"}
-
-
-class _CustomWrap(Protocol):
-    """What ``@custom(...)`` returns: applied to a handler, it registers it."""
-
-    def __call__(self, handler: Callable[P, R], /) -> RegisteredFunction[P, R]: ...
 
 
 class CustomDecorator(Protocol):
@@ -58,7 +53,7 @@ class CustomDecorator(Protocol):
         path: str | None = None,
         isolation: str | Isolation = Isolation.SERIALIZABLE,
         **options: Any,
-    ) -> _CustomWrap: ...
+    ) -> Registrar: ...
 
 
 def _kind_of(base: Any) -> Kind | None:

@@ -140,7 +140,7 @@ def _refuse(fn: AnyFunction) -> dict[str, Any]:
     raise ConfigurationError(f"{fn.path}: {first}{more}; run manage.py check")
 
 
-class _Wrap(Protocol):
+class Registrar(Protocol):
     """What ``@query(...)`` returns: applied to a handler, it registers it."""
 
     def __call__(self, handler: Callable[P, R], /) -> RegisteredFunction[P, R]: ...
@@ -163,7 +163,7 @@ class FunctionDecorator(Protocol):
         name: str | None = None,
         path: str | None = None,
         isolation: str | Isolation = Isolation.SERIALIZABLE,
-    ) -> _Wrap: ...
+    ) -> Registrar: ...
 
 
 def _decorator(kind: Kind, internal: bool) -> FunctionDecorator:
