@@ -8,6 +8,11 @@ clients' own scheduling.
 
     python -m bench.run              # everything
     python -m bench.run sync_latency scale   # only these (names as in the table)
+    python -m bench.run --root ../before sync_latency   # servers run another checkout's code
+
+`--root DIR` runs every server under test from the checkout DIR (the benchmark itself, its
+clients and its farms stay this checkout's): the same table for the code before a change, to
+set beside the table after it. Steps that need server code DIR does not have fail there.
 
 What each measures is in its module's docstring: overhead.py (http_overhead, ws_overhead),
 sync.py (sync_latency, sync_precision, sync_dedup), write_path.py (write_path, notify_cost),
@@ -18,9 +23,11 @@ held_back.py (held_back), rules.py (rules_cost).
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from .servers import ROOT, Server, setup_database, start_server
@@ -136,6 +143,11 @@ def _verdict(name: str, figures: dict[str, Any]) -> dict[str, str]:
 
 
 def main(selected: list[str]) -> None:
+    if selected[:1] == ["--root"]:
+        if len(selected) < 2:
+            sys.exit("bench.run: --root needs a checkout directory")
+        os.environ["REACTIVE_BENCH_SERVER_ROOT"] = str(Path(selected[1]).resolve())
+        selected = selected[2:]
     db = setup_database()
     results: dict[str, Any] = {}
     for name, step in plan(db):

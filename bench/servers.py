@@ -104,7 +104,10 @@ def start_server(
     env_extra: dict[str, str] | None = None,
     root: Path | None = None,
 ) -> Server:
-    """A server of `kind` on `port`, running the code of `root` (default: this checkout)."""
+    """A server of `kind` on `port`, running the code of `root` (default: the checkout named by
+    `REACTIVE_BENCH_SERVER_ROOT`, set by `bench.run --root`, else this one)."""
+    if root is None and os.environ.get("REACTIVE_BENCH_SERVER_ROOT"):
+        root = Path(os.environ["REACTIVE_BENCH_SERVER_ROOT"])
     env = dict(
         os.environ,
         DJANGO_SETTINGS_MODULE="tests.settings",
