@@ -24,6 +24,7 @@ from ..functions.outcome import Outcome, error_data, error_message
 from ..functions.registry import canonical_path
 from ..readset import DocWrite, ReadSet
 from ..values import ValueEncodingError, encode
+from .protocol import encode_modification
 from .read_index import ReadIndex
 from .session import QueryEntry, QueryResult, SyncSession
 
@@ -52,6 +53,18 @@ class Subscription:
     modification: dict[str, Any] = field(default_factory=dict)
     stale: bool = True  # needs a run at the next tick
     static: bool = False  # a fixed result (e.g. a refused Add); never run
+    # `modification` as JSON text, and the modification it encodes (encoded once per result,
+    # however many sockets are sent it)
+    _encoded: str = field(default="", repr=False)
+    _encoded_of: dict[str, Any] | None = field(default=None, repr=False)
+
+    def encoded_modification(self) -> str:
+        """`modification` as JSON text: encoded on first use after each new result."""
+        modification = self.modification
+        if self._encoded_of is not modification:
+            self._encoded = encode_modification(modification)
+            self._encoded_of = modification
+        return self._encoded
 
     def journal_string(self) -> str | None:
         return None if self.journal is None else json.dumps(self.journal, sort_keys=True)
