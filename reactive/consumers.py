@@ -272,7 +272,8 @@ class SyncConsumer(AsyncWebsocketConsumer):
         try:
             # asyncio.timeout, not wait_for: no task per message
             async with asyncio.timeout(self.sync.slow_socket_seconds):
-                await self.send(text_data=text)
+                # the ASGI message itself, past the consumer's two send wrappers
+                await self.base_send(cast(Any, {"type": "websocket.send", "text": text}))
         except TimeoutError:
             logger.warning("reactive sync: closing a socket too slow to take its updates")
             await self._close()
