@@ -17,7 +17,7 @@ set beside the table after it. Steps that need server code DIR does not have fai
 What each measures is in its module's docstring: overhead.py (http_overhead, ws_overhead),
 sync.py (sync_latency, sync_precision, sync_dedup), write_path.py (write_path, notify_cost),
 contention.py, scale.py, scheduler.py (scheduler_latency), guard.py (guard_cost),
-held_back.py (held_back), rules.py (rules_cost).
+held_back.py (held_back), rules.py (rules_cost), floor.py (sync_floor).
 """
 
 from __future__ import annotations
@@ -55,6 +55,10 @@ TARGETS = [
     ("scale", "kib_per_socket", 50.0, "<="),
     ("held_back", "another_database_p99_ms", 100.0, "<="),
     ("held_back", "same_database_p99_ms", 100.0, "<="),
+    ("sync_floor", "daphne_10_p50_ms", 2.0, "<="),
+    ("sync_floor", "uvicorn_10_p50_ms", 2.0, "<="),
+    ("sync_floor", "daphne_200_cpu_ratio", 5.0, "<="),
+    ("sync_floor", "uvicorn_200_cpu_ratio", 5.0, "<="),
 ]
 
 
@@ -81,6 +85,7 @@ def _with_server(
 def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
     from .auth import ws_auth_cost, ws_auth_env
     from .contention import contention
+    from .floor import sync_floor
     from .guard import guard_cost
     from .held_back import held_back
     from .overhead import http_overhead, ws_overhead
@@ -127,6 +132,7 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
             lambda: _with_server("daphne", db, 8799, ws_auth_cost, ws_auth_env()),
         ),
         ("guard_cost", guard_cost),
+        ("sync_floor", lambda: sync_floor(db, info, 8799)),
         ("rules_cost", rules_cost),
     ]
     return steps
