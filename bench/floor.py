@@ -156,6 +156,16 @@ def _counters(conninfo: dict[str, Any], n: int) -> list[str]:
     return names
 
 
+def _values(conninfo: dict[str, Any], names: list[str]) -> list[float]:
+    with psycopg.connect(autocommit=True, **conninfo) as conn:
+        rows = dict(
+            conn.execute(
+                "SELECT name, value FROM testapp_counter WHERE name = ANY(%s)", [names]
+            ).fetchall()
+        )
+    return [float(rows[name]) for name in names]
+
+
 def _write(
     conninfo: dict[str, Any], names: list[str], rate: float, count: int
 ) -> dict[tuple[int, int], float]:
@@ -216,10 +226,21 @@ def _measure(
                 if (q, int(value)) in committed
             ]
             expected = count * sockets // queries
+            final = _values(conninfo, names)
+            behind = sum(
+                n
+                for q, held in report["latest"].items()
+                for value, n in held.items()
+                if json.loads(value) != final[int(q)]
+            )
             out[f"{rate:g}"] = {
                 "p50_ms": statistics.median(latencies) if latencies else float("nan"),
                 "p99_ms": pct(latencies, 99) if latencies else float("nan"),
+                # deliveries ÷ writes × holders: below 1 when a socket skipped a value
+                # (coalesced) or a delivery came after the server caught up
                 "delivered": len(latencies) / expected,
+                # sockets not holding their counter's last value once the server caught up
+                "sockets_behind": behind,
                 "cpu_ms_per_write": cpu * 1000 / count,
             }
             if report["errors"]:
