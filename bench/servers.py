@@ -103,8 +103,11 @@ def start_server(
     kind: str = "daphne",
     env_extra: dict[str, str] | None = None,
     root: Path | None = None,
+    args: list[str] | None = None,
+    app: str = "tests.asgi:application",
 ) -> Server:
-    """A server of `kind` on `port`, running the code of `root` (default: this checkout)."""
+    """A server of `kind` on `port`, running the code of `root` (default: this checkout), with
+    the server's own command-line `args` added and the ASGI application `app`."""
     env = dict(
         os.environ,
         DJANGO_SETTINGS_MODULE="tests.settings",
@@ -122,7 +125,8 @@ def start_server(
             str(port),
             "--websocket-max-message-size",
             str(17 * 1024 * 1024),
-            "tests.asgi:application",
+            *(args or []),
+            app,
         ]
     else:
         cmd = [
@@ -137,7 +141,8 @@ def start_server(
             "warning",
             "--backlog",
             "4096",
-            "tests.asgi:application",
+            *(args or []),
+            app,
         ]
     proc = subprocess.Popen(
         cmd, cwd=root or ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -155,7 +160,8 @@ def start_server(
 
 
 class Farm:
-    """A `bench.farm` process: `sockets` subscribed clients, socket i on query i % len."""
+    """A `bench.farm` process: `sockets` subscribed clients, socket i on query i % len (or on
+    `per_socket` queries from i * per_socket on)."""
 
     def __init__(
         self,
@@ -163,8 +169,11 @@ class Farm:
         sockets: int,
         queries: list[tuple[str, dict[str, Any]]],
         record: bool = False,
+        per_socket: int = 1,
     ) -> None:
-        spec = json.dumps({"sockets": sockets, "queries": queries, "record": record})
+        spec = json.dumps(
+            {"sockets": sockets, "queries": queries, "record": record, "per_socket": per_socket}
+        )
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bench.farm", server.ws, spec],
             cwd=ROOT,
