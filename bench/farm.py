@@ -1,6 +1,6 @@
 """A farm of subscribed WebSocket clients in a process of its own (see bench/run.py).
 
-    python -m bench.farm WS_URL SPEC_JSON
+    python -m bench.farm WS_URL SPEC_JSON      # or SPEC_JSON "-": read from the first input line
 
 SPEC: {"sockets": N, "queries": [[path, args], ...], "record": bool, "per_socket": K}. Socket i
 subscribes to query i % len(queries), or with K (default 1) to the K queries from i * K on
@@ -147,7 +147,9 @@ class Farm:
 
 
 async def main() -> None:
-    url, spec = sys.argv[1], json.loads(sys.argv[2])
+    url = sys.argv[1]
+    # "-": the spec is the first line of input (thousands of queries overflow an argument)
+    spec = json.loads(sys.stdin.readline() if sys.argv[2] == "-" else sys.argv[2])
     farm = Farm(url, spec)
     await farm.open_all()
     print("ready", flush=True)

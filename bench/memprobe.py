@@ -6,8 +6,10 @@ With ``REACTIVE_BENCH_TRACEMALLOC=1`` the server traces Python allocations from 
 ``GET /bench/tracemalloc`` snapshots them: the first call keeps the snapshot as the baseline,
 each later one answers (JSON) the total traced growth since the baseline and its largest
 sources by line and by file, and the number of asyncio tasks alive. What tracemalloc cannot see (C
-allocations: zlib's compression contexts, the interpreter's own arenas) is the rest of the
-process's RSS growth. Everything else goes to the application unchanged.
+allocations, the interpreter's own arenas and what fragments them) is the rest of the process's
+RSS growth. ``REACTIVE_BENCH_GC`` sets the cyclic garbage collector's thresholds ("700,10,10",
+`gc.set_threshold`) or turns it off ("off"), to measure what collections cost a process holding
+thousands of sockets. Everything else goes to the application unchanged.
 """
 
 from __future__ import annotations

@@ -175,12 +175,14 @@ class Farm:
             {"sockets": sockets, "queries": queries, "record": record, "per_socket": per_socket}
         )
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.farm", server.ws, spec],
+            [sys.executable, "-m", "bench.farm", server.ws, "-"],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
+        self.proc.stdin.write(spec + "\n")  # type: ignore[union-attr]
+        self.proc.stdin.flush()  # type: ignore[union-attr]
         line = self.proc.stdout.readline()  # type: ignore[union-attr]
         if line.strip() != "ready":
             self.proc.kill()
