@@ -110,10 +110,13 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         ]
 
     def variant(
-        name: str, fn: Callable[[Server], dict[str, Any]], port: int = 8799
+        name: str,
+        fn: Callable[[Server], dict[str, Any]],
+        env: dict[str, str] | None = None,
+        app: str = "tests.asgi:application",
     ) -> Callable[[], dict[str, Any]]:
         def step() -> dict[str, Any]:
-            server = start_variant(db, port, name)
+            server = start_variant(db, 8799, name, env=env, app=app)
             try:
                 return fn(server)
             finally:
@@ -131,6 +134,16 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         ),
         ("fanout.uvicorn_no_deflate", variant("uvicorn_no_deflate", fanout)),
         ("fanout.daphne", variant("daphne", fanout)),
+        # the same with the cyclic garbage collector off: what collections cost at 10,000 sockets
+        (
+            "fanout.uvicorn_no_deflate_gc_off",
+            variant(
+                "uvicorn_no_deflate",
+                fanout,
+                {"REACTIVE_BENCH_GC": "off"},
+                "bench.memprobe:application",
+            ),
+        ),
         (
             "held_queries.uvicorn_no_deflate",
             variant("uvicorn_no_deflate", lambda s: held_queries(s, info)),
