@@ -16,8 +16,9 @@ set beside the table after it. Steps that need server code DIR does not have fai
 
 What each measures is in its module's docstring: overhead.py (http_overhead, ws_overhead),
 sync.py (sync_latency, sync_precision, sync_dedup), write_path.py (write_path, notify_cost),
-contention.py, scale.py, scheduler.py (scheduler_latency), guard.py (guard_cost),
-held_back.py (held_back), rules.py (rules_cost).
+contention.py, scale.py (scale, scale_breakdown), fanout.py (fanout), queries.py
+(held_queries), scheduler.py (scheduler_latency), guard.py (guard_cost), held_back.py
+(held_back), rules.py (rules_cost).
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ TARGETS = [
     ("ws_overhead", "ratio_p50", 1.3, "<="),
     ("scale", "live_sockets", 5000, ">="),
     ("scale", "kib_per_socket", 50.0, "<="),
+    ("fanout", "sockets", 10000, ">="),
+    ("fanout", "missed_deliveries", 0, "<="),
+    ("held_queries", "10000_held_executions_per_write", 1.0, "<="),
+    ("held_queries", "cpu_ratio_10000_to_1_held", 1.5, "<="),
     ("held_back", "another_database_p99_ms", 100.0, "<="),
     ("held_back", "same_database_p99_ms", 100.0, "<="),
 ]
@@ -81,11 +86,13 @@ def _with_server(
 def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
     from .auth import ws_auth_cost, ws_auth_env
     from .contention import contention
+    from .fanout import fanout
     from .guard import guard_cost
     from .held_back import held_back
     from .overhead import http_overhead, ws_overhead
+    from .queries import held_queries
     from .rules import rules_cost
-    from .scale import scale
+    from .scale import memory_breakdown, scale, start_variant
     from .scheduler import scheduler_latency
     from .sync import sync_dedup, sync_latency, sync_precision
     from .write_path import notify_cost, write_path
@@ -107,8 +114,48 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
             (f"sync_latency.{kind}", on(sync_latency)),
             # the same at half the rate: below the process's CPU saturation
             (f"sync_latency_100.{kind}", on(lambda s: sync_latency(s, mutations=1000, rate=100.0))),
-            (f"scale.{kind}", on(scale)),
         ]
+
+    def variant(
+        name: str,
+        fn: Callable[[Server], dict[str, Any]],
+        env: dict[str, str] | None = None,
+        app: str = "tests.asgi:application",
+    ) -> Callable[[], dict[str, Any]]:
+        def step() -> dict[str, Any]:
+            server = start_variant(db, 8799, name, env=env, app=app)
+            try:
+                return fn(server)
+            finally:
+                server.stop()
+
+        return step
+
+    # memory per idle socket for each server and WebSocket implementation (bench/scale.py)
+    for name in ("daphne", "uvicorn", "uvicorn_no_deflate", "uvicorn_wsproto_no_deflate"):
+        steps.append((f"scale.{name}", variant(name, scale)))
+    steps += [
+        (
+            "scale_breakdown.uvicorn_no_deflate",
+            lambda: memory_breakdown(db, 8799, "uvicorn_no_deflate"),
+        ),
+        ("fanout.uvicorn_no_deflate", variant("uvicorn_no_deflate", fanout)),
+        ("fanout.daphne", variant("daphne", fanout)),
+        # the same with the cyclic garbage collector off: what collections cost at 10,000 sockets
+        (
+            "fanout.uvicorn_no_deflate_gc_off",
+            variant(
+                "uvicorn_no_deflate",
+                fanout,
+                {"REACTIVE_BENCH_GC": "off"},
+                "bench.memprobe:application",
+            ),
+        ),
+        (
+            "held_queries.uvicorn_no_deflate",
+            variant("uvicorn_no_deflate", lambda s: held_queries(s, info)),
+        ),
+    ]
     # the same latency run with CPython's default GIL switch interval (5 ms), for the ratio
     default_gil = {"REACTIVE_TEST_SYNC": json.dumps({"gil_switch_interval_ms": None})}
     steps += [

@@ -48,6 +48,11 @@ logger = logging.getLogger("reactive.sync")
 class SyncConsumer(AsyncWebsocketConsumer):
     """``/api/sync`` and ``/api/<client version>/sync``."""
 
+    # Nothing is ever sent to one socket through the Channels layer (cross-process wake-ups go
+    # to the listener, `sync.wakeups`): an alias no project configures, so that Channels gives
+    # no socket a layer channel of its own, nor the task and queue that would wait on it.
+    channel_layer_alias = "reactive.sync.no-layer"
+
     async def connect(self) -> None:
         await self.accept()
         self.base_identity = _scope_identity(self.scope)
@@ -60,14 +65,12 @@ class SyncConsumer(AsyncWebsocketConsumer):
         self._detached = False  # once the listener forgot the socket, nothing more is sent
         self._last_send = time.monotonic()
         # each mutation with the caller it was received from: one sent before an Authenticate
-        # runs under the identity of before, even if it runs after the switch
-        self._mutations: asyncio.Queue[tuple[CallMessage, _Caller]] = asyncio.Queue()
+        # runs under the identity of before, even if it runs after the switch. The queue and
+        # the task that runs them are made at the first Mutation: most sockets only subscribe.
+        self._mutations: asyncio.Queue[tuple[CallMessage, _Caller]] | None = None
         self._verifying = False  # a token is being verified (frames wait for it)
         self._expiry: asyncio.TimerHandle | None = None
-        self._tasks = {
-            asyncio.create_task(self._guarded(self._writer())),
-            asyncio.create_task(self._guarded(self._mutation_worker())),
-        }
+        self._tasks = {asyncio.create_task(self._guarded(self._writer()))}
         self._closing = False
 
     async def disconnect(self, code: int) -> None:
@@ -126,6 +129,11 @@ class SyncConsumer(AsyncWebsocketConsumer):
         elif isinstance(message, ModifyQuerySet):
             self.listener.modify(self.session, message)
         elif isinstance(message, CallMessage) and message.kind == "Mutation":
+            if self._mutations is None:
+                self._mutations = asyncio.Queue()
+                self._tasks.add(
+                    asyncio.create_task(self._guarded(self._mutation_worker(self._mutations)))
+                )
             if self._mutations.qsize() >= self.sync.max_pending_mutations:
                 raise ProtocolError("too many pending mutations on this connection")
             self._mutations.put_nowait((message, self._caller()))
@@ -212,10 +220,10 @@ class SyncConsumer(AsyncWebsocketConsumer):
         return _Caller(self.session.identity, self.session.expires_at)
 
     # -- mutations and actions ----------------------------------------------------------
-    async def _mutation_worker(self) -> None:
+    async def _mutation_worker(self, queue: asyncio.Queue[tuple[CallMessage, _Caller]]) -> None:
         session = self.session
         while True:
-            call, caller = await self._mutations.get()
+            call, caller = await queue.get()
             if caller.expired():
                 # received in time, its turn came after the token expired: it does not run
                 # (the client sends it again after reconnecting with a new token)

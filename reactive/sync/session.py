@@ -41,7 +41,7 @@ class QueryResult(Protocol):
     modification: dict[str, Any]  # the QueryUpdated / QueryFailed body
 
 
-@dataclass
+@dataclass(slots=True)
 class QueryEntry:
     query_id: int
     path: str
@@ -50,7 +50,7 @@ class QueryEntry:
     subscription: QueryResult | None = None  # filled in by the subscription manager
 
 
-@dataclass
+@dataclass(slots=True)
 class Work:
     """What a tick owes this socket: its versions and queries as the tick began."""
 
@@ -64,7 +64,7 @@ class Work:
     results: dict[int, tuple[str | None, dict[str, Any]]] = field(default_factory=dict)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class SyncSession:
     identity: Identity | None
     session_id: str | None = None
