@@ -69,7 +69,7 @@ class DatabaseReader:
         table, pk = self._resolve("get", table_or_id, id)
         self._budget.charge_range()
         self.reads.add(DocRead(table.name, pk))
-        obj = self._scan.manager(table).filter(pk=pk).first()
+        obj = self._scan.row(table, pk)
         if obj is None:
             return None
         doc = to_document(table, obj)

@@ -19,6 +19,7 @@ from django.db.models.sql.query import Query as SqlQuery
 from ..errors import LimitExceeded
 from ..limits import Budget, approx_size
 from ..readset import Bound, IndexRangeRead, ReadSet, TableRead
+from . import row_cache
 from .documents import to_document
 from .query import Query
 from .raw_reads import own_statements
@@ -93,7 +94,7 @@ class Scanner:
         left = self.budget.docs_left()
         cap = left + 1 if limit is None else min(limit, left + 1)
         try:
-            rows = list(qs[:cap])
+            rows = row_cache.reading(lambda: list(qs[:cap]))
         except DatabaseError:
             self.record_until(query, None, None)  # e.g. a timeout: the error depends on it
             raise
@@ -102,7 +103,18 @@ class Scanner:
         except LimitExceeded:
             self.record_until(query, None, None)  # the error depends on the rows scanned
             raise
+        row_cache.remember(self.using, query.table, rows)
         return rows
+
+    def row(self, table: Table, pk: Any) -> models.Model | None:
+        """The row of ``table`` with primary key ``pk`` (locked in a select_for_update call), or
+        None; one this transaction has just read comes from `row_cache`, without a SELECT."""
+        obj = row_cache.recall(self.using, table, pk)
+        if obj is None:
+            obj = row_cache.reading(lambda: self.manager(table).filter(pk=pk).first())
+            if obj is not None:
+                row_cache.remember(self.using, table, (obj,))
+        return obj
 
     def documents(self, table: Table, rows: list[models.Model]) -> list[dict[str, Any]]:
         """The rows as documents, their sizes charged to the budget."""

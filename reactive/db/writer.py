@@ -17,6 +17,7 @@ from .. import clock, ids
 from ..errors import DocumentNotFound
 from ..limits import approx_size
 from ..readset import DocWrite, WriteSet
+from . import row_cache
 from .documents import apply_document, row_values
 from .raw_reads import own_statements
 from .reader import DatabaseReader
@@ -108,7 +109,10 @@ class DatabaseWriter(DatabaseReader):
 
     def _load(self, method: str, table_or_id: str, id: str | None) -> tuple[Table, models.Model]:
         t, pk = self._resolve(method, table_or_id, id)
-        obj = self._scan.manager(t).filter(pk=pk).first()
+        # a row this transaction has just read is not read again (a copy: the caller changes it)
+        obj = row_cache.recall(self._using, t, pk)
+        if obj is None:
+            obj = row_cache.reading(lambda: self._scan.manager(t).filter(pk=pk).first())
         if obj is None:
             shown = table_or_id if id is None else id
             raise DocumentNotFound(f"ctx.db.{method}: no document {shown!r} in table {t.name!r}")
