@@ -17,7 +17,7 @@ from .. import clock, ids
 from ..errors import DocumentNotFound
 from ..limits import approx_size
 from ..readset import DocWrite, WriteSet
-from . import row_cache
+from . import row_cache, sql_cache
 from .documents import apply_document, row_values
 from .raw_reads import own_statements
 from .reader import DatabaseReader
@@ -125,7 +125,9 @@ class DatabaseWriter(DatabaseReader):
         t, obj = self._load(method, table_or_id, id)
         old = row_values(t, obj)
         touched = apply_document(t, obj, doc, replace=replace)
-        if touched:
+        # the UPDATE that save() would run, through its kept SQL (sql_cache) when nothing else
+        # would happen in save()
+        if touched and not sql_cache.update_row(obj, touched, self._using):
             obj.save(update_fields=touched, using=self._using)
         self._budget.charge_write(approx_size(doc))
         self.writes.add(DocWrite(t.name, obj.pk, "update", old, row_values(t, obj)))

@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.models.signals import pre_save
 
 from reactive.db import sql_cache
+from reactive.ids import encode_id
 from tests.helpers import in_mutation, in_query
-from tests.testapp.models import Channel, Counter, Message
+from tests.testapp.models import Channel, Counter, Message, Note
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -77,3 +79,44 @@ def test_limit_order_and_locking_are_part_of_the_shape() -> None:
         ).unwrap()
     assert locked == [1, 2]
     assert len(seen) == 1 and "FOR UPDATE" in seen[0]
+
+
+def test_a_patch_runs_djangos_update_and_save_still_runs_when_it_would_do_more() -> None:
+    """The UPDATE of a patch is the one `save(update_fields=...)` runs, kept per shape; with a
+    `pre_save` receiver listening, `save` itself runs (and the receiver sees the change)."""
+    name = unique("update")
+    Counter.objects.create(name=name, value=1)
+    sql_cache._plans.clear()
+
+    def bump(ctx: Any) -> None:
+        row = ctx.db.query("counters").with_index("by_name", lambda q: q.eq("name", name)).unique()
+        ctx.db.patch("counters", row["_id"], {"value": row["value"] + 1})
+
+    for _ in range(2):
+        assert in_mutation(bump).error is None
+    assert Counter.objects.get(name=name).value == 3
+    updates = [p.sql for p in sql_cache._plans.values() if p is not None and "UPDATE" in p.sql]
+    assert updates == [
+        'UPDATE "testapp_counter" SET "value" = %s WHERE "testapp_counter"."id" = %s'
+    ]
+
+    seen: list[int] = []
+
+    def receiver(sender: Any, instance: Counter, **kwargs: Any) -> None:
+        seen.append(instance.value)
+
+    pre_save.connect(receiver, sender=Counter)
+    try:
+        assert in_mutation(bump).error is None
+    finally:
+        pre_save.disconnect(receiver, sender=Counter)
+    assert seen == [4] and Counter.objects.get(name=name).value == 4
+
+
+def test_a_uuid_keyed_row_is_updated_by_its_own_key() -> None:
+    notes = [Note.objects.create(text=f"before {i}") for i in range(2)]
+    for i, note in enumerate(notes):
+        doc_id = encode_id("notes", note.pk)
+        done = in_mutation(lambda ctx, d=doc_id, i=i: ctx.db.patch("notes", d, {"text": f"{i}"}))
+        assert done.error is None
+    assert [Note.objects.get(pk=n.pk).text for n in notes] == ["0", "1"]
