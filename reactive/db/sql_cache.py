@@ -11,9 +11,11 @@ the same as a QuerySet's.
 
 A shape is kept only when Django's compilation proves it can be replayed: its parameters are
 exactly the range's values, in order and of the same types (so Django converted none of them,
-e.g. ``None``, which becomes ``IS NULL``), and no selected column has a converter (a field with
-``from_db_value``). Anything else (a filter, a nested condition) is not a shape: the caller runs
-its QuerySet. What is recorded as read is the caller's business, unchanged.
+e.g. ``None``, which becomes ``IS NULL``), every column ranged on is one of Django's own field
+classes (a custom field may prepare values in ways one call cannot show), and no selected column
+has a converter (a field with ``from_db_value``). Anything else (a filter, a nested condition)
+is not a shape: the caller runs its QuerySet. What is recorded as read is the caller's business,
+unchanged.
 
 `update_row` does the same for the ``UPDATE`` of ``obj.save(update_fields=...)`` (a patch or
 replace), where Django would build a QuerySet and an UpdateQuery per call. It does only what
@@ -21,7 +23,8 @@ replace), where Django would build a QuerySet and an UpdateQuery per call. It do
 ``get_db_prep_save``, the update under `mark_for_rollback_on_error`, the same error when no row was
 updated. Whenever ``save`` could do more (the model overrides ``save`` or its steps, has parents
 or a custom base manager, a ``pre_save``/``post_save`` receiver listens, a related object is
-cached, a value is an expression), it declines and the caller calls ``save``.
+cached, a value is an expression, a field is not one of Django's own classes), it declines and
+the caller calls ``save``.
 """
 
 from __future__ import annotations
@@ -94,7 +97,7 @@ def rows(
     )
     plan = _plans.get(key, _UNKNOWN)
     if plan is _UNKNOWN:
-        plan = _plan(queryset()[:cap], values, using)
+        plan = _plan(queryset()[:cap], names, values, using)
         with _lock:
             if len(_plans) >= MAX_SHAPES:
                 _plans.clear()
@@ -107,8 +110,21 @@ def rows(
     return [model.from_db(using, plan.attnames, row) for row in fetched]
 
 
-def _plan(qs: models.QuerySet[Any], values: list[Any], using: str) -> _Plan | None:
+def _django_field(field: Any) -> bool:
+    """Whether ``field`` is one of Django's own field classes, whose preparation of a value
+    keeps its type and depends on nothing but it (a custom field's might not)."""
+    return isinstance(field, models.Field) and type(field).__module__.startswith(
+        "django.db.models.fields"
+    )
+
+
+def _plan(
+    qs: models.QuerySet[Any], names: tuple[str, ...], values: list[Any], using: str
+) -> _Plan | None:
     """Django's SQL for ``qs`` if it can be run again with other values of the same types."""
+    by_attname = {f.attname: f for f in qs.model._meta.concrete_fields}
+    if not all(_django_field(by_attname.get(name.split("__")[0])) for name in names):
+        return None
     compiler = qs.query.get_compiler(using=using)
     sql, params = compiler.as_sql()
     params = list(params)
@@ -156,7 +172,11 @@ def update_row(obj: models.Model, attnames: list[str], using: str) -> bool:
         return False
     by_attname = {f.attname: f for f in cls._meta.concrete_fields}
     found = [by_attname.get(name) for name in attnames]
-    fields = [f for f in found if f is not None and not f.primary_key and not f.generated]
+    fields = [
+        f
+        for f in found
+        if f is not None and not f.primary_key and not f.generated and _django_field(f)
+    ]
     if len(fields) != len(attnames):
         return False
     connection = connections[using]
@@ -165,6 +185,8 @@ def update_row(obj: models.Model, attnames: list[str], using: str) -> bool:
         return False
     values = [f.get_db_prep_save(v, connection) for f, v in zip(fields, raw, strict=True)]
     pk = obj.pk
+    if not _django_field(cls._meta.pk):
+        return False
     params = [*values, pk]
     key = ("update", cls, tuple(attnames), tuple(type(v) for v in params), using)
     plan = _plans.get(key, _UNKNOWN)
