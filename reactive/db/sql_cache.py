@@ -168,7 +168,12 @@ def update_row(obj: models.Model, attnames: list[str], using: str) -> bool:
     """``obj.save(update_fields=attnames, using=using)`` through the kept SQL of its shape; False
     (nothing done) when ``save`` might do more than that SQL: call it instead."""
     cls = type(obj)
-    if not attnames or not _plain_save(cls) or obj._state.fields_cache:
+    if (
+        not attnames
+        or not _plain_save(cls)
+        or obj._state.fields_cache
+        or not _django_field(cls._meta.pk)
+    ):
         return False
     by_attname = {f.attname: f for f in cls._meta.concrete_fields}
     found = [by_attname.get(name) for name in attnames]
@@ -184,10 +189,7 @@ def update_row(obj: models.Model, attnames: list[str], using: str) -> bool:
     if any(hasattr(v, "resolve_expression") for v in raw):
         return False
     values = [f.get_db_prep_save(v, connection) for f, v in zip(fields, raw, strict=True)]
-    pk = obj.pk
-    if not _django_field(cls._meta.pk):
-        return False
-    params = [*values, pk]
+    params = [*values, obj.pk]
     key = ("update", cls, tuple(attnames), tuple(type(v) for v in params), using)
     plan = _plans.get(key, _UNKNOWN)
     if plan is _UNKNOWN:
