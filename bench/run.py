@@ -18,7 +18,7 @@ What each measures is in its module's docstring: overhead.py (http_overhead, ws_
 sync.py (sync_latency, sync_precision, sync_dedup), write_path.py (write_path, notify_cost),
 contention.py, scale.py (scale, scale_breakdown), fanout.py (fanout), queries.py
 (held_queries), scheduler.py (scheduler_latency), guard.py (guard_cost), held_back.py
-(held_back), rules.py (rules_cost).
+(held_back), rules.py (rules_cost), mutation.py (mutation_overhead).
 """
 
 from __future__ import annotations
@@ -52,6 +52,7 @@ TARGETS = [
     ("contention", "select_for_update_ratio", 0.5, ">="),
     ("http_overhead", "ratio_p50", 1.3, "<="),
     ("ws_overhead", "ratio_p50", 1.3, "<="),
+    ("mutation_overhead", "ratio_p50", 1.5, "<="),
     ("scale", "live_sockets", 5000, ">="),
     ("scale", "kib_per_socket", 50.0, "<="),
     ("fanout", "sockets", 10000, ">="),
@@ -89,6 +90,7 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
     from .fanout import fanout
     from .guard import guard_cost
     from .held_back import held_back
+    from .mutation import mutation_overhead
     from .overhead import http_overhead, ws_overhead
     from .queries import held_queries
     from .rules import rules_cost
@@ -111,6 +113,7 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         steps += [
             (f"http_overhead.{kind}", on(http_overhead)),
             (f"ws_overhead.{kind}", on(ws_overhead)),
+            (f"mutation_overhead.{kind}", on(mutation_overhead)),
             (f"sync_latency.{kind}", on(sync_latency)),
             # the same at half the rate: below the process's CPU saturation
             (f"sync_latency_100.{kind}", on(lambda s: sync_latency(s, mutations=1000, rate=100.0))),
