@@ -48,6 +48,12 @@ logger = logging.getLogger("reactive.sync")
 class SyncConsumer(AsyncWebsocketConsumer):
     """``/api/sync`` and ``/api/<client version>/sync``."""
 
+    # Nothing reaches a socket through the Channels layer (the layer carries only the listeners'
+    # wake-ups between processes, sync/wakeups.py): an alias no CHANNEL_LAYERS names gives the
+    # consumer no layer, so a socket opens no channel of its own (no Redis round trips per socket)
+    # and keeps working while the layer is down.
+    channel_layer_alias = "reactive.sync.sockets"
+
     async def connect(self) -> None:
         await self.accept()
         self.base_identity = _scope_identity(self.scope)

@@ -67,6 +67,7 @@ def start_server(
     server: str = "daphne",
     env_extra: dict[str, str] | None = None,
     settings: str = "tests.settings",
+    workers: int = 1,
 ) -> LiveServer:
     port = _free_port()
     env = dict(
@@ -104,6 +105,8 @@ def start_server(
             str(port),
             "--log-level",
             "warning",
+            "--workers",
+            str(workers),
             "tests.asgi:application",
         ]
     log_path = tmp_dir / f"{server}-{port}.log"
