@@ -12,7 +12,7 @@ clients' own scheduling.
 What each measures is in its module's docstring: overhead.py (http_overhead, ws_overhead),
 sync.py (sync_latency, sync_precision, sync_dedup), write_path.py (write_path, notify_cost),
 contention.py, scale.py, scheduler.py (scheduler_latency), guard.py (guard_cost),
-held_back.py (held_back), rules.py (rules_cost).
+held_back.py (held_back), rules.py (rules_cost), processes.py (processes).
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ TARGETS = [
     ("scale", "kib_per_socket", 50.0, "<="),
     ("held_back", "another_database_p99_ms", 100.0, "<="),
     ("held_back", "same_database_p99_ms", 100.0, "<="),
+    ("processes", "highest_rate_p99_within_25_ms", 200.0, ">="),
 ]
 
 
@@ -77,6 +78,8 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
     from .guard import guard_cost
     from .held_back import held_back
     from .overhead import http_overhead, ws_overhead
+    from .processes import dedup as processes_dedup
+    from .processes import ladder as processes_ladder
     from .rules import rules_cost
     from .scale import scale
     from .scheduler import scheduler_latency
@@ -122,6 +125,15 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         ("guard_cost", guard_cost),
         ("rules_cost", rules_cost),
     ]
+    # several server processes: uvicorn --workers N behind one port, and N ports on one database
+    for workers in (1, 2, 4):
+        steps.append(
+            (f"processes.uvicorn_{workers}", lambda n=workers: processes_ladder(db, 8830, n))
+        )
+    steps.append(
+        ("processes.uvicorn_2_redis", lambda: processes_ladder(db, 8830, 2, layer="redis"))
+    )
+    steps.append(("processes.dedup", lambda: processes_dedup(db, [8831, 8832, 8833, 8834])))
     return steps
 
 
