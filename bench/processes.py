@@ -90,11 +90,15 @@ class Workers(Server):
 REDIS_PORT = 8839
 
 
-def redis_layers(port: int = REDIS_PORT) -> dict[str, str]:
-    """Server environment for a channels_redis layer on the Redis of `start_redis`."""
+def redis_layers(port: int = REDIS_PORT, backend: str = "pubsub") -> dict[str, str]:
+    """Server environment for a channels_redis layer on the Redis of `start_redis`: its pub/sub
+    layer (a group send is one PUBLISH) or its `core` one (sorted sets and a Lua script)."""
     layers = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": {
+                "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+                "core": "channels_redis.core.RedisChannelLayer",
+            }[backend],
             "CONFIG": {"hosts": [f"redis://127.0.0.1:{port}"]},
         }
     }

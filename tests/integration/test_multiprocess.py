@@ -89,15 +89,9 @@ class Redis:
                     assert time.monotonic() < deadline, "redis did not start"
                     time.sleep(0.05)
 
-    @property
-    def layers(self) -> str:
+    def layers(self, backend: str) -> str:
         return json.dumps(
-            {
-                "default": {
-                    "BACKEND": "channels_redis.core.RedisChannelLayer",
-                    "CONFIG": {"hosts": [f"unix://{self.socket}"]},
-                }
-            }
+            {"default": {"BACKEND": backend, "CONFIG": {"hosts": [f"unix://{self.socket}"]}}}
         )
 
     def stop(self) -> None:
@@ -153,12 +147,20 @@ async def delivery_delays(a: LiveServer, b: LiveServer, writes: int) -> list[flo
     return delays
 
 
+#: channels_redis's two layers: pub/sub (a group send is one PUBLISH) and the sorted-set one
+BACKENDS = pytest.mark.parametrize(
+    "backend",
+    ["channels_redis.pubsub.RedisPubSubChannelLayer", "channels_redis.core.RedisChannelLayer"],
+)
+
+
+@BACKENDS
 async def test_channels_redis_carries_wakeups_between_processes(
-    db_name: str, tmp_path: Path, redis: Redis
+    db_name: str, tmp_path: Path, redis: Redis, backend: str
 ) -> None:
     env = {
         **sync_env(notify_executor_writes=False),
-        "REACTIVE_TEST_CHANNEL_LAYERS": redis.layers,
+        "REACTIVE_TEST_CHANNEL_LAYERS": redis.layers(backend),
     }
     a, b = two_servers(db_name, tmp_path, env)
     try:
@@ -169,8 +171,9 @@ async def test_channels_redis_carries_wakeups_between_processes(
         b.stop()
 
 
+@BACKENDS
 async def test_without_redis_the_write_waits_for_the_poll(
-    db_name: str, tmp_path: Path, redis: Redis
+    db_name: str, tmp_path: Path, redis: Redis, backend: str
 ) -> None:
     """The control of the test above: the same two servers, Redis stopped. Sockets still open,
     mutations still succeed, and B sees them only at its poll: so the prompt deliveries above
@@ -178,7 +181,7 @@ async def test_without_redis_the_write_waits_for_the_poll(
     back, the listeners join the group again and wake-ups are prompt again."""
     env = {
         **sync_env(notify_executor_writes=False),
-        "REACTIVE_TEST_CHANNEL_LAYERS": redis.layers,
+        "REACTIVE_TEST_CHANNEL_LAYERS": redis.layers(backend),
     }
     a, b = two_servers(db_name, tmp_path, env)
     try:
