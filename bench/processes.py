@@ -118,53 +118,61 @@ def start_redis(port: int = REDIS_PORT) -> subprocess.Popen[bytes]:
     return proc
 
 
+def _command(kind: str, port: int, workers: int) -> list[str]:
+    app = "tests.asgi:application"
+    if kind == "uvicorn":
+        return [
+            *("uvicorn", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)),
+            *("--log-level", "warning", "--backlog", "4096", app),
+        ]
+    if kind == "gunicorn":  # uvicorn's workers under gunicorn's supervisor
+        return [
+            *("gunicorn", "-k", "uvicorn.workers.UvicornWorker", "-w", str(workers)),
+            *("-b", f"127.0.0.1:{port}", "--backlog", "4096", "--log-level", "warning", app),
+        ]
+    if kind == "granian":  # ASGI without lifespan (Channels' router has none)
+        return [
+            *("granian", "--interface", "asginl", "--host", "127.0.0.1", "--port", str(port)),
+            *("--workers", str(workers), "--backlog", "4096", "--log-level", "warning", app),
+        ]
+    raise ValueError(kind)
+
+
 def start_workers(
     db_name: str,
     port: int,
     workers: int,
     root: Path | None = None,
     env_extra: dict[str, str] | None = None,
+    kind: str = "uvicorn",
 ) -> Workers:
+    """`workers` server processes of `kind` (uvicorn, gunicorn or granian) on one port."""
     env = dict(
         os.environ,
         DJANGO_SETTINGS_MODULE="tests.settings",
         REACTIVE_LIVE_DB_NAME=db_name,
         **(env_extra or {}),
     )
-    cmd = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-        "--log-level",
-        "warning",
-        "--backlog",
-        "4096",
-        "tests.asgi:application",
-    ]
+    cmd = [sys.executable, "-m", *_command(kind, port, workers)]
     proc = subprocess.Popen(
         cmd, cwd=root or ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     url = f"http://127.0.0.1:{port}"
-    server = Workers("uvicorn", url, proc, workers)
+    server = Workers(kind, url, proc, workers)
+    # uvicorn runs one worker in its own process; otherwise the workers are its children
+    expected = 0 if kind == "uvicorn" and workers == 1 else workers
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             requests.get(url + "/test/plain_latest", timeout=1)
-            # one worker runs in the supervisor's process; more are its children
-            if workers == 1 or len(_children(proc.pid)) >= workers:
+            if len(_children(proc.pid)) >= expected:
                 time.sleep(1.0 * workers)  # the other workers finish starting
                 return server
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             pass
         time.sleep(0.1)
     server.stop()
-    raise RuntimeError(f"uvicorn --workers {workers} did not start")
+    raise RuntimeError(f"{kind} with {workers} workers did not start")
 
 
 def spread(server: Server, sockets: int = 40) -> dict[str, int]:
@@ -179,20 +187,30 @@ def spread(server: Server, sockets: int = 40) -> dict[str, int]:
 
 
 def ladder(
-    db: str, port: int, workers: int, rates: tuple[float, ...] = RATES, layer: str = "notify"
+    db: str,
+    port: int,
+    workers: int,
+    rates: tuple[float, ...] = RATES,
+    layer: str = "notify",
+    kind: str = "uvicorn",
 ) -> dict[str, Any]:
-    """The rate ladder on `workers` uvicorn workers; wake-ups between them through NOTIFY (the
+    """The rate ladder on `workers` workers of `kind`; wake-ups between them through NOTIFY (the
     default) or, with `layer="redis"`, through channels_redis on a Redis of our own."""
     redis = start_redis() if layer == "redis" else None
     try:
         server = start_workers(
-            db, port, workers, env_extra=redis_layers() if redis is not None else None
+            db, port, workers, env_extra=redis_layers() if redis is not None else None, kind=kind
         )
     except BaseException:
         if redis is not None:
             redis.terminate()
         raise
-    results: dict[str, Any] = {"workers": workers, "layer": layer, "cpu_count": os.cpu_count()}
+    results: dict[str, Any] = {
+        "server": kind,
+        "workers": workers,
+        "layer": layer,
+        "cpu_count": os.cpu_count(),
+    }
     held = kept_up = 0.0
     try:
         results["spread_of_40_sockets"] = spread(server)

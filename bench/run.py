@@ -133,6 +133,7 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
     steps.append(
         ("processes.uvicorn_2_redis", lambda: processes_ladder(db, 8830, 2, layer="redis"))
     )
+    steps.append(("processes.granian_2", lambda: processes_ladder(db, 8830, 2, kind="granian")))
     steps.append(("processes.dedup", lambda: processes_dedup(db, [8831, 8832, 8833, 8834])))
     return steps
 
