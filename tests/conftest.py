@@ -94,6 +94,23 @@ def start_server(
             str(8 * 1024 * 1024),
             "tests.asgi:application",
         ]
+    elif server == "granian":  # ASGI without lifespan: Channels' router has none
+        cmd = [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "asginl",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "tests.asgi:application",
+        ]
     else:
         cmd = [
             sys.executable,

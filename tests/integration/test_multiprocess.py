@@ -264,12 +264,13 @@ async def test_a_session_moves_to_another_process(db_name: str, tmp_path: Path) 
         b.stop()
 
 
+@pytest.mark.parametrize("kind", ["granian", "uvicorn"])
 async def test_workers_behind_one_port_all_deliver_every_write(
-    db_name: str, tmp_path: Path
+    db_name: str, tmp_path: Path, kind: str
 ) -> None:
-    """uvicorn --workers 2 on one port: sockets land on both workers; every write, whichever
-    worker runs it, reaches every subscriber, each value in turn."""
-    server = start_server(db_name, tmp_path, server="uvicorn", workers=2, env_extra=sync_env())
+    """Two workers on one port (granian or uvicorn --workers 2): sockets land on both workers;
+    every write, whichever worker runs it, reaches every subscriber, each value in turn."""
+    server = start_server(db_name, tmp_path, server=kind, workers=2, env_extra=sync_env())
     clients: list[RawSync] = []
     try:
         name = unique("port")
