@@ -2,13 +2,14 @@
 
 - processes_ladder: the sync_latency workload (bench/sync.py: 1,000 sockets over 100 distinct
   `bench:get` queries, `bench:bump` mutations through the executor, sent over WebSockets that
-  land on any worker) against `uvicorn --workers N` behind one port, N = 1, 2, 4. For each N, a
-  ladder of offered mutation rates, stopping at the first rate whose commit→subscriber p99 is over
-  25 ms (or that loses a delivery): the highest rate that held. The ladder goes on while the
-  servers keep up (every delivery made, p50 <= 25 ms), which a noisy machine shows better than a
-  p99; reported for each rate: p50, p99 and the servers' CPU per mutation (every worker and the
-  supervisor, summed). The farm's sockets spread over the workers as the kernel hands out
-  connections on the shared listening socket; the spread is reported too.
+  land on any worker) against N workers behind one port: `granian --workers N` (N = 1, 2, 4),
+  `uvicorn --workers 2` for comparison (gunicorn with uvicorn's workers can be run too), and
+  granian with channels_redis carrying the wake-ups instead of NOTIFY. For each, a ladder of
+  offered mutation rates; the highest rate whose commit→subscriber p99 stays within 25 ms (the
+  first miss ends it). The ladder goes on while the servers keep up (every delivery made, p50
+  <= 25 ms), which a noisy machine shows better than a p99; reported for each rate: p50, p99 and
+  the servers' CPU per mutation (every worker and the supervisor, summed). The farm's sockets
+  spread over the workers as the kernel hands out connections; the spread is reported too.
 - processes_dedup: executions per commit of one query held by a socket on each of 1, 2 and 4
   server processes (separate ports on one database, as separate machines would be): each
   process re-runs the query it holds, so N processes run it N times.

@@ -125,15 +125,22 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         ("guard_cost", guard_cost),
         ("rules_cost", rules_cost),
     ]
-    # several server processes: uvicorn --workers N behind one port, and N ports on one database
+    # several server processes: granian --workers N behind one port (uvicorn's workers and
+    # channels_redis wake-ups for comparison), and N ports on one database
     for workers in (1, 2, 4):
         steps.append(
-            (f"processes.uvicorn_{workers}", lambda n=workers: processes_ladder(db, 8830, n))
+            (
+                f"processes.granian_{workers}",
+                lambda n=workers: processes_ladder(db, 8830, n, kind="granian"),
+            )
         )
+    steps.append(("processes.uvicorn_2", lambda: processes_ladder(db, 8830, 2)))
     steps.append(
-        ("processes.uvicorn_2_redis", lambda: processes_ladder(db, 8830, 2, layer="redis"))
+        (
+            "processes.granian_2_redis",
+            lambda: processes_ladder(db, 8830, 2, layer="redis", kind="granian"),
+        )
     )
-    steps.append(("processes.granian_2", lambda: processes_ladder(db, 8830, 2, kind="granian")))
     steps.append(("processes.dedup", lambda: processes_dedup(db, [8831, 8832, 8833, 8834])))
     return steps
 
