@@ -43,6 +43,7 @@ class Wakeups:
         self.wake = wake  # called on the loop
         self._tasks: list[asyncio.Task[Any]] = []
         self._sends: set[asyncio.Task[None]] = set()  # announcements in flight
+        self._send_failing = False  # the last announcement failed (logged once per outage)
 
     def start(self) -> None:
         mutation_committed.connect(self._committed)  # weakly: held while this object lives
@@ -96,6 +97,7 @@ class Wakeups:
             return
         mutation_committed.connect(self._announce)  # weakly: held while this object lives
         backoff = 0.1
+        stale: list[str] = []  # channels of earlier joins, left in the group when the layer failed
         try:
             while True:
                 channel: str | None = None
@@ -104,6 +106,8 @@ class Wakeups:
                     await layer.group_add(CHANNEL_GROUP, channel)
                     backoff = 0.1
                     self.wake()  # commits announced while we were not in the group
+                    while stale:  # so that group sends stop going to them
+                        await self._discard(layer, stale.pop())
                     while True:
                         await layer.receive(channel)
                         self.wake()
@@ -113,6 +117,8 @@ class Wakeups:
                     raise
                 except Exception as exc:
                     logger.warning("reactive channel layer lost (%s); joining again", exc)
+                    if channel is not None:
+                        stale.append(channel)
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, 5.0)
         finally:
@@ -137,7 +143,11 @@ class Wakeups:
         try:
             await layer.group_send(CHANNEL_GROUP, {"type": "reactive.wake"})
         except Exception as exc:  # the others' poll delivers the write instead
-            logger.warning("reactive channel layer: wake-up not sent (%s)", exc)
+            if not self._send_failing:  # once per outage, not once per commit
+                logger.warning("reactive channel layer: wake-ups not sent (%s)", exc)
+            self._send_failing = True
+        else:
+            self._send_failing = False
 
     @staticmethod
     async def _discard(layer: Any, channel: str) -> None:
