@@ -18,7 +18,8 @@ What each measures is in its module's docstring: overhead.py (http_overhead, ws_
 sync.py (sync_latency, sync_precision, sync_dedup), write_path.py (write_path, notify_cost),
 contention.py, scale.py (scale, scale_breakdown), fanout.py (fanout), queries.py
 (held_queries), scheduler.py (scheduler_latency), guard.py (guard_cost), held_back.py
-(held_back), rules.py (rules_cost), mutation.py (mutation_overhead).
+(held_back), rules.py (rules_cost), mutation.py (mutation_overhead),
+processes.py (processes).
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ TARGETS = [
     ("held_queries", "cpu_ratio_10000_to_1_held", 1.5, "<="),
     ("held_back", "another_database_p99_ms", 100.0, "<="),
     ("held_back", "same_database_p99_ms", 100.0, "<="),
+    ("processes", "highest_rate_p99_within_25_ms", 200.0, ">="),
 ]
 
 
@@ -92,6 +94,8 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
     from .held_back import held_back
     from .mutation import mutation_overhead
     from .overhead import http_overhead, ws_overhead
+    from .processes import dedup as processes_dedup
+    from .processes import ladder as processes_ladder
     from .queries import held_queries
     from .rules import rules_cost
     from .scale import memory_breakdown, scale, start_variant
@@ -179,6 +183,23 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         ("guard_cost", guard_cost),
         ("rules_cost", rules_cost),
     ]
+    # several server processes: granian --workers N behind one port (uvicorn's workers and
+    # channels_redis wake-ups for comparison), and N ports on one database
+    for workers in (1, 2, 4):
+        steps.append(
+            (
+                f"processes.granian_{workers}",
+                lambda n=workers: processes_ladder(db, 8830, n, kind="granian"),
+            )
+        )
+    steps.append(("processes.uvicorn_2", lambda: processes_ladder(db, 8830, 2)))
+    steps.append(
+        (
+            "processes.granian_2_redis",
+            lambda: processes_ladder(db, 8830, 2, layer="redis", kind="granian"),
+        )
+    )
+    steps.append(("processes.dedup", lambda: processes_dedup(db, [8831, 8832, 8833, 8834])))
     return steps
 
 

@@ -48,10 +48,11 @@ logger = logging.getLogger("reactive.sync")
 class SyncConsumer(AsyncWebsocketConsumer):
     """``/api/sync`` and ``/api/<client version>/sync``."""
 
-    # Nothing is ever sent to one socket through the Channels layer (cross-process wake-ups go
-    # to the listener, `sync.wakeups`): an alias no project configures, so that Channels gives
-    # no socket a layer channel of its own, nor the task and queue that would wait on it.
-    channel_layer_alias = "reactive.sync.no-layer"
+    # Nothing reaches a socket through the Channels layer (the layer carries only the listeners'
+    # wake-ups between processes, sync/wakeups.py): an alias no CHANNEL_LAYERS names gives the
+    # consumer no layer, so a socket opens no channel of its own (no Redis round trips per socket)
+    # and keeps working while the layer is down.
+    channel_layer_alias = "reactive.sync.sockets"
 
     async def connect(self) -> None:
         await self.accept()
