@@ -1,9 +1,11 @@
 """A farm of subscribed WebSocket clients in a process of its own (see bench/run.py).
 
-    python -m bench.farm WS_URL SPEC_JSON
+    python -m bench.farm WS_URL SPEC_JSON      # or SPEC_JSON "-": read from the first input line
 
-SPEC: {"sockets": N, "queries": [[path, args], ...], "record": bool}. Socket i subscribes to
-query i % len(queries). The farm connects in batches (the server's listen backlog is finite),
+SPEC: {"sockets": N, "queries": [[path, args], ...], "record": bool, "per_socket": K}. Socket i
+subscribes to query i % len(queries), or with K (default 1) to the K queries from i * K on
+(modulo len(queries)), as query ids 0 to K - 1 of one ModifyQuerySet; its latest value is its
+first query's. The farm connects in batches (the server's listen backlog is finite),
 waits for every socket's first result, prints `ready` and then answers commands on stdin:
 
 - `report`: one JSON line: messages received, every socket's latest value per query, and (with
@@ -33,9 +35,10 @@ BATCH = 200
 
 
 class Socket:
-    def __init__(self, index: int, query: int) -> None:
+    def __init__(self, index: int, queries: list[int]) -> None:
         self.index = index
-        self.query = query
+        self.queries = queries  # query id j is the spec's query queries[j]
+        self.query = queries[0]
         self.value: Any = None
         self.has_value = asyncio.Event()
         self.messages = 0
@@ -47,7 +50,12 @@ class Farm:
         self.url = url + "/api/1.48.0/sync"
         self.queries = spec["queries"]
         self.record = bool(spec.get("record"))
-        self.sockets = [Socket(i, i % len(self.queries)) for i in range(spec["sockets"])]
+        k = int(spec.get("per_socket", 1))
+        n = len(self.queries)
+        self.sockets = [
+            Socket(i, [(i * k + j) % n for j in range(k)] if k > 1 else [i % n])
+            for i in range(spec["sockets"])
+        ]
         self.deliveries: list[tuple[int, Any, float]] = []
         self.tasks: list[asyncio.Task[None]] = []
         self.errors: list[str] = []
@@ -56,7 +64,6 @@ class Farm:
         sock.ws = await websockets.connect(
             self.url, max_size=None, open_timeout=60, ping_interval=None
         )
-        path, args = self.queries[sock.query]
         await sock.ws.send(
             json.dumps(
                 {
@@ -75,7 +82,13 @@ class Farm:
                     "baseVersion": 0,
                     "newVersion": 1,
                     "modifications": [
-                        {"type": "Add", "queryId": 0, "udfPath": path, "args": [args]}
+                        {
+                            "type": "Add",
+                            "queryId": j,
+                            "udfPath": self.queries[q][0],
+                            "args": [self.queries[q][1]],
+                        }
+                        for j, q in enumerate(sock.queries)
                     ],
                 }
             )
@@ -92,10 +105,12 @@ class Farm:
                     continue
                 for mod in message["modifications"]:
                     if mod["type"] == "QueryUpdated":
-                        sock.value = decode(mod["value"])
+                        value = decode(mod["value"])
+                        if mod["queryId"] == 0:
+                            sock.value = value
                         sock.has_value.set()
                         if self.record:
-                            self.deliveries.append((sock.query, sock.value, now))
+                            self.deliveries.append((sock.queries[mod["queryId"]], value, now))
                     elif mod["type"] == "QueryFailed":
                         self.errors.append(mod["errorMessage"])
         except websockets.ConnectionClosed as exc:
@@ -132,7 +147,9 @@ class Farm:
 
 
 async def main() -> None:
-    url, spec = sys.argv[1], json.loads(sys.argv[2])
+    url = sys.argv[1]
+    # "-": the spec is the first line of input (thousands of queries overflow an argument)
+    spec = json.loads(sys.stdin.readline() if sys.argv[2] == "-" else sys.argv[2])
     farm = Farm(url, spec)
     await farm.open_all()
     print("ready", flush=True)

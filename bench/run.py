@@ -16,8 +16,10 @@ set beside the table after it. Steps that need server code DIR does not have fai
 
 What each measures is in its module's docstring: overhead.py (http_overhead, ws_overhead),
 sync.py (sync_latency, sync_precision, sync_dedup), write_path.py (write_path, notify_cost),
-contention.py, scale.py, scheduler.py (scheduler_latency), guard.py (guard_cost),
-held_back.py (held_back), rules.py (rules_cost), floor.py (sync_floor).
+contention.py, scale.py (scale, scale_breakdown), fanout.py (fanout), queries.py
+(held_queries), scheduler.py (scheduler_latency), guard.py (guard_cost), held_back.py
+(held_back), rules.py (rules_cost), mutation.py (mutation_overhead),
+processes.py (processes), floor.py (sync_floor).
 """
 
 from __future__ import annotations
@@ -51,10 +53,16 @@ TARGETS = [
     ("contention", "select_for_update_ratio", 0.5, ">="),
     ("http_overhead", "ratio_p50", 1.3, "<="),
     ("ws_overhead", "ratio_p50", 1.3, "<="),
+    ("mutation_overhead", "ratio_p50", 1.5, "<="),
     ("scale", "live_sockets", 5000, ">="),
     ("scale", "kib_per_socket", 50.0, "<="),
+    ("fanout", "sockets", 10000, ">="),
+    ("fanout", "missed_deliveries", 0, "<="),
+    ("held_queries", "10000_held_executions_per_write", 1.0, "<="),
+    ("held_queries", "cpu_ratio_10000_to_1_held", 1.5, "<="),
     ("held_back", "another_database_p99_ms", 100.0, "<="),
     ("held_back", "same_database_p99_ms", 100.0, "<="),
+    ("processes", "highest_rate_p99_within_25_ms", 200.0, ">="),
     ("sync_floor", "daphne_10_p50_ms", 2.0, "<="),
     ("sync_floor", "uvicorn_10_p50_ms", 2.0, "<="),
     ("sync_floor", "daphne_200_cpu_ratio", 5.0, "<="),
@@ -85,12 +93,17 @@ def _with_server(
 def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
     from .auth import ws_auth_cost, ws_auth_env
     from .contention import contention
+    from .fanout import fanout
     from .floor import sync_floor
     from .guard import guard_cost
     from .held_back import held_back
+    from .mutation import mutation_overhead
     from .overhead import http_overhead, ws_overhead
+    from .processes import dedup as processes_dedup
+    from .processes import ladder as processes_ladder
+    from .queries import held_queries
     from .rules import rules_cost
-    from .scale import scale
+    from .scale import memory_breakdown, scale, start_variant
     from .scheduler import scheduler_latency
     from .sync import sync_dedup, sync_latency, sync_precision
     from .write_path import notify_cost, write_path
@@ -109,11 +122,52 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         steps += [
             (f"http_overhead.{kind}", on(http_overhead)),
             (f"ws_overhead.{kind}", on(ws_overhead)),
+            (f"mutation_overhead.{kind}", on(mutation_overhead)),
             (f"sync_latency.{kind}", on(sync_latency)),
             # the same at half the rate: below the process's CPU saturation
             (f"sync_latency_100.{kind}", on(lambda s: sync_latency(s, mutations=1000, rate=100.0))),
-            (f"scale.{kind}", on(scale)),
         ]
+
+    def variant(
+        name: str,
+        fn: Callable[[Server], dict[str, Any]],
+        env: dict[str, str] | None = None,
+        app: str = "tests.asgi:application",
+    ) -> Callable[[], dict[str, Any]]:
+        def step() -> dict[str, Any]:
+            server = start_variant(db, 8799, name, env=env, app=app)
+            try:
+                return fn(server)
+            finally:
+                server.stop()
+
+        return step
+
+    # memory per idle socket for each server and WebSocket implementation (bench/scale.py)
+    for name in ("daphne", "uvicorn", "uvicorn_no_deflate", "uvicorn_wsproto_no_deflate"):
+        steps.append((f"scale.{name}", variant(name, scale)))
+    steps += [
+        (
+            "scale_breakdown.uvicorn_no_deflate",
+            lambda: memory_breakdown(db, 8799, "uvicorn_no_deflate"),
+        ),
+        ("fanout.uvicorn_no_deflate", variant("uvicorn_no_deflate", fanout)),
+        ("fanout.daphne", variant("daphne", fanout)),
+        # the same with the cyclic garbage collector off: what collections cost at 10,000 sockets
+        (
+            "fanout.uvicorn_no_deflate_gc_off",
+            variant(
+                "uvicorn_no_deflate",
+                fanout,
+                {"REACTIVE_BENCH_GC": "off"},
+                "bench.memprobe:application",
+            ),
+        ),
+        (
+            "held_queries.uvicorn_no_deflate",
+            variant("uvicorn_no_deflate", lambda s: held_queries(s, info)),
+        ),
+    ]
     # the same latency run with CPython's default GIL switch interval (5 ms), for the ratio
     default_gil = {"REACTIVE_TEST_SYNC": json.dumps({"gil_switch_interval_ms": None})}
     steps += [
@@ -135,6 +189,23 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         ("sync_floor", lambda: sync_floor(db, info, 8799)),
         ("rules_cost", rules_cost),
     ]
+    # several server processes: granian --workers N behind one port (uvicorn's workers and
+    # channels_redis wake-ups for comparison), and N ports on one database
+    for workers in (1, 2, 4):
+        steps.append(
+            (
+                f"processes.granian_{workers}",
+                lambda n=workers: processes_ladder(db, 8830, n, kind="granian"),
+            )
+        )
+    steps.append(("processes.uvicorn_2", lambda: processes_ladder(db, 8830, 2)))
+    steps.append(
+        (
+            "processes.granian_2_redis",
+            lambda: processes_ladder(db, 8830, 2, layer="redis", kind="granian"),
+        )
+    )
+    steps.append(("processes.dedup", lambda: processes_dedup(db, [8831, 8832, 8833, 8834])))
     return steps
 
 

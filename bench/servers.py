@@ -115,9 +115,12 @@ def start_server(
     kind: str = "daphne",
     env_extra: dict[str, str] | None = None,
     root: Path | None = None,
+    args: list[str] | None = None,
+    app: str = "tests.asgi:application",
 ) -> Server:
     """A server of `kind` on `port`, running the code of `root` (default: the checkout named by
-    `REACTIVE_BENCH_SERVER_ROOT`, set by `bench.run --root`, else this one)."""
+    `REACTIVE_BENCH_SERVER_ROOT`, set by `bench.run --root`, else this one), with the server's
+    own command-line `args` added and the ASGI application `app`."""
     if root is None and os.environ.get("REACTIVE_BENCH_SERVER_ROOT"):
         root = Path(os.environ["REACTIVE_BENCH_SERVER_ROOT"])
     env = dict(
@@ -137,7 +140,8 @@ def start_server(
             str(port),
             "--websocket-max-message-size",
             str(17 * 1024 * 1024),
-            "tests.asgi:application",
+            *(args or []),
+            app,
         ]
     elif kind == "hypercorn":
         cmd = [
@@ -148,7 +152,8 @@ def start_server(
             f"127.0.0.1:{port}",
             "--backlog",
             "4096",
-            "tests.asgi:application",
+            *(args or []),
+            app,
         ]
     elif kind == "granian":
         cmd = [
@@ -165,7 +170,8 @@ def start_server(
             "4096",
             "--log-level",
             "warning",
-            "tests.asgi:application",
+            *(args or []),
+            app,
         ]
     else:  # "uvicorn" (its default WebSocket implementation, websockets) or "uvicorn-wsproto"
         cmd = [
@@ -181,7 +187,8 @@ def start_server(
             "warning",
             "--backlog",
             "4096",
-            "tests.asgi:application",
+            *(args or []),
+            app,
         ]
     proc = subprocess.Popen(
         cmd, cwd=root or ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -199,7 +206,8 @@ def start_server(
 
 
 class Farm:
-    """A `bench.farm` process: `sockets` subscribed clients, socket i on query i % len."""
+    """A `bench.farm` process: `sockets` subscribed clients, socket i on query i % len (or on
+    `per_socket` queries from i * per_socket on)."""
 
     def __init__(
         self,
@@ -207,15 +215,20 @@ class Farm:
         sockets: int,
         queries: list[tuple[str, dict[str, Any]]],
         record: bool = False,
+        per_socket: int = 1,
     ) -> None:
-        spec = json.dumps({"sockets": sockets, "queries": queries, "record": record})
+        spec = json.dumps(
+            {"sockets": sockets, "queries": queries, "record": record, "per_socket": per_socket}
+        )
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.farm", server.ws, spec],
+            [sys.executable, "-m", "bench.farm", server.ws, "-"],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
         )
+        self.proc.stdin.write(spec + "\n")  # type: ignore[union-attr]
+        self.proc.stdin.flush()  # type: ignore[union-attr]
         line = self.proc.stdout.readline()  # type: ignore[union-attr]
         if line.strip() != "ready":
             self.proc.kill()

@@ -51,6 +51,12 @@ SERVER_SEND = "reactive.server_send"
 class SyncConsumer(AsyncWebsocketConsumer):
     """``/api/sync`` and ``/api/<client version>/sync``."""
 
+    # Nothing reaches a socket through the Channels layer (the layer carries only the listeners'
+    # wake-ups between processes, sync/wakeups.py): an alias no CHANNEL_LAYERS names gives the
+    # consumer no layer, so a socket opens no channel of its own (no Redis round trips per socket)
+    # and keeps working while the layer is down.
+    channel_layer_alias = "reactive.sync.sockets"
+
     async def connect(self) -> None:
         await self.accept()
         # Frames go straight to the server's send when `routing.sync_application` passed it
@@ -67,14 +73,12 @@ class SyncConsumer(AsyncWebsocketConsumer):
         self._detached = False  # once the listener forgot the socket, nothing more is sent
         self._last_send = time.monotonic()
         # each mutation with the caller it was received from: one sent before an Authenticate
-        # runs under the identity of before, even if it runs after the switch
-        self._mutations: asyncio.Queue[tuple[CallMessage, _Caller]] = asyncio.Queue()
+        # runs under the identity of before, even if it runs after the switch. The queue and
+        # the task that runs them are made at the first Mutation: most sockets only subscribe.
+        self._mutations: asyncio.Queue[tuple[CallMessage, _Caller]] | None = None
         self._verifying = False  # a token is being verified (frames wait for it)
         self._expiry: asyncio.TimerHandle | None = None
-        self._tasks = {
-            asyncio.create_task(self._guarded(self._writer())),
-            asyncio.create_task(self._guarded(self._mutation_worker())),
-        }
+        self._tasks = {asyncio.create_task(self._guarded(self._writer()))}
         self._closing = False
 
     async def disconnect(self, code: int) -> None:
@@ -133,6 +137,11 @@ class SyncConsumer(AsyncWebsocketConsumer):
         elif isinstance(message, ModifyQuerySet):
             self.listener.modify(self.session, message)
         elif isinstance(message, CallMessage) and message.kind == "Mutation":
+            if self._mutations is None:
+                self._mutations = asyncio.Queue()
+                self._tasks.add(
+                    asyncio.create_task(self._guarded(self._mutation_worker(self._mutations)))
+                )
             if self._mutations.qsize() >= self.sync.max_pending_mutations:
                 raise ProtocolError("too many pending mutations on this connection")
             self._mutations.put_nowait((message, self._caller()))
@@ -219,10 +228,10 @@ class SyncConsumer(AsyncWebsocketConsumer):
         return _Caller(self.session.identity, self.session.expires_at)
 
     # -- mutations and actions ----------------------------------------------------------
-    async def _mutation_worker(self) -> None:
+    async def _mutation_worker(self, queue: asyncio.Queue[tuple[CallMessage, _Caller]]) -> None:
         session = self.session
         while True:
-            call, caller = await self._mutations.get()
+            call, caller = await queue.get()
             if caller.expired():
                 # received in time, its turn came after the token expired: it does not run
                 # (the client sends it again after reconnecting with a new token)

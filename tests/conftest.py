@@ -67,6 +67,7 @@ def start_server(
     server: str = "daphne",
     env_extra: dict[str, str] | None = None,
     settings: str = "tests.settings",
+    workers: int = 1,
 ) -> LiveServer:
     port = _free_port()
     env = dict(
@@ -93,6 +94,23 @@ def start_server(
             str(8 * 1024 * 1024),
             "tests.asgi:application",
         ]
+    elif server == "granian":  # ASGI without lifespan: Channels' router has none
+        cmd = [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "asginl",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "tests.asgi:application",
+        ]
     else:
         cmd = [
             sys.executable,
@@ -104,6 +122,8 @@ def start_server(
             str(port),
             "--log-level",
             "warning",
+            "--workers",
+            str(workers),
             "tests.asgi:application",
         ]
     log_path = tmp_dir / f"{server}-{port}.log"

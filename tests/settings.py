@@ -67,6 +67,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+# Servers started by the tests may share a Channels layer that crosses processes (channels_redis).
+if os.environ.get("REACTIVE_TEST_CHANNEL_LAYERS"):
+    CHANNEL_LAYERS = json.loads(os.environ["REACTIVE_TEST_CHANNEL_LAYERS"])
 
 REACTIVE: dict[str, Any] = {
     "MAX_REQUEST_BYTES": 1024 * 1024,

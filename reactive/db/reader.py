@@ -69,7 +69,7 @@ class DatabaseReader:
         table, pk = self._resolve("get", table_or_id, id)
         self._budget.charge_range()
         self.reads.add(DocRead(table.name, pk))
-        obj = self._scan.manager(table).filter(pk=pk).first()
+        obj = self._scan.row(table, pk)
         if obj is None:
             return None
         doc = to_document(table, obj)
@@ -103,7 +103,7 @@ class DatabaseReader:
         """The documents of ``query`` in order, at most ``limit`` (collect, take, first, unique)."""
         scan = self._scan
         self._budget.charge_range()
-        rows = scan.fetch(query, scan.queryset(query), limit)
+        rows = scan.fetch(query, None, limit)
         stopped = limit is not None and len(rows) >= limit and limit > 0
         last = scan.key(query, rows[-1]) if stopped else None
         if limit == 0:

@@ -19,6 +19,7 @@ from django.db.models.sql.query import Query as SqlQuery
 from ..errors import LimitExceeded
 from ..limits import Budget, approx_size
 from ..readset import Bound, IndexRangeRead, ReadSet, TableRead
+from . import row_cache, sql_cache
 from .documents import to_document
 from .query import Query
 from .raw_reads import own_statements
@@ -87,13 +88,14 @@ class Scanner:
 
     @own_statements
     def fetch(
-        self, query: Query, qs: models.QuerySet[Any], limit: int | None
+        self, query: Query, qs: models.QuerySet[Any] | None, limit: int | None
     ) -> list[models.Model]:
-        """At most ``limit`` rows of ``qs``; more than the budget's documents left raises."""
+        """At most ``limit`` rows of ``qs`` (None: the query's own range, `queryset(query)`);
+        more than the budget's documents left raises."""
         left = self.budget.docs_left()
         cap = left + 1 if limit is None else min(limit, left + 1)
         try:
-            rows = list(qs[:cap])
+            rows = row_cache.reading(lambda: self._rows(query, qs, cap))
         except DatabaseError:
             self.record_until(query, None, None)  # e.g. a timeout: the error depends on it
             raise
@@ -102,7 +104,29 @@ class Scanner:
         except LimitExceeded:
             self.record_until(query, None, None)  # the error depends on the rows scanned
             raise
+        row_cache.remember(self.using, query.table, rows)
         return rows
+
+    def _rows(self, query: Query, qs: models.QuerySet[Any] | None, cap: int) -> list[models.Model]:
+        if qs is None:
+            # a plain index range: its SQL is built once per shape (sql_cache), not per call
+            found = sql_cache.rows(
+                query, lambda: self.queryset(query), cap, self.using, self.lock_rows
+            )
+            if found is not None:
+                return found
+            qs = self.queryset(query)
+        return list(qs[:cap])
+
+    def row(self, table: Table, pk: Any) -> models.Model | None:
+        """The row of ``table`` with primary key ``pk`` (locked in a select_for_update call), or
+        None; one this transaction has just read comes from `row_cache`, without a SELECT."""
+        obj = row_cache.recall(self.using, table, pk)
+        if obj is None:
+            obj = row_cache.reading(lambda: self.manager(table).filter(pk=pk).first())
+            if obj is not None:
+                row_cache.remember(self.using, table, (obj,))
+        return obj
 
     def documents(self, table: Table, rows: list[models.Model]) -> list[dict[str, Any]]:
         """The rows as documents, their sizes charged to the budget."""

@@ -17,6 +17,7 @@ from .. import clock, ids
 from ..errors import DocumentNotFound
 from ..limits import approx_size
 from ..readset import DocWrite, WriteSet
+from . import row_cache, sql_cache
 from .documents import apply_document, row_values
 from .raw_reads import own_statements
 from .reader import DatabaseReader
@@ -108,7 +109,10 @@ class DatabaseWriter(DatabaseReader):
 
     def _load(self, method: str, table_or_id: str, id: str | None) -> tuple[Table, models.Model]:
         t, pk = self._resolve(method, table_or_id, id)
-        obj = self._scan.manager(t).filter(pk=pk).first()
+        # a row this transaction has just read is not read again (a copy: the caller changes it)
+        obj = row_cache.recall(self._using, t, pk)
+        if obj is None:
+            obj = row_cache.reading(lambda: self._scan.manager(t).filter(pk=pk).first())
         if obj is None:
             shown = table_or_id if id is None else id
             raise DocumentNotFound(f"ctx.db.{method}: no document {shown!r} in table {t.name!r}")
@@ -121,7 +125,9 @@ class DatabaseWriter(DatabaseReader):
         t, obj = self._load(method, table_or_id, id)
         old = row_values(t, obj)
         touched = apply_document(t, obj, doc, replace=replace)
-        if touched:
+        # the UPDATE that save() would run, through its kept SQL (sql_cache) when nothing else
+        # would happen in save()
+        if touched and not sql_cache.update_row(obj, touched, self._using):
             obj.save(update_fields=touched, using=self._using)
         self._budget.charge_write(approx_size(doc))
         self.writes.add(DocWrite(t.name, obj.pk, "update", old, row_values(t, obj)))

@@ -13,6 +13,7 @@ call reports. Retrying, isolation and what happens after COMMIT are the executor
 from __future__ import annotations
 
 import random
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from django.db import connections
@@ -20,6 +21,7 @@ from django.db import connections
 from .. import clock
 from ..auth import Identity
 from ..conf import reactive_settings
+from ..db import row_cache
 from ..db.raw_reads import recording
 from ..limits import Budget
 from ..readset import ReadSet, WriteSet
@@ -97,11 +99,16 @@ class Attempt:
         failures: list[Exception] = []
         connection = connections[self.using]
         # reads that bypass ctx.db (ORM, raw SQL) record whole-table reads: see db/raw_reads
+        # a mutation's rows read through ctx.db are not read again to be written: db/row_cache
+        cache: AbstractContextManager[Any] = (
+            row_cache.caching(self.using) if self.is_mutation else nullcontext()
+        )
         with (
             pushed(frame),
             network_guard.no_network(self.path, self.fn.kind.value),
             connection.execute_wrapper(watching(failures)),
             connection.execute_wrapper(recording(frame.reads)),
+            cache,
         ):
             ctx = make_ctx(self.fn, self.path, frame, self.identity, self.using, self.caller)
             value = call_handler(self.fn, ctx, self.kwargs)

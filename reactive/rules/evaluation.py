@@ -79,6 +79,12 @@ class Checker:
     def _declared(self, table: str) -> TableRules | None:
         return self.rules.get(table)
 
+    def unruled(self, table: str) -> bool:
+        """Whether no rule applies to ``table``: it declares none and the default allows. Its
+        rows are all readable, none of its fields hidden, and every write to it is allowed
+        (a delete may still cascade to tables that do declare rules)."""
+        return self._declared(table) is None and self._allowed_by_default(table)
+
     def _allowed_by_default(self, table: str) -> bool:
         return self.rules.policy(table) == "allow"
 

@@ -27,6 +27,7 @@ from django.db.models import Model
 from django.db.models.deletion import Collector
 
 from .. import ids
+from ..db import row_cache
 from ..db.documents import apply_document, to_document
 from ..db.interface import DocumentWriter
 from ..db.raw_reads import own_statements
@@ -59,20 +60,37 @@ class RulesWriter(RulesReader):
     def patch(self, table_or_id: str, id_or_fields: Any, fields: Any = _ID_ONLY) -> None:
         """Shallow-merge ``fields`` if the caller may read the row and ``modify`` allows it."""
         if fields is _ID_ONLY:
-            self._change("patch", table_or_id, None, id_or_fields, replace=False)
+            if not self._unruled(table_or_id, None):
+                self._change("patch", table_or_id, None, id_or_fields, replace=False)
             self._writer.patch(table_or_id, id_or_fields)
         else:
-            self._change("patch", table_or_id, id_or_fields, fields, replace=False)
+            if not self._unruled(table_or_id, id_or_fields):
+                self._change("patch", table_or_id, id_or_fields, fields, replace=False)
             self._writer.patch(table_or_id, id_or_fields, fields)
 
     def replace(self, table_or_id: str, id_or_document: Any, document: Any = _ID_ONLY) -> None:
         """Replace the document (hidden fields kept) if the rules allow it."""
         if document is _ID_ONLY:
-            kept = self._change("replace", table_or_id, None, id_or_document, replace=True)
+            kept = id_or_document
+            if not self._unruled(table_or_id, None):
+                kept = self._change("replace", table_or_id, None, id_or_document, replace=True)
             self._writer.replace(table_or_id, kept)
         else:
-            kept = self._change("replace", table_or_id, id_or_document, document, replace=True)
+            kept = document
+            if not self._unruled(table_or_id, id_or_document):
+                kept = self._change("replace", table_or_id, id_or_document, document, replace=True)
             self._writer.replace(table_or_id, id_or_document, kept)
+
+    def _unruled(self, table_or_id: Any, id: Any) -> bool:
+        """Whether a patch or replace of this row can be neither refused nor changed by the
+        rules: its table declares none and the set's default allows (`Checker.unruled`). Such a
+        write goes straight to the inner writer, without reading the row first."""
+        if id is None:
+            decoded = ids.decode_id(table_or_id)
+            table = tables.for_tag(decoded[0]) if decoded else None
+        else:
+            table = tables.find(table_or_id) if isinstance(table_or_id, str) else None
+        return table is not None and self._checker.unruled(table.name)
 
     def delete(self, table_or_id: str, id: str | None = None) -> None:
         """Delete the document if the caller may read it and the rules allow the delete."""
@@ -176,6 +194,9 @@ class RulesWriter(RulesReader):
         """The document as it would be stored after the write: the stored row, changed in
         memory by the writer's own conversion (nothing is saved)."""
         pk = ids.pk_of(table.name, old["_id"])
-        row = table.model._base_manager.using(self.using).get(pk=pk)
+        row = row_cache.recall(self.using, table, pk)  # `old` was read just now: not again
+        if row is None:
+            manager = table.model._base_manager.using(self.using)
+            row = row_cache.reading(lambda: manager.get(pk=pk))
         apply_document(table, row, doc, replace=replace)
         return to_document(table, row)

@@ -55,7 +55,7 @@ class QueryResult(Protocol):
         ...
 
 
-@dataclass
+@dataclass(slots=True)
 class QueryEntry:
     query_id: int
     path: str
@@ -64,7 +64,7 @@ class QueryEntry:
     subscription: QueryResult | None = None  # filled in by the subscription manager
 
 
-@dataclass
+@dataclass(slots=True)
 class Work:
     """What a tick owes this socket: its versions and queries as the tick began."""
 
@@ -79,7 +79,7 @@ class Work:
     results: dict[int, tuple[str, dict[str, Any], str]] = field(default_factory=dict)
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class SyncSession:
     identity: Identity | None
     session_id: str | None = None

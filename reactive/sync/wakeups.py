@@ -42,6 +42,8 @@ class Wakeups:
         self.using = using
         self.wake = wake  # called on the loop
         self._tasks: list[asyncio.Task[Any]] = []
+        self._sends: set[asyncio.Task[None]] = set()  # announcements in flight
+        self._send_failing = False  # the last announcement failed (logged once per outage)
 
     def start(self) -> None:
         mutation_committed.connect(self._committed)  # weakly: held while this object lives
@@ -53,7 +55,7 @@ class Wakeups:
         mutation_committed.disconnect(self._committed)
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._sends, return_exceptions=True)
 
     def _committed(self, sender: Any, **kwargs: Any) -> None:
         """A mutation of this process committed (in its thread)."""
@@ -83,28 +85,76 @@ class Wakeups:
                 backoff = min(backoff * 2, 5.0)
 
     async def _layer(self) -> None:
-        """Wake-ups from other processes through the Channels layer (when it crosses them)."""
+        """Wake-ups from other processes through the Channels layer (when it crosses them).
+
+        Each commit of this process is announced to the group; each announcement received wakes
+        this listener. A layer that fails (Redis restarted or unreachable) is joined again with
+        backoff, and the listener is woken once after each (re)join to catch up on what it missed
+        meanwhile; announcements that cannot be sent are dropped (the poll delivers their writes).
+        """
         layer = get_channel_layer()
         if layer is None:
             return
-        channel = await layer.new_channel()
-        await layer.group_add(CHANNEL_GROUP, channel)
-
-        def announce(sender: Any, **kwargs: Any) -> None:
-            self.loop.call_soon_threadsafe(
-                lambda: self.loop.create_task(
-                    layer.group_send(CHANNEL_GROUP, {"type": "reactive.wake"})
-                )
-            )
-
-        mutation_committed.connect(announce, weak=False)
+        mutation_committed.connect(self._announce)  # weakly: held while this object lives
+        backoff = 0.1
+        stale: list[str] = []  # channels of earlier joins, left in the group when the layer failed
         try:
             while True:
-                await layer.receive(channel)
-                self.wake()
+                channel: str | None = None
+                try:
+                    channel = await layer.new_channel()
+                    await layer.group_add(CHANNEL_GROUP, channel)
+                    backoff = 0.1
+                    self.wake()  # commits announced while we were not in the group
+                    while stale:  # so that group sends stop going to them
+                        await self._discard(layer, stale.pop())
+                    while True:
+                        await layer.receive(channel)
+                        self.wake()
+                except asyncio.CancelledError:
+                    if channel is not None:
+                        await asyncio.shield(self._discard(layer, channel))
+                    raise
+                except Exception as exc:
+                    logger.warning("reactive channel layer lost (%s); joining again", exc)
+                    if channel is not None:
+                        stale.append(channel)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, 5.0)
         finally:
-            mutation_committed.disconnect(announce)
+            mutation_committed.disconnect(self._announce)
+
+    def _announce(self, sender: Any, **kwargs: Any) -> None:
+        """A mutation of this process committed (in its thread): tell the other processes."""
+        try:
+            self.loop.call_soon_threadsafe(self._send_announcement)
+        except RuntimeError:  # the loop is closed
+            pass
+
+    def _send_announcement(self) -> None:
+        task = self.loop.create_task(self._group_send())
+        self._sends.add(task)
+        task.add_done_callback(self._sends.discard)
+
+    async def _group_send(self) -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        try:
+            await layer.group_send(CHANNEL_GROUP, {"type": "reactive.wake"})
+        except Exception as exc:  # the others' poll delivers the write instead
+            if not self._send_failing:  # once per outage, not once per commit
+                logger.warning("reactive channel layer: wake-ups not sent (%s)", exc)
+            self._send_failing = True
+        else:
+            self._send_failing = False
+
+    @staticmethod
+    async def _discard(layer: Any, channel: str) -> None:
+        try:
             await layer.group_discard(CHANNEL_GROUP, channel)
+        except Exception:  # the group entry expires on its own (channels_redis group_expiry)
+            pass
 
 
 def conninfo(using: str) -> dict[str, Any]:

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import json
+
+from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model, login
+from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
-from .models import Message
+from .models import Counter, Message
 
 
 @csrf_exempt
@@ -25,7 +29,35 @@ def plain_latest(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"value": [{"body": m.body, "author": m.author} for m in rows]})
 
 
+def _bump_counter(name: str, serializable: bool) -> int:
+    with transaction.atomic():
+        if serializable:
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+        row = Counter.objects.get(name=name)
+        row.value += 1
+        row.save(update_fields=["value"])
+    return row.value
+
+
+@csrf_exempt
+async def plain_bump(request: HttpRequest) -> JsonResponse:
+    """A plain Django view doing the write of testapp/bench:bump (benchmark baseline): select the
+    counter by name, save value + 1, in one `transaction.atomic()` at the database's default
+    isolation (READ COMMITTED), or SERIALIZABLE with ``?isolation=serializable`` (what reactive's
+    mutations run at, without their retry loop).
+
+    Async, with the ORM work in a pooled thread (`sync_to_async(thread_sensitive=False)`), as
+    reactive's own views run the executor: a sync view under ASGI gets a new thread per request,
+    hence a new database connection per request, and the comparison would measure that."""
+    name = json.loads(request.body)["name"]
+    serializable = request.GET.get("isolation") == "serializable"
+    value = await database_sync_to_async(_bump_counter, thread_sensitive=False)(name, serializable)
+    return JsonResponse({"value": value})
+
+
 urlpatterns = [
     path("test/login", test_login),
     path("test/plain_latest", plain_latest),
+    path("test/plain_bump", plain_bump),
 ]

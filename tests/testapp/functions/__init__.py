@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from typing import Any
 
@@ -277,6 +278,9 @@ def listener_stats(ctx) -> dict[str, Any]:
 
     listeners = list(Listener._instances.values())
     return {
+        # asyncio tasks alive on the process's event loop (read from this worker thread: a
+        # count for tests of what each socket costs, not an exact census)
+        "tasks": sum(len(asyncio.all_tasks(x.loop)) for x in listeners),
         "ticks": sum(x.ticks for x in listeners),
         "executions": sum(x.executions for x in listeners),
         "subscriptions": sum(len(x.manager.subs) for x in listeners),
