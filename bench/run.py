@@ -19,7 +19,7 @@ sync.py (sync_latency, sync_precision, sync_dedup), write_path.py (write_path, n
 contention.py, scale.py (scale, scale_breakdown), fanout.py (fanout), queries.py
 (held_queries), scheduler.py (scheduler_latency), guard.py (guard_cost), held_back.py
 (held_back), rules.py (rules_cost), mutation.py (mutation_overhead),
-processes.py (processes).
+processes.py (processes), floor.py (sync_floor).
 """
 
 from __future__ import annotations
@@ -63,6 +63,10 @@ TARGETS = [
     ("held_back", "another_database_p99_ms", 100.0, "<="),
     ("held_back", "same_database_p99_ms", 100.0, "<="),
     ("processes", "highest_rate_p99_within_25_ms", 200.0, ">="),
+    ("sync_floor", "daphne_10_p50_ms", 2.0, "<="),
+    ("sync_floor", "uvicorn_10_p50_ms", 2.0, "<="),
+    ("sync_floor", "daphne_200_cpu_ratio", 5.0, "<="),
+    ("sync_floor", "uvicorn_200_cpu_ratio", 5.0, "<="),
 ]
 
 
@@ -90,6 +94,7 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
     from .auth import ws_auth_cost, ws_auth_env
     from .contention import contention
     from .fanout import fanout
+    from .floor import sync_floor
     from .guard import guard_cost
     from .held_back import held_back
     from .mutation import mutation_overhead
@@ -181,6 +186,7 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
             lambda: _with_server("daphne", db, 8799, ws_auth_cost, ws_auth_env()),
         ),
         ("guard_cost", guard_cost),
+        ("sync_floor", lambda: sync_floor(db, info, 8799)),
         ("rules_cost", rules_cost),
     ]
     # several server processes: granian --workers N behind one port (uvicorn's workers and

@@ -1,4 +1,5 @@
-"""The benchmark database, the servers under test (daphne, uvicorn) and the subscriber farms."""
+"""The benchmark database, the servers under test (daphne, uvicorn; hypercorn and granian for
+the comparison of ASGI servers) and the subscriber farms."""
 
 from __future__ import annotations
 
@@ -67,8 +68,19 @@ class Server:
         raise RuntimeError("no VmRSS")
 
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """CPU time of the server process and of the worker processes it started (granian
+        serves from a child process)."""
+        total, pending = 0, [self.process.pid]
+        while pending:
+            pid = pending.pop()
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    pending += [int(c) for c in (task / "children").read_text().split()]
+            except FileNotFoundError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
 
     def stats(self) -> dict[str, Any]:
         r = requests.post(
@@ -131,11 +143,42 @@ def start_server(
             *(args or []),
             app,
         ]
-    else:
+    elif kind == "hypercorn":
+        cmd = [
+            sys.executable,
+            "-m",
+            "hypercorn",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--backlog",
+            "4096",
+            *(args or []),
+            app,
+        ]
+    elif kind == "granian":
+        cmd = [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backlog",
+            "4096",
+            "--log-level",
+            "warning",
+            *(args or []),
+            app,
+        ]
+    else:  # "uvicorn" (its default WebSocket implementation, websockets) or "uvicorn-wsproto"
         cmd = [
             sys.executable,
             "-m",
             "uvicorn",
+            *(["--ws", "wsproto"] if kind == "uvicorn-wsproto" else []),
             "--host",
             "127.0.0.1",
             "--port",

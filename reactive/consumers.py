@@ -44,6 +44,9 @@ from .sync.session import SyncSession
 
 logger = logging.getLogger("reactive.sync")
 
+#: The scope key under which `routing.sync_application` passes the server's own ``send`` on.
+SERVER_SEND = "reactive.server_send"
+
 
 class SyncConsumer(AsyncWebsocketConsumer):
     """``/api/sync`` and ``/api/<client version>/sync``."""
@@ -56,6 +59,10 @@ class SyncConsumer(AsyncWebsocketConsumer):
 
     async def connect(self) -> None:
         await self.accept()
+        # Frames go straight to the server's send when `routing.sync_application` passed it
+        # (past the session middleware's wrapper, which acts on HTTP responses only), else to
+        # the consumer's own; either way past the consumer's two send wrappers.
+        self._send_frame: Any = self.scope.get(SERVER_SEND) or self.base_send
         self.base_identity = _scope_identity(self.scope)
         self.listener = Listener.current()
         self.sync = reactive_settings.SYNC
@@ -281,7 +288,7 @@ class SyncConsumer(AsyncWebsocketConsumer):
         try:
             # asyncio.timeout, not wait_for: no task per message
             async with asyncio.timeout(self.sync.slow_socket_seconds):
-                await self.send(text_data=text)
+                await self._send_frame({"type": "websocket.send", "text": text})
         except TimeoutError:
             logger.warning("reactive sync: closing a socket too slow to take its updates")
             await self._close()

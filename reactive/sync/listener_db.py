@@ -3,13 +3,16 @@
 A tick is `begin` (open a REPEATABLE READ READ ONLY transaction, take its snapshot labelled with
 a fresh ts under the timeline's lock, read the change-log rows committed since the previous
 tick's snapshot), then `run` (re-run subscriptions inside that snapshot, a savepoint each, and
-end the transaction), or `rollback` if the tick fails between the two. Re-runs are results only
-if the connection survived them; otherwise `run` rolls back and raises. `maintain` records how
-far this listener has read and prunes what no listener needs; `close` forgets the listener.
+end the transaction), or `rollback` if the tick fails between the two; `tick` does the three in
+one call, choosing what to run from the writes with a function the listener gives it. Re-runs
+are results only if the connection survived them; otherwise `run` rolls back and raises.
+`maintain` records how far this listener has read and prunes what no listener needs; `close`
+forgets the listener.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db import OperationalError, close_old_connections, connection, connections, transaction
@@ -58,6 +61,21 @@ class ListenerDatabase:
         except BaseException:
             self.rollback()
             raise
+
+    def tick(
+        self, since: str | None, pick: Callable[[list[DocWrite]], list[Subscription]]
+    ) -> tuple[str, int, list[Subscription], list[Outcome]]:
+        """A whole tick in one call (one hop to this thread): `begin`, ``pick`` the
+        subscriptions to re-run from the writes read, `run` them. Returns the snapshot, its ts,
+        the subscriptions run and their outcomes; on any error the transaction is rolled
+        back and the error raised."""
+        snapshot, ts, writes = self.begin(since)
+        try:
+            subs = pick(writes)
+        except BaseException:
+            self.rollback()
+            raise
+        return snapshot, ts, subs, self.run(subs)
 
     def run(self, subs: list[Subscription]) -> list[Outcome]:
         """Re-run ``subs`` in the open snapshot, then end the transaction."""

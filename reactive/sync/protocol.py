@@ -195,7 +195,40 @@ def parse(frame: str) -> Message:
 
 
 def dumps(message: dict[str, Any]) -> str:
-    return json.dumps(message, separators=(",", ":"), allow_nan=False)
+    """A server message's text. A Transition's `Spliced` modifications are not encoded again:
+    their text, encoded once for every socket holding the query, is spliced in."""
+    if message.get("type") == "Transition":
+        mods = ",".join(
+            m.text if isinstance(m, Spliced) else _dumps(m) for m in message["modifications"]
+        )
+        rest = {k: v for k, v in message.items() if k != "modifications"}
+        return f'{_dumps(rest)[:-1]},"modifications":[{mods}]}}'
+    return _dumps(message)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+
+
+def encode_modification(modification: dict[str, Any]) -> str:
+    """A query's QueryUpdated / QueryFailed body (without its queryId) as JSON text, once."""
+    return _dumps(modification)
+
+
+class Spliced(dict[str, Any]):
+    """A Transition modification whose JSON text is built from the query's shared encoded
+    body (`encode_modification`) and this socket's query id, without encoding the body again.
+    As a dict it holds the same content (for readers of the message, e.g. tests)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, query_id: int, modification: dict[str, Any], encoded: str) -> None:
+        super().__init__(modification, queryId=query_id)
+        self.text = (
+            f'{{"queryId":{query_id},{encoded[1:]}'
+            if len(encoded) > 2
+            else (f'{{"queryId":{query_id}}}')
+        )
 
 
 def version(query_set: int, identity: int, ts: int) -> dict[str, Any]:

@@ -25,7 +25,16 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..auth import Identity
-from .protocol import Add, Authenticate, Connect, ModifyQuerySet, ProtocolError, Remove, version
+from .protocol import (
+    Add,
+    Authenticate,
+    Connect,
+    ModifyQuerySet,
+    ProtocolError,
+    Remove,
+    Spliced,
+    version,
+)
 
 
 class SessionState(enum.Enum):
@@ -39,6 +48,11 @@ class QueryResult(Protocol):
 
     result_hash: str | None  # None until it has run
     modification: dict[str, Any]  # the QueryUpdated / QueryFailed body
+
+    def encoded_modification(self) -> str:
+        """``modification`` as JSON text (`protocol.encode_modification`), shared by every
+        socket holding the query."""
+        ...
 
 
 @dataclass(slots=True)
@@ -58,10 +72,11 @@ class Work:
     identity: int
     queries: dict[int, QueryResult]
     removed: list[int]
-    # each query's (result hash, modification) as the tick that completed this work left them:
-    # a later tick may update the shared subscriptions before this work is sent, and a
-    # Transition must carry the results of the snapshot its ts labels, not newer ones
-    results: dict[int, tuple[str | None, dict[str, Any]]] = field(default_factory=dict)
+    # each query's (result hash, modification, its JSON text) as the tick that completed this
+    # work left them: a later tick may update the shared subscriptions before this work is
+    # sent, and a Transition must carry the results of the snapshot its ts labels, not newer ones
+    # (queries that have not run yet are left out)
+    results: dict[int, tuple[str, dict[str, Any], str]] = field(default_factory=dict)
 
 
 @dataclass(eq=False, slots=True)
@@ -232,9 +247,10 @@ class SyncSession:
         the old identity's, and none of those may be sent after the switch."""
         if work.identity != self.recv_identity:
             return False
-        work.results = {
-            qid: (sub.result_hash, sub.modification) for qid, sub in work.queries.items()
-        }
+        results = work.results = {}
+        for qid, sub in work.queries.items():
+            if sub.result_hash is not None:
+                results[qid] = (sub.result_hash, sub.modification, sub.encoded_modification())
         self.ready, self.ready_ts = work, max(self.label(ts), self.sent_ts, self.floor)
         return True
 
@@ -277,11 +293,9 @@ class SyncSession:
         self.removed = [
             (q, v) for q, v in self.removed if not (q in work.removed and v <= work.query_set)
         ]
-        for qid, (result_hash, modification) in work.results.items():
-            if result_hash is None:
-                continue
+        for qid, (result_hash, modification, encoded) in work.results.items():
             if self.last_sent.get(qid) != result_hash:
-                mods.append({**modification, "queryId": qid})
+                mods.append(Spliced(qid, modification, encoded))
                 self.last_sent[qid] = result_hash
         versions_moved = (work.query_set, work.identity) != (
             self.sent_query_set,

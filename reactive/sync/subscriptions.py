@@ -7,13 +7,15 @@ document or first index value, and `ReadSet.overlaps` tests those exactly. `appl
 run's result and returns the holding sockets when the result changed (the listener marks them);
 unchanged results send nothing. Of a session, the manager writes only its queries'
 `QueryEntry.subscription` slots; a `Subscription` is the `session.QueryResult` a socket reads.
-No I/O, no database.
+No I/O, no database. The listener's thread picks a tick's re-runs (`affected`, `live`) under the
+manager's lock, so that a tick needs one hop to that thread, not two.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from ..functions.outcome import Outcome, error_data, error_message
 from ..functions.registry import canonical_path
 from ..readset import DocWrite, ReadSet
 from ..values import ValueEncodingError, encode
+from .protocol import encode_modification
 from .read_index import ReadIndex
 from .session import QueryEntry, QueryResult, SyncSession
 
@@ -52,6 +55,18 @@ class Subscription:
     modification: dict[str, Any] = field(default_factory=dict)
     stale: bool = True  # needs a run at the next tick
     static: bool = False  # a fixed result (e.g. a refused Add); never run
+    # `modification` as JSON text, and the modification it encodes (encoded once per result,
+    # however many sockets are sent it)
+    _encoded: str = field(default="", repr=False)
+    _encoded_of: dict[str, Any] | None = field(default=None, repr=False)
+
+    def encoded_modification(self) -> str:
+        """`modification` as JSON text: encoded on first use after each new result."""
+        modification = self.modification
+        if self._encoded_of is not modification:
+            self._encoded = encode_modification(modification)
+            self._encoded_of = modification
+        return self._encoded
 
     def journal_string(self) -> str | None:
         return None if self.journal is None else json.dumps(self.journal, sort_keys=True)
@@ -79,7 +94,12 @@ def parse_journal(journal: str | None) -> dict[str, Any] | None:
 
 
 class SubscriptionManager:
+    """Used on the event loop, except `affected` and `live`, which the listener's thread calls
+    during a tick holding ``lock``: every change to who holds what and to the read index
+    (`hold`, `release`, `apply`) takes it too."""
+
     def __init__(self) -> None:
+        self.lock = threading.Lock()
         self.subs: dict[SubKey, Subscription] = {}
         self.by_table: dict[str, set[Subscription]] = defaultdict(set)
         self.index: ReadIndex[Subscription] = ReadIndex()
@@ -100,12 +120,13 @@ class SubscriptionManager:
     def hold(self, session: SyncSession, entry: QueryEntry) -> Subscription:
         journal = parse_journal(entry.journal)
         key = subscription_key(entry.path, entry.args, session.identity, journal)
-        sub = self.subs.get(key)
-        if sub is None:
-            sub = Subscription(key, entry.path, entry.args, session.identity, journal)
-            self.subs[key] = sub
-            self.new.add(sub)
-        sub.holders.add((session, entry.query_id))
+        with self.lock:
+            sub = self.subs.get(key)
+            if sub is None:
+                sub = Subscription(key, entry.path, entry.args, session.identity, journal)
+                self.subs[key] = sub
+                self.new.add(sub)
+            sub.holders.add((session, entry.query_id))
         entry.subscription = sub
         return sub
 
@@ -130,14 +151,15 @@ class SubscriptionManager:
         sub = entry.subscription
         if not isinstance(sub, Subscription):  # None: the entry holds nothing
             return
-        sub.holders.discard((session, entry.query_id))
-        if not sub.holders and not sub.static and self.subs.get(sub.key) is sub:
-            del self.subs[sub.key]
-            self.new.discard(sub)
-            self.index.remove(sub)
-            if sub.reads is not None:
-                for table in sub.reads.tables():
-                    self.by_table[table].discard(sub)
+        with self.lock:
+            sub.holders.discard((session, entry.query_id))
+            if not sub.holders and not sub.static and self.subs.get(sub.key) is sub:
+                del self.subs[sub.key]
+                self.new.discard(sub)
+                self.index.remove(sub)
+                if sub.reads is not None:
+                    for table in sub.reads.tables():
+                        self.by_table[table].discard(sub)
 
     def release_all(self, session: SyncSession) -> None:
         for entry in list(session.queries.values()):
@@ -184,6 +206,17 @@ class SubscriptionManager:
 
     def apply(self, sub: Subscription, outcome: Outcome) -> set[SyncSession]:
         """Store a run's result; returns the sockets holding it if it changed (else none)."""
+        with self.lock:
+            self._file(sub, outcome)
+        modification = modification_of(outcome, sub.journal_string())
+        digest = _hash(modification)
+        if digest == sub.result_hash:
+            return set()
+        sub.modification, sub.result_hash = modification, digest
+        return {session for session, _ in sub.holders}
+
+    def _file(self, sub: Subscription, outcome: Outcome) -> None:
+        """File ``sub`` under what its new run read (under ``lock``)."""
         if sub.reads is not None:
             for table in sub.reads.tables():
                 self.by_table[table].discard(sub)
@@ -197,12 +230,6 @@ class SubscriptionManager:
             self.index.add(sub, sub.reads)
         else:
             self.index.remove(sub)
-        modification = modification_of(outcome, sub.journal_string())
-        digest = _hash(modification)
-        if digest == sub.result_hash:
-            return set()
-        sub.modification, sub.result_hash = modification, digest
-        return {session for session, _ in sub.holders}
 
 
 def _hash(modification: dict[str, Any]) -> str:

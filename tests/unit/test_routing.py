@@ -71,3 +71,28 @@ async def test_under_debug_without_allowed_hosts_local_origins_are_allowed() -> 
 async def test_channels_own_validator_would_refuse_clients_that_send_no_origin() -> None:
     """Why routing does not use AllowedHostsOriginValidator as it is."""
     assert not await handshake(AllowedHostsOriginValidator(Accept.as_asgi()), None)
+
+
+async def test_the_sync_application_hands_the_consumer_the_servers_own_send() -> None:
+    """Frames skip the session middleware's send wrapper (it acts on HTTP responses only):
+    the scope carries the server's send, which is not the consumer's wrapped one."""
+    from channels.auth import AuthMiddlewareStack
+
+    from reactive.consumers import SERVER_SEND
+    from reactive.routing import _KeepServerSend
+
+    seen: dict[str, Any] = {}
+
+    class Record(AsyncWebsocketConsumer):
+        async def connect(self) -> None:
+            seen["server"], seen["consumer"] = self.scope.get(SERVER_SEND), self.base_send
+            await self.accept()
+            await self.scope[SERVER_SEND]({"type": "websocket.send", "text": "frame"})
+
+    communicator = WebsocketCommunicator(
+        _KeepServerSend(AuthMiddlewareStack(Record.as_asgi())), "/api/sync"
+    )
+    connected, _ = await communicator.connect()
+    assert connected and await communicator.receive_from() == "frame"
+    await communicator.disconnect()
+    assert seen["server"] is not None and seen["server"] is not seen["consumer"]

@@ -23,10 +23,12 @@ from reactive.sync.protocol import (
     ModifyQuerySet,
     ProtocolError,
     Remove,
+    Spliced,
     action_response,
     auth_error,
     decode_ts,
     dumps,
+    encode_modification,
     encode_ts,
     fatal_error,
     mutation_response,
@@ -35,7 +37,7 @@ from reactive.sync.protocol import (
     query_failed,
     version,
 )
-from reactive.values import Int64
+from reactive.values import Int64, encode
 
 
 def frame(**fields: Any) -> str:
@@ -382,3 +384,29 @@ def test_call_responses() -> None:
         "errorData": {"code": "NOPE"},
     }
     assert "ts" not in mutation_response(9, failed, 256)  # only a commit has a ts
+
+
+def test_a_spliced_transition_is_the_same_json_as_the_message_encoded_whole() -> None:
+    """A Transition whose modifications reuse a query's body encoded once says, to a JSON
+    parser, exactly what the message encoded whole says (non-ASCII text, floats, Int64 and
+    bytes encodings, an empty body), and as a dict it is that message."""
+    value = encode({"s": "é ü ✓ \U0001f600", "f": [0.1, 1e300, -2.5, 3.0], "i": Int64(-7)})
+    value["b"] = encode(b"\x00\xff")
+    bodies = [
+        {"type": "QueryUpdated", "value": value, "logLines": ["ñ"], "journal": None},
+        {"type": "QueryFailed", "errorMessage": "x", "logLines": [], "journal": "j"},
+        {},
+    ]
+    mods = [Spliced(qid, body, encode_modification(body)) for qid, body in enumerate(bodies)]
+    message = {
+        "type": "Transition",
+        "startVersion": version(0, 0, 0),
+        "endVersion": version(1, 0, 5),
+        "modifications": mods,
+    }
+    plain = {**message, "modifications": [{**b, "queryId": q} for q, b in enumerate(bodies)]}
+    assert message == plain
+    assert json.loads(dumps(message)) == json.loads(json.dumps(plain))
+    # a modification that is not spliced is encoded in place
+    message["modifications"] = [*mods, {"type": "QueryRemoved", "queryId": 9}]
+    assert json.loads(dumps(message))["modifications"][-1] == {"type": "QueryRemoved", "queryId": 9}

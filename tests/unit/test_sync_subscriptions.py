@@ -270,3 +270,37 @@ def test_unrun_lists_the_socket_queries_that_still_need_a_run() -> None:
     manager.apply(done, outcome([], ann_range()))
     results = [e.subscription for e in session.queries.values() if e.subscription is not None]
     assert manager.unrun(results) == {waiting}
+
+
+def test_holding_releasing_and_applying_wait_for_a_pick_on_the_listener_thread() -> None:
+    """The listener's thread picks a tick's re-runs (`affected`, `live`) holding the manager's
+    lock; the loop's changes to who holds what and to the index wait for it, so a pick never
+    sees them half made."""
+    import threading
+
+    manager = SubscriptionManager()
+    session = session_with(manager)
+    sub = manager.hold(session, entry(session, 0))
+    done: list[str] = []
+
+    def change(name: str, fn: Any) -> threading.Thread:
+        def run() -> None:
+            fn()
+            done.append(name)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread
+
+    with manager.lock:  # a pick in progress
+        threads = [
+            change("hold", lambda: manager.hold(session, entry(session, 1))),
+            change("apply", lambda: manager.apply(sub, outcome(1, ann_range()))),
+            change("release", lambda: manager.release(session, session.queries[0])),
+        ]
+        for thread in threads:
+            thread.join(timeout=0.2)
+        assert done == []
+    for thread in threads:
+        thread.join(timeout=5)
+    assert sorted(done) == ["apply", "hold", "release"]
