@@ -153,14 +153,14 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         ),
         ("fanout.uvicorn_no_deflate", variant("uvicorn_no_deflate", fanout)),
         ("fanout.daphne", variant("daphne", fanout)),
-        # the same with the cyclic garbage collector off: what collections cost at 10,000 sockets
+        # the same with CPython's own collector thresholds (SYNC.gc_threshold None): what
+        # collections cost at 10,000 sockets without the sync engine's setting
         (
-            "fanout.uvicorn_no_deflate_gc_off",
+            "fanout.uvicorn_no_deflate_gc_700",
             variant(
                 "uvicorn_no_deflate",
                 fanout,
-                {"REACTIVE_BENCH_GC": "off"},
-                "bench.memprobe:application",
+                {"REACTIVE_TEST_SYNC": json.dumps({"gc_threshold": None})},
             ),
         ),
         (

@@ -25,6 +25,7 @@ of `sync.wakeups` wakes the listener (its own mutations, NOTIFY, the Channels la
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import json
 import logging
@@ -92,6 +93,10 @@ class Listener:
         interval = reactive_settings.SYNC.gil_switch_interval_ms
         if interval is not None and interval / 1000 < sys.getswitchinterval():
             sys.setswitchinterval(interval / 1000)
+        threshold = reactive_settings.SYNC.gc_threshold
+        if threshold is not None and threshold > gc.get_threshold()[0]:
+            gc.freeze()  # what is alive at start-up stays: no collection walks it again
+            gc.set_threshold(threshold, *gc.get_threshold()[1:])
         self._tasks = [self.loop.create_task(self._run(), name="reactive-ticks")]
         self._wakeups.start()
 

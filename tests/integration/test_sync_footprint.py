@@ -44,3 +44,15 @@ async def test_an_idle_subscribed_socket_keeps_three_tasks_and_a_mutation_adds_o
     assert await _tasks(asgi_server) - before <= PER_SOCKET * SOCKETS + 1
     for client in [first, *clients]:
         await client.close()
+
+
+async def test_the_sync_engine_sets_the_collectors_threshold_and_freezes_start_up(asgi_server):
+    """SYNC.gc_threshold (50,000 by default): once a socket has started the listener, young
+    collections wait for that many new objects, and what was alive at start-up is frozen."""
+    client = await RawSync.connect(asgi_server.ws_url)
+    await client.subscribe("testapp:counter_value", {"name": f"gc-{uuid.uuid4().hex[:10]}"})
+    r = await asyncio.to_thread(asgi_server.post, "/api/query", {"path": "testapp:listener_stats"})
+    stats = r.json()["value"]
+    assert stats["gc_threshold"] >= 50_000
+    assert stats["gc_frozen"] > 10_000  # Django and the project's modules, at least
+    await client.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import socket
 from typing import Any
 
@@ -284,6 +285,9 @@ def listener_stats(ctx) -> dict[str, Any]:
         "ticks": sum(x.ticks for x in listeners),
         "executions": sum(x.executions for x in listeners),
         "subscriptions": sum(len(x.manager.subs) for x in listeners),
+        # the cyclic collector as the sync engine left it (SYNC.gc_threshold)
+        "gc_threshold": gc.get_threshold()[0],
+        "gc_frozen": gc.get_freeze_count(),
     }
 
 
