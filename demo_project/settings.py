@@ -53,6 +53,8 @@ TEMPLATES = [{
 }]
 
 DATABASES = {"default": database_config(BASE_DIR / ".pgdata", conn_max_age=60)}
+# a persistent connection killed under the server is replaced, not a failed request
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"

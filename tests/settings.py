@@ -56,6 +56,10 @@ TEMPLATES = [
 # production); the test process does not, since its short-lived threads would leak them.
 _server = bool(os.environ.get("REACTIVE_LIVE_DB_NAME"))
 DATABASES = {"default": database_config(BASE_DIR / ".pgdata", conn_max_age=60 if _server else 0)}
+# With persistent connections, Django checks a reused connection before each request's first
+# query (Channels' database thread included): a connection killed under the server is replaced
+# instead of failing the next WebSocket handshake with HTTP 500 (docs/deployment.md).
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = _server
 # One test database per test run, so that concurrent runs on one Postgres do not collide.
 DATABASES["default"]["TEST"] = {"NAME": f"test_reactive_{os.getpid()}"}
 # A live server started by the tests points at the test database pytest-django created.

@@ -475,3 +475,26 @@ def test_server_log_has_no_500(server: LiveServer) -> None:
     time.sleep(0.2)
     log = server.log()
     assert "Traceback" not in log and "socket task failed" not in log, log[-3000:]
+
+
+async def test_a_session_handshake_after_the_servers_connections_were_killed_is_not_a_500(
+    server: LiveServer,
+) -> None:
+    """The upgrade reads the session in Channels' database thread, on a persistent connection.
+    Killed under it (a failover, an administrator, a restart of Postgres), that connection made
+    the next cookie handshake fail with HTTP 500; with Django's CONN_HEALTH_CHECKS the dead
+    connection is found and replaced before the session is read."""
+    cookie = _login(server)
+    client = await RawSync.connect(server.ws_url, additional_headers={"Cookie": cookie})
+    await client.subscribe("testapp:whoami")  # the session thread's connection is open now
+    await client.close()
+    with _db() as conn:
+        killed = conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name = 'reactive-test-server'"
+        ).fetchone()
+    assert killed is not None and killed[0] > 0
+    client = await RawSync.connect(server.ws_url, additional_headers={"Cookie": cookie})
+    qid = await client.subscribe("testapp:whoami")
+    assert client.results[qid]["issuer"] == "django"
+    await client.close()
