@@ -55,6 +55,18 @@ _UNKNOWN = _Plan("", ())  # a shape not seen yet
 _lock = threading.Lock()
 
 
+def _kept(key: tuple[Any, ...], build: Callable[[], _Plan | None]) -> _Plan | None:
+    """The plan kept for shape ``key`` (None: the shape declined), built on its first call."""
+    plan = _plans.get(key, _UNKNOWN)
+    if plan is _UNKNOWN:
+        plan = build()
+        with _lock:
+            if len(_plans) >= MAX_SHAPES:
+                _plans.clear()
+            _plans[key] = plan
+    return plan
+
+
 def _range_values(query: Query) -> tuple[tuple[str, ...], list[Any]] | None:
     """The lookups and values of a query's range, if it is a plain AND of them and nothing else
     narrows the query."""
@@ -95,13 +107,7 @@ def rows(
         lock_rows,
         using,
     )
-    plan = _plans.get(key, _UNKNOWN)
-    if plan is _UNKNOWN:
-        plan = _plan(queryset()[:cap], names, values, using)
-        with _lock:
-            if len(_plans) >= MAX_SHAPES:
-                _plans.clear()
-            _plans[key] = plan
+    plan = _kept(key, lambda: _plan(queryset()[:cap], names, values, using))
     if plan is None:
         return None
     with connections[using].cursor() as cursor:
@@ -191,13 +197,7 @@ def update_row(obj: models.Model, attnames: list[str], using: str) -> bool:
     values = [f.get_db_prep_save(v, connection) for f, v in zip(fields, raw, strict=True)]
     params = [*values, obj.pk]
     key = ("update", cls, tuple(attnames), tuple(type(v) for v in params), using)
-    plan = _plans.get(key, _UNKNOWN)
-    if plan is _UNKNOWN:
-        plan = _update_plan(cls, fields, raw, params, using)
-        with _lock:
-            if len(_plans) >= MAX_SHAPES:
-                _plans.clear()
-            _plans[key] = plan
+    plan = _kept(key, lambda: _update_plan(cls, fields, raw, params, using))
     if plan is None:
         return False
     with transaction.mark_for_rollback_on_error(using=using), connection.cursor() as cursor:
