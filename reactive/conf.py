@@ -78,8 +78,11 @@ DEFAULTS: dict[str, Any] = {
         # (Django, the project's modules) is frozen out of its generations, and a young
         # collection runs after this many new container objects instead of 700. A tick that
         # fans one result out to thousands of sockets allocates that many short-lived objects;
-        # at 700 it spent half its CPU walking the heap. None leaves the collector alone.
-        "gc_threshold": 50_000,
+        # at 700 it spent half its CPU walking the heap (50,000 halves a fan-out's CPU). Off
+        # (None) by default: Django under ASGI with persistent connections (CONN_MAX_AGE > 0)
+        # leaves a connection behind with each request's thread, closed only when the
+        # collector finds it; collected this rarely, they exhaust max_connections.
+        "gc_threshold": None,
     },
     # The scheduler (`ctx.scheduler`), its worker and crons.
     "SCHEDULER": {

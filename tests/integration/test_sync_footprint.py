@@ -9,16 +9,28 @@ uses, even though the test settings configure a layer.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
+from pathlib import Path
 
 import pytest
 
+from tests.conftest import start_server
 from tests.sync_client import RawSync
 
 pytestmark = pytest.mark.django_db
 
 SOCKETS = 10
 PER_SOCKET = 3  # the server's connection task, Channels' frame reader, the writer
+
+
+@pytest.fixture
+def db_name(django_db_setup: None) -> str:
+    from django.db import connection
+
+    name = connection.settings_dict["NAME"]
+    assert name.startswith("test_"), name
+    return str(name)
 
 
 async def _tasks(server) -> int:
@@ -46,13 +58,30 @@ async def test_an_idle_subscribed_socket_keeps_three_tasks_and_a_mutation_adds_o
         await client.close()
 
 
-async def test_the_sync_engine_sets_the_collectors_threshold_and_freezes_start_up(asgi_server):
-    """SYNC.gc_threshold (50,000 by default): once a socket has started the listener, young
-    collections wait for that many new objects, and what was alive at start-up is frozen."""
+async def test_the_collector_is_left_alone_unless_configured(asgi_server):
+    """SYNC.gc_threshold is off by default: the process keeps CPython's thresholds."""
     client = await RawSync.connect(asgi_server.ws_url)
     await client.subscribe("testapp:counter_value", {"name": f"gc-{uuid.uuid4().hex[:10]}"})
     r = await asyncio.to_thread(asgi_server.post, "/api/query", {"path": "testapp:listener_stats"})
-    stats = r.json()["value"]
-    assert stats["gc_threshold"] >= 50_000
-    assert stats["gc_frozen"] > 10_000  # Django and the project's modules, at least
+    assert r.json()["value"]["gc_threshold"] == 700
     await client.close()
+
+
+async def test_the_sync_engine_sets_the_collectors_threshold_and_freezes_start_up(
+    db_name: str, tmp_path: Path
+) -> None:
+    """SYNC.gc_threshold set: once a socket has started the listener, young collections wait
+    for that many new objects, and what was alive at start-up is frozen."""
+    server = start_server(
+        db_name, tmp_path, env_extra={"REACTIVE_TEST_SYNC": json.dumps({"gc_threshold": 50_000})}
+    )
+    try:
+        client = await RawSync.connect(server.ws_url)
+        await client.subscribe("testapp:counter_value", {"name": f"gc-{uuid.uuid4().hex[:10]}"})
+        r = await asyncio.to_thread(server.post, "/api/query", {"path": "testapp:listener_stats"})
+        stats = r.json()["value"]
+        assert stats["gc_threshold"] == 50_000
+        assert stats["gc_frozen"] > 10_000  # Django and the project's modules, at least
+        await client.close()
+    finally:
+        server.stop()
