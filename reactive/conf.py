@@ -74,14 +74,8 @@ DEFAULTS: dict[str, Any] = {
         # its I/O-bound listener thread is not queued behind CPU-bound function threads for
         # 5 ms (the default) at every database round trip. None leaves it alone.
         "gil_switch_interval_ms": 1.0,
-        # CPython's cyclic garbage collector, when the sync engine starts: what is alive then
-        # (Django, the project's modules) is frozen out of its generations, and a young
-        # collection runs after this many new container objects instead of 700. A tick that
-        # fans one result out to thousands of sockets allocates that many short-lived objects;
-        # at 700 it spent half its CPU walking the heap (50,000 halves a fan-out's CPU). Off
-        # (None) by default: Django under ASGI with persistent connections (CONN_MAX_AGE > 0)
-        # leaves a connection behind with each request's thread, closed only when the
-        # collector finds it; collected this rarely, they exhaust max_connections.
+        # When the sync engine starts: gc.freeze() and a young-collection threshold of this
+        # many objects (CPython: 700). None by default; see docs/settings.md for why.
         "gc_threshold": None,
     },
     # The scheduler (`ctx.scheduler`), its worker and crons.
