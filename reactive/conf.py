@@ -51,8 +51,7 @@ DEFAULTS: dict[str, Any] = {
         "argument_bytes": 16 * 1024 * 1024,
         "result_bytes": 16 * 1024 * 1024,
     },
-    # Refuse network I/O (socket connects, DNS lookups) inside queries and mutations, in every
-    # mode (as Convex does). False switches the guard off.
+    # Refuse network I/O (connects, DNS) in queries and mutations, as Convex does; False: off.
     "REFUSE_NETWORK_IN_TRANSACTIONS": True,
     # Browser origins allowed to use the session cookie identity cross-origin (besides same-origin
     # requests and CSRF_TRUSTED_ORIGINS).
@@ -70,9 +69,8 @@ DEFAULTS: dict[str, Any] = {
         # NOTIFY on writes made through the executor: None = only when no cross-process
         # Channels layer is configured (the layer then carries wake-ups instead).
         "notify_executor_writes": None,
-        # CPython's GIL switch interval, lowered to this (ms) when the sync engine starts, so
-        # its I/O-bound listener thread is not queued behind CPU-bound function threads for
-        # 5 ms (the default) at every database round trip. None leaves it alone.
+        # CPython's GIL switch interval (ms, default 5) when the sync engine starts: the
+        # listener's database round trips don't wait 5 ms behind function threads. None: as is.
         "gil_switch_interval_ms": 1.0,
         # When the sync engine starts: gc.freeze() and a young-collection threshold of this
         # many objects (CPython: 700). None by default; see docs/settings.md for why.
