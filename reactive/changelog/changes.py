@@ -4,7 +4,8 @@
 committed after snapshot `last` was taken and visible in the current one, as `DocWrite`s with
 Python column values (parsed by each column's own field). A TRUNCATE (op ``T``, no row), a row
 whose table is not registered in this process, or one whose columns cannot be parsed becomes a
-whole-table write, so nothing is missed.
+whole-table write, so nothing is missed. `tick_start` takes the snapshot and reads them in the
+same statement (a tick's one round trip before its re-runs).
 """
 
 from __future__ import annotations
@@ -20,6 +21,17 @@ from .sql import sql
 
 OPS = {"I": "insert", "U": "update", "D": "delete", "T": "delete"}
 TRUNCATE = "T"
+
+
+def tick_start(using: str, last: str | None, timeout_ms: int) -> tuple[str, list[DocWrite]]:
+    """A tick's first statement (inside its REPEATABLE READ transaction): the snapshot it takes,
+    and the writes committed after snapshot ``last`` and visible in it, in one round trip; the
+    transaction's later statements time out after ``timeout_ms``."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql("tick_start"), {"last": last, "timeout": str(timeout_ms)})
+        rows = cursor.fetchall()
+    writes = [to_write(tbl, op, old, new) for _, _, tbl, op, old, new in rows if tbl is not None]
+    return str(rows[0][0]), writes
 
 
 def current_snapshot(using: str) -> str:

@@ -9,6 +9,19 @@ WHERE xid >= pg_snapshot_xmin(%(last)s::pg_snapshot)
   AND NOT pg_visible_in_snapshot(xid, %(last)s::pg_snapshot)
 ORDER BY id;
 
+-- name: tick_start
+-- A listener tick's first statement, one round trip: it takes the transaction's snapshot
+-- (returned as text), sets the transaction's statement timeout for the statements after it,
+-- and reads the rows committed after `last` was taken and visible in that snapshot (none when
+-- `last` is null: a row of nulls beside the snapshot).
+SELECT s.snapshot::text, s.timeout, c.tbl, c.op, c.old, c.new
+FROM (SELECT pg_current_snapshot() AS snapshot,
+             set_config('statement_timeout', %(timeout)s, true) AS timeout) AS s
+LEFT JOIN reactive_change AS c
+  ON c.xid >= pg_snapshot_xmin(%(last)s::pg_snapshot)
+ AND NOT pg_visible_in_snapshot(c.xid, %(last)s::pg_snapshot)
+ORDER BY c.id;
+
 -- name: current_snapshot
 -- The tick's snapshot, kept to read the next tick's changes by visibility. (Its timestamp is not
 -- derived from it: xmin is held back by any transaction on the server; see reactive.clock.)

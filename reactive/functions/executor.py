@@ -182,6 +182,7 @@ def _run_top(attempt: Attempt, footprint: _Footprint) -> Outcome:
             timeout_seconds=reactive_settings.LIMITS.function_seconds,
             setup=setup,
             queue_key=f"reactive:{attempt.path}" if is_mutation else None,
+            savepoint=is_mutation or attempt.options.savepoint,
         )
     except Exception:
         # A failed query's result (its error) depends on what it read too: a subscription

@@ -42,6 +42,10 @@ class CallOptions:
     #: ``after(using, outcome)`` runs after a successful call, before COMMIT.
     guard: TransactionGuard | None = None
     receipt: Receipt | None = None  # a WebSocket mutation's (see `Receipt`)
+    #: False: a query called inside a transaction its caller opened runs without a savepoint of
+    #: its own (the listener's re-runs, which check the transaction after each and run the tick
+    #: again with savepoints if one left it failed). Mutations always get one.
+    savepoint: bool = True
 
 
 class TransactionGuard:

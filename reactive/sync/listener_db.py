@@ -2,10 +2,11 @@
 
 A tick is `begin` (open a REPEATABLE READ READ ONLY transaction, take its snapshot labelled with
 a fresh ts under the timeline's lock, read the change-log rows committed since the previous
-tick's snapshot), then `run` (re-run subscriptions inside that snapshot, a savepoint each, and
-end the transaction), or `rollback` if the tick fails between the two; `tick` does the three in
-one call, choosing what to run from the writes with a function the listener gives it. Re-runs
-are results only if the connection survived them; otherwise `run` rolls back and raises.
+tick's snapshot), then `run` (re-run subscriptions inside that snapshot and end the transaction),
+or `rollback` if the tick fails between the two; `tick` does the three in one call, choosing
+what to run from the writes with a function the listener gives it. Re-runs are results only if
+the connection survived them; otherwise `run` rolls back and raises. A tick of one re-run is
+four round trips: BEGIN, the snapshot with the writes, the re-run's read, COMMIT.
 `maintain` records how far this listener has read and prunes what no listener needs; `close`
 forgets the listener.
 """
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import OperationalError, close_old_connections, connection, connections, transaction
+from psycopg import IsolationLevel
 from psycopg.pq import TransactionStatus
 
 from .. import clock
@@ -39,25 +41,27 @@ class ListenerDatabase:
 
     def begin(self, since: str | None) -> tuple[str, int, list[DocWrite]]:
         """Open the tick's transaction: its snapshot, that snapshot's ts, and the writes
-        committed after snapshot ``since`` (the previous tick's) and visible in it."""
+        committed after snapshot ``since`` (the previous tick's) and visible in it.
+
+        Two round trips: psycopg's BEGIN, which carries the isolation level and READ ONLY (set
+        on this thread's own connection), and `changes.tick_start`."""
+        conn = connections[self.using]
         self._atomic = transaction.atomic(using=self.using)
         self._atomic.__enter__()
         try:
-            # The re-runs share this transaction (a savepoint each): no statement of one
-            # subscription may hold up every other socket's updates for longer than a function
-            # may run.
+            raw = conn.connection
+            if raw.isolation_level is not IsolationLevel.REPEATABLE_READ or not raw.read_only:
+                # no transaction is open yet (no statement since autocommit went off): these
+                # only change the BEGIN psycopg sends before the first statement
+                raw.isolation_level, raw.read_only = IsolationLevel.REPEATABLE_READ, True
+            # The re-runs share this transaction: no statement of one subscription may hold up
+            # every other socket's updates for longer than a function may run.
             timeout_ms = max(1, int(reactive_settings.LIMITS.function_seconds * 1000))
-            with connections[self.using].cursor() as cursor:
-                cursor.execute(
-                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY; "
-                    f"SET LOCAL statement_timeout = {timeout_ms}"
-                )
-            # the first statement that takes a snapshot, labelled with this tick's ts
+            # the first statement takes the snapshot, labelled with this tick's ts
             with clock.timeline.snapshot() as taken:
-                taken.text = snapshot = changes.current_snapshot(self.using)
-            ts = taken.ts
-            writes = changes.read_changes(self.using, since) if since else []
-            return snapshot, ts, writes
+                snapshot, writes = changes.tick_start(self.using, since, timeout_ms)
+                taken.text = snapshot
+            return snapshot, taken.ts, writes
         except BaseException:
             self.rollback()
             raise
@@ -68,34 +72,51 @@ class ListenerDatabase:
         """A whole tick in one call (one hop to this thread): `begin`, ``pick`` the
         subscriptions to re-run from the writes read, `run` them. Returns the snapshot, its ts,
         the subscriptions run and their outcomes; on any error the transaction is rolled
-        back and the error raised."""
-        snapshot, ts, writes = self.begin(since)
-        try:
-            subs = pick(writes)
-        except BaseException:
-            self.rollback()
-            raise
-        return snapshot, ts, subs, self.run(subs)
+        back and the error raised.
 
-    def run(self, subs: list[Subscription]) -> list[Outcome]:
-        """Re-run ``subs`` in the open snapshot, then end the transaction."""
+        The re-runs share the transaction without a savepoint each (two round trips fewer per
+        re-run), except a subscription whose run once left the transaction failed (a database
+        error: a bad statement, the statement timeout). When one does, the tick is rolled back
+        and run again, from a new snapshot, with a savepoint per re-run."""
+        for savepoints in (False, True):
+            snapshot, ts, writes = self.begin(since)
+            try:
+                subs = pick(writes)
+            except BaseException:
+                self.rollback()
+                raise
+            outcomes = self.run(subs, savepoints)
+            if outcomes is not None:
+                return snapshot, ts, subs, outcomes
+        raise AssertionError("a tick with a savepoint per re-run cannot leave it failed")
+
+    def run(self, subs: list[Subscription], savepoints: bool = True) -> list[Outcome] | None:
+        """Re-run ``subs`` in the open snapshot, then end the transaction. Without
+        ``savepoints``, None (the transaction rolled back) if a re-run left it failed."""
+        conn = connections[self.using]
+        results = []
         try:
-            results = [
-                execute(
-                    sub.path,
-                    sub.args,
-                    identity=sub.identity,
-                    from_client=True,
-                    kind=Kind.QUERY,
-                    using=self.using,
-                    options=CallOptions(journal=sub.journal),
+            for sub in subs:
+                savepoint = savepoints or sub.savepoint
+                options = CallOptions(journal=sub.journal, savepoint=savepoint)
+                results.append(
+                    execute(
+                        sub.path,
+                        sub.args,
+                        identity=sub.identity,
+                        from_client=True,
+                        kind=Kind.QUERY,
+                        using=self.using,
+                        options=options,
+                    )
                 )
-                for sub in subs
-            ]
+                if not savepoint and _failed(conn):
+                    sub.savepoint = True  # its runs get a savepoint from now on
+                    self.rollback()
+                    return None
         except BaseException:
             self.rollback()
             raise
-        conn = connections[self.using]
         raw = conn.connection
         if (
             raw is None
@@ -148,3 +169,9 @@ class ListenerDatabase:
             pass
         close_old_connections()
         connection.close()
+
+
+def _failed(conn: Any) -> bool:
+    """Whether ``conn``'s transaction is open but failed (a statement raised a database error)."""
+    raw = conn.connection
+    return raw is not None and raw.info.transaction_status == TransactionStatus.INERROR

@@ -55,6 +55,8 @@ class Subscription:
     modification: dict[str, Any] = field(default_factory=dict)
     stale: bool = True  # needs a run at the next tick
     static: bool = False  # a fixed result (e.g. a refused Add); never run
+    # a run of it once left the listener's transaction failed: its re-runs get a savepoint
+    savepoint: bool = False
     # `modification` as JSON text, and the modification it encodes (encoded once per result,
     # however many sockets are sent it)
     _encoded: str = field(default="", repr=False)

@@ -71,6 +71,7 @@ def run_in_transaction(
     timeout_seconds: float | None = None,
     setup: str | None = None,
     queue_key: str | None = None,
+    savepoint: bool = True,
 ) -> tuple[T, int]:
     """Run ``body(attempt)`` in a transaction; return its result and the number of attempts.
 
@@ -83,8 +84,13 @@ def run_in_transaction(
     ``policy.max_attempts``: they can only lose to calls that are not queued yet, each of which
     queues in turn once it conflicts, so the holder is bound to win soon. They retry at once
     (the queue waits behind them) for at most ``policy.queued_seconds`` from the turn's start.
+    Inside a transaction the caller opened, the body runs once, in a savepoint of its own
+    unless ``savepoint`` is False (then a database error leaves the caller's transaction failed:
+    the caller must look, as the listener does).
     """
     if in_transaction(using):
+        if not savepoint:
+            return body(1), 1
         with transaction.atomic(using=using):
             return body(1), 1
     queued = _Queue(using, queue_key)

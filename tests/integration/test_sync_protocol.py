@@ -460,6 +460,31 @@ async def test_a_slow_subscription_does_not_hold_up_the_others(asgi_server):
     await client.close()
 
 
+async def test_a_subscription_failing_in_the_database_does_not_fail_the_others(asgi_server):
+    """A tick's re-runs share its transaction without a savepoint each. One that leaves that
+    transaction failed (a database error, raised or caught by the function) sends the tick round
+    again with a savepoint per re-run: every other query in it still gets its right result, in
+    this tick and in the next ones."""
+    client = await RawSync.connect(asgi_server.ws_url)
+    name = unique("dberr")
+    await client.mutation("testapp:counter_inc", {"name": name})
+    good = [await client.subscribe("testapp:counter_value", {"name": name}) for _ in range(2)]
+    raised = await client.subscribe("testapp:counter_then_sql_error", {"name": name})
+    caught = await client.subscribe(
+        "testapp:counter_then_sql_error", {"name": name, "swallow": True}
+    )
+    assert raised in client.errors and caught in client.errors
+    assert all(client.results[q] == 1 for q in good)
+    for n in (2, 3):
+        # each write re-runs all four in one tick (they all read the counter)
+        await client.mutation("testapp:counter_inc", {"name": name})
+        await client.until(lambda n=n: all(client.results.get(q) == n for q in good), timeout=10)
+        # (the server's errors reach clients as "Server Error"; a caught database error
+        # is an error too: the transaction it left failed is not a result)
+        assert raised in client.errors and caught in client.errors
+    await client.close()
+
+
 async def test_max_observed_timestamp_is_never_gone_back_on(asgi_server):
     """Connect's maxObservedTimestamp (what a client saw from another server process): this
     socket's Transitions start at or past it, and its mutations still read their writes. One

@@ -273,6 +273,22 @@ def pg_sleep(ctx, seconds: float) -> str:
 
 
 @query
+def counter_then_sql_error(ctx, name: str, swallow: bool = False) -> Any:
+    """Reads a counter, then runs SQL that fails in the database (the transaction it runs in is
+    left failed); with ``swallow`` the function catches the error and returns normally."""
+    from django.db import DatabaseError, connection
+
+    row = ctx.db.query("counters").filter(lambda q: q.eq(q.field("name"), name)).first()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 / (%s - %s)", [1, 1])
+    except DatabaseError:
+        if not swallow:
+            raise
+    return None if row is None else row["value"]
+
+
+@query
 def listener_stats(ctx) -> dict[str, Any]:
     """This process's subscription engine counters (for tests that count re-runs)."""
     from reactive.sync.listener import Listener
