@@ -2,8 +2,7 @@
 
 The views are async so that the ASGI server does not funnel every call through Django's one
 sync thread: each call runs the (synchronous, ORM-using) executor in a worker thread via
-Channels' `database_sync_to_async(thread_sensitive=False)`, which closes stale connections
-around it.
+`functions.context.run_off_loop`, which closes stale connections around it.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -22,6 +20,7 @@ from . import clock
 from .auth import Identity, identity_from_user, jwt, tokens
 from .conf import reactive_settings
 from .errors import RequestError
+from .functions.context import run_off_loop
 from .functions.executor import execute
 from .functions.registry import Kind
 from .http_api import outcome_body, parse_call, parse_ts, run_path_from_url
@@ -113,8 +112,8 @@ async def _handle(
         identity = await _identity(request)
     except RequestError as exc:
         return _cors(request, _json({"code": exc.code, "message": exc.message}, status=exc.status))
-    outcome = await database_sync_to_async(execute, thread_sensitive=False)(
-        call.path, call.args, identity=identity, from_client=True, kind=kind
+    outcome = await run_off_loop(
+        execute, call.path, call.args, identity=identity, from_client=True, kind=kind
     )
     return _cors(request, _json(outcome_body(outcome, call.format)))
 

@@ -17,7 +17,8 @@ import random
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from channels.db import database_sync_to_async
+from asgiref.sync import SyncToAsync
+from django.db import connections
 
 from ..errors import NotAllowedHere
 from .registry import Kind
@@ -30,9 +31,37 @@ if TYPE_CHECKING:
     from .references import FunctionReference
 
 
+class _OffLoop(SyncToAsync[..., Any]):
+    """`SyncToAsync` on the shared worker threads, with Django's request-end connection
+    hygiene around each call (as Channels' `database_sync_to_async`) minus its health check.
+
+    ``close_old_connections`` marks a persistent connection unchecked, so with
+    ``CONN_HEALTH_CHECKS`` the next call's first statement was preceded by a ``SELECT 1``: one
+    round trip per mutation. A connection is still checked once, when it is new; after that,
+    one the database has dropped since is caught by the call itself: a transaction whose first
+    statement fails on it runs again on a fresh connection (`transactions.retry`). Connections
+    past ``CONN_MAX_AGE``, in a broken transaction state, or that saw errors and no longer
+    answer are closed before and after each call, as Django closes them around a request."""
+
+    def thread_handler(self, loop: Any, *args: Any, **kwargs: Any) -> Any:
+        _tidy_connections()
+        try:
+            return super().thread_handler(loop, *args, **kwargs)  # type: ignore[no-untyped-call]
+        finally:
+            _tidy_connections()
+
+
+def _tidy_connections() -> None:
+    for conn in connections.all(initialized_only=True):
+        checked = getattr(conn, "health_check_done", False)
+        conn.close_if_unusable_or_obsolete()
+        if conn.connection is not None:
+            conn.health_check_done = checked  # type: ignore[attr-defined]
+
+
 async def run_off_loop(fn: Any, *args: Any, **kwargs: Any) -> Any:
-    """Await ``fn(*args, **kwargs)`` in a worker thread (ORM-safe, connections closed after)."""
-    return await database_sync_to_async(fn, thread_sensitive=False)(*args, **kwargs)
+    """Await ``fn(*args, **kwargs)`` in a worker thread (ORM-safe; see `_OffLoop`)."""
+    return await _OffLoop(fn, thread_sensitive=False)(*args, **kwargs)
 
 
 @dataclass

@@ -498,3 +498,45 @@ async def test_a_session_handshake_after_the_servers_connections_were_killed_is_
     qid = await client.subscribe("testapp:whoami")
     assert client.results[qid]["issuer"] == "django"
     await client.close()
+
+
+async def test_calls_after_the_servers_connections_were_killed_succeed(server: LiveServer) -> None:
+    """Function calls skip the health check (a `SELECT 1` before every call) that
+    CONN_HEALTH_CHECKS would make: a worker thread's persistent connection, killed under it, is
+    found dead by the call's first statement and the call runs again on a fresh one. Every
+    mutation and query over HTTP and WebSocket after the kill succeeds, on every worker
+    thread (more calls than the server has threads), and each mutation is applied once."""
+    name = unique("killed")
+
+    def http(kind: str, path: str) -> Any:
+        r = requests.post(
+            f"{server.url}/api/{kind}", json={"path": path, "args": {"name": name}}, timeout=30
+        )
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["status"] == "success", body
+        return body["value"]
+
+    client = await RawSync.connect(server.ws_url)
+    qid = await client.subscribe("testapp:counter_value", {"name": name})
+    expected = 0
+    for _ in range(2):
+        for _ in range(8):  # warm the worker threads' connections
+            expected += 1
+            assert http("mutation", "testapp:counter_inc") == expected
+        with _db() as conn:
+            killed = conn.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() "
+                "AND application_name = 'reactive-test-server'"
+            ).fetchone()
+        assert killed is not None and killed[0] > 0
+        for _ in range(8):
+            expected += 1
+            assert http("mutation", "testapp:counter_inc") == expected
+            assert http("query", "testapp:counter_value") == expected
+            expected += 1
+            assert await client.mutation("testapp:counter_inc", {"name": name}) == expected
+        await client.until(lambda n=expected: client.results.get(qid) == n, timeout=10)
+    assert "Internal Server Error" not in server.log()
+    await client.close()
