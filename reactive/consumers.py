@@ -41,6 +41,7 @@ from .sync import protocol
 from .sync.listener import Listener
 from .sync.protocol import Authenticate, CallMessage, Connect, Event, ModifyQuerySet, ProtocolError
 from .sync.session import SyncSession
+from .sync.sweeper import Sweeper
 
 logger = logging.getLogger("reactive.sync")
 
@@ -80,6 +81,11 @@ class SyncConsumer(AsyncWebsocketConsumer):
         self._expiry: asyncio.TimerHandle | None = None
         self._tasks = {asyncio.create_task(self._guarded(self._writer()))}
         self._closing = False
+        # the tasks in a send, and when one began with none pending or last completed (`sweep`)
+        self._sending: set[asyncio.Task[Any]] = set()
+        self._send_progress, self._ping_due = self._last_send, False
+        self._sweeper = Sweeper.current(self.sync.ping_seconds, self.sync.slow_socket_seconds)
+        self._sweeper.add(self)
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "session", None) is None:
@@ -263,16 +269,14 @@ class SyncConsumer(AsyncWebsocketConsumer):
 
     # -- outgoing -----------------------------------------------------------------------
     async def _writer(self) -> None:
-        """Sends Transitions when the listener has one for us, and Pings when idle."""
+        """Sends Transitions when the listener has one for us, and Pings when the sweeper
+        finds the socket idle."""
         while True:
-            idle = time.monotonic() - self._last_send
-            try:
-                async with asyncio.timeout(max(0.0, self.sync.ping_seconds - idle)):
-                    await self._send_event.wait()
-            except TimeoutError:
-                await self._send(protocol.ping())
-                continue
+            await self._send_event.wait()
             self._send_event.clear()
+            if self._ping_due:
+                self._ping_due = False
+                await self._send(protocol.ping())
             if self.session.expired(time.time()):
                 if not self._verifying:  # a new token on its way replaces it, or is refused
                     await self._expire()
@@ -285,14 +289,14 @@ class SyncConsumer(AsyncWebsocketConsumer):
         if self._closing or self._detached:
             return
         text = protocol.dumps(message)
+        task = asyncio.current_task()
+        assert task is not None
+        if not self._sending:
+            self._send_progress = time.monotonic()
+        self._sending.add(task)
         try:
-            # asyncio.timeout, not wait_for: no task per message
-            async with asyncio.timeout(self.sync.slow_socket_seconds):
-                await self._send_frame({"type": "websocket.send", "text": text})
-        except TimeoutError:
-            logger.warning("reactive sync: closing a socket too slow to take its updates")
-            await self._close()
-            return
+            # no timer per message: the sweeper cancels a send blocked too long (`sweep`)
+            await self._send_frame({"type": "websocket.send", "text": text})
         except Exception as exc:
             # The peer went away before the server read its close (daphne raises autobahn's
             # Disconnected): the socket is gone, not broken; nothing more is sent on it.
@@ -300,7 +304,23 @@ class SyncConsumer(AsyncWebsocketConsumer):
             self._closing = True
             self._detach()
             return
-        self._last_send = time.monotonic()
+        finally:
+            self._sending.discard(task)
+        self._last_send = self._send_progress = time.monotonic()
+
+    def sweep(self, now: float) -> None:
+        """The sweeper's call: close a socket whose sends are stuck (the client stopped reading
+        and the server's buffer is full); ask for a Ping on one idle for ping_seconds."""
+        if self._closing or self._detached:
+            self._sweeper.discard(self)
+        elif self._sending and now - self._send_progress >= self.sync.slow_socket_seconds:
+            logger.warning("reactive sync: closing a socket too slow to take its updates")
+            for task in self._sending:
+                task.cancel()  # the tasks blocked in a send: the socket is closing
+            self._tasks.add(asyncio.create_task(self._close()))
+        elif not self._sending and now - self._last_send >= self.sync.ping_seconds:
+            self._ping_due = True
+            self._send_event.set()
 
     async def _fatal(self, error: str) -> None:
         await self._send(protocol.fatal_error(error))
@@ -314,6 +334,7 @@ class SyncConsumer(AsyncWebsocketConsumer):
 
     def _detach(self) -> None:
         self._detached = True
+        self._sweeper.discard(self)
         self.listener.detach(self.session)
 
 
