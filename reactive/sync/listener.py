@@ -260,6 +260,7 @@ class Listener:
         except BaseException:
             self._owe_again(flagged, works)
             raise
+        self._thread.submit(self._db.finish)  # its COMMIT, while the loop sends the results
         self._snapshot, self.ts = snapshot, ts
         self.ticks += 1
         self.executions += len(runs)

@@ -13,6 +13,7 @@ forgets the listener.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,8 @@ from ..functions.registry import Kind
 from ..readset import DocWrite
 from .subscriptions import Subscription
 
+logger = logging.getLogger("reactive.sync")
+
 
 class ListenerDatabase:
     """One listener's connection work (``using``; ``listener_id`` names its heartbeat row)."""
@@ -45,6 +48,7 @@ class ListenerDatabase:
 
         Two round trips: psycopg's BEGIN, which carries the isolation level and READ ONLY (set
         on this thread's own connection), and `changes.tick_start`."""
+        self.finish()  # the previous tick's, if the listener did not ask for it yet
         conn = connections[self.using]
         self._atomic = transaction.atomic(using=self.using)
         self._atomic.__enter__()
@@ -91,8 +95,8 @@ class ListenerDatabase:
         raise AssertionError("a tick with a savepoint per re-run cannot leave it failed")
 
     def run(self, subs: list[Subscription], savepoints: bool = True) -> list[Outcome] | None:
-        """Re-run ``subs`` in the open snapshot, then end the transaction. Without
-        ``savepoints``, None (the transaction rolled back) if a re-run left it failed."""
+        """Re-run ``subs`` in the open snapshot; the transaction stays open for `finish`.
+        Without ``savepoints``, None (the transaction rolled back) if a re-run left it failed."""
         conn = connections[self.using]
         results = []
         try:
@@ -128,9 +132,21 @@ class ListenerDatabase:
             # the connection broke during the re-runs: their errors are not results
             self.rollback()
             raise OperationalError("the listener's connection was lost during a tick")
-        atomic, self._atomic = self._atomic, None
-        atomic.__exit__(None, None, None)
         return results
+
+    def finish(self) -> None:
+        """End a tick's transaction (a read-only one: its results were complete before).
+        The listener asks for it once it has the results, so that the event loop does not wait
+        for the COMMIT's round trip; the next `begin` (or `maintain`, `close`) ends it first
+        anyway."""
+        atomic, self._atomic = self._atomic, None
+        if atomic is None:
+            return
+        try:
+            atomic.__exit__(None, None, None)
+        except Exception as exc:
+            logger.warning("reactive listener: ending a tick's transaction failed (%s)", exc)
+            self.reset_connection()
 
     def rollback(self) -> None:
         atomic, self._atomic = self._atomic, None
@@ -158,11 +174,13 @@ class ListenerDatabase:
         """Record this listener's position (``snapshot``); prune the change-log rows every
         listener has read (or older than ``retention_seconds``) and stored mutation responses
         older than ``result_seconds``."""
+        self.finish()
         changes.heartbeat(self.using, self.listener_id, snapshot)
         changes.prune(self.using, stale_seconds=60.0, retention_seconds=retention_seconds)
         prune_responses(self.using, result_seconds)
 
     def close(self) -> None:
+        self.finish()
         try:
             changes.forget(self.using, self.listener_id)
         except Exception:
