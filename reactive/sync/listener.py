@@ -216,7 +216,8 @@ class Listener:
         poll = reactive_settings.SYNC.poll_seconds
         while True:
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=poll)
+                async with asyncio.timeout(poll):  # no task per wait, unlike wait_for
+                    await self._wake.wait()
             except TimeoutError:
                 pass
             self._wake.clear()
