@@ -104,6 +104,12 @@ class Runs:
     def own_id(self) -> int | None:
         return self.worker.worker_id if self.worker is not None else None
 
+    def mine(self, job: Job) -> bool:
+        """Taken by this process's worker as it is now, or running here (a job keeps running
+        under a worker id that was pruned or replaced)."""
+        own = self.own_id()
+        return (own is not None and job.worker_id == own) or job.id in self._running
+
     async def track(self, call_next: Callable[[], Any], context: JobContext, _: Worker) -> Any:
         """procrastinate worker middleware: note the job as running while its task runs."""
         job_id = context.job.id
@@ -140,11 +146,10 @@ async def recovery_loop(app: Any, using: str, runs: Runs) -> None:
             stalled = await app.job_manager.get_stalled_jobs(
                 queue=settings.queue, seconds_since_heartbeat=settings.stalled_seconds
             )
-            own = runs.own_id()
             for job in stalled:
-                if own is not None and job.worker_id == own:
-                    # ours: a heartbeat held up by a database outage, not a dead worker;
-                    # what it runs must not run again (an action would be marked failed)
+                if runs.mine(job):
+                    # a heartbeat held up by a database outage, not a dead worker; what this
+                    # process runs must not run again (an action would be marked failed)
                     continue
                 logger.warning(
                     "job %s (row %s) was left running by a worker that stopped; queueing it again",
