@@ -1,5 +1,6 @@
 """Wiring at start-up: settings reload, log collection, system tables, change-capture triggers,
-function discovery, row-level rules and triggers. No logic of its own."""
+function discovery, row-level rules and triggers, request threads' connections. No logic of its
+own."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from .changelog.triggers import follow_tables
 from .conf import connect_signals, reactive_settings
 from .functions.decorators import register_pending
 from .functions.logs import install
+from .request_threads import connect as close_request_threads_connections
 from .rules.install import discover as discover_rules
 from .scheduler import system_table
 
@@ -31,6 +33,7 @@ class ReactiveConfig(AppConfig):
         from .scheduler import runner  # noqa: F401  (registers the procrastinate task)
 
         connect_signals()
+        close_request_threads_connections()
         install()
         system_table.register(ScheduledFunction)
         follow_tables()  # tables registered so far (models modules) and any registered later

@@ -73,8 +73,8 @@ DEFAULTS: dict[str, Any] = {
         # listener's database round trips don't wait 5 ms behind function threads. None: as is.
         "gil_switch_interval_ms": 1.0,
         # When the sync engine starts: gc.freeze() and a young-collection threshold of this
-        # many objects (CPython: 700). None by default; see docs/settings.md for why.
-        "gc_threshold": None,
+        # many objects (CPython: 700), see docs/settings.md. None: the collector as is.
+        "gc_threshold": 50_000,
     },
     # The scheduler (`ctx.scheduler`), its worker and crons.
     "SCHEDULER": {

@@ -65,8 +65,11 @@ DATABASES["default"]["TEST"] = {"NAME": f"test_reactive_{os.getpid()}"}
 # A live server started by the tests points at the test database pytest-django created.
 if os.environ.get("REACTIVE_LIVE_DB_NAME"):
     DATABASES["default"]["NAME"] = os.environ["REACTIVE_LIVE_DB_NAME"]
-    # fault tests terminate exactly the servers' connections by this name
-    DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = "reactive-test-server"
+    # fault tests terminate exactly the servers' connections by this name; a test that counts
+    # one server's connections gives it a name of its own
+    DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = os.environ.get(
+        "REACTIVE_TEST_APPLICATION_NAME", "reactive-test-server"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"

@@ -58,30 +58,32 @@ async def test_an_idle_subscribed_socket_keeps_three_tasks_and_a_mutation_adds_o
         await client.close()
 
 
-async def test_the_collector_is_left_alone_unless_configured(asgi_server):
-    """SYNC.gc_threshold is off by default: the process keeps CPython's thresholds."""
+async def test_the_sync_engine_sets_the_collectors_threshold_and_freezes_start_up(asgi_server):
+    """By default (SYNC.gc_threshold 50,000), once a socket has started the listener, young
+    collections wait for that many new objects, and what was alive at start-up is frozen."""
     client = await RawSync.connect(asgi_server.ws_url)
     await client.subscribe("testapp:counter_value", {"name": f"gc-{uuid.uuid4().hex[:10]}"})
     r = await asyncio.to_thread(asgi_server.post, "/api/query", {"path": "testapp:listener_stats"})
-    assert r.json()["value"]["gc_threshold"] == 700
+    stats = r.json()["value"]
+    assert stats["gc_threshold"] == 50_000
+    assert stats["gc_frozen"] > 10_000  # Django and the project's modules, at least
     await client.close()
 
 
-async def test_the_sync_engine_sets_the_collectors_threshold_and_freezes_start_up(
+async def test_the_collector_is_left_alone_when_the_setting_is_none(
     db_name: str, tmp_path: Path
 ) -> None:
-    """SYNC.gc_threshold set: once a socket has started the listener, young collections wait
-    for that many new objects, and what was alive at start-up is frozen."""
+    """SYNC.gc_threshold None: the process keeps CPython's thresholds and freezes nothing."""
     server = start_server(
-        db_name, tmp_path, env_extra={"REACTIVE_TEST_SYNC": json.dumps({"gc_threshold": 50_000})}
+        db_name, tmp_path, env_extra={"REACTIVE_TEST_SYNC": json.dumps({"gc_threshold": None})}
     )
     try:
         client = await RawSync.connect(server.ws_url)
         await client.subscribe("testapp:counter_value", {"name": f"gc-{uuid.uuid4().hex[:10]}"})
         r = await asyncio.to_thread(server.post, "/api/query", {"path": "testapp:listener_stats"})
         stats = r.json()["value"]
-        assert stats["gc_threshold"] == 50_000
-        assert stats["gc_frozen"] > 10_000  # Django and the project's modules, at least
+        assert stats["gc_threshold"] == 700
+        assert stats["gc_frozen"] == 0
         await client.close()
     finally:
         server.stop()
