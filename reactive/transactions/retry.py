@@ -33,6 +33,12 @@ RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
 #: genuine duplicate fails the same way again, so these are retried only this many times.
 RACE_SQLSTATES = {"23505": 2}
 
+#: A serializable writer reads through indexes where it can: a sequential scan takes a
+#: predicate lock on the whole table, so two calls writing different rows of a table small
+#: enough to be scanned conflict, retry, and once retried enough queue behind each other
+#: (`_Queue`); an index scan locks the index range and the rows it read, as precise as the read.
+INDEX_SCANS = "SET LOCAL enable_seqscan = off"
+
 LEVELS = {
     "serializable": "SERIALIZABLE",
     "repeatable_read": "REPEATABLE READ",
@@ -153,6 +159,8 @@ def _run(
 ) -> tuple[T, int]:
     level = LEVELS[isolation] + (" READ ONLY" if read_only else "")
     statements = [f"SET TRANSACTION ISOLATION LEVEL {level}"]
+    if isolation == "serializable" and not read_only:
+        statements.append(INDEX_SCANS)
     if timeout_seconds is not None:
         statements.append(f"SET LOCAL statement_timeout = {max(1, int(timeout_seconds * 1000))}")
     if not read_only and policy.lock_timeout_ms:

@@ -40,3 +40,19 @@ def get_scan(ctx, name: str) -> Any:
     so every counter write re-runs it (table-level invalidation)."""
     rows = [r for r in ctx.db.query("counters").collect() if r["name"] == name]
     return rows[0]["value"] if rows else None
+
+
+#: Test hook: called by `bump_in_step` between its read and its write (with the counter's name).
+IN_STEP: dict[str, Any] = {}
+
+
+@mutation
+def bump_in_step(ctx, name: str) -> int:
+    """`bump`, pausing between the read and the write when a test asks (`IN_STEP`), so that
+    concurrent calls interleave the same way every time."""
+    row = ctx.db.query("counters").with_index("by_name", lambda q: q.eq("name", name)).unique()
+    hook = IN_STEP.get(name)
+    if hook is not None:
+        hook()
+    ctx.db.patch("counters", row["_id"], {"value": row["value"] + 1})
+    return row["value"] + 1
