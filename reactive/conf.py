@@ -21,15 +21,12 @@ from django.core.signals import setting_changed
 from .errors import ConfigurationError
 
 DEFAULTS: dict[str, Any] = {
-    # Name of the module (or package) holding functions in each installed app.
-    "FUNCTIONS_MODULE": "functions",
-    # Largest accepted HTTP request body, in bytes.
-    "MAX_REQUEST_BYTES": 16 * 1024 * 1024,
+    "FUNCTIONS_MODULE": "functions",  # the module (or package) of functions in each app
+    "MAX_REQUEST_BYTES": 16 * 1024 * 1024,  # largest accepted HTTP request body
     # Issuer of identities built from a Django session (`identity.issuer`).
     "SESSION_ISSUER": "django",
-    # Mutation retries on serialization failures (40001) and deadlocks (40P01).
-    # lock_timeout_ms: a row-lock wait longer than this is a retryable conflict; it is what
-    # resolves a deadlock quickly (Postgres only detects one after deadlock_timeout, 1 s).
+    # Mutation retries on serialization failures (40001) and deadlocks (40P01). lock_timeout_ms:
+    # a longer row-lock wait is a retryable conflict (Postgres finds a deadlock only after 1 s).
     # queued_seconds: once a call has its turn in its function's queue, its retries are not
     # counted against max_attempts but bounded by this time.
     "RETRY": {
@@ -46,7 +43,8 @@ DEFAULTS: dict[str, Any] = {
         "documents_written": 16_000,
         "bytes_written": 16 * 1024 * 1024,
         "index_ranges": 4_096,
-        "function_seconds": 1.0,
+        "function_seconds": 1.0,  # the function's own time; a statement's too (statement_timeout)
+        "database_seconds": 15.0,  # time waiting on the database, as Convex's system timeout
         "action_seconds": 600.0,
         "argument_bytes": 16 * 1024 * 1024,
         "result_bytes": 16 * 1024 * 1024,
@@ -112,6 +110,7 @@ class Limits:
     bytes_written: int
     index_ranges: int
     function_seconds: float
+    database_seconds: float
     action_seconds: float
     argument_bytes: int
     result_bytes: int

@@ -106,6 +106,7 @@ class Attempt:
         with (
             pushed(frame),
             network_guard.no_network(self.path, self.fn.kind.value),
+            connection.execute_wrapper(frame.budget.timing),
             connection.execute_wrapper(watching(failures)),
             connection.execute_wrapper(recording(frame.reads)),
             cache,

@@ -204,6 +204,19 @@ def test_async_action_logs_are_kept_and_internal_logs_are_not():
     assert execute("testapp:boom").log_lines == []  # reactive's own error log stays server-side
 
 
+def test_time_waiting_on_the_database_is_not_the_functions_time():
+    # Convex counts a function's own time apart from the time it awaits the database: a
+    # mutation that waited out concurrent writers' row locks has not run for that long.
+    with override_settings(REACTIVE={"LIMITS": {"function_seconds": 0.3}}):
+        out = execute("testapp:pg_sleep", {"seconds": 0.15, "times": 4})
+    assert out.error is None and out.value == "slept"
+    limits = {"function_seconds": 0.3, "database_seconds": 0.4}
+    with override_settings(REACTIVE={"LIMITS": limits}):
+        out = execute("testapp:pg_sleep", {"seconds": 0.15, "times": 4})
+    assert isinstance(out.error, LimitExceeded)
+    assert "testapp:pg_sleep: database time (s) limit exceeded (0.6" in out.error.message
+
+
 def test_statement_timeout_is_a_time_limit():
     with override_settings(REACTIVE={"LIMITS": {"function_seconds": 0.2}}):
         out = execute("testapp:pg_sleep", {"seconds": 2})

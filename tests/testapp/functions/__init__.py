@@ -264,11 +264,13 @@ async def async_logs(ctx) -> str:
 
 
 @query
-def pg_sleep(ctx, seconds: float) -> str:
+def pg_sleep(ctx, seconds: float, times: int = 1) -> str:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_sleep(%s)", [seconds])
+        for _ in range(times):
+            cursor.execute("SELECT pg_sleep(%s)", [seconds])
+    ctx.db.query("channels").first()  # a ctx.db call: where the time limits are checked
     return "slept"
 
 
