@@ -227,6 +227,8 @@ def main(selected: list[str]) -> None:
         selected = selected[2:]
     db = setup_database()
     results: dict[str, Any] = {}
+    RESULTS.mkdir(exist_ok=True)
+    out = RESULTS / "latest.json"
     for name, step in plan(db):
         if selected and name.split(".")[0] not in selected and name not in selected:
             continue
@@ -234,11 +236,12 @@ def main(selected: list[str]) -> None:
         print(f"running {name} …", file=sys.stderr, flush=True)
         results[name] = step()
         print(f"  {name}: {time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
+        out.write_text(json.dumps(results, indent=2))  # a step's figures survive a later failure
     print(f"{'benchmark':<26} {'figure':<36} {'value':>12}  target")
     for name, figures in results.items():
         verdicts = _verdict(name, figures)
         for key, value in figures.items():
-            shown = f"{value:>12.3f}" if isinstance(value, float) else f"{value:>12}"
+            shown = f"{value:>12.3f}" if isinstance(value, float) else f"{value!s:>12}"
             print(f"{name:<26} {key:<36} {shown}  {verdicts.get(key, '')}".rstrip())
     derived: dict[str, float] = {}
     for figure in ("ratio_p50", "commit_to_sub_p50_ms", "commit_to_sub_p99_ms", "kib_per_socket"):
@@ -255,8 +258,6 @@ def main(selected: list[str]) -> None:
         for key, value in derived.items():
             print(f"{key:<63} {value:>12.3f}")
         results["ratios"] = derived
-    RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / "latest.json"
     out.write_text(json.dumps(results, indent=2))
     print(f"written to {out.relative_to(ROOT)}")
 
