@@ -38,7 +38,8 @@ from typing import Any
 
 import psycopg
 
-from .servers import ROOT, Farm, Server, pct, start_server
+from .scale import start_variant
+from .servers import ROOT, Farm, Server, pct
 
 GET = "testapp/bench:get"
 CHANNEL = "bench_floor"
@@ -257,13 +258,16 @@ def sync_floor(
     variants: tuple[tuple[str, str, Path | None], ...] = (
         ("daphne", "daphne", None),
         ("uvicorn", "uvicorn", None),
+        # the recommended server (docs/sync.md): uvicorn without permessage-deflate
+        ("uvicorn_no_deflate", "uvicorn_no_deflate", None),
     ),
     rates: tuple[float, ...] = (10.0, 100.0, 200.0),
     seconds: float = 10.0,
     sockets: int = 1000,
     queries: int = 100,
 ) -> dict[str, Any]:
-    """The floor, then each (label, server kind, checkout root) variant of reactive."""
+    """The floor, then each (label, server variant of `bench.scale.VARIANTS`, checkout root)
+    of reactive."""
     conninfo = {**conninfo, "dbname": db}
     measured: dict[str, dict[str, dict[str, float]]] = {}
     with psycopg.connect(autocommit=True, **conninfo) as conn:
@@ -277,8 +281,8 @@ def sync_floor(
     finally:
         with psycopg.connect(autocommit=True, **conninfo) as conn:
             conn.execute(UNINSTALL)
-    for label, kind, root in variants:
-        server = start_server(db, port, kind, root=root)
+    for label, variant, root in variants:
+        server = start_variant(db, port, variant, root=root)
         try:
             measured[label] = _measure(server, conninfo, rates, seconds, sockets, queries)
         finally:

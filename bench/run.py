@@ -67,6 +67,8 @@ TARGETS = [
     ("sync_floor", "uvicorn_10_p50_ms", 2.0, "<="),
     ("sync_floor", "daphne_200_cpu_ratio", 5.0, "<="),
     ("sync_floor", "uvicorn_200_cpu_ratio", 5.0, "<="),
+    ("sync_floor", "uvicorn_no_deflate_10_p50_ms", 2.0, "<="),
+    ("sync_floor", "uvicorn_no_deflate_200_cpu_ratio", 5.0, "<="),
 ]
 
 
@@ -143,6 +145,14 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
 
         return step
 
+    # the recommended server (uvicorn without permessage-deflate, docs/sync.md)
+    steps += [
+        ("sync_latency.uvicorn_no_deflate", variant("uvicorn_no_deflate", sync_latency)),
+        (
+            "sync_latency_100.uvicorn_no_deflate",
+            variant("uvicorn_no_deflate", lambda s: sync_latency(s, mutations=1000, rate=100.0)),
+        ),
+    ]
     # memory per idle socket for each server and WebSocket implementation (bench/scale.py)
     for name in ("daphne", "uvicorn", "uvicorn_no_deflate", "uvicorn_wsproto_no_deflate"):
         steps.append((f"scale.{name}", variant(name, scale)))
@@ -178,6 +188,10 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         ("sync_precision", lambda: _with_server("daphne", db, 8799, sync_precision)),
         ("sync_dedup", lambda: _with_server("daphne", db, 8799, sync_dedup)),
         ("write_path", lambda: _with_server("daphne", db, 8799, lambda s: write_path(s, info))),
+        (
+            "write_path.uvicorn_no_deflate",
+            variant("uvicorn_no_deflate", lambda s: write_path(s, info)),
+        ),
         ("contention", lambda: _with_server("daphne", db, 8799, lambda s: contention(s.url))),
         ("held_back", lambda: _with_server("daphne", db, 8799, lambda s: held_back(s, info))),
         ("scheduler_latency", lambda: scheduler_latency(db)),
