@@ -203,6 +203,12 @@ class TransientFailure(ReactiveError):
     """A scheduled mutation failed in a way worth retrying (a conflict, a lost connection)."""
 
 
+class ConnectionLost(TransientFailure):
+    """A scheduled function's try lost its database connection. It is tried again until the
+    database answers, however many tries that takes: an outage is not the function's failure,
+    and no try ever counts toward ``SCHEDULER['mutation_attempts']`` as the last one."""
+
+
 class ConfigurationError(ReactiveError):
     """reactive is configured wrongly."""
 

@@ -7,6 +7,8 @@ COMMIT: the row already says success), running the job again runs the mutation a
 more, and only if it never committed. A failure that is not the function's own doing (a write
 conflict after all retries, a lost database connection) raises `TransientFailure`, which the
 job's retry strategy turns into a later retry; the function's own errors mark the row failed.
+Conflicts are retried up to ``SCHEDULER['mutation_attempts']`` tries; a lost connection
+(`ConnectionLost`) until the database answers again.
 
 An action is marked ``inProgress`` in a transaction of its own before it starts. A job that finds
 its action already in progress means a worker died while running it: the row is marked failed
@@ -32,7 +34,7 @@ from procrastinate.retry import BaseRetryStrategy
 
 from .. import clock
 from ..conf import reactive_settings
-from ..errors import ConflictError, DatabaseUnavailable, TransientFailure
+from ..errors import ConflictError, ConnectionLost, DatabaseUnavailable, TransientFailure
 from ..functions.executor import execute
 from ..functions.failures import is_connection_failure
 from ..functions.outcome import CallOptions, Outcome, TransactionGuard, error_message
@@ -145,8 +147,9 @@ def _run_mutation(
         return guard.skipped
     if outcome.error is None:
         return "success"
-    transient = isinstance(outcome.error, (ConflictError, DatabaseUnavailable))
-    if transient and not last_attempt:
+    if isinstance(outcome.error, DatabaseUnavailable):  # whatever the try: see ConnectionLost
+        raise ConnectionLost(f"{row['name']}: {outcome.error.message}")
+    if isinstance(outcome.error, ConflictError) and not last_attempt:
         raise TransientFailure(f"{row['name']}: {outcome.error.message}")
     message = error_message(outcome.error)
     with transaction.atomic(using=using):
@@ -195,7 +198,9 @@ class _Backoff(BaseRetryStrategy):
         if not isinstance(exception, TransientFailure):
             return None
         settings = reactive_settings.SCHEDULER
-        if job.attempts + 1 >= settings.mutation_attempts:
+        if job.attempts + 1 >= settings.mutation_attempts and not isinstance(
+            exception, ConnectionLost
+        ):
             return None
         return RetryDecision(retry_in={"seconds": settings.retry_delay(job.attempts + 1)})
 
@@ -214,7 +219,7 @@ def run_scheduled_function(context: Any, id: int, using: str = "default") -> str
         # The database went away around the call (reading the row, marking an action): the
         # row says what committed, so running the job again is safe.
         if is_connection_failure(exc):
-            raise TransientFailure(f"row {id}: database connection failed: {exc}") from exc
+            raise ConnectionLost(f"row {id}: database connection failed: {exc}") from exc
         raise
     finally:
         close_old_connections()

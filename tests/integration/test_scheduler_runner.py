@@ -3,8 +3,12 @@ mutations exactly once, failures and transient retries."""
 
 from __future__ import annotations
 
-import pytest
+from types import SimpleNamespace
 
+import pytest
+from django.test import override_settings
+
+from reactive.errors import ConnectionLost
 from reactive.models import ScheduledFunction
 from reactive.scheduler import runner
 from reactive.scheduler.jobs import TransientFailure
@@ -116,17 +120,37 @@ def test_transient_failures_are_retried_and_run_once(client):
     assert count(client, name) == 1
 
 
-def test_a_transient_failure_on_the_last_attempt_ends_failed(client):
-    name = unique("flaky-last")
-    id = client.mutation(S.schedule_fn, {"fn": "flaky_bump", "args": {"name": name, "failures": 5}})
-    with pytest.raises(TransientFailure):
-        runner.run(pk(id), attempt=1, last_attempt=False)
-    assert runner.run(pk(id), attempt=2, last_attempt=True) == "failed: Server Error"
+def test_a_conflict_on_the_last_attempt_ends_failed(client):
+    name = unique("conflicts")
+    id = client.mutation(S.schedule_fn, {"fn": "always_conflicts", "args": {"name": name}})
+    with override_settings(REACTIVE={"RETRY": {"max_attempts": 2, "max_backoff_ms": 1}}):
+        with pytest.raises(TransientFailure, match="write conflict") as raised:
+            runner.run(pk(id), attempt=1, last_attempt=False)
+        assert not isinstance(raised.value, ConnectionLost)
+        what = runner.run(pk(id), attempt=2, last_attempt=True)
+    assert what.startswith("failed: testapp/scheduling:always_conflicts: write conflict"), what
     d = doc(client, id)
-    assert d["state"] == {"kind": "failed", "error": "Server Error"}
+    assert d["state"]["kind"] == "failed" and "write conflict" in d["state"]["error"]
     assert ScheduledFunction.objects.get(pk=pk(id)).attempts == 2
     assert count(client, name) == 0
     assert run_scheduled() == []
+
+
+def test_a_lost_connection_is_retried_past_the_last_attempt(client):
+    # An outage is nobody's failure: the try that would have been the last is retried too,
+    # and the strategy keeps retrying it (after mutation_attempts tries, up to the max backoff).
+    name = unique("flaky-last")
+    id = client.mutation(S.schedule_fn, {"fn": "flaky_bump", "args": {"name": name, "failures": 3}})
+    for attempt, last in ((1, False), (2, True), (3, True)):
+        with pytest.raises(ConnectionLost):
+            runner.run(pk(id), attempt=attempt, last_attempt=last)
+        assert doc(client, id)["state"] == {"kind": "pending"}
+    job = SimpleNamespace(attempts=50)
+    decision = runner._Backoff().get_retry_decision(exception=ConnectionLost("x"), job=job)
+    assert decision is not None and decision.retry_at is not None
+    assert runner._Backoff().get_retry_decision(exception=TransientFailure("x"), job=job) is None
+    assert runner.run(pk(id), attempt=4, last_attempt=True) == "success"
+    assert count(client, name) == 1
 
 
 def test_a_deleted_row_is_gone():

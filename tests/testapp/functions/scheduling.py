@@ -106,6 +106,15 @@ def flaky_bump(ctx, name: str, failures: int) -> int:
 
 
 @internal_mutation
+def always_conflicts(ctx, name: str) -> None:
+    """Conflict on every try, as a hot row would: each call ends in a write conflict."""
+    from reactive.errors import RetryTransaction
+
+    _bump(ctx, name)
+    raise RetryTransaction("40001")
+
+
+@internal_mutation
 def broken(ctx, name: str) -> None:
     raise ConvexError({"why": "broken", "name": name})
 
