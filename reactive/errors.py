@@ -23,6 +23,7 @@
     ├── ValueEncodingError            not a Convex value (also a ValueError); callers translate it
     ├── RetriesExhausted              the retry loop gave up; becomes a ConflictError
     ├── TransientFailure              a scheduled mutation to try again later (procrastinate retry)
+    │   └── ConnectionLost            ... with no limit on the tries: the database went away
     └── ConfigurationError            a developer mistake found at start-up; never sent to clients
         ├── DuplicateFunction
         └── UnknownTable
