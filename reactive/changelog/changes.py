@@ -11,9 +11,12 @@ same statement (a tick's one round trip before its re-runs).
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django.db import connections
+from psycopg import errors as psycopg_errors
+from psycopg import pq
 
 from ..db.tables import Table, tables
 from ..readset import DocWrite
@@ -23,15 +26,35 @@ OPS = {"I": "insert", "U": "update", "D": "delete", "T": "delete"}
 TRUNCATE = "T"
 
 
-def tick_start(using: str, last: str | None, timeout_ms: int) -> tuple[str, list[DocWrite]]:
-    """A tick's first statement (inside its REPEATABLE READ transaction): the snapshot it takes,
-    and the writes committed after snapshot ``last`` and visible in it, in one round trip; the
-    transaction's later statements time out after ``timeout_ms``."""
-    with connections[using].cursor() as cursor:
-        cursor.execute(sql("tick_start"), {"last": last, "timeout": str(timeout_ms)})
-        rows = cursor.fetchall()
+#: What a pg_snapshot's text can hold ("xmin:xmax:xip,xip"): safe to write as a literal.
+_SNAPSHOT = re.compile(r"[0-9]+:[0-9]+:[0-9,]*")
+_BEGIN = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
+
+def tick_start(raw: Any, last: str | None, timeout_ms: int) -> tuple[str, list[DocWrite]]:
+    """Open a tick's REPEATABLE READ READ ONLY transaction on the psycopg connection ``raw``
+    (idle: no transaction open) and run its first statement, both in one message and one round
+    trip: the snapshot it takes, and the writes committed after snapshot ``last`` and visible
+    in it; the transaction's later statements time out after ``timeout_ms``.
+
+    It goes to libpq directly, as one simple-protocol query: through a cursor psycopg would
+    send its own BEGIN first, one round trip more per tick. Both values are checked before
+    they are written into the text. psycopg sees the transaction open and sends no BEGIN of
+    its own to the statements after it; COMMIT and ROLLBACK go the usual way."""
+    if last is not None and not _SNAPSHOT.fullmatch(last):
+        raise ValueError(f"not a pg_snapshot: {last!r}")
+    query = sql("tick_start").replace("%(last)s", "NULL" if last is None else f"'{last}'")
+    query = query.replace("%(timeout)s", f"'{int(timeout_ms)}'")
+    result = raw.pgconn.exec_(f"{_BEGIN}; {query}".encode())
+    if result.status != pq.ExecStatus.TUPLES_OK:
+        raise psycopg_errors.error_from_result(result, encoding=raw.info.encoding)
+    rows = [[_text(result.get_value(r, c)) for c in range(6)] for r in range(result.ntuples)]
     writes = [to_write(tbl, op, old, new) for _, _, tbl, op, old, new in rows if tbl is not None]
     return str(rows[0][0]), writes
+
+
+def _text(value: bytes | None) -> str | None:
+    return None if value is None else value.decode()
 
 
 def current_snapshot(using: str) -> str:

@@ -6,7 +6,7 @@ tick's snapshot), then `run` (re-run subscriptions inside that snapshot and end 
 or `rollback` if the tick fails between the two; `tick` does the three in one call, choosing
 what to run from the writes with a function the listener gives it. Re-runs are results only if
 the connection survived them; otherwise `run` rolls back and raises. A tick of one re-run is
-four round trips: BEGIN, the snapshot with the writes, the re-run's read, COMMIT.
+three round trips: BEGIN with the snapshot and the writes, the re-run's read, COMMIT.
 `maintain` records how far this listener has read and prunes what no listener needs; `close`
 forgets the listener.
 """
@@ -18,7 +18,6 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import OperationalError, close_old_connections, connection, connections, transaction
-from psycopg import IsolationLevel
 from psycopg.pq import TransactionStatus
 
 from .. import clock
@@ -46,24 +45,19 @@ class ListenerDatabase:
         """Open the tick's transaction: its snapshot, that snapshot's ts, and the writes
         committed after snapshot ``since`` (the previous tick's) and visible in it.
 
-        Two round trips: psycopg's BEGIN, which carries the isolation level and READ ONLY (set
-        on this thread's own connection), and `changes.tick_start`."""
+        One round trip: `changes.tick_start` sends BEGIN and its statement in one message."""
         self.finish()  # the previous tick's, if the listener did not ask for it yet
         conn = connections[self.using]
         self._atomic = transaction.atomic(using=self.using)
         self._atomic.__enter__()
         try:
             raw = conn.connection
-            if raw.isolation_level is not IsolationLevel.REPEATABLE_READ or not raw.read_only:
-                # no transaction is open yet (no statement since autocommit went off): these
-                # only change the BEGIN psycopg sends before the first statement
-                raw.isolation_level, raw.read_only = IsolationLevel.REPEATABLE_READ, True
             # The re-runs share this transaction: no statement of one subscription may hold up
             # every other socket's updates for longer than a function may run.
             timeout_ms = max(1, int(reactive_settings.LIMITS.function_seconds * 1000))
             # the first statement takes the snapshot, labelled with this tick's ts
             with clock.timeline.snapshot() as taken:
-                snapshot, writes = changes.tick_start(self.using, since, timeout_ms)
+                snapshot, writes = changes.tick_start(raw, since, timeout_ms)
                 taken.text = snapshot
             return snapshot, taken.ts, writes
         except BaseException:
