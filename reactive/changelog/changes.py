@@ -49,7 +49,11 @@ def tick_start(raw: Any, last: str | None, timeout_ms: int) -> tuple[str, list[D
     if result.status != pq.ExecStatus.TUPLES_OK:
         raise psycopg_errors.error_from_result(result, encoding=raw.info.encoding)
     rows = [[_text(result.get_value(r, c)) for c in range(6)] for r in range(result.ntuples)]
-    writes = [to_write(tbl, op, old, new) for _, _, tbl, op, old, new in rows if tbl is not None]
+    writes = [
+        to_write(tbl, op, old, new)
+        for _, _, tbl, op, old, new in rows
+        if tbl is not None and op is not None  # (a row of nulls: no writes)
+    ]
     return str(rows[0][0]), writes
 
 
