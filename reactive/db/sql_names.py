@@ -39,7 +39,7 @@ _TOKEN = re.compile(
     re.VERBOSE | re.DOTALL,
 )
 # Checked first at a word's start: E'text' strings take backslash escapes; U&"name" identifiers
-# take \XXXX escapes.
+# take backslash escapes too (four hex digits: \0041 is "A").
 _PREFIXED = re.compile(
     r"""(?P<estring>[Ee]'(?:[^'\\]|\\.|'')*'?) | (?P<uident>[Uu]&"(?:[^"]|"")*"?)""", re.VERBOSE
 )
