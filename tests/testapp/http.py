@@ -62,7 +62,8 @@ def send(ctx: ActionCtx, request: HttpRequest) -> HttpResponse:
     """A webhook: store the message it carries through a mutation."""
     data = json.loads(request.body)
     message_id = ctx.run_mutation(
-        api.messages.send, {"channel": data["channel"], "body": data["body"], "author": "hook"}
+        api.testapp.messages.send,
+        {"channel": data["channel"], "body": data["body"], "author": "hook"},
     )
     return JsonResponse({"id": message_id})
 
@@ -75,8 +76,8 @@ async def asend(ctx: ActionCtx, request: HttpRequest) -> HttpResponse:
     """The async twin: ``await ctx.arun_mutation``, then read back with ``arun_query``."""
     data = json.loads(request.body)
     args = {"channel": data["channel"], "body": data["body"], "author": "ahook"}
-    message_id = await ctx.arun_mutation(api.messages.send, args)
-    listed = await ctx.arun_query(api.messages.list, {"channel": data["channel"]})
+    message_id = await ctx.arun_mutation(api.testapp.messages.send, args)
+    listed = await ctx.arun_query(api.testapp.messages.list, {"channel": data["channel"]})
     return JsonResponse({"id": message_id, "count": len(listed)})
 
 
@@ -144,7 +145,7 @@ async def stream(ctx: ActionCtx, request: HttpRequest) -> StreamingHttpResponse:
     async def chunks() -> AsyncIterator[bytes]:
         yield b"first\n"
         await asyncio.sleep(pause)
-        pong = await ctx.arun_query(api.ping, {})
+        pong = await ctx.arun_query(api.testapp.ping, {})
         yield f"last {time.time():.6f} {pong}\n".encode()
 
     return StreamingHttpResponse(chunks(), content_type="text/plain")
