@@ -432,19 +432,36 @@ def test_a_streamed_response_arrives_chunk_by_chunk_on_daphne(server: LiveServer
     read_streamed(server)
 
 
-def test_a_streamed_response_arrives_chunk_by_chunk_on_uvicorn(
+@pytest.fixture(scope="module")
+def uvicorn_server(
     jwks: JwksServer, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+) -> Iterator[LiveServer]:
     live = start_auth_server(
         connection.settings_dict["NAME"],
         tmp_path_factory.mktemp("uvicorn"),
         jwks.url,
         server="uvicorn",
     )
-    try:
-        read_streamed(live)
-    finally:
-        live.stop()
+    yield live
+    live.stop()
+
+
+def test_a_streamed_response_arrives_chunk_by_chunk_on_uvicorn(uvicorn_server: LiveServer) -> None:
+    read_streamed(uvicorn_server)
+
+
+def test_a_streamed_response_over_the_cap_is_cut_off(uvicorn_server: LiveServer) -> None:
+    """The client sees a broken response, not a complete-looking truncated one."""
+    with pytest.raises(requests.exceptions.ChunkedEncodingError):
+        requests.get(url(uvicorn_server, "/small/overflow"), timeout=30).raise_for_status()
+    assert "the streamed body went over 1000 bytes" in uvicorn_server.log()
+
+
+def test_a_routers_own_cap_applies(server: LiveServer) -> None:
+    ok = requests.post(url(server, "/small/upload"), data=b"a" * 1000, timeout=30)
+    assert ok.json() == {"bytes": 1000, "read": 1000}
+    r = requests.post(url(server, "/small/upload"), data=b"a" * 1001, timeout=30)
+    assert r.status_code == 413 and "over the 1000 bytes" in r.json()["message"]
 
 
 # -- declaring routes ---------------------------------------------------------------------------

@@ -195,3 +195,19 @@ strict_http = HttpRouter(
     cors=Cors(allowed_origins=["https://app.example.test"], enforce_allowed_origins=True)
 )
 strict_http.route(path="/strict", method="GET", handler=data)
+
+#: A router with a small body cap (mounted under small/): the caps without 20 MiB bodies.
+small_http = HttpRouter(max_body_bytes=1000)
+
+
+@http_action
+async def overflow(ctx: ActionCtx, request: HttpRequest) -> StreamingHttpResponse:
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(3):
+            yield b"y" * 600
+
+    return StreamingHttpResponse(chunks())
+
+
+small_http.route(path="/overflow", method="GET", handler=overflow)
+small_http.route(path="/upload", method="POST", handler=upload)
