@@ -4,7 +4,8 @@ Convex's ``httpAction``. The handler is registered in the function registry as a
 action marked ``http`` (so the executor runs it as an action: no transaction, not retried, its
 logs captured, its time limit applied, its errors mapped), but no caller can reach it as a
 function: clients do not see internal functions, and the executor refuses a call that does not
-come with a request (`functions.executor._http_kwargs`). Its path is derived from where it is
+come with a request (`functions.executor._http_kwargs`), and scheduling one is refused at once
+(its argument validator refuses every call). Its path is derived from where it is
 defined (``"shop/http:stripe_webhook"`` for ``shop/http.py``'s ``stripe_webhook``): it names the
 handler in logs and errors.
 """
@@ -19,7 +20,7 @@ from typing import Any, TypeAlias
 
 from django.http import HttpRequest, HttpResponseBase
 
-from ..errors import ConfigurationError, ReturnValidationError
+from ..errors import ConfigurationError, FunctionNotFound, ReturnValidationError
 from ..functions.registry import AnyFunction, Kind, RegisteredFunction, registry
 from ..validators.compile import CompiledArgs, CompiledReturns
 
@@ -36,8 +37,13 @@ def _default_path(handler: Callable[..., Any]) -> str:
     return module.replace(".", "/") + ":" + name[:64]
 
 
-def _no_args(args: Any) -> dict[str, Any]:
-    raise AssertionError("an HTTP action takes a request, not arguments")  # executor guards
+def _refuse_args(fn: AnyFunction, args: Any) -> dict[str, Any]:
+    """Its argument validator: whoever checks arguments for it (the scheduler, a cron) is told
+    that it takes none (the executor refuses such calls before validating)."""
+    raise FunctionNotFound(
+        f"{fn.path} is an HTTP action: it runs when a request reaches its route, "
+        "not as a function call"
+    )
 
 
 def _checked(handler: Callable[..., Any], is_async: bool) -> Callable[..., Any]:
@@ -90,11 +96,12 @@ def http_action(handler: Callable[..., Any] | None = None, /, *, path: str | Non
             kind=Kind.ACTION,
             handler=_checked(h, is_async),
             internal=True,
-            args=CompiledArgs(_no_args, accepts_any=False),
+            args=CompiledArgs(lambda args: args, accepts_any=False),  # replaced below
             returns=CompiledReturns(None),
             is_async=is_async,
             http=True,
         )
+        fn.args = CompiledArgs(functools.partial(_refuse_args, fn), accepts_any=False)
         functools.update_wrapper(fn, h)
         registry.register(fn, path or _default_path(h))
         return fn

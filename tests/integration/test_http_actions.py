@@ -22,7 +22,8 @@ import pytest
 import requests
 from django.db import connection
 
-from reactive.errors import ConfigurationError, FunctionNotFound
+from reactive import internal, mutation
+from reactive.errors import ConfigurationError, FunctionNotFound, SchedulerError
 from reactive.functions.executor import execute
 from reactive.http import Cors, HttpRouter, http_action
 from tests.auth_support import HS_ISSUER, SECRET, JwksServer, start_auth_server, token
@@ -196,11 +197,23 @@ async def test_http_actions_are_not_functions_for_any_caller(server: LiveServer)
         assert "Could not find public function" in json.dumps(response["result"])
     finally:
         await sub.close()
-    # a server-side caller (ctx.run_action, the scheduler, reactive.testing) is refused too:
-    # there is no request to give it
+
+
+def test_server_side_callers_cannot_call_or_schedule_an_http_action() -> None:
+    """ctx.run_action, the scheduler, reactive.testing: there is no request to give it."""
+    path = ECHO
     outcome = execute(path, {})
     assert isinstance(outcome.error, FunctionNotFound)
     assert "is an HTTP action" in outcome.error.message
+    # ... and so is scheduling one: refused at once, nothing scheduled
+    outcome = execute(schedule_hook.path, {})
+    assert isinstance(outcome.error, SchedulerError), outcome.error
+    assert f"{path} is an HTTP action" in outcome.error.message
+
+
+@mutation(path="tests/http_actions_test:schedule_hook")
+def schedule_hook(ctx: Any) -> None:
+    ctx.scheduler.run_after(0, internal.tests.testapp.http.echo, {})
 
 
 # -- auth ---------------------------------------------------------------------------------------
