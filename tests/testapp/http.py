@@ -211,3 +211,12 @@ async def overflow(ctx: ActionCtx, request: HttpRequest) -> StreamingHttpRespons
 
 small_http.route(path="/overflow", method="GET", handler=overflow)
 small_http.route(path="/upload", method="POST", handler=upload)
+
+
+@http_action
+def latest(ctx: ActionCtx, request: HttpRequest) -> HttpResponse:
+    """The read of testapp/messages:latest behind an HTTP action (bench/http_actions.py)."""
+    return JsonResponse({"value": ctx.run_query(api.testapp.messages.latest, {})})
+
+
+http.route(path="/hooks/latest", method="GET", handler=latest)
