@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import requests
 from django.db import connection
+from django.test import Client
 
 from reactive import internal, mutation
 from reactive.errors import ConfigurationError, FunctionNotFound, SchedulerError
@@ -381,6 +382,16 @@ def test_a_raising_handler_is_a_500_without_its_details(server: LiveServer) -> N
         f"HTTP action tests/testapp/http:boom failed on POST /hooks/boom [Request ID: {request_id}]"
         in log
     )
+
+
+def test_with_debug_the_message_and_trace_are_shown(settings: Any) -> None:
+    """In-process (Django's test client runs the middleware and the async view)."""
+    settings.DEBUG = True
+    r = Client().post("/hooks/boom")
+    assert r.status_code == 500
+    body = r.json()
+    assert "Server Error: Uncaught RuntimeError in tests/testapp/http:boom: secret" in body["code"]
+    assert "Traceback" in body["trace"] and "secret internal detail" in body["trace"]
 
 
 def test_a_convex_error_carries_its_data(server: LiveServer) -> None:
