@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 import re
 from collections.abc import Callable
 from typing import Any, TypeAlias
@@ -28,12 +29,19 @@ from ..validators.compile import CompiledArgs, CompiledReturns
 Handler: TypeAlias = "AnyFunction | Callable[..., Any]"
 
 _NOT_IDENT = re.compile(r"[^A-Za-z0-9_]")
+_anonymous = itertools.count(1)
 
 
 def _default_path(handler: Callable[..., Any]) -> str:
+    """``module/path:name``; a lambda, a closure, a partial or a callable object gets a number
+    too, since several of them share one qualified name and each must keep its own path (the
+    executor finds the function by path)."""
     module = getattr(handler, "__module__", None) or "http"
-    name = _NOT_IDENT.sub("_", getattr(handler, "__qualname__", "handler"))
+    qualname = getattr(handler, "__qualname__", None)
+    name = _NOT_IDENT.sub("_", qualname or type(handler).__name__)
     name = name if name[:1].isalpha() else f"h_{name}"
+    if qualname is None or "<" in qualname:
+        name = f"{name[:50]}_{next(_anonymous)}"
     return module.replace(".", "/") + ":" + name[:64]
 
 

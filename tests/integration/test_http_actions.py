@@ -21,11 +21,13 @@ from typing import Any
 import pytest
 import requests
 from django.db import connection
-from django.test import Client
+from django.http import HttpResponse
+from django.test import Client, RequestFactory
 
 from reactive import internal, mutation
 from reactive.errors import ConfigurationError, FunctionNotFound, SchedulerError
 from reactive.functions.executor import execute
+from reactive.functions.outcome import CallOptions
 from reactive.http import Cors, HttpRouter, http_action
 from tests.auth_support import HS_ISSUER, SECRET, JwksServer, start_auth_server, token
 from tests.conftest import LiveServer
@@ -522,6 +524,25 @@ def test_a_duplicate_route_is_refused_at_declaration() -> None:
     with pytest.raises(ConfigurationError, match="GET path_prefix /a/ is already defined"):
         router.route(path_prefix="/a/", method="GET", handler=_handler)
     assert [r.describe() for r in router.routes()] == ["GET /a", "POST /a", "GET /a/*"]
+
+
+def test_lambdas_and_closures_routed_side_by_side_keep_their_own_handlers() -> None:
+    def make(n: int) -> Any:
+        def handler(ctx: Any, request: Any) -> Any:
+            return HttpResponse(str(n))
+
+        return handler
+
+    router = HttpRouter()
+    one = router.route(path="/one", method="GET", handler=make(1))
+    two = router.route(path="/two", method="GET", handler=make(2))
+    three = router.route(path="/three", method="GET", handler=lambda ctx, request: None)
+    four = router.route(path="/four", method="GET", handler=lambda ctx, request: None)
+    paths = {r.action.path for r in (one, two, three, four)}
+    assert len(paths) == 4, paths  # each its own path: the executor finds handlers by path
+    for route, expected in ((one, b"1"), (two, b"2")):
+        options = CallOptions(http_request=RequestFactory().get(route.path))
+        assert execute(route.action, None, options=options).value.content == expected
 
 
 def test_only_a_plain_function_can_be_an_http_action() -> None:
