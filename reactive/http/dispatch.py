@@ -68,9 +68,9 @@ def _unrouted(
     wanted = request.headers.get("Access-Control-Request-Method", "").upper() or None
     cors = router.cors_at(route_path, wanted)
     if cors is not None:
-        methods.append("OPTIONS")
-        if method == "OPTIONS":
+        if method == "OPTIONS":  # the routed methods, as corsRouter lists them
             return cors.preflight(request, methods)
+        methods.append("OPTIONS")
     if "GET" in methods:
         methods.insert(methods.index("GET") + 1, "HEAD")
     response = _json(
