@@ -19,7 +19,7 @@ sync.py (sync_latency, sync_precision, sync_dedup), write_path.py (write_path, n
 contention.py, scale.py (scale, scale_breakdown), fanout.py (fanout), queries.py
 (held_queries), scheduler.py (scheduler_latency), guard.py (guard_cost), held_back.py
 (held_back), rules.py (rules_cost), mutation.py (mutation_overhead),
-processes.py (processes), floor.py (sync_floor).
+processes.py (processes), floor.py (sync_floor), http_actions.py (http_action_overhead).
 """
 
 from __future__ import annotations
@@ -99,6 +99,7 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
     from .floor import sync_floor
     from .guard import guard_cost
     from .held_back import held_back
+    from .http_actions import http_action_overhead
     from .mutation import mutation_overhead
     from .overhead import http_overhead, ws_overhead
     from .processes import dedup as processes_dedup
@@ -124,6 +125,7 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         steps += [
             (f"http_overhead.{kind}", on(http_overhead)),
             (f"ws_overhead.{kind}", on(ws_overhead)),
+            (f"http_action_overhead.{kind}", on(http_action_overhead)),
             (f"mutation_overhead.{kind}", on(mutation_overhead)),
             (f"sync_latency.{kind}", on(sync_latency)),
             # the same at half the rate: below the process's CPU saturation

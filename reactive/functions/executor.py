@@ -6,7 +6,9 @@ clients → validate the arguments → run → one `Outcome`. A query or mutatio
 any function runs in its own transaction (queries at one REPEATABLE READ READ ONLY snapshot;
 mutations SERIALIZABLE or lock-based, retried on conflicts), each try an `attempt.Attempt`; one
 called from a running query or mutation runs in the caller's frame and transaction (`frames`);
-actions run outside any transaction. The `Outcome` carries the value, the error (never raised to
+actions run outside any transaction. An HTTP action (`reactive.http`) runs as an action, given
+the request its route received (`CallOptions.http_request`) instead of arguments; no other call
+reaches it. The `Outcome` carries the value, the error (never raised to
 transports), the log lines, the commit timestamp, and the read and write sets that the sync
 engine consumes.
 """
@@ -95,7 +97,10 @@ def _outcome(
     try:
         path, fn = resolve(ref, from_client=from_client)
         _check_kind(path, fn, kind)
-        kwargs = validate_args(fn, path, {} if args is None else args)
+        if fn.http or options.http_request is not None:
+            kwargs = _http_kwargs(fn, path, options)
+        else:
+            kwargs = validate_args(fn, path, {} if args is None else args)
         return _run(fn, path, kwargs, identity, using, options, footprint)
     except FunctionError as exc:
         error: FunctionError = exc
@@ -125,6 +130,18 @@ def _check_kind(path: str, fn: AnyFunction, kind: Kind | str | None) -> None:
             f"Trying to execute {path} as {Kind(kind).value.capitalize()}, but it is "
             f"defined as {fn.kind.value.capitalize()}."
         )
+
+
+def _http_kwargs(fn: AnyFunction, path: str, options: CallOptions) -> dict[str, Any]:
+    """An HTTP action takes the request its route received, and nothing else does."""
+    if not fn.http:
+        raise NotAllowedHere(f"{path}: is not an HTTP action; it cannot answer a request")
+    if options.http_request is None:
+        raise FunctionNotFound(
+            f"{path} is an HTTP action: it runs when a request reaches its route "
+            "(reactive.http.HttpRouter), not as a function call"
+        )
+    return {"request": options.http_request}
 
 
 def _run(
@@ -272,5 +289,7 @@ def _run_action(
     if time.monotonic() - started > limits.action_seconds:
         raise LimitExceeded(f"{path}: the action ran longer than {limits.action_seconds:g} s")
     footprint.attempts = 1
+    if fn.http:  # the response: reactive.http checks and sends it
+        return Outcome(path=path, kind=fn.kind, value=value, attempts=1)
     value, encoded = validate_result(fn, path, value)
     return Outcome(path=path, kind=fn.kind, value=value, encoded=encoded, attempts=1)

@@ -46,6 +46,9 @@ class CallOptions:
     #: its own (the listener's re-runs, which check the transaction after each and run the tick
     #: again with savepoints if one left it failed). Mutations always get one.
     savepoint: bool = True
+    #: The request an HTTP action answers (`reactive.http` sets it; nothing else may): such a
+    #: function receives it instead of arguments and returns the response unchecked here.
+    http_request: Any = None
 
 
 class TransactionGuard:

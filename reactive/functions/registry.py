@@ -100,6 +100,9 @@ class RegisteredFunction(Generic[P, R]):
     problems: tuple[str, ...] = ()
     #: Tables named by the `v.id(...)` validators of the arguments and result.
     id_tables: frozenset[str | type] = frozenset()  # v.id tables (a model: unregistered)
+    #: An HTTP action (`reactive.http`): it takes the request, not arguments, and runs only
+    #: when a request reaches its route (never through /api, the WebSocket or ``ctx.run_*``).
+    http: bool = False
 
     @property
     def visibility(self) -> str:
