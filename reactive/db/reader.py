@@ -20,6 +20,7 @@ from .. import ids
 from ..errors import InvalidId, NotAllowedHere, QueryError, UnknownTable
 from ..limits import Budget, approx_size
 from ..readset import Bound, DocRead, ReadSet
+from ..search.text_reads import SearchScanner
 from .cursors import after_key
 from .documents import to_document
 from .pagination import PageReader, pagination_opts
@@ -51,6 +52,9 @@ class DatabaseReader:
         self.reads = reads
         self._lock_rows = lock_rows
         self._scan = Scanner(using=using, budget=budget, reads=reads, lock_rows=lock_rows)
+        self._search_scan = SearchScanner(
+            using=using, budget=budget, reads=reads, lock_rows=lock_rows
+        )
         self._paginated = False
         self._journal = journal
         #: After paginate(): the page's end, kept by a subscription so that re-runs end the page
@@ -101,7 +105,7 @@ class DatabaseReader:
     # -- what a query's terminal operations call (query.QueryRunner) ---------------------------
     def collect_query(self, query: Query, limit: int | None = None) -> list[dict[str, Any]]:
         """The documents of ``query`` in order, at most ``limit`` (collect, take, first, unique)."""
-        scan = self._scan
+        scan = self._scanner(query)
         self._budget.charge_range()
         rows = scan.fetch(query, None, limit)
         stopped = limit is not None and len(rows) >= limit and limit > 0
@@ -112,7 +116,11 @@ class DatabaseReader:
         return scan.documents(query.table, rows)
 
     def iterate_query(self, query: Query) -> Iterator[dict[str, Any]]:
-        """The documents of ``query`` in order, ``ITERATION_BATCH`` rows per fetch."""
+        """The documents of ``query`` in order, ``ITERATION_BATCH`` rows per fetch (a search's,
+        at most 1024, in one fetch)."""
+        if query.search is not None:
+            yield from self.collect_query(query, None)
+            return
         scan = self._scan
         self._budget.charge_range()
         qs = scan.queryset(query)
@@ -148,7 +156,7 @@ class DatabaseReader:
             # data gives the same result (the client has split that page, or will)
             required = self._journal.get("splitRequired") is True
         self._budget.charge_range()
-        result = PageReader(self._scan).read(
+        result = PageReader(self._scanner(query)).read(
             query, num, cursor, end_cursor, max_rows, max_bytes, required
         )
         self.page_journal = {"endCursor": result["continueCursor"]}
@@ -165,6 +173,9 @@ class DatabaseReader:
         raise AttributeError(name)
 
     # -- internals ---------------------------------------------------------------------------
+    def _scanner(self, query: Query) -> Scanner:
+        return self._scan if query.search is None else self._search_scan
+
     def _table(self, name: str) -> Table:
         if not isinstance(name, str):
             raise QueryError(f"a table name must be a string, not {type(name).__name__}")

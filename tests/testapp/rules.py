@@ -73,3 +73,11 @@ def _team_insert(ctx: Any, doc: dict[str, Any]) -> bool:
 
 
 rules.table("teams", read=_team_readable, insert=_team_insert)
+
+
+def _memos_visible(ctx: Any) -> Q:
+    subject = me(ctx)
+    return Q(public=True) if subject is None else Q(public=True) | Q(owner=subject)
+
+
+rules.table("memos", read_filter=_memos_visible)
