@@ -21,6 +21,7 @@ describes them as `SearchIndexSpec`s. It is given plain values, not the table, s
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -38,6 +39,13 @@ MAX_SEARCH_INDEXES = 4
 _LANGUAGE = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 #: The captured pseudo-column that tells whether a search field's text changed (its md5).
 DIGEST_SUFFIX = "#md5"
+
+
+def text_digest(text: str | None) -> str | None:
+    """The digest the change log captures for a searched text: Postgres' ``md5(text)``."""
+    if text is None:
+        return None
+    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
 
 
 class SearchIndex(GinIndex):
