@@ -20,6 +20,7 @@ from typing import Any
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import models
+from django.db.models.functions import Cast
 
 from ..db.tables import Index, Table
 from .text_query import TextSearch
@@ -44,8 +45,6 @@ def search_index(table: Table, search: TextSearch) -> Index:
 def search_queryset(qs: models.QuerySet[Any], search: TextSearch) -> models.QuerySet[Any]:
     """``qs`` narrowed to the rows matching ``search``, ranked, in relevance order (the
     ordering is the caller's: `search_index`'s key columns, descending)."""
-    if not search.terms:
-        return qs.none()  # nothing to match: no SQL runs
     spec = search.spec
     field_name = qs.model._meta.get_field(spec.search_column).name
     vector = SearchVector(field_name, config=spec.language)
@@ -53,5 +52,8 @@ def search_queryset(qs: models.QuerySet[Any], search: TextSearch) -> models.Quer
     matched: models.QuerySet[Any] = (
         qs.alias(**{_VECTOR: vector}).filter(**{_VECTOR: tsquery}).filter(search.q)
     )
-    ranked: models.QuerySet[Any] = matched.annotate(**{RANK: SearchRank(vector, tsquery)})
-    return ranked
+    # as double precision: a real would reach Python rounded through its text form, and a
+    # cursor holding that value would not compare equal to the row's rank
+    rank = Cast(SearchRank(vector, tsquery), models.FloatField())
+    ranked: models.QuerySet[Any] = matched.annotate(**{RANK: rank})
+    return ranked if search.terms else ranked.none()  # no terms match nothing: no SQL runs
