@@ -20,6 +20,7 @@ from .. import ids
 from ..errors import InvalidId, NotAllowedHere, QueryError, UnknownTable
 from ..limits import Budget, approx_size
 from ..readset import Bound, DocRead, ReadSet
+from ..search.text_query import MAX_RESULTS
 from ..search.text_reads import SearchScanner
 from .cursors import after_key
 from .documents import to_document
@@ -116,12 +117,10 @@ class DatabaseReader:
         return scan.documents(query.table, rows)
 
     def iterate_query(self, query: Query) -> Iterator[dict[str, Any]]:
-        """The documents of ``query`` in order, ``ITERATION_BATCH`` rows per fetch (a search's,
-        at most 1024, in one fetch)."""
-        if query.search is not None:
-            yield from self.collect_query(query, None)
-            return
-        scan = self._scan
+        """The documents of ``query`` in order, ``ITERATION_BATCH`` rows per fetch (a search's:
+        at most `MAX_RESULTS`)."""
+        scan = self._scanner(query)
+        returned = 0
         self._budget.charge_range()
         qs = scan.queryset(query)
         cols = query.index.key_columns
@@ -135,6 +134,9 @@ class DatabaseReader:
                 )
             )
             rows = scan.fetch(query, batch_qs, ITERATION_BATCH)
+            returned += len(rows)
+            if query.search is not None and returned > MAX_RESULTS:
+                raise self._search_scan.too_many(query)
             full = len(rows) == ITERATION_BATCH
             last = scan.key(query, rows[-1]) if full else None
             scan.record_until(query, Bound(start.prefix, False) if start else None, last)

@@ -103,7 +103,8 @@ class Table:
         """The table's full-text search indexes (`reactive.search.SearchIndex` entries of
         ``Meta.indexes``), by name and by short name; never ``with_index`` indexes."""
         if self._search_indexes is None:
-            self._search_indexes = search_specs(self.name, self.model._meta.indexes, self.fields)
+            found = [i for i in self.model._meta.indexes if isinstance(i, SearchIndex)]
+            self._search_indexes = search_specs(self.name, found, self.fields) if found else {}
         return self._search_indexes
 
     def _tail(self) -> tuple[str, ...]:

@@ -62,15 +62,20 @@ class SearchScanner(Scanner):
         cap = MAX_RESULTS + 1 if limit is None else min(limit, MAX_RESULTS + 1)
         rows = super().fetch(query, qs, cap)
         if len(rows) > MAX_RESULTS:
-            self.record_until(query, None, None)  # the error depends on what matched
-            raise QueryError(
-                f"with_search_index({_search(query).spec.name!r}) on table "
-                f"{query.table.name!r}: more than {MAX_RESULTS} documents match; a search "
-                f"returns at most {MAX_RESULTS} (use take(n) or paginate)"
-            )
+            raise self.too_many(query)
         for row in rows:
             self.reads.add(DocRead(query.table.name, row.pk))
         return rows
+
+    def too_many(self, query: Query) -> QueryError:
+        """The error of a read past `MAX_RESULTS` documents (recorded: it depends on what
+        matched)."""
+        self.record_until(query, None, None)
+        return QueryError(
+            f"with_search_index({_search(query).spec.name!r}) on table "
+            f"{query.table.name!r}: more than {MAX_RESULTS} documents match; a search "
+            f"returns at most {MAX_RESULTS} (use take(n) or paginate)"
+        )
 
     def _rows(self, query: Query, qs: models.QuerySet[Any] | None, cap: int) -> list[models.Model]:
         return list((self.queryset(query) if qs is None else qs)[:cap])

@@ -252,6 +252,8 @@ def test_at_most_1024_documents_per_read() -> None:
     with pytest.raises(QueryError, match=r"search_body.*more than 1024 documents match"):
         bodies("needle", how="collect")
     assert len(bodies("needle", limit=1024)) == 1024
+    with pytest.raises(QueryError, match="more than 1024 documents match"):
+        bodies("needle", how="iterate")
     page = client.query(
         S + "page", {"text": "needle", "paginationOpts": {"numItems": 1000, "cursor": None}}
     )
@@ -366,3 +368,11 @@ def test_a_search_never_returns_a_row_the_read_rule_denies_and_pages_are_full() 
         {"text": "plan", "paginationOpts": {"numItems": 4, "cursor": page["continueCursor"]}},
     )
     assert len(rest["page"]) == 2 and rest["isDone"] and all(d["public"] for d in rest["page"])
+
+
+def test_a_search_over_a_hidden_field_is_refused() -> None:
+    client.mutation(S + "add_memo", {"body": "hidden words", "owner": "x", "public": True})
+    nosy = ReactiveClient().with_identity("nosy")
+    with pytest.raises(QueryError, match="field `body` of table 'memos' is hidden"):
+        nosy.query(S + "memos", {"text": "hidden"})
+    assert len(ReactiveClient().with_identity("other").query(S + "memos", {"text": "hidden"})) == 1

@@ -80,4 +80,9 @@ def _memos_visible(ctx: Any) -> Q:
     return Q(public=True) if subject is None else Q(public=True) | Q(owner=subject)
 
 
-rules.table("memos", read_filter=_memos_visible)
+# the caller "nosy" may not see `body`: a search over it would reveal it
+rules.table(
+    "memos",
+    read_filter=_memos_visible,
+    hide=lambda ctx: ("body",) if me(ctx) == "nosy" else (),
+)
