@@ -10,6 +10,9 @@ An index range is zero or more `eq` on the index's fields in order, then at most
 (`gt`/`gte`) and one upper (`lt`/`lte`) bound on the next field, as in Convex; anything else is a
 `QueryError`. Filters narrow the rows returned, not the range read (also as in Convex).
 
+``with_search_index(name, lambda q: q.search(field, text).eq(...))`` makes a full-text search
+instead (`reactive.search`): relevance order, no ``order()``.
+
 A query's terminal operations (`collect`, `take`, `first`, `unique`, iteration, `paginate`) go
 through the three public methods of the `QueryRunner` it holds, defined here so that this module
 never names the reader: the reader implements them, and a wrapper of the reader may too.

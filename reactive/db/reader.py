@@ -1,7 +1,8 @@
 """DatabaseReader: `ctx.db` for queries. Reads through the ORM and records every read.
 
 Each `get` records the id it looked up; each query records the index range it scanned, cut at the
-last row returned when a limit stopped it early; anything else is a whole-table read. The reader
+last row returned when a limit stopped it early (a full-text search: its `SearchRead`, through
+`search.text_reads`' scanner); anything else is a whole-table read. The reader
 also charges the call's `Budget`. In a `select_for_update` mutation every row read is locked.
 
 Every document a function reads leaves through a public method: `get`, or one of the three a
