@@ -376,3 +376,37 @@ def test_a_search_over_a_hidden_field_is_refused() -> None:
     with pytest.raises(QueryError, match="field `body` of table 'memos' is hidden"):
         nosy.query(S + "memos", {"text": "hidden"})
     assert len(ReactiveClient().with_identity("other").query(S + "memos", {"text": "hidden"})) == 1
+
+
+# --- budgets --------------------------------------------------------------------------------
+
+
+def _search_apples(ctx: Any) -> Any:
+    return ctx.db.query("articles").with_search_index(
+        "search_body", lambda q: q.search("body", "apple")
+    )
+
+
+@pytest.mark.parametrize(
+    ("limits", "body", "match"),
+    [
+        ({"documents_read": 3}, lambda ctx: _search_apples(ctx).collect(), "documents read"),
+        ({"documents_read": 3}, lambda ctx: list(_search_apples(ctx)), "documents read"),
+        (
+            {"index_ranges": 2},
+            lambda ctx: [_search_apples(ctx).first() for _ in range(3)],
+            "index ranges",
+        ),
+    ],
+)
+def test_searches_are_charged_to_the_budget(limits: Any, body: Any, match: str) -> None:
+    from django.test import override_settings
+
+    from reactive.errors import LimitExceeded
+    from tests.helpers import in_query
+
+    add(*[f"apple {i}" for i in range(5)])
+    assert len(in_query(body).unwrap()) in (3, 5)  # within the default budget
+    with override_settings(REACTIVE={"LIMITS": limits}):
+        out = in_query(body)
+    assert isinstance(out.error, LimitExceeded) and match in out.error.message
