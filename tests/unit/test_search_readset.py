@@ -7,7 +7,11 @@ are `DocRead`s beside it.
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from reactive.readset import DocRead, DocWrite, ReadSet, SearchRead
+from reactive.sync.read_index import ReadIndex
 
 WATCHED = ("body#md5", "creation_time", "id")
 
@@ -99,3 +103,59 @@ def test_filter_values_compare_as_the_index_orders_them():
     assert not reads.overlaps(DocWrite("articles", 9, "insert", None, row("a", pk=9)))
     ints = search(filters=(("channel", 1),))
     assert ints.overlaps(DocWrite("articles", 9, "insert", None, row(1.0, pk=9)))
+
+
+# --- the sync engine's read index files a search by its first filter value ------------------
+
+VALUE = st.none() | st.sampled_from(["a", "b"])
+FILTERS = st.one_of(
+    st.just(()),
+    st.tuples(st.tuples(st.sampled_from(["channel", "author"]), VALUE)),
+    st.tuples(st.tuples(st.just("channel"), VALUE), st.tuples(st.just("author"), VALUE)),
+    st.tuples(st.tuples(st.just("author"), VALUE), st.tuples(st.just("channel"), VALUE)),
+)
+SEARCHES = st.builds(
+    SearchRead,
+    st.sampled_from(["articles", "articles", "other"]),
+    st.just("search_body"),
+    FILTERS,
+    st.just(WATCHED),
+    st.booleans(),
+)
+ROWS = st.none() | st.fixed_dictionaries(
+    {
+        "channel": VALUE,
+        "author": VALUE,
+        "body#md5": st.sampled_from(["d1", "d2"]),
+        "creation_time": st.just(1.0),
+        "id": st.just(1),
+    }
+)
+
+
+@settings(max_examples=300, derandomize=True, database=None)
+@given(
+    searches=st.lists(SEARCHES, min_size=1, max_size=6),
+    table=st.sampled_from(["articles", "articles", "other"]),
+    old=ROWS,
+    new=ROWS,
+)
+def test_the_read_index_never_drops_a_touched_search(searches, table, old, new) -> None:
+    index: ReadIndex[int] = ReadIndex()
+    for i, read in enumerate(searches):
+        index.add(i, ReadSet([read]))
+    if old is None and new is None:
+        return
+    op = "insert" if old is None else "delete" if new is None else "update"
+    write = DocWrite(table, 1, op, old, new)
+    touched = {i for i, read in enumerate(searches) if ReadSet([read]).overlaps(write)}
+    assert touched <= index.candidates(write)
+
+
+def test_the_read_index_skips_a_search_of_another_filter_value() -> None:
+    index: ReadIndex[str] = ReadIndex()
+    index.add("a", search())
+    index.add("b", search(filters=(("channel", "b"),)))
+    index.add("all", search(filters=()))
+    write = DocWrite("articles", 9, "insert", None, row("b", pk=9))
+    assert index.candidates(write) == {"b", "all"}
