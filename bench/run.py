@@ -18,7 +18,7 @@ What each measures is in its module's docstring: overhead.py (http_overhead, ws_
 sync.py (sync_latency, sync_precision, sync_dedup), write_path.py (write_path, notify_cost),
 contention.py, scale.py (scale, scale_breakdown), fanout.py (fanout), queries.py
 (held_queries), scheduler.py (scheduler_latency), guard.py (guard_cost), held_back.py
-(held_back), rules.py (rules_cost), mutation.py (mutation_overhead),
+(held_back), rules.py (rules_cost), search.py (search), mutation.py (mutation_overhead),
 processes.py (processes), floor.py (sync_floor), http_actions.py (http_action_overhead).
 """
 
@@ -108,6 +108,7 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
     from .rules import rules_cost
     from .scale import memory_breakdown, scale, start_variant
     from .scheduler import scheduler_latency
+    from .search import search_latency
     from .sync import sync_dedup, sync_latency, sync_precision
     from .write_path import notify_cost, write_path
 
@@ -204,6 +205,7 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         ("guard_cost", guard_cost),
         ("sync_floor", lambda: sync_floor(db, info, 8799)),
         ("rules_cost", rules_cost),
+        ("search", search_latency),
     ]
     # several server processes: granian --workers N behind one port (uvicorn's workers and
     # channels_redis wake-ups for comparison), and N ports on one database

@@ -1,7 +1,8 @@
 """Read sets and write sets: what a function read and wrote, as data the sync engine consumes.
 
-A read is one of: a document by id (`DocRead`), a range of an index (`IndexRangeRead`), or a
-whole table (`TableRead`, for reads the range model cannot describe). Index keys are tuples of
+A read is one of: a document by id (`DocRead`), a range of an index (`IndexRangeRead`), a
+full-text search (`SearchRead`), or a whole table (`TableRead`, for reads the range model cannot
+describe). Index keys are tuples of
 column values in index order, always ending with the creation time (when the table has one) and the
 primary key, so every key is unique. A range bound is a key *prefix* plus inclusivity, compared
 against the same-length prefix of a row's key. A write (`DocWrite`) carries the row's index-column
@@ -76,7 +77,48 @@ class TableRead:
     table: str
 
 
-Read = DocRead | IndexRangeRead | TableRead
+@dataclass(frozen=True)
+class SearchRead:
+    """A full-text search of ``table``'s search index ``index``: the rows whose columns equal
+    ``filters`` (column, value pairs: the search's ``eq``s) are the rows it may have matched.
+
+    The write log carries no text, so which of those rows match the terms is unknown: a write
+    touches the search when a row enters or leaves the filtered rows, is inserted or deleted
+    among them, or changes a ``watched`` column there (the md5 of the searched text and the
+    columns of the tie order). With ``any_column`` (the query also had ``.filter()``s, whose
+    columns decide too) any update of a filtered row does. The rows returned are recorded
+    apart, as `DocRead`s: any change of one touches the result.
+    """
+
+    table: str
+    index: str
+    filters: tuple[tuple[str, Any], ...]
+    watched: tuple[str, ...]
+    any_column: bool = False
+
+    def _inside(self, row: Mapping[str, Any] | None) -> bool | None:
+        """Whether ``row`` has the filter values (None: a column is not in the row)."""
+        if row is None:
+            return False
+        if any(column not in row for column, _ in self.filters):
+            return None
+        return all(key_of((row[c],)) == key_of((v,)) for c, v in self.filters)
+
+    def touched_by(self, write: DocWrite) -> bool:
+        before, after = self._inside(write.old), self._inside(write.new)
+        if before is None or after is None:
+            return True  # a row this read cannot place is assumed to be inside
+        if not (before or after):
+            return False
+        if before != after or write.old is None or write.new is None or self.any_column:
+            return True  # moved in or out, inserted or deleted inside, or any column counts
+        old, new = write.old, write.new
+        if any(c not in old or c not in new for c in self.watched):
+            return True
+        return any(key_of((old[c],)) != key_of((new[c],)) for c in self.watched)
+
+
+Read = DocRead | IndexRangeRead | TableRead | SearchRead
 
 
 @dataclass(frozen=True)
@@ -121,6 +163,10 @@ class ReadSet:
                 return True
             if isinstance(read, DocRead):
                 if read.pk == write.pk:
+                    return True
+                continue
+            if isinstance(read, SearchRead):
+                if read.touched_by(write):
                     return True
                 continue
             keys = write.keys_for(read.fields)

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import pgtrigger
 
 from ..db.tables import Table, tables
+from ..search.text_index import DIGEST_SUFFIX
 
 if TYPE_CHECKING:
     from django.db import models
@@ -39,9 +40,16 @@ TRIGGER_NAMES = (TRIGGER_NAME, TRUNCATE_TRIGGER_NAME)
 
 
 def key_columns(table: Table) -> list[str]:
+    """The columns captured, old and new: every index's key columns, then each search index's
+    filter columns and the md5 of its search field (a pseudo-column ``<attname>#md5``, so a
+    change of the text is seen without capturing the text)."""
     cols: list[str] = []
     for index in table.indexes.values():
         for col in index.key_columns:
+            if col not in cols:
+                cols.append(col)
+    for spec in table.search_indexes.values():
+        for col in (*spec.filter_columns, spec.digest_column):
             if col not in cols:
                 cols.append(col)
     return cols
@@ -49,7 +57,13 @@ def key_columns(table: Table) -> list[str]:
 
 def _row_json(model: type[models.Model], columns: list[str], row: str) -> str:
     db_columns = {f.attname: f.column for f in model._meta.concrete_fields}
-    parts = ", ".join(f"'{c}', {row}.\"{db_columns[c]}\"" for c in columns)
+
+    def value(column: str) -> str:
+        if column.endswith(DIGEST_SUFFIX):
+            return f'md5({row}."{db_columns[column.removesuffix(DIGEST_SUFFIX)]}")'
+        return f'{row}."{db_columns[column]}"'
+
+    parts = ", ".join(f"'{c}', {value(c)}" for c in columns)
     return f"jsonb_build_object({parts})"
 
 

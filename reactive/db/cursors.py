@@ -96,7 +96,10 @@ def decode_cursor(
     fields = {f.attname: f for f in table.model._meta.concrete_fields}
     try:
         pairs = zip(index.key_columns, key, strict=True)
-        return tuple(None if v is None else fields[c].to_python(v) for c, v in pairs)
+        # a column that is no field (a search's rank) holds a JSON number as it was written
+        return tuple(
+            v if v is None or c not in fields else fields[c].to_python(v) for c, v in pairs
+        )
     except Exception:
         raise QueryError("InvalidCursor: the cursor does not fit the index") from None
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from .. import ids
 from ..errors import DocumentValidationError, InvalidId
+from ..search.text_index import text_digest
 from ..values import UNDEFINED, Int64
 from .tables import Table, tables
 
@@ -70,9 +71,14 @@ def to_document(table: Table, obj: models.Model) -> dict[str, Any]:
 
 
 def row_values(table: Table, obj: models.Model) -> dict[str, Any]:
-    """Column → value for every column that appears in an index key (for write sets)."""
+    """Column → value for every column the change log captures (for write sets): the index
+    keys, and each search index's filter columns and text digest."""
     columns = {c for index in table.indexes.values() for c in index.key_columns}
-    return {c: getattr(obj, c) for c in columns}
+    row = {c: getattr(obj, c) for c in columns}
+    for spec in table.search_indexes.values():
+        row.update((c, getattr(obj, c)) for c in spec.filter_columns)
+        row[spec.digest_column] = text_digest(getattr(obj, spec.search_column))
+    return row
 
 
 def _invalid(table: Table, key: str, message: str) -> DocumentValidationError:

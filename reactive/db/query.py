@@ -10,6 +10,9 @@ An index range is zero or more `eq` on the index's fields in order, then at most
 (`gt`/`gte`) and one upper (`lt`/`lte`) bound on the next field, as in Convex; anything else is a
 `QueryError`. Filters narrow the rows returned, not the range read (also as in Convex).
 
+``with_search_index(name, lambda q: q.search(field, text).eq(...))`` makes a full-text search
+instead (`reactive.search`): relevance order, no ``order()``.
+
 A query's terminal operations (`collect`, `take`, `first`, `unique`, iteration, `paginate`) go
 through the three public methods of the `QueryRunner` it holds, defined here so that this module
 never names the reader: the reader implements them, and a wrapper of the reader may too.
@@ -25,6 +28,8 @@ from django.db.models import Q
 
 from ..errors import QueryError
 from ..readset import Bound
+from ..search.text_query import SearchFilterBuilder, TextSearch, compile_search
+from ..search.text_sql import search_index
 from .documents import column_value
 from .filters import Expr, FilterBuilder
 
@@ -169,6 +174,8 @@ class Query:
     range: CompiledRange = field(default_factory=lambda: CompiledRange(Q(), None, None))
     order_: str = "asc"
     filters: list[Q] = field(default_factory=list)
+    #: Set by `with_search_index`: the rows come from a full-text search, in relevance order.
+    search: TextSearch | None = None
     _indexed: bool = False
     _ordered: bool = False
 
@@ -191,10 +198,26 @@ class Query:
         self.index, self.range, self._indexed = index, compile_range(self.table, builder), True
         return self
 
+    def with_search_index(
+        self, name: str, search_fn: Callable[[SearchFilterBuilder], Any]
+    ) -> Query:
+        """A full-text search (`reactive.search`): ``lambda q: q.search(field, text)``, then
+        ``.eq(filter_field, value)``s; the results come in relevance order."""
+        if self._indexed or self._ordered or self.filters:
+            raise QueryError("with_search_index() must come first, and only once")
+        self.search = compile_search(self.table, name, search_fn)
+        self.index, self.order_, self._indexed = search_index(self.table, self.search), "desc", True
+        return self
+
     def full_table_scan(self) -> Query:
         return self
 
     def order(self, direction: str) -> Query:
+        if self.search is not None:
+            raise QueryError(
+                f"order() cannot follow with_search_index({self.search.spec.name!r}): search "
+                "results always come in relevance order"
+            )
         if direction not in ("asc", "desc"):
             raise QueryError(f"order must be 'asc' or 'desc', not {direction!r}")
         if self._ordered:

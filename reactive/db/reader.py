@@ -1,7 +1,8 @@
 """DatabaseReader: `ctx.db` for queries. Reads through the ORM and records every read.
 
 Each `get` records the id it looked up; each query records the index range it scanned, cut at the
-last row returned when a limit stopped it early; anything else is a whole-table read. The reader
+last row returned when a limit stopped it early (a full-text search: its `SearchRead`, through
+`search.text_reads`' scanner); anything else is a whole-table read. The reader
 also charges the call's `Budget`. In a `select_for_update` mutation every row read is locked.
 
 Every document a function reads leaves through a public method: `get`, or one of the three a
@@ -20,6 +21,8 @@ from .. import ids
 from ..errors import InvalidId, NotAllowedHere, QueryError, UnknownTable
 from ..limits import Budget, approx_size
 from ..readset import Bound, DocRead, ReadSet
+from ..search.text_query import MAX_RESULTS
+from ..search.text_reads import SearchScanner
 from .cursors import after_key
 from .documents import to_document
 from .pagination import PageReader, pagination_opts
@@ -51,6 +54,9 @@ class DatabaseReader:
         self.reads = reads
         self._lock_rows = lock_rows
         self._scan = Scanner(using=using, budget=budget, reads=reads, lock_rows=lock_rows)
+        self._search_scan = SearchScanner(
+            using=using, budget=budget, reads=reads, lock_rows=lock_rows
+        )
         self._paginated = False
         self._journal = journal
         #: After paginate(): the page's end, kept by a subscription so that re-runs end the page
@@ -101,7 +107,7 @@ class DatabaseReader:
     # -- what a query's terminal operations call (query.QueryRunner) ---------------------------
     def collect_query(self, query: Query, limit: int | None = None) -> list[dict[str, Any]]:
         """The documents of ``query`` in order, at most ``limit`` (collect, take, first, unique)."""
-        scan = self._scan
+        scan = self._scanner(query)
         self._budget.charge_range()
         rows = scan.fetch(query, None, limit)
         stopped = limit is not None and len(rows) >= limit and limit > 0
@@ -112,8 +118,10 @@ class DatabaseReader:
         return scan.documents(query.table, rows)
 
     def iterate_query(self, query: Query) -> Iterator[dict[str, Any]]:
-        """The documents of ``query`` in order, ``ITERATION_BATCH`` rows per fetch."""
-        scan = self._scan
+        """The documents of ``query`` in order, ``ITERATION_BATCH`` rows per fetch (a search's:
+        at most `MAX_RESULTS`)."""
+        scan = self._scanner(query)
+        returned = 0
         self._budget.charge_range()
         qs = scan.queryset(query)
         cols = query.index.key_columns
@@ -127,6 +135,9 @@ class DatabaseReader:
                 )
             )
             rows = scan.fetch(query, batch_qs, ITERATION_BATCH)
+            returned += len(rows)
+            if query.search is not None and returned > MAX_RESULTS:
+                raise self._search_scan.too_many(query)
             full = len(rows) == ITERATION_BATCH
             last = scan.key(query, rows[-1]) if full else None
             scan.record_until(query, Bound(start.prefix, False) if start else None, last)
@@ -148,7 +159,7 @@ class DatabaseReader:
             # data gives the same result (the client has split that page, or will)
             required = self._journal.get("splitRequired") is True
         self._budget.charge_range()
-        result = PageReader(self._scan).read(
+        result = PageReader(self._scanner(query)).read(
             query, num, cursor, end_cursor, max_rows, max_bytes, required
         )
         self.page_journal = {"endCursor": result["continueCursor"]}
@@ -165,6 +176,9 @@ class DatabaseReader:
         raise AttributeError(name)
 
     # -- internals ---------------------------------------------------------------------------
+    def _scanner(self, query: Query) -> Scanner:
+        return self._scan if query.search is None else self._search_scan
+
     def _table(self, name: str) -> Table:
         if not isinstance(name, str):
             raise QueryError(f"a table name must be a string, not {type(name).__name__}")

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .. import ids
 from ..errors import ConfigurationError, UnknownTable
+from ..search.text_index import SearchIndex, SearchIndexSpec, search_specs
 
 if TYPE_CHECKING:
     from django.db import models
@@ -53,6 +54,7 @@ class Table:
     capture: bool = True
     _indexes: dict[str, Index] | None = None
     _fields: dict[str, Any] | None = None
+    _search_indexes: dict[str, SearchIndexSpec] | None = None
 
     @property
     def pk_column(self) -> str:
@@ -96,6 +98,15 @@ class Table:
             self._indexes = self._build_indexes()
         return self._indexes
 
+    @property
+    def search_indexes(self) -> dict[str, SearchIndexSpec]:
+        """The table's full-text search indexes (`reactive.search.SearchIndex` entries of
+        ``Meta.indexes``), by name and by short name; never ``with_index`` indexes."""
+        if self._search_indexes is None:
+            found = [i for i in self.model._meta.indexes if isinstance(i, SearchIndex)]
+            self._search_indexes = search_specs(self.name, found, self.fields) if found else {}
+        return self._search_indexes
+
     def _tail(self) -> tuple[str, ...]:
         tail = []
         if self.creation_field:
@@ -122,7 +133,9 @@ class Table:
         """Named model indexes that ``with_index`` cannot use (expressions, partial indexes,
         excluded fields)."""
         return [
-            i.name for i in self.model._meta.indexes if i.name and self._index_fields(i) is None
+            i.name
+            for i in self.model._meta.indexes
+            if i.name and not isinstance(i, SearchIndex) and self._index_fields(i) is None
         ]
 
     def _build_indexes(self) -> dict[str, Index]:
@@ -214,6 +227,7 @@ class TableRegistry:
             shape=shape,
             capture=capture,
         )
+        table.search_indexes  # noqa: B018  (checked now: a bad declaration fails registration)
         with self._lock:
             old = self._by_name.get(name)
             if old is not None and old.model.__qualname__ != model.__qualname__:

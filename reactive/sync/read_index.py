@@ -6,6 +6,8 @@ Each subscription's reads are filed under buckets:
 - an index range whose bounds fix the first indexed field to one value (`eq("channel", c)`, with
   or without further bounds), under (table, field, that value): every key in such a range has
   that first value, because range bounds compare key prefixes in order;
+- a full-text search with ``eq`` filters, under (table, its first filter column, that value): a
+  row outside that value is outside the search's filtered rows;
 - anything else (whole-table reads, open ranges), under its table, to be tested on every write.
 
 `candidates(write)` gathers the buckets the write's old and new rows fall into: a superset of the
@@ -20,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Hashable
 from typing import Any, Generic, TypeVar
 
-from ..readset import DocRead, DocWrite, IndexRangeRead, ReadSet, order_key
+from ..readset import DocRead, DocWrite, IndexRangeRead, ReadSet, SearchRead, order_key
 
 Bucket = tuple[Any, ...]
 K = TypeVar("K", bound=Hashable)  # what is filed: a subscription
@@ -34,8 +36,12 @@ def _hashable(value: Any) -> bool:
     return True
 
 
-def _first_value(read: IndexRangeRead) -> tuple[bool, Any]:
-    """(True, v) if every key in the range has first field v."""
+def _first_value(read: IndexRangeRead | SearchRead) -> tuple[bool, Any]:
+    """(True, v) if every key in the range (every row of the search) has first field v."""
+    if isinstance(read, SearchRead):
+        if not read.filters or not _hashable(read.filters[0][1]):
+            return False, None
+        return True, read.filters[0][1]
     lower, upper = read.lower, read.upper
     if lower is None or upper is None or not lower.prefix or not upper.prefix:
         return False, None
@@ -62,10 +68,13 @@ class ReadIndex(Generic[K]):
                 self._docs[(read.table, read.pk)].add(sub)
                 filed.append(("doc", read.table, read.pk))
                 continue
-            if isinstance(read, IndexRangeRead):
+            if isinstance(read, IndexRangeRead | SearchRead):
                 fixed, value = _first_value(read)
                 if fixed:
-                    field, key = read.fields[0], order_key(value)
+                    first = (
+                        read.fields[0] if isinstance(read, IndexRangeRead) else read.filters[0][0]
+                    )
+                    field, key = first, order_key(value)
                     self._eq[(read.table, field)][key].add(sub)
                     self._eq_fields[read.table].add(field)
                     filed.append(("eq", read.table, field, key))

@@ -9,6 +9,7 @@ from django.db import models
 
 from reactive import register_table, table
 from reactive.models import ReactiveModel
+from reactive.search import SearchIndex
 
 
 @table("channels")
@@ -163,3 +164,39 @@ class Link(ReactiveModel):
 
     n = models.IntegerField()
     stop = models.IntegerField()
+
+
+# -- full-text search (tests/integration/test_search*.py, functions/search.py) -----------------
+
+
+@table("articles")
+class Article(ReactiveModel):
+    """Two search indexes over ``body``: English (stemming, stop words) with filter fields, and
+    "simple" (lowercased words only). ``score`` is in no index."""
+
+    channel = models.CharField(max_length=64)
+    author = models.CharField(max_length=64, default="")
+    body = models.TextField()
+    score = models.IntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            SearchIndex(
+                name="articles_search_body",
+                search_field="body",
+                filter_fields=["channel", "author"],
+            ),
+            SearchIndex(name="articles_search_simple", search_field="body", language="simple"),
+        ]
+
+
+@table("memos")
+class Memo(ReactiveModel):
+    """Searchable, with a Q read rule (tests/testapp/rules.py): public memos and one's own."""
+
+    owner = models.CharField(max_length=64)
+    public = models.BooleanField(default=False)
+    body = models.TextField()
+
+    class Meta:
+        indexes = [SearchIndex(name="memos_search_body", search_field="body")]

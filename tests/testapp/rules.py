@@ -73,3 +73,16 @@ def _team_insert(ctx: Any, doc: dict[str, Any]) -> bool:
 
 
 rules.table("teams", read=_team_readable, insert=_team_insert)
+
+
+def _memos_visible(ctx: Any) -> Q:
+    subject = me(ctx)
+    return Q(public=True) if subject is None else Q(public=True) | Q(owner=subject)
+
+
+# the caller "nosy" may not see `body`: a search over it would reveal it
+rules.table(
+    "memos",
+    read_filter=_memos_visible,
+    hide=lambda ctx: ("body",) if me(ctx) == "nosy" else (),
+)
