@@ -29,6 +29,10 @@ from typing import TYPE_CHECKING
 import pgtrigger
 
 from ..db.tables import Table, tables
+from ..search.vector_spec import digest_column
+
+#: The suffix of a vector's digest pseudo-column (`search.vector_spec.digest_column`).
+DIGEST_SUFFIX = digest_column("")
 
 if TYPE_CHECKING:
     from django.db import models
@@ -39,9 +43,16 @@ TRIGGER_NAMES = (TRIGGER_NAME, TRUNCATE_TRIGGER_NAME)
 
 
 def key_columns(table: Table) -> list[str]:
+    """The columns a change carries: every index key column, each vector index's filter
+    columns, and a digest pseudo-column per indexed vector (``<column>#digest``: the md5 of
+    its text, never the vector itself)."""
     cols: list[str] = []
     for index in table.indexes.values():
         for col in index.key_columns:
+            if col not in cols:
+                cols.append(col)
+    for spec in table.vector_indexes.values():
+        for col in (*spec.filter_columns, spec.digest_column):
             if col not in cols:
                 cols.append(col)
     return cols
@@ -49,8 +60,14 @@ def key_columns(table: Table) -> list[str]:
 
 def _row_json(model: type[models.Model], columns: list[str], row: str) -> str:
     db_columns = {f.attname: f.column for f in model._meta.concrete_fields}
-    parts = ", ".join(f"'{c}', {row}.\"{db_columns[c]}\"" for c in columns)
-    return f"jsonb_build_object({parts})"
+    parts = []
+    for c in columns:
+        vector = c.removesuffix(DIGEST_SUFFIX)
+        if vector != c:  # a digest pseudo-column: md5 of the vector's text
+            parts.append(f"'{c}', md5({row}.\"{db_columns[vector]}\"::text)")
+        else:
+            parts.append(f"'{c}', {row}.\"{db_columns[c]}\"")
+    return f"jsonb_build_object({', '.join(parts)})"
 
 
 def build_trigger(table: Table) -> pgtrigger.Trigger:

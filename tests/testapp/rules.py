@@ -73,3 +73,11 @@ def _team_insert(ctx: Any, doc: dict[str, Any]) -> bool:
 
 
 rules.table("teams", read=_team_readable, insert=_team_insert)
+
+
+def _movies_visible(ctx: Any) -> Q | bool:
+    subject = me(ctx)
+    return Q(draft=False) if subject is None else Q(draft=False) | Q(owner=subject)
+
+
+rules.table("movies", read_filter=_movies_visible)
