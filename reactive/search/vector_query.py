@@ -10,12 +10,15 @@ subscription re-runs when a write can change the result.
 Scores, higher is better: cosine similarity in [-1, 1] for ``"cosine"`` (as Convex), the inner
 product for ``"ip"``, minus the Euclidean distance for ``"l2"``.
 
-Rules: when ``ctx.db`` is wrapped (row-level rules, a custom wrapper), each candidate is read
-through it with ``ctx.db.get``, and one it does not return is dropped; candidates are fetched
-four times as many at a time until ``limit`` are kept or none are left. Postgres' HNSW scan
-returns at most ``hnsw.ef_search`` rows and filters after it, so a search that comes back short
-(a selective filter, rules hiding rows, a small table) is run again exactly (a scan ordered by
-distance), and its result is complete.
+Rules: when ``ctx.db`` is wrapped (row-level rules, a custom wrapper) and the wrapper does not
+say the caller may read every row of the table (``unrestricted(table)``, as the rules' reader
+does), each candidate is read through it with ``ctx.db.get``, and one it does not return is
+dropped; candidates are fetched four times as many at a time until ``limit`` are kept or none
+are left. A filter on a field the rules hide from the caller is refused (``hidden_fields``).
+
+Postgres' HNSW scan returns at most ``hnsw.ef_search`` rows and filters after it, so a search
+that comes back short (a selective filter, rules hiding rows, a small table) is run again
+exactly (a scan ordered by distance), and its result is complete.
 """
 
 from __future__ import annotations
@@ -127,12 +130,35 @@ def vector_search(
             )
         )
     using = str(getattr(db, "using", "default"))
-    if isinstance(db, DatabaseReader):  # nothing wraps ctx.db: every row may be read
+    _refuse_hidden(db, request)
+    if _reads_everything(db, request.table.name):
         rows = _nearest(using, request, request.limit, exact=False)
         if len(rows) < request.limit:
             rows = _nearest(using, request, request.limit, exact=True)
         return [_result(request, pk, distance) for pk, distance in rows]
     return _through_reader(db, using, request)
+
+
+def _reads_everything(db: Any, table: str) -> bool:
+    """Whether ``db`` lets the caller read every row of ``table`` (no row to check)."""
+    if isinstance(db, DatabaseReader):  # nothing wraps ctx.db
+        return True
+    unrestricted = getattr(db, "unrestricted", None)
+    return callable(unrestricted) and bool(unrestricted(table))
+
+
+def _refuse_hidden(db: Any, request: Request) -> None:
+    hidden_fields = getattr(db, "hidden_fields", None)
+    if not callable(hidden_fields) or not request.clauses:
+        return
+    hidden = hidden_fields(request.table.name)
+    by_column = {request.table.column_for(f): f for f in request.spec.filter_fields}
+    for column, _ in request.clauses:
+        if by_column[column] in hidden:
+            raise QueryError(
+                f"{request.where}: field `{by_column[column]}` is hidden from this caller; a "
+                "search cannot filter on it"
+            )
 
 
 def _through_reader(db: Any, using: str, request: Request) -> list[dict[str, Any]]:

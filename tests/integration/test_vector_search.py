@@ -306,3 +306,26 @@ def test_rules_hide_rows_from_an_action_search(
         everything,
     )
     assert {"alice0", "bob0"} <= set(seen)
+
+
+def test_a_filter_on_a_hidden_field_is_refused(
+    movies: dict[str, str], drafts: dict[str, str]
+) -> None:
+    """The rules hide `owner` from anonymous callers: which rows a filter on it keeps would
+    reveal it."""
+    (query,) = embed(["A cat sleeps on the warm windowsill"])
+    outcome = anon.call(V + "search_movies", {"vector": query, "where": [["owner", "bob"]]})
+    assert isinstance(outcome.error, QueryError)
+    assert "field `owner` is hidden from this caller" in str(outcome.error)
+    assert len(bob.query(V + "search_movies", {"vector": query, "where": [["owner", "bob"]]})) == 3
+
+
+def test_a_table_without_rules_is_searched_without_reading_rows() -> None:
+    """`points` has no rules: the search reads no row by id, so its reads are the search
+    alone (the rules' reader says the caller may read the whole table)."""
+    anon.mutation(V + "add_point", {"vec": [1, 0, 0]})
+    outcome = anon.call(V + "search_points", {"index": "by_l2", "vector": [1, 0, 0]})
+    assert outcome.error is None and len(outcome.value) == 1
+    assert [type(r).__name__ for r in outcome.reads.reads] == ["VectorRead"]
+    outcome = alice.call(V + "search_movies", {"vector": [0.1] * DIMENSIONS})
+    assert {type(r).__name__ for r in outcome.reads.reads} == {"VectorRead"}  # no row: no get

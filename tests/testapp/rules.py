@@ -80,4 +80,8 @@ def _movies_visible(ctx: Any) -> Q | bool:
     return Q(draft=False) if subject is None else Q(draft=False) | Q(owner=subject)
 
 
-rules.table("movies", read_filter=_movies_visible)
+rules.table(
+    "movies",
+    read_filter=_movies_visible,
+    hide=lambda ctx: ("owner",) if me(ctx) is None else (),
+)
