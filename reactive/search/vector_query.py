@@ -76,6 +76,8 @@ def check_request(
     if spec is None:
         names = ", ".join(sorted({s.name for s in found.vector_indexes.values()})) or "none"
         raise QueryError(f"{where}: table {table!r} has no vector index {index!r} (has: {names})")
+    if isinstance(limit, float) and limit.is_integer():
+        limit = int(limit)  # a JavaScript number, as Convex's clients send every number
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
         raise QueryError(
             f"{where}: `limit` must be an integer from 1 to {MAX_LIMIT}, not {limit!r}"
