@@ -231,10 +231,11 @@ def _nearest(using: str, request: Request, count: int, *, exact: bool) -> list[t
             cursor.execute(sql, [*params, request.vector, count])
             return [(pk, d) for pk, d in cursor.fetchall()]
     except ProgrammingError as exc:
-        if 'type "vector" does not exist' in str(exc) or "operator does not exist" in str(exc):
+        if "does not exist" in str(exc):  # no pgvector type or operator, or no column yet
             raise QueryError(
-                f"{request.where}: the database has no pgvector extension: add "
-                "pgvector.django.VectorExtension() to the migration that creates the table, "
-                "on a server that ships pgvector (docs/vector-search.md)"
+                f"{request.where}: the database cannot run it ({str(exc).splitlines()[0]}): "
+                "the pgvector extension and the table's vector column come from its migration "
+                "(pgvector.django.VectorExtension() first, on a server that ships pgvector): "
+                "run `manage.py migrate`; see docs/vector-search.md"
             ) from None
         raise

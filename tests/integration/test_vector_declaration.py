@@ -14,7 +14,7 @@ from pgvector.django import VectorField
 
 from reactive.changelog.triggers import build_trigger, key_columns
 from reactive.db.tables import TableRegistry, tables
-from reactive.errors import ConfigurationError
+from reactive.errors import ConfigurationError, QueryError
 from reactive.models import ReactiveModel
 from reactive.search import VectorIndex
 
@@ -147,3 +147,29 @@ def test_sixteen_filter_fields_are_fine() -> None:
             name="s_v", vector_field="vec", dimensions=8, filter_fields=[f"f{i}" for i in range(16)]
         ),
     )
+
+
+def test_the_system_check_finds_pgvector_on_this_server() -> None:
+    from django.core.checks import run_checks
+
+    messages = run_checks(databases=["default"])
+    assert not [m for m in messages if m.id == "reactive.E040"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")
+        assert cursor.fetchone() is not None  # the check's own question, answered yes here
+
+
+def test_a_database_without_pgvector_gets_a_message_naming_the_fix() -> None:
+    """The extension dropped inside this test's transaction (rolled back after it): a search
+    is a QueryError naming the migration and the extension, not a psycopg traceback."""
+    from reactive.testing import ReactiveClient
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP EXTENSION vector CASCADE")
+    outcome = ReactiveClient().call(
+        "testapp/vectors:search_points", {"index": "by_l2", "vector": [1.0, 0.0, 0.0]}
+    )
+    assert isinstance(outcome.error, QueryError), outcome.error
+    text = str(outcome.error)
+    assert text.startswith("testapp/vectors:search_points: ctx.vector_search('points', 'by_l2')")
+    assert "VectorExtension()" in text and "manage.py migrate" in text
