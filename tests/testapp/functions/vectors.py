@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reactive import action, internal_action, mutation, query, v
+from reactive import action, internal_action, internal_query, mutation, query, v
 
 
 def _filter(pairs: list[list[Any]] | None) -> Any:
@@ -56,6 +56,15 @@ def search_movies(
 ) -> list[dict[str, Any]]:
     """Arguments are loose on purpose: the search itself must refuse bad ones."""
     return ctx.vector_search(table, index, vector=vector, limit=limit, filter=_filter(where))
+
+
+@internal_query
+def search_movies_internal(
+    ctx, vector: list[float], limit: int = 10, genre: str | None = None
+) -> list[dict[str, Any]]:
+    """No rules (internal): the search alone, for bench/vectors.py."""
+    where = None if genre is None else (lambda q: q.eq("genre", genre))
+    return ctx.vector_search("movies", "by_embedding", vector=vector, limit=limit, filter=where)
 
 
 @query
