@@ -155,12 +155,13 @@ def test_bad_input_is_refused_naming_the_function_and_the_field(
 
 
 def test_nan_and_infinity_are_refused() -> None:
-    # NaN and infinity cannot cross the wire as JSON numbers: check the server-side path
-    from reactive.search.vector_query import check_request
-
+    """Convex's wire format carries NaN and infinity (as `$float`); the search refuses them."""
     for bad in (math.nan, math.inf, -math.inf):
-        with pytest.raises(QueryError, match=r"`vector`\[2\] is .*finite numbers"):
-            check_request("p:f", "movies", "by_embedding", [0.0, 0.1, bad] + [0.0] * 253, 10, None)
+        vector = [0.0, 0.1, bad] + [0.0] * (DIMENSIONS - 3)
+        outcome = anon.call(V + "search_movies", {"vector": vector})
+        assert isinstance(outcome.error, QueryError), outcome.error
+        assert str(outcome.error).startswith("testapp/vectors:search_movies: ctx.vector_search(")
+        assert "`vector`[2] is" in str(outcome.error) and "finite numbers" in str(outcome.error)
 
 
 @pytest.mark.parametrize(
@@ -329,3 +330,29 @@ def test_a_table_without_rules_is_searched_without_reading_rows() -> None:
     assert [type(r).__name__ for r in outcome.reads.reads] == ["VectorRead"]
     outcome = alice.call(V + "search_movies", {"vector": [0.1] * DIMENSIONS})
     assert {type(r).__name__ for r in outcome.reads.reads} == {"VectorRead"}  # no row: no get
+
+
+def test_the_embedding_model_loads_without_a_network(tmp_path) -> None:
+    """tests/embeddings.py reads the model from its wheel: in a process with no network
+    (a network namespace of its own) and an empty home (no cache), it still embeds."""
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    unshare = shutil.which("unshare")
+    if unshare is None or subprocess.run([unshare, "-n", "true"], check=False).returncode:
+        pytest.skip("no network namespace can be made here (unshare -n needs root)")
+    root = Path(__file__).resolve().parents[2]
+    code = "from tests.embeddings import embed; print(len(embed(['a cat on a mat'])[0]))"
+    done = subprocess.run(
+        [unshare, "-n", sys.executable, "-c", code],
+        cwd=root,
+        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(DIMENSIONS)
