@@ -19,7 +19,8 @@ sync.py (sync_latency, sync_precision, sync_dedup), write_path.py (write_path, n
 contention.py, scale.py (scale, scale_breakdown), fanout.py (fanout), queries.py
 (held_queries), scheduler.py (scheduler_latency), guard.py (guard_cost), held_back.py
 (held_back), rules.py (rules_cost), search.py (search), mutation.py (mutation_overhead),
-processes.py (processes), floor.py (sync_floor), http_actions.py (http_action_overhead).
+processes.py (processes), floor.py (sync_floor), http_actions.py (http_action_overhead),
+vectors.py (vector_search).
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ TARGETS = [
     ("sync_floor", "uvicorn_200_cpu_ratio", 5.0, "<="),
     ("sync_floor", "uvicorn_no_deflate_10_p50_ms", 2.0, "<="),
     ("sync_floor", "uvicorn_no_deflate_200_cpu_ratio", 5.0, "<="),
+    ("vector_search", "recall_at_10", 0.9, ">="),
+    ("vector_search", "internal_p50_ms", 10.0, "<="),
 ]
 
 
@@ -110,6 +113,7 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
     from .scheduler import scheduler_latency
     from .search import search_latency
     from .sync import sync_dedup, sync_latency, sync_precision
+    from .vectors import vector_search
     from .write_path import notify_cost, write_path
 
     info = _conninfo(db)
@@ -206,6 +210,7 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         ("sync_floor", lambda: sync_floor(db, info, 8799)),
         ("rules_cost", rules_cost),
         ("search", search_latency),
+        ("vector_search", vector_search),
     ]
     # several server processes: granian --workers N behind one port (uvicorn's workers and
     # channels_redis wake-ups for comparison), and N ports on one database

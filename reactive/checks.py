@@ -228,3 +228,36 @@ def check_capture_triggers(
                     )
                 )
     return found
+
+
+@register(Tags.database)
+def check_vector_extension(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[Any]:
+    """reactive.E040: a table declares a vector index, and the database server cannot provide
+    pgvector (checked before `migrate` runs, which would fail on CREATE EXTENSION)."""
+    declared = [t.name for t in tables if t.vector_indexes]
+    if not databases or not declared:
+        return []
+    found: list[Any] = []
+    for alias in databases:
+        connection = connections[alias]
+        available = connection.vendor == "postgresql"
+        if available:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")
+                available = cursor.fetchone() is not None
+        if not available:
+            found.append(
+                Error(
+                    f"Tables {declared} declare vector indexes, and database {alias!r} has no "
+                    "pgvector extension to install.",
+                    hint=(
+                        "Install pgvector on the PostgreSQL server (Debian: "
+                        "postgresql-<version>-pgvector) or use reactive's embedded Postgres, "
+                        "which ships it; see docs/vector-search.md."
+                    ),
+                    id="reactive.E040",
+                )
+            )
+    return found

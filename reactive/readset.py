@@ -1,12 +1,12 @@
 """Read sets and write sets: what a function read and wrote, as data the sync engine consumes.
 
 A read is one of: a document by id (`DocRead`), a range of an index (`IndexRangeRead`), a
-full-text search (`SearchRead`), or a whole table (`TableRead`, for reads the range model cannot
-describe). Index keys are tuples of
-column values in index order, always ending with the creation time (when the table has one) and the
-primary key, so every key is unique. A range bound is a key *prefix* plus inclusivity, compared
-against the same-length prefix of a row's key. A write (`DocWrite`) carries the row's index-column
-values before and after; it overlaps a read if either key falls in the range.
+full-text search (`SearchRead`), a vector search (`VectorRead`), or a whole table (`TableRead`,
+for reads the range model cannot describe). Index keys are tuples of column values in index
+order, always ending with the creation time (when the table has one) and the primary key, so
+every key is unique. A range bound is a key *prefix* plus inclusivity, compared against the
+same-length prefix of a row's key. A write (`DocWrite`) carries the row's index-column values
+before and after; it overlaps a read if either key falls in the range.
 
 Ordering follows Postgres' default for ascending b-tree indexes: NULL sorts after every value.
 Pure module: no Django, no database.
@@ -118,7 +118,51 @@ class SearchRead:
         return any(key_of((old[c],)) != key_of((new[c],)) for c in self.watched)
 
 
-Read = DocRead | IndexRangeRead | TableRead | SearchRead
+@dataclass(frozen=True)
+class VectorRead:
+    """A vector search of ``table``: its result depends on which rows pass ``clauses`` (an OR
+    of ``column == value``; none: every row) and on those rows' vectors, seen through the
+    ``digest`` pseudo-column (a digest of the vector that the change capture carries).
+
+    A write changes it when a row enters or leaves the filter (an insert or delete of a
+    matching row, an update of a filter column across it) or a matching row's vector changes;
+    an update of other columns, or of rows outside the filter, does not. A row lacking a
+    column the test needs counts as a change (conservative)."""
+
+    table: str
+    index: str
+    digest: str
+    clauses: tuple[tuple[str, Any], ...] = ()
+
+    def _matches(self, row: Mapping[str, Any]) -> bool | None:
+        if not self.clauses:
+            return True
+        for column, value in self.clauses:
+            if column not in row:
+                return None
+            if row[column] == value:
+                return True
+        return False
+
+    def changed_by(self, write: DocWrite) -> bool:
+        if write.whole_table:
+            return True
+        before = False if write.old is None else self._matches(write.old)
+        after = False if write.new is None else self._matches(write.new)
+        if before is None or after is None:
+            return True
+        if write.old is None or write.new is None:  # an insert or a delete
+            return before or after
+        if before != after:
+            return True
+        if not before:
+            return False
+        if self.digest not in write.old or self.digest not in write.new:
+            return True
+        return bool(write.old[self.digest] != write.new[self.digest])
+
+
+Read = DocRead | IndexRangeRead | TableRead | SearchRead | VectorRead
 
 
 @dataclass(frozen=True)
@@ -167,6 +211,10 @@ class ReadSet:
                 continue
             if isinstance(read, SearchRead):
                 if read.touched_by(write):
+                    return True
+                continue
+            if isinstance(read, VectorRead):
+                if read.changed_by(write):
                     return True
                 continue
             keys = write.keys_for(read.fields)

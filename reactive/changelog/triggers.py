@@ -29,7 +29,11 @@ from typing import TYPE_CHECKING
 import pgtrigger
 
 from ..db.tables import Table, tables
-from ..search.text_index import DIGEST_SUFFIX
+from ..search.text_index import DIGEST_SUFFIX as TEXT_DIGEST
+from ..search.vector_spec import digest_column
+
+#: The suffix of a vector's digest pseudo-column (`search.vector_spec.digest_column`).
+VECTOR_DIGEST = digest_column("")
 
 if TYPE_CHECKING:
     from django.db import models
@@ -40,16 +44,20 @@ TRIGGER_NAMES = (TRIGGER_NAME, TRUNCATE_TRIGGER_NAME)
 
 
 def key_columns(table: Table) -> list[str]:
-    """The columns captured, old and new: every index's key columns, then each search index's
-    filter columns and the md5 of its search field (a pseudo-column ``<attname>#md5``, so a
-    change of the text is seen without capturing the text)."""
+    """The columns a change carries: every index key column; each search index's filter columns
+    and the md5 of its search field (a pseudo-column ``<attname>#md5``, so a change of the text
+    is seen without capturing the text); each vector index's filter columns and a digest
+    pseudo-column per indexed vector (``<column>#digest``: the md5 of its text, never the
+    vector itself)."""
     cols: list[str] = []
     for index in table.indexes.values():
         for col in index.key_columns:
             if col not in cols:
                 cols.append(col)
-    for spec in table.search_indexes.values():
-        for col in (*spec.filter_columns, spec.digest_column):
+    extra = [(*s.filter_columns, s.digest_column) for s in table.search_indexes.values()]
+    extra += [(*s.filter_columns, s.digest_column) for s in table.vector_indexes.values()]
+    for group in extra:
+        for col in group:
             if col not in cols:
                 cols.append(col)
     return cols
@@ -59,8 +67,10 @@ def _row_json(model: type[models.Model], columns: list[str], row: str) -> str:
     db_columns = {f.attname: f.column for f in model._meta.concrete_fields}
 
     def value(column: str) -> str:
-        if column.endswith(DIGEST_SUFFIX):
-            return f'md5({row}."{db_columns[column.removesuffix(DIGEST_SUFFIX)]}")'
+        if column.endswith(TEXT_DIGEST):
+            return f'md5({row}."{db_columns[column.removesuffix(TEXT_DIGEST)]}")'
+        if column.endswith(VECTOR_DIGEST):
+            return f'md5({row}."{db_columns[column.removesuffix(VECTOR_DIGEST)]}"::text)'
         return f'{row}."{db_columns[column]}"'
 
     parts = ", ".join(f"'{c}', {value(c)}" for c in columns)

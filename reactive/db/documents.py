@@ -10,6 +10,7 @@ would reject is a `DocumentValidationError` naming the table and field, before a
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +21,7 @@ from django.utils import timezone
 from .. import ids
 from ..errors import DocumentValidationError, InvalidId
 from ..search.text_index import text_digest
+from ..search.vector_spec import digest, is_vector_field
 from ..values import UNDEFINED, Int64
 from .tables import Table, tables
 
@@ -66,18 +68,24 @@ def to_document(table: Table, obj: models.Model) -> dict[str, Any]:
             value = str(value)
         elif isinstance(field, models.BinaryField) and value is not None:
             value = bytes(value)
+        elif value is not None and is_vector_field(field):
+            value = [float(x) for x in value]
         doc[key] = value
     return table.shape(doc, obj) if table.shape is not None else doc
 
 
 def row_values(table: Table, obj: models.Model) -> dict[str, Any]:
     """Column → value for every column the change log captures (for write sets): the index
-    keys, and each search index's filter columns and text digest."""
+    keys, each search index's filter columns and text digest, and each vector index's filter
+    columns and vector digest."""
     columns = {c for index in table.indexes.values() for c in index.key_columns}
     row = {c: getattr(obj, c) for c in columns}
     for spec in table.search_indexes.values():
         row.update((c, getattr(obj, c)) for c in spec.filter_columns)
         row[spec.digest_column] = text_digest(getattr(obj, spec.search_column))
+    for vspec in table.vector_indexes.values():
+        row.update((c, getattr(obj, c)) for c in vspec.filter_columns)
+        row[vspec.digest_column] = digest(getattr(obj, vspec.column))
     return row
 
 
@@ -113,7 +121,24 @@ def column_value(table: Table, key: str, value: Any, *, where: str = "value") ->
     return _to_python(table, key, field, value)
 
 
+def _vector(table: Table, key: str, field: models.Field[Any, Any], value: Any) -> list[float]:
+    """A vector field's value: a list of finite numbers of the field's size."""
+    if not isinstance(value, (list, tuple)):
+        raise _invalid(table, key, f"expected a list of numbers, not {type(value).__name__}")
+    if any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in value):
+        raise _invalid(table, key, "expected a list of numbers")
+    floats = [float(x) for x in value]
+    if not all(math.isfinite(x) for x in floats):
+        raise _invalid(table, key, "a vector holds finite numbers only (no NaN or infinity)")
+    size = getattr(field, "dimensions", None)
+    if size is not None and len(floats) != size:
+        raise _invalid(table, key, f"expected {size} numbers, got {len(floats)}")
+    return floats
+
+
 def _to_python(table: Table, key: str, field: models.Field[Any, Any], value: Any) -> Any:
+    if is_vector_field(field):
+        return _vector(table, key, field, value)
     if isinstance(field, (models.IntegerField, models.AutoField)) and isinstance(value, float):
         if not value.is_integer():
             raise _invalid(table, key, f"{value!r} is not an integer")

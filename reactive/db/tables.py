@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 from .. import ids
 from ..errors import ConfigurationError, UnknownTable
 from ..search.text_index import SearchIndex, SearchIndexSpec, search_specs
+from ..search.vector_spec import VectorSpec, is_vector_field, vector_specs
 
 if TYPE_CHECKING:
     from django.db import models
@@ -55,6 +56,7 @@ class Table:
     _indexes: dict[str, Index] | None = None
     _fields: dict[str, Any] | None = None
     _search_indexes: dict[str, SearchIndexSpec] | None = None
+    _vector_indexes: dict[str, VectorSpec] | None = None
 
     @property
     def pk_column(self) -> str:
@@ -123,20 +125,37 @@ class Table:
         for name in (f.lstrip("-") for f in index.fields):
             if name == self.creation_field:
                 keys.append("_creationTime")
-            elif name in by_field:
+            elif name in by_field and not is_vector_field(self.fields[by_field[name]]):
                 keys.append(by_field[name])
             else:
                 return None
         return tuple(keys)
 
+    def _is_vector_index(self, index: Any) -> bool:
+        names = {f.lstrip("-") for f in getattr(index, "fields", ()) or ()}
+        by_name = {f.name: f for f in self.model._meta.concrete_fields}
+        return hasattr(index, "vector_field") or any(
+            is_vector_field(by_name[n]) for n in names if n in by_name
+        )
+
     def unusable_indexes(self) -> list[str]:
         """Named model indexes that ``with_index`` cannot use (expressions, partial indexes,
-        excluded fields)."""
+        excluded fields); vector indexes serve ``vector_search`` instead."""
         return [
             i.name
             for i in self.model._meta.indexes
-            if i.name and not isinstance(i, SearchIndex) and self._index_fields(i) is None
+            if i.name
+            and not isinstance(i, SearchIndex)
+            and self._index_fields(i) is None
+            and not self._is_vector_index(i)
         ]
+
+    @property
+    def vector_indexes(self) -> dict[str, VectorSpec]:
+        """Index name → `VectorSpec`: the model's ``VectorIndex`` declarations, checked."""
+        if self._vector_indexes is None:
+            self._vector_indexes = vector_specs(self)
+        return self._vector_indexes
 
     def _build_indexes(self) -> dict[str, Index]:
         tail = self._tail()
@@ -228,6 +247,7 @@ class TableRegistry:
             capture=capture,
         )
         table.search_indexes  # noqa: B018  (checked now: a bad declaration fails registration)
+        table.vector_indexes  # noqa: B018  (checked now: a mistake fails at startup)
         with self._lock:
             old = self._by_name.get(name)
             if old is not None and old.model.__qualname__ != model.__qualname__:

@@ -21,11 +21,16 @@ from asgiref.sync import SyncToAsync
 from django.db import connections
 
 from ..errors import NotAllowedHere
-from .registry import Kind
+from ..search.vector_query import vector_search
+from ..validators import CompiledArgs, CompiledReturns
+from .registry import Kind, RegisteredFunction
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     from ..auth import Auth
     from ..db.interface import DocumentReader, DocumentWriter
+    from ..readset import ReadSet
     from ..scheduler.schedule import Scheduler
     from .logs import FunctionLog
     from .references import FunctionReference
@@ -100,6 +105,25 @@ class QueryCtx(BaseCtx):
     db: DocumentReader = field(default=None, repr=False)  # type: ignore[assignment]
     now: float = 0.0
     random: random.Random = field(default_factory=random.Random, repr=False)
+    #: The call's read set, where ``vector_search`` records what it read.
+    _reads: ReadSet | None = field(default=None, repr=False)
+
+    def vector_search(
+        self,
+        table: str,
+        index: str,
+        *,
+        vector: Sequence[float],
+        limit: int = 10,
+        filter: Callable[[Any], Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        """``[{"_id", "_score"}]`` of the ``limit`` (1..256) rows of ``table`` nearest
+        ``vector`` in vector index ``index``, best first, among those ``filter`` keeps
+        (``lambda q: q.or_(q.eq("genre", "a"), q.eq("genre", "b"))``) and ``ctx.db`` lets this
+        caller read. Reactive: a subscription re-runs when a write can change the result."""
+        return vector_search(
+            self.db, self._reads, self.path, table, index, vector=vector, limit=limit, filter=filter
+        )
 
 
 @dataclass
@@ -117,6 +141,52 @@ class MutationCtx(QueryCtx):
 class ActionCtx(BaseCtx):
     #: run_after / run_at / cancel, each committed at once (an action has no transaction).
     scheduler: Scheduler = field(default=None, repr=False)  # type: ignore[assignment]
+    #: Whether the action is internal: its vector searches then read as an internal query.
+    _internal: bool = field(default=False, repr=False)
+
+    def vector_search(
+        self,
+        table: str,
+        index: str,
+        *,
+        vector: Sequence[float],
+        limit: int = 10,
+        filter: Callable[[Any], Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Convex's ``ctx.vectorSearch``: ``[{"_id", "_score"}]``, best first (see
+        `QueryCtx.vector_search`). It runs as a query of its own, through the executor: one
+        read-only snapshot, the call's limits, and the rules of a public query for this
+        caller (an internal action's search reads as an internal query)."""
+
+        def search(ctx: QueryCtx) -> list[dict[str, Any]]:
+            return ctx.vector_search(table, index, vector=vector, limit=limit, filter=filter)
+
+        fn = RegisteredFunction(
+            kind=Kind.QUERY,
+            handler=search,
+            internal=self._internal,
+            args=CompiledArgs(lambda args: {}, accepts_any=False),
+            returns=CompiledReturns(None),
+            path=self.path,
+            inline=True,
+        )
+        result: list[dict[str, Any]] = self._call(fn, {}, Kind.QUERY)
+        return result
+
+    async def avector_search(
+        self,
+        table: str,
+        index: str,
+        *,
+        vector: Sequence[float],
+        limit: int = 10,
+        filter: Callable[[Any], Any] | None = None,
+    ) -> list[dict[str, Any]]:
+        """`vector_search` for an async action."""
+        result: list[dict[str, Any]] = await run_off_loop(
+            self.vector_search, table, index, vector=vector, limit=limit, filter=filter
+        )
+        return result
 
     def run_mutation(self, ref: FunctionReference | str, args: dict[str, Any] | None = None) -> Any:
         """Run a mutation in its own transaction."""

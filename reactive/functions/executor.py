@@ -279,7 +279,12 @@ def _run_action(
     limits = reactive_settings.LIMITS
     scheduler = Scheduler(path=path, using=using, now=None, tally=Tally(), in_transaction=False)
     ctx = ActionCtx(
-        auth=Auth(identity), log=FunctionLog(path), path=path, _call=caller, scheduler=scheduler
+        auth=Auth(identity),
+        log=FunctionLog(path),
+        path=path,
+        _call=caller,
+        scheduler=scheduler,
+        _internal=fn.internal,
     )
     started = time.monotonic()
     if fn.is_async:

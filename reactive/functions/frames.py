@@ -86,6 +86,7 @@ def make_ctx(
         _call=caller,
         now=frame.now,
         random=random.Random(frame.seed),
+        _reads=frame.reads,
     )
     if fn.kind is Kind.MUTATION:
         assert frame.writes is not None

@@ -103,6 +103,9 @@ class RegisteredFunction(Generic[P, R]):
     #: An HTTP action (`reactive.http`): it takes the request, not arguments, and runs only
     #: when a request reaches its route (never through /api, the WebSocket or ``ctx.run_*``).
     http: bool = False
+    #: Not in the registry: a query a ctx method of an action runs through the executor
+    #: (``ActionCtx.vector_search``); server callers only, under its ``path`` (the action's).
+    inline: bool = False
 
     @property
     def visibility(self) -> str:
@@ -175,6 +178,8 @@ registry = FunctionRegistry()
 
 def resolve(ref: FunctionReference | str, *, from_client: bool) -> tuple[str, AnyFunction]:
     """Find the function for a reference or path; internal ones only for server callers."""
+    if isinstance(ref, RegisteredFunction) and ref.inline and not from_client:
+        return ref.path or "", ref
     if isinstance(ref, FunctionReference):
         path, want_internal = ref.path, ref.internal
     elif isinstance(ref, str):

@@ -104,6 +104,15 @@ class RulesReader:
         kept = [checker.mask(table, d) for d in page["page"] if checker.readable(table, d)]
         return {**page, "page": kept}
 
+    # -- for searches (``ctx.vector_search`` asks before reading rows by id) -------------------
+    def unrestricted(self, table: str) -> bool:
+        """Whether the caller may read every row and field of ``table``."""
+        return self._checker.unrestricted(tables.get(table))
+
+    def hidden_fields(self, table: str) -> frozenset[str]:
+        """The fields of ``table`` hidden from the caller (a search may not filter on them)."""
+        return self._checker.hidden(tables.get(table))
+
     def __getattr__(self, name: str) -> Any:
         if name in WRITES:  # in a query: the inner reader's NotAllowedHere
             return getattr(self._inner, name)

@@ -6,10 +6,11 @@ import uuid
 
 from django.contrib.auth.models import User
 from django.db import models
+from pgvector.django import VectorField
 
 from reactive import register_table, table
 from reactive.models import ReactiveModel
-from reactive.search import SearchIndex
+from reactive.search import SearchIndex, VectorIndex
 
 
 @table("channels")
@@ -200,3 +201,50 @@ class Memo(ReactiveModel):
 
     class Meta:
         indexes = [SearchIndex(name="memos_search_body", search_field="body")]
+
+
+# -- vector search (tests/integration/test_vector_*.py; embeddings: tests/embeddings.py) -------
+
+
+@table("movies")
+class Movie(ReactiveModel):
+    """A 256-dimensional cosine index filtered by genre and owner; rules hide draft movies of
+    other owners (tests/testapp/rules.py)."""
+
+    title = models.CharField(max_length=200)
+    genre = models.CharField(max_length=32)
+    owner = models.CharField(max_length=64, default="")
+    draft = models.BooleanField(default=False)
+    year = models.IntegerField(default=2000)
+    embedding = VectorField(dimensions=256, null=True)
+
+    class Meta:
+        indexes = [
+            VectorIndex(
+                name="movies_by_embedding",
+                vector_field="embedding",
+                dimensions=256,
+                filter_fields=["genre", "owner"],
+            ),
+        ]
+
+
+@table("points")
+class Point(ReactiveModel):
+    """Small vectors with an l2 and an inner-product index, for exact scores."""
+
+    tag = models.CharField(max_length=32, default="")
+    vec = VectorField(dimensions=3)
+
+    class Meta:
+        indexes = [
+            VectorIndex(
+                name="points_by_l2",
+                vector_field="vec",
+                dimensions=3,
+                distance="l2",
+                filter_fields=["tag"],
+            ),
+            VectorIndex(name="points_by_ip", vector_field="vec", dimensions=3, distance="ip"),
+            VectorIndex(name="points_by_cosine", vector_field="vec", dimensions=3),
+        ]

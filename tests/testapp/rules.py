@@ -86,3 +86,15 @@ rules.table(
     read_filter=_memos_visible,
     hide=lambda ctx: ("body",) if me(ctx) == "nosy" else (),
 )
+
+
+def _movies_visible(ctx: Any) -> Q | bool:
+    subject = me(ctx)
+    return Q(draft=False) if subject is None else Q(draft=False) | Q(owner=subject)
+
+
+rules.table(
+    "movies",
+    read_filter=_movies_visible,
+    hide=lambda ctx: ("owner",) if me(ctx) is None else (),
+)
