@@ -1,10 +1,10 @@
 """The `ctx` a function receives: QueryCtx, MutationCtx and ActionCtx.
 
-| ctx             | db            | run_query     | run_mutation | run_action |
-|-----------------|---------------|---------------|--------------|------------|
-| QueryCtx        | reader        | same snapshot | —            | —          |
-| MutationCtx     | reader+writer | same txn      | savepoint    | —          |
-| ActionCtx       | —             | new txn       | new txn      | yes        |
+| ctx             | db            | run_query     | run_mutation | run_action | storage         |
+|-----------------|---------------|---------------|--------------|------------|-----------------|
+| QueryCtx        | reader        | same snapshot | —            | —          | urls, metadata  |
+| MutationCtx     | reader+writer | same txn      | savepoint    | —          | + upload, delete|
+| ActionCtx       | —             | new txn       | new txn      | yes        | + store, get    |
 
 `ctx.now` (ms since the epoch) is frozen for each attempt of a query or mutation and `ctx.random`
 is seeded once per call, so a retried mutation sees a consistent world. Calling a function kind
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..auth import Auth
     from ..db.interface import DocumentReader, DocumentWriter
     from ..scheduler.schedule import Scheduler
+    from ..storage.api import ActionStorage, StorageReader, StorageWriter
     from .logs import FunctionLog
     from .references import FunctionReference
 
@@ -98,6 +99,8 @@ class BaseCtx:
 @dataclass
 class QueryCtx(BaseCtx):
     db: DocumentReader = field(default=None, repr=False)  # type: ignore[assignment]
+    #: get_url / get_metadata (reads of `_storage`, so queries stay reactive).
+    storage: StorageReader = field(default=None, repr=False)  # type: ignore[assignment]
     now: float = 0.0
     random: random.Random = field(default_factory=random.Random, repr=False)
 
@@ -107,6 +110,8 @@ class MutationCtx(QueryCtx):
     db: DocumentWriter = field(default=None, repr=False)  # type: ignore[assignment]
     #: run_after / run_at / cancel, written in this mutation's transaction.
     scheduler: Scheduler = field(default=None, repr=False)  # type: ignore[assignment]
+    #: ... and generate_upload_url / delete (the bytes go when the mutation commits).
+    storage: StorageWriter = field(default=None, repr=False)  # type: ignore[assignment]
 
     def run_mutation(self, ref: FunctionReference | str, args: dict[str, Any] | None = None) -> Any:
         """Run a mutation in a savepoint: if it raises, only its writes roll back."""
@@ -117,6 +122,8 @@ class MutationCtx(QueryCtx):
 class ActionCtx(BaseCtx):
     #: run_after / run_at / cancel, each committed at once (an action has no transaction).
     scheduler: Scheduler = field(default=None, repr=False)  # type: ignore[assignment]
+    #: ... and store / get (the file's bytes); delete commits at once.
+    storage: ActionStorage = field(default=None, repr=False)  # type: ignore[assignment]
 
     def run_mutation(self, ref: FunctionReference | str, args: dict[str, Any] | None = None) -> Any:
         """Run a mutation in its own transaction."""

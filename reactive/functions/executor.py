@@ -25,6 +25,7 @@ from ..conf import reactive_settings
 from ..errors import ConflictError, FunctionError, FunctionNotFound, LimitExceeded, NotAllowedHere
 from ..readset import ReadSet, WriteSet
 from ..scheduler.schedule import Scheduler, Tally
+from ..storage.api import ActionStorage
 from ..transactions.retry import RetryTransaction, in_transaction, run_in_transaction
 from . import ledger
 from .attempt import Attempt
@@ -262,7 +263,12 @@ def _run_action(
     limits = reactive_settings.LIMITS
     scheduler = Scheduler(path=path, using=using, now=None, tally=Tally(), in_transaction=False)
     ctx = ActionCtx(
-        auth=Auth(identity), log=FunctionLog(path), path=path, _call=caller, scheduler=scheduler
+        auth=Auth(identity),
+        log=FunctionLog(path),
+        path=path,
+        _call=caller,
+        scheduler=scheduler,
+        storage=ActionStorage(path, None, using),
     )
     started = time.monotonic()
     if fn.is_async:

@@ -24,6 +24,7 @@ from ..db.writer import DatabaseWriter
 from ..limits import Budget
 from ..readset import ReadSet, WriteSet
 from ..scheduler.schedule import Scheduler, Tally
+from ..storage.api import StorageReader, StorageWriter
 from .context import MutationCtx, QueryCtx
 from .logs import FunctionLog
 from .registry import AnyFunction, Kind
@@ -101,7 +102,8 @@ def make_ctx(
         scheduler = Scheduler(
             path=path, using=using, now=frame.now, tally=frame.tally, in_transaction=True
         )
-        ctx: QueryCtx = MutationCtx(db=db, scheduler=scheduler, **common)
+        storage = StorageWriter(path, db, using)
+        ctx: QueryCtx = MutationCtx(db=db, scheduler=scheduler, storage=storage, **common)
         apply_wrappers(ctx, fn)
         return ctx
     db_reader = DatabaseReader(
@@ -112,6 +114,6 @@ def make_ctx(
         journal=frame.journal,
     )
     frame.reader = db_reader
-    ctx = QueryCtx(db=db_reader, **common)
+    ctx = QueryCtx(db=db_reader, storage=StorageReader(path, db_reader, using), **common)
     apply_wrappers(ctx, fn)
     return ctx

@@ -1,0 +1,57 @@
+"""The public origin of the absolute URLs that ``ctx.storage`` makes.
+
+``REACTIVE["STORAGE"]["base_url"]`` when set; otherwise the origin of the request or WebSocket
+that made the call, which the transports record here (`remember_request`, `remember_scope`)
+before running it: a context variable, so every call started from that request sees it, in
+whichever worker thread it runs. A call with neither (a scheduled function, a command) cannot
+make an absolute URL and says so.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import Any
+
+from django.conf import settings
+from django.http.request import split_domain_port, validate_host
+
+from ..conf import reactive_settings
+from ..errors import NotAllowedHere
+
+_origin: ContextVar[str | None] = ContextVar("reactive_storage_origin", default=None)
+
+
+def remember_request(request: Any) -> None:
+    """Record an HTTP request's origin (``scheme://host``) for the calls it makes."""
+    try:
+        _origin.set(f"{request.scheme}://{request.get_host()}")
+    except Exception:  # a Host header ALLOWED_HOSTS refuses: no origin from it
+        _origin.set(None)
+
+
+def remember_scope(scope: Any) -> None:
+    """Record a WebSocket's origin (its Host header, http or https) for the calls it makes."""
+    host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
+    scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
+    _origin.set(f"{scheme}://{host}" if _allowed(host) else None)
+
+
+def _allowed(host: str) -> bool:
+    """Whether Django would serve ``host`` (ALLOWED_HOSTS, as `HttpRequest.get_host` checks)."""
+    domain, _port = split_domain_port(host)
+    allowed = list(settings.ALLOWED_HOSTS)
+    if settings.DEBUG and not allowed:
+        allowed = [".localhost", "127.0.0.1", "[::1]"]  # Django's own for DEBUG
+    return bool(domain) and validate_host(domain, allowed)
+
+
+def base_url(path: str) -> str:
+    """The origin to put before the absolute URLs made by the call at ``path``."""
+    configured = reactive_settings.STORAGE.base_url
+    found = configured or _origin.get()
+    if not found:
+        raise NotAllowedHere(
+            f"{path}: ctx.storage cannot make an absolute URL here (no calling request): set "
+            'REACTIVE["STORAGE"]["base_url"] to the public origin, e.g. "https://api.example.com"'
+        )
+    return found.rstrip("/")
