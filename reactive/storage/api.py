@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.db import close_old_connections
 
 from ..conf import reactive_settings
 from ..errors import DocumentNotFound, InvalidId, NotAllowedHere
@@ -34,6 +35,20 @@ _WHERE = {
     "store": "actions",
     "get": "actions",
 }
+
+
+def _off_loop(fn: Any) -> Any:
+    """``fn`` as a coroutine function run in a worker thread, whose connections are closed
+    around it as Django closes them around a request (stale or past ``CONN_MAX_AGE``)."""
+
+    def run(*args: Any) -> Any:
+        close_old_connections()
+        try:
+            return fn(*args)
+        finally:
+            close_old_connections()
+
+    return sync_to_async(run, thread_sensitive=False)
 
 
 class StorageReader:
@@ -120,24 +135,22 @@ class ActionStorage(StorageWriter):
         return None if row is None else files.read_all(row.name)
 
     async def astore(self, data: Any, content_type: str | None = None) -> str:
-        return str(await sync_to_async(self.store, thread_sensitive=False)(data, content_type))
+        return str(await _off_loop(self.store)(data, content_type))
 
     async def aget(self, storage_id: str) -> bytes | None:
-        result: bytes | None = await sync_to_async(self.get, thread_sensitive=False)(storage_id)
+        result: bytes | None = await _off_loop(self.get)(storage_id)
         return result
 
     async def aget_url(self, storage_id: str) -> str | None:
-        url: str | None = await sync_to_async(self.get_url, thread_sensitive=False)(storage_id)
+        url: str | None = await _off_loop(self.get_url)(storage_id)
         return url
 
     async def aget_metadata(self, storage_id: str) -> dict[str, Any] | None:
-        meta: dict[str, Any] | None = await sync_to_async(
-            self.get_metadata, thread_sensitive=False
-        )(storage_id)
+        meta: dict[str, Any] | None = await _off_loop(self.get_metadata)(storage_id)
         return meta
 
     async def agenerate_upload_url(self) -> str:
-        return str(await sync_to_async(self.generate_upload_url, thread_sensitive=False)())
+        return str(await _off_loop(self.generate_upload_url)())
 
     async def adelete(self, storage_id: str) -> None:
-        await sync_to_async(self.delete, thread_sensitive=False)(storage_id)
+        await _off_loop(self.delete)(storage_id)

@@ -163,3 +163,11 @@ class Link(ReactiveModel):
 
     n = models.IntegerField()
     stop = models.IntegerField()
+
+
+@table("attachments")
+class Attachment(ReactiveModel):
+    """A file a user attached: its name and its `_storage` id (file storage tests)."""
+
+    name = models.CharField(max_length=200)
+    file = models.CharField(max_length=64)

@@ -1,0 +1,157 @@
+"""File storage through the executor: ctx.storage in each kind of function, `_storage`
+documents, transactional deletes, and what each kind may not do (reactive.storage)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any
+
+import pytest
+
+from reactive import ids
+from reactive.errors import (
+    ArgumentValidationError,
+    DocumentNotFound,
+    InvalidId,
+    NotAllowedHere,
+    RequestError,
+)
+from reactive.storage import files, rows
+from tests.storage_support import F, stored_files
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BASE = "https://files.example.com"
+
+
+@pytest.fixture(autouse=True)
+def _base_url(settings: Any) -> None:
+    settings.REACTIVE = {**settings.REACTIVE, "STORAGE": {"base_url": BASE + "/"}}
+
+
+def b64sha(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def test_store_in_an_action_then_read_it_every_way(client):
+    before = stored_files()
+    id = client.action(F + "store_text", {"text": "hello files", "contentType": "text/plain"})
+    assert ids.pk_of("_storage", id) is not None
+    assert len(stored_files() - before) == 1
+
+    doc = client.query(F + "file_doc", {"id": id})
+    assert set(doc) == {"_id", "_creationTime", "sha256", "size", "contentType"}
+    assert doc["_id"] == id and doc["sha256"] == b64sha(b"hello files")
+    assert doc["size"] == 11.0 and isinstance(doc["size"], float)
+    assert doc["contentType"] == "text/plain"
+    assert client.query(F + "listed")[-1] == doc
+
+    meta = {"storageId": id, "sha256": doc["sha256"], "size": 11.0, "contentType": "text/plain"}
+    assert client.query(F + "metadata", {"id": id}) == meta
+    assert client.query(F + "url", {"id": id}) == f"{BASE}/api/storage/{id}"
+    assert client.action(F + "read", {"id": id}) == b"hello files"
+    details = client.action(F + "action_details", {"id": id})
+    assert details == {"url": f"{BASE}/api/storage/{id}", "metadata": meta}
+
+    client.action(F + "action_delete", {"id": id})
+    assert client.action(F + "read", {"id": id}) is None
+    assert client.query(F + "url", {"id": id}) is None
+    assert client.query(F + "metadata", {"id": id}) is None
+    assert stored_files() == before
+
+
+def test_a_file_without_a_content_type_has_none(client):
+    id = client.action(F + "store_text", {"text": ""})
+    doc = client.query(F + "file_doc", {"id": id})
+    assert "contentType" not in doc and doc["size"] == 0.0 and doc["sha256"] == b64sha(b"")
+    assert client.query(F + "metadata", {"id": id})["contentType"] is None
+
+
+def test_an_async_action_stores_and_reads(client):
+    out = client.action(F + "store_async", {"text": "async bytes"})
+    assert out["bytes"] == b"async bytes"
+    assert client.query(F + "file_doc", {"id": out["id"]})["contentType"] == "text/plain"
+
+
+def test_a_mutation_that_rolls_back_deletes_nothing(client):
+    id = client.action(F + "store_text", {"text": "keep me"})
+    name = rows.find(id).name
+    out = client.call(F + "delete", {"id": id, "fail": True})
+    assert out.error is not None and "rolled back after the delete" in out.error.message
+    assert client.action(F + "read", {"id": id}) == b"keep me"
+    assert name in {f"reactive-storage/{n}" for n in stored_files()}
+
+    client.mutation(F + "delete", {"id": id})
+    assert client.query(F + "file_doc", {"id": id}) is None
+    assert name not in {f"reactive-storage/{n}" for n in stored_files()}
+    out = client.call(F + "delete", {"id": id})
+    assert isinstance(out.error, DocumentNotFound)
+    assert f"testapp/files:delete: ctx.storage.delete: no file {id}" in out.error.message
+
+
+def test_storage_ids_are_checked(client):
+    other = ids.encode_id("counters", 1)
+    out = client.call(F + "url", {"id": other})
+    assert isinstance(out.error, ArgumentValidationError)
+    assert "testapp/files:url" in out.error.message and "id" in out.error.message
+    out = client.call(F + "metadata", {"id": other})
+    assert isinstance(out.error, InvalidId)
+    out = client.call(F + "metadata", {"id": "not-an-id"})
+    assert isinstance(out.error, InvalidId)
+    missing = ids.encode_id("_storage", 10**12)
+    assert client.query(F + "metadata", {"id": missing}) is None
+    assert client.query(F + "url", {"id": missing}) is None
+
+
+@pytest.mark.parametrize(
+    "path, what, message",
+    [
+        (
+            "misuse_in_query",
+            "upload_url",
+            "ctx.storage.generate_upload_url is only available in mutations and actions",
+        ),
+        ("misuse_in_query", "delete", "ctx.storage.delete is only available in mutations"),
+        ("misuse_in_query", "store", "ctx.storage.store is only available in actions"),
+        ("misuse_in_mutation", "store", "ctx.storage.store is only available in actions"),
+        ("misuse_in_mutation", "x", "ctx.storage.get is only available in actions"),
+    ],
+)
+def test_each_kind_has_convexs_share_of_the_api(client, path, what, message):
+    out = client.call(F + path, {"what": what})
+    assert isinstance(out.error, NotAllowedHere), out.error
+    assert out.error.message.startswith(f"testapp/files:{path}: {message}")
+
+
+def test_an_upload_url_needs_an_origin(client, settings):
+    url = client.mutation(F + "generate_upload_url")
+    assert url.startswith(f"{BASE}/api/storage/upload?token=")
+    settings.REACTIVE = {**settings.REACTIVE, "STORAGE": {}}
+    out = client.call(F + "generate_upload_url")
+    assert isinstance(out.error, NotAllowedHere)
+    assert 'set REACTIVE["STORAGE"]["base_url"]' in out.error.message
+
+
+def test_store_refuses_what_is_not_bytes_and_what_is_too_big(client, settings):
+    settings.REACTIVE = {**settings.REACTIVE, "STORAGE": {"max_file_bytes": 1000}}
+    before = stored_files()
+    out = client.call(F + "store_zeros", {"size": 1001})
+    assert out.error is not None and "over 1000 bytes" in out.error.message
+    assert "testapp/files:store_zeros: ctx.storage.store" in out.error.message
+    assert client.action(F + "store_zeros", {"size": 1000})
+    assert len(stored_files() - before) == 1
+    with pytest.raises(TypeError, match="expected bytes or a binary file-like"):
+        files.write("text", "t")
+
+
+def test_a_row_that_cannot_be_inserted_leaves_no_file():
+    before = stored_files()
+    first = files.write(b"one", "t")
+    rows.insert(first, None, ("nonce-x", 1e15))
+    second = files.write(b"two", "t")
+    assert len(stored_files() - before) == 2
+    with pytest.raises(RequestError) as caught:
+        rows.insert(second, None, ("nonce-x", 1e15))  # the URL's nonce was used
+    assert caught.value.status == 409
+    assert len(stored_files() - before) == 1
