@@ -22,9 +22,9 @@ from django.db import close_old_connections
 from ..conf import reactive_settings
 from ..errors import DocumentNotFound, InvalidId, NotAllowedHere
 from . import files, rows
+from .files_table import TABLE
 from .origin import base_url
 from .signing import make_token
-from .files_table import TABLE
 
 UPLOAD_PATH = "/api/storage/upload"
 SERVE_PATH = "/api/storage/"
