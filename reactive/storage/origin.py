@@ -1,10 +1,12 @@
 """The public origin of the absolute URLs that ``ctx.storage`` makes.
 
-``REACTIVE["STORAGE"]["base_url"]`` when set; otherwise the origin of the request or WebSocket
+``REACTIVE["STORAGE"]["base_url"]`` when set. Otherwise the origin of the request or WebSocket
 that made the call, which the transports record here (`remember_request`, `remember_scope`)
 before running it: a context variable, so every call started from that request sees it, in
-whichever worker thread it runs. A call with neither (a scheduled function, a command) cannot
-make an absolute URL and says so.
+whichever worker thread it runs. A call run for no request of its own (a subscription re-run by
+the sync engine, a scheduled function) gets the origin this process last recorded: a host
+ALLOWED_HOSTS accepts, but not necessarily the one its client used, which is why production
+sets ``base_url``. A process that has recorded none cannot make an absolute URL and says so.
 """
 
 from __future__ import annotations
@@ -19,21 +21,28 @@ from ..conf import reactive_settings
 from ..errors import NotAllowedHere
 
 _origin: ContextVar[str | None] = ContextVar("reactive_storage_origin", default=None)
+_last: list[str] = []  # the origin this process recorded last (one element, once there is one)
+
+
+def _record(origin: str | None) -> None:
+    _origin.set(origin)
+    if origin is not None:
+        _last[:] = [origin]
 
 
 def remember_request(request: Any) -> None:
     """Record an HTTP request's origin (``scheme://host``) for the calls it makes."""
     try:
-        _origin.set(f"{request.scheme}://{request.get_host()}")
+        _record(f"{request.scheme}://{request.get_host()}")
     except Exception:  # a Host header ALLOWED_HOSTS refuses: no origin from it
-        _origin.set(None)
+        _record(None)
 
 
 def remember_scope(scope: Any) -> None:
     """Record a WebSocket's origin (its Host header, http or https) for the calls it makes."""
     host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1")
     scheme = "https" if scope.get("scheme") in ("wss", "https") else "http"
-    _origin.set(f"{scheme}://{host}" if _allowed(host) else None)
+    _record(f"{scheme}://{host}" if _allowed(host) else None)
 
 
 def _allowed(host: str) -> bool:
@@ -48,10 +57,10 @@ def _allowed(host: str) -> bool:
 def base_url(path: str) -> str:
     """The origin to put before the absolute URLs made by the call at ``path``."""
     configured = reactive_settings.STORAGE.base_url
-    found = configured or _origin.get()
+    found = configured or _origin.get() or (_last[0] if _last else None)
     if not found:
         raise NotAllowedHere(
-            f"{path}: ctx.storage cannot make an absolute URL here (no calling request): set "
+            f"{path}: ctx.storage cannot make an absolute URL here (no request seen yet): set "
             'REACTIVE["STORAGE"]["base_url"] to the public origin, e.g. "https://api.example.com"'
         )
     return found.rstrip("/")
