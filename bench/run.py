@@ -19,7 +19,7 @@ sync.py (sync_latency, sync_precision, sync_dedup), write_path.py (write_path, n
 contention.py, scale.py (scale, scale_breakdown), fanout.py (fanout), queries.py
 (held_queries), scheduler.py (scheduler_latency), guard.py (guard_cost), held_back.py
 (held_back), rules.py (rules_cost), mutation.py (mutation_overhead),
-processes.py (processes), floor.py (sync_floor).
+processes.py (processes), floor.py (sync_floor), storage.py (storage_throughput).
 """
 
 from __future__ import annotations
@@ -107,6 +107,7 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
     from .rules import rules_cost
     from .scale import memory_breakdown, scale, start_variant
     from .scheduler import scheduler_latency
+    from .storage import clean_media, storage_throughput
     from .sync import sync_dedup, sync_latency, sync_precision
     from .write_path import notify_cost, write_path
 
@@ -202,6 +203,16 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         ("guard_cost", guard_cost),
         ("sync_floor", lambda: sync_floor(db, info, 8799)),
         ("rules_cost", rules_cost),
+    ]
+
+    def storage_step(kind: str) -> dict[str, Any]:
+        try:
+            return _with_server(kind, db, 8799, storage_throughput)
+        finally:
+            clean_media()
+
+    steps += [
+        (f"storage_throughput.{k}", lambda k=k: storage_step(k)) for k in ("daphne", "uvicorn")
     ]
     # several server processes: granian --workers N behind one port (uvicorn's workers and
     # channels_redis wake-ups for comparison), and N ports on one database

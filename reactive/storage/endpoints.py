@@ -11,6 +11,7 @@ Both answer any origin (CORS): the URLs are bearer capabilities, used without co
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import AsyncIterator, Generator
 from typing import Any
 
@@ -25,6 +26,8 @@ from . import files, ranges, rows
 from .signing import Token, read_token
 
 _DONE = object()
+#: The share of uploads that also delete expired used tokens (a statement each time otherwise).
+PRUNE_EVERY = 1 / 64
 
 
 def _json(data: Any, status: int = 200) -> HttpResponse:
@@ -48,8 +51,11 @@ def _cors(request: HttpRequest, response: HttpResponse | StreamingHttpResponse) 
     return response
 
 
-def _store(request: HttpRequest, token: Token, limit: int) -> str:
-    if rows.token_used(token.nonce):  # before reading a byte of a body that must be refused
+def _store(request: HttpRequest, token: Token, limit: int, declared: int | None) -> str:
+    # A used URL is refused by the row's transaction in any case; a large (or unknown) body
+    # is checked first too, so as not to write megabytes only to delete them.
+    large = declared is None or declared > reactive_settings.STORAGE.chunk_bytes
+    if large and rows.token_used(token.nonce):
         raise RequestError("UploadUrlUsed", "The upload URL was already used", 409)
     try:
         written = files.write(request, "upload", limit)
@@ -57,7 +63,8 @@ def _store(request: HttpRequest, token: Token, limit: int) -> str:
         raise RequestError("FileTooLarge", f"The file is over {limit} bytes", 413) from None
     content_type = request.META.get("CONTENT_TYPE") or None
     storage_id = rows.insert(written, content_type, (token.nonce, token.expires))
-    rows.prune_tokens()
+    if random.random() < PRUNE_EVERY:
+        rows.prune_tokens()
     return storage_id
 
 
@@ -71,10 +78,11 @@ async def upload_view(request: HttpRequest) -> HttpResponse:
     try:
         token = read_token(request.GET.get("token"))
         limit = reactive_settings.STORAGE.max_file_bytes
-        declared = request.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > limit:
+        length = request.headers.get("Content-Length", "")
+        declared = int(length) if length.isdigit() else None
+        if declared is not None and declared > limit:
             raise RequestError("FileTooLarge", f"The file is over {limit} bytes", 413)
-        storage_id = await run_off_loop(_store, request, token, limit)
+        storage_id = await run_off_loop(_store, request, token, limit, declared)
     except RequestError as exc:
         return _cors(request, _error(exc))  # type: ignore[no-any-return]
     return _cors(request, _json({"storageId": storage_id}))  # type: ignore[no-any-return]

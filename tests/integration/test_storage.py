@@ -156,3 +156,13 @@ def test_a_row_that_cannot_be_inserted_leaves_no_file():
         rows.insert(second, None, ("nonce-x", 1e15))  # the URL's nonce was used
     assert caught.value.status == 409
     assert len(stored_files() - before) == 1
+
+
+def test_used_tokens_past_their_expiry_are_pruned():
+    from reactive.models import UploadToken
+
+    UploadToken.objects.create(nonce="old", expires=1.0)
+    UploadToken.objects.create(nonce="live", expires=1e15)
+    rows.prune_tokens()
+    assert set(UploadToken.objects.values_list("nonce", flat=True)) == {"live"}
+    assert rows.token_used("live") and not rows.token_used("old")
