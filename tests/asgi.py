@@ -12,5 +12,8 @@ django_asgi = get_asgi_application()
 from channels.routing import ProtocolTypeRouter  # noqa: E402  (after Django is set up)
 
 from reactive.routing import sync_application  # noqa: E402
+from reactive.storage.upload_limit import UploadLimit  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi, "websocket": sync_application()})
+application = ProtocolTypeRouter(
+    {"http": UploadLimit(django_asgi), "websocket": sync_application()}
+)

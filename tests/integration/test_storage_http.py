@@ -6,9 +6,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -28,13 +30,14 @@ LIMIT = 64 * 1024
 def small_server(
     django_db_setup: None, django_db_blocker: object, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    """A server whose files may be at most LIMIT bytes."""
+    """A server whose files may be at most LIMIT bytes: uvicorn, which passes a body on to the
+    application as it arrives (daphne's Twisted reads it whole first)."""
     from django.db import connection
 
     name = connection.settings_dict["NAME"]
     assert name.startswith("test_")
     env = {"REACTIVE_TEST_STORAGE": json.dumps({"max_file_bytes": LIMIT, "chunk_bytes": 4096})}
-    server = start_server(name, tmp_path_factory.mktemp("small"), env_extra=env)
+    server = start_server(name, tmp_path_factory.mktemp("small"), "uvicorn", env_extra=env)
     yield server
     server.stop()
 
@@ -189,6 +192,24 @@ def test_too_large_files_are_refused_and_leave_nothing(small_server: LiveServer)
     exact = upload(url, b"z" * LIMIT)  # the URL was not used up by the refusals
     assert exact.status_code == 200, exact.text
     assert len(stored_files() - before) == 1
+
+
+def test_a_huge_declared_upload_is_refused_before_its_body_is_read(
+    small_server: LiveServer,
+) -> None:
+    """10 GiB announced, 1 KiB sent: the 413 comes at once (Django alone would wait for the
+    whole body before running the view)."""
+    url = call(small_server, "mutation", "generate_upload_url")
+    target = urlsplit(url)
+    with socket.create_connection((target.hostname, target.port), timeout=5) as conn:
+        conn.sendall(
+            f"POST {target.path}?{target.query} HTTP/1.1\r\nHost: {target.netloc}\r\n"
+            f"Content-Type: text/plain\r\nContent-Length: {10 * 2**30}\r\n\r\n".encode()
+            + b"x" * 1024
+        )
+        head = conn.recv(4096).decode("latin-1")
+    assert head.startswith("HTTP/1.1 413"), head
+    assert "FileTooLarge" in head or "content-type: application/json" in head.lower()
 
 
 def test_cors_preflight_and_cross_origin_upload(asgi_server: LiveServer) -> None:
