@@ -21,13 +21,13 @@ from asgiref.sync import SyncToAsync
 from django.db import connections
 
 from ..errors import NotAllowedHere
+from ..storage.api import ActionStorage, StorageReader, StorageWriter
 from .registry import Kind
 
 if TYPE_CHECKING:
     from ..auth import Auth
     from ..db.interface import DocumentReader, DocumentWriter
     from ..scheduler.schedule import Scheduler
-    from ..storage.api import ActionStorage, StorageReader, StorageWriter
     from .logs import FunctionLog
     from .references import FunctionReference
 
@@ -71,6 +71,7 @@ class BaseCtx:
     log: FunctionLog
     path: str
     _call: Any = field(repr=False)  # executor callback: (ref, args, kind) -> value
+    _using: str = field(default="default", repr=False)  # the database alias of the call
 
     def __getattr__(self, name: str) -> Any:
         if name == "scheduler":
@@ -99,10 +100,14 @@ class BaseCtx:
 @dataclass
 class QueryCtx(BaseCtx):
     db: DocumentReader = field(default=None, repr=False)  # type: ignore[assignment]
-    #: get_url / get_metadata (reads of `_storage`, so queries stay reactive).
-    storage: StorageReader = field(default=None, repr=False)  # type: ignore[assignment]
     now: float = 0.0
     random: random.Random = field(default_factory=random.Random, repr=False)
+
+    @property
+    def storage(self) -> StorageReader:
+        """get_url / get_metadata: reads of `_storage` through ``ctx.db`` (the ctx's own, rules
+        and all), so they join the read set and queries stay reactive."""
+        return StorageReader(self.path, self.db, self._using)
 
 
 @dataclass
@@ -110,8 +115,11 @@ class MutationCtx(QueryCtx):
     db: DocumentWriter = field(default=None, repr=False)  # type: ignore[assignment]
     #: run_after / run_at / cancel, written in this mutation's transaction.
     scheduler: Scheduler = field(default=None, repr=False)  # type: ignore[assignment]
-    #: ... and generate_upload_url / delete (the bytes go when the mutation commits).
-    storage: StorageWriter = field(default=None, repr=False)  # type: ignore[assignment]
+
+    @property
+    def storage(self) -> StorageWriter:
+        """... and generate_upload_url / delete (the bytes go when the mutation commits)."""
+        return StorageWriter(self.path, self.db, self._using)
 
     def run_mutation(self, ref: FunctionReference | str, args: dict[str, Any] | None = None) -> Any:
         """Run a mutation in a savepoint: if it raises, only its writes roll back."""
@@ -122,8 +130,11 @@ class MutationCtx(QueryCtx):
 class ActionCtx(BaseCtx):
     #: run_after / run_at / cancel, each committed at once (an action has no transaction).
     scheduler: Scheduler = field(default=None, repr=False)  # type: ignore[assignment]
-    #: ... and store / get (the file's bytes); delete commits at once.
-    storage: ActionStorage = field(default=None, repr=False)  # type: ignore[assignment]
+
+    @property
+    def storage(self) -> ActionStorage:
+        """get_url / get_metadata / generate_upload_url / delete (at once), store / get."""
+        return ActionStorage(self.path, None, self._using)
 
     def run_mutation(self, ref: FunctionReference | str, args: dict[str, Any] | None = None) -> Any:
         """Run a mutation in its own transaction."""

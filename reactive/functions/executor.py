@@ -25,7 +25,6 @@ from ..conf import reactive_settings
 from ..errors import ConflictError, FunctionError, FunctionNotFound, LimitExceeded, NotAllowedHere
 from ..readset import ReadSet, WriteSet
 from ..scheduler.schedule import Scheduler, Tally
-from ..storage.api import ActionStorage
 from ..transactions.retry import RetryTransaction, in_transaction, run_in_transaction
 from . import ledger
 from .attempt import Attempt
@@ -267,8 +266,8 @@ def _run_action(
         log=FunctionLog(path),
         path=path,
         _call=caller,
+        _using=using,
         scheduler=scheduler,
-        storage=ActionStorage(path, None, using),
     )
     started = time.monotonic()
     if fn.is_async:

@@ -24,7 +24,6 @@ from ..db.writer import DatabaseWriter
 from ..limits import Budget
 from ..readset import ReadSet, WriteSet
 from ..scheduler.schedule import Scheduler, Tally
-from ..storage.api import StorageReader, StorageWriter
 from .context import MutationCtx, QueryCtx
 from .logs import FunctionLog
 from .registry import AnyFunction, Kind
@@ -85,6 +84,7 @@ def make_ctx(
         log=FunctionLog(path),
         path=path,
         _call=caller,
+        _using=using,
         now=frame.now,
         random=random.Random(frame.seed),
     )
@@ -102,8 +102,7 @@ def make_ctx(
         scheduler = Scheduler(
             path=path, using=using, now=frame.now, tally=frame.tally, in_transaction=True
         )
-        storage = StorageWriter(path, db, using)
-        ctx: QueryCtx = MutationCtx(db=db, scheduler=scheduler, storage=storage, **common)
+        ctx: QueryCtx = MutationCtx(db=db, scheduler=scheduler, **common)
         apply_wrappers(ctx, fn)
         return ctx
     db_reader = DatabaseReader(
@@ -114,6 +113,6 @@ def make_ctx(
         journal=frame.journal,
     )
     frame.reader = db_reader
-    ctx = QueryCtx(db=db_reader, storage=StorageReader(path, db_reader, using), **common)
+    ctx = QueryCtx(db=db_reader, **common)
     apply_wrappers(ctx, fn)
     return ctx

@@ -7,8 +7,8 @@
 | ActionCtx       | yes                   | yes (delete: at once)       | yes        |
 
 In a query or mutation, reading a file's metadata or URL reads its `_storage` document through
-the call's reader, so the read joins the call's read set and a subscription re-runs when the
-file is deleted. Deleting from a mutation deletes the row in the mutation's transaction and the
+the ctx's ``ctx.db`` (given as ``reader``), so the read joins the call's read set (a subscription
+re-runs when the file is deleted) and row-level rules or a custom function's ``db`` apply. Deleting from a mutation deletes the row in the mutation's transaction and the
 bytes after it commits (`rows.remove`). Async actions use the ``a``-prefixed forms.
 """
 
@@ -54,7 +54,7 @@ def _off_loop(fn: Any) -> Any:
 class StorageReader:
     """``ctx.storage`` in a query: ``get_url`` and ``get_metadata``."""
 
-    def __init__(self, path: str, reader: Any = None, using: str = "default") -> None:
+    def __init__(self, path: str, reader: Any, using: str) -> None:
         self._path, self._reader, self._using = path, reader, using
 
     def __getattr__(self, name: str) -> Any:

@@ -61,6 +61,13 @@ def test_store_in_an_action_then_read_it_every_way(client):
     assert stored_files() == before
 
 
+def test_storage_reads_go_through_the_ctxs_own_db(client):
+    """A customization's ctx.db (here: rules hiding every file) is what ctx.storage reads."""
+    id = client.action(F + "store_text", {"text": "hidden"})
+    assert client.query(F + "hidden_details", {"id": id}) == {"url": None, "metadata": None}
+    assert client.query(F + "url", {"id": id}) == f"{BASE}/api/storage/{id}"
+
+
 def test_a_file_without_a_content_type_has_none(client):
     id = client.action(F + "store_text", {"text": ""})
     doc = client.query(F + "file_doc", {"id": id})

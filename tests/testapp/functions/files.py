@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from reactive import ConvexError, action, mutation, query, v
+from reactive import ConvexError, action, custom_ctx, custom_query, mutation, query, v
+from reactive.rules import Rules, TableRules, wrap_db
 
 
 @mutation
@@ -98,3 +99,16 @@ def misuse_in_mutation(ctx, what: str) -> Any:
     if what == "store":
         return ctx.storage.store(b"x")
     return ctx.storage.get(what)
+
+
+# A ctx.db under rules that hide every stored file: ctx.storage reads through the ctx's own db,
+# so the files are hidden from get_url and get_metadata too.
+HIDE_FILES = Rules({"_storage": TableRules(read=lambda ctx, doc: False)}, default="allow")
+hidden_files_query = custom_query(
+    query, custom_ctx(lambda ctx: {"db": wrap_db(ctx, ctx.db, HIDE_FILES)})
+)
+
+
+@hidden_files_query(args={"id": v.id("_storage")})
+def hidden_details(ctx, id: str) -> Any:
+    return {"url": ctx.storage.get_url(id), "metadata": ctx.storage.get_metadata(id)}
