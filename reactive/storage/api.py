@@ -8,8 +8,9 @@
 
 In a query or mutation, reading a file's metadata or URL reads its `_storage` document through
 the ctx's ``ctx.db`` (given as ``reader``), so the read joins the call's read set (a subscription
-re-runs when the file is deleted) and row-level rules or a custom function's ``db`` apply. Deleting from a mutation deletes the row in the mutation's transaction and the
-bytes after it commits (`rows.remove`). Async actions use the ``a``-prefixed forms.
+re-runs when the file is deleted) and row-level rules or a custom function's ``db`` apply.
+Deleting from a mutation deletes the row in the mutation's transaction and the bytes after it
+commits (`rows.remove`). Async actions use the ``a``-prefixed forms.
 """
 
 from __future__ import annotations
