@@ -173,3 +173,19 @@ def test_used_tokens_past_their_expiry_are_pruned():
     rows.prune_tokens()
     assert set(UploadToken.objects.values_list("nonce", flat=True)) == {"live"}
     assert rows.token_used("live") and not rows.token_used("old")
+
+
+def test_a_storage_with_urls_of_its_own_is_redirected_to(client, settings):
+    """``redirect`` (automatic for storages other than FileSystemStorage, e.g. S3): the file URL
+    answers 302 to ``storage.url(name)`` (without it the bytes are served: test_storage_http)."""
+    from django.test import Client
+
+    id = client.action(F + "store_text", {"text": "elsewhere", "contentType": "text/plain"})
+    name = rows.find(id).name
+    web = Client()
+    settings.MEDIA_URL = "https://cdn.example.com/media/"
+    settings.REACTIVE = {**settings.REACTIVE, "STORAGE": {"redirect": True}}
+    moved = web.get(f"/api/storage/{id}")
+    assert moved.status_code == 302
+    assert moved["Location"] == f"https://cdn.example.com/media/{name}"
+    assert moved["Access-Control-Allow-Origin"] == "*"
