@@ -17,15 +17,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.files import File
-from django.core.files.storage import FileSystemStorage, Storage, storages
+from django.core.files.storage import FileSystemStorage, InvalidStorageError, Storage, storages
 
 from ..conf import reactive_settings
-from ..errors import LimitExceeded
+from ..errors import ConfigurationError, LimitExceeded
 
 
 def backend() -> Storage:
     """The Django storage that holds the files (``REACTIVE["STORAGE"]["storage"]``)."""
-    return storages[reactive_settings.STORAGE.storage]
+    alias = reactive_settings.STORAGE.storage
+    try:
+        return storages[alias]
+    except InvalidStorageError:
+        raise ConfigurationError(
+            f'REACTIVE["STORAGE"]["storage"] is {alias!r}, which is not an alias of STORAGES'
+        ) from None
 
 
 def redirects() -> bool:

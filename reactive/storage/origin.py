@@ -18,7 +18,7 @@ from django.conf import settings
 from django.http.request import split_domain_port, validate_host
 
 from ..conf import reactive_settings
-from ..errors import NotAllowedHere
+from ..errors import ConfigurationError, NotAllowedHere
 
 _origin: ContextVar[str | None] = ContextVar("reactive_storage_origin", default=None)
 _last: list[str] = []  # the origin this process recorded last (one element, once there is one)
@@ -57,6 +57,11 @@ def _allowed(host: str) -> bool:
 def base_url(path: str) -> str:
     """The origin to put before the absolute URLs made by the call at ``path``."""
     configured = reactive_settings.STORAGE.base_url
+    if configured is not None and not configured.startswith(("http://", "https://")):
+        raise ConfigurationError(
+            f'REACTIVE["STORAGE"]["base_url"] is {configured!r}: expected an origin like '
+            '"https://api.example.com"'
+        )
     found = configured or _origin.get() or (_last[0] if _last else None)
     if not found:
         raise NotAllowedHere(

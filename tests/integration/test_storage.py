@@ -141,6 +141,19 @@ def test_an_upload_url_needs_an_origin(client, settings, monkeypatch):
     assert 'set REACTIVE["STORAGE"]["base_url"]' in out.error.message
 
 
+def test_storage_settings_mistakes_are_named(client, settings):
+    settings.DEBUG = True  # a ConfigurationError's message reaches the caller (else: logged)
+    settings.REACTIVE = {**settings.REACTIVE, "STORAGE": {"base_url": "api.example.com"}}
+    out = client.call(F + "generate_upload_url")
+    assert 'REACTIVE["STORAGE"]["base_url"] is \'api.example.com\'' in out.error.message
+    settings.REACTIVE = {**settings.REACTIVE, "STORAGE": {"storage": "nowhere"}}
+    out = client.call(F + "store_text", {"text": "x"})
+    assert 'REACTIVE["STORAGE"]["storage"] is \'nowhere\'' in out.error.message, out.error
+    settings.REACTIVE = {**settings.REACTIVE, "STORAGE": {"max_file_bytes": -1}}
+    out = client.call(F + "store_text", {"text": "x"})
+    assert "REACTIVE['STORAGE']['max_file_bytes']: expected a positive integer" in str(out.error)
+
+
 def test_store_refuses_what_is_not_bytes_and_what_is_too_big(client, settings):
     settings.REACTIVE = {**settings.REACTIVE, "STORAGE": {"max_file_bytes": 1000}}
     before = stored_files()
