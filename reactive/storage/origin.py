@@ -3,10 +3,11 @@
 ``REACTIVE["STORAGE"]["base_url"]`` when set. Otherwise the origin of the request or WebSocket
 that made the call, which the transports record here (`remember_request`, `remember_scope`)
 before running it: a context variable, so every call started from that request sees it, in
-whichever worker thread it runs. A call run for no request of its own (a subscription re-run by
-the sync engine, a scheduled function) gets the origin this process last recorded: a host
-ALLOWED_HOSTS accepts, but not necessarily the one its client used, which is why production
-sets ``base_url``. A process that has recorded none cannot make an absolute URL and says so.
+whichever worker thread it runs (only a host ALLOWED_HOSTS names: not under ``"*"``). A call
+run for no request of its own (a subscription re-run by the sync engine, a scheduled function)
+gets the origin this process last recorded: a host ALLOWED_HOSTS accepts, but not necessarily
+the one its client used, which is why production sets ``base_url``. A process that has recorded
+none cannot make an absolute URL and says so.
 """
 
 from __future__ import annotations
@@ -32,10 +33,9 @@ def _record(origin: str | None) -> None:
 
 def remember_request(request: Any) -> None:
     """Record an HTTP request's origin (``scheme://host``) for the calls it makes."""
-    try:
-        _record(f"{request.scheme}://{request.get_host()}")
-    except Exception:  # a Host header ALLOWED_HOSTS refuses: no origin from it
-        _record(None)
+    host = request.META.get("HTTP_X_FORWARDED_HOST") if settings.USE_X_FORWARDED_HOST else None
+    host = host or request.META.get("HTTP_HOST") or ""
+    _record(f"{request.scheme}://{host}" if _allowed(host) else None)
 
 
 def remember_scope(scope: Any) -> None:
@@ -46,12 +46,14 @@ def remember_scope(scope: Any) -> None:
 
 
 def _allowed(host: str) -> bool:
-    """Whether Django would serve ``host`` (ALLOWED_HOSTS, as `HttpRequest.get_host` checks)."""
+    """Whether Django would serve ``host`` (ALLOWED_HOSTS, as `HttpRequest.get_host` checks),
+    by a name the project chose: with ``"*"`` in ALLOWED_HOSTS any client could name any host,
+    and URLs made for it may be shown to others (a subscription's result is shared)."""
     domain, _port = split_domain_port(host)
     allowed = list(settings.ALLOWED_HOSTS)
     if settings.DEBUG and not allowed:
         allowed = [".localhost", "127.0.0.1", "[::1]"]  # Django's own for DEBUG
-    return bool(domain) and validate_host(domain, allowed)
+    return bool(domain) and "*" not in allowed and validate_host(domain, allowed)
 
 
 def base_url(path: str) -> str:

@@ -4,6 +4,7 @@ documents, transactional deletes, and what each kind may not do (reactive.storag
 from __future__ import annotations
 
 import base64
+import contextvars
 import hashlib
 from typing import Any
 
@@ -139,6 +140,39 @@ def test_an_upload_url_needs_an_origin(client, settings, monkeypatch):
     out = client.call(F + "generate_upload_url")
     assert isinstance(out.error, NotAllowedHere)
     assert 'set REACTIVE["STORAGE"]["base_url"]' in out.error.message
+
+
+@pytest.mark.parametrize(
+    "allowed, host, origin_seen",
+    [
+        (["api.example.com"], "api.example.com", "http://api.example.com"),
+        ([".example.com"], "files.example.com:8000", "http://files.example.com:8000"),
+        (["api.example.com"], "evil.example.net", None),  # Django would refuse it
+        (["*"], "evil.example.net", None),  # any host passes "*": none is trusted
+    ],
+)
+def test_only_a_host_allowed_hosts_names_becomes_the_origin(
+    settings, monkeypatch, allowed, host, origin_seen
+):
+    from django.test import RequestFactory
+
+    settings.REACTIVE = {**settings.REACTIVE, "STORAGE": {}}
+    settings.ALLOWED_HOSTS = allowed
+    monkeypatch.setattr(origin, "_last", [])
+
+    def check() -> None:  # in a context of its own: the recorded origin stays in it
+        origin.remember_request(RequestFactory().get("/", HTTP_HOST=host))
+        if origin_seen is None:
+            with pytest.raises(NotAllowedHere, match="base_url"):
+                origin.base_url("f")
+        else:
+            assert origin.base_url("f") == origin_seen
+        scope = {"type": "websocket", "scheme": "wss", "headers": [(b"host", host.encode())]}
+        origin.remember_scope(scope)
+        if origin_seen is not None:
+            assert origin.base_url("f") == origin_seen.replace("http:", "https:")
+
+    contextvars.copy_context().run(check)
 
 
 def test_storage_settings_mistakes_are_named(client, settings):
