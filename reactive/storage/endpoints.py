@@ -13,10 +13,11 @@ from __future__ import annotations
 import json
 import random
 from collections.abc import AsyncIterator, Generator
-from typing import Any
+from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.views.decorators.csrf import csrf_exempt
 
 from ..conf import reactive_settings
@@ -38,7 +39,10 @@ def _error(exc: RequestError) -> HttpResponse:
     return _json({"code": exc.code, "message": exc.message}, exc.status)
 
 
-def _cors(request: HttpRequest, response: HttpResponse | StreamingHttpResponse) -> Any:
+_R = TypeVar("_R", bound=HttpResponseBase)
+
+
+def _cors(request: HttpRequest, response: _R) -> _R:
     response["Access-Control-Allow-Origin"] = "*"
     if request.method == "OPTIONS":
         response["Access-Control-Allow-Methods"] = "GET, HEAD, POST, OPTIONS"
@@ -71,10 +75,10 @@ def _store(request: HttpRequest, token: Token, limit: int, declared: int | None)
 @csrf_exempt
 async def upload_view(request: HttpRequest) -> HttpResponse:
     if request.method == "OPTIONS":
-        return _cors(request, HttpResponse(status=204))  # type: ignore[no-any-return]
+        return _cors(request, HttpResponse(status=204))
     if request.method != "POST":
         err = RequestError("MethodNotAllowed", "POST the file's bytes to the upload URL", 405)
-        return _cors(request, _error(err))  # type: ignore[no-any-return]
+        return _cors(request, _error(err))
     try:
         token = read_token(request.GET.get("token"))
         limit = reactive_settings.STORAGE.max_file_bytes
@@ -84,8 +88,8 @@ async def upload_view(request: HttpRequest) -> HttpResponse:
             raise RequestError("FileTooLarge", f"The file is over {limit} bytes", 413)
         storage_id = await run_off_loop(_store, request, token, limit, declared)
     except RequestError as exc:
-        return _cors(request, _error(exc))  # type: ignore[no-any-return]
-    return _cors(request, _json({"storageId": storage_id}))  # type: ignore[no-any-return]
+        return _cors(request, _error(exc))
+    return _cors(request, _json({"storageId": storage_id}))
 
 
 async def _stream(pieces: Generator[bytes]) -> AsyncIterator[bytes]:
@@ -102,7 +106,7 @@ async def _stream(pieces: Generator[bytes]) -> AsyncIterator[bytes]:
 
 
 @csrf_exempt
-async def serve_view(request: HttpRequest, storage_id: str) -> Any:
+async def serve_view(request: HttpRequest, storage_id: str) -> HttpResponseBase:
     if request.method == "OPTIONS":
         return _cors(request, HttpResponse(status=204))
     if request.method not in ("GET", "HEAD"):
@@ -134,7 +138,7 @@ async def serve_view(request: HttpRequest, storage_id: str) -> Any:
         return _cors(request, _error(missing))
     if request.method == "HEAD":
         pieces.close()
-        response: HttpResponse | StreamingHttpResponse = HttpResponse(status=206 if wanted else 200)
+        response: HttpResponseBase = HttpResponse(status=206 if wanted else 200)
     else:
         response = StreamingHttpResponse(_stream(pieces), status=206 if wanted else 200)
     response["Content-Type"] = row.content_type or "application/octet-stream"
