@@ -133,8 +133,8 @@ def test_an_upload_url_is_good_for_one_upload(asgi_server: LiveServer) -> None:
     assert stored_files() == before
 
 
-def _race(url: str) -> list[requests.Response]:
-    """POST two different files to ``url`` at the same moment."""
+def _race(url: str, size: int) -> list[requests.Response]:
+    """POST two different files of ``size`` bytes to ``url`` at the same moment."""
     start = threading.Barrier(2)
     answers: list[requests.Response] = []
 
@@ -142,7 +142,7 @@ def _race(url: str) -> list[requests.Response]:
         start.wait()
         answers.append(upload(url, data))
 
-    threads = [threading.Thread(target=post, args=(bytes([n]) * 2_000_000,)) for n in (1, 2)]
+    threads = [threading.Thread(target=post, args=(bytes([n]) * size,)) for n in (1, 2)]
     for t in threads:
         t.start()
     for t in threads:
@@ -150,11 +150,12 @@ def _race(url: str) -> list[requests.Response]:
     return answers
 
 
-def test_two_uploads_racing_with_one_url_store_one_file(asgi_server: LiveServer) -> None:
+@pytest.mark.parametrize("size", [2_000_000, 1000])  # looked up first, and not
+def test_two_uploads_racing_with_one_url_store_one_file(asgi_server: LiveServer, size: int) -> None:
     for _ in range(3):
         url = call(asgi_server, "mutation", "generate_upload_url")
         before = stored_files()
-        answers = _race(url)
+        answers = _race(url, size)
         assert sorted(r.status_code for r in answers) == [200, 409], [r.text for r in answers]
         assert len(stored_files() - before) == 1
 
