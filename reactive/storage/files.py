@@ -72,7 +72,8 @@ class _Hashing(io.RawIOBase):
         return self.size
 
     def read(self, size: int | None = -1) -> bytes:
-        want = reactive_settings.STORAGE.chunk_bytes if size is None or size < 0 else size
+        piece = reactive_settings.STORAGE.chunk_bytes
+        want = piece if size is None or size < 0 else min(size, piece)
         data = self.source.read(want)
         if not data:
             return b""

@@ -189,7 +189,11 @@ def test_storage_settings_mistakes_are_named(client, settings):
 
 
 def test_store_refuses_what_is_not_bytes_and_what_is_too_big(client, settings):
-    settings.REACTIVE = {**settings.REACTIVE, "STORAGE": {"max_file_bytes": 1000}}
+    # pieces of 100 bytes: ten are written before the eleventh passes the limit
+    settings.REACTIVE = {
+        **settings.REACTIVE,
+        "STORAGE": {"max_file_bytes": 1000, "chunk_bytes": 100},
+    }
     before = stored_files()
     out = client.call(F + "store_zeros", {"size": 1001})
     assert out.error is not None and "over 1000 bytes" in out.error.message

@@ -177,6 +177,43 @@ def test_expired_forged_and_missing_tokens_are_refused(asgi_server: LiveServer) 
     assert upload(f"{base}?token={good}", b"x").status_code == 200  # the same token, unused
 
 
+@pytest.fixture(scope="module")
+def bare_server(
+    django_db_setup: None, django_db_blocker: object, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """Like small_server, without UploadLimit: the view's own checks are all there is."""
+    from django.db import connection
+
+    env = {
+        "REACTIVE_TEST_STORAGE": json.dumps({"max_file_bytes": LIMIT, "chunk_bytes": 4096}),
+        "REACTIVE_TEST_BARE_HTTP": "1",
+    }
+    server = start_server(
+        connection.settings_dict["NAME"], tmp_path_factory.mktemp("bare"), "uvicorn", env_extra=env
+    )
+    yield server
+    server.stop()
+
+
+def test_the_view_refuses_a_chunked_upload_while_storing_it(bare_server: LiveServer) -> None:
+    """No Content-Length: the view counts while it writes (4 KiB pieces), stops past the limit
+    and deletes what it wrote."""
+    before = stored_files()
+    url = call(bare_server, "mutation", "generate_upload_url")
+
+    def chunked() -> Iterator[bytes]:
+        for _ in range(LIMIT // 1000 + 10):
+            yield b"y" * 1000
+
+    streamed = upload(url, chunked())
+    assert streamed.status_code == 413 and streamed.json()["code"] == "FileTooLarge"
+    declared = upload(url, b"x" * (LIMIT + 1))
+    assert declared.status_code == 413 and declared.json()["code"] == "FileTooLarge"
+    assert stored_files() == before
+    assert upload(url, b"z" * LIMIT).status_code == 200
+    assert len(stored_files() - before) == 1
+
+
 def test_too_large_files_are_refused_and_leave_nothing(small_server: LiveServer) -> None:
     before = stored_files()
     url = call(small_server, "mutation", "generate_upload_url")
