@@ -20,7 +20,7 @@ contention.py, scale.py (scale, scale_breakdown), fanout.py (fanout), queries.py
 (held_queries), scheduler.py (scheduler_latency), guard.py (guard_cost), held_back.py
 (held_back), rules.py (rules_cost), search.py (search), mutation.py (mutation_overhead),
 processes.py (processes), floor.py (sync_floor), http_actions.py (http_action_overhead),
-vectors.py (vector_search).
+vectors.py (vector_search), storage.py (storage_throughput).
 """
 
 from __future__ import annotations
@@ -112,6 +112,7 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
     from .scale import memory_breakdown, scale, start_variant
     from .scheduler import scheduler_latency
     from .search import search_latency
+    from .storage import clean_media, storage_throughput
     from .sync import sync_dedup, sync_latency, sync_precision
     from .vectors import vector_search
     from .write_path import notify_cost, write_path
@@ -211,6 +212,16 @@ def plan(db: str) -> list[tuple[str, Callable[[], dict[str, Any]]]]:
         ("rules_cost", rules_cost),
         ("search", search_latency),
         ("vector_search", vector_search),
+    ]
+
+    def storage_step(kind: str) -> dict[str, Any]:
+        try:
+            return _with_server(kind, db, 8799, storage_throughput)
+        finally:
+            clean_media()
+
+    steps += [
+        (f"storage_throughput.{k}", lambda k=k: storage_step(k)) for k in ("daphne", "uvicorn")
     ]
     # several server processes: granian --workers N behind one port (uvicorn's workers and
     # channels_redis wake-ups for comparison), and N ports on one database

@@ -18,6 +18,7 @@ from .functions.logs import install
 from .request_threads import connect as close_request_threads_connections
 from .rules.install import discover as discover_rules
 from .scheduler import system_table
+from .storage import files_table
 
 
 class ReactiveConfig(AppConfig):
@@ -29,13 +30,14 @@ class ReactiveConfig(AppConfig):
         # deferred: reactive's models need the app registry, still being filled when this module
         # is imported; the checks and the procrastinate task register themselves on import
         from . import checks  # noqa: F401  (registers the system checks)
-        from .models import ScheduledFunction
+        from .models import ScheduledFunction, StoredFile
         from .scheduler import runner  # noqa: F401  (registers the procrastinate task)
 
         connect_signals()
         close_request_threads_connections()
         install()
         system_table.register(ScheduledFunction)
+        files_table.register(StoredFile)
         follow_tables()  # tables registered so far (models modules) and any registered later
         autodiscover_functions()
         autodiscover_modules("triggers")  # every app's trigger handlers (reactive.triggers)

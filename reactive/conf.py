@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.signals import setting_changed
 
+from .conf_storage import STORAGE_DEFAULTS, StorageSettings
 from .errors import ConfigurationError
 
 DEFAULTS: dict[str, Any] = {
@@ -99,6 +100,7 @@ DEFAULTS: dict[str, Any] = {
         "token_lifetime_seconds": 300.0,  # of the server's own tokens
         "signing_key": None,  # PEM RSA/EC private key (RS256/ES256); None: HS256 from SECRET_KEY
     },
+    "STORAGE": STORAGE_DEFAULTS,  # file storage (ctx.storage): reactive/conf_storage.py
 }
 
 
@@ -203,6 +205,7 @@ class ReactiveSettings:
         default_factory=lambda: SchedulerSettings(**DEFAULTS["SCHEDULER"])
     )
     AUTH: AuthSettings = field(default_factory=lambda: AuthSettings(**DEFAULTS["AUTH"]))
+    STORAGE: StorageSettings = field(default_factory=lambda: StorageSettings(**STORAGE_DEFAULTS))
 
     @property
     def notify_executor_writes(self) -> bool:
@@ -304,8 +307,7 @@ def _checked(
 
 
 def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
 
 
 NESTED: dict[str, type] = {
@@ -314,6 +316,7 @@ NESTED: dict[str, type] = {
     "SYNC": SyncSettings,
     "SCHEDULER": SchedulerSettings,
     "AUTH": AuthSettings,
+    "STORAGE": StorageSettings,
 }
 
 
@@ -325,13 +328,8 @@ def _load() -> tuple[ReactiveSettings, list[str]]:
         k: v for k, v in DEFAULTS.items() if k in {f.name for f in fields(ReactiveSettings)}
     }
     given = getattr(settings, "REACTIVE", None)
-    merged = _checked(
-        (),
-        given,
-        top_defaults,
-        {k: top_hints[k] for k in top_defaults if k not in NESTED},
-        problems,
-    )
+    top_only = {k: top_hints[k] for k in top_defaults if k not in NESTED}
+    merged = _checked((), given, top_defaults, top_only, problems)
     nested = {}
     for key, cls in NESTED.items():
         user = merged[key] if merged[key] is not DEFAULTS[key] else None
@@ -350,6 +348,7 @@ def _load() -> tuple[ReactiveSettings, list[str]]:
         SYNC=nested["SYNC"],
         SCHEDULER=nested["SCHEDULER"],
         AUTH=nested["AUTH"],
+        STORAGE=nested["STORAGE"],
     )
     return loaded, problems
 

@@ -149,3 +149,40 @@ class RateLimitState(models.Model):
                 fields=["name", "key", "shard"], name="reactive_rate_limit_shard"
             )
         ]
+
+
+class StoredFile(models.Model):
+    """One stored file: a row of the `_storage` system table; its bytes are in a Django storage.
+
+    ``name`` is the file's name in that storage (``REACTIVE["STORAGE"]["storage"]``), never shown
+    in documents. A row exists only once its bytes are fully written; deleting the row (from a
+    mutation) deletes the bytes once the transaction commits (`reactive.storage`).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    creation_time = models.FloatField(default=now_ms, editable=False, db_index=True)
+    sha256 = models.CharField(max_length=44, help_text="The SHA-256 of the bytes, base64.")
+    size = models.BigIntegerField(help_text="In bytes.")
+    content_type = models.CharField(max_length=255, null=True, blank=True)
+    name = models.CharField(max_length=255, unique=True, help_text="The name in the storage.")
+
+    class Meta:
+        db_table = "reactive_stored_file"
+        verbose_name = "stored file"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.size} bytes)"
+
+
+class UploadToken(models.Model):
+    """An upload URL's token, once used: its primary key makes each URL good for one upload.
+
+    Inserted in the transaction that inserts the file's `StoredFile` row, so of two uploads
+    racing with one URL exactly one commits. Rows past ``expires`` are pruned by later uploads.
+    """
+
+    nonce = models.CharField(max_length=64, primary_key=True)
+    expires = models.FloatField(db_index=True, help_text="When the URL expires, ms since epoch.")
+
+    class Meta:
+        db_table = "reactive_upload_token"

@@ -28,6 +28,7 @@ from django.http.request import split_domain_port, validate_host
 from django.urls import re_path
 
 from .consumers import SERVER_SEND, SyncConsumer
+from .storage.origin import remember_scope
 
 
 class BrowserOriginValidator(OriginValidator):
@@ -80,6 +81,7 @@ class _KeepServerSend:
         self.application = application
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> Any:
+        remember_scope(scope)  # the origin of ctx.storage's absolute URLs, without base_url
         return await self.application({**scope, SERVER_SEND: send}, receive, send)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.urls import re_path
 
 from . import views
+from .storage import endpoints as storage_endpoints
 
 app_name = "reactive"
 
@@ -20,5 +21,11 @@ urlpatterns = [
     re_path(r"^(?:/*)api/action/?$", views.action_view, name="action"),
     re_path(r"^(?:/*)api/function/?$", views.function_view, name="function"),
     re_path(r"^(?:/*)api/auth/token/?$", views.token_view, name="auth_token"),
+    re_path(r"^(?:/*)api/storage/upload/?$", storage_endpoints.upload_view, name="storage_upload"),
+    re_path(
+        r"^(?:/*)api/storage/(?P<storage_id>[a-z0-9]+)$",
+        storage_endpoints.serve_view,
+        name="storage_file",
+    ),
     re_path(r"^(?:/*)api/run/(?P<fn_path>[A-Za-z0-9_/.\-]+)$", views.run_view, name="run"),
 ]

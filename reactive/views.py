@@ -24,6 +24,7 @@ from .functions.context import run_off_loop
 from .functions.executor import execute
 from .functions.registry import Kind
 from .http_api import outcome_body, parse_call, parse_ts, run_path_from_url
+from .storage.origin import remember_request
 from .sync.protocol import encode_ts
 
 
@@ -112,6 +113,7 @@ async def _handle(
         identity = await _identity(request)
     except RequestError as exc:
         return _cors(request, _json({"code": exc.code, "message": exc.message}, status=exc.status))
+    remember_request(request)  # the origin of ctx.storage's absolute URLs, without base_url
     outcome = await run_off_loop(
         execute, call.path, call.args, identity=identity, from_client=True, kind=kind
     )

@@ -12,5 +12,9 @@ django_asgi = get_asgi_application()
 from channels.routing import ProtocolTypeRouter  # noqa: E402  (after Django is set up)
 
 from reactive.routing import sync_application  # noqa: E402
+from reactive.storage.upload_limit import UploadLimit  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi, "websocket": sync_application()})
+# A server started with REACTIVE_TEST_BARE_HTTP runs Django alone, so that tests reach the upload
+# view's own size check (what a server without UploadLimit relies on).
+http = django_asgi if os.environ.get("REACTIVE_TEST_BARE_HTTP") else UploadLimit(django_asgi)
+application = ProtocolTypeRouter({"http": http, "websocket": sync_application()})

@@ -165,3 +165,12 @@ def asgi_server(
     server = start_server(name, tmp_path_factory.mktemp("server"))
     yield server
     server.stop()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the files this run stored (its own MEDIA_ROOT, tests/settings.py)."""
+    import shutil
+
+    root = os.environ.get("REACTIVE_TEST_MEDIA_ROOT")
+    if root and Path(root).parent == ROOT / ".test-media":
+        shutil.rmtree(root, ignore_errors=True)

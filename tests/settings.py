@@ -105,3 +105,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"reactive": {"handlers": ["console"], "level": "WARNING"}},
 }
+# File storage (reactive.storage) keeps files under MEDIA_ROOT: a directory of this test run,
+# shared with the live servers it starts (they inherit the environment), so tests can count
+# the files the storage holds.
+if not os.environ.get("REACTIVE_TEST_MEDIA_ROOT"):
+    os.environ["REACTIVE_TEST_MEDIA_ROOT"] = str(BASE_DIR / ".test-media" / f"run-{os.getpid()}")
+MEDIA_ROOT = os.environ["REACTIVE_TEST_MEDIA_ROOT"]
+# Servers started by the tests may tune file storage (e.g. a small size limit).
+if os.environ.get("REACTIVE_TEST_STORAGE"):
+    REACTIVE["STORAGE"] = json.loads(os.environ["REACTIVE_TEST_STORAGE"])

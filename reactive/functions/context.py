@@ -1,10 +1,10 @@
 """The `ctx` a function receives: QueryCtx, MutationCtx and ActionCtx.
 
-| ctx             | db            | run_query     | run_mutation | run_action |
-|-----------------|---------------|---------------|--------------|------------|
-| QueryCtx        | reader        | same snapshot | —            | —          |
-| MutationCtx     | reader+writer | same txn      | savepoint    | —          |
-| ActionCtx       | —             | new txn       | new txn      | yes        |
+| ctx             | db            | run_query     | run_mutation | run_action | storage         |
+|-----------------|---------------|---------------|--------------|------------|-----------------|
+| QueryCtx        | reader        | same snapshot | —            | —          | urls, metadata  |
+| MutationCtx     | reader+writer | same txn      | savepoint    | —          | + upload, delete|
+| ActionCtx       | —             | new txn       | new txn      | yes        | + store, get    |
 
 `ctx.now` (ms since the epoch) is frozen for each attempt of a query or mutation and `ctx.random`
 is seeded once per call, so a retried mutation sees a consistent world. Calling a function kind
@@ -22,6 +22,7 @@ from django.db import connections
 
 from ..errors import NotAllowedHere
 from ..search.vector_query import vector_search
+from ..storage.api import ActionStorage, StorageReader, StorageWriter
 from ..validators import CompiledArgs, CompiledReturns
 from .registry import Kind, RegisteredFunction
 
@@ -75,6 +76,7 @@ class BaseCtx:
     log: FunctionLog
     path: str
     _call: Any = field(repr=False)  # executor callback: (ref, args, kind) -> value
+    _using: str = field(default="default", repr=False)  # the database alias of the call
 
     def __getattr__(self, name: str) -> Any:
         if name == "scheduler":
@@ -125,12 +127,23 @@ class QueryCtx(BaseCtx):
             self.db, self._reads, self.path, table, index, vector=vector, limit=limit, filter=filter
         )
 
+    @property
+    def storage(self) -> StorageReader:
+        """get_url / get_metadata: reads of `_storage` through ``ctx.db`` (the ctx's own, rules
+        and all), so they join the read set and queries stay reactive."""
+        return StorageReader(self.path, self.db, self._using)
+
 
 @dataclass
 class MutationCtx(QueryCtx):
     db: DocumentWriter = field(default=None, repr=False)  # type: ignore[assignment]
     #: run_after / run_at / cancel, written in this mutation's transaction.
     scheduler: Scheduler = field(default=None, repr=False)  # type: ignore[assignment]
+
+    @property
+    def storage(self) -> StorageWriter:
+        """... and generate_upload_url / delete (the bytes go when the mutation commits)."""
+        return StorageWriter(self.path, self.db, self._using)
 
     def run_mutation(self, ref: FunctionReference | str, args: dict[str, Any] | None = None) -> Any:
         """Run a mutation in a savepoint: if it raises, only its writes roll back."""
@@ -187,6 +200,11 @@ class ActionCtx(BaseCtx):
             self.vector_search, table, index, vector=vector, limit=limit, filter=filter
         )
         return result
+
+    @property
+    def storage(self) -> ActionStorage:
+        """get_url / get_metadata / generate_upload_url / delete (at once), store / get."""
+        return ActionStorage(self.path, None, self._using)
 
     def run_mutation(self, ref: FunctionReference | str, args: dict[str, Any] | None = None) -> Any:
         """Run a mutation in its own transaction."""

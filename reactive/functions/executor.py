@@ -283,6 +283,7 @@ def _run_action(
         log=FunctionLog(path),
         path=path,
         _call=caller,
+        _using=using,
         scheduler=scheduler,
         _internal=fn.internal,
     )

@@ -84,6 +84,7 @@ def make_ctx(
         log=FunctionLog(path),
         path=path,
         _call=caller,
+        _using=using,
         now=frame.now,
         random=random.Random(frame.seed),
         _reads=frame.reads,

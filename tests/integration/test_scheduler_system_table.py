@@ -63,7 +63,7 @@ def test_system_table_get_query_and_paginate(client):
             "ctx.db.system.get / ctx.db.system.query",
         ),
         ("system_user_table", "'messages' is not a system table: use ctx.db"),
-        ("unknown", "there is no system table '_storage'"),
+        ("unknown", "there is no system table '_nothing'"),
     ],
 )
 def test_system_table_misuse(client, how, message):

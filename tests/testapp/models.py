@@ -248,3 +248,14 @@ class Point(ReactiveModel):
             VectorIndex(name="points_by_ip", vector_field="vec", dimensions=3, distance="ip"),
             VectorIndex(name="points_by_cosine", vector_field="vec", dimensions=3),
         ]
+
+
+# -- file storage (tests/integration/test_storage*.py, functions/files.py) -------------------
+
+
+@table("attachments")
+class Attachment(ReactiveModel):
+    """A file a user attached: its name and its `_storage` id (file storage tests)."""
+
+    name = models.CharField(max_length=200)
+    file = models.CharField(max_length=64)

@@ -4,8 +4,10 @@ import json
 
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model, login
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.db import connection, transaction
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.urls import path
 from django.views.decorators.csrf import csrf_exempt
 
@@ -56,8 +58,32 @@ async def plain_bump(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"value": value})
 
 
+def _plain_save(request: HttpRequest) -> str:
+    return default_storage.save("plain-bench/upload", File(request, name="upload"))
+
+
+@csrf_exempt
+async def plain_upload(request: HttpRequest) -> JsonResponse:
+    """A plain Django view saving the raw body through the default storage (benchmark baseline
+    of the upload URL): the same storage and the same worker-thread pool, no token, no hash,
+    no row."""
+    name = await database_sync_to_async(_plain_save, thread_sensitive=False)(request)
+    return JsonResponse({"name": name})
+
+
+def plain_file(request: HttpRequest, name: str) -> FileResponse:
+    """A plain Django `FileResponse` of a file in the default storage (benchmark baseline of a
+    file URL)."""
+    try:
+        return FileResponse(default_storage.open(f"plain-bench/{name}", "rb"))
+    except FileNotFoundError:
+        raise Http404(name) from None
+
+
 urlpatterns = [
     path("test/login", test_login),
     path("test/plain_latest", plain_latest),
     path("test/plain_bump", plain_bump),
+    path("test/plain_upload", plain_upload),
+    path("test/plain_file/<str:name>", plain_file),
 ]

@@ -179,7 +179,7 @@ def read_system_wrongly(ctx, how: str) -> Any:
     if how == "system_user_table":
         return ctx.db.system.query("messages").collect()
     if how == "unknown":
-        return ctx.db.system.query("_storage").collect()
+        return ctx.db.system.query("_nothing").collect()
     raise ValueError(how)
 
 
