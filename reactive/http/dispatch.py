@@ -29,6 +29,7 @@ from ..errors import ConvexError, FunctionError, LimitExceeded, RequestError
 from ..functions.context import run_off_loop
 from ..functions.executor import execute
 from ..functions.outcome import CallOptions, error_data, error_message
+from ..storage.origin import remember_request
 from .routes import Route, RouteTable
 
 logger = logging.getLogger("reactive.http")
@@ -118,6 +119,7 @@ async def _run(
     router: RouteTable, route: Route, request: HttpRequest, identity: Identity | None
 ) -> HttpResponseBase:
     fn = route.action
+    remember_request(request)  # the origin of ctx.storage's absolute URLs, without base_url
     outcome = await run_off_loop(
         execute, fn, None, identity=identity, options=CallOptions(http_request=request)
     )

@@ -560,3 +560,25 @@ def test_only_a_plain_function_can_be_an_http_action() -> None:
         http_action(q)
     with pytest.raises(ConfigurationError, match="decorates a function"):
         http_action(42)  # type: ignore[arg-type]
+
+
+def test_an_http_action_stores_the_body_through_ctx_storage(server: LiveServer) -> None:
+    """Convex's upload-through-an-HTTP-action pattern: `ctx.storage.store`, then `get_url` on
+    the request's own origin, whose download gives the same bytes back."""
+    body = uuid.uuid4().bytes * 1000
+    # reached as "localhost" (the other tests say 127.0.0.1): the URL must take this request's
+    # origin, not one the process recorded for another call
+    local = server.url.replace("127.0.0.1", "localhost")
+    response = requests.post(
+        f"{local}/hooks/store",
+        data=body,
+        headers={"Content-Type": "application/octet-stream"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["url"].startswith(f"{local}/"), answer
+    download = requests.get(answer["url"], timeout=10)
+    assert download.status_code == 200
+    assert download.content == body
+    assert download.headers["Content-Type"] == "application/octet-stream"

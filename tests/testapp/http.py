@@ -220,3 +220,13 @@ def latest(ctx: ActionCtx, request: HttpRequest) -> HttpResponse:
 
 
 http.route(path="/hooks/latest", method="GET", handler=latest)
+
+
+@http_action
+def store_upload(ctx: ActionCtx, request: HttpRequest) -> HttpResponse:
+    """Convex's "upload through an HTTP action": store the body, answer its id and URL."""
+    storage_id = ctx.storage.store(request.body, content_type=request.content_type or None)
+    return JsonResponse({"storageId": storage_id, "url": ctx.storage.get_url(storage_id)})
+
+
+http.route(path="/hooks/store", method="POST", handler=store_upload)
