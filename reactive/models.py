@@ -186,3 +186,16 @@ class UploadToken(models.Model):
 
     class Meta:
         db_table = "reactive_upload_token"
+
+
+class TableOverview(models.Model):
+    """No rows and no database table: the admin's "Tables" page hangs off it
+    (`reactive.admin.table_list`), so the page is listed under Reactive and guarded by the ordinary
+    view permission (``reactive.view_tableoverview``)."""
+
+    class Meta:
+        managed = False
+        db_table = "reactive_table_overview"
+        verbose_name = "table"
+        verbose_name_plural = "tables"
+        default_permissions = ("view",)
