@@ -133,6 +133,9 @@ class VectorRead:
     index: str
     digest: str
     clauses: tuple[tuple[str, Any], ...] = ()
+    #: Rows were also chosen by columns the change log may not carry (a read rule's ``Q``
+    #: pushed into the search): any update of a row passing ``clauses`` may change the result.
+    any_column: bool = False
 
     def _matches(self, row: Mapping[str, Any]) -> bool | None:
         if not self.clauses:
@@ -157,6 +160,8 @@ class VectorRead:
             return True
         if not before:
             return False
+        if self.any_column:
+            return True
         if self.digest not in write.old or self.digest not in write.new:
             return True
         return bool(write.old[self.digest] != write.new[self.digest])

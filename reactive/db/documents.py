@@ -10,7 +10,6 @@ would reject is a `DocumentValidationError` naming the table and field, before a
 from __future__ import annotations
 
 import datetime as dt
-import math
 from typing import Any
 
 from django.conf import settings
@@ -21,7 +20,7 @@ from django.utils import timezone
 from .. import ids
 from ..errors import DocumentValidationError, InvalidId
 from ..search.text_index import text_digest
-from ..search.vector_spec import digest, is_vector_field
+from ..search.vector_spec import digest, is_vector_field, vector_number_problem
 from ..values import UNDEFINED, Int64
 from .tables import Table, tables
 
@@ -125,11 +124,11 @@ def _vector(table: Table, key: str, field: models.Field[Any, Any], value: Any) -
     """A vector field's value: a list of finite numbers of the field's size."""
     if not isinstance(value, (list, tuple)):
         raise _invalid(table, key, f"expected a list of numbers, not {type(value).__name__}")
-    if any(isinstance(x, bool) or not isinstance(x, (int, float)) for x in value):
-        raise _invalid(table, key, "expected a list of numbers")
+    for i, x in enumerate(value):
+        problem = vector_number_problem(x)
+        if problem is not None:
+            raise _invalid(table, key, f"expected a list of numbers: [{i}] is {problem}")
     floats = [float(x) for x in value]
-    if not all(math.isfinite(x) for x in floats):
-        raise _invalid(table, key, "a vector holds finite numbers only (no NaN or infinity)")
     size = getattr(field, "dimensions", None)
     if size is not None and len(floats) != size:
         raise _invalid(table, key, f"expected {size} numbers, got {len(floats)}")

@@ -25,6 +25,8 @@ import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
+from django.db.models import Q
+
 from .. import ids
 from ..db.interface import DocumentReader, TableView
 from ..db.query import Query
@@ -108,6 +110,11 @@ class RulesReader:
     def unrestricted(self, table: str) -> bool:
         """Whether the caller may read every row and field of ``table``."""
         return self._checker.unrestricted(tables.get(table))
+
+    def read_filter(self, table: str) -> Q | bool:
+        """The read rule of ``table`` as a ``Q`` (True: every row, False: none), so that a
+        search can leave out the rows the caller may not read before it ranks them."""
+        return self._checker.read_q(tables.get(table))
 
     def hidden_fields(self, table: str) -> frozenset[str]:
         """The fields of ``table`` hidden from the caller (a search may not filter on them)."""

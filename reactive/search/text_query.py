@@ -15,7 +15,9 @@ are separators, never operators.
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -35,13 +37,31 @@ MAX_FILTERS = 8
 #: The most documents one read of a search returns (Convex scans at most 1024 results).
 MAX_RESULTS = 1024
 
-_TERM = re.compile(r"[^\W_]+")
+
+@functools.cache
+def _term_pattern() -> re.Pattern[str]:
+    """Runs of letters and digits, with the combining marks that belong to them (Devanagari's
+    vowel signs, Arabic's harakat, a decomposed accent): without them "नमस्ते" would be cut in
+    three and never match the word Postgres indexed whole. Built once, on the first search."""
+    # every script's marks lie below U+20000 (above: only variation selectors, not letters)
+    marks = [chr(c) for c in range(0x20000) if unicodedata.category(chr(c))[0] == "M"]
+    spans: list[str] = []
+    for char in marks:
+        if spans and ord(spans[-1][-1]) + 1 == ord(char):
+            spans[-1] = spans[-1][0] + char
+        else:
+            spans.append(char)
+    ranges = "".join(
+        re.escape(s[0]) + ("-" + re.escape(s[-1]) if len(s) > 1 else "") for s in spans
+    )
+    return re.compile(rf"(?:[^\W_]|[{ranges}])+")
 
 
 def terms_of(text: str, where: str) -> list[str]:
     """The search terms of ``text``, lowercased; QueryError past `MAX_TERMS`."""
     terms: list[str] = []
-    for match in _TERM.finditer(text):
+    text = unicodedata.normalize("NFC", text)  # "cafe" + U+0301 is "café", as stored NFC text
+    for match in _term_pattern().finditer(text):
         term = match.group().lower()
         if len(term) > MAX_TERM_LENGTH:
             continue  # as Convex: a term that long is dropped, not an error

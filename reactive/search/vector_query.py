@@ -12,9 +12,12 @@ product for ``"ip"``, minus the Euclidean distance for ``"l2"``.
 
 Rules: when ``ctx.db`` is wrapped (row-level rules, a custom wrapper) and the wrapper does not
 say the caller may read every row of the table (``unrestricted(table)``, as the rules' reader
-does), each candidate is read through it with ``ctx.db.get``, and one it does not return is
+does), the rows its read rule (``read_filter(table)``, a ``Q``) does not admit are left out
+in the SQL, before ranking, so hidden rows never crowd out visible ones; each candidate is then
+read through ``ctx.db.get`` (Python rules, the recorded reads), and one it does not return is
 dropped; candidates are fetched four times as many at a time until ``limit`` are kept or none
-are left. A filter on a field the rules hide from the caller is refused (``hidden_fields``).
+are left. The read is then marked ``any_column`` (the rule's columns may not be in the change
+log). A filter on a field the rules hide from the caller is refused (``hidden_fields``).
 
 Postgres' HNSW scan returns at most ``hnsw.ef_search`` rows and filters after it, so a search
 that comes back short (a selective filter, rules hiding rows, a small table) is run again
@@ -23,7 +26,7 @@ exactly (a scan ordered by distance), and its result is complete.
 
 from __future__ import annotations
 
-import math
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +42,7 @@ from ..errors import DocumentValidationError, InvalidId, QueryError, UnknownTabl
 from ..readset import ReadSet, VectorRead
 from .vector_filter import build_filter
 from .vector_index import OPERATORS
-from .vector_spec import VectorSpec
+from .vector_spec import VectorSpec, vector_number_problem
 
 MAX_LIMIT = 256
 #: Candidates fetched at most when rules hide rows (then the search stops short).
@@ -58,6 +61,8 @@ class Request:
     vector: str  # pgvector's text form
     limit: int
     clauses: tuple[tuple[str, Any], ...]  # (column, Python value)
+    #: The read rule's SQL condition and parameters, when a rule restricts the table.
+    rule: tuple[str, tuple[Any, ...]] | None = None
 
 
 def check_request(
@@ -91,11 +96,11 @@ def check_request(
         except (DocumentValidationError, InvalidId) as exc:
             raise QueryError(f"{where}: filter on `{field}`: {exc}") from None
         clauses.append((found.column_for(field), converted))
-    text = _vector_text(where, index, spec.dimensions, vector)
+    text = _vector_text(where, index, spec.dimensions, vector, spec.distance)
     return Request(where, found, spec, text, limit, tuple(clauses))
 
 
-def _vector_text(where: str, index: str, dimensions: int, vector: Any) -> str:
+def _vector_text(where: str, index: str, dimensions: int, vector: Any, distance: str) -> str:
     if not isinstance(vector, (list, tuple)):
         raise QueryError(
             f"{where}: `vector` must be a list of numbers, not {type(vector).__name__}"
@@ -106,10 +111,11 @@ def _vector_text(where: str, index: str, dimensions: int, vector: Any) -> str:
             f"{dimensions}-dimensional vectors"
         )
     for i, x in enumerate(vector):
-        if isinstance(x, bool) or not isinstance(x, (int, float)):
-            raise QueryError(f"{where}: `vector`[{i}] is {type(x).__name__}, not a number")
-        if not math.isfinite(x):
-            raise QueryError(f"{where}: `vector`[{i}] is {x!r}; a vector holds finite numbers")
+        problem = vector_number_problem(x)
+        if problem is not None:
+            raise QueryError(f"{where}: `vector`[{i}] is {problem}")
+    if distance == "cosine" and not any(vector):
+        raise QueryError(f"{where}: `vector` is all zeros; a cosine search needs a direction")
     return "[" + ",".join(repr(float(x)) for x in vector) + "]"
 
 
@@ -127,20 +133,44 @@ def vector_search(
     """``[{"_id": id, "_score": score}]`` of the ``limit`` rows nearest ``vector``, best first,
     among those ``filter`` and ``db`` (the caller's ``ctx.db``, rules and all) let through."""
     request = check_request(path, table, index, vector, limit, filter)
-    if reads is not None:
-        reads.add(
-            VectorRead(
-                request.table.name, request.spec.name, request.spec.digest_column, request.clauses
-            )
-        )
     using = str(getattr(db, "using", "default"))
     _refuse_hidden(db, request)
-    if _reads_everything(db, request.table.name):
+    everything = _reads_everything(db, request.table.name)
+    rule = True if everything else _read_filter(db, request.table.name)
+    if reads is not None:
+        spec = request.spec
+        any_column = rule is not True  # the rule's columns may not be in the change log
+        reads.add(
+            VectorRead(
+                request.table.name, spec.name, spec.digest_column, request.clauses, any_column
+            )
+        )
+    if rule is False:
+        return []
+    if rule is not True:
+        request = dataclasses.replace(request, rule=_rule_sql(using, request.table, rule))
+    if everything:
         rows = _nearest(using, request, request.limit, exact=False)
         if len(rows) < request.limit:
             rows = _nearest(using, request, request.limit, exact=True)
         return [_result(request, pk, distance) for pk, distance in rows]
     return _through_reader(db, using, request)
+
+
+def _read_filter(db: Any, table: str) -> Any:
+    """The wrapper's read rule of ``table`` as a ``Q`` (True or False when it is one of
+    those), or True when the wrapper offers none (each row is then read through it)."""
+    read_filter = getattr(db, "read_filter", None)
+    return read_filter(table) if callable(read_filter) else True
+
+
+def _rule_sql(using: str, table: Table, rule: Any) -> tuple[str, tuple[Any, ...]]:
+    """``pk IN (<the rows the rule admits>)``, compiled by the ORM, so that rows the caller
+    may not read never become candidates (they would crowd out the visible ones)."""
+    qs = table.model._base_manager.using(using).filter(rule).values("pk")
+    sql, params = qs.query.sql_with_params()
+    pk = connections[using].ops.quote_name(table.model._meta.pk.column)
+    return f"{pk} IN ({sql})", tuple(params)
 
 
 def _reads_everything(db: Any, table: str) -> bool:
@@ -217,6 +247,9 @@ def _nearest(using: str, request: Request, count: int, *, exact: bool) -> list[t
                 terms.append(f"{qn(db_columns[attname])} = %s")
                 params.append(value)
         where.append("(" + " OR ".join(terms) + ")")
+    if request.rule is not None:
+        where.append(request.rule[0])
+        params.extend(request.rule[1])
     order = f"{distance} + 0" if exact else distance  # "+ 0": no index matches the ordering
     sql = (
         f"SELECT {qn(model._meta.pk.column)}, {distance} FROM {qn(model._meta.db_table)} "

@@ -10,6 +10,7 @@ that is not a VectorField of that size, too many filter fields, a name taken) is
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -121,3 +122,22 @@ def _spec(table: Any, index: Any) -> VectorSpec:
         filter_columns=tuple(table.fields[n].attname for n in filters),
         distance=index.distance,
     )
+
+
+#: pgvector stores 32-bit floats: a finite number beyond this becomes infinity, which it refuses.
+FLOAT32_MAX = 3.4028234663852886e38
+
+
+def vector_number_problem(x: object) -> str | None:
+    """Why ``x`` cannot be one number of a stored or searched vector, or None."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        return f"{type(x).__name__}, not a number"
+    try:
+        value = float(x)
+    except OverflowError:
+        return "too large for a 32-bit float"
+    if not math.isfinite(value):
+        return f"{value!r}; a vector holds finite numbers only (no NaN or infinity)"
+    if abs(value) > FLOAT32_MAX:
+        return f"{value!r}, too large for a 32-bit float (pgvector stores 32-bit floats)"
+    return None

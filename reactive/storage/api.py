@@ -21,7 +21,7 @@ from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 
 from ..conf import reactive_settings
-from ..errors import DocumentNotFound, InvalidId, NotAllowedHere
+from ..errors import DocumentNotFound, DocumentValidationError, InvalidId, NotAllowedHere
 from . import files, rows
 from .files_table import TABLE
 from .origin import base_url
@@ -125,6 +125,11 @@ class ActionStorage(StorageWriter):
         """Store ``data`` (bytes or a binary file-like object); return its storage id."""
         if content_type is not None and not isinstance(content_type, str):
             raise TypeError(f"{self._path}: ctx.storage.store: content_type must be a string")
+        problem = rows.content_type_problem(content_type)
+        if problem is not None:
+            raise DocumentValidationError(
+                f"{self._path}: ctx.storage.store: content_type is refused: {problem}"
+            )
         written = files.write(data, f"{self._path}: ctx.storage.store")
         return rows.insert(written, content_type, using=self._using)
 

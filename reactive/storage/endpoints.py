@@ -61,11 +61,14 @@ def _store(request: HttpRequest, token: Token, limit: int, declared: int | None)
     large = declared is None or declared > reactive_settings.STORAGE.chunk_bytes
     if large and rows.token_used(token.nonce):
         raise RequestError("UploadUrlUsed", "The upload URL was already used", 409)
+    content_type = request.META.get("CONTENT_TYPE") or None
+    problem = rows.content_type_problem(content_type)
+    if problem is not None:
+        raise RequestError("InvalidContentType", f"The Content-Type is refused: {problem}", 400)
     try:
         written = files.write(request, "upload", limit)
     except LimitExceeded:
         raise RequestError("FileTooLarge", f"The file is over {limit} bytes", 413) from None
-    content_type = request.META.get("CONTENT_TYPE") or None
     storage_id = rows.insert(written, content_type, (token.nonce, token.expires))
     if random.random() < PRUNE_EVERY:
         rows.prune_tokens()
@@ -119,7 +122,8 @@ async def serve_view(request: HttpRequest, storage_id: str) -> HttpResponseBase:
     if files.redirects():
         return _cors(request, HttpResponseRedirect(await run_off_loop(files.url, row.name)))
     etag = f'"{row.sha256}"'
-    if etag in request.headers.get("If-None-Match", ""):
+    matching = request.headers.get("If-None-Match", "")
+    if etag in matching or matching.strip() == "*":  # "*": any file there is (RFC 9110 §13.1.2)
         not_modified = HttpResponse(status=304)
         not_modified["ETag"] = etag
         return _cors(request, not_modified)

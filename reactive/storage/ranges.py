@@ -30,15 +30,21 @@ def parse(header: str | None, size: int) -> tuple[int, int] | None:
         return WHOLE
     first, last = match[1], match[2]
     if not first:  # a suffix: the last N bytes
-        count = int(last)
-        if count == 0:
-            return UNSATISFIABLE
+        count = _number(last)
+        if count == 0 or size == 0:
+            return UNSATISFIABLE  # no byte to send: an empty file has no last byte
         start = max(0, size - count)
         return start, size - start
-    start = int(first)
-    if last and int(last) < start:
+    start = _number(first)
+    if last and _number(last) < start:
         return WHOLE  # invalid: ignored, as the RFC says
     if start >= size:
         return UNSATISFIABLE
-    end = min(int(last), size - 1) if last else size - 1
+    end = min(_number(last), size - 1) if last else size - 1
     return start, end - start + 1
+
+
+def _number(digits: str) -> int:
+    """A byte position: one of more than 18 digits is past the end of any file (and Python
+    refuses to read integers of over 4,300 digits at all)."""
+    return int(digits) if len(digits) <= 18 else 10**18

@@ -35,6 +35,22 @@ def token_used(nonce: str, using: str = "default") -> bool:
     return bool(_models()[1].objects.using(using).filter(pk=nonce).exists())
 
 
+#: The most characters of a content type kept (the column's size).
+MAX_CONTENT_TYPE = 255
+
+
+def content_type_problem(content_type: str | None) -> str | None:
+    """Why ``content_type`` cannot be a file's ``Content-Type``, or None: too long for its
+    column, or holding a control character (no header could carry it back)."""
+    if content_type is None:
+        return None
+    if len(content_type) > MAX_CONTENT_TYPE:
+        return f"it is over {MAX_CONTENT_TYPE} characters ({len(content_type)})"
+    if any(ord(c) < 32 or ord(c) == 127 for c in content_type):
+        return "it holds a control character (a line break, a tab, ...)"
+    return None
+
+
 def insert(
     written: files.Written,
     content_type: str | None,

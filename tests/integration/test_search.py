@@ -57,6 +57,16 @@ def test_any_term_matches_and_more_terms_rank_higher() -> None:
     assert set(found) == {"red apple", "green apple pie", "red car"}  # either term
 
 
+@pytest.mark.parametrize("index", ["search_simple", "search_body"])
+def test_words_with_combining_marks_are_found_whole(index: str) -> None:
+    """Devanagari vowel signs, Arabic harakat and a decomposed accent are part of the word, as
+    Postgres indexes it; a tokenizer cutting at them would never find these documents."""
+    add("नमस्ते दुनिया", "مَرْحَبًا بالعالم", "un café noir")
+    assert bodies("नमस्ते", index=index) == ["नमस्ते दुनिया"]
+    assert bodies("مَرْحَبًا", index=index) == ["مَرْحَبًا بالعالم"]
+    assert bodies("cafe\u0301 noir", index=index) == ["un café noir"]  # NFD text, NFC document
+
+
 def test_only_the_last_term_is_a_prefix() -> None:
     add("typeahead search", "typewriter", "search engine")
     assert set(bodies("type", index="search_simple")) == {"typeahead search", "typewriter"}

@@ -304,3 +304,46 @@ async def _post(url: str, data: bytes) -> requests.Response:
     import asyncio
 
     return await asyncio.to_thread(upload, url, data)
+
+
+def test_a_content_type_no_column_or_header_can_hold_is_refused(asgi_server: LiveServer) -> None:
+    """Over 255 characters (the column), or with a line break (no response header could carry
+    it back): a 400 before any byte is stored, and the URL is still good; `store` refuses it
+    as clearly, instead of a "Server Error" or a file that can never be downloaded."""
+    url = call(asgi_server, "mutation", "generate_upload_url")
+    before = stored_files()
+    r = upload(url, b"hello", "text/plain; x=" + "a" * 300)
+    assert r.status_code == 400, r.text
+    assert r.json()["code"] == "InvalidContentType" and "255" in r.json()["message"]
+    assert r.headers["Access-Control-Allow-Origin"] == "*"
+    assert stored_files() == before
+    assert upload(url, b"hello", "text/plain").status_code == 200
+
+    body = asgi_server.post(
+        "/api/action",
+        {"path": F + "store_text", "args": {"text": "x", "contentType": "text/plain\nX: y"}},
+    ).json()
+    assert body["status"] == "error", body
+    assert "content_type is refused" in body["errorMessage"]
+    assert "control character" in body["errorMessage"]
+
+
+def test_ranges_of_an_empty_file_and_of_absurd_positions(asgi_server: LiveServer) -> None:
+    url = call(asgi_server, "mutation", "generate_upload_url")
+    empty = upload(url, b"", "text/plain").json()["storageId"]
+    file_url = call(asgi_server, "query", "url", {"id": empty})
+    r = requests.get(file_url, headers={"Range": "bytes=-1"}, timeout=30)
+    assert r.status_code == 416 and r.headers["Content-Range"] == "bytes */0"
+
+    url = call(asgi_server, "mutation", "generate_upload_url")
+    data = b"0123456789"
+    file_url = call(asgi_server, "query", "url", {"id": upload(url, data).json()["storageId"]})
+    huge = "9" * 5000  # past Python's 4,300-digit limit on int()
+    assert (
+        requests.get(file_url, headers={"Range": f"bytes={huge}-"}, timeout=30).status_code == 416
+    )
+    for header, content in ((f"bytes=2-{huge}", data[2:]), (f"bytes=-{huge}", data)):
+        r = requests.get(file_url, headers={"Range": header}, timeout=30)
+        assert (r.status_code, r.content) == (206, content), header[:20]
+    star = requests.get(file_url, headers={"If-None-Match": "*"}, timeout=30)
+    assert star.status_code == 304

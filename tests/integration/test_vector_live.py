@@ -106,11 +106,13 @@ async def test_only_writes_that_can_change_the_result_rerun_it(server) -> None:
         )
         == 0
     )
+    # movies have a restricting read rule, pushed into the search's SQL: its columns are not
+    # in the change log, so any update of a row inside the filter re-runs it (decision 123)
     assert (
         await runs(
             lambda: mutate(server, V + "patch_movie", {"id": ids["dog"], "fields": {"year": 1999}})
         )
-        == 0
+        == 1
     )
     assert (
         await runs(

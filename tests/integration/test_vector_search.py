@@ -164,6 +164,48 @@ def test_nan_and_infinity_are_refused() -> None:
         assert "`vector`[2] is" in str(outcome.error) and "finite numbers" in str(outcome.error)
 
 
+def test_numbers_beyond_32_bit_floats_are_refused_not_a_server_error() -> None:
+    """pgvector stores 32-bit floats: 1e39 is finite in JSON and infinite in the column."""
+    for huge in (1e39, -1e300, 10**400):
+        vector = [0.0, huge] + [0.0] * (DIMENSIONS - 2)
+        outcome = anon.call(V + "search_movies", {"vector": vector})
+        assert isinstance(outcome.error, QueryError), outcome.error
+        assert "`vector`[1] is" in str(outcome.error) and "32-bit float" in str(outcome.error)
+    outcome = anon.call(V + "add_movie", {"title": "t", "genre": "g", "embedding": [1e39] * 256})
+    assert isinstance(outcome.error, DocumentValidationError), outcome.error
+    assert "field `embedding` of table 'movies'" in str(outcome.error)
+    assert "too large for a 32-bit float" in str(outcome.error)
+
+
+def test_a_zero_vector_has_no_cosine_direction() -> None:
+    outcome = anon.call(V + "search_movies", {"vector": [0.0] * DIMENSIONS})
+    assert isinstance(outcome.error, QueryError), outcome.error
+    assert "all zeros" in str(outcome.error)
+
+
+def test_rows_hidden_by_a_rule_do_not_crowd_out_the_visible_ones() -> None:
+    """2,000 drafts of another owner, all nearer than the one public row: the rule's Q is in
+    the search's SQL, so the caller gets the public row at once (it used to read every hidden
+    candidate and run out of time)."""
+    from tests.testapp.models import Movie
+
+    def vec(x: float, y: float) -> list[float]:
+        return [x, y] + [0.0] * (DIMENSIONS - 2)
+
+    Movie.objects.bulk_create(
+        Movie(title=f"d{i}", genre="g", owner="bob", draft=True, embedding=vec(1, i / 10000))
+        for i in range(2000)
+    )
+    public = anon.mutation(V + "add_movie", {"title": "p", "genre": "g", "embedding": vec(0, 1)})
+    for fn in ("search_movies", "similar_movies"):
+        call = anon.query if fn == "search_movies" else anon.action
+        hits = call(V + fn, {"vector": vec(1, 0), "limit": 10, "where": [["genre", "g"]]})
+        assert [h["_id"] for h in hits] == [public], fn
+    # the owner sees the drafts first
+    hits = bob.query(V + "search_movies", {"vector": vec(1, 0), "limit": 3})
+    assert len(hits) == 3 and public not in [h["_id"] for h in hits]
+
+
 @pytest.mark.parametrize(
     ("kind", "message"),
     [
