@@ -16,6 +16,7 @@ from django.db import models
 from ..errors import QueryError
 from ..limits import approx_size
 from ..readset import Bound
+from ..search.text_query import MAX_RESULTS
 from .cursors import AT_START, after_key, before_key, decode_cursor, encode_cursor
 from .documents import to_document
 from .query import Query
@@ -41,6 +42,9 @@ class PageReader:
     ) -> dict[str, Any]:
         order, cols = query.order_, query.index.key_columns
         desc = order == "desc"
+        if query.search is not None:  # one read of a search returns at most MAX_RESULTS rows:
+            # a page past it (a big numItems, a pinned page that grew) is cut there and split
+            max_rows = MAX_RESULTS if max_rows is None else min(max_rows, MAX_RESULTS)
         qs = self.scan.queryset(query)
         start_key: tuple[Any, ...] | None = None
         if cursor is not None:

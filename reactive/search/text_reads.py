@@ -61,7 +61,8 @@ class SearchScanner(Scanner):
         """As `Scanner.fetch`, at most `MAX_RESULTS` rows; each row fetched is a `DocRead`."""
         cap = MAX_RESULTS + 1 if limit is None else min(limit, MAX_RESULTS + 1)
         rows = super().fetch(query, qs, cap)
-        if len(rows) > MAX_RESULTS:
+        # a limit of MAX_RESULTS + 1 is a page of MAX_RESULTS and the row that says isDone
+        if len(rows) > MAX_RESULTS and (limit is None or limit > MAX_RESULTS + 1):
             raise self.too_many(query)
         for row in rows:
             self.reads.add(DocRead(query.table.name, row.pk))

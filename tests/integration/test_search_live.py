@@ -10,11 +10,13 @@ order) plus a `DocRead` of each row returned (decision 121).
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 import requests
 from django.db import connection
 
+from reactive.testing import ReactiveClient
 from reactive.values import decode
 from tests.conftest import start_server
 from tests.integration.test_sync_invariants import settle
@@ -23,6 +25,7 @@ from tests.sync_client import RawSync
 pytestmark = pytest.mark.django_db(transaction=True)
 
 S = "testapp/search:"
+reactive_client = ReactiveClient(as_client=True)
 
 
 @pytest.fixture
@@ -92,3 +95,43 @@ async def test_a_typeahead_subscription_sees_a_new_match_arrive(asgi_server):
     await client.mutation(S + "add", {"body": "The quick brown fox", "channel": ch})
     await client.until(lambda: client.results[qid] == ["The quick brown fox"])
     await client.close()
+
+
+async def test_a_live_page_that_grows_past_the_search_cap_is_split_not_failed(
+    asgi_server: Any,
+) -> None:
+    """A page's end is pinned by its first run; inserts inside it make it grow. Past the 1,024
+    documents one search read returns, the page is cut there and offered a split (as a read
+    limit does), instead of failing the subscription."""
+    channel = "grow-" + uuid.uuid4().hex[:6]
+    client = await RawSync.connect(asgi_server.ws_url)
+    for _ in range(10):
+        await client.mutation(S + "add_many", {"bodies": ["kumquat"] * 100, "channel": channel})
+    await client.mutation(S + "add_many", {"bodies": ["kumquat"] * 50, "channel": channel})
+    opts = {"numItems": 1000, "cursor": None}
+    args = {"text": "kumquat", "eqs": [["channel", channel]], "paginationOpts": opts}
+    qid = await client.subscribe(S + "page", args)
+    await client.until(lambda: qid in client.results or qid in client.errors)
+    assert len(client.results[qid]["page"]) == 1000
+    # ranked above the first page's last row: inside the pinned page
+    await client.mutation(S + "add_many", {"bodies": ["kumquat kumquat"] * 30, "channel": channel})
+    await client.until(
+        lambda: qid in client.errors or len(client.results[qid]["page"]) != 1000, timeout=10
+    )
+    try:
+        assert qid not in client.errors, client.errors[qid]
+        page = client.results[qid]
+        assert len(page["page"]) == 1024 and page["isDone"] is False
+    finally:
+        await client.close()
+
+
+def test_a_page_of_1024_is_a_search_read_of_1024() -> None:
+    """numItems 1024 reads 1,025 rows (the one after the page says isDone): still one read."""
+    channel = "cap-" + uuid.uuid4().hex[:6]
+    for _ in range(11):
+        reactive_client.mutation(S + "add_many", {"bodies": ["kumquat"] * 100, "channel": channel})
+    args = {"text": "kumquat", "eqs": [["channel", channel]]}
+    opts = {"numItems": 1024, "cursor": None}
+    page = reactive_client.query(S + "page", {**args, "paginationOpts": opts})
+    assert len(page["page"]) == 1024 and page["isDone"] is False
