@@ -56,8 +56,9 @@ class SearchIndex(GinIndex):
             ``with_search_index`` takes it, or its short form without the ``<table>_`` prefix.
         search_field: The ``CharField``/``TextField`` searched.
         filter_fields: Fields ``q.eq(...)`` may filter on inside the search (at most 16).
-        language: The Postgres text search configuration: ``"english"`` (stemming, stop
-            words), ``"simple"`` (lowercased words only), or any other installed one.
+        language: The Postgres text search configuration: ``"simple"`` (the default:
+            lowercased words only, as Convex's tokenizer, every prefix a typeahead match),
+            ``"english"`` (stemming, stop words), or any other installed one.
     """
 
     def __init__(
@@ -66,7 +67,7 @@ class SearchIndex(GinIndex):
         name: str,
         search_field: str,
         filter_fields: Sequence[str] = (),
-        language: str = "english",
+        language: str = "simple",
         **kwargs: Any,
     ) -> None:
         if not isinstance(search_field, str) or not search_field:

@@ -186,6 +186,7 @@ class Article(ReactiveModel):
                 name="articles_search_body",
                 search_field="body",
                 filter_fields=["channel", "author"],
+                language="english",
             ),
             SearchIndex(name="articles_search_simple", search_field="body", language="simple"),
         ]
@@ -200,7 +201,7 @@ class Memo(ReactiveModel):
     body = models.TextField()
 
     class Meta:
-        indexes = [SearchIndex(name="memos_search_body", search_field="body")]
+        indexes = [SearchIndex(name="memos_search_body", search_field="body", language="english")]
 
 
 # -- vector search (tests/integration/test_vector_*.py; embeddings: tests/embeddings.py) -------
