@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 
 GET = "testapp/bench:get"
 BUMP = "testapp/bench:bump"
-POLL = 8.0  # seconds: far longer than any wake-up takes
+POLL = 4.0  # seconds: far longer than any wake-up takes (PROMPT), short enough to wait for
 PROMPT = 1.5  # seconds: a delivery within this came from a wake-up, not from the poll
 
 
