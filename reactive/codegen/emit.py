@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..db.tables import Table, tables
-from ..functions.registry import AnyFunction, registry
+from ..functions.registry import AnyFunction, Kind, registry
 from ..validators.builders import _as_validator, _Object
 from . import ts_types
 
@@ -45,11 +45,23 @@ def _id_type(known: set[str]) -> ts_types.IdType:
     return id_type
 
 
-def _args(fn: AnyFunction, id_type: ts_types.IdType, untyped: list[str]) -> str:
+#: Types too loose for `usePaginatedQuery`, which wants `paginationOpts: PaginationOptions` and a
+#: `PaginationResult` (Convex's types): a paginated query declared loosely gets those.
+_LOOSE = ("any", "Record<string, any>")
+PAGINATION = "paginationOpts"
+
+
+def _field_types(fn: AnyFunction, id_type: ts_types.IdType, untyped: list[str]) -> Any:
+    """Argument name → (type, optional), or a type for the whole arguments object."""
     declared = fn.declared_args
     if declared is not None:
         validator = declared if isinstance(declared, _Object) else _as_validator(declared)
-        return ts_types.from_validator(validator, id_type)
+        if not isinstance(validator, _Object):
+            return ts_types.from_validator(validator, id_type)
+        return {
+            n: (ts_types.from_validator(f, id_type), f.optional)
+            for n, f in validator.fields.items()
+        }
     params = list(inspect.signature(fn.handler).parameters.values())[1:]  # ctx first
     try:
         hints = typing.get_type_hints(fn.handler, include_extras=True)
@@ -65,7 +77,18 @@ def _args(fn: AnyFunction, id_type: ts_types.IdType, untyped: list[str]) -> str:
         hint = hints.get(p.name, Any)
         optional = p.default is not p.empty or getattr(hint, "optional", False)
         fields[p.name] = (ts_types.from_hint(hint, id_type), bool(optional))
-    return ts_types.obj(fields)
+    return fields
+
+
+def _args(fn: AnyFunction, id_type: ts_types.IdType, untyped: list[str]) -> tuple[str, bool]:
+    """The arguments' type, and whether the function is paginated (has ``paginationOpts``)."""
+    fields = _field_types(fn, id_type, untyped)
+    if isinstance(fields, str):
+        return fields, False
+    paginated = PAGINATION in fields
+    if paginated and fields[PAGINATION][0] in _LOOSE:
+        fields[PAGINATION] = ("PaginationOptions", fields[PAGINATION][1])
+    return ts_types.obj(fields), paginated
 
 
 def _returns(fn: AnyFunction, id_type: ts_types.IdType, untyped: list[str]) -> str:
@@ -120,8 +143,10 @@ def api_files(known_tables: set[str]) -> Generated:
         if fn.http or not fn.path:
             continue  # HTTP actions are reached by URL, never through `api`
         untyped: list[str] = []
-        args = _args(fn, id_type, untyped)
+        args, paginated = _args(fn, id_type, untyped)
         returns = _returns(fn, id_type, untyped)
+        if paginated and fn.kind is Kind.QUERY and returns in _LOOSE:
+            returns = "PaginationResult<any>"
         if untyped:
             warnings.append(
                 f"{fn.path}: no validator for {', '.join(untyped)}; typed `any` "
@@ -133,7 +158,8 @@ def api_files(known_tables: set[str]) -> Generated:
     full = _render(_tree(functions, warnings), "")
     dts = (
         HEADER.format(what="The `api` and `internal` objects: typed references to functions.")
-        + 'import type { FilterApi, FunctionReference } from "convex/server";\n'
+        + "import type {\n  FilterApi,\n  FunctionReference,\n  PaginationOptions,\n"
+        + '  PaginationResult,\n} from "convex/server";\n'
         + 'import type { Id } from "./dataModel.js";\n\n'
         + f"declare const fullApi: {full};\n\n"
         + "export declare const api: FilterApi<typeof fullApi, "

@@ -5,8 +5,9 @@ Two child processes, both on this settings module: daphne serving ``settings.ASG
 ``manage.py reactive worker``. Every ``interval`` seconds the Python files this process has
 loaded (the project's apps, their functions modules included; not site-packages) and the files
 added to a functions package are checked; a change stops both children and starts them again,
-so they import the new code. A port already taken is one line and nothing started; Ctrl-C (or
-SIGTERM) stops both children and waits for them.
+so they import the new code. A child that exits (a syntax error in a functions module) stops
+the other, and both start again on the next change. A port already taken is one line and
+nothing started; Ctrl-C (or SIGTERM) stops both children and waits for them.
 """
 
 from __future__ import annotations
@@ -119,7 +120,13 @@ def handle(cmd: BaseCommand, options: dict[str, Any]) -> None:
             dead = children.exited()
             if dead is not None:
                 what = "server" if dead is children.procs[0] else "worker"
-                raise CommandError(f"the {what} exited with status {dead.returncode}; stopped")
+                children.stop()
+                if options["no_reload"]:
+                    raise CommandError(f"the {what} exited with status {dead.returncode}")
+                cmd.stderr.write(
+                    f"the {what} exited with status {dead.returncode}: fix the code, "
+                    "both start again on the next change (Ctrl-C to quit)"
+                )
             if options["no_reload"]:
                 continue
             now = _code_files()

@@ -90,6 +90,11 @@ def test_types_follow_validators_hints_and_tables(tmp_path: Path) -> None:
         "author?: string; score?: number }, string>;"
     ) in api
     assert 'secret: FunctionReference<"query", "internal", Record<string, never>, str' in api
+    # paginationOpts: dict[str, Any] and -> Any: what usePaginatedQuery wants
+    assert (
+        'page: FunctionReference<"query", "public", { channel: Id<"channels">; '
+        "paginationOpts: PaginationOptions }, PaginationResult<any>>;"
+    ) in api
     assert 'api: FilterApi<typeof fullApi, FunctionReference<any, "public">>' in api
     # documents from the Django fields: foreign keys are ids, BigIntegerField an int64,
     # nullable fields `| null`, choices literals

@@ -1,5 +1,6 @@
 """manage.py reactive dev: server and worker together; a changed functions file is served after
-the restart; Ctrl-C leaves no child running; a busy port is one line and nothing started."""
+the restart, a broken one waits for the fix; Ctrl-C leaves no child running; a busy port is one
+line and nothing started."""
 
 from __future__ import annotations
 
@@ -95,6 +96,14 @@ def test_dev_serves_reloads_and_stops_everything(tmp_path: Path) -> None:
         while call(port, f"testapp/{name}:version") != "two":
             assert time.monotonic() < deadline, (tmp_path / "dev.log").read_text()
             time.sleep(0.2)
+        # a broken module stops both; fixing it starts them again
+        probe.write_text("def broken(:\n")
+        deadline = time.monotonic() + 20
+        while "exited with status" not in (tmp_path / "dev.log").read_text():
+            assert time.monotonic() < deadline, (tmp_path / "dev.log").read_text()
+            time.sleep(0.1)
+        probe.write_text(source.format("three"))
+        assert call(port, f"testapp/{name}:version") == "three"
         kids = children_of(proc.pid)
         assert len(kids) == 2, kids  # the server and the worker
         proc.send_signal(signal.SIGINT)

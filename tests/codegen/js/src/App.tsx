@@ -1,6 +1,6 @@
 // A small React front end written against Convex's generated API, as an existing Convex app
 // would be. `tsc --noEmit` must accept it; every `@ts-expect-error` line must be a type error.
-import { useMutation, useQuery } from "convex/react";
+import { useMutation, usePaginatedQuery, useQuery } from "convex/react";
 import { api, internal } from "../convex/_generated/api";
 import type { Doc, Id } from "../convex/_generated/dataModel";
 
@@ -46,6 +46,18 @@ export function Messages({ channel }: { channel: Id<"channels"> }) {
       {name} {ping} {typed?.s} {String(secret)} {names?.join(",")}
     </ul>
   );
+}
+
+export function Paged({ channel }: { channel: Id<"channels"> }) {
+  // a query with `paginationOpts: dict[str, Any]` and `-> Any`: typed for usePaginatedQuery
+  const { results, status, loadMore } = usePaginatedQuery(
+    api.testapp.messages.page,
+    { channel },
+    { initialNumItems: 10 },
+  );
+  // @ts-expect-error: a query without paginationOpts is not a paginated query
+  usePaginatedQuery(api.testapp.channel_name, { channel }, { initialNumItems: 10 });
+  return <p onClick={() => loadMore(10)}>{status} {results.length}</p>;
 }
 
 export function Row({ message }: { message: Doc<"messages"> }) {
