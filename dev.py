@@ -150,6 +150,7 @@ def test(args: list[str]) -> None:
     ensure_venv()
     ensure_node_packages(JS_DIR)
     ensure_node_packages(WEB_DIR)
+    ensure_node_packages(ROOT / "tests" / "codegen" / "js")  # tsc over codegen's TypeScript
     ensure_chromium()
     run_module("pytest", args, "running the test suite")
 

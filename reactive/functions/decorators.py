@@ -127,6 +127,8 @@ def _build(
         is_async=is_async,
         problems=tuple(problems),
         id_tables=frozenset(found.id_tables),
+        declared_args=args,
+        declared_returns=returns,
     )
     functools.update_wrapper(fn, handler)
     _register(fn, name, path)

@@ -106,6 +106,10 @@ class RegisteredFunction(Generic[P, R]):
     #: Not in the registry: a query a ctx method of an action runs through the executor
     #: (``ActionCtx.vector_search``); server callers only, under its ``path`` (the action's).
     inline: bool = False
+    #: The ``args=`` and ``returns=`` given to the decorator, as written (None: the type hints
+    #: declare them); what codegen reads to type the function for TypeScript.
+    declared_args: Any = None
+    declared_returns: Any = None
 
     @property
     def visibility(self) -> str:

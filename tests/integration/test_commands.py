@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from io import StringIO
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from tests.testapp.models import Channel
 
@@ -62,3 +67,21 @@ def test_run_errors(args, match):
     with pytest.raises(CommandError, match=match):
         run(*args)
     assert not Channel.objects.exists()
+
+
+def test_an_unknown_user_is_one_line_and_exit_status_1() -> None:
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="tests.settings",
+        REACTIVE_LIVE_DB_NAME=connection.settings_dict["NAME"],
+    )
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "reactive", "run", "testapp:whoami", "--user", "ghost"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert proc.stdout == "" and proc.stderr == "CommandError: no user 'ghost'\n"

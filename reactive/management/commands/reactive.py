@@ -4,6 +4,11 @@ manage.py reactive functions                 list every registered function
 manage.py reactive run chat:send '{"body": "hi"}' [--user alice] [--format json]
 manage.py reactive worker [--concurrency 8] [--no-crons]   run scheduled functions and crons
 manage.py reactive crons                     list the declared crons and their next runs
+manage.py reactive codegen [--out convex/_generated]   TypeScript for the official clients
+manage.py reactive export PATH [--table T]   tables as a Convex snapshot (ZIP or folder)
+manage.py reactive import PATH [--table T] [--append | --replace]   load a snapshot or JSONL
+manage.py reactive dev [--port 8000]         server and worker together, reloading on changes
+manage.py reactive run tasks:list --watch    print a query's result each time it changes
 """
 
 from __future__ import annotations
@@ -12,12 +17,14 @@ import asyncio
 import datetime as dt
 import json
 import sys
+from pathlib import Path
 from typing import Any, cast
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import BaseUserManager
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from ... import codegen
 from ...auth import identity_from_user
 from ...conf import reactive_settings
 from ...errors import ConfigurationError
@@ -28,11 +35,13 @@ from ...models import CronRun
 from ...scheduler import worker
 from ...scheduler.crons import discover
 from ...values import ValueEncodingError, decode, encode
+from .. import dev_server, snapshot_commands, watch
 
 
 class Command(BaseCommand):
     help = (
-        "reactive's tools: list functions, run a function, run the scheduler's worker, list crons."
+        "reactive's tools: list and run functions, the scheduler's worker and crons, TypeScript "
+        "codegen, export and import of tables, a development server."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -67,6 +76,20 @@ class Command(BaseCommand):
         )
         worker.add_argument("--name", default=None, help="Worker name, shown in logs.")
         sub.add_parser("crons", help="List the declared crons and their next runs.")
+        run.add_argument(
+            "--watch",
+            action="store_true",
+            help="Queries only: print the result again each time it changes, until Ctrl-C.",
+        )
+        codegen = sub.add_parser("codegen", help="Write TypeScript for the official clients.")
+        codegen.add_argument(
+            "--out",
+            default="convex/_generated",
+            help="Folder to write api.js, api.d.ts and dataModel.d.ts to "
+            "(default: convex/_generated).",
+        )
+        snapshot_commands.add_arguments(sub)
+        dev_server.add_arguments(sub)
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -76,10 +99,24 @@ class Command(BaseCommand):
                 self._worker(options)
             elif options["subcommand"] == "crons":
                 self._crons()
+            elif options["subcommand"] == "codegen":
+                self._codegen(options)
+            elif options["subcommand"] in ("export", "import"):
+                snapshot_commands.handle(self, options)
+            elif options["subcommand"] == "dev":
+                dev_server.handle(self, options)
             else:
                 self._run(options)
         except ConfigurationError as exc:  # e.g. a bad cron: one line, exit status 1
             raise CommandError(str(exc)) from None
+
+    def _codegen(self, options: dict[str, Any]) -> None:
+        out = Path(options["out"])
+        result = codegen.write(out)
+        for line in result.warnings:
+            self.stderr.write(f"warning: {line}")
+        names = ", ".join(sorted(result.files))
+        self.stdout.write(f"wrote {names} to {out}")
 
     def _worker(self, options: dict[str, Any]) -> None:
         worker.default_logging()
@@ -148,6 +185,9 @@ class Command(BaseCommand):
             except User.DoesNotExist:
                 raise CommandError(f"no user {options['user']!r}") from None
             identity = identity_from_user(user, reactive_settings.SESSION_ISSUER)
+        if options["watch"]:
+            watch.watch(self, options["path"], call_args, identity, options["format"] == "json")
+            return
         outcome = execute(options["path"], call_args, identity=identity, from_client=False)
         for line in outcome.log_lines:
             self.stderr.write(line)

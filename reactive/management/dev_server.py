@@ -1,0 +1,142 @@
+"""`manage.py reactive dev`: the ASGI server and the scheduler's worker together, for development.
+
+Two child processes, both on this settings module: daphne serving ``settings.ASGI_APPLICATION``
+(with reactive's WebSocket frame limit, as dev.py serves the demo) and
+``manage.py reactive worker``. Every ``interval`` seconds the Python files this process has
+loaded (the project's apps, their functions modules included; not site-packages) and the files
+added to a functions package are checked; a change stops both children and starts them again,
+so they import the new code. A child that exits (a syntax error in a functions module) stops
+the other, and both start again on the next change. A port already taken is one line and
+nothing started; Ctrl-C (or SIGTERM) stops both children and waits for them.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import autoreload
+
+FRAME_BYTES = str(17 * 1024 * 1024)
+
+
+def add_arguments(sub: Any) -> None:
+    dev = sub.add_parser(
+        "dev", help="Serve the ASGI app and run the worker, restarting both on code changes."
+    )
+    dev.add_argument("--port", type=int, default=8000, help="Port to serve on (default: 8000).")
+    dev.add_argument("--host", default="127.0.0.1", help="Address to bind (default: 127.0.0.1).")
+    dev.add_argument("--no-reload", action="store_true", help="Do not watch the code.")
+    dev.add_argument("--no-worker", action="store_true", help="Serve only; run no worker.")
+
+
+def _code_files() -> dict[Path, float]:
+    found: dict[Path, float] = {}
+    for path in autoreload.iter_all_python_module_files():
+        if "site-packages" in path.parts or "dist-packages" in path.parts:
+            continue
+        folder = path.parent
+        for candidate in [path, *(folder.glob("*.py") if folder.name == "functions" else [])]:
+            try:
+                found[candidate] = candidate.stat().st_mtime
+            except OSError:
+                found[candidate] = -1.0  # removed: a change too
+    return found
+
+
+def _port_taken(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+class Children:
+    """The server and the worker; started and stopped together."""
+
+    def __init__(self, cmd: BaseCommand, host: str, port: int, worker: bool) -> None:
+        self.cmd, self.host, self.port, self.worker = cmd, host, port, worker
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> None:
+        app = str(getattr(settings, "ASGI_APPLICATION", "") or "")
+        module, _, name = app.rpartition(".")
+        if not module:
+            raise CommandError(
+                "settings.ASGI_APPLICATION is not set (e.g. 'mysite.asgi.application')"
+            )
+        server = [sys.executable, "-m", "daphne", "-b", self.host, "-p", str(self.port)]
+        server += ["--websocket-max-message-size", FRAME_BYTES]
+        server += ["--websocket-max-frame-size", FRAME_BYTES, f"{module}:{name}"]
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.procs = [subprocess.Popen(server, env=env)]
+        if self.worker:
+            worker = [sys.executable, "-m", "django", "reactive", "worker"]
+            self.procs.append(subprocess.Popen(worker, env=env))
+
+    def exited(self) -> subprocess.Popen[bytes] | None:
+        return next((p for p in self.procs if p.poll() is not None), None)
+
+    def stop(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        self.procs = []
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def handle(cmd: BaseCommand, options: dict[str, Any]) -> None:
+    host, port = options["host"], options["port"]
+    if _port_taken(host, port):
+        raise CommandError(f"port {port} on {host} is in use: stop what uses it or pass --port")
+    children = Children(cmd, host, port, worker=not options["no_worker"])
+    signal.signal(signal.SIGTERM, _interrupt)
+    cmd.stdout.write(f"serving http://{host}:{port}/ and the worker (Ctrl-C to stop both)")
+    seen = _code_files()
+    try:
+        children.start()
+        while True:
+            time.sleep(0.5)
+            dead = children.exited()
+            if dead is not None:
+                what = "server" if dead is children.procs[0] else "worker"
+                children.stop()
+                if options["no_reload"]:
+                    raise CommandError(f"the {what} exited with status {dead.returncode}")
+                cmd.stderr.write(
+                    f"the {what} exited with status {dead.returncode}: fix the code, "
+                    "both start again on the next change (Ctrl-C to quit)"
+                )
+            if options["no_reload"]:
+                continue
+            now = _code_files()
+            changed = sorted(str(p) for p in now.keys() | seen.keys() if now.get(p) != seen.get(p))
+            if changed:
+                cmd.stdout.write(f"{changed[0]} changed: restarting the server and the worker")
+                children.stop()
+                seen = now
+                children.start()
+    except KeyboardInterrupt:
+        cmd.stdout.write("stopping")
+    finally:
+        children.stop()

@@ -1,0 +1,20 @@
+"""Export and import of tables in Convex's snapshot layout (`manage.py reactive export` /
+``import``): `archive` reads and writes the ZIP or folder, `dump` writes documents, `load`
+checks every line and then imports them all in one transaction. See docs/commands.md.
+"""
+
+from __future__ import annotations
+
+from .archive import SnapshotReader, documents_path, is_snapshot
+from .dump import export_tables
+from .load import MAX_ERRORS, Source, import_tables
+
+__all__ = [
+    "MAX_ERRORS",
+    "SnapshotReader",
+    "Source",
+    "documents_path",
+    "export_tables",
+    "import_tables",
+    "is_snapshot",
+]

@@ -1,0 +1,88 @@
+"""Snapshot files in Convex's export layout, as a ZIP or a folder: the paths, nothing else.
+
+``_tables/documents.jsonl`` lists the tables, one ``{"name": "messages", "id": 10001}`` a line
+(Convex's table numbers; here the position in the list, from 10001), and each table's
+documents are in ``<table>/documents.jsonl``, one JSON object a line.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+TABLES = "_tables/documents.jsonl"
+
+
+def documents_path(table: str) -> str:
+    return f"{table}/documents.jsonl"
+
+
+def is_snapshot(path: Path) -> bool:
+    """A ZIP file or a folder (a snapshot), not a single ``.jsonl`` file."""
+    return path.is_dir() or zipfile.is_zipfile(path)
+
+
+class SnapshotReader:
+    """Opens the members of a snapshot ZIP or folder by their path inside it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._zip = None if path.is_dir() else zipfile.ZipFile(path)
+
+    def exists(self, member: str) -> bool:
+        if self._zip is None:
+            return (self.path / member).is_file()
+        return member in self._zip.namelist()
+
+    def open(self, member: str) -> IO[str]:
+        if self._zip is None:
+            return (self.path / member).open(encoding="utf-8")
+        return io.TextIOWrapper(self._zip.open(member), encoding="utf-8")
+
+    def tables(self) -> list[str]:
+        """The tables the snapshot lists (``_tables``), else every folder with documents."""
+        if self.exists(TABLES):
+            with self.open(TABLES) as f:
+                return [json.loads(line)["name"] for line in f if line.strip()]
+        if self._zip is None:
+            found = [p.parent.name for p in self.path.glob("*/documents.jsonl")]
+        else:
+            found = [n.split("/")[0] for n in self._zip.namelist() if n.count("/") == 1]
+            found = [n for n in found if self.exists(documents_path(n))]
+        return sorted(t for t in set(found) if not t.startswith("_"))
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+
+
+class SnapshotWriter:
+    """Writes members into a new ZIP (a ``.zip`` path) or a new folder (any other path)."""
+
+    def __init__(self, path: Path) -> None:
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise ValueError(f"{path} already exists: export to a new .zip path or an empty folder")
+        self.path = path
+        self._zip = (
+            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) if path.suffix == ".zip" else None
+        )
+
+    def lines(self, member: str, lines: Iterator[str]) -> None:
+        """Write ``member`` from ``lines`` (each without its newline), streamed."""
+        if self._zip is None:
+            target = self.path / member
+            target.parent.mkdir(parents=True, exist_ok=True)
+            out: IO[str] = target.open("w", encoding="utf-8")
+        else:
+            out = io.TextIOWrapper(self._zip.open(member, "w"), encoding="utf-8")
+        with out:
+            for line in lines:
+                out.write(line + "\n")
+
+    def close(self) -> None:
+        if self._zip is not None:
+            self._zip.close()

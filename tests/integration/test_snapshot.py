@@ -1,0 +1,142 @@
+"""manage.py reactive export / import: Convex's snapshot layout, a round trip through the
+models, bad lines reported by file and line with nothing written, and the progress bar."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from reactive import ids
+from tests.testapp.models import Channel, Message
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def cli(*args: str) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command("reactive", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def documents() -> list[dict[str, object]]:
+    from reactive.db.documents import to_document
+    from reactive.db.tables import tables
+    from reactive.values import encode
+
+    found = []
+    for name, model in (("channels", Channel), ("messages", Message)):
+        table = tables.get(name)
+        found += [encode(to_document(table, o)) for o in model.objects.order_by("pk")]
+    return found
+
+
+def seed() -> None:
+    general = Channel.objects.create(name="general", topic="hello")
+    other = Channel.objects.create(name="other")
+    Message.objects.create(channel=general, author="a", body="hi", big=2**62, payload=b"\x00\xff")
+    Message.objects.create(channel=other, author="b", body="ünï", rating=1.5, score=-3)
+
+
+def test_round_trip_through_a_zip(tmp_path: Path) -> None:
+    seed()
+    before = documents()
+    out, err = cli(
+        "export", str(tmp_path / "snap.zip"), "--table", "channels", "--table", "messages"
+    )
+    assert "exported 2 table(s), 4 document(s)" in out
+    with zipfile.ZipFile(tmp_path / "snap.zip") as z:
+        assert sorted(z.namelist()) == [
+            "_tables/documents.jsonl",
+            "channels/documents.jsonl",
+            "messages/documents.jsonl",
+        ]
+        listed = [json.loads(x) for x in z.read("_tables/documents.jsonl").splitlines()]
+        first = json.loads(z.read("messages/documents.jsonl").splitlines()[0])
+    assert [t["name"] for t in listed] == ["channels", "messages"]
+    # Convex's JSON export encoding: an int64 as a string, bytes as base64, ids as ids
+    assert first["big"] == str(2**62) and first["payload"] == "AP8="
+    assert ids.pk_of("channels", first["channel"]) is not None
+    assert isinstance(first["_creationTime"], float) and "_id" in first
+
+    with pytest.raises(CommandError, match="'channels' is not empty .*--append.*--replace"):
+        cli("import", str(tmp_path / "snap.zip"))
+    Channel.objects.all().delete()  # cascades to the messages
+    out, _ = cli("import", str(tmp_path / "snap.zip"))
+    assert "imported 2 table(s), 4 document(s)" in out
+    assert documents() == before  # same ids, creation times and fields
+    # the id sequences moved past the imported ids: a new row gets a new id
+    assert Channel.objects.create(name="new").pk > max(c.pk for c in Channel.objects.all()[:2])
+
+    out, _ = cli("import", str(tmp_path / "snap.zip"), "--table", "messages", "--replace")
+    assert "imported 1 table(s), 2 document(s)" in out and Message.objects.count() == 2
+
+
+def test_one_table_from_a_jsonl_file_with_append_and_a_folder_export(tmp_path: Path) -> None:
+    seed()
+    cli("export", str(tmp_path / "dir"), "--table", "channels")
+    assert (tmp_path / "dir" / "channels" / "documents.jsonl").is_file()
+    lines = tmp_path / "channels.jsonl"
+    lines.write_text('{"name": "third", "topic": "t"}\n\n{"name": "fourth"}\n')
+    out, _ = cli("import", str(lines), "--table", "channels", "--append")
+    assert "imported 1 table(s), 2 document(s)" in out
+    assert sorted(Channel.objects.values_list("name", flat=True)) == [
+        "fourth",
+        "general",
+        "other",
+        "third",
+    ]
+    with pytest.raises(CommandError, match="exactly one"):
+        cli("import", str(lines))
+    with pytest.raises(CommandError, match="no table 'nope'"):
+        cli("import", str(lines), "--table", "nope")
+    with pytest.raises(CommandError, match="already exists"):
+        cli("export", str(tmp_path / "dir"))
+
+
+def test_bad_lines_are_all_reported_and_nothing_is_imported(tmp_path: Path) -> None:
+    general = Channel.objects.create(name="general")
+    gid = ids.encode_id("channels", general.pk)
+    lines = tmp_path / "messages.jsonl"
+    good = {"channel": gid, "author": "a", "body": "ok"}
+    lines.write_text(
+        "\n".join(
+            [
+                json.dumps(good),
+                "{not json",
+                json.dumps({**good, "score": "many"}),
+                json.dumps({**good, "nope": 1}),
+                json.dumps({**good, "channel": "garbage"}),
+                "[1, 2]",
+                json.dumps(good),
+            ]
+        )
+    )
+    with pytest.raises(CommandError) as info:
+        cli("import", str(lines), "--table", "messages")
+    message = str(info.value)
+    assert "5 bad line(s); nothing was imported" in message
+    for number, what in ((2, "not JSON"), (3, "`score`"), (4, "no field `nope`"), (6, "object")):
+        assert f"messages.jsonl:{number}: " in message and what in message
+    assert "messages.jsonl:5: " in message and "garbage" in message
+    assert not Message.objects.exists()
+    # a row the database refuses (a duplicate _id) rolls everything back
+    doc = {**good, "_id": ids.encode_id("messages", 999)}
+    lines.write_text(json.dumps(good) + "\n" + json.dumps(doc) + "\n" + json.dumps(doc) + "\n")
+    with pytest.raises(CommandError, match=r"messages.jsonl:3: .*nothing was imported"):
+        cli("import", str(lines), "--table", "messages")
+    assert not Message.objects.exists()
+
+
+def test_progress_bar_and_summary(tmp_path: Path) -> None:
+    seed()
+    out, err = cli("export", str(tmp_path / "s.zip"), "--table", "messages")
+    assert "messages: 100%" in err and "2/2" in err and "rows" in err
+    assert "exported 1 table(s), 2 document(s) to" in out and " s\n" in out
+    assert "  messages: 2" in out
+    out, err = cli("import", str(tmp_path / "s.zip"), "--replace", "--no-progress")
+    assert err == "" and "imported 1 table(s), 2 document(s)" in out
