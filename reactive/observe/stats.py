@@ -1,0 +1,91 @@
+"""Per-process call figures: what the executor feeds after each call from outside any function.
+
+`record` adds one call to its function's bucket for the current minute (calls, errors, retries,
+conflicts, time, read and write counts) under one lock, and keeps a retried or conflicting call in
+a capped ring. `take` hands everything gathered so far to the flush and starts afresh. No Django,
+no I/O: the executor imports this module; `flush` writes what `take` returns.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ConflictError
+
+#: calls, errors, retries, conflicts, total ns, max ns, reads, writes
+Figures = list[int]
+CALLS, ERRORS, RETRIES, CONFLICTS, TOTAL_NS, MAX_NS, READS, WRITES = range(8)
+
+
+@dataclass(frozen=True)
+class Retried:
+    """A call that needed more than one attempt, or failed on a conflict."""
+
+    time_ms: float
+    path: str
+    attempts: int
+    error: str
+
+
+_lock = threading.Lock()
+_buckets: dict[tuple[str, int], Figures] = {}
+_retried: deque[Retried] = deque(maxlen=1000)
+
+
+def record(outcome: Any, elapsed_ns: int) -> None:
+    """Count one finished call (an `Outcome`) that took ``elapsed_ns``. Calls of a path that
+    resolved to no function are not counted: their paths come from clients, unbounded."""
+    if outcome.kind is None or outcome.replayed:
+        return
+    now = time.time()
+    attempts = outcome.attempts
+    error = outcome.error
+    conflict = isinstance(error, ConflictError)
+    reads = 0 if outcome.reads is None else len(outcome.reads)
+    writes = 0 if outcome.writes is None else len(outcome.writes)
+    key = (outcome.path, int(now // 60))
+    with _lock:
+        figures = _buckets.get(key)
+        if figures is None:
+            figures = _buckets[key] = [0, 0, 0, 0, 0, 0, 0, 0]
+        figures[CALLS] += 1
+        figures[TOTAL_NS] += elapsed_ns
+        if elapsed_ns > figures[MAX_NS]:
+            figures[MAX_NS] = elapsed_ns
+        figures[READS] += reads
+        figures[WRITES] += writes
+        if error is not None:
+            figures[ERRORS] += 1
+        if attempts > 1 or conflict:
+            figures[RETRIES] += max(0, attempts - 1)
+            figures[CONFLICTS] += conflict
+            message = str(getattr(error, "message", error)) if conflict else ""
+            _retried.append(Retried(now * 1000.0, outcome.path, attempts, message))
+
+
+def take() -> tuple[dict[tuple[str, int], Figures], list[Retried]]:
+    """Everything recorded since the last `take` (buckets by (path, minute), retried calls)."""
+    global _buckets
+    with _lock:
+        buckets, _buckets = _buckets, {}
+        retried = list(_retried)
+        _retried.clear()
+    return buckets, retried
+
+
+def put_back(buckets: dict[tuple[str, int], Figures], retried: list[Retried]) -> None:
+    """Return figures a failed flush could not write, to be written by the next one."""
+    with _lock:
+        for key, figures in buckets.items():
+            mine = _buckets.get(key)
+            if mine is None:
+                _buckets[key] = figures
+                continue
+            for i in (CALLS, ERRORS, RETRIES, CONFLICTS, TOTAL_NS, READS, WRITES):
+                mine[i] += figures[i]
+            mine[MAX_NS] = max(mine[MAX_NS], figures[MAX_NS])
+        _retried.extendleft(reversed(retried))
