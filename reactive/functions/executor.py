@@ -24,7 +24,14 @@ from asgiref.sync import async_to_sync
 
 from ..auth import Auth, Identity
 from ..conf import reactive_settings
-from ..errors import ConflictError, FunctionError, FunctionNotFound, LimitExceeded, NotAllowedHere
+from ..errors import (
+    ConflictError,
+    FunctionError,
+    FunctionNotFound,
+    LimitExceeded,
+    NotAllowedHere,
+    RetriesExhausted,
+)
 from ..observe import stats
 from ..readset import ReadSet, WriteSet
 from ..scheduler.schedule import Scheduler, Tally
@@ -206,10 +213,12 @@ def _run_top(attempt: Attempt, footprint: _Footprint) -> Outcome:
             queue_key=f"reactive:{attempt.path}" if is_mutation else None,
             savepoint=is_mutation or attempt.options.savepoint,
         )
-    except Exception:
+    except Exception as exc:
         # A failed query's result (its error) depends on what it read too: a subscription
         # showing an error must re-run when those rows change.
         footprint.reads = attempt.reads
+        if isinstance(exc, RetriesExhausted):
+            footprint.attempts = exc.attempts  # the admin's figures count the retries
         raise
     outcome.attempts = attempts
     if is_mutation and not in_transaction(using):
