@@ -10,5 +10,6 @@ Django's admin autodiscovery imports this package; importing the modules registe
 from __future__ import annotations
 
 from . import activity, functions, scheduler, storage, table_list
+from .base import ReactiveModelAdmin
 
-__all__ = ["activity", "functions", "scheduler", "storage", "table_list"]
+__all__ = ["ReactiveModelAdmin", "activity", "functions", "scheduler", "storage", "table_list"]
