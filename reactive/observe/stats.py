@@ -9,9 +9,9 @@ no I/O: the executor imports this module; `flush` writes what `take` returns.
 from __future__ import annotations
 
 import threading
-import time
 from collections import deque
 from dataclasses import dataclass
+from time import time as _time
 from typing import Any
 
 from ..errors import ConflictError
@@ -41,12 +41,8 @@ def record(outcome: Any, elapsed_ns: int) -> None:
     resolved to no function are not counted: their paths come from clients, unbounded."""
     if outcome.kind is None or outcome.replayed:
         return
-    now = time.time()
-    attempts = outcome.attempts
-    error = outcome.error
-    conflict = isinstance(error, ConflictError)
-    reads = 0 if outcome.reads is None else len(outcome.reads)
-    writes = 0 if outcome.writes is None else len(outcome.writes)
+    now = _time()
+    reads, writes = outcome.reads, outcome.writes
     key = (outcome.path, int(now // 60))
     with _lock:
         figures = _buckets.get(key)
@@ -56,15 +52,25 @@ def record(outcome: Any, elapsed_ns: int) -> None:
         figures[TOTAL_NS] += elapsed_ns
         if elapsed_ns > figures[MAX_NS]:
             figures[MAX_NS] = elapsed_ns
-        figures[READS] += reads
-        figures[WRITES] += writes
-        if error is not None:
-            figures[ERRORS] += 1
-        if attempts > 1 or conflict:
-            figures[RETRIES] += max(0, attempts - 1)
-            figures[CONFLICTS] += conflict
-            message = str(getattr(error, "message", error)) if conflict else ""
-            _retried.append(Retried(now * 1000.0, outcome.path, attempts, message))
+        if reads is not None:
+            figures[READS] += len(reads.reads)
+        if writes is not None:
+            figures[WRITES] += len(writes.writes)
+        if outcome.error is not None or outcome.attempts > 1:
+            _unusual(outcome, figures, now)
+
+
+def _unusual(outcome: Any, figures: Figures, now: float) -> None:
+    """A failed or retried call (under the lock)."""
+    error = outcome.error
+    if error is not None:
+        figures[ERRORS] += 1
+    conflict = isinstance(error, ConflictError)
+    if outcome.attempts > 1 or conflict:
+        figures[RETRIES] += max(0, outcome.attempts - 1)
+        figures[CONFLICTS] += conflict
+        message = str(getattr(error, "message", error)) if conflict else ""
+        _retried.append(Retried(now * 1000.0, outcome.path, outcome.attempts, message))
 
 
 def take() -> tuple[dict[tuple[str, int], Figures], list[Retried]]:
