@@ -12,7 +12,7 @@ from django.test import Client
 
 from reactive.models import FunctionOverview
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 URL = "/admin/reactive/functionoverview/"
 
