@@ -26,8 +26,13 @@ from . import live, stats
 
 logger = logging.getLogger("reactive.observe")
 
+
+def _name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
 #: This process, as its rows name it.
-PROCESS = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+PROCESS = _name()
 
 _lock = threading.Lock()  # one flush at a time (the thread, the admin, exit)
 
@@ -58,8 +63,26 @@ def install() -> None:
         if seconds <= 0 or _state.started:
             return
         _state.started = True
-    threading.Thread(target=_loop, args=(seconds,), name="reactive-observe", daemon=True).start()
+    _start(seconds)
     atexit.register(_at_exit)
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+def _start(seconds: float) -> None:
+    threading.Thread(target=_loop, args=(seconds,), name="reactive-observe", daemon=True).start()
+
+
+def _after_fork() -> None:
+    """A forked child (a server's workers forked after start-up) is a process of its own: its
+    own name, no figures of its parent's, and a flush thread of its own (threads do not
+    survive a fork)."""
+    global PROCESS, _lock
+    PROCESS = _name()
+    _lock = threading.Lock()
+    _state.published = False
+    stats.reset()
+    live.reset()
+    _start(reactive_settings.lenient.OBSERVE.flush_seconds)
 
 
 def _loop(seconds: float) -> None:

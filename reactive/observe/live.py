@@ -40,3 +40,10 @@ def counts() -> dict[str, int]:
         for sub in subs:
             found[sub.path] += len(sub.holders)
     return {path: n for path, n in sorted(found.items()) if n}
+
+
+def reset() -> None:
+    """Watch nothing, with a fresh lock (a forked child: its parent's listener is not its own)."""
+    global _lock, _managers
+    _lock = threading.Lock()
+    _managers = weakref.WeakSet()

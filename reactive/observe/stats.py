@@ -95,3 +95,12 @@ def put_back(buckets: dict[tuple[str, int], Figures], retried: list[Retried]) ->
                 mine[i] += figures[i]
             mine[MAX_NS] = max(mine[MAX_NS], figures[MAX_NS])
         _retried.extendleft(reversed(retried))
+
+
+def reset() -> None:
+    """Forget everything, with a fresh lock (a forked child: the parent's lock may have been
+    held by another thread at the fork)."""
+    global _lock, _buckets
+    _lock = threading.Lock()
+    _buckets = {}
+    _retried.clear()
