@@ -19,6 +19,8 @@ from ..errors import ConflictError
 #: calls, errors, retries, conflicts, total ns, max ns, reads, writes
 Figures = list[int]
 CALLS, ERRORS, RETRIES, CONFLICTS, TOTAL_NS, MAX_NS, READS, WRITES = range(8)
+#: (function, minute) counters kept between flushes at most; past it, new ones are dropped
+MAX_BUCKETS = 20_000
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ def record(outcome: Any, elapsed_ns: int) -> None:
     with _lock:
         figures = _buckets.get(key)
         if figures is None:
+            if len(_buckets) >= MAX_BUCKETS:
+                return  # nothing flushed them for hours (OBSERVE["flush_seconds"] = 0)
             figures = _buckets[key] = [0, 0, 0, 0, 0, 0, 0, 0]
         figures[CALLS] += 1
         figures[TOTAL_NS] += elapsed_ns
