@@ -31,6 +31,7 @@ class ReactiveConfig(AppConfig):
         # is imported; the checks and the procrastinate task register themselves on import
         from . import checks  # noqa: F401  (registers the system checks)
         from .models import ScheduledFunction, StoredFile
+        from .observe import flush  # the admin's activity figures, written periodically
         from .scheduler import runner  # noqa: F401  (registers the procrastinate task)
 
         connect_signals()
@@ -43,6 +44,7 @@ class ReactiveConfig(AppConfig):
         autodiscover_modules("triggers")  # every app's trigger handlers (reactive.triggers)
         register_pending()
         discover_rules()  # each app's rules module; the wrapper for public functions
+        flush.install()
 
 
 def autodiscover_functions() -> None:

@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.signals import setting_changed
 
+from .conf_observe import OBSERVE_DEFAULTS, ObserveSettings
 from .conf_storage import STORAGE_DEFAULTS, StorageSettings
 from .errors import ConfigurationError
 
@@ -101,6 +102,7 @@ DEFAULTS: dict[str, Any] = {
         "signing_key": None,  # PEM RSA/EC private key (RS256/ES256); None: HS256 from SECRET_KEY
     },
     "STORAGE": STORAGE_DEFAULTS,  # file storage (ctx.storage): reactive/conf_storage.py
+    "OBSERVE": OBSERVE_DEFAULTS,  # the admin's activity figures: reactive/conf_observe.py
 }
 
 
@@ -206,6 +208,7 @@ class ReactiveSettings:
     )
     AUTH: AuthSettings = field(default_factory=lambda: AuthSettings(**DEFAULTS["AUTH"]))
     STORAGE: StorageSettings = field(default_factory=lambda: StorageSettings(**STORAGE_DEFAULTS))
+    OBSERVE: ObserveSettings = field(default_factory=lambda: ObserveSettings(**OBSERVE_DEFAULTS))
 
     @property
     def notify_executor_writes(self) -> bool:
@@ -228,6 +231,7 @@ ZERO_ALLOWED = frozenset(
         "SCHEDULER.shutdown_seconds",
         "SCHEDULER.retention_days",
         "AUTH.leeway_seconds",
+        "OBSERVE.flush_seconds",
     }
 )
 # Settings naming a module inside each installed app.
@@ -317,6 +321,7 @@ NESTED: dict[str, type] = {
     "SCHEDULER": SchedulerSettings,
     "AUTH": AuthSettings,
     "STORAGE": StorageSettings,
+    "OBSERVE": ObserveSettings,
 }
 
 
@@ -341,14 +346,9 @@ def _load() -> tuple[ReactiveSettings, list[str]]:
         FUNCTIONS_MODULE=merged["FUNCTIONS_MODULE"],
         MAX_REQUEST_BYTES=int(merged["MAX_REQUEST_BYTES"]),
         SESSION_ISSUER=merged["SESSION_ISSUER"],
-        RETRY=nested["RETRY"],
-        LIMITS=nested["LIMITS"],
         REFUSE_NETWORK_IN_TRANSACTIONS=bool(refuse),  # a non-bool is a problem (default kept)
         CORS_TRUSTED_ORIGINS=tuple(merged["CORS_TRUSTED_ORIGINS"]),
-        SYNC=nested["SYNC"],
-        SCHEDULER=nested["SCHEDULER"],
-        AUTH=nested["AUTH"],
-        STORAGE=nested["STORAGE"],
+        **nested,  # RETRY, LIMITS, SYNC, SCHEDULER, AUTH, STORAGE, OBSERVE
     )
     return loaded, problems
 

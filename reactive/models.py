@@ -118,6 +118,9 @@ class CronRun(models.Model):
     skipped = models.IntegerField(
         default=0, help_text="Runs skipped because the previous one had not finished."
     )
+    paused = models.BooleanField(
+        default=False, help_text="A paused cron does not run on its schedule until resumed."
+    )
 
     class Meta:
         db_table = "reactive_cron"
@@ -199,3 +202,74 @@ class TableOverview(models.Model):
         verbose_name = "table"
         verbose_name_plural = "tables"
         default_permissions = ("view",)
+
+
+class FunctionOverview(models.Model):
+    """No rows and no database table, like `TableOverview`: the admin's function browser
+    (`reactive.admin.functions`) hangs off it. ``view_functionoverview`` lets staff browse the
+    public functions, ``run_function`` run them as a chosen user; internal functions and HTTP
+    actions are for superusers only."""
+
+    class Meta:
+        managed = False
+        db_table = "reactive_function_overview"
+        verbose_name = "function"
+        verbose_name_plural = "functions"
+        default_permissions = ("view",)
+        permissions = [("run_function", "Can run public functions from the admin")]
+
+
+class FunctionStat(models.Model):
+    """One function's calls in one minute, summed over what every process flushed
+    (`reactive.observe`); the admin's "Activity" page reads them."""
+
+    id = models.BigAutoField(primary_key=True)
+    path = models.CharField(max_length=255)
+    minute = models.BigIntegerField(help_text="Minutes since the epoch.")
+    calls = models.BigIntegerField(default=0)
+    errors = models.BigIntegerField(default=0)
+    retries = models.BigIntegerField(default=0, help_text="Attempts beyond the first.")
+    conflicts = models.BigIntegerField(default=0, help_text="Calls that failed on a conflict.")
+    total_ms = models.FloatField(default=0.0)
+    max_ms = models.FloatField(default=0.0)
+    reads = models.BigIntegerField(default=0, help_text="Read set entries, summed.")
+    writes = models.BigIntegerField(default=0, help_text="Documents written, summed.")
+
+    class Meta:
+        db_table = "reactive_function_stat"
+        verbose_name = "activity"
+        verbose_name_plural = "activity"
+        default_permissions = ("view",)
+        constraints = [
+            models.UniqueConstraint(fields=["path", "minute"], name="reactive_function_stat_once")
+        ]
+        indexes = [models.Index(fields=["minute"], name="reactive_function_stat_minute")]
+
+
+class ConflictEvent(models.Model):
+    """A call that was retried or failed on a write conflict (the newest ones only)."""
+
+    id = models.BigAutoField(primary_key=True)
+    time = models.FloatField(help_text="When the call ended, in ms since the epoch.")
+    path = models.CharField(max_length=255)
+    attempts = models.IntegerField()
+    error = models.TextField(blank=True, default="")
+    process = models.CharField(max_length=255)
+
+    class Meta:
+        db_table = "reactive_conflict_event"
+        default_permissions = ()
+
+
+class ProcessSubscriptions(models.Model):
+    """One process's live subscriptions per function path, renewed by its flush; a row whose
+    ``expires`` has passed belongs to a process that stopped and is ignored (then deleted)."""
+
+    process = models.CharField(max_length=255, primary_key=True)
+    counts = models.JSONField(default=dict)
+    heartbeat = models.FloatField(help_text="ms since the epoch")
+    expires = models.FloatField(help_text="ms since the epoch")
+
+    class Meta:
+        db_table = "reactive_process_subscriptions"
+        default_permissions = ()

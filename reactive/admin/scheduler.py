@@ -1,16 +1,22 @@
-"""Scheduled functions (read-only, with cancel) and crons (with run now)."""
+"""Scheduled functions (read-only, with cancel and run now) and crons (with pause, resume and
+run now).
+
+A scheduled function has no pause: it is one call with a due time, and Convex's
+`_scheduled_functions` states (which clients read) have none for it. Cancel it, or run it now.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db import transaction
+from django.db import connections, transaction
 
 from ..clock import now_ms
 from ..models import CronRun, ScheduledFunction
 from ..scheduler import cron_table
 from ..scheduler.schedule import cancel_tree
+from ..scheduler.states import State
 from .base import ReadOnlyAdmin, when
 
 
@@ -42,7 +48,7 @@ class ScheduledFunctionAdmin(ReadOnlyAdmin):
     list_filter = ("state", "kind", DueFilter, "name", "cron")
     search_fields = ("name", "cron", "error")
     ordering = ("-scheduled_time",)
-    actions = ("cancel",)
+    actions = ("cancel", "run_now")
     readonly_fields = (
         "name",
         "kind",
@@ -77,10 +83,49 @@ class ScheduledFunctionAdmin(ReadOnlyAdmin):
             messages.SUCCESS,
         )
 
+    @admin.action(description="Run the selected pending scheduled functions now")
+    def run_now(self, request: Any, queryset: Any) -> None:
+        moved = run_pending_now(queryset.db, list(queryset.values_list("pk", flat=True)))
+        self.message_user(
+            request,
+            f"{moved} pending scheduled function(s) moved to now; the worker runs them next "
+            "(the others had started or finished).",
+            messages.SUCCESS if moved else messages.WARNING,
+        )
+
+
+def run_pending_now(using: str, pks: list[int]) -> int:
+    """Make pending scheduled functions due now: their jobs not yet taken by a worker are moved
+    to now, and so is each row's scheduled time. How many moved."""
+    now = now_ms()
+    moved = 0
+    with transaction.atomic(using=using), connections[using].cursor() as cursor:
+        rows = ScheduledFunction.objects.using(using).select_for_update(of=("self",))
+        for pk, job_id in rows.filter(pk__in=pks, state=State.PENDING).values_list("pk", "job_id"):
+            cursor.execute(
+                "UPDATE procrastinate_jobs SET scheduled_at = now() "
+                "WHERE id = %s AND status = 'todo'",
+                [job_id],
+            )
+            if cursor.rowcount == 1:
+                rows.filter(pk=pk).update(scheduled_time=now)
+                moved += 1
+    return moved
+
 
 @admin.register(CronRun)
 class CronRunAdmin(ReadOnlyAdmin):
-    list_display = ("name", "schedule", "function", "next", "last", "last_state", "skipped")
+    list_display = (
+        "name",
+        "schedule",
+        "function",
+        "paused",
+        "next",
+        "last",
+        "last_state",
+        "skipped",
+    )
+    list_filter = ("paused",)
     readonly_fields = (
         "name",
         "schedule",
@@ -90,9 +135,10 @@ class CronRunAdmin(ReadOnlyAdmin):
         "last",
         "last_state",
         "skipped",
+        "paused",
     )
     fields = readonly_fields
-    actions = ("run_now",)
+    actions = ("run_now", "pause", "resume")
 
     @admin.display(description="next run", ordering="next_run")
     def next(self, obj: CronRun) -> str:
@@ -115,3 +161,17 @@ class CronRunAdmin(ReadOnlyAdmin):
                 f"{name}: {what}",
                 messages.SUCCESS if what == "scheduled" else messages.WARNING,
             )
+
+    @admin.action(description="Pause the selected crons")
+    def pause(self, request: Any, queryset: Any) -> None:
+        names = list(queryset.values_list("name", flat=True))
+        count = cron_table.set_paused(names, True, using=queryset.db)
+        self.message_user(request, f"Paused {count} cron(s); run now still runs them once.")
+
+    @admin.action(description="Resume the selected crons")
+    def resume(self, request: Any, queryset: Any) -> None:
+        names = list(queryset.values_list("name", flat=True))
+        count = cron_table.set_paused(names, False, using=queryset.db)
+        self.message_user(
+            request, f"Resumed {count} cron(s); each runs next at its next scheduled time."
+        )

@@ -24,7 +24,15 @@ from asgiref.sync import async_to_sync
 
 from ..auth import Auth, Identity
 from ..conf import reactive_settings
-from ..errors import ConflictError, FunctionError, FunctionNotFound, LimitExceeded, NotAllowedHere
+from ..errors import (
+    ConflictError,
+    FunctionError,
+    FunctionNotFound,
+    LimitExceeded,
+    NotAllowedHere,
+    RetriesExhausted,
+)
+from ..observe import stats
 from ..readset import ReadSet, WriteSet
 from ..scheduler.schedule import Scheduler, Tally
 from ..transactions.retry import RetryTransaction, in_transaction, run_in_transaction
@@ -72,12 +80,16 @@ def execute(
         using: The Django database alias.
         options: Journal, commit position and idempotency, for the sync engine.
     """
+    started = time.perf_counter_ns()
+    top = current_frame() is None  # a nested call is counted as part of its caller's
     sink = LogSink()
     path = ref.path if isinstance(ref, FunctionReference) else str(ref)
     with collect_logs(sink) as shared:
         outcome = _outcome(ref, path, args, identity, from_client, kind, using, options)
     if shared is sink and not outcome.replayed:
         outcome.log_lines = sink.lines
+    if top:
+        stats.record(outcome, time.perf_counter_ns() - started)  # the admin's figures
     return outcome
 
 
@@ -201,10 +213,12 @@ def _run_top(attempt: Attempt, footprint: _Footprint) -> Outcome:
             queue_key=f"reactive:{attempt.path}" if is_mutation else None,
             savepoint=is_mutation or attempt.options.savepoint,
         )
-    except Exception:
+    except Exception as exc:
         # A failed query's result (its error) depends on what it read too: a subscription
         # showing an error must re-run when those rows change.
         footprint.reads = attempt.reads
+        if isinstance(exc, RetriesExhausted):
+            footprint.attempts = exc.attempts  # the admin's figures count the retries
         raise
     outcome.attempts = attempts
     if is_mutation and not in_transaction(using):

@@ -2,10 +2,11 @@
 
 `register` runs when a worker starts: it checks every declared cron (reference and arguments, as
 ``ctx.scheduler`` would), upserts its row and deletes the rows of crons no longer declared. A
-cron whose schedule or function changed gets a fresh next run. `run_due` is called by the worker
-loop: in one transaction it locks the due rows (``SKIP LOCKED``, so several workers share the
-work without running a cron twice), schedules each one's function through the scheduler (so the
-run is a `_scheduled_functions` row with ``cron`` set) and moves ``next_run`` on. A cron whose
+cron whose schedule or function changed gets a fresh next run (a paused one stays paused).
+`run_due` is called by the worker loop: in one transaction it locks the due rows of crons not
+paused (``SKIP LOCKED``, so several workers share the work without running a cron twice),
+schedules each one's function through the scheduler (so the run is a `_scheduled_functions` row
+with ``cron`` set) and moves ``next_run`` on. A cron whose
 previous run is still pending or in progress is skipped that time, and the skip is counted.
 
 Only the worker, the system checks, the admin and `reactive.testing` use this module, all once
@@ -91,7 +92,11 @@ def register(crons: list[Cron], using: str = "default") -> dict[str, str]:
 def next_due(using: str = "default") -> float | None:
     """When the next cron is due (ms), or None if there are none."""
     return (
-        CronRun.objects.using(using).order_by("next_run").values_list("next_run", flat=True).first()
+        CronRun.objects.using(using)
+        .filter(paused=False)
+        .order_by("next_run")
+        .values_list("next_run", flat=True)
+        .first()
     )
 
 
@@ -106,7 +111,7 @@ def run_due(
             CronRun.objects.using(using)
             .select_for_update(skip_locked=True, of=("self",))
             .select_related("last_scheduled")
-            .filter(next_run__lte=now)
+            .filter(next_run__lte=now, paused=False)
             .order_by("next_run")
         )
         for row in due:
@@ -134,6 +139,27 @@ def run_now(name: str, using: str = "default") -> str:
             raise ConfigurationError(f"no cron named {name!r} is registered")
         cron = declared.get(name) or Cron(name, Every(1000), _ref(row.function), decode(row.args))
         return _fire(row, cron, using, clock.now_ms())
+
+
+def set_paused(names: list[str], paused: bool, using: str = "default") -> int:
+    """Pause crons (they do not run on their schedule) or resume them: a resumed cron's next
+    run is its first scheduled time from now, the runs it missed are not made up. How many
+    crons changed."""
+    declared = {c.name: c for c in discover()}
+    now = clock.now_ms()
+    changed = 0
+    with transaction.atomic(using=using):
+        rows = CronRun.objects.using(using).select_for_update(of=("self",))
+        for row in rows.filter(name__in=names).exclude(paused=paused):
+            row.paused = paused
+            cron = declared.get(row.name)
+            if not paused and cron is not None:
+                row.next_run = cron.schedule.next_after(None, now)
+            elif not paused:
+                row.next_run = max(row.next_run, now)
+            row.save(using=using, update_fields=["paused", "next_run"])
+            changed += 1
+    return changed
 
 
 def _fire(row: Any, cron: Cron, using: str, now: float) -> str:

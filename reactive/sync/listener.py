@@ -40,6 +40,7 @@ from .. import clock
 from ..auth import Identity
 from ..conf import reactive_settings
 from ..functions.outcome import CallOptions, Outcome, Receipt
+from ..observe import live
 from ..readset import DocWrite
 from . import protocol
 from .listener_db import ListenerDatabase
@@ -66,6 +67,7 @@ class Listener:
         self.loop = loop
         self.using = using
         self.manager = SubscriptionManager()
+        live.watch(self.manager)  # the admin's live subscription counts
         self.id = str(uuid.uuid4())
         self._wake = asyncio.Event()
         self._wakeups = Wakeups(loop, using, self.wake)

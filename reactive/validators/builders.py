@@ -41,8 +41,9 @@ class Validator(abc.ABC):
         return type(self).__name__
 
 
-def _plain(check: Callable[[Any], Any]) -> CoreSchema:
-    return core_schema.no_info_plain_validator_function(check)
+def _plain(check: Callable[[Any], Any], shown: CoreSchema) -> CoreSchema:
+    """A check in Python; ``shown`` is what its JSON Schema says (the admin shows it)."""
+    return core_schema.no_info_plain_validator_function(check, json_schema_input_schema=shown)
 
 
 class _String(Validator):
@@ -61,7 +62,7 @@ class _Number(Validator):
                 raise ValueError("Input should be a number (float64)")
             return float(value)
 
-        return _plain(check)
+        return _plain(check, core_schema.float_schema())
 
 
 class _Int64(Validator):
@@ -71,7 +72,8 @@ class _Int64(Validator):
                 raise ValueError('Input should be an int64 (bigint / {"$integer": ...})')
             return Int64(value)
 
-        return _plain(check)
+        int64 = {"pydantic_js_updates": {"format": "int64"}}
+        return _plain(check, core_schema.int_schema(metadata=int64))
 
 
 class _IntNumber(Validator):
@@ -87,7 +89,7 @@ class _IntNumber(Validator):
                 return int(value)
             raise ValueError("Input should be an integer")
 
-        return _plain(check)
+        return _plain(check, core_schema.int_schema())
 
 
 class _Boolean(Validator):
@@ -142,7 +144,8 @@ class _Id(Validator):
                 raise ValueError(f"Input should be an id of table {table!r}")
             return value
 
-        return _plain(check)
+        shown = {"pydantic_js_updates": {"description": f"Id of {self.describe()[3:-1]}"}}
+        return _plain(check, core_schema.str_schema(metadata=shown))
 
     def describe(self) -> str:
         name = self.names()
@@ -234,7 +237,7 @@ class _Literal(Validator):
                 raise ValueError(f"Input should be {expected!r}")
             return expected
 
-        return _plain(check)
+        return _plain(check, core_schema.literal_schema([expected]))
 
 
 class _Optional(Validator):

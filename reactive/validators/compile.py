@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError, create_model
+from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import SchemaValidator
 
 from .builders import Validator, _as_validator, _Object, _PythonType, rewrite_ints
@@ -115,11 +116,18 @@ def _optional_hint(hint: Any) -> bool:
 
 
 class CompiledArgs:
-    """Validates a call's arguments object; returns the kwargs for the handler."""
+    """Validates a call's arguments object; returns the kwargs for the handler. ``schema``
+    builds the arguments' JSON Schema (the admin shows it)."""
 
-    def __init__(self, validate: Callable[[Any], dict[str, Any]], accepts_any: bool) -> None:
+    def __init__(
+        self,
+        validate: Callable[[Any], dict[str, Any]],
+        accepts_any: bool,
+        schema: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
         self._validate = validate
         self.accepts_any = accepts_any
+        self.schema = schema
 
     def __call__(self, args: Any) -> dict[str, Any]:
         return self._validate(args)
@@ -149,7 +157,7 @@ def compile_args(
                 result[name] = None  # an absent optional arg with no handler default
             return result
 
-        return CompiledArgs(run, accepts_any=False)
+        return CompiledArgs(run, False, lambda: GenerateJsonSchema().generate(obj.core_schema()))
 
     hints = typing.get_type_hints(handler, include_extras=True)
     fields: dict[str, Any] = {}
@@ -183,12 +191,17 @@ def compile_args(
             out.update(instance.model_extra)
         return out
 
-    return CompiledArgs(run_hints, accepts_any=not fields and var_kw)
+    return CompiledArgs(run_hints, not fields and var_kw, adapter.json_schema)
 
 
 class CompiledReturns:
-    def __init__(self, validate: Callable[[Any], Any] | None) -> None:
+    def __init__(
+        self,
+        validate: Callable[[Any], Any] | None,
+        schema: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
         self._validate = validate
+        self.schema = schema  # the result's JSON Schema; None: any value
 
     def __call__(self, value: Any) -> Any:
         return value if self._validate is None else self._validate(value)
@@ -204,8 +217,11 @@ def compile_returns(handler: Callable[..., Any], returns: Any) -> CompiledReturn
     validator = _as_validator(returns)
     if isinstance(validator, _PythonType):
         adapter = TypeAdapter(rewrite_ints(validator.annotation), config=ConfigDict(strict=True))
-        return CompiledReturns(adapter.validate_python)
-    return CompiledReturns(SchemaValidator(validator.core_schema()).validate_python)
+        return CompiledReturns(adapter.validate_python, adapter.json_schema)
+    core = validator.core_schema()
+    return CompiledReturns(
+        SchemaValidator(core).validate_python, lambda: GenerateJsonSchema().generate(core)
+    )
 
 
 def describe_errors(exc: ValidationError, limit: int = 5) -> str:

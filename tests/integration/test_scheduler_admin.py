@@ -108,6 +108,7 @@ def test_admin_refuses_add_change_and_delete(client, admin_client):
     assert response.context["action_form"].fields["action"].choices == [
         ("", "---------"),
         ("cancel", "Cancel the selected scheduled functions"),
+        ("run_now", "Run the selected pending scheduled functions now"),
     ]
     admin_client.post(SF_URL, {"action": "delete_selected", "_selected_action": [pk(id)]})
     assert ScheduledFunction.objects.get(pk=pk(id)).name == BUMP_PATH
