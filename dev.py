@@ -6,6 +6,7 @@
     python3 dev.py test     # venv + install (Python and npm) + the whole test suite
     python3 dev.py bench    # venv + install + the benchmarks (prints figures, writes JSON)
     python3 dev.py check    # venv + install + ruff check, ruff format --check, mypy --strict
+    python3 dev.py docs     # regenerate docs/reference/api.md from the docstrings
     python3 dev.py stopdb   # stop the embedded Postgres (it otherwise keeps running)
 
 Needs only Python 3.11+ and Node/npm (for the official JavaScript client; `test` also drives
@@ -287,7 +288,7 @@ def bench(args: list[str]) -> None:
     run_module("bench.run", args, "running the benchmarks")
 
 
-LINTED = ("reactive", "tests", "bench", "dev.py")
+LINTED = ("reactive", "tests", "bench", "tools", "dev.py")
 
 
 def check(args: list[str]) -> None:
@@ -311,6 +312,13 @@ def check(args: list[str]) -> None:
         sys.exit(f"dev.py check: failed: {', '.join(failed)}")
 
 
+def docs(args: list[str]) -> None:
+    """Regenerate docs/reference/api.md from the docstrings (``--check``: only compare)."""
+    ensure_venv()
+    what = "writing docs/reference/api.md from the docstrings of reactive.__all__"
+    run_module("tools.gen_api_reference", args, what)
+
+
 def stopdb(args: list[str]) -> None:
     """Stop the embedded Postgres of this checkout (it keeps running between commands)."""
     pid_file = ROOT / ".pgdata" / "postmaster.pid"
@@ -324,7 +332,14 @@ def stopdb(args: list[str]) -> None:
 
 
 def main() -> None:
-    commands = {"demo": demo, "test": test, "bench": bench, "check": check, "stopdb": stopdb}
+    commands = {
+        "demo": demo,
+        "test": test,
+        "bench": bench,
+        "check": check,
+        "docs": docs,
+        "stopdb": stopdb,
+    }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
     commands[sys.argv[1]](sys.argv[2:])
