@@ -266,10 +266,12 @@ def demo(args: list[str]) -> None:
         sys.exit(f"dev.py: the server exited with code {code}; the worker is stopped")
 
 
-def run_module(module: str, args: list[str], what: str) -> None:
+def run_module(module: str, args: list[str], what: str, database: bool = True) -> None:
     """Run ``python -m module`` in the venv with the test settings, exiting with its code."""
     env = django_env()
     env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    if database:
+        ensure_database(env)
     step(what)
     sys.exit(subprocess.run([str(PY), "-m", module, *args], cwd=ROOT, env=env).returncode)
 
@@ -316,7 +318,7 @@ def docs(args: list[str]) -> None:
     """Regenerate docs/reference/api.md from the docstrings (``--check``: only compare)."""
     ensure_venv()
     what = "writing docs/reference/api.md from the docstrings of reactive.__all__"
-    run_module("tools.gen_api_reference", args, what)
+    run_module("tools.gen_api_reference", args, what, database=False)
 
 
 def stopdb(args: list[str]) -> None:
