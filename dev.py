@@ -344,7 +344,10 @@ def main() -> None:
     }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
-    commands[sys.argv[1]](sys.argv[2:])
+    try:
+        commands[sys.argv[1]](sys.argv[2:])
+    except KeyboardInterrupt:  # Ctrl-C during a set-up step: its child got it too and stopped
+        sys.exit(130)
 
 
 if __name__ == "__main__":
