@@ -2,9 +2,11 @@
 """One-command set-up for the demo server and the test suite.
 
     python3 dev.py demo     # venv + install + migrate + seed + serve the demo on 127.0.0.1:8000
+                            #   (--port N, --host H; other options go to daphne)
     python3 dev.py test     # venv + install (Python and npm) + the whole test suite
     python3 dev.py bench    # venv + install + the benchmarks (prints figures, writes JSON)
     python3 dev.py check    # venv + install + ruff check, ruff format --check, mypy --strict
+    python3 dev.py docs     # regenerate docs/reference/api.md from the docstrings
     python3 dev.py stopdb   # stop the embedded Postgres (it otherwise keeps running)
 
 Needs only Python 3.11+ and Node/npm (for the official JavaScript client; `test` also drives
@@ -104,44 +106,172 @@ def django_env() -> dict[str, str]:
     return env
 
 
+def parse_demo_args(args: list[str]) -> tuple[str, int, list[str]]:
+    """``--host`` and ``--port`` of `demo`; any other argument goes to daphne."""
+    import argparse  # deferred: only `demo` parses options
+
+    parser = argparse.ArgumentParser(prog="python3 dev.py demo", add_help=True)
+    parser.add_argument("--host", default="127.0.0.1", help="address to serve on (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to serve on (8000)")
+    options, rest = parser.parse_known_args(args)
+    return options.host, options.port, rest
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """Whether a server could listen on host:port now (SO_REUSEADDR as daphne sets it, so a
+    closed connection's TIME_WAIT does not count as busy)."""
+    import socket  # deferred: only `demo` serves
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def ensure_database(env: dict[str, str]) -> None:
+    """DATABASE_URL when set; otherwise start the embedded Postgres here, with a step line (its
+    first start takes seconds), and hand its URL to the commands that follow."""
+    if env.get("DATABASE_URL"):
+        step("using the PostgreSQL database at DATABASE_URL")
+        return
+    data = ROOT / ".pgdata"
+    first = not (data / "PG_VERSION").exists()
+    what = " (first run initialises ./.pgdata)" if first else " in ./.pgdata"
+    step(f"starting the embedded PostgreSQL{what}")
+    t = time.monotonic()
+    code = (
+        "from reactive.contrib.embedded_postgres import embedded_url; "
+        f"print(embedded_url({str(data)!r}))"
+    )
+    result = subprocess.run([str(PY), "-c", code], cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"dev.py: the embedded PostgreSQL did not start:\n{result.stderr.strip()}")
+    env["DATABASE_URL"] = result.stdout.strip().splitlines()[-1]
+    step(f"PostgreSQL is up ({time.monotonic() - t:.1f}s)")
+
+
+def stop_group(process: subprocess.Popen[bytes] | None, what: str) -> None:
+    """Stop a child started in its own session, and everything it started (SIGTERM, then
+    SIGKILL after 10 s)."""
+    import signal  # deferred: only `demo` starts processes
+
+    if process is None or process.poll() is not None:
+        return
+    step(f"stopping the {what}")
+    for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def serve(cmd: list[str], env: dict[str, str], host: str, port: int) -> int:
+    """Run the server as a child (own process group) until it exits or dev.py is told to stop
+    (SIGINT/SIGTERM are forwarded to it); its exit code."""
+    import signal  # deferred: only `demo` serves
+    import socket  # deferred: only `demo` serves
+
+    server = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+
+    def forward(signum: int, frame: object) -> None:
+        try:  # SIGTERM either way: a server started with SIGINT ignored (a background job,
+            # whose children inherit that) still stops on SIGTERM
+            os.killpg(server.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+
+    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        announced = False
+        while server.poll() is None:
+            if not announced:
+                try:
+                    socket.create_connection((host, port), timeout=0.5).close()
+                except OSError:
+                    pass
+                else:
+                    announced = True
+                    step(
+                        f"the demo is at http://{host}:{port}/ (the admin at /admin/, user "
+                        "admin, password admin); Ctrl-C stops the server and the worker"
+                    )
+            try:
+                server.wait(timeout=0.2)
+            except subprocess.TimeoutExpired:
+                pass
+        return server.returncode
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        stop_group(server, "server")
+
+
 def demo(args: list[str]) -> None:
+    host, port, daphne_args = parse_demo_args(args)
+    if not port_is_free(host, port):  # before anything starts: nothing to clean up
+        sys.exit(
+            f"dev.py: port {port} on {host} is already in use; "
+            f"pass another, e.g. python3 dev.py demo --port {port + 1}"
+        )
     ensure_venv()
     ensure_node_packages(WEB_DIR)
     env = django_env()
     env["DJANGO_SETTINGS_MODULE"] = "demo_project.settings"
+    ensure_database(env)
     step("migrating the database")
-    run(PY, "manage.py", "migrate", "--no-input", env=env)
+    run(PY, "manage.py", "migrate", "--no-input", "-v", "0", env=env)
     step("seeding demo data")
     run(PY, "manage.py", "seed_demo", env=env)
-    host, port = "127.0.0.1", "8000"
     step("starting the scheduler's worker (manage.py reactive worker)")
-    # Same process group as the server: Ctrl-C stops both.
-    subprocess.Popen([str(PY), "manage.py", "reactive", "worker"], cwd=ROOT, env=env)
-    step(f"serving the demo at http://{host}:{port}/ (Ctrl-C to stop)")
-    # daphne's own WebSocket message limit (1 MiB by default) must not undercut reactive's
-    os.execve(
-        str(BIN / "daphne"),
-        [
-            str(BIN / "daphne"),
-            "-b",
-            host,
-            "-p",
-            port,
-            "--websocket-max-message-size",
-            str(17 * 1024 * 1024),
-            "--websocket-max-frame-size",
-            str(17 * 1024 * 1024),
-            "demo_project.asgi:application",
-            *args,
-        ],
-        env,
+    # its own process group, stopped (with anything it started) whenever the server stops
+    worker = subprocess.Popen(
+        [str(PY), "manage.py", "reactive", "worker"], cwd=ROOT, env=env, start_new_session=True
     )
+    code = 1
+    try:
+        step(f"starting the server (daphne) on http://{host}:{port}/")
+        code = serve(
+            [
+                str(BIN / "daphne"),
+                "-v",
+                "0",  # warnings and errors only: no access log line per request
+                "-b",
+                host,
+                "-p",
+                str(port),
+                # daphne's own WebSocket message limit (1 MiB) must not undercut reactive's
+                "--websocket-max-message-size",
+                str(17 * 1024 * 1024),
+                "--websocket-max-frame-size",
+                str(17 * 1024 * 1024),
+                "demo_project.asgi:application",
+                *daphne_args,
+            ],
+            env,
+            host,
+            port,
+        )
+    finally:
+        stop_group(worker, "scheduler's worker")
+    if code not in (0, -2, -15, 130):  # not a stop asked for with Ctrl-C or SIGTERM
+        sys.exit(f"dev.py: the server exited with code {code}; the worker is stopped")
 
 
-def run_module(module: str, args: list[str], what: str) -> None:
+def run_module(module: str, args: list[str], what: str, database: bool = True) -> None:
     """Run ``python -m module`` in the venv with the test settings, exiting with its code."""
     env = django_env()
     env["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    if database:
+        ensure_database(env)
     step(what)
     sys.exit(subprocess.run([str(PY), "-m", module, *args], cwd=ROOT, env=env).returncode)
 
@@ -161,7 +291,7 @@ def bench(args: list[str]) -> None:
     run_module("bench.run", args, "running the benchmarks")
 
 
-LINTED = ("reactive", "tests", "bench", "dev.py")
+LINTED = ("reactive", "tests", "bench", "tools", "dev.py")
 
 
 def check(args: list[str]) -> None:
@@ -185,6 +315,13 @@ def check(args: list[str]) -> None:
         sys.exit(f"dev.py check: failed: {', '.join(failed)}")
 
 
+def docs(args: list[str]) -> None:
+    """Regenerate docs/reference/api.md from the docstrings (``--check``: only compare)."""
+    ensure_venv()
+    what = "writing docs/reference/api.md from the docstrings of reactive.__all__"
+    run_module("tools.gen_api_reference", args, what, database=False)
+
+
 def stopdb(args: list[str]) -> None:
     """Stop the embedded Postgres of this checkout (it keeps running between commands)."""
     pid_file = ROOT / ".pgdata" / "postmaster.pid"
@@ -198,10 +335,20 @@ def stopdb(args: list[str]) -> None:
 
 
 def main() -> None:
-    commands = {"demo": demo, "test": test, "bench": bench, "check": check, "stopdb": stopdb}
+    commands = {
+        "demo": demo,
+        "test": test,
+        "bench": bench,
+        "check": check,
+        "docs": docs,
+        "stopdb": stopdb,
+    }
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
-    commands[sys.argv[1]](sys.argv[2:])
+    try:
+        commands[sys.argv[1]](sys.argv[2:])
+    except KeyboardInterrupt:  # Ctrl-C during a set-up step: its child got it too and stopped
+        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from channels.routing import ProtocolTypeRouter
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.core.handlers.asgi import ASGIHandler
 from django.db import connections
+from django.utils.module_loading import import_string
 from pgtrigger.core import INSTALLED, OUTDATED, UNALLOWED, UNINSTALLED
 
 from .auth import issuers, tokens
@@ -71,6 +74,7 @@ def check_setup(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                     id="reactive.E005",
                 )
             )
+    messages.extend(check_asgi())
     messages.extend(check_tables())
     messages.extend(check_functions())
     messages.extend(check_crons())
@@ -120,6 +124,37 @@ def check_functions() -> list[Any]:
                     )
                 )
     return found
+
+
+def check_asgi() -> list[Any]:
+    """reactive.W011: ASGI_APPLICATION is an application that cannot serve WebSockets (Django's
+    plain `get_asgi_application()`, or a ProtocolTypeRouter without "websocket"), so every
+    official WebSocket client gets "Unexpected server response: 500". Inspected only when the
+    setting names an importable object of a kind we know; anything else is left alone."""
+    path = getattr(settings, "ASGI_APPLICATION", None)
+    if not path:
+        return []  # WSGI: the sync path answers 426 with the fix (views.sync_over_http_view)
+    try:
+        application = import_string(path)
+    except Exception:
+        return []  # the ASGI server reports it, with the traceback
+    routes_websockets = None
+    if isinstance(application, ASGIHandler):  # includes ASGIStaticFilesHandler
+        routes_websockets = False
+    elif isinstance(application, ProtocolTypeRouter):
+        routes_websockets = "websocket" in application.application_mapping
+    if routes_websockets is not False:
+        return []
+    return [
+        Warning(
+            f"ASGI_APPLICATION {path!r} routes no WebSockets, so live queries (ConvexClient, "
+            'useQuery) fail with "Unexpected server response: 500".',
+            hint='In asgi.py: application = ProtocolTypeRouter({"http": '
+            'get_asgi_application(), "websocket": reactive.routing.sync_application()}). '
+            "See docs/troubleshooting.md#asgi.",
+            id="reactive.W011",
+        )
+    ]
 
 
 SENSITIVE_FIELDS = ("password", "secret", "token", "api_key")

@@ -27,5 +27,12 @@ urlpatterns = [
         storage_endpoints.serve_view,
         name="storage_file",
     ),
+    # the WebSocket routes (reactive.routing), reached over HTTP: a 426 naming the asgi.py fix
+    re_path(r"^(?:/*)api/sync$", views.sync_over_http_view, name="sync_over_http"),
+    re_path(
+        r"^(?:/*)api/(?P<client_version>[0-9][^/]*)/sync$",
+        views.sync_over_http_view,
+        name="sync_over_http_versioned",
+    ),
     re_path(r"^(?:/*)api/run/(?P<fn_path>[A-Za-z0-9_/.\-]+)$", views.run_view, name="run"),
 ]

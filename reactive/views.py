@@ -8,6 +8,7 @@ sync thread: each call runs the (synchronous, ORM-using) executor in a worker th
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,6 +27,15 @@ from .functions.registry import Kind
 from .http_api import outcome_body, parse_call, parse_ts, run_path_from_url
 from .storage.origin import remember_request
 from .sync.protocol import encode_ts
+
+logger = logging.getLogger("reactive.sync")
+
+ASGI_FIX = (
+    "Route WebSockets to reactive in your project's asgi.py: application = ProtocolTypeRouter("
+    '{"http": get_asgi_application(), "websocket": reactive.routing.sync_application()}), '
+    "set ASGI_APPLICATION to it and serve it with an ASGI server (daphne first in "
+    "INSTALLED_APPS for runserver, or uvicorn/daphne). See docs/troubleshooting.md#asgi."
+)
 
 
 def _json(data: Any, status: int = 200) -> HttpResponse:
@@ -188,3 +198,20 @@ async def token_view(request: HttpRequest) -> HttpResponse:
         response = _json({"token": token, "expiresAt": expires_at})
     response["Cache-Control"] = "no-store"
     return _cors(request, response)
+
+
+async def sync_over_http_view(request: HttpRequest, client_version: str = "") -> HttpResponse:
+    """The sync path reached as plain HTTP: the WebSocket upgrade of an official client went to
+    Django's HTTP handler, because the ASGI application routes no WebSockets to reactive (or the
+    server is WSGI). Answer 426 with the fix and log it, instead of a silent 404 or 500."""
+    logger.error(
+        "A WebSocket client reached %s over plain HTTP, so live queries cannot work. %s",
+        request.path,
+        ASGI_FIX,
+    )
+    return HttpResponse(
+        f"426 Upgrade Required: {request.path} is reactive's WebSocket sync endpoint, and this "
+        f"server handed the request to Django's HTTP handler. {ASGI_FIX}\n",
+        status=426,
+        content_type="text/plain; charset=utf-8",
+    )  # no Upgrade header: hop-by-hop, which WSGI servers refuse to send

@@ -1,0 +1,144 @@
+"""`python3 dev.py demo` as a newcomer runs it: on a busy port, one clear line, a non-zero exit and
+nothing started; on a free port, the demo served, and SIGINT stops the server and the worker.
+
+Every process dev.py starts inherits a marker in its environment, so "nothing left running" is
+checked by looking for the marker in /proc, whatever the processes are called. The venv is the
+installed one (its stamp makes `ensure_venv` a no-op) and the database a fresh one on the server
+of DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+pytestmark = pytest.mark.skipif(not Path("/proc").is_dir(), reason="looks for processes in /proc")
+
+
+def marked(mark: str) -> dict[int, str]:
+    """pid -> command line of every process whose environment holds ``mark``."""
+    found = {}
+    needle = mark.encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle in (entry / "environ").read_bytes():
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                found[int(entry.name)] = cmdline.strip()
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+    return found
+
+
+def dev_env(mark: str, database_url: str) -> dict[str, str]:
+    env = dict(os.environ, REACTIVE_DEV_PY_TEST=mark, DATABASE_URL=database_url)
+    env.pop("DJANGO_SETTINGS_MODULE", None)  # dev.py chooses the demo's
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def database_url() -> Iterator[str]:
+    """A new, empty database on the server of DATABASE_URL, dropped afterwards."""
+    base = os.environ["DATABASE_URL"]
+    name = f"devpy_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    parts = urlsplit(base)
+    yield urlunsplit(parts._replace(path=f"/{name}"))
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_busy_port_is_one_clear_line_and_starts_nothing(database_url: str) -> None:
+    mark = uuid.uuid4().hex
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "dev.py", "demo", "--port", str(port)],
+            cwd=ROOT,
+            env=dev_env(mark, database_url),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode != 0
+    assert result.stdout == ""  # not a step taken
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        f"dev.py: port {port} on 127.0.0.1 is already in use; "
+        f"pass another, e.g. python3 dev.py demo --port {port + 1}"
+    ]
+    assert marked(mark) == {}
+
+
+def test_demo_serves_then_sigint_stops_everything(database_url: str, tmp_path: Path) -> None:
+    mark = uuid.uuid4().hex
+    port = free_port()
+    log_path = tmp_path / "dev.log"
+    with log_path.open("wb") as log:
+        dev = subprocess.Popen(
+            [sys.executable, "dev.py", "demo", "--port", str(port)],
+            cwd=ROOT,
+            env=dev_env(mark, database_url),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 90
+            page = None
+            while time.monotonic() < deadline and dev.poll() is None:
+                try:
+                    page = requests.get(f"http://127.0.0.1:{port}/", timeout=5)
+                    break
+                except requests.ConnectionError:
+                    time.sleep(0.3)
+            output = log_path.read_text()
+            assert page is not None and page.status_code == 200, output
+            running = " | ".join(marked(mark).values())
+            assert "reactive worker" in running and "daphne" in running, running
+            # ... the server announced, and quietly: daphne's access log is off
+            assert f"the demo is at http://127.0.0.1:{port}/" in log_path.read_text()
+            dev.send_signal(signal.SIGINT)
+            assert dev.wait(timeout=30) == 0, log_path.read_text()
+        finally:
+            if dev.poll() is None:
+                dev.kill()
+                dev.wait()
+    output = log_path.read_text()
+    for step in (
+        "==> using the PostgreSQL database at DATABASE_URL",
+        "==> migrating the database",
+        "==> seeding demo data",
+        "==> starting the scheduler's worker",
+        f"==> starting the server (daphne) on http://127.0.0.1:{port}/",
+        "==> stopping the scheduler's worker",
+    ):
+        assert step in output, output
+    assert '"GET / HTTP/1.1" 200' not in output  # no access log line per request
+    deadline = time.monotonic() + 10
+    while marked(mark) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert marked(mark) == {}, output
