@@ -98,6 +98,19 @@ def ensure_chromium() -> None:
     )
 
 
+def build_web() -> None:
+    """Bundle the demo page (demo_project/web/src + the convex client) when its sources changed."""
+    sources = sorted((WEB_DIR / "src").rglob("*")) + [WEB_DIR / "package-lock.json"]
+    stamp_file = WEB_DIR / "node_modules" / ".reactive-build-stamp"
+    bundle = ROOT / "demo_project" / "chat" / "static" / "chat" / "app.js"
+    want = stamp_of(*sources)
+    if bundle.exists() and stamp_file.exists() and stamp_file.read_text() == want:
+        return
+    step("bundling the demo page with esbuild (npm run build in demo_project/web)")
+    run(shutil.which("npm") or "npm", "run", "--silent", "build", cwd=WEB_DIR)
+    stamp_file.write_text(want)
+
+
 def django_env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
@@ -107,6 +120,7 @@ def django_env() -> dict[str, str]:
 def demo(args: list[str]) -> None:
     ensure_venv()
     ensure_node_packages(WEB_DIR)
+    build_web()
     env = django_env()
     env["DJANGO_SETTINGS_MODULE"] = "demo_project.settings"
     step("migrating the database")
@@ -150,6 +164,7 @@ def test(args: list[str]) -> None:
     ensure_venv()
     ensure_node_packages(JS_DIR)
     ensure_node_packages(WEB_DIR)
+    build_web()
     ensure_chromium()
     run_module("pytest", args, "running the test suite")
 
