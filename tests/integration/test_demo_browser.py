@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -29,7 +30,7 @@ import jwt as pyjwt
 import psycopg
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, Request, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Request, WebSocketRoute, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 WEB = ROOT / "demo_project" / "web"
@@ -182,8 +183,10 @@ class Pages:
         ):
             self.problems.append(f"HTTP {request.method} {request.url}")
 
-    def logged_in(self, username: str, password: str = "demo", **kw: Any) -> Page:
-        page = self.open(username, **kw)
+    def logged_in(
+        self, username: str, password: str = "demo", page: Page | None = None, **kw: Any
+    ) -> Page:
+        page = page or self.open(username, **kw)
         page.goto(self.url + "/login/")
         page.fill("input[name=username]", username)
         page.fill("input[name=password]", password)
@@ -496,3 +499,59 @@ def test_search(pages: Pages, alice: Page, bob: Page) -> None:
     bob.fill("#search", "nothingmatchesthis")
     expect(bob.locator("#results")).to_have_text("No matches.")
     assert pages.problems == []
+
+
+def test_offline_messages_wait_greyed_then_send(pages: Pages) -> None:
+    """The WebSocket goes down (its route cut, and reconnections refused): a message sent then
+    shows greyed as "sending…" while the client queues its mutation, and is sent on reconnect."""
+    offline = False
+    sockets: list[WebSocketRoute] = []
+
+    def route(ws: WebSocketRoute) -> None:
+        if offline:
+            ws.close()
+            return
+        ws.connect_to_server()
+        sockets.append(ws)
+
+    page = pages.open("alice-offline")
+    page.route_web_socket(re.compile(r"/api/[^/]+/sync$"), route)
+    pages.logged_in("alice", page=page)
+    name = f"offline-{uuid.uuid4().hex[:6]}"
+    _channel(page, name)
+
+    offline = True
+    for ws in sockets:
+        ws.close()
+    expect(page.locator("#connection")).to_have_text("offline")
+    _send(page, "sent while offline")
+    sending = page.locator("#messages li.sending")
+    expect(sending).to_contain_text("sent while offline")
+    expect(sending).to_contain_text("sending…")
+    assert (
+        page.eval_on_selector("#messages li.sending", "e => getComputedStyle(e).opacity") == "0.5"
+    )
+
+    offline = False  # the client's next attempt gets through, and sends the queued mutation
+    expect(page.locator("#connection")).to_have_text("live", timeout=10_000)
+    expect(sending).to_have_count(0)
+    expect(_messages(page)).to_have_count(1)
+    expect(_messages(page).first).to_contain_text("sent while offline")
+    page.context.close()
+    assert pages.problems == []
+
+
+def test_seeded_staff_user_reaches_the_admin(pages: Pages) -> None:
+    s = requests.Session()
+    s.get(pages.url + "/admin/login/", timeout=5)
+    answer = s.post(
+        pages.url + "/admin/login/?next=/admin/",
+        data={
+            "username": "admin",
+            "password": "admin",
+            "csrfmiddlewaretoken": s.cookies["csrftoken"],
+        },
+        headers={"Referer": pages.url + "/admin/login/"},
+        timeout=5,
+    )
+    assert answer.url.endswith("/admin/") and "Site administration" in answer.text
