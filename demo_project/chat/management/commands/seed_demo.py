@@ -28,8 +28,8 @@ MESSAGES = [
     ("general", "alice", "It is: its WebSocket sync protocol. Open a second window and post."),
     ("random", "bob", "Anyone up for lunch?"),
     ("random", "alice", "Always."),
-    ("scheduling", "alice", "Try `/later 10 hello`: it shows below with a Cancel button."),
-    ("scheduling", "bob", "And `@bot time` gets an answer from a scheduled action."),
+    ("scheduling", "alice", "Try /later 10 hello: it waits below, with a Cancel button."),
+    ("scheduling", "bob", "And @bot time gets an answer from a scheduled action."),
 ]
 
 
