@@ -406,12 +406,15 @@ def _assert_in_viewport(page: Page, selector: str) -> None:
 def test_phone_width(pages: Pages) -> None:
     phone = pages.logged_in("bob", viewport={"width": 390, "height": 844})
     _open_channel_phone(phone, "general")
+    expect(_messages(phone).last).to_contain_text("Welcome to the reactive demo!")
+    _assert_in_viewport(phone, "#send button")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    phone.screenshot(path=SCREENSHOTS / "demo-390px.png")
     _send(phone, "x" * 2000)  # a long word at phone width too
     expect(_messages(phone).first).to_contain_text("x" * 100)
     _assert_in_viewport(phone, "#send button")
     assert phone.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    phone.screenshot(path=SCREENSHOTS / "demo-390px.png")
+    phone.screenshot(path=SCREENSHOTS / "demo-390px-long-word.png")
     phone.click("#menu")  # the sidebar slides in over the chat
     _assert_in_viewport(phone, "#new-channel button")
     phone.screenshot(path=SCREENSHOTS / "demo-390px-menu.png")
