@@ -100,7 +100,8 @@ def ensure_chromium() -> None:
 
 def build_web() -> None:
     """Bundle the demo page (demo_project/web/src + the convex client) when its sources changed."""
-    sources = sorted((WEB_DIR / "src").rglob("*")) + [WEB_DIR / "package-lock.json"]
+    sources = sorted(p for p in (WEB_DIR / "src").rglob("*") if p.is_file())
+    sources += [WEB_DIR / "package.json", WEB_DIR / "package-lock.json"]
     stamp_file = WEB_DIR / "node_modules" / ".reactive-build-stamp"
     bundle = ROOT / "demo_project" / "chat" / "static" / "chat" / "app.js"
     want = stamp_of(*sources)

@@ -99,7 +99,9 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log_path = tmp_path / "daphne.log"
     proc = worker = None
     try:
-        for command in (["migrate", "--no-input"], ["seed_demo"]):
+        outputs = []
+        # seed_demo twice: the second run finds everything there and adds nothing
+        for command in (["migrate", "--no-input"], ["seed_demo"], ["seed_demo"]):
             done = subprocess.run(
                 [sys.executable, "manage.py", *command],
                 cwd=ROOT,
@@ -109,6 +111,10 @@ def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 timeout=60,
             )
             assert done.returncode == 0, f"manage.py {command[0]} failed:\n{done.stderr}"
+            outputs.append(done.stdout)
+        assert "superuser 'admin' (created)" in outputs[1], outputs[1]
+        assert "messages: 0 added" in outputs[2] and "(created)" not in outputs[2], outputs[2]
+        assert "/admin/: user 'admin', password 'admin'" in outputs[2], outputs[2]
         port = _free_port()
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
