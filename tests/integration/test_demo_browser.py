@@ -462,13 +462,16 @@ def test_sign_up(pages: Pages) -> None:
 
 
 def test_visitor_reads_but_cannot_post_or_create(pages: Pages) -> None:
-    page = pages.open("visitor")
+    page = pages.open("visitor", viewport={"width": 390, "height": 844})
     page.goto(pages.url + "/#random")
     expect(page.locator("#connection")).to_have_text("live")
     expect(page.locator("#channel-name")).to_have_text("# random")
     expect(page.locator("#messages")).to_contain_text("Anyone up for lunch?")
     expect(page.locator("#new-channel")).to_have_count(0)
     expect(page.locator("#send button")).to_be_disabled()
+    _assert_in_viewport(page, ".who a:text-is('Sign up')")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "demo-390px-visitor.png")
     page.context.close()
     # The server refuses too, whatever the page shows.
     refused = _mutation(pages.url, "chat:create_channel", {"name": "sneaky"})

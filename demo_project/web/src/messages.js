@@ -110,11 +110,11 @@ async function upload(file) { // Convex's upload flow: a one-time URL, POST the 
 
 async function send(event) {
   event.preventDefault();
+  if (!loggedIn) return; // its inputs are disabled anyway; the server would refuse
   const form = event.target;
   const input = form.elements.body;
   const file = form.elements.file.files[0];
   const channel = state.channelId;
-  if (!loggedIn) return;
   if (!channel) return showStatus("Pick a channel first.", true);
   const body = input.value;
   const entry = { key: Symbol("sending"), body, fileName: file ? file.name : null };
@@ -150,11 +150,12 @@ export function setUpMessages(convexClient, convexApi, isLoggedIn) {
   api = convexApi;
   loggedIn = isLoggedIn;
   $("#send").addEventListener("submit", send);
+  if (!loggedIn) return; // a visitor's page has no file input, and nothing to mark read
   $("#send input[name=file]").addEventListener("change", (event) => {
     const file = event.target.files[0];
     $("#file-name").textContent = file ? file.name : "";
   });
   document.addEventListener("visibilitychange", () => {
-    if (loggedIn && state.channelId) markRead();
+    if (state.channelId) markRead();
   });
 }
