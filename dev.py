@@ -100,6 +100,20 @@ def ensure_chromium() -> None:
     )
 
 
+def build_web() -> None:
+    """Bundle the demo page (demo_project/web/src + the convex client) when its sources changed."""
+    sources = sorted(p for p in (WEB_DIR / "src").rglob("*") if p.is_file())
+    sources += [WEB_DIR / "package.json", WEB_DIR / "package-lock.json"]
+    stamp_file = WEB_DIR / "node_modules" / ".reactive-build-stamp"
+    bundle = ROOT / "demo_project" / "chat" / "static" / "chat" / "app.js"
+    want = stamp_of(*sources)
+    if bundle.exists() and stamp_file.exists() and stamp_file.read_text() == want:
+        return
+    step("bundling the demo page with esbuild (npm run build in demo_project/web)")
+    run(shutil.which("npm") or "npm", "run", "--silent", "build", cwd=WEB_DIR)
+    stamp_file.write_text(want)
+
+
 def django_env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
@@ -224,6 +238,7 @@ def demo(args: list[str]) -> None:
         )
     ensure_venv()
     ensure_node_packages(WEB_DIR)
+    build_web()
     env = django_env()
     env["DJANGO_SETTINGS_MODULE"] = "demo_project.settings"
     ensure_database(env)
@@ -281,6 +296,7 @@ def test(args: list[str]) -> None:
     ensure_node_packages(JS_DIR)
     ensure_node_packages(WEB_DIR)
     ensure_node_packages(ROOT / "tests" / "codegen" / "js")  # tsc over codegen's TypeScript
+    build_web()
     ensure_chromium()
     run_module("pytest", args, "running the test suite")
 

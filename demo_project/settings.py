@@ -5,6 +5,7 @@ The database is DATABASE_URL when set, else an embedded PostgreSQL kept in ./.pg
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from reactive.contrib.embedded_postgres import database_config
@@ -61,11 +62,10 @@ TIME_ZONE = "UTC"
 CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 STATIC_URL = "static/"
-# The official Convex browser client from npm (demo_project/web; `python3 dev.py demo` installs it).
-# Its self-contained bundle, which defines the global `convex`, is static/convex/browser.bundle.js.
-STATICFILES_DIRS = [
-    ("convex", BASE_DIR / "demo_project" / "web" / "node_modules" / "convex" / "dist"),
-]
+# Attachments (reactive's file storage, Django's default storage): under ./.demo-media
+MEDIA_ROOT = os.environ.get("DEMO_MEDIA_ROOT") or str(BASE_DIR / ".demo-media")
+# The chat page's script, static/chat/app.js, is demo_project/web/src bundled with the official
+# convex npm client by esbuild (`npm run build` in demo_project/web; `python3 dev.py demo` does it).
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"

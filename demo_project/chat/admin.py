@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from .models import Channel, Message, Profile
+from .models import Channel, Message, Profile, Read
 
 
 @admin.register(Profile)
@@ -19,5 +19,10 @@ class ChannelAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ["channel", "author", "body", "creation_time"]
+    list_display = ["channel", "author", "body", "attachment_name", "creation_time"]
     list_filter = ["channel"]
+
+
+@admin.register(Read)
+class ReadAdmin(admin.ModelAdmin):
+    list_display = ["user", "channel", "last_read"]

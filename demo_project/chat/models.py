@@ -1,4 +1,5 @@
-"""The chat app's tables: "channels", "messages" and "users" (one profile per Django user).
+"""The chat app's tables: "channels", "messages", "users" (one profile per Django user) and
+"reads" (when each user last read each channel, for the unread counts).
 
 The Django user model itself is not registered as a table: a document has every concrete field
 of its model, so `auth.User` documents would carry the password hash. The "users" table is a
@@ -13,6 +14,7 @@ from django.db import models
 
 from reactive import table
 from reactive.models import ReactiveModel
+from reactive.search import SearchIndex
 
 MAX_BODY = 2000
 
@@ -47,15 +49,40 @@ class Channel(ReactiveModel):
 @table("messages")
 class Message(ReactiveModel):
     channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="messages")
+    # None: the bot wrote it (chat:bot_reply)
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
-                               related_name="+")
-    body = models.TextField(validators=[MaxLengthValidator(MAX_BODY)])
+                               related_name="+", null=True, blank=True)
+    body = models.TextField(validators=[MaxLengthValidator(MAX_BODY)], blank=True)
+    # A file sent with the message: its `_storage` id (chat:generate_upload_url, then chat:send)
+    attachment = models.CharField(max_length=64, null=True, blank=True)
+    attachment_name = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
-        # Every reactive index ends with _creationTime (and the id), as in Convex, so this index's
-        # key is (channel, _creationTime, _id). Naming "creation_time" in `fields` would get the
-        # index silently dropped by reactive (it only keeps indexes over non-system fields).
-        indexes = [models.Index(fields=["channel"], name="by_channel")]
+        indexes = [
+            # Every reactive index ends with _creationTime (and the id), as in Convex, so this
+            # index's key is (channel, _creationTime, _id). Naming "creation_time" in `fields`
+            # would get the index silently dropped (reactive keeps indexes over non-system fields).
+            models.Index(fields=["channel"], name="by_channel"),
+            # chat:search: full-text search on the body, optionally within one channel
+            SearchIndex(name="messages_search_body", search_field="body",
+                        filter_fields=["channel"]),
+        ]
 
     def __str__(self) -> str:
         return self.body[:50]
+
+
+@table("reads")
+class Read(ReactiveModel):
+    """When a user last read a channel: messages after `last_read` count as unread."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="+")
+    last_read = models.FloatField()  # ms since the epoch, like _creationTime
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "channel"], name="one_read_per_user")]
+        indexes = [models.Index(fields=["user", "channel"], name="by_user_channel")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} read {self.channel_id} at {self.last_read}"

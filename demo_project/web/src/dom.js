@@ -1,0 +1,33 @@
+// Small DOM helpers shared by the page's modules.
+
+export const $ = (selector) => document.querySelector(selector);
+
+export function el(tag, props = {}, ...children) {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children.filter((c) => c !== null && c !== undefined));
+  return node;
+}
+
+export function showStatus(text, isError = false) {
+  const status = $("#status");
+  status.textContent = text;
+  status.className = isError ? "error" : "";
+}
+
+// What to say for the ConvexError codes the chat functions raise (error.data.code).
+const ERRORS = {
+  NOT_LOGGED_IN: "Log in to do that.",
+  CHANNEL_EXISTS: "That channel already exists.",
+  BAD_NAME: "Channel names are 1-32 of a-z, 0-9, '-' and '_'.",
+  NO_CHANNEL: "That channel no longer exists.",
+  EMPTY_MESSAGE: "Type a message first.",
+  MESSAGE_TOO_LONG: "Messages are at most 2000 characters.",
+  NOT_YOURS: "That message was already posted or cancelled.",
+};
+
+export function showError(error) {
+  const data = (error && error.data) || {};
+  showStatus(ERRORS[data.code] || data.message || String(error.message || error), true);
+}
+
+export const clock = (ms) => new Date(ms).toLocaleTimeString();
