@@ -119,8 +119,13 @@ def test_demo_serves_then_sigint_stops_everything(database_url: str, tmp_path: P
             assert page is not None and page.status_code == 200, output
             running = " | ".join(marked(mark).values())
             assert "reactive worker" in running and "daphne" in running, running
-            # ... the server announced, and quietly: daphne's access log is off
-            assert f"the demo is at http://127.0.0.1:{port}/" in log_path.read_text()
+            # ... the server announced (dev.py polls the port itself, so its line may come a
+            # moment after our first answer), and quietly: daphne's access log is off
+            announced = f"the demo is at http://127.0.0.1:{port}/"
+            deadline = time.monotonic() + 10
+            while announced not in log_path.read_text() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert announced in log_path.read_text(), log_path.read_text()
             dev.send_signal(signal.SIGINT)
             assert dev.wait(timeout=30) == 0, log_path.read_text()
         finally:
