@@ -128,13 +128,21 @@ def _sources(path: Path, names: list[str]) -> tuple[SnapshotReader | None, list[
                 f"{path} is a single file: name its table with --table (exactly one)"
             )
         table = _table(names[0])
-        return None, [Source(table, str(path), lambda: path.open(encoding="utf-8"))]
+        return None, [Source(table, str(path), lambda: path.open("rb"))]
     reader = SnapshotReader(path)
-    listed = reader.tables()
+    try:
+        listed = reader.tables()
+    except ValueError:
+        reader.close()
+        raise
     unknown = [n for n in names if n not in listed]
     if unknown:
         reader.close()
         raise CommandError(f"{path} has no table {unknown[0]!r} (it has: {', '.join(listed)})")
+    absent = [documents_path(n) for n in names or listed if not reader.exists(documents_path(n))]
+    if absent:
+        reader.close()
+        raise CommandError(f"{path} has no {', '.join(absent)} (listed in its _tables)")
     sources = []
     for name in names or listed:
         member = documents_path(name)

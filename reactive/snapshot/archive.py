@@ -38,22 +38,36 @@ class SnapshotReader:
             return (self.path / member).is_file()
         return member in self._zip.namelist()
 
-    def open(self, member: str) -> IO[str]:
+    def open(self, member: str) -> IO[bytes]:
+        """The member's bytes (lines are decoded one by one: a bad one is named by number)."""
+        if not self.exists(member):
+            raise FileNotFoundError(f"{self.path} has no {member}")
         if self._zip is None:
-            return (self.path / member).open(encoding="utf-8")
-        return io.TextIOWrapper(self._zip.open(member), encoding="utf-8")
+            return (self.path / member).open("rb")
+        return self._zip.open(member)
 
     def tables(self) -> list[str]:
         """The tables the snapshot lists (``_tables``), else every folder with documents."""
         if self.exists(TABLES):
             with self.open(TABLES) as f:
-                return [json.loads(line)["name"] for line in f if line.strip()]
+                return [self._listed(n, line) for n, line in enumerate(f, 1) if line.strip()]
         if self._zip is None:
             found = [p.parent.name for p in self.path.glob("*/documents.jsonl")]
         else:
             found = [n.split("/")[0] for n in self._zip.namelist() if n.count("/") == 1]
             found = [n for n in found if self.exists(documents_path(n))]
         return sorted(t for t in set(found) if not t.startswith("_"))
+
+    def _listed(self, number: int, line: bytes) -> str:
+        where = f"{self.path}:{TABLES}:{number}"
+        try:
+            entry = json.loads(line.decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError too
+            raise ValueError(f"{where}: not JSON") from None
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise ValueError(f'{where}: expected {{"name": "<table>", ...}}')
+        name: str = entry["name"]
+        return name
 
     def close(self) -> None:
         if self._zip is not None:

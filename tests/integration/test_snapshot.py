@@ -3,6 +3,7 @@ models, bad lines reported by file and line with nothing written, and the progre
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import zipfile
 from io import StringIO
@@ -12,7 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from reactive import ids
-from tests.testapp.models import Channel, Message
+from tests.testapp.models import Channel, Message, Note
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -140,3 +141,60 @@ def test_progress_bar_and_summary(tmp_path: Path) -> None:
     assert "  messages: 2" in out
     out, err = cli("import", str(tmp_path / "s.zip"), "--replace", "--no-progress")
     assert err == "" and "imported 1 table(s), 2 document(s)" in out
+
+
+def test_auto_now_add_creation_times_and_odd_floats_survive_a_round_trip(tmp_path: Path) -> None:
+    """`save()` would set an `auto_now_add` column (here `notes._creationTime`) to now, and
+    non-finite floats are exported as Convex's `{"$float": ...}`: both come back as exported."""
+    note = Note.objects.create(text="old")
+    Note.objects.filter(pk=note.pk).update(created_at=dt.datetime(2020, 1, 2, tzinfo=dt.UTC))
+    general = Channel.objects.create(name="general")
+    for rating in (float("inf"), float("-inf"), float("nan")):
+        Message.objects.create(channel=general, author="a", body="b", rating=rating)
+    cli("export", str(tmp_path / "s"), "--table", "notes", "--table", "messages", "--no-progress")
+    before = [m.rating for m in Message.objects.order_by("pk")]
+    out, _ = cli("import", str(tmp_path / "s"), "--replace", "--no-progress")
+    assert "imported 2 table(s), 4 document(s)" in out
+    assert Note.objects.get().created_at == dt.datetime(2020, 1, 2, tzinfo=dt.UTC)
+    after = [m.rating for m in Message.objects.order_by("pk")]
+    assert [str(r) for r in after] == [str(r) for r in before] == ["inf", "-inf", "nan"]
+
+
+def test_replace_touches_no_other_table(tmp_path: Path) -> None:
+    """--replace deletes only the named tables' rows (no cascade into tables that refer to
+    them); a row elsewhere left pointing at a row the import removed refuses the import."""
+    general = Channel.objects.create(name="general")
+    Message.objects.create(channel=general, author="a", body="kept")
+    cli("export", str(tmp_path / "s.zip"), "--table", "channels", "--no-progress")
+    out, _ = cli("import", str(tmp_path / "s.zip"), "--replace", "--no-progress")
+    assert "imported 1 table(s), 1 document(s)" in out
+    assert list(Message.objects.values_list("body", "channel_id")) == [("kept", general.pk)]
+    other = Channel.objects.create(name="other")
+    Message.objects.create(channel=other, author="a", body="orphan?")
+    with pytest.raises(CommandError, match=r"(?s)testapp_message.*still referenced.*imported"):
+        cli("import", str(tmp_path / "s.zip"), "--replace", "--no-progress")
+    assert sorted(Channel.objects.values_list("name", flat=True)) == ["general", "other"]
+    assert Message.objects.count() == 2
+
+
+def test_broken_snapshots_are_one_clear_error(tmp_path: Path) -> None:
+    def zipped(name: str, members: dict[str, str]) -> str:
+        with zipfile.ZipFile(tmp_path / name, "w") as z:
+            for member, text in members.items():
+                z.writestr(member, text)
+        return str(tmp_path / name)
+
+    missing = zipped("missing.zip", {"_tables/documents.jsonl": '{"name": "channels"}\n'})
+    with pytest.raises(CommandError, match=r"missing.zip has no channels/documents.jsonl"):
+        cli("import", missing)
+    nameless = zipped("nameless.zip", {"_tables/documents.jsonl": '{"id": 1}\n'})
+    with pytest.raises(CommandError, match=r"nameless.zip:_tables/documents.jsonl:1: .*name"):
+        cli("import", nameless)
+    garbled = zipped("garbled.zip", {"_tables/documents.jsonl": "{oops\n"})
+    with pytest.raises(CommandError, match=r"garbled.zip:_tables/documents.jsonl:1: not JSON"):
+        cli("import", garbled)
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes(b'\xef\xbb\xbf{"name": "ok"}\n{"name": "caf\xe9"}\n')  # a BOM is fine
+    with pytest.raises(CommandError, match=r"1 bad line.*\n.*latin.jsonl:2: not UTF-8"):
+        cli("import", str(latin), "--table", "channels")
+    assert not Channel.objects.exists()
