@@ -5,7 +5,8 @@ Two child processes, both on this settings module: daphne serving ``settings.ASG
 ``manage.py reactive worker``. Every ``interval`` seconds the Python files this process has
 loaded (the project's apps, their functions modules included; not site-packages) and the files
 added to a functions package are checked; a change stops both children and starts them again,
-so they import the new code. A child that exits (a syntax error in a functions module) stops
+so they import the new code. The children get this process's first import folder (manage.py's)
+on their PYTHONPATH, so `python ~/mysite/manage.py reactive dev` works from any folder. A child that exits (a syntax error in a functions module) stops
 the other, and both start again on the next change. A port already taken is one line and
 nothing started; Ctrl-C (or SIGTERM) stops both children and waits for them.
 """
@@ -79,7 +80,7 @@ class Children:
         server = [sys.executable, "-m", "daphne", "-b", self.host, "-p", str(self.port)]
         server += ["--websocket-max-message-size", FRAME_BYTES]
         server += ["--websocket-max-frame-size", FRAME_BYTES, f"{module}:{name}"]
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=_import_path())
         self.procs = [subprocess.Popen(server, env=env)]
         if self.worker:
             worker = [sys.executable, "-m", "django", "reactive", "worker"]
@@ -101,6 +102,13 @@ class Children:
         self.procs = []
 
 
+def _import_path() -> str:
+    """PYTHONPATH for the children: this process's first import folder (manage.py's, or the
+    one ``--pythonpath`` gave) first, so they import the project from any working directory."""
+    first = os.path.abspath(sys.path[0] or os.curdir)
+    return os.pathsep.join([first, *filter(None, [os.environ.get("PYTHONPATH")])])
+
+
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -111,7 +119,8 @@ def handle(cmd: BaseCommand, options: dict[str, Any]) -> None:
         raise CommandError(f"port {port} on {host} is in use: stop what uses it or pass --port")
     children = Children(cmd, host, port, worker=not options["no_worker"])
     signal.signal(signal.SIGTERM, _interrupt)
-    cmd.stdout.write(f"serving http://{host}:{port}/ and the worker (Ctrl-C to stop both)")
+    what = "" if options["no_worker"] else " and the worker"
+    cmd.stdout.write(f"serving http://{host}:{port}/{what} (Ctrl-C to stop)")
     seen = _code_files()
     try:
         children.start()

@@ -64,7 +64,7 @@ def call(port: int, path: str, timeout: float = 20) -> object:
     raise AssertionError(f"{path} never answered on port {port}: {last!r}")
 
 
-def dev(*args: str, log: Path) -> subprocess.Popen[bytes]:
+def dev(*args: str, log: Path, cwd: Path = ROOT) -> subprocess.Popen[bytes]:
     env = dict(
         os.environ,
         DJANGO_SETTINGS_MODULE="tests.settings",
@@ -73,8 +73,8 @@ def dev(*args: str, log: Path) -> subprocess.Popen[bytes]:
     )
     with log.open("wb") as out:
         return subprocess.Popen(
-            [sys.executable, "manage.py", "reactive", "dev", *args],
-            cwd=ROOT,
+            [sys.executable, str(ROOT / "manage.py"), "reactive", "dev", *args],
+            cwd=cwd,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -87,7 +87,8 @@ def test_dev_serves_reloads_and_stops_everything(tmp_path: Path) -> None:
     probe = FUNCTIONS / f"{name}.py"
     source = "from reactive import query\n\n\n@query\ndef version(ctx) -> str:\n    return {!r}\n"
     probe.write_text(source.format("one"))
-    proc = dev("--port", str(port), log=tmp_path / "dev.log")
+    # started from another folder (`python ~/mysite/manage.py`): the children find the project
+    proc = dev("--port", str(port), log=tmp_path / "dev.log", cwd=tmp_path)
     try:
         assert call(port, f"testapp/{name}:version", timeout=30) == "one"
         # a broken module stops both; fixing it starts them again with the new function
