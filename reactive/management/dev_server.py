@@ -6,8 +6,9 @@ Two child processes, both on this settings module: daphne serving ``settings.ASG
 loaded (the project's apps, their functions modules included; not site-packages) and the files
 added to a functions package are checked; a change stops both children and starts them again,
 so they import the new code. The children get this process's first import folder (manage.py's)
-on their PYTHONPATH, so `python ~/mysite/manage.py reactive dev` works from any folder. A child that exits (a syntax error in a functions module) stops
-the other, and both start again on the next change. A port already taken is one line and
+on their PYTHONPATH, so `python ~/mysite/manage.py reactive dev` works from any folder. A
+child that exits (a syntax error in a functions module) stops the other, and both start again
+on the next change. A port already taken is one line and
 nothing started; Ctrl-C (or SIGTERM) stops both children and waits for them.
 """
 
