@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,20 +76,29 @@ class SnapshotReader:
 
 
 class SnapshotWriter:
-    """Writes members into a new ZIP (a ``.zip`` path) or a new folder (any other path)."""
+    """Writes members into a new ZIP (a ``.zip`` path) or a new folder (any other path).
+
+    Everything goes to a hidden sibling first (``.<name>.partial``); `commit` renames it to
+    ``path``, `discard` removes it: a failed or interrupted export leaves nothing behind."""
 
     def __init__(self, path: Path) -> None:
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise ValueError(f"{path} already exists: export to a new .zip path or an empty folder")
         self.path = path
-        self._zip = (
-            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) if path.suffix == ".zip" else None
-        )
+        self._tmp = path.parent / f".{path.name}.partial"
+        self._discard_tmp()  # left by an export killed outright
+        if path.suffix == ".zip":
+            self._zip: zipfile.ZipFile | None = zipfile.ZipFile(
+                self._tmp, "w", zipfile.ZIP_DEFLATED
+            )
+        else:
+            self._zip = None
+            self._tmp.mkdir()
 
     def lines(self, member: str, lines: Iterator[str]) -> None:
         """Write ``member`` from ``lines`` (each without its newline), streamed."""
         if self._zip is None:
-            target = self.path / member
+            target = self._tmp / member
             target.parent.mkdir(parents=True, exist_ok=True)
             out: IO[str] = target.open("w", encoding="utf-8")
         else:
@@ -97,6 +107,21 @@ class SnapshotWriter:
             for line in lines:
                 out.write(line + "\n")
 
-    def close(self) -> None:
+    def commit(self) -> None:
+        """Finish the snapshot and put it at ``path``."""
         if self._zip is not None:
             self._zip.close()
+        if self.path.is_dir():
+            self.path.rmdir()  # the empty folder given
+        self._tmp.rename(self.path)
+
+    def discard(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+        self._discard_tmp()
+
+    def _discard_tmp(self) -> None:
+        if self._tmp.is_dir():
+            shutil.rmtree(self._tmp)
+        else:
+            self._tmp.unlink(missing_ok=True)

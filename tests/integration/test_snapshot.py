@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import zipfile
+from collections.abc import Callable
 from io import StringIO
 from pathlib import Path
 
@@ -198,3 +199,30 @@ def test_broken_snapshots_are_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match=r"1 bad line.*\n.*latin.jsonl:2: not UTF-8"):
         cli("import", str(latin), "--table", "channels")
     assert not Channel.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["s.zip", "folder"])
+def test_an_interrupted_export_leaves_nothing(tmp_path: Path, name: str) -> None:
+    """Ctrl-C (or any failure) half-way through an export leaves no partial snapshot that a
+    later import could take for a whole one."""
+    from reactive.db.tables import tables
+    from reactive.snapshot import export_tables
+
+    seed()
+
+    def progress(table: object, total: int) -> Callable[[], None]:
+        def tick() -> None:
+            if table is tables.get("messages"):
+                raise KeyboardInterrupt
+
+        return tick
+
+    with pytest.raises(KeyboardInterrupt):
+        export_tables(tmp_path / name, [tables.get("channels"), tables.get("messages")], progress)
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "empty").mkdir()  # an empty folder given: left empty
+    with pytest.raises(KeyboardInterrupt):
+        export_tables(tmp_path / "empty", [tables.get("messages")], progress)
+    assert [p.name for p in tmp_path.iterdir()] == ["empty"] and not any(
+        (tmp_path / "empty").iterdir()
+    )
