@@ -135,6 +135,11 @@ def _sources(path: Path, names: list[str]) -> tuple[SnapshotReader | None, list[
     except ValueError:
         reader.close()
         raise
+    if not listed:
+        reader.close()
+        raise CommandError(
+            f"{path} holds no tables (neither _tables/documents.jsonl nor <table>/documents.jsonl)"
+        )
     unknown = [n for n in names if n not in listed]
     if unknown:
         reader.close()

@@ -99,7 +99,10 @@ def _instance(table: Table, doc: dict[str, Any]) -> Row:
     apply_document(table, obj, doc, replace=True)
     if "_id" in doc:
         obj.pk = column_value(table, "_id", doc["_id"], where="_id")
-    if table.creation_field and isinstance(doc.get("_creationTime"), (int, float)):
+    created = doc.get("_creationTime")
+    if created is not None and (isinstance(created, bool) or not isinstance(created, (int, float))):
+        raise DocumentValidationError(f"`_creationTime` must be a number (ms), not {created!r}")
+    if table.creation_field and created is not None:
         setattr(
             obj, table.creation_field, column_value(table, "_creationTime", doc["_creationTime"])
         )

@@ -115,13 +115,17 @@ def test_bad_lines_are_all_reported_and_nothing_is_imported(tmp_path: Path) -> N
                 json.dumps({**good, "channel": "garbage"}),
                 "[1, 2]",
                 json.dumps(good),
+                json.dumps({**good, "_creationTime": "yesterday"}),
+                json.dumps({**good, "_creationTime": True}),
             ]
         )
     )
     with pytest.raises(CommandError) as info:
         cli("import", str(lines), "--table", "messages")
     message = str(info.value)
-    assert "5 bad line(s); nothing was imported" in message
+    assert "7 bad line(s); nothing was imported" in message
+    for number in (8, 9):  # not silently "now"
+        assert f"messages.jsonl:{number}: `_creationTime` must be a number (ms)" in message
     for number, what in ((2, "not JSON"), (3, "`score`"), (4, "no field `nope`"), (6, "object")):
         assert f"messages.jsonl:{number}: " in message and what in message
     assert "messages.jsonl:5: " in message and "garbage" in message
@@ -194,6 +198,11 @@ def test_broken_snapshots_are_one_clear_error(tmp_path: Path) -> None:
     garbled = zipped("garbled.zip", {"_tables/documents.jsonl": "{oops\n"})
     with pytest.raises(CommandError, match=r"garbled.zip:_tables/documents.jsonl:1: not JSON"):
         cli("import", garbled)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for nothing in (str(empty), zipped("empty.zip", {"README.md": "hi"})):
+        with pytest.raises(CommandError, match=r"holds no tables"):
+            cli("import", nothing)
     latin = tmp_path / "latin.jsonl"
     latin.write_bytes(b'\xef\xbb\xbf{"name": "ok"}\n{"name": "caf\xe9"}\n')  # a BOM is fine
     with pytest.raises(CommandError, match=r"1 bad line.*\n.*latin.jsonl:2: not UTF-8"):
