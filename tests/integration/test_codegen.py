@@ -9,7 +9,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from reactive import query, v
 from reactive.functions.registry import registry
@@ -146,3 +146,9 @@ def test_functions_without_validators_are_any_with_a_warning(tmp_path: Path) -> 
     assert "warning: testapp:echo: no validator for **args" in err
     assert 'loose: FunctionReference<"query", "public", any, any>;' in first.decode()
     assert err == again and (tmp_path / "api.d.ts").read_bytes() == first  # deterministic
+
+
+def test_an_out_path_that_is_a_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("")
+    with pytest.raises(CommandError, match=r"cannot write to .*taken: "):
+        codegen(tmp_path / "taken")
