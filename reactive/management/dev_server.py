@@ -14,6 +14,8 @@ nothing started; Ctrl-C (or SIGTERM) stops both children and waits for them.
 
 from __future__ import annotations
 
+import argparse
+import errno
 import os
 import signal
 import socket
@@ -34,7 +36,7 @@ def add_arguments(sub: Any) -> None:
     dev = sub.add_parser(
         "dev", help="Serve the ASGI app and run the worker, restarting both on code changes."
     )
-    dev.add_argument("--port", type=int, default=8000, help="Port to serve on (default: 8000).")
+    dev.add_argument("--port", type=_port, default=8000, help="Port to serve on (default: 8000).")
     dev.add_argument("--host", default="127.0.0.1", help="Address to bind (default: 127.0.0.1).")
     dev.add_argument("--no-reload", action="store_true", help="Do not watch the code.")
     dev.add_argument("--no-worker", action="store_true", help="Serve only; run no worker.")
@@ -54,14 +56,24 @@ def _code_files() -> dict[Path, float]:
     return found
 
 
-def _port_taken(host: str, port: int) -> bool:
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port (1 to 65535)")
+    return int(text)
+
+
+def _check_bind(host: str, port: int) -> None:
+    """Raise CommandError, one line, unless the server can listen on ``host:port``."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
-        except OSError:
-            return True
-    return False
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise CommandError(
+                    f"port {port} on {host} is in use: stop what uses it or pass --port"
+                ) from None
+            raise CommandError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
 
 
 class Children:
@@ -116,8 +128,7 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 def handle(cmd: BaseCommand, options: dict[str, Any]) -> None:
     host, port = options["host"], options["port"]
-    if _port_taken(host, port):
-        raise CommandError(f"port {port} on {host} is in use: stop what uses it or pass --port")
+    _check_bind(host, port)
     children = Children(cmd, host, port, worker=not options["no_worker"])
     signal.signal(signal.SIGTERM, _interrupt)
     what = "" if options["no_worker"] else " and the worker"

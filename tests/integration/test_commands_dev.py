@@ -5,15 +5,18 @@ line and nothing started."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+from io import StringIO
 from pathlib import Path
 
 import pytest
 import requests
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -128,3 +131,19 @@ def test_a_busy_port_is_one_line_and_nothing_runs(tmp_path: Path) -> None:
         == f"CommandError: port {port} on 127.0.0.1 is in use: stop what uses it or pass --port"
     )
     assert not children_of(proc.pid)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--port", "99999"], "argument --port: 99999 is not a port (1 to 65535)"),
+        (["--port", "http"], "argument --port: http is not a port (1 to 65535)"),
+        (["--host", "nothere.invalid"], "cannot serve on nothere.invalid:8000: "),
+        (["--host", "192.0.2.1", "--port", "8000"], "cannot serve on 192.0.2.1:8000: "),
+    ],
+)
+def test_bad_port_or_host_is_one_line(args: list[str], message: str) -> None:
+    """Not a traceback (a port out of range), nor "in use" for an address this machine
+    does not have."""
+    with pytest.raises(CommandError, match=re.escape(message)):
+        call_command("reactive", "dev", *args, stdout=StringIO(), stderr=StringIO())
