@@ -86,6 +86,7 @@ def handle(cmd: BaseCommand, options: dict[str, Any]) -> None:
     bars: list[Any] = []
     progress = _progress(cmd, not options["no_progress"], bars)
     path = Path(options["path"])
+    options["table"] = list(dict.fromkeys(options["table"]))  # a table named twice: once
     try:
         if options["subcommand"] == "export":
             chosen = (

@@ -51,7 +51,8 @@ class SnapshotReader:
         """The tables the snapshot lists (``_tables``), else every folder with documents."""
         if self.exists(TABLES):
             with self.open(TABLES) as f:
-                return [self._listed(n, line) for n, line in enumerate(f, 1) if line.strip()]
+                listed = [self._listed(n, line) for n, line in enumerate(f, 1) if line.strip()]
+            return list(dict.fromkeys(listed))
         if self._zip is None:
             found = [p.parent.name for p in self.path.glob("*/documents.jsonl")]
         else:

@@ -235,3 +235,16 @@ def test_an_interrupted_export_leaves_nothing(tmp_path: Path, name: str) -> None
     assert [p.name for p in tmp_path.iterdir()] == ["empty"] and not any(
         (tmp_path / "empty").iterdir()
     )
+
+
+def test_a_table_named_twice_is_exported_and_imported_once(tmp_path: Path) -> None:
+    """`--table channels --table channels` wrote the table twice (a ZIP with two members of
+    one name, listed twice in _tables), which its own import then refused."""
+    seed()
+    twice = ["--table", "channels", "--table", "channels"]
+    out, _ = cli("export", str(tmp_path / "s.zip"), *twice, "--no-progress")
+    assert "exported 1 table(s), 2 document(s)" in out
+    with zipfile.ZipFile(tmp_path / "s.zip") as z:
+        assert sorted(z.namelist()) == ["_tables/documents.jsonl", "channels/documents.jsonl"]
+    out, _ = cli("import", str(tmp_path / "s.zip"), *twice, "--replace", "--no-progress")
+    assert "imported 1 table(s), 2 document(s)" in out and Channel.objects.count() == 2
