@@ -124,6 +124,8 @@ def _sources(path: Path, names: list[str]) -> tuple[SnapshotReader | None, list[
     if not path.exists():
         raise CommandError(f"{path} does not exist")
     if not is_snapshot(path):
+        if path.suffix.lower() == ".zip":
+            raise CommandError(f"{path} is not a ZIP file (damaged or cut short)")
         if len(names) != 1:
             raise CommandError(
                 f"{path} is a single file: name its table with --table (exactly one)"

@@ -203,6 +203,9 @@ def test_broken_snapshots_are_one_clear_error(tmp_path: Path) -> None:
     for nothing in (str(empty), zipped("empty.zip", {"README.md": "hi"})):
         with pytest.raises(CommandError, match=r"holds no tables"):
             cli("import", nothing)
+    (tmp_path / "cut.zip").write_bytes(b"PK\x03\x04 cut short")
+    with pytest.raises(CommandError, match=r"cut.zip is not a ZIP file \(damaged or cut short\)"):
+        cli("import", str(tmp_path / "cut.zip"), "--table", "channels")
     latin = tmp_path / "latin.jsonl"
     latin.write_bytes(b'\xef\xbb\xbf{"name": "ok"}\n{"name": "caf\xe9"}\n')  # a BOM is fine
     with pytest.raises(CommandError, match=r"1 bad line.*\n.*latin.jsonl:2: not UTF-8"):
