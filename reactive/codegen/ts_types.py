@@ -15,6 +15,7 @@ import datetime as dt
 import decimal
 import enum
 import json
+import math
 import types
 import typing
 import uuid
@@ -85,6 +86,8 @@ def literal(value: Any) -> str:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "number"  # NaN and ±Infinity have no literal type
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return json.dumps(value, ensure_ascii=False)

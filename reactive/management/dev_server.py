@@ -5,13 +5,17 @@ Two child processes, both on this settings module: daphne serving ``settings.ASG
 ``manage.py reactive worker``. Every ``interval`` seconds the Python files this process has
 loaded (the project's apps, their functions modules included; not site-packages) and the files
 added to a functions package are checked; a change stops both children and starts them again,
-so they import the new code. A child that exits (a syntax error in a functions module) stops
-the other, and both start again on the next change. A port already taken is one line and
+so they import the new code. The children get this process's first import folder (manage.py's)
+on their PYTHONPATH, so `python ~/mysite/manage.py reactive dev` works from any folder. A
+child that exits (a syntax error in a functions module) stops the other, and both start again
+on the next change. A port already taken is one line and
 nothing started; Ctrl-C (or SIGTERM) stops both children and waits for them.
 """
 
 from __future__ import annotations
 
+import argparse
+import errno
 import os
 import signal
 import socket
@@ -32,7 +36,7 @@ def add_arguments(sub: Any) -> None:
     dev = sub.add_parser(
         "dev", help="Serve the ASGI app and run the worker, restarting both on code changes."
     )
-    dev.add_argument("--port", type=int, default=8000, help="Port to serve on (default: 8000).")
+    dev.add_argument("--port", type=_port, default=8000, help="Port to serve on (default: 8000).")
     dev.add_argument("--host", default="127.0.0.1", help="Address to bind (default: 127.0.0.1).")
     dev.add_argument("--no-reload", action="store_true", help="Do not watch the code.")
     dev.add_argument("--no-worker", action="store_true", help="Serve only; run no worker.")
@@ -52,14 +56,24 @@ def _code_files() -> dict[Path, float]:
     return found
 
 
-def _port_taken(host: str, port: int) -> bool:
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text} is not a port (1 to 65535)")
+    return int(text)
+
+
+def _check_bind(host: str, port: int) -> None:
+    """Raise CommandError, one line, unless the server can listen on ``host:port``."""
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
-        except OSError:
-            return True
-    return False
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise CommandError(
+                    f"port {port} on {host} is in use: stop what uses it or pass --port"
+                ) from None
+            raise CommandError(f"cannot serve on {host}:{port}: {exc.strerror or exc}") from None
 
 
 class Children:
@@ -79,7 +93,7 @@ class Children:
         server = [sys.executable, "-m", "daphne", "-b", self.host, "-p", str(self.port)]
         server += ["--websocket-max-message-size", FRAME_BYTES]
         server += ["--websocket-max-frame-size", FRAME_BYTES, f"{module}:{name}"]
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=_import_path())
         self.procs = [subprocess.Popen(server, env=env)]
         if self.worker:
             worker = [sys.executable, "-m", "django", "reactive", "worker"]
@@ -101,17 +115,24 @@ class Children:
         self.procs = []
 
 
+def _import_path() -> str:
+    """PYTHONPATH for the children: this process's first import folder (manage.py's, or the
+    one ``--pythonpath`` gave) first, so they import the project from any working directory."""
+    first = os.path.abspath(sys.path[0] or os.curdir)
+    return os.pathsep.join([first, *filter(None, [os.environ.get("PYTHONPATH")])])
+
+
 def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
 def handle(cmd: BaseCommand, options: dict[str, Any]) -> None:
     host, port = options["host"], options["port"]
-    if _port_taken(host, port):
-        raise CommandError(f"port {port} on {host} is in use: stop what uses it or pass --port")
+    _check_bind(host, port)
     children = Children(cmd, host, port, worker=not options["no_worker"])
     signal.signal(signal.SIGTERM, _interrupt)
-    cmd.stdout.write(f"serving http://{host}:{port}/ and the worker (Ctrl-C to stop both)")
+    what = "" if options["no_worker"] else " and the worker"
+    cmd.stdout.write(f"serving http://{host}:{port}/{what} (Ctrl-C to stop)")
     seen = _code_files()
     try:
         children.start()

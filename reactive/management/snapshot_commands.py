@@ -86,6 +86,7 @@ def handle(cmd: BaseCommand, options: dict[str, Any]) -> None:
     bars: list[Any] = []
     progress = _progress(cmd, not options["no_progress"], bars)
     path = Path(options["path"])
+    options["table"] = list(dict.fromkeys(options["table"]))  # a table named twice: once
     try:
         if options["subcommand"] == "export":
             chosen = (
@@ -123,18 +124,33 @@ def _sources(path: Path, names: list[str]) -> tuple[SnapshotReader | None, list[
     if not path.exists():
         raise CommandError(f"{path} does not exist")
     if not is_snapshot(path):
+        if path.suffix.lower() == ".zip":
+            raise CommandError(f"{path} is not a ZIP file (damaged or cut short)")
         if len(names) != 1:
             raise CommandError(
                 f"{path} is a single file: name its table with --table (exactly one)"
             )
         table = _table(names[0])
-        return None, [Source(table, str(path), lambda: path.open(encoding="utf-8"))]
+        return None, [Source(table, str(path), lambda: path.open("rb"))]
     reader = SnapshotReader(path)
-    listed = reader.tables()
+    try:
+        listed = reader.tables()
+    except ValueError:
+        reader.close()
+        raise
+    if not listed:
+        reader.close()
+        raise CommandError(
+            f"{path} holds no tables (neither _tables/documents.jsonl nor <table>/documents.jsonl)"
+        )
     unknown = [n for n in names if n not in listed]
     if unknown:
         reader.close()
         raise CommandError(f"{path} has no table {unknown[0]!r} (it has: {', '.join(listed)})")
+    absent = [documents_path(n) for n in names or listed if not reader.exists(documents_path(n))]
+    if absent:
+        reader.close()
+        raise CommandError(f"{path} has no {', '.join(absent)} (listed in its _tables)")
     sources = []
     for name in names or listed:
         member = documents_path(name)

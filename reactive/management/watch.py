@@ -5,7 +5,8 @@ of its own wakes on the capture trigger's ``NOTIFY reactive_changes`` (and every
 ``poll_seconds`` whatever happens, as the listener's safety net), then the change log's writes
 since the last snapshot (`changelog.changes.read_changes`) are checked against the last run's
 read set (`ReadSet.overlaps_any`); only a write that can change the result re-runs the query,
-and only a changed result is printed. Ctrl-C ends it with exit status 0.
+and only a changed result is printed. Ctrl-C ends it with exit status 0; an unknown function or
+arguments its validators refuse end it at once (exit status 1).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from django.db import close_old_connections
 
 from ..auth import Identity
 from ..changelog.changes import current_snapshot, read_changes
+from ..errors import ArgumentValidationError
 from ..functions.executor import execute
 from ..functions.outcome import Outcome, error_message
 from ..functions.registry import Kind, registry
@@ -52,8 +54,10 @@ def watch(
         while True:
             last = current_snapshot(using)
             outcome = execute(path, args, identity=identity, from_client=False)
-            if outcome.error is not None and fn is None:  # an unknown function: stop here
-                raise CommandError(error_message(outcome.error))
+            if fn is None or isinstance(outcome.error, ArgumentValidationError):
+                # an unknown function, or arguments no write can make valid: stop here
+                if outcome.error is not None:
+                    raise CommandError(error_message(outcome.error))
             shown = _show(cmd, outcome, clean, shown)
             close_old_connections()
             while True:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,16 +39,20 @@ class SnapshotReader:
             return (self.path / member).is_file()
         return member in self._zip.namelist()
 
-    def open(self, member: str) -> IO[str]:
+    def open(self, member: str) -> IO[bytes]:
+        """The member's bytes (lines are decoded one by one: a bad one is named by number)."""
+        if not self.exists(member):
+            raise FileNotFoundError(f"{self.path} has no {member}")
         if self._zip is None:
-            return (self.path / member).open(encoding="utf-8")
-        return io.TextIOWrapper(self._zip.open(member), encoding="utf-8")
+            return (self.path / member).open("rb")
+        return self._zip.open(member)
 
     def tables(self) -> list[str]:
         """The tables the snapshot lists (``_tables``), else every folder with documents."""
         if self.exists(TABLES):
             with self.open(TABLES) as f:
-                return [json.loads(line)["name"] for line in f if line.strip()]
+                listed = [self._listed(n, line) for n, line in enumerate(f, 1) if line.strip()]
+            return list(dict.fromkeys(listed))
         if self._zip is None:
             found = [p.parent.name for p in self.path.glob("*/documents.jsonl")]
         else:
@@ -55,26 +60,46 @@ class SnapshotReader:
             found = [n for n in found if self.exists(documents_path(n))]
         return sorted(t for t in set(found) if not t.startswith("_"))
 
+    def _listed(self, number: int, line: bytes) -> str:
+        where = f"{self.path}:{TABLES}:{number}"
+        try:
+            entry = json.loads(line.decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError too
+            raise ValueError(f"{where}: not JSON") from None
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            raise ValueError(f'{where}: expected {{"name": "<table>", ...}}')
+        name: str = entry["name"]
+        return name
+
     def close(self) -> None:
         if self._zip is not None:
             self._zip.close()
 
 
 class SnapshotWriter:
-    """Writes members into a new ZIP (a ``.zip`` path) or a new folder (any other path)."""
+    """Writes members into a new ZIP (a ``.zip`` path) or a new folder (any other path).
+
+    Everything goes to a hidden sibling first (``.<name>.partial``); `commit` renames it to
+    ``path``, `discard` removes it: a failed or interrupted export leaves nothing behind."""
 
     def __init__(self, path: Path) -> None:
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise ValueError(f"{path} already exists: export to a new .zip path or an empty folder")
         self.path = path
-        self._zip = (
-            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) if path.suffix == ".zip" else None
-        )
+        self._tmp = path.parent / f".{path.name}.partial"
+        self._discard_tmp()  # left by an export killed outright
+        if path.suffix == ".zip":
+            self._zip: zipfile.ZipFile | None = zipfile.ZipFile(
+                self._tmp, "w", zipfile.ZIP_DEFLATED
+            )
+        else:
+            self._zip = None
+            self._tmp.mkdir()
 
     def lines(self, member: str, lines: Iterator[str]) -> None:
         """Write ``member`` from ``lines`` (each without its newline), streamed."""
         if self._zip is None:
-            target = self.path / member
+            target = self._tmp / member
             target.parent.mkdir(parents=True, exist_ok=True)
             out: IO[str] = target.open("w", encoding="utf-8")
         else:
@@ -83,6 +108,21 @@ class SnapshotWriter:
             for line in lines:
                 out.write(line + "\n")
 
-    def close(self) -> None:
+    def commit(self) -> None:
+        """Finish the snapshot and put it at ``path``."""
         if self._zip is not None:
             self._zip.close()
+        if self.path.is_dir():
+            self.path.rmdir()  # the empty folder given
+        self._tmp.rename(self.path)
+
+    def discard(self) -> None:
+        if self._zip is not None:
+            self._zip.close()
+        self._discard_tmp()
+
+    def _discard_tmp(self) -> None:
+        if self._tmp.is_dir():
+            shutil.rmtree(self._tmp)
+        else:
+            self._tmp.unlink(missing_ok=True)

@@ -3,7 +3,8 @@
 A document is what a query returns (`db.documents.to_document`: ``_id``, ``_creationTime`` and
 the fields, foreign keys as ids) in Convex's JSON export encoding (`values.encode(clean=True)`:
 an int64 as a decimal string, bytes as base64). Rows are read in primary-key order, in one
-REPEATABLE READ transaction, so the snapshot is consistent across tables.
+REPEATABLE READ transaction, so the snapshot is consistent across tables. The snapshot appears
+at its path only once complete: a failed or interrupted export leaves nothing.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ def export_tables(
                 writer.lines(documents_path(table.name), _lines(table, tick))
         listed: list[Any] = [{"name": t.name, "id": 10001 + i} for i, t in enumerate(chosen)]
         writer.lines(TABLES, iter(json.dumps(entry) for entry in listed))
-    finally:
-        writer.close()
+        writer.commit()
+    except BaseException:  # Ctrl-C too: no partial snapshot is left
+        writer.discard()
+        raise
     return counts

@@ -6,14 +6,16 @@ reported with its file and line number, up to `MAX_ERRORS`, before anything is w
 one transaction writes every row with ``save()`` (so ids, foreign keys, signals and the change
 capture behave as for any write: live queries see the import when it commits), keeping each
 document's ``_id`` and ``_creationTime``, and moves the tables' id sequences past the imported
-ids. ``replace`` deletes the tables' rows first, in the same transaction; without
-``replace`` or ``append`` a table that has rows is refused.
+ids. ``replace`` deletes the tables' rows first, in the same transaction, and no other
+table's (a row elsewhere left pointing at a deleted row refuses the import); without
+``replace`` or ``append`` a table that has rows is refused. Columns ``save()`` would set to
+now (``auto_now``, ``auto_now_add``) keep their imported values.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -22,7 +24,8 @@ from django.db import DatabaseError, connections, models, transaction
 
 from ..db.documents import apply_document, column_value
 from ..db.tables import Table
-from ..errors import FunctionError
+from ..errors import DocumentValidationError, FunctionError
+from ..values import ValueEncodingError, decode
 
 MAX_ERRORS = 20
 
@@ -33,14 +36,23 @@ class Source:
 
     table: Table
     name: str  # the file, e.g. "snapshot.zip:messages/documents.jsonl"
-    open: Callable[[], IO[str]]
+    open: Callable[[], IO[bytes]]
 
 
-def _parse(source: Source, errors: list[str]) -> list[tuple[int, models.Model]]:
+def _lines(f: IO[bytes], name: str, errors: list[str]) -> Iterator[tuple[int, str]]:
+    """Numbered lines, decoded one by one: a line that is not UTF-8 is an error."""
+    for number, raw in enumerate(f, 1):
+        try:
+            yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as exc:
+            errors.append(f"{name}:{number}: not UTF-8 ({exc.reason} at byte {exc.start})")
+
+
+def _parse(source: Source, errors: list[str]) -> list[tuple[int, Row]]:
     table = source.table
-    rows: list[tuple[int, models.Model]] = []
+    rows: list[tuple[int, Row]] = []
     with source.open() as f:
-        for number, line in enumerate(f, 1):
+        for number, line in _lines(f, source.name, errors):
             if not line.strip():
                 continue
             if len(errors) >= MAX_ERRORS:
@@ -61,16 +73,46 @@ def _parse(source: Source, errors: list[str]) -> list[tuple[int, models.Model]]:
     return rows
 
 
-def _instance(table: Table, doc: dict[str, Any]) -> models.Model:
+#: A model instance to insert, and the `auto_now` / `auto_now_add` columns' imported values
+#: (``save()`` sets those to now: they are written again after it).
+Row = tuple[models.Model, dict[str, Any]]
+
+
+def _floats(table: Table, doc: dict[str, Any]) -> dict[str, Any]:
+    """Non-finite floats as the export writes them (Convex's ``{"$float": base64}``)."""
+    special = {
+        k: decode(value, path=k)
+        for k, value in doc.items()
+        if isinstance(value, dict)
+        and list(value) == ["$float"]
+        and isinstance(table.fields.get(k), (models.FloatField, models.DecimalField))
+    }
+    return {**doc, **special} if special else doc
+
+
+def _instance(table: Table, doc: dict[str, Any]) -> Row:
     obj = table.model()
+    try:
+        doc = _floats(table, doc)
+    except ValueEncodingError as exc:
+        raise DocumentValidationError(str(exc)) from None
     apply_document(table, obj, doc, replace=True)
     if "_id" in doc:
         obj.pk = column_value(table, "_id", doc["_id"], where="_id")
-    if table.creation_field and isinstance(doc.get("_creationTime"), (int, float)):
+    created = doc.get("_creationTime")
+    if created is not None and (isinstance(created, bool) or not isinstance(created, (int, float))):
+        raise DocumentValidationError(f"`_creationTime` must be a number (ms), not {created!r}")
+    if table.creation_field and created is not None:
         setattr(
             obj, table.creation_field, column_value(table, "_creationTime", doc["_creationTime"])
         )
-    return obj
+    kept = {
+        f.attname: getattr(obj, f.attname)
+        for f in obj._meta.concrete_fields
+        if (getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False))
+        and getattr(obj, f.attname) is not None
+    }
+    return obj, kept
 
 
 def import_tables(
@@ -104,14 +146,16 @@ def import_tables(
     try:
         with transaction.atomic(using=using):
             if mode == "replace":
-                for s in sources:
-                    s.table.model._default_manager.using(using).all().delete()
+                _delete_rows([s.table.model for s in sources], using)
             for source, rows in parsed:
                 tick = progress(source.table, len(rows))
-                for number, obj in rows:
+                for number, (obj, kept) in rows:
                     try:
                         with transaction.atomic(using=using):
                             obj.save(using=using, force_insert=True)
+                            if kept:
+                                manager = type(obj)._base_manager.using(using)
+                                manager.filter(pk=obj.pk).update(**kept)
                     except DatabaseError as exc:
                         first = str(exc).strip().splitlines()[0]
                         raise ValueError(
@@ -121,9 +165,20 @@ def import_tables(
                 counts[source.table.name] = len(rows)
             _reset_sequences([s.table.model for s in sources], using)
     except DatabaseError as exc:  # e.g. a foreign key to a missing row, checked at commit
-        first = str(exc).strip().splitlines()[0]
-        raise ValueError(f"{first}; nothing was imported") from None
+        lines = str(exc).strip().splitlines()
+        raise ValueError(f"{' '.join(lines[:2])}; nothing was imported") from None
     return counts
+
+
+def _delete_rows(model_list: list[type[models.Model]], using: str) -> None:
+    """Delete every row of these tables and nothing else: no cascade into the tables that
+    refer to them (Django's ``delete()`` would empty those silently). The foreign keys are
+    checked at commit, so a row elsewhere still pointing at a deleted row that the import does
+    not bring back refuses the whole import. The capture triggers see the deletes."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        for model in model_list:
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def _reset_sequences(model_list: list[type[models.Model]], using: str) -> None:

@@ -9,9 +9,9 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
-from reactive import query
+from reactive import query, v
 from reactive.functions.registry import registry
 
 JS = Path(__file__).resolve().parents[1] / "codegen" / "js"
@@ -48,7 +48,30 @@ def project(tmp_path: Path) -> Path:
 
 
 def test_a_react_client_type_checks_against_the_generated_api(project: Path) -> None:
-    out, err = codegen(project / "convex" / "_generated")
+    """With `skipLibCheck: false`, so the generated `.d.ts` files are type-checked themselves
+    (with `true`, tsc skips every declaration file: a malformed type there would pass)."""
+    config = project / "tsconfig.json"
+    config.write_text(config.read_text().replace('"skipLibCheck": true', '"skipLibCheck": false'))
+    assert '"skipLibCheck": false' in config.read_text()
+
+    @query(
+        path="odd-name/sub.dir:default",
+        args={
+            "far": v.literal(float("inf")),
+            "my-key": v.optional(v.union(v.literal("x"), v.literal(2.5), v.literal(False))),
+            "class": v.record(v.string(), v.nullable(v.int64())),
+        },
+        returns=v.object({"nested-key": v.object({})}),
+    )
+    def odd(ctx, **args):  # type: ignore[no-untyped-def]
+        return {"nested-key": {}}
+
+    try:
+        out, err = codegen(project / "convex" / "_generated")
+    finally:
+        registry.unregister("odd-name/sub.dir:default")
+    api = (project / "convex" / "_generated" / "api.d.ts").read_text()
+    assert '"odd-name": {\n    "sub.dir": {\n      default: FunctionReference<' in api
     assert sorted(p.name for p in (project / "convex" / "_generated").iterdir()) == [
         "api.d.ts",
         "api.js",
@@ -123,3 +146,9 @@ def test_functions_without_validators_are_any_with_a_warning(tmp_path: Path) -> 
     assert "warning: testapp:echo: no validator for **args" in err
     assert 'loose: FunctionReference<"query", "public", any, any>;' in first.decode()
     assert err == again and (tmp_path / "api.d.ts").read_bytes() == first  # deterministic
+
+
+def test_an_out_path_that_is_a_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("")
+    with pytest.raises(CommandError, match=r"cannot write to .*taken: "):
+        codegen(tmp_path / "taken")

@@ -5,15 +5,18 @@ line and nothing started."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+from io import StringIO
 from pathlib import Path
 
 import pytest
 import requests
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -64,7 +67,7 @@ def call(port: int, path: str, timeout: float = 20) -> object:
     raise AssertionError(f"{path} never answered on port {port}: {last!r}")
 
 
-def dev(*args: str, log: Path) -> subprocess.Popen[bytes]:
+def dev(*args: str, log: Path, cwd: Path = ROOT) -> subprocess.Popen[bytes]:
     env = dict(
         os.environ,
         DJANGO_SETTINGS_MODULE="tests.settings",
@@ -73,8 +76,8 @@ def dev(*args: str, log: Path) -> subprocess.Popen[bytes]:
     )
     with log.open("wb") as out:
         return subprocess.Popen(
-            [sys.executable, "manage.py", "reactive", "dev", *args],
-            cwd=ROOT,
+            [sys.executable, str(ROOT / "manage.py"), "reactive", "dev", *args],
+            cwd=cwd,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -87,7 +90,8 @@ def test_dev_serves_reloads_and_stops_everything(tmp_path: Path) -> None:
     probe = FUNCTIONS / f"{name}.py"
     source = "from reactive import query\n\n\n@query\ndef version(ctx) -> str:\n    return {!r}\n"
     probe.write_text(source.format("one"))
-    proc = dev("--port", str(port), log=tmp_path / "dev.log")
+    # started from another folder (`python ~/mysite/manage.py`): the children find the project
+    proc = dev("--port", str(port), log=tmp_path / "dev.log", cwd=tmp_path)
     try:
         assert call(port, f"testapp/{name}:version", timeout=30) == "one"
         # a broken module stops both; fixing it starts them again with the new function
@@ -127,3 +131,15 @@ def test_a_busy_port_is_one_line_and_nothing_runs(tmp_path: Path) -> None:
         == f"CommandError: port {port} on 127.0.0.1 is in use: stop what uses it or pass --port"
     )
     assert not children_of(proc.pid)
+
+
+def test_bad_port_or_host_is_one_line() -> None:
+    """Not a traceback (a port out of range), nor "in use" for an address this machine
+    does not have."""
+    for args, message in (
+        (["--port", "99999"], "argument --port: 99999 is not a port (1 to 65535)"),
+        (["--host", "nothere.invalid"], "cannot serve on nothere.invalid:8000: "),
+        (["--host", "192.0.2.1", "--port", "8000"], "cannot serve on 192.0.2.1:8000: "),
+    ):
+        with pytest.raises(CommandError, match=re.escape(message)):
+            call_command("reactive", "dev", *args, stdout=StringIO(), stderr=StringIO())

@@ -92,3 +92,19 @@ def test_watch_refuses_mutations() -> None:
             stderr=StringIO(),
         )
     assert not Channel.objects.exists()
+
+
+def test_watch_with_bad_arguments_ends_at_once() -> None:
+    """No write can fix arguments the validators refuse: one line and exit 1, not a silent
+    wait for changes."""
+    refused = "ArgumentValidationError in testapp:channel_name: .*`channel`"
+    with pytest.raises(CommandError, match=refused):
+        call_command(
+            "reactive",
+            "run",
+            "testapp:channel_name",
+            "{}",
+            "--watch",
+            stdout=StringIO(),
+            stderr=StringIO(),
+        )

@@ -3,8 +3,10 @@ models, bad lines reported by file and line with nothing written, and the progre
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import zipfile
+from collections.abc import Callable
 from io import StringIO
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from reactive import ids
-from tests.testapp.models import Channel, Message
+from tests.testapp.models import Channel, Message, Note
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -113,13 +115,17 @@ def test_bad_lines_are_all_reported_and_nothing_is_imported(tmp_path: Path) -> N
                 json.dumps({**good, "channel": "garbage"}),
                 "[1, 2]",
                 json.dumps(good),
+                json.dumps({**good, "_creationTime": "yesterday"}),
+                json.dumps({**good, "_creationTime": True}),
             ]
         )
     )
     with pytest.raises(CommandError) as info:
         cli("import", str(lines), "--table", "messages")
     message = str(info.value)
-    assert "5 bad line(s); nothing was imported" in message
+    assert "7 bad line(s); nothing was imported" in message
+    for number in (8, 9):  # not silently "now"
+        assert f"messages.jsonl:{number}: `_creationTime` must be a number (ms)" in message
     for number, what in ((2, "not JSON"), (3, "`score`"), (4, "no field `nope`"), (6, "object")):
         assert f"messages.jsonl:{number}: " in message and what in message
     assert "messages.jsonl:5: " in message and "garbage" in message
@@ -140,3 +146,108 @@ def test_progress_bar_and_summary(tmp_path: Path) -> None:
     assert "  messages: 2" in out
     out, err = cli("import", str(tmp_path / "s.zip"), "--replace", "--no-progress")
     assert err == "" and "imported 1 table(s), 2 document(s)" in out
+
+
+def test_auto_now_add_creation_times_and_odd_floats_survive_a_round_trip(tmp_path: Path) -> None:
+    """`save()` would set an `auto_now_add` column (here `notes._creationTime`) to now, and
+    non-finite floats are exported as Convex's `{"$float": ...}`: both come back as exported."""
+    note = Note.objects.create(text="old")
+    Note.objects.filter(pk=note.pk).update(created_at=dt.datetime(2020, 1, 2, tzinfo=dt.UTC))
+    general = Channel.objects.create(name="general")
+    for rating in (float("inf"), float("-inf"), float("nan")):
+        Message.objects.create(channel=general, author="a", body="b", rating=rating)
+    cli("export", str(tmp_path / "s"), "--table", "notes", "--table", "messages", "--no-progress")
+    before = [m.rating for m in Message.objects.order_by("pk")]
+    out, _ = cli("import", str(tmp_path / "s"), "--replace", "--no-progress")
+    assert "imported 2 table(s), 4 document(s)" in out
+    assert Note.objects.get().created_at == dt.datetime(2020, 1, 2, tzinfo=dt.UTC)
+    after = [m.rating for m in Message.objects.order_by("pk")]
+    assert [str(r) for r in after] == [str(r) for r in before] == ["inf", "-inf", "nan"]
+
+
+def test_replace_touches_no_other_table(tmp_path: Path) -> None:
+    """--replace deletes only the named tables' rows (no cascade into tables that refer to
+    them); a row elsewhere left pointing at a row the import removed refuses the import."""
+    general = Channel.objects.create(name="general")
+    Message.objects.create(channel=general, author="a", body="kept")
+    cli("export", str(tmp_path / "s.zip"), "--table", "channels", "--no-progress")
+    out, _ = cli("import", str(tmp_path / "s.zip"), "--replace", "--no-progress")
+    assert "imported 1 table(s), 1 document(s)" in out
+    assert list(Message.objects.values_list("body", "channel_id")) == [("kept", general.pk)]
+    other = Channel.objects.create(name="other")
+    Message.objects.create(channel=other, author="a", body="orphan?")
+    with pytest.raises(CommandError, match=r"(?s)testapp_message.*still referenced.*imported"):
+        cli("import", str(tmp_path / "s.zip"), "--replace", "--no-progress")
+    assert sorted(Channel.objects.values_list("name", flat=True)) == ["general", "other"]
+    assert Message.objects.count() == 2
+
+
+def test_broken_snapshots_are_one_clear_error(tmp_path: Path) -> None:
+    def zipped(name: str, members: dict[str, str]) -> str:
+        with zipfile.ZipFile(tmp_path / name, "w") as z:
+            for member, text in members.items():
+                z.writestr(member, text)
+        return str(tmp_path / name)
+
+    missing = zipped("missing.zip", {"_tables/documents.jsonl": '{"name": "channels"}\n'})
+    with pytest.raises(CommandError, match=r"missing.zip has no channels/documents.jsonl"):
+        cli("import", missing)
+    nameless = zipped("nameless.zip", {"_tables/documents.jsonl": '{"id": 1}\n'})
+    with pytest.raises(CommandError, match=r"nameless.zip:_tables/documents.jsonl:1: .*name"):
+        cli("import", nameless)
+    garbled = zipped("garbled.zip", {"_tables/documents.jsonl": "{oops\n"})
+    with pytest.raises(CommandError, match=r"garbled.zip:_tables/documents.jsonl:1: not JSON"):
+        cli("import", garbled)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for nothing in (str(empty), zipped("empty.zip", {"README.md": "hi"})):
+        with pytest.raises(CommandError, match=r"holds no tables"):
+            cli("import", nothing)
+    (tmp_path / "cut.zip").write_bytes(b"PK\x03\x04 cut short")
+    with pytest.raises(CommandError, match=r"cut.zip is not a ZIP file \(damaged or cut short\)"):
+        cli("import", str(tmp_path / "cut.zip"), "--table", "channels")
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes(b'\xef\xbb\xbf{"name": "ok"}\n{"name": "caf\xe9"}\n')  # a BOM is fine
+    with pytest.raises(CommandError, match=r"1 bad line.*\n.*latin.jsonl:2: not UTF-8"):
+        cli("import", str(latin), "--table", "channels")
+    assert not Channel.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["s.zip", "folder"])
+def test_an_interrupted_export_leaves_nothing(tmp_path: Path, name: str) -> None:
+    """Ctrl-C (or any failure) half-way through an export leaves no partial snapshot that a
+    later import could take for a whole one."""
+    from reactive.db.tables import tables
+    from reactive.snapshot import export_tables
+
+    seed()
+
+    def progress(table: object, total: int) -> Callable[[], None]:
+        def tick() -> None:
+            if table is tables.get("messages"):
+                raise KeyboardInterrupt
+
+        return tick
+
+    with pytest.raises(KeyboardInterrupt):
+        export_tables(tmp_path / name, [tables.get("channels"), tables.get("messages")], progress)
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "empty").mkdir()  # an empty folder given: left empty
+    with pytest.raises(KeyboardInterrupt):
+        export_tables(tmp_path / "empty", [tables.get("messages")], progress)
+    assert [p.name for p in tmp_path.iterdir()] == ["empty"] and not any(
+        (tmp_path / "empty").iterdir()
+    )
+
+
+def test_a_table_named_twice_is_exported_and_imported_once(tmp_path: Path) -> None:
+    """`--table channels --table channels` wrote the table twice (a ZIP with two members of
+    one name, listed twice in _tables), which its own import then refused."""
+    seed()
+    twice = ["--table", "channels", "--table", "channels"]
+    out, _ = cli("export", str(tmp_path / "s.zip"), *twice, "--no-progress")
+    assert "exported 1 table(s), 2 document(s)" in out
+    with zipfile.ZipFile(tmp_path / "s.zip") as z:
+        assert sorted(z.namelist()) == ["_tables/documents.jsonl", "channels/documents.jsonl"]
+    out, _ = cli("import", str(tmp_path / "s.zip"), *twice, "--replace", "--no-progress")
+    assert "imported 1 table(s), 2 document(s)" in out and Channel.objects.count() == 2

@@ -112,7 +112,10 @@ class Command(BaseCommand):
 
     def _codegen(self, options: dict[str, Any]) -> None:
         out = Path(options["out"])
-        result = codegen.write(out)
+        try:
+            result = codegen.write(out)
+        except OSError as exc:
+            raise CommandError(f"cannot write to {out}: {exc.strerror or exc}") from None
         for line in result.warnings:
             self.stderr.write(f"warning: {line}")
         names = ", ".join(sorted(result.files))
