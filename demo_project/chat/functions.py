@@ -29,7 +29,10 @@ from .models import MAX_BODY
 
 CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 # "/later 30 stand-up!" posts "stand-up!" 30 seconds from now, through the scheduler.
-LATER = re.compile(r"^/later\s+(\d{1,5})\s+(\S.*)$", re.S)
+LATER = re.compile(r"^/later\s+(\d{1,5})\s+(\S.*)$", re.S | re.I)
+# Anything else starting with "/later" is a mistyped command, refused rather than posted as text.
+LATER_WORD = re.compile(r"^/later(\s|$)", re.I)
+BAD_LATER = {"code": "BAD_LATER", "message": "Use /later N text: N seconds (0 to 99999), no file"}
 # "@bot ..." gets an answer from chat:bot_reply, an action the scheduler runs right after commit.
 BOT = re.compile(r"^@bot\b\s*(.*)$", re.S | re.I)
 BOT_NAME = "bot"
@@ -220,7 +223,9 @@ def send(ctx, channel: str, body: str, attachment: str | None = None,
         raise ConvexError({"code": "NO_CHANNEL"})
     _ensure_profile(ctx, user_pk)
     later = LATER.match(body)
-    if later and attachment is None:
+    if LATER_WORD.match(body) and (later is None or attachment is not None):
+        raise ConvexError(BAD_LATER)
+    if later:
         # Scheduled in this transaction: if anything above had failed, nothing would be.
         delay_ms = int(later[1]) * 1000
         job = ctx.scheduler.run_after(delay_ms, internal.chat.deliver,

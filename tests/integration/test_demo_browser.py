@@ -576,3 +576,78 @@ def test_seeded_staff_user_reaches_the_admin(pages: Pages) -> None:
         timeout=5,
     )
     assert answer.url.endswith("/admin/") and "Site administration" in answer.text
+
+
+def test_mistyped_later_is_refused_not_posted(pages: Pages, alice: Page, bob: Page) -> None:
+    """A "/later" not followed by "N text" was posted to everyone as a message; now it is
+    refused with the form to use, and nothing is posted or scheduled."""
+    _, token = _http_user(pages.url, "alice")
+    name = f"typo-{uuid.uuid4().hex[:6]}"
+    channel = _mutation(pages.url, "chat:create_channel", {"name": name}, token)["value"]
+    _open_channel(bob, name)
+    for body in ("/later -5 x", "/later 999999 x", "/later abc x", "/later 10", "/later", "/Later"):
+        refused = _mutation(pages.url, "chat:send", {"channel": channel, "body": body}, token)
+        assert refused.get("errorData", {}).get("code") == "BAD_LATER", (body, refused)
+    scheduled = _mutation(
+        pages.url, "chat:send", {"channel": channel, "body": "/LATER 1 hi"}, token
+    )
+    assert "scheduled" in scheduled["value"], scheduled  # any case, as "@bot"
+    _open_channel(alice, name)
+    _send(alice, "/later soon please")
+    expect(alice.locator("#status")).to_have_text(re.compile(r"^Use /later N text"))
+    expect(alice.locator("#send input[name=body]")).to_have_value("/later soon please")
+    expect(_messages(bob).first).to_contain_text("hi", timeout=WAIT_MS)  # the one scheduled
+    expect(_messages(bob)).to_have_count(1)
+    alice.fill("#send input[name=body]", "")
+    assert pages.problems == []
+
+
+def test_long_username_fits(pages: Pages) -> None:
+    """Django allows 150-character usernames: the header's name and a message's author were
+    one unbroken line each, pushing "Log out" and the time off the screen."""
+    username = f"long{uuid.uuid4().hex[:6]}".ljust(150, "x")
+    page = pages.open("long-name", viewport={"width": 390, "height": 844})
+    page.goto(pages.url + "/signup/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password1]", "a long passphrase 42")
+    page.fill("input[name=password2]", "a long passphrase 42")
+    page.click("button[type=submit]")
+    _wait_ready(page, username)
+    expect(page.locator("#channel-name")).to_have_text("# general")
+    _send(page, "my name is long")
+    expect(_messages(page).first).to_contain_text("my name is long")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
+    for selector in (".who button", "#connection", "#messages li.message >> nth=0 >> time"):
+        _assert_in_viewport(page, selector)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "demo-390px-long-username.png")
+    page.context.close()
+    assert pages.problems == []
+
+
+def test_bad_hash_and_menu_opened_before_the_channels_arrive(pages: Pages) -> None:
+    """A link with a malformed %-escape threw URIError in the page; and the ☰ menu opened
+    before the channel list arrived was closed again by the page picking the first channel."""
+    held = True
+    waiting: list[WebSocketRoute] = []
+
+    def route(ws: WebSocketRoute) -> None:  # the socket is held off until the menu is open
+        if held:
+            ws.close()
+            waiting.append(ws)
+        else:
+            ws.connect_to_server()
+
+    page = pages.open("visitor-bad-hash", viewport={"width": 390, "height": 844})
+    page.route_web_socket(re.compile(r"/api/[^/]+/sync$"), route)
+    page.goto(pages.url + "/#%E0%A4%A")
+    expect(page.locator("#channel-name")).to_have_text("…")
+    page.click("#menu")
+    expect(page.locator("#sidebar")).to_be_visible()
+    assert waiting, "the page opened no socket"
+    held = False
+    expect(page.locator("#channel-name")).to_have_text("# general", timeout=10_000)
+    expect(page.locator("#sidebar")).to_be_visible()
+    expect(page.locator("#channels li")).not_to_have_count(0)
+    page.context.close()
+    assert pages.problems == []

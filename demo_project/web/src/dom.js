@@ -23,11 +23,22 @@ const ERRORS = {
   EMPTY_MESSAGE: "Type a message first.",
   MESSAGE_TOO_LONG: "Messages are at most 2000 characters.",
   NOT_YOURS: "That message was already posted or cancelled.",
+  BAD_LATER: "Use /later N text: N seconds from now (0 to 99999), no file.",
 };
 
 export function showError(error) {
   const data = (error && error.data) || {};
   showStatus(ERRORS[data.code] || data.message || String(error.message || error), true);
+}
+
+// A URL's #fragment as text: a malformed %-escape (a mistyped or truncated link) is kept as is
+// rather than thrown (decodeURIComponent throws URIError).
+export function fragment(hash) {
+  try {
+    return decodeURIComponent(hash.slice(1));
+  } catch {
+    return hash.slice(1);
+  }
 }
 
 export const clock = (ms) => new Date(ms).toLocaleTimeString();

@@ -3,7 +3,7 @@
 // the page subscribes to queries and re-renders whenever their results change, with no polling.
 import { ConvexClient } from "convex/browser";
 import { anyApi } from "convex/server";
-import { $, el, showError, showStatus } from "./dom.js";
+import { $, el, fragment, showError, showStatus } from "./dom.js";
 import { setUpMessages, showChannel } from "./messages.js";
 import { setUpSearch } from "./search.js";
 
@@ -56,8 +56,10 @@ function renderChannels() {
   }
 }
 
-function selectChannel(id) {
-  document.body.classList.remove("nav-open");
+// `closeMenu`: false when the page picks the channel itself, which must not close the phone
+// menu the user opened meanwhile (the channel list can arrive after they tapped ☰).
+function selectChannel(id, closeMenu = true) {
+  if (closeMenu) document.body.classList.remove("nav-open");
   if (id === state.channelId) return;
   state.channelId = id;
   showStatus("");
@@ -69,7 +71,7 @@ function selectChannel(id) {
 // #general, else the first.
 function wantedChannel(channels) {
   const byName = (name) => channels.find((c) => c.name === name);
-  return byName(decodeURIComponent(location.hash.slice(1))) ||
+  return byName(fragment(location.hash)) ||
     byName(localStorage.getItem(LAST_CHANNEL)) || byName("general") || channels[0];
 }
 
@@ -77,13 +79,13 @@ client.onUpdate(api.chat.list_channels, {}, (channels) => {
   state.channels = channels;
   if (!channels.some((c) => c._id === state.channelId)) {
     const wanted = wantedChannel(channels);
-    selectChannel(wanted ? wanted._id : null);
+    selectChannel(wanted ? wanted._id : null, false);
   }
   renderChannels();
 }, showError);
 
 window.addEventListener("hashchange", () => {
-  const wanted = state.channels.find((c) => `#${c.name}` === decodeURIComponent(location.hash));
+  const wanted = state.channels.find((c) => c.name === fragment(location.hash));
   if (wanted) selectChannel(wanted._id);
 });
 

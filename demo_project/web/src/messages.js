@@ -118,7 +118,7 @@ async function send(event) {
   if (!channel) return showStatus("Pick a channel first.", true);
   const body = input.value;
   const entry = { key: Symbol("sending"), body, fileName: file ? file.name : null };
-  const later = /^\/later\s/.test(body.trim());
+  const later = /^\/later(\s|$)/i.test(body.trim()); // scheduled (or refused), not posted now
   if (!later && (body.trim() || file)) {
     state.sending.unshift(entry); // shown greyed at once, even offline
     render();
