@@ -25,6 +25,8 @@ from reactive import (
     v,
 )
 
+from reactive.ratelimit import MINUTE, RateLimiter, token_bucket
+
 from .models import MAX_BODY
 
 CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -37,6 +39,9 @@ BAD_LATER = {"code": "BAD_LATER", "message": "Use /later N text: N seconds (0 to
 BOT = re.compile(r"^@bot\b\s*(.*)$", re.S | re.I)
 BOT_NAME = "bot"
 MAX_LIMIT = 200
+# Each "@bot" question runs an action (and "@bot summary" reads 200 messages): per user, 5 in a
+# row, then one every 6 s. Spent in chat:send's transaction, so a refused message costs nothing.
+limiter = RateLimiter({"bot": token_bucket(rate=10, period=MINUTE, capacity=5)})
 MAX_UNREAD = 99  # counted up to this; the page shows "99+" beyond
 
 # Convex's `paginationOptsValidator`: what `usePaginatedQuery` and friends send.
@@ -232,11 +237,15 @@ def send(ctx, channel: str, body: str, attachment: str | None = None,
                                       {"channel": channel, "author": user_pk,
                                        "body": later[2].strip()})
         return {"scheduled": job, "scheduledTime": ctx.now + delay_ms}
+    bot = BOT.match(body)
+    if bot:
+        allowed = limiter.limit(ctx, "bot", key=str(user_pk))
+        if not allowed.ok:
+            raise ConvexError({"code": "SLOW_DOWN", "retryAfter": allowed.retry_after})
     message = ctx.db.insert("messages", {
         "channel": channel, "author": user_pk, "body": body,
         "attachment": attachment, "attachment_name": attachmentName[:200],
     })
-    bot = BOT.match(body)
     if bot:
         ctx.scheduler.run_after(0, internal.chat.bot_reply,
                                 {"channel": channel, "question": bot[1].strip()})

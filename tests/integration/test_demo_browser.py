@@ -651,3 +651,25 @@ def test_bad_hash_and_menu_opened_before_the_channels_arrive(pages: Pages) -> No
     expect(page.locator("#channels li")).not_to_have_count(0)
     page.context.close()
     assert pages.problems == []
+
+
+def test_bot_questions_are_rate_limited(pages: Pages, bob: Page) -> None:
+    """Each "@bot" runs an action: a user could queue thousands. Five in a row, then one
+    every 6 s; a refused question is not posted either."""
+    _, token = _http_user(pages.url, "bob")
+    name = f"spam-{uuid.uuid4().hex[:6]}"
+    channel = _mutation(pages.url, "chat:create_channel", {"name": name}, token)["value"]
+    for i in range(5):
+        sent = _mutation(pages.url, "chat:send", {"channel": channel, "body": f"@bot {i}"}, token)
+        assert "message" in sent["value"], sent
+    refused = _mutation(pages.url, "chat:send", {"channel": channel, "body": "@bot 5"}, token)
+    assert refused["errorData"]["code"] == "SLOW_DOWN", refused
+    assert 0 < refused["errorData"]["retryAfter"] <= 6000, refused
+    _open_channel(bob, name)
+    expect(bob.locator("#messages li.bot")).to_have_count(5, timeout=WAIT_MS)
+    _send(bob, "@bot again")
+    expect(bob.locator("#status")).to_contain_text("ask again in")
+    expect(bob.locator("#send input[name=body]")).to_have_value("@bot again")
+    expect(_messages(bob)).to_have_count(10)  # 5 questions, 5 answers
+    bob.fill("#send input[name=body]", "")
+    assert pages.problems == []

@@ -28,6 +28,10 @@ const ERRORS = {
 
 export function showError(error) {
   const data = (error && error.data) || {};
+  if (data.code === "SLOW_DOWN") {
+    const seconds = Math.ceil((data.retryAfter || 0) / 1000);
+    return showStatus(`The bot answers a few questions at a time: ask again in ${seconds} s.`, true);
+  }
   showStatus(ERRORS[data.code] || data.message || String(error.message || error), true);
 }
 
