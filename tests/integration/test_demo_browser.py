@@ -673,3 +673,18 @@ def test_bot_questions_are_rate_limited(pages: Pages, bob: Page) -> None:
     expect(_messages(bob)).to_have_count(10)  # 5 questions, 5 answers
     bob.fill("#send input[name=body]", "")
     assert pages.problems == []
+
+
+def test_site_data_blocked(pages: Pages) -> None:
+    """With site data blocked, reading localStorage throws SecurityError: the page showed no
+    channel at all. It now just does not remember the last one."""
+    page = pages.open("visitor-no-storage")
+    page.add_init_script(
+        "Object.defineProperty(window, 'localStorage', {get() {"
+        " throw new DOMException('The operation is insecure.', 'SecurityError'); }})"
+    )
+    page.goto(pages.url + "/")
+    expect(page.locator("#channel-name")).to_have_text("# general")
+    expect(page.locator("#messages")).to_contain_text("Welcome to the reactive demo!")
+    page.context.close()
+    assert pages.problems == []

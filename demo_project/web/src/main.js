@@ -11,6 +11,22 @@ const client = new ConvexClient(window.location.origin);
 const api = anyApi; // api.chat.send is the function "chat:send"
 const loggedIn = document.body.dataset.loggedIn === "true";
 const LAST_CHANNEL = "reactive-chat:channel"; // localStorage key
+// localStorage throws (SecurityError) when the browser blocks site data: the page then just
+// does not remember the channel.
+function remembered() {
+  try {
+    return localStorage.getItem(LAST_CHANNEL);
+  } catch {
+    return null;
+  }
+}
+function remember(name) {
+  try {
+    localStorage.setItem(LAST_CHANNEL, name);
+  } catch {
+    // blocked: nothing remembered
+  }
+}
 const state = { channels: [], channelId: null, unread: {} };
 
 // Authentication: Django's session buys a short-lived JWT at /api/auth/token and the client sends
@@ -52,7 +68,7 @@ function renderChannels() {
   $("#channel-name").title = current ? `#${current.name}` : "";
   if (current) {
     if (location.hash !== `#${current.name}`) history.replaceState(null, "", `#${current.name}`);
-    localStorage.setItem(LAST_CHANNEL, current.name);
+    remember(current.name);
   }
 }
 
@@ -72,7 +88,7 @@ function selectChannel(id, closeMenu = true) {
 function wantedChannel(channels) {
   const byName = (name) => channels.find((c) => c.name === name);
   return byName(fragment(location.hash)) ||
-    byName(localStorage.getItem(LAST_CHANNEL)) || byName("general") || channels[0];
+    byName(remembered()) || byName("general") || channels[0];
 }
 
 client.onUpdate(api.chat.list_channels, {}, (channels) => {
