@@ -688,3 +688,35 @@ def test_site_data_blocked(pages: Pages) -> None:
     expect(page.locator("#messages")).to_contain_text("Welcome to the reactive demo!")
     page.context.close()
     assert pages.problems == []
+
+
+def test_long_pending_later_and_file_name_at_phone_width(
+    pages: Pages, alice: Page, tmp_path: Path
+) -> None:
+    """The pending "/later" list grew with its messages: one 2,000-character word pushed the
+    Send button (and the messages) off the screen. The list scrolls within a third of it. And
+    an attachment's long file name ran out of its message."""
+    name = f"later-long-{uuid.uuid4().hex[:6]}"
+    _channel(alice, name)
+    alice.set_viewport_size({"width": 390, "height": 844})
+    try:
+        _send(alice, "/later 600 " + "p" * 1980)
+        expect(alice.locator("#pending li")).to_have_count(1)
+        for selector in ("#send button", "#pending li button"):
+            _assert_in_viewport(alice, selector)
+        pending = alice.locator("#pending").bounding_box()
+        assert pending is not None and pending["height"] <= 844 / 3, pending
+        alice.locator("#pending li button").click()
+        expect(alice.locator("#pending li")).to_have_count(0)
+        document = tmp_path / ("n" * 200 + ".txt")
+        document.write_text("hello")
+        alice.set_input_files("#send input[name=file]", document)
+        _send(alice, "a file")
+        link = alice.locator("#messages a.attachment")
+        expect(link).to_contain_text("n" * 100)
+        box, frame = link.bounding_box(), alice.locator("#messages").bounding_box()
+        assert box is not None and frame is not None
+        assert box["x"] + box["width"] <= frame["x"] + frame["width"], (box, frame)
+    finally:
+        alice.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
+    assert pages.problems == []
