@@ -720,3 +720,33 @@ def test_long_pending_later_and_file_name_at_phone_width(
     finally:
         alice.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
     assert pages.problems == []
+
+
+def test_uploaded_html_and_svg_run_no_script(pages: Pages, alice: Page, tmp_path: Path) -> None:
+    """Files are served from the page's own origin: an uploaded .html or .svg opened from its
+    attachment link must not run script there (stored XSS). reactive serves them with
+    `Content-Security-Policy: sandbox` (an opaque origin, no script) and `nosniff`."""
+    name = f"evil-{uuid.uuid4().hex[:6]}"
+    _channel(alice, name)
+    script = "document.title = 'ran ' + document.cookie; localStorage.setItem('xss', '1')"
+    files = {
+        "evil.html": f"<title>inert</title><script>{script}</script><p>hello</p>",
+        "evil.svg": f'<svg xmlns="http://www.w3.org/2000/svg"><title>inert</title>'
+        f"<script>{script}</script></svg>",
+    }
+    for filename, content in files.items():
+        (tmp_path / filename).write_text(content)
+        alice.set_input_files("#send input[name=file]", tmp_path / filename)
+        _send(alice, filename)
+        expect(_messages(alice).first).to_contain_text(filename)
+        link = _messages(alice).first.locator("a.attachment")
+        with alice.context.expect_page() as opened:
+            link.click()
+        tab = opened.value
+        tab.wait_for_load_state()
+        assert tab.url.startswith(pages.url + "/api/storage/"), tab.url
+        assert tab.title() == "inert", filename  # the script did not run
+        assert tab.evaluate("window.origin") == "null", filename  # and could not reach the site
+        tab.close()
+    assert alice.evaluate("localStorage.getItem('xss')") is None
+    assert pages.problems == []
