@@ -117,6 +117,7 @@ async function send(event) {
   const channel = state.channelId;
   if (!channel) return showStatus("Pick a channel first.", true);
   const body = input.value;
+  if (!body.trim() && !file) return showStatus(""); // Enter in an empty box: nothing to send
   const entry = { key: Symbol("sending"), body, fileName: file ? file.name : null };
   const later = /^\/later(\s|$)/i.test(body.trim()); // scheduled (or refused), not posted now
   if (!later && (body.trim() || file)) {
