@@ -751,3 +751,29 @@ def test_uploaded_html_and_svg_run_no_script(pages: Pages, alice: Page, tmp_path
         tab.close()
     assert alice.evaluate("localStorage.getItem('xss')") is None
     assert pages.problems == []
+
+
+def test_failed_upload_says_so_and_keeps_the_file(
+    pages: Pages, alice: Page, tmp_path: Path
+) -> None:
+    """The upload's POST failing (server gone, connection cut) showed fetch's bare "Failed to
+    fetch" and dropped the chosen file; now it says what failed and gives back text and file."""
+    name = f"upload-{uuid.uuid4().hex[:6]}"
+    _channel(alice, name)
+    picture = tmp_path / "dot.png"
+    picture.write_bytes(PNG)
+    alice.route(re.compile(r"/api/storage/upload"), lambda route: route.abort())
+    try:
+        alice.set_input_files("#send input[name=file]", picture)
+        _send(alice, "with a picture")
+        expect(alice.locator("#status")).to_have_text(
+            "dot.png could not be uploaded: the server did not answer. Send again."
+        )
+    finally:
+        alice.unroute(re.compile(r"/api/storage/upload"))
+    expect(alice.locator("#send input[name=body]")).to_have_value("with a picture")
+    expect(alice.locator("#file-name")).to_have_text("dot.png")
+    expect(_messages(alice)).to_have_count(0)
+    alice.press("#send input[name=body]", "Enter")  # sent again, as it is
+    expect(_messages(alice).first.locator("img")).to_have_attribute("alt", "dot.png")
+    assert pages.problems == []

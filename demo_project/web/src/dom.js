@@ -30,7 +30,8 @@ export function showError(error) {
   const data = (error && error.data) || {};
   if (data.code === "SLOW_DOWN") {
     const seconds = Math.ceil((data.retryAfter || 0) / 1000);
-    return showStatus(`The bot answers a few questions at a time: ask again in ${seconds} s.`, true);
+    const text = `The bot answers a few questions at a time: ask again in ${seconds} s.`;
+    return showStatus(text, true);
   }
   showStatus(ERRORS[data.code] || data.message || String(error.message || error), true);
 }

@@ -101,9 +101,13 @@ export function showChannel(id) {
 
 async function upload(file) { // Convex's upload flow: a one-time URL, POST the bytes, get an id
   const url = await client.mutation(api.chat.generate_upload_url, {});
-  const response = await fetch(url, {
-    method: "POST", headers: { "Content-Type": file.type || "application/octet-stream" }, body: file,
-  });
+  let response;
+  try {
+    const type = file.type || "application/octet-stream";
+    response = await fetch(url, { method: "POST", headers: { "Content-Type": type }, body: file });
+  } catch { // fetch's own "Failed to fetch" says nothing to a user
+    throw new Error(`${file.name} could not be uploaded: the server did not answer. Send again.`);
+  }
   if (!response.ok) throw new Error(`Upload failed: ${(await response.json()).message}`);
   return (await response.json()).storageId;
 }
@@ -138,7 +142,15 @@ async function send(event) {
       showStatus("");
     }
   } catch (error) {
-    if (channel === state.channelId && !input.value) input.value = body; // to fix and resend
+    if (channel === state.channelId && !input.value) { // given back, to fix and resend
+      input.value = body;
+      if (file && !form.elements.file.files.length) {
+        const files = new DataTransfer();
+        files.items.add(file);
+        form.elements.file.files = files.files;
+        $("#file-name").textContent = file.name;
+      }
+    }
     showError(error);
   } finally {
     state.sending = state.sending.filter((s) => s.key !== entry.key);
