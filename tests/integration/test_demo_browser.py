@@ -554,12 +554,18 @@ def test_offline_messages_wait_greyed_then_send(pages: Pages) -> None:
     assert (
         page.eval_on_selector("#messages li.sending", "e => getComputedStyle(e).opacity") == "0.5"
     )
+    _send(page, "/later 600 scheduled while offline")  # said at once too, not silently queued
+    expect(page.locator("#status")).to_have_text("Scheduling…")
 
     offline = False  # the client's next attempt gets through, and sends the queued mutation
     expect(page.locator("#connection")).to_have_text("live", timeout=10_000)
     expect(sending).to_have_count(0)
     expect(_messages(page)).to_have_count(1)
     expect(_messages(page).first).to_contain_text("sent while offline")
+    expect(page.locator("#status")).to_contain_text("Scheduled for")
+    expect(page.locator("#pending li")).to_contain_text("scheduled while offline")
+    page.locator("#pending li button").click()
+    expect(page.locator("#pending li")).to_have_count(0)
     page.context.close()
     assert pages.problems == []
 

@@ -124,7 +124,9 @@ async function send(event) {
   if (!body.trim() && !file) return showStatus(""); // Enter in an empty box: nothing to send
   const entry = { key: Symbol("sending"), body, fileName: file ? file.name : null };
   const later = /^\/later(\s|$)/i.test(body.trim()); // scheduled (or refused), not posted now
-  if (!later && (body.trim() || file)) {
+  if (later) {
+    showStatus("Scheduling…"); // until the server answers (offline: once the socket is back)
+  } else {
     state.sending.unshift(entry); // shown greyed at once, even offline
     render();
   }
