@@ -700,8 +700,10 @@ def test_long_pending_later_and_file_name_at_phone_width(
     _channel(alice, name)
     alice.set_viewport_size({"width": 390, "height": 844})
     try:
-        _send(alice, "/later 600 " + "p" * 1980)
+        _send(alice, "/later 99999 " + "p" * 1980)
         expect(alice.locator("#pending li")).to_have_count(1)
+        # 27 hours from now: another day, so the date is shown, not only a time of day
+        expect(alice.locator("#pending li time")).to_have_text(re.compile(r"\d{4}"))
         for selector in ("#send button", "#pending li button"):
             _assert_in_viewport(alice, selector)
         pending = alice.locator("#pending").bounding_box()

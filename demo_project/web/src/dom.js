@@ -46,4 +46,9 @@ export function fragment(hash) {
   }
 }
 
-export const clock = (ms) => new Date(ms).toLocaleTimeString();
+// The time, and the date too when it is not today ("/later 99999 ..." is tomorrow).
+export function clock(ms) {
+  const date = new Date(ms);
+  const today = date.toDateString() === new Date().toDateString();
+  return today ? date.toLocaleTimeString() : date.toLocaleString();
+}
