@@ -624,7 +624,9 @@ def test_long_username_fits(pages: Pages) -> None:
     _wait_ready(page, username)
     expect(page.locator("#channel-name")).to_have_text("# general")
     _send(page, "my name is long")
+    expect(page.locator("#messages li.sending")).to_have_count(0)  # the server has it
     expect(_messages(page).first).to_contain_text("my name is long")
+    expect(_messages(page).first.locator(".author")).to_have_text(username[:64])
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
     for selector in (".who button", "#connection", "#messages li.message >> nth=0 >> time"):
         _assert_in_viewport(page, selector)
