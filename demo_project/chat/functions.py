@@ -24,7 +24,6 @@ from reactive import (
     query,
     v,
 )
-
 from reactive.ratelimit import MINUTE, RateLimiter, token_bucket
 
 from .models import MAX_BODY
@@ -39,10 +38,10 @@ BAD_LATER = {"code": "BAD_LATER", "message": "Use /later N text: N seconds (0 to
 BOT = re.compile(r"^@bot\b\s*(.*)$", re.S | re.I)
 BOT_NAME = "bot"
 MAX_LIMIT = 200
+MAX_UNREAD = 99  # counted up to this; the page shows "99+" beyond
 # Each "@bot" question runs an action (and "@bot summary" reads 200 messages): per user, 5 in a
 # row, then one every 6 s. Spent in chat:send's transaction, so a refused message costs nothing.
 limiter = RateLimiter({"bot": token_bucket(rate=10, period=MINUTE, capacity=5)})
-MAX_UNREAD = 99  # counted up to this; the page shows "99+" beyond
 
 # Convex's `paginationOptsValidator`: what `usePaginatedQuery` and friends send.
 pagination_opts = v.object({
@@ -217,7 +216,8 @@ def generate_upload_url(ctx) -> str:
 def send(ctx, channel: str, body: str, attachment: str | None = None,
          attachmentName: str = "") -> dict[str, Any]:
     """Post a message as the logged-in user: `{"message": id}`, or for "/later N text"
-    `{"scheduled": id, "scheduledTime": ms}`. "@bot ..." also schedules the bot's answer."""
+    `{"scheduled": id, "scheduledTime": ms}`. "@bot ..." also schedules the bot's answer.
+    Refused: any other "/later ..." (BAD_LATER), an "@bot" over the user's limit (SLOW_DOWN)."""
     user_pk = _require_user(ctx)
     body = body.strip()
     if not body and attachment is None:
