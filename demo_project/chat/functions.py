@@ -24,17 +24,24 @@ from reactive import (
     query,
     v,
 )
+from reactive.ratelimit import MINUTE, RateLimiter, token_bucket
 
 from .models import MAX_BODY
 
 CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 # "/later 30 stand-up!" posts "stand-up!" 30 seconds from now, through the scheduler.
-LATER = re.compile(r"^/later\s+(\d{1,5})\s+(\S.*)$", re.S)
+LATER = re.compile(r"^/later\s+(\d{1,5})\s+(\S.*)$", re.S | re.I)
+# Anything else starting with "/later" is a mistyped command, refused rather than posted as text.
+LATER_WORD = re.compile(r"^/later(\s|$)", re.I)
+BAD_LATER = {"code": "BAD_LATER", "message": "Use /later N text: N seconds (0 to 99999), no file"}
 # "@bot ..." gets an answer from chat:bot_reply, an action the scheduler runs right after commit.
 BOT = re.compile(r"^@bot\b\s*(.*)$", re.S | re.I)
 BOT_NAME = "bot"
 MAX_LIMIT = 200
 MAX_UNREAD = 99  # counted up to this; the page shows "99+" beyond
+# Each "@bot" question runs an action (and "@bot summary" reads 200 messages): per user, 5 in a
+# row, then one every 6 s. Spent in chat:send's transaction, so a refused message costs nothing.
+limiter = RateLimiter({"bot": token_bucket(rate=10, period=MINUTE, capacity=5)})
 
 # Convex's `paginationOptsValidator`: what `usePaginatedQuery` and friends send.
 pagination_opts = v.object({
@@ -209,7 +216,8 @@ def generate_upload_url(ctx) -> str:
 def send(ctx, channel: str, body: str, attachment: str | None = None,
          attachmentName: str = "") -> dict[str, Any]:
     """Post a message as the logged-in user: `{"message": id}`, or for "/later N text"
-    `{"scheduled": id, "scheduledTime": ms}`. "@bot ..." also schedules the bot's answer."""
+    `{"scheduled": id, "scheduledTime": ms}`. "@bot ..." also schedules the bot's answer.
+    Refused: any other "/later ..." (BAD_LATER), an "@bot" over the user's limit (SLOW_DOWN)."""
     user_pk = _require_user(ctx)
     body = body.strip()
     if not body and attachment is None:
@@ -220,18 +228,24 @@ def send(ctx, channel: str, body: str, attachment: str | None = None,
         raise ConvexError({"code": "NO_CHANNEL"})
     _ensure_profile(ctx, user_pk)
     later = LATER.match(body)
-    if later and attachment is None:
+    if LATER_WORD.match(body) and (later is None or attachment is not None):
+        raise ConvexError(BAD_LATER)
+    if later:
         # Scheduled in this transaction: if anything above had failed, nothing would be.
         delay_ms = int(later[1]) * 1000
         job = ctx.scheduler.run_after(delay_ms, internal.chat.deliver,
                                       {"channel": channel, "author": user_pk,
                                        "body": later[2].strip()})
         return {"scheduled": job, "scheduledTime": ctx.now + delay_ms}
+    bot = BOT.match(body)
+    if bot:
+        allowed = limiter.limit(ctx, "bot", key=str(user_pk))
+        if not allowed.ok:
+            raise ConvexError({"code": "SLOW_DOWN", "retryAfter": allowed.retry_after})
     message = ctx.db.insert("messages", {
         "channel": channel, "author": user_pk, "body": body,
         "attachment": attachment, "attachment_name": attachmentName[:200],
     })
-    bot = BOT.match(body)
     if bot:
         ctx.scheduler.run_after(0, internal.chat.bot_reply,
                                 {"channel": channel, "question": bot[1].strip()})

@@ -319,9 +319,11 @@ def test_two_users_live_unread_and_remembered_channel(pages: Pages, alice: Page,
 
     # Errors the functions raise (ConvexError codes) are shown on the page.
     status = alice.locator("#status")
-    _send(alice, "   ")
-    expect(status).to_have_text("Type a message first.")
+    alice.fill("#new-channel input[name=name]", "General")
+    alice.press("#new-channel input[name=name]", "Enter")
+    expect(status).to_have_text("That channel already exists.")
     expect(status).to_have_class("error")
+    alice.fill("#new-channel input[name=name]", "")
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     alice.screenshot(path=SCREENSHOTS / "demo-desktop.png")
@@ -552,12 +554,18 @@ def test_offline_messages_wait_greyed_then_send(pages: Pages) -> None:
     assert (
         page.eval_on_selector("#messages li.sending", "e => getComputedStyle(e).opacity") == "0.5"
     )
+    _send(page, "/later 600 scheduled while offline")  # said at once too, not silently queued
+    expect(page.locator("#status")).to_have_text("Scheduling…")
 
     offline = False  # the client's next attempt gets through, and sends the queued mutation
     expect(page.locator("#connection")).to_have_text("live", timeout=10_000)
     expect(sending).to_have_count(0)
     expect(_messages(page)).to_have_count(1)
     expect(_messages(page).first).to_contain_text("sent while offline")
+    expect(page.locator("#status")).to_contain_text("Scheduled for")
+    expect(page.locator("#pending li")).to_contain_text("scheduled while offline")
+    page.locator("#pending li button").click()
+    expect(page.locator("#pending li")).to_have_count(0)
     page.context.close()
     assert pages.problems == []
 
@@ -576,3 +584,201 @@ def test_seeded_staff_user_reaches_the_admin(pages: Pages) -> None:
         timeout=5,
     )
     assert answer.url.endswith("/admin/") and "Site administration" in answer.text
+
+
+def test_mistyped_later_is_refused_not_posted(pages: Pages, alice: Page, bob: Page) -> None:
+    """A "/later" not followed by "N text" was posted to everyone as a message; now it is
+    refused with the form to use, and nothing is posted or scheduled."""
+    _, token = _http_user(pages.url, "alice")
+    name = f"typo-{uuid.uuid4().hex[:6]}"
+    channel = _mutation(pages.url, "chat:create_channel", {"name": name}, token)["value"]
+    _open_channel(bob, name)
+    for body in ("/later -5 x", "/later 999999 x", "/later abc x", "/later 10", "/later", "/Later"):
+        refused = _mutation(pages.url, "chat:send", {"channel": channel, "body": body}, token)
+        assert refused.get("errorData", {}).get("code") == "BAD_LATER", (body, refused)
+    scheduled = _mutation(
+        pages.url, "chat:send", {"channel": channel, "body": "/LATER 0 hi"}, token
+    )
+    assert "scheduled" in scheduled["value"], scheduled  # any case, as "@bot"
+    _open_channel(alice, name)
+    _send(alice, "/later soon please")
+    expect(alice.locator("#status")).to_have_text(re.compile(r"^Use /later N text"))
+    expect(alice.locator("#send input[name=body]")).to_have_value("/later soon please")
+    expect(_messages(bob).first).to_contain_text("hi", timeout=WAIT_MS)  # the one scheduled
+    expect(_messages(bob)).to_have_count(1)
+    _send(alice, "")  # Enter in an empty box sends nothing and scolds nobody
+    expect(alice.locator("#status")).to_have_text("")
+    assert pages.problems == []
+
+
+def test_long_username_fits(pages: Pages) -> None:
+    """Django allows 150-character usernames: the header's name and a message's author were
+    one unbroken line each, pushing "Log out" and the time off the screen."""
+    username = f"long{uuid.uuid4().hex[:6]}".ljust(150, "x")
+    page = pages.open("long-name", viewport={"width": 390, "height": 844})
+    page.goto(pages.url + "/signup/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password1]", "a long passphrase 42")
+    page.fill("input[name=password2]", "a long passphrase 42")
+    page.click("button[type=submit]")
+    _wait_ready(page, username)
+    expect(page.locator("#channel-name")).to_have_text("# general")
+    _send(page, "my name is long")
+    expect(page.locator("#messages li.sending")).to_have_count(0)  # the server has it
+    expect(_messages(page).first).to_contain_text("my name is long")
+    expect(_messages(page).first.locator(".author")).to_have_text(username[:64])
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scroll
+    for selector in (".who button", "#connection", "#messages li.message >> nth=0 >> time"):
+        _assert_in_viewport(page, selector)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "demo-390px-long-username.png")
+    page.context.close()
+    assert pages.problems == []
+
+
+def test_bad_hash_blocked_storage_and_early_menu(pages: Pages) -> None:
+    """Three ways the first channel was never shown, or the menu shut: a link with a malformed
+    %-escape threw URIError; with site data blocked, reading localStorage throws SecurityError;
+    and the ☰ menu opened before the channel list arrived was closed again by the page picking
+    the first channel."""
+    held = True
+    waiting: list[WebSocketRoute] = []
+
+    def route(ws: WebSocketRoute) -> None:  # the socket is held off until the menu is open
+        if held:
+            ws.close()
+            waiting.append(ws)
+        else:
+            ws.connect_to_server()
+
+    page = pages.open("visitor-bad-hash", viewport={"width": 390, "height": 844})
+    page.route_web_socket(re.compile(r"/api/[^/]+/sync$"), route)
+    page.add_init_script(
+        "Object.defineProperty(window, 'localStorage', {get() {"
+        " throw new DOMException('The operation is insecure.', 'SecurityError'); }})"
+    )
+    page.goto(pages.url + "/#%E0%A4%A")
+    expect(page.locator("#channel-name")).to_have_text("…")
+    page.click("#menu")
+    expect(page.locator("#sidebar")).to_be_visible()
+    assert waiting, "the page opened no socket"
+    held = False
+    expect(page.locator("#channel-name")).to_have_text("# general", timeout=10_000)
+    expect(page.locator("#sidebar")).to_be_visible()
+    expect(page.locator("#messages")).to_contain_text("Welcome to the reactive demo!")
+    page.context.close()
+    assert pages.problems == []
+
+
+def test_bot_questions_are_rate_limited(pages: Pages, bob: Page) -> None:
+    """Each "@bot" runs an action: a user could queue thousands. Five in a row, then one
+    every 6 s; a refused question is not posted either."""
+    _, token = _http_user(pages.url, "bob")
+    name = f"spam-{uuid.uuid4().hex[:6]}"
+    channel = _mutation(pages.url, "chat:create_channel", {"name": name}, token)["value"]
+    for i in range(5):
+        sent = _mutation(pages.url, "chat:send", {"channel": channel, "body": f"@bot {i}"}, token)
+        assert "message" in sent["value"], sent
+    refused = _mutation(pages.url, "chat:send", {"channel": channel, "body": "@bot 5"}, token)
+    assert refused["errorData"]["code"] == "SLOW_DOWN", refused
+    assert 0 < refused["errorData"]["retryAfter"] <= 6000, refused
+    _open_channel(bob, name)
+    _send(bob, "@bot again")
+    expect(bob.locator("#status")).to_contain_text("ask again in")
+    expect(bob.locator("#send input[name=body]")).to_have_value("@bot again")
+    expect(bob.locator("#messages li.message:not(.bot)")).to_have_count(5)  # not posted
+    bob.fill("#send input[name=body]", "")
+    assert pages.problems == []
+
+
+def test_long_pending_later_and_file_name_at_phone_width(
+    pages: Pages, alice: Page, tmp_path: Path
+) -> None:
+    """The pending "/later" list grew with its messages: one 2,000-character word pushed the
+    Send button (and the messages) off the screen. The list scrolls within a third of it. And
+    an attachment's long file name ran out of its message."""
+    name = f"later-long-{uuid.uuid4().hex[:6]}"
+    _channel(alice, name)
+    alice.set_viewport_size({"width": 390, "height": 844})
+    try:
+        _send(alice, "/later 99999 " + "p" * 1980)
+        expect(alice.locator("#pending li")).to_have_count(1)
+        # 27 hours from now: another day, so the date is shown, not only a time of day
+        expect(alice.locator("#pending li time")).to_have_text(re.compile(r"\d{4}"))
+        for selector in ("#send button", "#pending li button"):
+            _assert_in_viewport(alice, selector)
+        pending = alice.locator("#pending").bounding_box()
+        assert pending is not None and pending["height"] <= 844 / 3, pending
+        alice.locator("#pending li button").click()
+        expect(alice.locator("#pending li")).to_have_count(0)
+        document = tmp_path / ("n" * 200 + ".txt")
+        document.write_text("hello")
+        alice.set_input_files("#send input[name=file]", document)
+        _send(alice, "a file")
+        link = alice.locator("#messages a.attachment")
+        expect(link).to_contain_text("n" * 100)
+        box, frame = link.bounding_box(), alice.locator("#messages").bounding_box()
+        assert box is not None and frame is not None
+        assert box["x"] + box["width"] <= frame["x"] + frame["width"], (box, frame)
+    finally:
+        alice.set_viewport_size(DESKTOP)  # type: ignore[arg-type]
+    assert pages.problems == []
+
+
+def test_uploaded_html_and_svg_run_no_script(pages: Pages, alice: Page, tmp_path: Path) -> None:
+    """Files are served from the page's own origin: an uploaded .html or .svg opened from its
+    attachment link must not run script there (stored XSS). reactive serves them with
+    `Content-Security-Policy: sandbox` (an opaque origin, no script) and `nosniff`."""
+    name = f"evil-{uuid.uuid4().hex[:6]}"
+    _channel(alice, name)
+    script = "document.title = 'ran ' + document.cookie; localStorage.setItem('xss', '1')"
+    files = {
+        "evil.html": f"<title>inert</title><script>{script}</script><p>hello</p>",
+        "evil.svg": f'<svg xmlns="http://www.w3.org/2000/svg"><title>inert</title>'
+        f"<script>{script}</script></svg>",
+    }
+    for filename, content in files.items():
+        (tmp_path / filename).write_text(content)
+        alice.set_input_files("#send input[name=file]", tmp_path / filename)
+        _send(alice, filename)
+        expect(_messages(alice).first).to_contain_text(filename)
+    links = alice.locator("#messages a.attachment")
+    with alice.context.expect_page() as opened:
+        links.last.click()  # evil.html, as a user would open it
+    tab = opened.value
+    for filename, href in (("evil.html", None), ("evil.svg", links.first.get_attribute("href"))):
+        if href is not None:
+            tab.goto(href)
+        tab.wait_for_load_state()
+        assert tab.url.startswith(pages.url + "/api/storage/"), tab.url
+        assert tab.title() == "inert", filename  # the script did not run
+        assert tab.evaluate("window.origin") == "null", filename  # and could not reach the site
+    tab.close()
+    assert alice.evaluate("localStorage.getItem('xss')") is None
+    assert pages.problems == []
+
+
+def test_failed_upload_says_so_and_keeps_the_file(
+    pages: Pages, alice: Page, tmp_path: Path
+) -> None:
+    """The upload's POST failing (server gone, connection cut) showed fetch's bare "Failed to
+    fetch" and dropped the chosen file; now it says what failed and gives back text and file."""
+    name = f"upload-{uuid.uuid4().hex[:6]}"
+    _channel(alice, name)
+    picture = tmp_path / "dot.png"
+    picture.write_bytes(PNG)
+    alice.route(re.compile(r"/api/storage/upload"), lambda route: route.abort())
+    try:
+        alice.set_input_files("#send input[name=file]", picture)
+        _send(alice, "with a picture")
+        expect(alice.locator("#status")).to_have_text(
+            "dot.png could not be uploaded: the server did not answer. Send again."
+        )
+    finally:
+        alice.unroute(re.compile(r"/api/storage/upload"))
+    expect(alice.locator("#send input[name=body]")).to_have_value("with a picture")
+    expect(alice.locator("#file-name")).to_have_text("dot.png")
+    expect(_messages(alice)).to_have_count(0)
+    alice.press("#send input[name=body]", "Enter")  # sent again, as it is
+    expect(_messages(alice).first.locator("img")).to_have_attribute("alt", "dot.png")
+    assert pages.problems == []

@@ -23,11 +23,32 @@ const ERRORS = {
   EMPTY_MESSAGE: "Type a message first.",
   MESSAGE_TOO_LONG: "Messages are at most 2000 characters.",
   NOT_YOURS: "That message was already posted or cancelled.",
+  BAD_LATER: "Use /later N text: N seconds from now (0 to 99999), no file.",
 };
 
 export function showError(error) {
   const data = (error && error.data) || {};
+  if (data.code === "SLOW_DOWN") {
+    const seconds = Math.ceil((data.retryAfter || 0) / 1000);
+    const text = `The bot answers a few questions at a time: ask again in ${seconds} s.`;
+    return showStatus(text, true);
+  }
   showStatus(ERRORS[data.code] || data.message || String(error.message || error), true);
 }
 
-export const clock = (ms) => new Date(ms).toLocaleTimeString();
+// A URL's #fragment as text: a malformed %-escape (a mistyped or truncated link) is kept as is
+// rather than thrown (decodeURIComponent throws URIError).
+export function fragment(hash) {
+  try {
+    return decodeURIComponent(hash.slice(1));
+  } catch {
+    return hash.slice(1);
+  }
+}
+
+// The time, and the date too when it is not today ("/later 99999 ..." is tomorrow).
+export function clock(ms) {
+  const date = new Date(ms);
+  const today = date.toDateString() === new Date().toDateString();
+  return today ? date.toLocaleTimeString() : date.toLocaleString();
+}

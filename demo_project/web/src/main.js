@@ -3,7 +3,7 @@
 // the page subscribes to queries and re-renders whenever their results change, with no polling.
 import { ConvexClient } from "convex/browser";
 import { anyApi } from "convex/server";
-import { $, el, showError, showStatus } from "./dom.js";
+import { $, el, fragment, showError, showStatus } from "./dom.js";
 import { setUpMessages, showChannel } from "./messages.js";
 import { setUpSearch } from "./search.js";
 
@@ -11,6 +11,22 @@ const client = new ConvexClient(window.location.origin);
 const api = anyApi; // api.chat.send is the function "chat:send"
 const loggedIn = document.body.dataset.loggedIn === "true";
 const LAST_CHANNEL = "reactive-chat:channel"; // localStorage key
+// localStorage throws (SecurityError) when the browser blocks site data: the page then just
+// does not remember the channel.
+function remembered() {
+  try {
+    return localStorage.getItem(LAST_CHANNEL);
+  } catch {
+    return null;
+  }
+}
+function remember(name) {
+  try {
+    localStorage.setItem(LAST_CHANNEL, name);
+  } catch {
+    // blocked: nothing remembered
+  }
+}
 const state = { channels: [], channelId: null, unread: {} };
 
 // Authentication: Django's session buys a short-lived JWT at /api/auth/token and the client sends
@@ -52,12 +68,14 @@ function renderChannels() {
   $("#channel-name").title = current ? `#${current.name}` : "";
   if (current) {
     if (location.hash !== `#${current.name}`) history.replaceState(null, "", `#${current.name}`);
-    localStorage.setItem(LAST_CHANNEL, current.name);
+    remember(current.name);
   }
 }
 
-function selectChannel(id) {
-  document.body.classList.remove("nav-open");
+// `closeMenu`: false when the page picks the channel itself, which must not close the phone
+// menu the user opened meanwhile (the channel list can arrive after they tapped ☰).
+function selectChannel(id, closeMenu = true) {
+  if (closeMenu) document.body.classList.remove("nav-open");
   if (id === state.channelId) return;
   state.channelId = id;
   showStatus("");
@@ -69,21 +87,21 @@ function selectChannel(id) {
 // #general, else the first.
 function wantedChannel(channels) {
   const byName = (name) => channels.find((c) => c.name === name);
-  return byName(decodeURIComponent(location.hash.slice(1))) ||
-    byName(localStorage.getItem(LAST_CHANNEL)) || byName("general") || channels[0];
+  return byName(fragment(location.hash)) ||
+    byName(remembered()) || byName("general") || channels[0];
 }
 
 client.onUpdate(api.chat.list_channels, {}, (channels) => {
   state.channels = channels;
   if (!channels.some((c) => c._id === state.channelId)) {
     const wanted = wantedChannel(channels);
-    selectChannel(wanted ? wanted._id : null);
+    selectChannel(wanted ? wanted._id : null, false);
   }
   renderChannels();
 }, showError);
 
 window.addEventListener("hashchange", () => {
-  const wanted = state.channels.find((c) => `#${c.name}` === decodeURIComponent(location.hash));
+  const wanted = state.channels.find((c) => c.name === fragment(location.hash));
   if (wanted) selectChannel(wanted._id);
 });
 

@@ -101,9 +101,13 @@ export function showChannel(id) {
 
 async function upload(file) { // Convex's upload flow: a one-time URL, POST the bytes, get an id
   const url = await client.mutation(api.chat.generate_upload_url, {});
-  const response = await fetch(url, {
-    method: "POST", headers: { "Content-Type": file.type || "application/octet-stream" }, body: file,
-  });
+  let response;
+  try {
+    const type = file.type || "application/octet-stream";
+    response = await fetch(url, { method: "POST", headers: { "Content-Type": type }, body: file });
+  } catch { // fetch's own "Failed to fetch" says nothing to a user
+    throw new Error(`${file.name} could not be uploaded: the server did not answer. Send again.`);
+  }
   if (!response.ok) throw new Error(`Upload failed: ${(await response.json()).message}`);
   return (await response.json()).storageId;
 }
@@ -117,9 +121,12 @@ async function send(event) {
   const channel = state.channelId;
   if (!channel) return showStatus("Pick a channel first.", true);
   const body = input.value;
+  if (!body.trim() && !file) return showStatus(""); // Enter in an empty box: nothing to send
   const entry = { key: Symbol("sending"), body, fileName: file ? file.name : null };
-  const later = /^\/later\s/.test(body.trim());
-  if (!later && (body.trim() || file)) {
+  const later = /^\/later(\s|$)/i.test(body.trim()); // scheduled (or refused), not posted now
+  if (later) {
+    showStatus("Scheduling…"); // until the server answers (offline: once the socket is back)
+  } else {
     state.sending.unshift(entry); // shown greyed at once, even offline
     render();
   }
@@ -137,7 +144,15 @@ async function send(event) {
       showStatus("");
     }
   } catch (error) {
-    if (channel === state.channelId && !input.value) input.value = body; // to fix and resend
+    if (channel === state.channelId && !input.value) { // given back, to fix and resend
+      input.value = body;
+      if (file && !form.elements.file.files.length) {
+        const files = new DataTransfer();
+        files.items.add(file);
+        form.elements.file.files = files.files;
+        $("#file-name").textContent = file.name;
+      }
+    }
     showError(error);
   } finally {
     state.sending = state.sending.filter((s) => s.key !== entry.key);
