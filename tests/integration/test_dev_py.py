@@ -45,6 +45,15 @@ def marked(mark: str) -> dict[int, str]:
     return found
 
 
+def kill_marked(mark: str) -> None:
+    """After a failure: no process this test started through dev.py outlives it."""
+    for pid in marked(mark):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def dev_env(mark: str, database_url: str) -> dict[str, str]:
     env = dict(os.environ, REACTIVE_DEV_PY_TEST=mark, DATABASE_URL=database_url)
     env.pop("DJANGO_SETTINGS_MODULE", None)  # dev.py chooses the demo's
@@ -132,6 +141,8 @@ def test_demo_serves_then_sigint_stops_everything(database_url: str, tmp_path: P
             if dev.poll() is None:
                 dev.kill()
                 dev.wait()
+            if sys.exc_info()[0] is not None:  # dev.py, killed, stopped nothing it started
+                kill_marked(mark)
     output = log_path.read_text()
     for step in (
         "==> using the PostgreSQL database at DATABASE_URL",
@@ -147,3 +158,74 @@ def test_demo_serves_then_sigint_stops_everything(database_url: str, tmp_path: P
     while marked(mark) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert marked(mark) == {}, output
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--port", "99999"], "argument --port: '99999' is not a port number (1 to 65535)"),
+        (["--port", "abc"], "argument --port: 'abc' is not a port number (1 to 65535)"),
+        # a daphne option mistyped: refused by daphne's parser before any set-up step
+        (["--prot", "8001"], "daphne: error: unrecognized arguments: --prot 8001"),
+    ],
+)
+def test_bad_options_are_one_line_and_start_nothing(args: list[str], error: str) -> None:
+    mark = uuid.uuid4().hex
+    result = subprocess.run(
+        [sys.executable, "dev.py", "demo", *args],
+        cwd=ROOT,
+        env=dev_env(mark, "postgresql://localhost/not-used"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode in (1, 2) and result.stdout == "", result
+    assert error in result.stderr.strip().splitlines()[-1], result.stderr
+    assert "Traceback" not in result.stderr
+    assert marked(mark) == {}
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+def test_stopped_during_migrate_exits_quietly_leaving_nothing(database_url: str, how: str) -> None:
+    """Ctrl-C in a terminal reaches dev.py's whole process group; a supervisor's SIGTERM reaches
+    dev.py alone. Either way the migration is stopped, without the child's KeyboardInterrupt
+    traceback, and dev.py exits 130."""
+    mark = uuid.uuid4().hex
+    dev = subprocess.Popen(
+        [sys.executable, "dev.py", "demo", "--port", str(free_port())],
+        cwd=ROOT,
+        env=dev_env(mark, database_url),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # a process group of its own, as a terminal's foreground job
+    )
+    try:
+        assert dev.stdout is not None
+        seen = []
+        for line in dev.stdout:
+            seen.append(line)
+            if "==> migrating the database" in line:
+                break
+        assert any("migrating" in line for line in seen), "".join(seen)
+        deadline = time.monotonic() + 10  # the step's line comes just before its process
+        while not any("manage.py migrate" in c for c in marked(mark).values()):
+            assert time.monotonic() < deadline, "".join(seen)
+            time.sleep(0.05)
+        if how == "ctrl-c":
+            os.killpg(dev.pid, signal.SIGINT)
+        else:
+            dev.send_signal(signal.SIGTERM)
+        rest = dev.stdout.read()
+        assert dev.wait(timeout=30) == 130, "".join(seen) + rest
+    finally:
+        if dev.poll() is None:
+            dev.kill()
+            dev.wait()
+        kill_marked(mark)
+        if dev.stdout is not None:
+            dev.stdout.close()
+    assert "Traceback" not in rest and "KeyboardInterrupt" not in rest, rest
+    assert "==> stopping the interrupted step (python manage.py migrate)" in rest, rest
+    assert "seeding" not in rest, rest
+    assert marked(mark) == {}
