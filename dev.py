@@ -43,9 +43,8 @@ def step(msg: str) -> None:
 
 
 def run(*cmd: str | Path, cwd: Path = ROOT, env: dict[str, str] | None = None) -> None:
-    """Run a set-up step. In a session of its own: Ctrl-C (or SIGTERM) reaches dev.py alone,
-    which stops the step's process group with SIGTERM, so a step interrupted half-way ends
-    without a traceback of its own (a Python child given SIGINT prints one)."""
+    """Run a set-up step in a session of its own: Ctrl-C (or SIGTERM) reaches dev.py alone, which
+    stops the step with SIGTERM (a Python child given SIGINT would print a traceback)."""
     process = subprocess.Popen([str(c) for c in cmd], cwd=cwd, env=env, start_new_session=True)
     try:
         code = process.wait()
@@ -105,10 +104,7 @@ def ensure_chromium() -> None:
         run("apt-get", "update", "-qq")
         run("apt-get", "install", "-y", "-qq", "chromium")
         return
-    sys.exit(
-        f"dev.py: chromium is required at {CHROMIUM} for the browser test "
-        "(e.g. `sudo apt-get install chromium`)"
-    )
+    sys.exit(f"dev.py: the browser test needs chromium at {CHROMIUM} (apt-get install chromium)")
 
 
 def build_web() -> None:
@@ -156,7 +152,7 @@ def parse_demo_args(args: list[str]) -> tuple[str, int, list[str]]:
 def check_daphne_args(args: list[str]) -> None:
     """Options meant for daphne, checked by daphne's own parser before any set-up step, so a
     typo is one line now rather than a failed start after the migration."""
-    if not args:
+    if not args:  # nothing to check
         return
     code = "import sys, daphne.cli as d; p = d.CommandLineInterface().parser; p.prog = 'daphne'; "
     code += "p.parse_args(sys.argv[1:])"
@@ -270,6 +266,8 @@ def demo(args: list[str]) -> None:
     build_web()
     env = django_env()
     env["DJANGO_SETTINGS_MODULE"] = "demo_project.settings"
+    if host not in ("127.0.0.1", "localhost", "::1"):  # served to other machines: their Host
+        env["DEMO_ALLOWED_HOSTS"] = "*" if host in ("0.0.0.0", "::") else f"{host},127.0.0.1"
     ensure_database(env)
     step("migrating the database")
     run(PY, "manage.py", "migrate", "--no-input", "-v", "0", env=env)

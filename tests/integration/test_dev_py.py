@@ -109,7 +109,8 @@ def test_demo_serves_then_sigint_stops_everything(database_url: str, tmp_path: P
     log_path = tmp_path / "dev.log"
     with log_path.open("wb") as log:
         dev = subprocess.Popen(
-            [sys.executable, "dev.py", "demo", "--port", str(port)],
+            # every address, as the README suggests for serving other machines
+            [sys.executable, "dev.py", "demo", "--host", "0.0.0.0", "--port", str(port)],
             cwd=ROOT,
             env=dev_env(mark, database_url),
             stdout=log,
@@ -126,11 +127,14 @@ def test_demo_serves_then_sigint_stops_everything(database_url: str, tmp_path: P
                     time.sleep(0.3)
             output = log_path.read_text()
             assert page is not None and page.status_code == 200, output
+            # ... to other machines too: their Host header is this machine's address
+            other = requests.get(page.url, headers={"Host": f"192.0.2.7:{port}"}, timeout=5)
+            assert other.status_code == 200, other.text[-2000:]
             running = " | ".join(marked(mark).values())
             assert "reactive worker" in running and "daphne" in running, running
             # ... the server announced (dev.py polls the port itself, so its line may come a
             # moment after our first answer), and quietly: daphne's access log is off
-            announced = f"the demo is at http://127.0.0.1:{port}/"
+            announced = f"the demo is at http://0.0.0.0:{port}/"
             deadline = time.monotonic() + 10
             while announced not in log_path.read_text() and time.monotonic() < deadline:
                 time.sleep(0.1)
@@ -149,7 +153,7 @@ def test_demo_serves_then_sigint_stops_everything(database_url: str, tmp_path: P
         "==> migrating the database",
         "==> seeding demo data",
         "==> starting the scheduler's worker",
-        f"==> starting the server (daphne) on http://127.0.0.1:{port}/",
+        f"==> starting the server (daphne) on http://0.0.0.0:{port}/",
         "==> stopping the scheduler's worker",
     ):
         assert step in output, output
