@@ -359,11 +359,11 @@ def stopdb(args: list[str]) -> None:
     pid_file = ROOT / ".pgdata" / "postmaster.pid"
     try:
         pid = int(pid_file.read_text().split()[0])
-        step("stopping the embedded Postgres")
         os.kill(pid, signal.SIGINT)  # "fast" shutdown
     except (OSError, ValueError, IndexError):  # no file, or a stale one (a crash, a reboot)
         print("the embedded Postgres is not running")
         return
+    step("stopping the embedded Postgres")
     for _ in range(100):  # it removes its pid file once stopped
         if not pid_file.exists():
             step("stopped")

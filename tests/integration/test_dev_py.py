@@ -233,3 +233,20 @@ def test_stopped_during_migrate_exits_quietly_leaving_nothing(database_url: str,
     assert "==> stopping the interrupted step (python manage.py migrate)" in rest, rest
     assert "seeding" not in rest, rest
     assert marked(mark) == {}
+
+
+def test_stopdb_with_a_stale_pid_file_says_not_running(tmp_path: Path) -> None:
+    """After a crash or a reboot .pgdata/postmaster.pid names a process that is gone."""
+    (tmp_path / "dev.py").write_text((ROOT / "dev.py").read_text())  # its ROOT: tmp_path
+    (tmp_path / ".pgdata").mkdir()
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    (tmp_path / ".pgdata" / "postmaster.pid").write_text(f"{gone.pid}\n/data\n")
+    result = subprocess.run(
+        [sys.executable, "dev.py", "stopdb"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (
+        0,
+        "the embedded Postgres is not running\n",
+        "",
+    )
