@@ -36,6 +36,7 @@ PY = BIN / "python"
 JS_DIR = ROOT / "tests" / "interop" / "js"  # the official convex npm client, for the interop tests
 WEB_DIR = ROOT / "demo_project" / "web"  # ... and for the demo page (and its browser test)
 CHROMIUM = "/usr/bin/chromium"
+NO_DATABASE = "(or unset DATABASE_URL to use the embedded PostgreSQL)"
 
 
 def step(msg: str) -> None:
@@ -152,7 +153,7 @@ def parse_demo_args(args: list[str]) -> tuple[str, int, list[str]]:
 def check_daphne_args(args: list[str]) -> None:
     """Options meant for daphne, checked by daphne's own parser before any set-up step, so a
     typo is one line now rather than a failed start after the migration."""
-    if not args:  # nothing to check
+    if not args:
         return
     code = "import sys, daphne.cli as d; p = d.CommandLineInterface().parser; p.prog = 'daphne'; "
     code += "p.parse_args(sys.argv[1:])"
@@ -179,13 +180,18 @@ def port_is_free(host: str, port: int) -> bool:
 def ensure_database(env: dict[str, str]) -> None:
     """DATABASE_URL when set; otherwise start the embedded Postgres here, with a step line (its
     first start takes seconds), and hand its URL to the commands that follow."""
-    if env.get("DATABASE_URL"):
+    if env.get("DATABASE_URL"):  # reachable? one line now, not migrate's 80-line traceback
         step("using the PostgreSQL database at DATABASE_URL")
+        code = "import os, psycopg\ntry: psycopg.connect(os.environ['DATABASE_URL']).close()\n"
+        code += "except psycopg.OperationalError as e: raise SystemExit(' '.join(str(e).split()))"
+        code += "\nexcept Exception: pass  # a URL only Django reads: migrate will say"
+        failed = subprocess.run([str(PY), "-c", code], env=env, capture_output=True, text=True)
+        if failed.returncode:
+            sys.exit(f"dev.py: DATABASE_URL: {failed.stderr.strip()} {NO_DATABASE}")
         return
     data = ROOT / ".pgdata"
-    first = not (data / "PG_VERSION").exists()
-    what = " (first run initialises ./.pgdata)" if first else " in ./.pgdata"
-    step(f"starting the embedded PostgreSQL{what}")
+    new = "" if (data / "PG_VERSION").exists() else " (the first run initialises it)"
+    step(f"starting the embedded PostgreSQL in ./.pgdata{new}")
     t = time.monotonic()
     code = (
         "from reactive.contrib.embedded_postgres import embedded_url; "
@@ -221,9 +227,8 @@ def serve(cmd: list[str], env: dict[str, str], host: str, port: int) -> int:
     server = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
 
     def forward(signum: int, frame: object) -> None:
-        try:  # SIGTERM either way: a server started with SIGINT ignored (a background job,
-            # whose children inherit that) still stops on SIGTERM
-            os.killpg(server.pid, signal.SIGTERM)
+        try:  # SIGTERM either way: a server started with SIGINT ignored (a background job's
+            os.killpg(server.pid, signal.SIGTERM)  # children inherit that) stops on SIGTERM
         except ProcessLookupError:
             pass
 
@@ -298,9 +303,8 @@ def run_module(module: str, args: list[str], what: str, database: bool = True) -
     if database:
         ensure_database(env)
     step(what)
-    # Ctrl-C reaches the child too (same process group), and pytest then stops cleanly, its
-    # fixtures stopping the servers they started: dev.py only waits (subprocess.run would kill
-    # the child 0.25 s after a Ctrl-C). SIGTERM is passed on as SIGINT, for the same clean stop.
+    # Ctrl-C reaches the child too (same process group), and pytest stops cleanly: dev.py only
+    # waits (subprocess.run would kill it 0.25 s after a Ctrl-C). SIGTERM is passed on as SIGINT.
     process = subprocess.Popen([str(PY), "-m", module, *args], cwd=ROOT, env=env)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda signum, frame: process.send_signal(signal.SIGINT))
@@ -373,14 +377,7 @@ def stopdb(args: list[str]) -> None:
 
 
 def main() -> None:
-    commands = {
-        "demo": demo,
-        "test": test,
-        "bench": bench,
-        "check": check,
-        "docs": docs,
-        "stopdb": stopdb,
-    }
+    commands = dict(demo=demo, test=test, bench=bench, check=check, docs=docs, stopdb=stopdb)
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
 

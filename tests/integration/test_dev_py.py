@@ -250,3 +250,23 @@ def test_stopdb_with_a_stale_pid_file_says_not_running(tmp_path: Path) -> None:
         "the embedded Postgres is not running\n",
         "",
     )
+
+
+def test_a_database_url_that_cannot_connect_is_one_line() -> None:
+    mark = uuid.uuid4().hex
+    missing = f"missing_{uuid.uuid4().hex[:8]}"
+    url = urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path=f"/{missing}"))
+    result = subprocess.run(
+        [sys.executable, "dev.py", "demo", "--port", str(free_port())],
+        cwd=ROOT,
+        env=dev_env(mark, url),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert result.stdout == "==> using the PostgreSQL database at DATABASE_URL\n", result.stdout
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("dev.py: DATABASE_URL: ") and f'database "{missing}" does not' in line
+    assert "unset DATABASE_URL to use the embedded PostgreSQL" in line
+    assert marked(mark) == {}
