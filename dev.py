@@ -18,9 +18,12 @@ to mypy.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -33,6 +36,7 @@ PY = BIN / "python"
 JS_DIR = ROOT / "tests" / "interop" / "js"  # the official convex npm client, for the interop tests
 WEB_DIR = ROOT / "demo_project" / "web"  # ... and for the demo page (and its browser test)
 CHROMIUM = "/usr/bin/chromium"
+NO_DATABASE = "(or unset DATABASE_URL to use the embedded PostgreSQL)"
 
 
 def step(msg: str) -> None:
@@ -40,9 +44,16 @@ def step(msg: str) -> None:
 
 
 def run(*cmd: str | Path, cwd: Path = ROOT, env: dict[str, str] | None = None) -> None:
-    result = subprocess.run([str(c) for c in cmd], cwd=cwd, env=env)
-    if result.returncode != 0:
-        sys.exit(f"dev.py: command failed ({result.returncode}): {' '.join(map(str, cmd))}")
+    """Run a set-up step in a session of its own: Ctrl-C (or SIGTERM) reaches dev.py alone, which
+    stops the step with SIGTERM (a Python child given SIGINT would print a traceback)."""
+    process = subprocess.Popen([str(c) for c in cmd], cwd=cwd, env=env, start_new_session=True)
+    try:
+        code = process.wait()
+    except KeyboardInterrupt:
+        stop_group(process, f"interrupted step ({' '.join(Path(str(c)).name for c in cmd[:3])})")
+        raise
+    if code != 0:
+        sys.exit(f"dev.py: command failed ({code}): {' '.join(map(str, cmd))}")
 
 
 def stamp_of(*files: Path) -> str:
@@ -94,10 +105,7 @@ def ensure_chromium() -> None:
         run("apt-get", "update", "-qq")
         run("apt-get", "install", "-y", "-qq", "chromium")
         return
-    sys.exit(
-        f"dev.py: chromium is required at {CHROMIUM} for the browser test "
-        "(e.g. `sudo apt-get install chromium`)"
-    )
+    sys.exit(f"dev.py: the browser test needs chromium at {CHROMIUM} (apt-get install chromium)")
 
 
 def build_web() -> None:
@@ -120,22 +128,45 @@ def django_env() -> dict[str, str]:
     return env
 
 
+def port_number(text: str) -> int:
+    """The type of ``--port``: a TCP port, 1 to 65535."""
+    port = int(text) if text.isdigit() else -1
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1 to 65535)")
+    return port
+
+
 def parse_demo_args(args: list[str]) -> tuple[str, int, list[str]]:
     """``--host`` and ``--port`` of `demo`; any other argument goes to daphne."""
-    import argparse  # deferred: only `demo` parses options
-
-    parser = argparse.ArgumentParser(prog="python3 dev.py demo", add_help=True)
+    parser = argparse.ArgumentParser(
+        prog="python3 dev.py demo",
+        description="Set up, migrate, seed and serve the demo chat with its scheduler's worker.",
+        epilog="Any other option goes to daphne (the venv's `daphne --help` lists them), "
+        "e.g. --proxy-headers.",
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to serve on (127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8000, help="port to serve on (8000)")
+    parser.add_argument("--port", type=port_number, default=8000, help="port to serve on (8000)")
     options, rest = parser.parse_known_args(args)
     return options.host, options.port, rest
+
+
+def check_daphne_args(args: list[str]) -> None:
+    """Options meant for daphne, checked by daphne's own parser before any set-up step, so a
+    typo is one line now rather than a failed start after the migration."""
+    if not args:
+        return
+    code = "import sys, daphne.cli as d; p = d.CommandLineInterface().parser; p.prog = 'daphne'; "
+    code += "p.parse_args(sys.argv[1:])"
+    cmd = [str(PY), "-c", code, "demo_project.asgi:application", *args]
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        problem = (result.stderr.strip().splitlines() or ["daphne refused them"])[-1]
+        sys.exit(f"dev.py demo: {problem} (python3 dev.py demo --help lists the options)")
 
 
 def port_is_free(host: str, port: int) -> bool:
     """Whether a server could listen on host:port now (SO_REUSEADDR as daphne sets it, so a
     closed connection's TIME_WAIT does not count as busy)."""
-    import socket  # deferred: only `demo` serves
-
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -149,13 +180,18 @@ def port_is_free(host: str, port: int) -> bool:
 def ensure_database(env: dict[str, str]) -> None:
     """DATABASE_URL when set; otherwise start the embedded Postgres here, with a step line (its
     first start takes seconds), and hand its URL to the commands that follow."""
-    if env.get("DATABASE_URL"):
+    if env.get("DATABASE_URL"):  # reachable? one line now, not migrate's 80-line traceback
         step("using the PostgreSQL database at DATABASE_URL")
+        code = "import os, psycopg\ntry: psycopg.connect(os.environ['DATABASE_URL']).close()\n"
+        code += "except psycopg.OperationalError as e: raise SystemExit(' '.join(str(e).split()))"
+        code += "\nexcept Exception: pass  # a URL only Django reads: migrate will say"
+        failed = subprocess.run([str(PY), "-c", code], env=env, capture_output=True, text=True)
+        if failed.returncode:
+            sys.exit(f"dev.py: DATABASE_URL: {failed.stderr.strip()} {NO_DATABASE}")
         return
     data = ROOT / ".pgdata"
-    first = not (data / "PG_VERSION").exists()
-    what = " (first run initialises ./.pgdata)" if first else " in ./.pgdata"
-    step(f"starting the embedded PostgreSQL{what}")
+    new = "" if (data / "PG_VERSION").exists() else " (the first run initialises it)"
+    step(f"starting the embedded PostgreSQL in ./.pgdata{new}")
     t = time.monotonic()
     code = (
         "from reactive.contrib.embedded_postgres import embedded_url; "
@@ -171,18 +207,15 @@ def ensure_database(env: dict[str, str]) -> None:
 def stop_group(process: subprocess.Popen[bytes] | None, what: str) -> None:
     """Stop a child started in its own session, and everything it started (SIGTERM, then
     SIGKILL after 10 s)."""
-    import signal  # deferred: only `demo` starts processes
-
     if process is None or process.poll() is not None:
         return
     step(f"stopping the {what}")
     for sig, wait in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
             process.wait(timeout=wait)
+            return
+        except ProcessLookupError:
             return
         except subprocess.TimeoutExpired:
             continue
@@ -191,15 +224,11 @@ def stop_group(process: subprocess.Popen[bytes] | None, what: str) -> None:
 def serve(cmd: list[str], env: dict[str, str], host: str, port: int) -> int:
     """Run the server as a child (own process group) until it exits or dev.py is told to stop
     (SIGINT/SIGTERM are forwarded to it); its exit code."""
-    import signal  # deferred: only `demo` serves
-    import socket  # deferred: only `demo` serves
-
     server = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
 
     def forward(signum: int, frame: object) -> None:
-        try:  # SIGTERM either way: a server started with SIGINT ignored (a background job,
-            # whose children inherit that) still stops on SIGTERM
-            os.killpg(server.pid, signal.SIGTERM)
+        try:  # SIGTERM either way: a server started with SIGINT ignored (a background job's
+            os.killpg(server.pid, signal.SIGTERM)  # children inherit that) stops on SIGTERM
         except ProcessLookupError:
             pass
 
@@ -237,10 +266,13 @@ def demo(args: list[str]) -> None:
             f"pass another, e.g. python3 dev.py demo --port {port + 1}"
         )
     ensure_venv()
+    check_daphne_args(daphne_args)
     ensure_node_packages(WEB_DIR)
     build_web()
     env = django_env()
     env["DJANGO_SETTINGS_MODULE"] = "demo_project.settings"
+    if host not in ("127.0.0.1", "localhost", "::1"):  # served to other machines: their Host
+        env["DEMO_ALLOWED_HOSTS"] = "*" if host in ("0.0.0.0", "::") else f"{host},127.0.0.1"
     ensure_database(env)
     step("migrating the database")
     run(PY, "manage.py", "migrate", "--no-input", "-v", "0", env=env)
@@ -254,27 +286,10 @@ def demo(args: list[str]) -> None:
     code = 1
     try:
         step(f"starting the server (daphne) on http://{host}:{port}/")
-        code = serve(
-            [
-                str(BIN / "daphne"),
-                "-v",
-                "0",  # warnings and errors only: no access log line per request
-                "-b",
-                host,
-                "-p",
-                str(port),
-                # daphne's own WebSocket message limit (1 MiB) must not undercut reactive's
-                "--websocket-max-message-size",
-                str(17 * 1024 * 1024),
-                "--websocket-max-frame-size",
-                str(17 * 1024 * 1024),
-                "demo_project.asgi:application",
-                *daphne_args,
-            ],
-            env,
-            host,
-            port,
-        )
+        limit = str(17 * 1024 * 1024)  # daphne's WebSocket limit (1 MiB) must not undercut ours
+        cmd = [str(BIN / "daphne"), "-v", "0", "-b", host, "-p", str(port)]  # -v 0: no access log
+        cmd += ["--websocket-max-message-size", limit, "--websocket-max-frame-size", limit]
+        code = serve([*cmd, "demo_project.asgi:application", *daphne_args], env, host, port)
     finally:
         stop_group(worker, "scheduler's worker")
     if code not in (0, -2, -15, 130):  # not a stop asked for with Ctrl-C or SIGTERM
@@ -288,7 +303,12 @@ def run_module(module: str, args: list[str], what: str, database: bool = True) -
     if database:
         ensure_database(env)
     step(what)
-    sys.exit(subprocess.run([str(PY), "-m", module, *args], cwd=ROOT, env=env).returncode)
+    # Ctrl-C reaches the child too (same process group), and pytest stops cleanly: dev.py only
+    # waits (subprocess.run would kill it 0.25 s after a Ctrl-C). SIGTERM is passed on as SIGINT.
+    process = subprocess.Popen([str(PY), "-m", module, *args], cwd=ROOT, env=env)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda signum, frame: process.send_signal(signal.SIGINT))
+    sys.exit(process.wait())
 
 
 def test(args: list[str]) -> None:
@@ -341,26 +361,30 @@ def docs(args: list[str]) -> None:
 def stopdb(args: list[str]) -> None:
     """Stop the embedded Postgres of this checkout (it keeps running between commands)."""
     pid_file = ROOT / ".pgdata" / "postmaster.pid"
-    if not pid_file.exists():
+    try:
+        pid = int(pid_file.read_text().split()[0])
+        os.kill(pid, signal.SIGINT)  # "fast" shutdown
+    except (OSError, ValueError, IndexError):  # no file, or a stale one (a crash, a reboot)
         print("the embedded Postgres is not running")
         return
-    import signal
-
-    os.kill(int(pid_file.read_text().split()[0]), signal.SIGINT)  # "fast" shutdown
     step("stopping the embedded Postgres")
+    for _ in range(100):  # it removes its pid file once stopped
+        if not pid_file.exists():
+            step("stopped")
+            return
+        time.sleep(0.1)
+    sys.exit(f"dev.py: the embedded Postgres (pid {pid}) is still stopping after 10 s")
 
 
 def main() -> None:
-    commands = {
-        "demo": demo,
-        "test": test,
-        "bench": bench,
-        "check": check,
-        "docs": docs,
-        "stopdb": stopdb,
-    }
+    commands = dict(demo=demo, test=test, bench=bench, check=check, docs=docs, stopdb=stopdb)
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
+
+    def terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # as Ctrl-C: the step running is stopped, then dev.py exits
+
+    signal.signal(signal.SIGTERM, terminate)
     try:
         commands[sys.argv[1]](sys.argv[2:])
     except KeyboardInterrupt:  # Ctrl-C during a set-up step: its child got it too and stopped

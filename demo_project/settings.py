@@ -13,7 +13,8 @@ from reactive.contrib.embedded_postgres import database_config
 BASE_DIR = Path(__file__).resolve().parent.parent
 SECRET_KEY = "demo-only-insecure-secret-key"
 DEBUG = True
-ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
+# `dev.py demo --host 0.0.0.0` (or an address) sets DEMO_ALLOWED_HOSTS so other machines get in
+ALLOWED_HOSTS = os.environ.get("DEMO_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
 
 INSTALLED_APPS = [
     "daphne",

@@ -31,10 +31,12 @@ from .sync.protocol import encode_ts
 logger = logging.getLogger("reactive.sync")
 
 ASGI_FIX = (
-    "Route WebSockets to reactive in your project's asgi.py: application = ProtocolTypeRouter("
-    '{"http": get_asgi_application(), "websocket": reactive.routing.sync_application()}), '
-    "set ASGI_APPLICATION to it and serve it with an ASGI server (daphne first in "
-    "INSTALLED_APPS for runserver, or uvicorn/daphne). See docs/troubleshooting.md#asgi."
+    "Live queries need all of: the project's asgi.py routing WebSockets to reactive "
+    '(application = ProtocolTypeRouter({"http": get_asgi_application(), "websocket": '
+    "reactive.routing.sync_application()})), ASGI_APPLICATION naming it, an ASGI server with "
+    "WebSocket support (daphne first in INSTALLED_APPS for runserver; daphne, granian or "
+    "uvicorn[standard]), and any proxy passing WebSocket upgrades. See "
+    "docs/troubleshooting.md#asgi."
 )
 
 
@@ -200,18 +202,41 @@ async def token_view(request: HttpRequest) -> HttpResponse:
     return _cors(request, response)
 
 
+def sync_over_http_cause(request: HttpRequest) -> str:
+    """Why a WebSocket handshake reached Django's HTTP handler, told by what arrived: under WSGI
+    the server cannot serve WebSockets; under ASGI with the Upgrade header, the ASGI server has
+    no WebSocket support (so asgi.py may well be right); without it, a proxy dropped it."""
+    if not hasattr(request, "scope"):  # WSGIRequest
+        return "this server is a WSGI one, which cannot serve WebSockets"
+    if "websocket" in request.headers.get("Upgrade", "").lower():
+        return (
+            "the ASGI server handed a WebSocket handshake to the HTTP handler: it has no "
+            "WebSocket support (uvicorn needs the websockets or wsproto package: pip install "
+            "'uvicorn[standard]'), so asgi.py never sees it"
+        )
+    return (
+        "the request arrived without its Upgrade header: a proxy in front of the server does "
+        "not pass WebSocket upgrades (nginx: proxy_http_version 1.1; proxy_set_header Upgrade "
+        '$http_upgrade; proxy_set_header Connection "upgrade")'
+    )
+
+
 async def sync_over_http_view(request: HttpRequest, client_version: str = "") -> HttpResponse:
     """The sync path reached as plain HTTP: the WebSocket upgrade of an official client went to
-    Django's HTTP handler, because the ASGI application routes no WebSockets to reactive (or the
-    server is WSGI). Answer 426 with the fix and log it, instead of a silent 404 or 500."""
+    Django's HTTP handler (a WSGI server, an ASGI server without WebSocket support, or a proxy
+    that drops upgrades; an ASGI application that routes no WebSockets gets a 500 from the
+    server instead, and system check W011). Answer 426 naming the cause and the fix, and log it,
+    instead of a silent 404."""
+    cause = sync_over_http_cause(request)
     logger.error(
-        "A WebSocket client reached %s over plain HTTP, so live queries cannot work. %s",
+        "A WebSocket client reached %s over plain HTTP, so live queries cannot work: %s. %s",
         request.path,
+        cause,
         ASGI_FIX,
     )
     return HttpResponse(
-        f"426 Upgrade Required: {request.path} is reactive's WebSocket sync endpoint, and this "
-        f"server handed the request to Django's HTTP handler. {ASGI_FIX}\n",
+        f"426 Upgrade Required: {request.path} is reactive's WebSocket sync endpoint, and {cause}."
+        f" {ASGI_FIX}\n",
         status=426,
         content_type="text/plain; charset=utf-8",
     )  # no Upgrade header: hop-by-hop, which WSGI servers refuse to send

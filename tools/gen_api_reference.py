@@ -43,12 +43,31 @@ helpers: `reactive.testing` ([Testing](../testing.md)), `reactive.routing`
 ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
+class Annotation(str):
+    """A string annotation (``from __future__ import annotations``) shown as written, unquoted."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def unquoted(annotation: Any) -> Any:
+    return Annotation(annotation) if isinstance(annotation, str) else annotation
+
+
 def signature(obj: Any) -> str | None:
+    """The signature as a reader writes it: annotations unquoted, and without the private
+    (``_``-prefixed) parameters, which no caller passes."""
     try:
-        text = str(inspect.signature(obj))
+        sig = inspect.signature(obj)
     except (TypeError, ValueError):
         return None
-    return ADDRESS.sub("", text)
+    params = [
+        p.replace(annotation=unquoted(p.annotation))
+        for p in sig.parameters.values()
+        if not p.name.startswith("_")
+    ]
+    sig = sig.replace(parameters=params, return_annotation=unquoted(sig.return_annotation))
+    return ADDRESS.sub("", str(sig))
 
 
 def doc(obj: Any, name: str) -> str:
@@ -106,7 +125,8 @@ def describe(name: str, obj: Any) -> list[str]:
     lines = [f"### `{name}`", ""]
     if inspect.isclass(obj):
         sig = signature(obj)
-        lines += ["```python", f"class {name}{sig or ''}", "```", ""]
+        sig = (sig or "").removesuffix(" -> None")  # __init__'s, which says nothing here
+        lines += ["```python", f"class {name}{sig}", "```", ""]
         text = doc(obj, name)
         if text:
             lines += [text, ""]
@@ -137,8 +157,7 @@ def render() -> str:
     out.append("| Name | Module |")
     out.append("|---|---|")
     for name in sorted(reactive.__all__, key=str.lower):
-        anchor = exports[name].replace(".", "")
-        out.append(f"| [`{name}`](#{anchor}) | `{exports[name]}` |")
+        out.append(f"| [`{name}`](#{name.lower()}) | `{exports[name]}` |")  # its own section
     out.append("")
     for module_name in sorted(by_module):
         module = importlib.import_module(module_name)

@@ -4,12 +4,13 @@ handler gets a 426 naming the fix and an ERROR line in the server's log (not a s
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import pytest
 from channels.routing import ProtocolTypeRouter
 from django.core.handlers.asgi import ASGIHandler
-from django.test import Client, override_settings
+from django.test import AsyncClient, Client, override_settings
 
 from reactive.checks import check_asgi
 
@@ -33,6 +34,37 @@ def test_sync_path_over_http_is_426_naming_the_fix(
     assert record.levelno == logging.ERROR
     message = record.getMessage()
     assert path in message and "asgi.py" in message and "docs/troubleshooting.md" in message
+
+
+@pytest.mark.parametrize(
+    ("headers", "cause", "fix"),
+    [
+        # uvicorn without websockets/wsproto passes the handshake on as HTTP: asgi.py may be
+        # right, so the answer must not send the reader there alone
+        (
+            {"Upgrade": "websocket", "Connection": "Upgrade"},
+            "the ASGI server handed a WebSocket handshake to the HTTP handler",
+            "pip install 'uvicorn[standard]'",
+        ),
+        # a proxy that drops the Upgrade header: a plain GET arrives
+        ({}, "a proxy in front of the server does not pass WebSocket upgrades", "$http_upgrade"),
+    ],
+)
+def test_under_asgi_the_426_names_the_server_or_the_proxy(
+    headers: dict[str, str], cause: str, fix: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR, logger="reactive.sync"):
+        response = asyncio.run(AsyncClient().get("/api/1.48.0/sync", headers=headers))
+    assert response.status_code == 426
+    body = response.content.decode()
+    assert cause in body and fix in body and "WSGI" not in body, body
+    [record] = [r for r in caplog.records if r.name == "reactive.sync"]
+    assert cause in record.getMessage()
+
+
+def test_under_wsgi_the_426_says_wsgi() -> None:
+    body = Client().get("/api/sync", HTTP_UPGRADE="websocket").content.decode()
+    assert "this server is a WSGI one, which cannot serve WebSockets" in body, body
 
 
 def test_other_api_paths_are_not_taken() -> None:
