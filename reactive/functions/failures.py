@@ -57,7 +57,7 @@ def to_function_error(path: str, exc: BaseException) -> FunctionError:
             else ""
         )
         return ConflictError(
-            f"{path}: write conflict: the mutation was retried {exc.attempts} times{during} and "
+            f"{path}: write conflict: the mutation ran {exc.attempts} times{during} and "
             f"still conflicted with concurrent writes (SQLSTATE {exc.sqlstate}); nothing was "
             "written. "
             "Read less (narrower index ranges) or use isolation='select_for_update' for hot rows."

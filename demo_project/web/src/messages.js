@@ -139,7 +139,7 @@ async function send(event) {
     // The promise resolves once this page's subscriptions already show the new message.
     const result = await client.mutation(api.chat.send, args);
     if (result.scheduled) {
-      showStatus(`Scheduled for ${clock(result.scheduledTime)}; it is listed below until then.`);
+      showStatus(`Scheduled for ${clock(result.scheduledTime)}; it is listed above the message box until then.`);
     } else {
       showStatus("");
     }
