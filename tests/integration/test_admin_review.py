@@ -1,0 +1,65 @@
+"""The admin's function browser under hostile use: who may run as whom, arguments the parser
+cannot take, a function that raises, and what a page echoes back being escaped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Permission, User
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+URL = "/admin/reactive/functionoverview/"
+
+
+def _login(user: User) -> Client:
+    web = Client(enforce_csrf_checks=True)
+    web.force_login(user)
+    return web
+
+
+def _post(web: Client, path: str, data: dict[str, Any]) -> Any:
+    page = web.get(f"{URL}{path}/")
+    assert page.status_code == 200
+    token = str(page.context["csrf_token"])
+    return web.post(f"{URL}{path}/", {**data, "csrfmiddlewaretoken": token})
+
+
+def test_only_a_superuser_runs_functions_as_a_superuser() -> None:
+    root = _login(User.objects.create_superuser("root", "root@example.com", "pw"))
+    staff = User.objects.create_user("staff", "staff@example.com", "pw", is_staff=True)
+    staff.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_functionoverview", "run_function"])
+    )
+    runner = _login(staff)
+    User.objects.create_user("alice", "alice@example.com", "pw")
+    response = _post(runner, "testapp:whoami", {"username": "root", "args": "{}"})
+    assert response.context["result"] is None  # nothing ran
+    assert response.context["form"].errors == {
+        "username": ["Only a superuser may run functions as 'root', a superuser."]
+    }
+    assert _post(runner, "testapp:whoami", {"username": "alice"}).context["result"]["ok"]
+    assert _post(root, "testapp:whoami", {"username": "root"}).context["result"]["ok"]
+
+
+def test_arguments_too_deep_for_the_parser_are_a_form_error() -> None:
+    root = _login(User.objects.create_superuser("root", "root@example.com", "pw"))
+    response = _post(root, "testapp:echo", {"args": "[" * 5000 + "]" * 5000})
+    assert response.status_code == 200  # was a 500 (RecursionError)
+    assert response.context["form"].errors["args"] == [
+        "The arguments are nested too deeply (at most 64 levels)."
+    ]
+
+
+def test_an_uncaught_error_shows_its_traceback_escaped(settings: Any) -> None:
+    settings.DEBUG = False  # clients get "Server Error"; the admin shows why
+    root = _login(User.objects.create_superuser("root", "root@example.com", "pw"))
+    marker = "<script>alert(1)</script>"
+    response = _post(root, "testapp/own_logs:uncaught", {"args": f'{{"marker": "{marker}"}}'})
+    error = response.context["result"]["error"]
+    assert error.startswith(f"Uncaught ValueError in testapp/own_logs:uncaught: uncaught {marker}")
+    assert 'own_logs.py", line' in error  # the traceback
+    page = response.content.decode()
+    assert marker not in page and "uncaught &lt;script&gt;alert(1)&lt;/script&gt;" in page
