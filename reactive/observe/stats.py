@@ -88,17 +88,21 @@ def take() -> tuple[dict[tuple[str, int], Figures], list[Retried]]:
 
 
 def put_back(buckets: dict[tuple[str, int], Figures], retried: list[Retried]) -> None:
-    """Return figures a failed flush could not write, to be written by the next one."""
+    """Return figures a failed flush could not write, to be written by the next one (within
+    the cap: a database down for long loses the counters past it, and the oldest calls)."""
     with _lock:
         for key, figures in buckets.items():
             mine = _buckets.get(key)
             if mine is None:
-                _buckets[key] = figures
+                if len(_buckets) < MAX_BUCKETS:
+                    _buckets[key] = figures
                 continue
             for i in (CALLS, ERRORS, RETRIES, CONFLICTS, TOTAL_NS, READS, WRITES):
                 mine[i] += figures[i]
             mine[MAX_NS] = max(mine[MAX_NS], figures[MAX_NS])
-        _retried.extendleft(reversed(retried))
+        newer = list(_retried)  # recorded while the flush failed: they stay, the oldest go
+        _retried.clear()
+        _retried.extend(retried + newer)
 
 
 def reset() -> None:
