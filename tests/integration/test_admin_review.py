@@ -6,8 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.contrib import admin
+from django.contrib.admin.templatetags.admin_list import items_for_result
 from django.contrib.auth.models import Permission, User
-from django.test import Client
+from django.test import Client, RequestFactory
+
+from reactive.admin import ReactiveModelAdmin
+from tests.testapp.models import Channel, Message
 
 pytestmark = pytest.mark.django_db
 
@@ -63,3 +68,31 @@ def test_an_uncaught_error_shows_its_traceback_escaped(settings: Any) -> None:
     assert 'own_logs.py", line' in error  # the traceback
     page = response.content.decode()
     assert marker not in page and "uncaught &lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_reactive_model_admin_shows_ms_time_fields_as_dates() -> None:
+    """A project's own time in ms since the epoch (the demo's ``Read.last_read``)."""
+    root = User.objects.create_superuser("root", "root@example.com", "pw")
+    channel = Channel.objects.create(name="general")
+    message = Message.objects.create(channel=channel, author="a", body="b", rating=1796222023611.4)
+
+    class MessageAdmin(ReactiveModelAdmin):
+        list_display = ("body", "rating", "creation_time")
+        ms_time_fields = ("rating",)
+
+    site = admin.AdminSite(name="ms")
+    site.register(Message, MessageAdmin)
+    model_admin = site.get_model_admin(Message)
+    assert not model_admin.check()  # Django's admin checks accept the date columns
+    request = RequestFactory().get("/")
+    request.user = root
+    assert model_admin.get_list_display(request) == ["body", "rating_date", "created"]
+    changelist = model_admin.get_changelist_instance(request)
+    [shown] = changelist.result_list
+    cells = "".join(items_for_result(changelist, shown, None))
+    assert "2026-12-02 14:33:43 UTC" in cells and "1796222023611" not in cells
+    # the document's page: a read-only date, no float input
+    fields = model_admin.get_fields(request, message)
+    assert "rating" not in fields and {"rating_date", "created"} <= set(fields)
+    assert "rating" not in model_admin.get_form(request, message).base_fields
+    assert model_admin.rating_date(message) == "2026-12-02 14:33:43 UTC"
