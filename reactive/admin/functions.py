@@ -144,9 +144,10 @@ def run(fn: AnyFunction, user: Any, args: Any) -> dict[str, Any]:
         cause = outcome.error.__cause__
         if isinstance(outcome.error, InternalError) and cause is not None:
             # clients see "Server Error" (DEBUG off); whoever may run functions here sees why
-            shown["error"] = f"Uncaught {type(cause).__name__} in {fn.path}: {cause}\n" + "".join(
-                traceback.format_exception(cause)
-            ).rstrip()
+            shown["error"] = (
+                f"Uncaught {type(cause).__name__} in {fn.path}: {cause}\n"
+                + "".join(traceback.format_exception(cause)).rstrip()
+            )
         data = error_data(outcome.error).get("errorData")
         shown["error_data"] = None if data is None else json.dumps(data, indent=2)
     return shown
