@@ -3,20 +3,25 @@ cannot take, a function that raises, and what a page echoes back being escaped."
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
 from django.contrib import admin
 from django.contrib.admin.templatetags.admin_list import items_for_result
 from django.contrib.auth.models import Permission, User
+from django.core.management import call_command
 from django.test import Client, RequestFactory
 
 from reactive.admin import ReactiveModelAdmin
+from reactive.scheduler import cron_table
+from reactive.scheduler.crons import discover
 from tests.testapp.models import Channel, Message
 
 pytestmark = pytest.mark.django_db
 
 URL = "/admin/reactive/functionoverview/"
+EVERY = "bump every second"  # tests/testapp/crons.py
 
 
 def _login(user: User) -> Client:
@@ -96,3 +101,14 @@ def test_reactive_model_admin_shows_ms_time_fields_as_dates() -> None:
     assert "rating" not in fields and {"rating_date", "created"} <= set(fields)
     assert "rating" not in model_admin.get_form(request, message).base_fields
     assert model_admin.rating_date(message) == "2026-12-02 14:33:43 UTC"
+
+
+def test_the_crons_command_shows_which_are_paused() -> None:
+    cron_table.register(discover())
+    cron_table.set_paused([EVERY], True)
+    out = io.StringIO()
+    call_command("reactive", "crons", stdout=out)
+    [line] = [line for line in out.getvalue().splitlines() if line.startswith(EVERY)]
+    assert line.endswith("paused (resume it in the admin)  last -") and "next" not in line
+    others = [line for line in out.getvalue().splitlines() if "  next " in line]
+    assert others and not any("paused" in line for line in others)
