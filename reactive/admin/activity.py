@@ -20,6 +20,7 @@ from django.db.models.functions import Cast
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from ..functions.registry import registry
 from ..models import ConflictEvent, FunctionStat, ProcessSubscriptions
 from ..observe import flush
 from .base import ReadOnlyAdmin, when
@@ -75,17 +76,29 @@ def recent_conflicts(limit: int = 50) -> list[dict[str, Any]]:
 
 
 def live_subscriptions() -> tuple[list[tuple[str, int]], list[dict[str, Any]]]:
-    """(path, subscriptions) over every live process, most first; and the live processes."""
+    """(path, subscriptions) over every live process, most first; and the live processes.
+    Only paths naming a registered function are counted: a client may subscribe to any path
+    it makes up (each gets an error), and those would fill the page."""
     now = time.time() * 1000.0
     processes = list(ProcessSubscriptions.objects.filter(expires__gte=now).order_by("process"))
     total: Counter[str] = Counter()
+    shown = []
     for process in processes:
-        total.update(process.counts)
-    shown = [
-        {"process": p.process, "heartbeat": when(p.heartbeat), "total": sum(p.counts.values())}
-        for p in processes
-    ]
+        counts = {path: n for path, n in process.counts.items() if _registered(path)}
+        total.update(counts)
+        shown.append(
+            {
+                "process": process.process,
+                "heartbeat": when(process.heartbeat),
+                "total": sum(counts.values()),
+            }
+        )
     return sorted(total.items(), key=lambda item: (-item[1], item[0])), shown
+
+
+def _registered(path: str) -> bool:
+    fn = registry.get(path)
+    return fn is not None and not fn.inline
 
 
 @admin.register(FunctionStat)

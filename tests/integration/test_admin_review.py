@@ -3,7 +3,9 @@ cannot take, a function that raises, and what a page echoes back being escaped."
 
 from __future__ import annotations
 
+import asyncio
 import io
+import time
 from typing import Any
 
 import pytest
@@ -11,11 +13,13 @@ from django.contrib import admin
 from django.contrib.admin.templatetags.admin_list import items_for_result
 from django.contrib.auth.models import Permission, User
 from django.core.management import call_command
+from django.db import connections
 from django.test import Client, RequestFactory
 
 from reactive.admin import ReactiveModelAdmin
 from reactive.scheduler import cron_table
 from reactive.scheduler.crons import discover
+from tests.sync_client import RawSync
 from tests.testapp.models import Channel, Message
 
 pytestmark = pytest.mark.django_db
@@ -112,3 +116,43 @@ def test_the_crons_command_shows_which_are_paused() -> None:
     assert line.endswith("paused (resume it in the admin)  last -") and "next" not in line
     others = [line for line in out.getvalue().splitlines() if "  next " in line]
     assert others and not any("paused" in line for line in others)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_live_subscriptions_follow_unsubscribe_and_ignore_made_up_paths(asgi_server: Any) -> None:
+    """A real socket on a live server (which flushes every 0.5 s): a Remove is seen at the next
+    flush; a path that names no function is not listed (clients can make up any number)."""
+    web = Client()
+    web.force_login(User.objects.create_superuser("root", "root@example.com", "pw"))
+
+    def shown() -> dict[str, int]:
+        return dict(web.get("/admin/reactive/functionstat/").context["subscriptions"])
+
+    def until(predicate: Any, what: str) -> dict[str, int]:
+        deadline = time.monotonic() + 8
+        try:
+            while time.monotonic() < deadline:
+                if predicate(found := shown()):
+                    return found
+                time.sleep(0.1)
+            raise AssertionError(f"{what}: {found}")
+        finally:
+            connections.close_all()  # this worker thread's
+
+    async def session() -> None:
+        sync = await RawSync.connect(asgi_server.ws_url)
+        try:
+            qid = await sync.subscribe("testapp:channel_names", {})
+            await sync.subscribe("testapp:made_up_<b>", {})
+            found = await asyncio.to_thread(
+                until, lambda f: f.get("testapp:channel_names") == 1, "the subscription"
+            )
+            assert not any("made_up" in path for path in found)
+            await sync.unsubscribe(qid)
+            await asyncio.to_thread(
+                until, lambda f: "testapp:channel_names" not in f, "the unsubscribe"
+            )
+        finally:
+            await sync.close()
+
+    asyncio.run(session())
