@@ -142,7 +142,8 @@ class CronRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="next run", ordering="next_run")
     def next(self, obj: CronRun) -> str:
-        return when(obj.next_run)
+        # a paused cron's stored next run is stale (it is computed afresh on resume)
+        return "- (paused)" if obj.paused else when(obj.next_run)
 
     @admin.display(description="last run", ordering="last_run")
     def last(self, obj: CronRun) -> str:

@@ -17,6 +17,8 @@ from django.db import connections
 from django.test import Client, RequestFactory
 
 from reactive.admin import ReactiveModelAdmin
+from reactive.admin.scheduler import CronRunAdmin
+from reactive.models import CronRun
 from reactive.scheduler import cron_table
 from reactive.scheduler.crons import discover
 from tests.sync_client import RawSync
@@ -114,6 +116,7 @@ def test_the_crons_command_shows_which_are_paused() -> None:
     call_command("reactive", "crons", stdout=out)
     [line] = [line for line in out.getvalue().splitlines() if line.startswith(EVERY)]
     assert line.endswith("paused (resume it in the admin)  last -") and "next" not in line
+    assert CronRunAdmin.next(None, CronRun.objects.get(name=EVERY)) == "- (paused)"  # the admin's
     others = [line for line in out.getvalue().splitlines() if "  next " in line]
     assert others and not any("paused" in line for line in others)
 
