@@ -18,7 +18,8 @@ from django.test import Client, RequestFactory
 
 from reactive.admin import ReactiveModelAdmin
 from reactive.admin.scheduler import CronRunAdmin
-from reactive.models import CronRun
+from reactive.clock import now_ms
+from reactive.models import CronRun, ScheduledFunction
 from reactive.scheduler import cron_table
 from reactive.scheduler.crons import discover
 from tests.sync_client import RawSync
@@ -159,3 +160,32 @@ def test_live_subscriptions_follow_unsubscribe_and_ignore_made_up_paths(asgi_ser
             await sync.close()
 
     asyncio.run(session())
+
+
+def test_view_permission_alone_does_not_operate_the_scheduler() -> None:
+    """Django offers a ModelAdmin's actions to whoever may view the list unless the actions
+    name a permission: pause, resume, run now and cancel need the model's change permission."""
+    cron_table.register(discover())
+    row = ScheduledFunction.objects.create(
+        name="testapp/scheduling:bump", args=[{}], kind="mutation", scheduled_time=now_ms() + 3.6e6
+    )
+    viewer = User.objects.create_user("viewer", "v@example.com", "pw", is_staff=True)
+    viewer.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_cronrun", "view_scheduledfunction"])
+    )
+    web = Client()
+    web.force_login(viewer)
+    assert web.get("/admin/reactive/cronrun/").context["action_form"] is None  # none offered
+    web.post("/admin/reactive/cronrun/", {"action": "pause", "_selected_action": [EVERY]})
+    assert not CronRun.objects.get(name=EVERY).paused
+    web.post(
+        "/admin/reactive/scheduledfunction/", {"action": "cancel", "_selected_action": [row.pk]}
+    )
+    assert ScheduledFunction.objects.get(pk=row.pk).state == "pending"
+    operator = User.objects.create_user("operator", "o@example.com", "pw", is_staff=True)
+    operator.user_permissions.set(
+        Permission.objects.filter(codename__in=["view_cronrun", "change_cronrun"])
+    )
+    web.force_login(operator)
+    web.post("/admin/reactive/cronrun/", {"action": "pause", "_selected_action": [EVERY]})
+    assert CronRun.objects.get(name=EVERY).paused
