@@ -101,9 +101,13 @@ class RunForm(forms.Form):
         user = model._default_manager.filter(**{model.USERNAME_FIELD: name}).first()
         if user is None:
             raise ValidationError(f"There is no user {name!r}.")
-        if getattr(user, "is_superuser", False) and not self.runner.is_superuser:
-            # functions that look the user up would grant the runner a superuser's powers
-            raise ValidationError(f"Only a superuser may run functions as {name!r}, a superuser.")
+        if self.runner.is_superuser or user.pk == self.runner.pk:
+            return user
+        # as django-hijack does by default: a function that looks the user up would hand the
+        # runner that user's powers, so staff run as users who are not staff (nor superusers)
+        if getattr(user, "is_superuser", False) or getattr(user, "is_staff", False):
+            role = "a superuser" if getattr(user, "is_superuser", False) else "a staff user"
+            raise ValidationError(f"Only a superuser may run functions as {name!r}, {role}.")
         return user
 
     def clean_args(self) -> Any:

@@ -44,7 +44,7 @@ def _post(web: Client, path: str, data: dict[str, Any]) -> Any:
     return web.post(f"{URL}{path}/", {**data, "csrfmiddlewaretoken": token})
 
 
-def test_only_a_superuser_runs_functions_as_a_superuser() -> None:
+def test_only_a_superuser_runs_functions_as_a_superuser_or_other_staff() -> None:
     root = _login(User.objects.create_superuser("root", "root@example.com", "pw"))
     staff = User.objects.create_user("staff", "staff@example.com", "pw", is_staff=True)
     staff.user_permissions.set(
@@ -57,7 +57,14 @@ def test_only_a_superuser_runs_functions_as_a_superuser() -> None:
     assert response.context["form"].errors == {
         "username": ["Only a superuser may run functions as 'root', a superuser."]
     }
+    User.objects.create_user("bob", "bob@example.com", "pw", is_staff=True)
+    response = _post(runner, "testapp:whoami", {"username": "bob"})
+    assert response.context["form"].errors == {
+        "username": ["Only a superuser may run functions as 'bob', a staff user."]
+    }
     assert _post(runner, "testapp:whoami", {"username": "alice"}).context["result"]["ok"]
+    assert _post(runner, "testapp:whoami", {"username": "staff"}).context["result"]["ok"]
+    assert _post(root, "testapp:whoami", {"username": "bob"}).context["result"]["ok"]
     assert _post(root, "testapp:whoami", {"username": "root"}).context["result"]["ok"]
 
 
