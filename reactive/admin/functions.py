@@ -31,7 +31,7 @@ from ..functions.executor import execute
 from ..functions.outcome import error_data, error_message
 from ..functions.registry import AnyFunction, registry
 from ..models import FunctionOverview
-from ..values import MAX_DEPTH, ValueEncodingError, decode
+from ..values import MAX_DEPTH, ValueEncodingError, decode, encode
 from .base import ReadOnlyAdmin
 
 logger = logging.getLogger("reactive.admin")
@@ -143,6 +143,9 @@ def run(fn: AnyFunction, user: Any, args: Any) -> dict[str, Any]:
     }
     if outcome.error is None:
         shown["value"] = json.dumps(outcome.encoded, indent=2)
+        plain = json.dumps(encode(outcome.value, clean=True), indent=2)
+        # Int64 and bytes are unreadable in Convex JSON ({"$integer": base64}): shown plainly too
+        shown["plain"] = plain if plain != shown["value"] else None
     else:
         shown["error"] = error_message(outcome.error)
         cause = outcome.error.__cause__

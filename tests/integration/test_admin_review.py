@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import time
 from typing import Any
 
@@ -196,3 +197,11 @@ def test_view_permission_alone_does_not_operate_the_scheduler() -> None:
     web.force_login(operator)
     web.post("/admin/reactive/cronrun/", {"action": "pause", "_selected_action": [EVERY]})
     assert CronRun.objects.get(name=EVERY).paused
+
+
+def test_int64_and_bytes_results_are_shown_plainly_too() -> None:
+    root = _login(User.objects.create_superuser("root", "root@example.com", "pw"))
+    result = _post(root, "testapp:big_int", {"args": "{}"}).context["result"]
+    assert json.loads(result["value"])["i"] == {"$integer": "AAAAAAAAAEA="}  # Convex JSON
+    assert json.loads(result["plain"]) == {"i": str(2**62), "neg": "-1", "f": 1.5, "n": 3.0}
+    assert _post(root, "testapp:ping", {}).context["result"]["plain"] is None  # the same
