@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import threading
 import time
 from typing import Any
 
@@ -20,7 +21,9 @@ from django.test import Client, RequestFactory
 from reactive.admin import ReactiveModelAdmin
 from reactive.admin.scheduler import CronRunAdmin
 from reactive.clock import now_ms
+from reactive.functions.executor import execute
 from reactive.models import CronRun, ScheduledFunction
+from reactive.observe import stats
 from reactive.scheduler import cron_table
 from reactive.scheduler.crons import discover
 from tests.sync_client import RawSync
@@ -205,3 +208,34 @@ def test_int64_and_bytes_results_are_shown_plainly_too() -> None:
     assert json.loads(result["value"])["i"] == {"$integer": "AAAAAAAAAEA="}  # Convex JSON
     assert json.loads(result["plain"]) == {"i": str(2**62), "neg": "-1", "f": 1.5, "n": 3.0}
     assert _post(root, "testapp:ping", {}).context["result"]["plain"] is None  # the same
+
+
+@pytest.mark.django_db(transaction=True)
+def test_retries_of_a_really_contended_mutation_are_counted_exactly() -> None:
+    """Threads incrementing one counter conflict for real (serialization failures, retried):
+    the figures match what each call's outcome says."""
+    stats.take()
+    outcomes: list[Any] = []
+    together = threading.Barrier(4)
+
+    def work() -> None:
+        try:
+            together.wait(timeout=10)
+            outcomes.extend(execute("testapp:counter_inc", {"name": "hot"}) for _ in range(8))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    buckets, retried = stats.take()
+    figures = [
+        sum(f[i] for (p, _), f in buckets.items() if p == "testapp:counter_inc") for i in range(8)
+    ]
+    assert all(o.ok for o in outcomes) and figures[stats.CALLS] == 32
+    assert figures[stats.RETRIES] == sum(o.attempts - 1 for o in outcomes)
+    assert len(retried) == sum(o.attempts > 1 for o in outcomes)
+    assert figures[stats.WRITES] == 32 and figures[stats.ERRORS] == 0
+    assert figures[stats.RETRIES] > 0  # the threads did conflict
