@@ -239,3 +239,23 @@ def test_retries_of_a_really_contended_mutation_are_counted_exactly() -> None:
     assert len(retried) == sum(o.attempts > 1 for o in outcomes)
     assert figures[stats.WRITES] == 32 and figures[stats.ERRORS] == 0
     assert figures[stats.RETRIES] > 0  # the threads did conflict
+
+
+def test_staff_see_the_activity_of_public_functions_only() -> None:
+    """As on the Functions page: internal functions and HTTP actions are superusers'."""
+    stats.take()
+    assert execute("testapp:secret", {}).ok and execute("testapp:ping", {}).ok
+    for _ in range(2):
+        stats._retried.append(stats.Retried(time.time() * 1000, "testapp:secret", 2, ""))
+    stats._retried.append(stats.Retried(time.time() * 1000, "testapp:ping", 2, ""))
+    viewer = User.objects.create_user("viewer", "v@example.com", "pw", is_staff=True)
+    viewer.user_permissions.set(Permission.objects.filter(codename="view_functionstat"))
+    web = Client()
+    web.force_login(viewer)
+    page = web.get("/admin/reactive/functionstat/").context
+    assert [row["path"] for row in page["slowest"]] == ["testapp:ping"]
+    assert [row["path"] for row in page["conflicts"]] == ["testapp:ping"]
+    web.force_login(User.objects.create_superuser("root", "root@example.com", "pw"))
+    page = web.get("/admin/reactive/functionstat/").context
+    assert {row["path"] for row in page["slowest"]} == {"testapp:ping", "testapp:secret"}
+    assert len(page["conflicts"]) == 3
