@@ -73,7 +73,8 @@ def _unusual(outcome: Any, figures: Figures, now: float) -> None:
     if outcome.attempts > 1 or conflict:
         figures[RETRIES] += max(0, outcome.attempts - 1)
         figures[CONFLICTS] += conflict
-        message = str(getattr(error, "message", error)) if conflict else ""
+        # empty: the call committed in the end
+        message = "" if error is None else str(getattr(error, "message", error))
         _retried.append(Retried(now * 1000.0, outcome.path, outcome.attempts, message))
 
 

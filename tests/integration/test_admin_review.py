@@ -87,6 +87,7 @@ def test_an_uncaught_error_shows_its_traceback_escaped(settings: Any) -> None:
     marker = "<script>alert(1)</script>"
     response = _post(root, "testapp/own_logs:uncaught", {"args": f'{{"marker": "{marker}"}}'})
     error = response.context["result"]["error"]
+    assert response.context["result"]["attempts"] == 1  # it ran once (it said 0)
     assert error.startswith(f"Uncaught ValueError in testapp/own_logs:uncaught: uncaught {marker}")
     assert 'own_logs.py", line' in error  # the traceback
     page = response.content.decode()

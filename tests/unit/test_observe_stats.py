@@ -29,11 +29,16 @@ def test_calls_are_summed_per_function_and_minute() -> None:
     stats.record(_outcome("a:f", replayed=True), 5)  # answered from a stored response
     conflict = ConflictError("a:f: write conflict")
     stats.record(_outcome("a:f", error=conflict, attempts=4), 9_000)
+    failed = ValueError("boom")  # retried, then failed otherwise: not "committed after retrying"
+    stats.record(_outcome("a:f", error=failed, attempts=2), 1_000)
     buckets, retried = stats.take()
     [(key, figures)] = buckets.items()
     assert key[0] == "a:f"
-    assert figures == [3, 1, 3, 1, 13_000, 9_000, 4, 0]
-    assert [(r.path, r.attempts, r.error) for r in retried] == [("a:f", 4, "a:f: write conflict")]
+    assert figures == [4, 2, 4, 1, 14_000, 9_000, 4, 0]
+    assert [(r.path, r.attempts, r.error) for r in retried] == [
+        ("a:f", 4, "a:f: write conflict"),
+        ("a:f", 2, "boom"),
+    ]
     assert stats.take() == ({}, [])
 
 
