@@ -21,6 +21,7 @@ from .changelog.triggers import TRIGGER_NAME, TRUNCATE_TRIGGER_NAME, build_trigg
 from .conf import reactive_settings
 from .db.tables import is_package_model, tables
 from .errors import ConfigurationError
+from .functions import logs
 from .functions.registry import registry
 from .scheduler import cron_table
 from .scheduler.crons import discover
@@ -138,6 +139,10 @@ def check_asgi() -> list[Any]:
         application = import_string(path)
     except Exception:
         return []  # the ASGI server reports it, with the traceback
+    finally:
+        # importing it may run get_asgi_application(), so django.setup() and LOGGING again,
+        # which drops the handler turning `reactive.fn` records into the calls' log lines
+        logs.install()
     routes_websockets = None
     if isinstance(application, ASGIHandler):  # includes ASGIStaticFilesHandler
         routes_websockets = False

@@ -37,7 +37,8 @@ helpers: `reactive.testing` ([Testing](../testing.md)), `reactive.routing`
 ([Live queries](../sync.md)), `reactive.http` ([HTTP actions](../http-actions.md)),
 `reactive.storage` ([File storage](../storage.md)), `reactive.search`
 ([Full-text search](../search.md)), `reactive.ratelimit` ([Rate limiting](../ratelimit.md)),
-`reactive.rules` ([Row-level rules](../rules.md)), `reactive.triggers` ([Triggers](../triggers.md)).
+`reactive.rules` ([Row-level rules](../rules.md)), `reactive.triggers` ([Triggers](../triggers.md)),
+`reactive.admin` (`ReactiveModelAdmin`: [Admin](../admin.md#your-own-tables)).
 """
 
 ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")

@@ -8,6 +8,8 @@ of its model, so `auth.User` documents would carry the password hash. The "users
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.core.validators import MaxLengthValidator
 from django.db import models
@@ -85,4 +87,5 @@ class Read(ReactiveModel):
         indexes = [models.Index(fields=["user", "channel"], name="by_user_channel")]
 
     def __str__(self) -> str:
-        return f"{self.user_id} read {self.channel_id} at {self.last_read}"
+        moment = dt.datetime.fromtimestamp(self.last_read / 1000.0, tz=dt.UTC)  # not a raw float
+        return f"user {self.user_id} read channel {self.channel_id} at {moment:%Y-%m-%d %H:%M} UTC"

@@ -20,6 +20,7 @@ from django.db.models.functions import Cast
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from ..functions.registry import registry
 from ..models import ConflictEvent, FunctionStat, ProcessSubscriptions
 from ..observe import flush
 from .base import ReadOnlyAdmin, when
@@ -29,12 +30,14 @@ logger = logging.getLogger("reactive.admin")
 WINDOWS = {5: "5 minutes", 60: "hour", 1440: "24 hours"}
 
 
-def slowest(minutes: int, limit: int = 50) -> list[dict[str, Any]]:
+def slowest(minutes: int, limit: int = 50, only: list[str] | None = None) -> list[dict[str, Any]]:
     """Per function over the last ``minutes``: calls, errors, retries, conflicts, mean and
-    largest time (ms), mean reads and writes per call; slowest mean first."""
+    largest time (ms), mean reads and writes per call; slowest mean first (``only`` these
+    paths, if given)."""
     since = int(time.time() // 60) - minutes + 1
+    stats = FunctionStat.objects.filter(minute__gte=since)
     rows = (
-        FunctionStat.objects.filter(minute__gte=since)
+        (stats if only is None else stats.filter(path__in=only))
         .values("path")
         .annotate(
             calls_=Sum("calls"),
@@ -65,27 +68,51 @@ def slowest(minutes: int, limit: int = 50) -> list[dict[str, Any]]:
     ]
 
 
-def recent_conflicts(limit: int = 50) -> list[dict[str, Any]]:
+def recent_conflicts(limit: int = 50, only: list[str] | None = None) -> list[dict[str, Any]]:
+    events = (
+        ConflictEvent.objects.all() if only is None else ConflictEvent.objects.filter(path__in=only)
+    )
     return [
         {**row, "when": when(row["time"])}
-        for row in ConflictEvent.objects.order_by("-id").values(
-            "time", "path", "attempts", "error", "process"
-        )[:limit]
+        for row in events.order_by("-id").values("time", "path", "attempts", "error", "process")[
+            :limit
+        ]
     ]
+
+
+def _public_paths(user: Any) -> list[str] | None:
+    """The paths whose figures ``user`` sees: None (all) for a superuser, else the public
+    functions', as on the Functions page (internal functions and HTTP actions are
+    superusers')."""
+    if user.is_superuser:
+        return None
+    return [fn.path or "" for fn in registry if not (fn.internal or fn.http or fn.inline)]
 
 
 def live_subscriptions() -> tuple[list[tuple[str, int]], list[dict[str, Any]]]:
-    """(path, subscriptions) over every live process, most first; and the live processes."""
+    """(path, subscriptions) over every live process, most first; and the live processes.
+    Only paths naming a registered function are counted: a client may subscribe to any path
+    it makes up (each gets an error), and those would fill the page."""
     now = time.time() * 1000.0
     processes = list(ProcessSubscriptions.objects.filter(expires__gte=now).order_by("process"))
     total: Counter[str] = Counter()
+    shown = []
     for process in processes:
-        total.update(process.counts)
-    shown = [
-        {"process": p.process, "heartbeat": when(p.heartbeat), "total": sum(p.counts.values())}
-        for p in processes
-    ]
+        counts = {path: n for path, n in process.counts.items() if _registered(path)}
+        total.update(counts)
+        shown.append(
+            {
+                "process": process.process,
+                "heartbeat": when(process.heartbeat),
+                "total": sum(counts.values()),
+            }
+        )
     return sorted(total.items(), key=lambda item: (-item[1], item[0])), shown
+
+
+def _registered(path: str) -> bool:
+    fn = registry.get(path)
+    return fn is not None and not fn.inline
 
 
 @admin.register(FunctionStat)
@@ -109,14 +136,15 @@ class ActivityAdmin(ReadOnlyAdmin):
             minutes = 60
         minutes = minutes if minutes in WINDOWS else 60
         subscriptions, processes = live_subscriptions()
+        only = _public_paths(request.user)
         context = {
             **self.admin_site.each_context(request),
             "title": "Activity",
             "opts": self.opts,
             "minutes": minutes,
             "windows": WINDOWS.items(),
-            "slowest": slowest(minutes),
-            "conflicts": recent_conflicts(),
+            "slowest": slowest(minutes, only=only),
+            "conflicts": recent_conflicts(only=only),
             "subscriptions": subscriptions,
             "processes": processes,
             **(extra_context or {}),

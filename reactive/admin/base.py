@@ -38,19 +38,52 @@ class ReadOnlyAdmin(ModelAdmin):
 
 class ReactiveModelAdmin(ModelAdmin):
     """A `ModelAdmin` for a `ReactiveModel`: ``creation_time`` (``_creationTime``, ms since the
-    epoch) is shown as a date wherever it is listed (``list_display``) and on each document's
-    page, sortable by that column."""
+    epoch) is shown as a date wherever it is listed (``list_display``, as "created") and on each
+    document's page, sortable by that column; so is every field named in ``ms_time_fields``
+    (your own times in ms since the epoch, as Convex code writes them), under its own name and
+    read-only on the document's page."""
+
+    #: Your own fields holding ms since the epoch (``FloatField``), shown as dates.
+    ms_time_fields: tuple[str, ...] = ()
+
+    def __init__(self, model: Any, admin_site: Any) -> None:
+        super().__init__(model, admin_site)
+        for name in self.ms_time_fields:
+            setattr(self, _column(name), _date_of(name))
 
     def get_list_display(self, request: Any) -> Any:
         shown = super().get_list_display(request)
-        return [("created" if name == "creation_time" else name) for name in shown]
+        return [self._as_date(name) for name in shown]
 
     def get_readonly_fields(self, request: Any, obj: Any = None) -> Any:
-        fields = list(super().get_readonly_fields(request, obj))
-        return [("created" if name == "creation_time" else name) for name in fields] + (
-            [] if "created" in fields or "creation_time" in fields else ["created"]
-        )
+        fields = [self._as_date(name) for name in super().get_readonly_fields(request, obj)]
+        dates = [_column(name) for name in ("creation_time", *self.ms_time_fields)]
+        return fields + [name for name in dates if name not in fields]
+
+    def get_exclude(self, request: Any, obj: Any = None) -> Any:
+        return [*(super().get_exclude(request, obj) or ()), *self.ms_time_fields]
+
+    def get_fields(self, request: Any, obj: Any = None) -> Any:
+        fields = [self._as_date(name) for name in super().get_fields(request, obj)]
+        return list(dict.fromkeys(fields))
+
+    def _as_date(self, name: Any) -> Any:
+        dated = name == "creation_time" or name in self.ms_time_fields
+        return _column(name) if dated else name
 
     @admin.display(description="created", ordering="creation_time")
     def created(self, obj: Any) -> str:
         return when(getattr(obj, "creation_time", None))
+
+
+def _column(name: str) -> str:
+    """The admin column showing field ``name`` as a date."""
+    return "created" if name == "creation_time" else f"{name}_date"
+
+
+def _date_of(name: str) -> Any:
+    @admin.display(description=name.replace("_", " "), ordering=name)
+    def shown(obj: Any) -> str:
+        return when(getattr(obj, name, None))
+
+    return shown

@@ -42,8 +42,17 @@ class DueFilter(admin.SimpleListFilter):
         return queryset
 
 
+class OperatedAdmin(ReadOnlyAdmin):
+    """Read-only, with actions for those holding the model's change permission (Django offers
+    actions naming no permission to anyone who may view the list)."""
+
+    def has_operate_permission(self, request: Any) -> bool:
+        opts = self.opts
+        return bool(request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}"))
+
+
 @admin.register(ScheduledFunction)
-class ScheduledFunctionAdmin(ReadOnlyAdmin):
+class ScheduledFunctionAdmin(OperatedAdmin):
     list_display = ("id", "name", "kind", "state", "scheduled", "completed", "cron", "attempts")
     list_filter = ("state", "kind", DueFilter, "name", "cron")
     search_fields = ("name", "cron", "error")
@@ -72,7 +81,7 @@ class ScheduledFunctionAdmin(ReadOnlyAdmin):
     def completed(self, obj: ScheduledFunction) -> str:
         return when(obj.completed_time)
 
-    @admin.action(description="Cancel the selected scheduled functions")
+    @admin.action(description="Cancel the selected scheduled functions", permissions=["operate"])
     def cancel(self, request: Any, queryset: Any) -> None:
         with transaction.atomic(using=queryset.db):
             count = cancel_tree(queryset.db, list(queryset.values_list("pk", flat=True)))
@@ -83,7 +92,9 @@ class ScheduledFunctionAdmin(ReadOnlyAdmin):
             messages.SUCCESS,
         )
 
-    @admin.action(description="Run the selected pending scheduled functions now")
+    @admin.action(
+        description="Run the selected pending scheduled functions now", permissions=["operate"]
+    )
     def run_now(self, request: Any, queryset: Any) -> None:
         moved = run_pending_now(queryset.db, list(queryset.values_list("pk", flat=True)))
         self.message_user(
@@ -114,7 +125,7 @@ def run_pending_now(using: str, pks: list[int]) -> int:
 
 
 @admin.register(CronRun)
-class CronRunAdmin(ReadOnlyAdmin):
+class CronRunAdmin(OperatedAdmin):
     list_display = (
         "name",
         "schedule",
@@ -142,7 +153,8 @@ class CronRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description="next run", ordering="next_run")
     def next(self, obj: CronRun) -> str:
-        return when(obj.next_run)
+        # a paused cron's stored next run is stale (it is computed afresh on resume)
+        return "- (paused)" if obj.paused else when(obj.next_run)
 
     @admin.display(description="last run", ordering="last_run")
     def last(self, obj: CronRun) -> str:
@@ -152,7 +164,7 @@ class CronRunAdmin(ReadOnlyAdmin):
     def last_state(self, obj: CronRun) -> str:
         return obj.last_scheduled.state if obj.last_scheduled is not None else "-"
 
-    @admin.action(description="Run the selected crons now")
+    @admin.action(description="Run the selected crons now", permissions=["operate"])
     def run_now(self, request: Any, queryset: Any) -> None:
         for name in queryset.values_list("name", flat=True):
             what = cron_table.run_now(name, using=queryset.db)
@@ -162,13 +174,13 @@ class CronRunAdmin(ReadOnlyAdmin):
                 messages.SUCCESS if what == "scheduled" else messages.WARNING,
             )
 
-    @admin.action(description="Pause the selected crons")
+    @admin.action(description="Pause the selected crons", permissions=["operate"])
     def pause(self, request: Any, queryset: Any) -> None:
         names = list(queryset.values_list("name", flat=True))
         count = cron_table.set_paused(names, True, using=queryset.db)
         self.message_user(request, f"Paused {count} cron(s); run now still runs them once.")
 
-    @admin.action(description="Resume the selected crons")
+    @admin.action(description="Resume the selected crons", permissions=["operate"])
     def resume(self, request: Any, queryset: Any) -> None:
         names = list(queryset.values_list("name", flat=True))
         count = cron_table.set_paused(names, False, using=queryset.db)

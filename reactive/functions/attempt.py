@@ -52,8 +52,11 @@ class Attempt:
         self.seed = random.getrandbits(64)  # once per call: every attempt sees one ctx.random
         #: The reads of the last attempt, kept if it fails: the call's error depends on them.
         self.reads: ReadSet | None = None
+        #: The number of the last attempt begun (0: none), reported if the call fails.
+        self.number = 0
 
     def __call__(self, n: int) -> Outcome:
+        self.number = n
         if n > 1:
             ledger.retrying(self.options)
         if self.is_mutation:

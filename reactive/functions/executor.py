@@ -217,8 +217,8 @@ def _run_top(attempt: Attempt, footprint: _Footprint) -> Outcome:
         # A failed query's result (its error) depends on what it read too: a subscription
         # showing an error must re-run when those rows change.
         footprint.reads = attempt.reads
-        if isinstance(exc, RetriesExhausted):
-            footprint.attempts = exc.attempts  # the admin's figures count the retries
+        # the admin's figures count the retries, also of a call that then failed otherwise
+        footprint.attempts = exc.attempts if isinstance(exc, RetriesExhausted) else attempt.number
         raise
     outcome.attempts = attempts
     if is_mutation and not in_transaction(using):

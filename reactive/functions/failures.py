@@ -71,7 +71,9 @@ def to_function_error(path: str, exc: BaseException) -> FunctionError:
     if settings.DEBUG:
         tb = "".join(traceback.format_exception(exc)).rstrip()
         return InternalError(f"Uncaught {type(exc).__name__} in {path}: {exc}\n{tb}")
-    return InternalError("Server Error")
+    hidden = InternalError("Server Error")
+    hidden.__cause__ = exc  # for the server side only (the admin's run form shows it)
+    return hidden
 
 
 def is_connection_failure(exc: BaseException) -> bool:

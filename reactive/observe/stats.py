@@ -73,7 +73,8 @@ def _unusual(outcome: Any, figures: Figures, now: float) -> None:
     if outcome.attempts > 1 or conflict:
         figures[RETRIES] += max(0, outcome.attempts - 1)
         figures[CONFLICTS] += conflict
-        message = str(getattr(error, "message", error)) if conflict else ""
+        # empty: the call committed in the end
+        message = "" if error is None else str(getattr(error, "message", error))
         _retried.append(Retried(now * 1000.0, outcome.path, outcome.attempts, message))
 
 
@@ -88,17 +89,21 @@ def take() -> tuple[dict[tuple[str, int], Figures], list[Retried]]:
 
 
 def put_back(buckets: dict[tuple[str, int], Figures], retried: list[Retried]) -> None:
-    """Return figures a failed flush could not write, to be written by the next one."""
+    """Return figures a failed flush could not write, to be written by the next one (within
+    the cap: a database down for long loses the counters past it, and the oldest calls)."""
     with _lock:
         for key, figures in buckets.items():
             mine = _buckets.get(key)
             if mine is None:
-                _buckets[key] = figures
+                if len(_buckets) < MAX_BUCKETS:
+                    _buckets[key] = figures
                 continue
             for i in (CALLS, ERRORS, RETRIES, CONFLICTS, TOTAL_NS, READS, WRITES):
                 mine[i] += figures[i]
             mine[MAX_NS] = max(mine[MAX_NS], figures[MAX_NS])
-        _retried.extendleft(reversed(retried))
+        newer = list(_retried)  # recorded while the flush failed: they stay, the oldest go
+        _retried.clear()
+        _retried.extend(retried + newer)
 
 
 def reset() -> None:

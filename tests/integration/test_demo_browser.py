@@ -584,6 +584,12 @@ def test_seeded_staff_user_reaches_the_admin(pages: Pages) -> None:
         timeout=5,
     )
     assert answer.url.endswith("/admin/") and "Site administration" in answer.text
+    # the chat tables' times are dates (ReactiveModelAdmin), never ms since the epoch
+    messages = s.get(pages.url + "/admin/chat/message/", timeout=5).text
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", messages), messages[-2000:]
+    for table in ("message", "channel", "profile", "read"):
+        page = s.get(pages.url + f"/admin/chat/{table}/", timeout=5)
+        assert page.status_code == 200 and not re.search(r"\b1\d{12}\.\d", page.text), table
 
 
 def test_mistyped_later_is_refused_not_posted(pages: Pages, alice: Page, bob: Page) -> None:

@@ -3,7 +3,7 @@
 manage.py reactive functions                 list every registered function
 manage.py reactive run chat:send '{"body": "hi"}' [--user alice] [--format json]
 manage.py reactive worker [--concurrency 8] [--no-crons]   run scheduled functions and crons
-manage.py reactive crons                     list the declared crons and their next runs
+manage.py reactive crons                     list the declared crons, their next runs, paused ones
 manage.py reactive codegen [--out convex/_generated]   TypeScript for the official clients
 manage.py reactive export PATH [--table T]   tables as a Convex snapshot (ZIP or folder)
 manage.py reactive import PATH [--table T] [--append | --replace]   load a snapshot or JSONL
@@ -75,7 +75,9 @@ class Command(BaseCommand):
             help="Do not register or run crons (another worker does).",
         )
         worker.add_argument("--name", default=None, help="Worker name, shown in logs.")
-        sub.add_parser("crons", help="List the declared crons and their next runs.")
+        sub.add_parser(
+            "crons", help="List the declared crons, their next runs and which are paused."
+        )
         run.add_argument(
             "--watch",
             action="store_true",
@@ -150,6 +152,8 @@ class Command(BaseCommand):
                 if row is None
                 else f"next {when(row.next_run)}  last {when(row.last_run)}  skipped {row.skipped}"
             )
+            if row is not None and row.paused:  # no next run until resumed
+                state = f"paused (resume it in the admin)  last {when(row.last_run)}"
             self.stdout.write(f"{cron.name}  {cron.schedule}  {cron.path}  {state}")
         self.stdout.write(f"{len(declared)} cron(s)")
 
