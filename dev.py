@@ -385,6 +385,9 @@ def main() -> None:
         raise KeyboardInterrupt  # as Ctrl-C: the step running is stopped, then dev.py exits
 
     signal.signal(signal.SIGTERM, terminate)
+    # Ctrl-C is KeyboardInterrupt even when dev.py was started with SIGINT ignored (from a
+    # background job, whose children inherit that): Python then installs no handler of its own
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         commands[sys.argv[1]](sys.argv[2:])
     except KeyboardInterrupt:  # Ctrl-C during a set-up step: its child got it too and stopped
