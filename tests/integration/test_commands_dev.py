@@ -4,6 +4,7 @@ line and nothing started."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -114,8 +115,12 @@ def test_dev_serves_reloads_and_stops_everything(tmp_path: Path) -> None:
         for cached in (FUNCTIONS / "__pycache__").glob(f"{name}.*"):
             cached.unlink()
         if proc.poll() is None:
+            left = children_of(proc.pid)  # a dev killed outright cannot stop its children
             proc.kill()
             proc.wait()
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
 
 
 def test_a_busy_port_is_one_line_and_nothing_runs(tmp_path: Path) -> None:

@@ -389,6 +389,17 @@ async def test_no_transition_after_a_switch_carries_the_old_identitys_result(
     await client.until(lambda: client.version["identity"] == len(subjects) - 1)
     value = http_mutation(server, f"{P}:bump", {"name": name})
     await client.until(lambda: client.results[qid]["value"] >= value)
+
+    def updates() -> int:
+        return sum(
+            1
+            for t in client.transitions
+            for mod in t["modifications"]
+            if mod["queryId"] == qid and mod["type"] == "QueryUpdated"
+        )
+
+    # a loaded machine writes less between switches: keep writing until there is enough to check
+    await client.until(lambda: updates() > len(subjects))
     stop.set()
     await writing
     checked = 0

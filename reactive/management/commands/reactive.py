@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Any, cast
@@ -94,6 +95,10 @@ class Command(BaseCommand):
         dev_server.add_arguments(sub)
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["subcommand"] in ("dev", "run"):
+            # Ctrl-C stops them even when started with SIGINT ignored (a background job's
+            # children inherit that, and Python then installs no handler of its own)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             if options["subcommand"] == "functions":
                 self._functions()
