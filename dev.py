@@ -28,6 +28,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -43,11 +44,42 @@ def step(msg: str) -> None:
     print(f"==> {msg}", flush=True)
 
 
+#: Ctrl-C or SIGTERM that came while a child was being started: acted on once Popen has
+#: returned, so that child is known and stopped with the rest (raised inside Popen, it ran on)
+_stop_asked: list[int] = []
+_spawning = False
+
+
+def interrupt(signum: int, frame: object) -> None:
+    """dev.py's handler of SIGINT and SIGTERM: KeyboardInterrupt, or just after a child starts."""
+    if _spawning:
+        _stop_asked.append(signum)
+        return
+    raise KeyboardInterrupt
+
+
+def spawn(cmd: list[str], **options: Any) -> subprocess.Popen[bytes]:
+    """Popen, with a stop asked for meanwhile held until it has returned (see `stop_if_asked`)."""
+    global _spawning
+    _spawning = True
+    try:
+        return subprocess.Popen(cmd, **options)
+    finally:
+        _spawning = False
+
+
+def stop_if_asked() -> None:
+    if _stop_asked:
+        _stop_asked.clear()
+        raise KeyboardInterrupt
+
+
 def run(*cmd: str | Path, cwd: Path = ROOT, env: dict[str, str] | None = None) -> None:
     """Run a set-up step in a session of its own: Ctrl-C (or SIGTERM) reaches dev.py alone, which
     stops the step with SIGTERM (a Python child given SIGINT would print a traceback)."""
-    process = subprocess.Popen([str(c) for c in cmd], cwd=cwd, env=env, start_new_session=True)
+    process = spawn([str(c) for c in cmd], cwd=cwd, env=env, start_new_session=True)
     try:
+        stop_if_asked()
         code = process.wait()
     except KeyboardInterrupt:
         stop_group(process, f"interrupted step ({' '.join(Path(str(c)).name for c in cmd[:3])})")
@@ -224,7 +256,7 @@ def stop_group(process: subprocess.Popen[bytes] | None, what: str) -> None:
 def serve(cmd: list[str], env: dict[str, str], host: str, port: int) -> int:
     """Run the server as a child (own process group) until it exits or dev.py is told to stop
     (SIGINT/SIGTERM are forwarded to it); its exit code."""
-    server = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)
+    server = spawn(cmd, cwd=ROOT, env=env, start_new_session=True)
 
     def forward(signum: int, frame: object) -> None:
         try:  # SIGTERM either way: a server started with SIGINT ignored (a background job's
@@ -234,6 +266,9 @@ def serve(cmd: list[str], env: dict[str, str], host: str, port: int) -> int:
 
     previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
+        if _stop_asked:  # while the server was being started
+            _stop_asked.clear()
+            forward(signal.SIGTERM, None)
         announced = False
         while server.poll() is None:
             if not announced:
@@ -280,11 +315,12 @@ def demo(args: list[str]) -> None:
     run(PY, "manage.py", "seed_demo", env=env)
     step("starting the scheduler's worker (manage.py reactive worker)")
     # its own process group, stopped (with anything it started) whenever the server stops
-    worker = subprocess.Popen(
+    worker = spawn(
         [str(PY), "manage.py", "reactive", "worker"], cwd=ROOT, env=env, start_new_session=True
     )
     code = 1
     try:
+        stop_if_asked()
         step(f"starting the server (daphne) on http://{host}:{port}/")
         limit = str(17 * 1024 * 1024)  # daphne's WebSocket limit (1 MiB) must not undercut ours
         cmd = [str(BIN / "daphne"), "-v", "0", "-b", host, "-p", str(port)]  # -v 0: no access log
@@ -381,13 +417,11 @@ def main() -> None:
     if len(sys.argv) < 2 or sys.argv[1] not in commands:
         sys.exit(__doc__)
 
-    def terminate(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt  # as Ctrl-C: the step running is stopped, then dev.py exits
-
-    signal.signal(signal.SIGTERM, terminate)
+    # SIGTERM as Ctrl-C: the step running is stopped, then dev.py exits
+    signal.signal(signal.SIGTERM, interrupt)
     # Ctrl-C is KeyboardInterrupt even when dev.py was started with SIGINT ignored (from a
     # background job, whose children inherit that): Python then installs no handler of its own
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGINT, interrupt)
     try:
         commands[sys.argv[1]](sys.argv[2:])
     except KeyboardInterrupt:  # Ctrl-C during a set-up step: its child got it too and stopped
