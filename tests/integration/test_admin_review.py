@@ -260,3 +260,50 @@ def test_staff_see_the_activity_of_public_functions_only() -> None:
     page = web.get("/admin/reactive/functionstat/").context
     assert {row["path"] for row in page["slowest"]} == {"testapp:ping", "testapp:secret"}
     assert len(page["conflicts"]) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_flush_gives_way_to_a_truncate_of_its_tables() -> None:
+    """A test's teardown (or an operator) truncating the figures' tables while a server flushes:
+    the flush held one table and waited for the other, the TRUNCATE the other way round, and
+    Postgres's deadlock check could end the TRUNCATE. The flush now stops waiting first and keeps
+    its figures for the next one."""
+    from reactive.models import FunctionStat, ProcessSubscriptions
+    from reactive.observe import flush, live
+
+    execute("testapp:counter_inc", {"name": "truncate"})
+    subs, figures = ProcessSubscriptions._meta.db_table, FunctionStat._meta.db_table
+    locked, done = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def truncate() -> None:
+        try:
+            with connections["default"].cursor() as cursor:
+                cursor.execute("BEGIN")
+                cursor.execute(f"LOCK TABLE {subs} IN ACCESS EXCLUSIVE MODE")
+                locked.set()
+                done.wait(timeout=10)  # the flush holds the figures' table meanwhile
+                cursor.execute(f"LOCK TABLE {figures} IN ACCESS EXCLUSIVE MODE")
+                cursor.execute("ROLLBACK")
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=truncate)
+    thread.start()
+    assert locked.wait(timeout=10)
+    watching = live.watching
+    live.watching = lambda: True  # type: ignore[assignment]  # publish a subscriptions row
+    try:
+        started = time.monotonic()
+        with pytest.raises(Exception, match="lock timeout"):
+            flush.flush_now()
+        assert time.monotonic() - started < 0.9  # before the deadlock check's second
+    finally:
+        live.watching = watching  # type: ignore[method-assign]
+        done.set()
+        thread.join()
+    assert errors == []
+    flush.flush_now()  # kept: written once the tables are free
+    assert FunctionStat.objects.get(path="testapp:counter_inc").calls >= 1
