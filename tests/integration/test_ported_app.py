@@ -143,6 +143,14 @@ def test_export_zip_fixture_has_convex_ids_and_layout(tmp_path: Path) -> None:
     )
 
 
+def test_the_models_are_what_convex_schema_writes() -> None:
+    """portapp/models.py is `manage.py reactive convex-schema` run on the app's schema.ts."""
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE=SETTINGS)
+    schema = CONVEX_SRC / "convex" / "schema.ts"
+    written = _manage(env, "reactive", "convex-schema", str(schema), "--stdout")
+    assert written == (PORTED / "portapp" / "models.py").read_text()
+
+
 # -- the server --------------------------------------------------------------------------------
 
 
@@ -232,12 +240,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     log_path = tmp_path / "daphne.log"
     daphne = worker = None
     try:
-        # ---- PLUG-IN (a): models from the Convex schema --------------------------------------
-        # When `manage.py reactive convex-schema` is available: run it on
-        # convex_src/convex/schema.ts (--stdout) and compare with tests/ported/portapp/models.py
-        # (the models module here is written by hand as the command should write it).
-        # ---------------------------------------------------------------------------------------
         _manage(env, "migrate", "--no-input", "-v", "0")
+        # the data, from the Convex deployment's export: every _id is a new one here, and the
+        # messages' `author` ids follow their authors
+        imported = _manage(env, "reactive", "import", str(build_export_zip(tmp_path / "e.zip")))
+        assert "messages" in imported, imported
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
         with log_path.open("wb") as log:
@@ -267,18 +274,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                 break
             except requests.ConnectionError:
                 time.sleep(0.1)
-        # ---- PLUG-IN (b): the data from Convex -------------------------------------------------
-        # When `manage.py reactive import` reads Convex export ZIPs: import
-        # build_export_zip(tmp_path / "export.zip") (before the server starts) and drop the
-        # sends below; the tests read the same twelve messages either way.
-        # ---------------------------------------------------------------------------------------
-        for author, body in MESSAGES:
-            _call(
-                url,
-                "mutation",
-                "messages:send",
-                {"channel": CHANNEL, "author": author, "body": body},
-            )
         yield Server(url, web)
     finally:
         for process in (worker, daphne):
