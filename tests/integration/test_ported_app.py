@@ -189,33 +189,31 @@ def _call(url: str, kind: str, path: str, args: dict[str, Any]) -> Any:
     return answer["value"]
 
 
-def _bundle(env: dict[str, str], web: Path, url: str) -> Path:
-    """The front end, unmodified, against the port: a copy of convex_src whose
-    convex/_generated is codegen's, bundled by esbuild with VITE_CONVEX_URL = the server."""
-    esbuild = CONVEX_SRC / "node_modules" / ".bin" / "esbuild"
-    assert esbuild.exists(), "run `npm ci` in tests/ported/convex_src (`python3 dev.py test` does)"
+def _front_end(web: Path) -> Path:
+    """A copy of the front end, unmodified, with the project's node_modules; its
+    convex/_generated is left for codegen to write."""
+    assert (CONVEX_SRC / "node_modules" / ".bin" / "esbuild").exists(), (
+        "run `npm ci` in tests/ported/convex_src (`python3 dev.py test` does)"
+    )
     shutil.copytree(
         CONVEX_SRC, web, ignore=shutil.ignore_patterns("node_modules", "_generated", "dist")
     )
     (web / "node_modules").symlink_to(CONVEX_SRC / "node_modules")
-    generated = web / "convex" / "_generated"
-    _manage(env, "reactive", "codegen", "--out", str(generated))
-    typed = (generated / "api.d.ts").read_text()
-    # the Convex paths, as the front end names them
-    for path in ("messages:list", "messages:send", "messages:like", "stats:default"):
-        module, name = path.split(":")
-        assert f'"{path}"' in typed or (module in typed and name in typed), typed
+    return web
+
+
+def _bundle(web: Path, url: str) -> None:
+    """esbuild, as Vite would build it: the deployment's URL is VITE_CONVEX_URL."""
     done = subprocess.run(
-        [str(esbuild), "src/main.tsx", "--bundle", "--jsx=automatic", "--format=iife"]
-        + ["--target=es2020", "--log-level=warning", "--outfile=dist/app.js"]
-        + [f"--define:import.meta.env.VITE_CONVEX_URL={json.dumps(url)}"],
+        [str(web / "node_modules" / ".bin" / "esbuild"), "src/main.tsx", "--bundle"]
+        + ["--jsx=automatic", "--format=iife", "--target=es2020", "--log-level=warning"]
+        + ["--outfile=dist/app.js", f"--define:import.meta.env.VITE_CONVEX_URL={json.dumps(url)}"],
         cwd=web,
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert done.returncode == 0, f"esbuild failed:\n{done.stdout}{done.stderr}"
-    return web
 
 
 @dataclass
@@ -240,11 +238,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     log_path = tmp_path / "daphne.log"
     daphne = worker = None
     try:
-        _manage(env, "migrate", "--no-input", "-v", "0")
-        # the data, from the Convex deployment's export: every _id is a new one here, and the
-        # messages' `author` ids follow their authors
-        imported = _manage(env, "reactive", "import", str(build_export_zip(tmp_path / "e.zip")))
-        assert "messages" in imported, imported
+        web = _front_end(tmp_path / "web")
+        export = build_export_zip(tmp_path / "export.zip")
+        # One process (Django starts once): migrate; the data, from the Convex deployment's
+        # export (every _id is a new one here, and the messages' `author` ids follow their
+        # authors); then the front end's convex/_generated, from the port's functions.
+        steps = "from django.core.management import call_command as c; "
+        steps += "c('migrate', '--no-input', '-v', '0'); "
+        steps += f"c('reactive', 'import', {str(export)!r}); "
+        steps += f"c('reactive', 'codegen', '--out', {str(web / 'convex' / '_generated')!r})"
+        done = _manage(env, "shell", "-c", steps)
+        assert "messages" in done, done
         port = _free_port()
         url = f"http://127.0.0.1:{port}"
         with log_path.open("wb") as log:
@@ -264,7 +268,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        web = _bundle(env, tmp_path / "web", url)  # while the servers start
+        _bundle(web, url)  # while the servers start
         deadline = time.monotonic() + 20
         while True:
             assert daphne.poll() is None, f"daphne exited:\n{log_path.read_text()}"
@@ -405,6 +409,16 @@ def test_an_args_less_mutation_and_a_default_export(ada: Page, bob: Page) -> Non
     ada.locator("#messages li.message .like").first.click()  # messages:like, no validator
     expect(bob.locator("#messages li.message .like").first).to_have_text("♥ 1")
     expect(bob.locator("#stats")).to_have_text("15 messages, 1 likes")  # stats:default
+
+
+def test_the_front_end_type_checks_against_codegen(server: Server) -> None:
+    """App.tsx, unmodified, compiles (`tsc`, strict) against the `convex/_generated` that
+    codegen wrote from the port: the paths, the arguments, usePaginatedQuery's contract."""
+    tsc = CONVEX_SRC / "node_modules" / ".bin" / "tsc"
+    done = subprocess.run(
+        [str(tsc), "--noEmit", "-p", "."], cwd=server.web, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_the_long_index_and_a_renamed_function(server: Server) -> None:
