@@ -17,6 +17,7 @@ _EXPORTS: dict[str, str] = {
     "ConvexError": "reactive.errors",
     "CronJobs": "reactive.scheduler.crons",
     "Customization": "reactive.custom",
+    "Document": "reactive.db.documents",
     "FunctionError": "reactive.errors",
     "Identity": "reactive.auth",
     "Int64": "reactive.values",
@@ -52,6 +53,7 @@ __all__ = [
     "ConvexError",
     "CronJobs",
     "Customization",
+    "Document",
     "FunctionError",
     "Identity",
     "Int64",
@@ -81,7 +83,7 @@ __all__ = [
 if TYPE_CHECKING:
     from .auth import Identity
     from .custom import Customization, custom_action, custom_ctx, custom_mutation, custom_query
-    from .db.documents import REMOVE
+    from .db.documents import REMOVE, Document
     from .db.tables import register_table, table
     from .errors import (
         ArgumentValidationError,

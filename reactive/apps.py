@@ -13,6 +13,7 @@ from django.utils.module_loading import autodiscover_modules
 
 from .changelog.triggers import follow_tables
 from .conf import connect_signals, reactive_settings
+from .errors import ConfigurationError
 from .functions.decorators import register_pending
 from .functions.logs import install
 from .request_threads import connect as close_request_threads_connections
@@ -48,7 +49,8 @@ class ReactiveConfig(AppConfig):
 
 
 def autodiscover_functions() -> None:
-    """Import every installed app's functions module, and each submodule of a functions package."""
+    """Import every installed app's functions module, and each submodule of a functions package;
+    then the FUNCTIONS_ROOT package and all its modules, if one is set."""
     name = reactive_settings.lenient.FUNCTIONS_MODULE
     for app in apps.get_app_configs():
         module_name = f"{app.name}.{name}"
@@ -58,9 +60,24 @@ def autodiscover_functions() -> None:
             spec = importlib.util.find_spec(module_name)
         except ModuleNotFoundError:
             continue
-        if spec is None:
-            continue
-        module = importlib.import_module(module_name)
-        if hasattr(module, "__path__"):
-            for info in pkgutil.walk_packages(module.__path__, prefix=f"{module_name}."):
-                importlib.import_module(info.name)
+        if spec is not None:
+            _import_all(module_name)
+    root = reactive_settings.lenient.FUNCTIONS_ROOT
+    if root:
+        try:
+            spec = importlib.util.find_spec(root)
+        except ModuleNotFoundError:
+            spec = None
+        if spec is None or spec.submodule_search_locations is None:
+            raise ConfigurationError(
+                f"REACTIVE['FUNCTIONS_ROOT'] = {root!r}: no such package (a folder with "
+                "__init__.py, as Convex's convex/ folder; see docs/functions.md)"
+            )
+        _import_all(root)
+
+
+def _import_all(module_name: str) -> None:
+    module = importlib.import_module(module_name)
+    if hasattr(module, "__path__"):
+        for info in pkgutil.walk_packages(module.__path__, prefix=f"{module_name}."):
+            importlib.import_module(info.name)

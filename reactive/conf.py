@@ -24,13 +24,13 @@ from .errors import ConfigurationError
 
 DEFAULTS: dict[str, Any] = {
     "FUNCTIONS_MODULE": "functions",  # the module (or package) of functions in each app
+    # A package laid out as Convex's convex/ folder (`<root>/messages.py: list_` is messages:list)
+    "FUNCTIONS_ROOT": None,
     "MAX_REQUEST_BYTES": 16 * 1024 * 1024,  # largest accepted HTTP request body
     # Issuer of identities built from a Django session (`identity.issuer`).
     "SESSION_ISSUER": "django",
-    # Mutation retries on serialization failures (40001) and deadlocks (40P01). lock_timeout_ms:
-    # a longer row-lock wait is a retryable conflict (Postgres finds a deadlock only after 1 s).
-    # queued_seconds: once a call has its turn in its function's queue, its retries are not
-    # counted against max_attempts but bounded by this time.
+    # Mutation retries on serialization failures (40001) and deadlocks (40P01); lock_timeout_ms,
+    # queued_seconds: see docs/settings.md.
     "RETRY": {
         "max_attempts": 12,
         "initial_backoff_ms": 2.0,
@@ -196,6 +196,7 @@ class ReactiveSettings:
     """Typed view of `settings.REACTIVE` merged over DEFAULTS."""
 
     FUNCTIONS_MODULE: str = "functions"
+    FUNCTIONS_ROOT: str | None = None
     MAX_REQUEST_BYTES: int = 0
     SESSION_ISSUER: str = "django"
     RETRY: RetryPolicy = field(default_factory=RetryPolicy)
@@ -234,8 +235,8 @@ ZERO_ALLOWED = frozenset(
         "OBSERVE.flush_seconds",
     }
 )
-# Settings naming a module inside each installed app.
-MODULE_NAMES = frozenset({"FUNCTIONS_MODULE", "SCHEDULER.crons_module"})
+# Settings naming a module (inside each installed app, or the functions root).
+MODULE_NAMES = frozenset({"FUNCTIONS_MODULE", "FUNCTIONS_ROOT", "SCHEDULER.crons_module"})
 
 
 def _value_problem(key: str, hint: Any, value: Any, default: Any) -> str | None:
@@ -344,6 +345,7 @@ def _load() -> tuple[ReactiveSettings, list[str]]:
     refuse = merged["REFUSE_NETWORK_IN_TRANSACTIONS"]
     loaded = ReactiveSettings(
         FUNCTIONS_MODULE=merged["FUNCTIONS_MODULE"],
+        FUNCTIONS_ROOT=merged["FUNCTIONS_ROOT"],
         MAX_REQUEST_BYTES=int(merged["MAX_REQUEST_BYTES"]),
         SESSION_ISSUER=merged["SESSION_ISSUER"],
         REFUSE_NETWORK_IN_TRANSACTIONS=bool(refuse),  # a non-bool is a problem (default kept)

@@ -44,6 +44,18 @@ class Int64(int):
         return f"Int64({int(self)})"
 
 
+def whole(value: float) -> int | float:
+    """A float64 that is a whole number as an ``int`` (``4.0`` → ``4``), as JavaScript prints it;
+    others (fractions, -0.0, NaN, ±Infinity, beyond ±2**53) unchanged. Both encode the same."""
+    if value.is_integer() and abs(value) <= MAX_SAFE_INTEGER and (value or not _negative(value)):
+        return int(value)
+    return value
+
+
+def _negative(value: float) -> bool:
+    return math.copysign(1, value) < 0
+
+
 def _check_key(key: Any, path: str) -> str:
     if not isinstance(key, str):
         raise ValueEncodingError(f"object keys must be strings, got {type(key).__name__} at {path}")
@@ -57,7 +69,7 @@ def _check_key(key: Any, path: str) -> str:
 
 
 def _float_json(value: float) -> Any:
-    if math.isnan(value) or math.isinf(value) or (value == 0 and math.copysign(1, value) < 0):
+    if math.isnan(value) or math.isinf(value) or (value == 0 and _negative(value)):
         return {"$float": base64.b64encode(struct.pack("<d", value)).decode()}
     return value
 

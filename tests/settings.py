@@ -86,6 +86,9 @@ REACTIVE: dict[str, Any] = {
 # Servers started by the tests may tune the sync engine (e.g. a short Ping interval).
 if os.environ.get("REACTIVE_TEST_SYNC"):
     REACTIVE["SYNC"].update(json.loads(os.environ["REACTIVE_TEST_SYNC"]))
+# Commands started by the tests may lay functions out as a Convex project (test_convex_layout.py).
+if os.environ.get("REACTIVE_TEST_FUNCTIONS_ROOT"):
+    REACTIVE["FUNCTIONS_ROOT"] = os.environ["REACTIVE_TEST_FUNCTIONS_ROOT"]
 # Servers started by the tests may accept JWTs from test issuers (test_http_auth.py).
 if os.environ.get("REACTIVE_TEST_AUTH"):
     REACTIVE["AUTH"] = json.loads(os.environ["REACTIVE_TEST_AUTH"])

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..db.tables import Table, tables
 from ..functions.registry import AnyFunction, Kind, registry
-from ..validators.builders import _as_validator, _Object
+from ..validators.builders import ObjectValidator, _as_validator
 from . import ts_types
 
 HEADER = """/* eslint-disable */
@@ -55,8 +55,8 @@ def _field_types(fn: AnyFunction, id_type: ts_types.IdType, untyped: list[str]) 
     """Argument name → (type, optional), or a type for the whole arguments object."""
     declared = fn.declared_args
     if declared is not None:
-        validator = declared if isinstance(declared, _Object) else _as_validator(declared)
-        if not isinstance(validator, _Object):
+        validator = declared if isinstance(declared, ObjectValidator) else _as_validator(declared)
+        if not isinstance(validator, ObjectValidator):
             return ts_types.from_validator(validator, id_type)
         return {
             n: (ts_types.from_validator(f, id_type), f.optional)
@@ -88,6 +88,8 @@ def _args(fn: AnyFunction, id_type: ts_types.IdType, untyped: list[str]) -> tupl
     paginated = PAGINATION in fields
     if paginated and fields[PAGINATION][0] in _LOOSE:
         fields[PAGINATION] = ("PaginationOptions", fields[PAGINATION][1])
+    if fn.args.accepts_any and fields:  # no validators: any other key is accepted too
+        return ts_types.obj(fields, open_keys=True), paginated
     return ts_types.obj(fields), paginated
 
 
@@ -148,9 +150,11 @@ def api_files(known_tables: set[str]) -> Generated:
         if paginated and fn.kind is Kind.QUERY and returns in _LOOSE:
             returns = "PaginationResult<any>"
         if untyped:
+            loose = [u for u in untyped if u != "result"] and fn.args.accepts_any
             warnings.append(
-                f"{fn.path}: no validator for {', '.join(untyped)}; typed `any` "
-                "(declare args=/returns= or type hints)"
+                f"{fn.path}: no validator for {', '.join(untyped)}; typed `any`"
+                + ("; it accepts any arguments, as Convex without `args`" if loose else "")
+                + " (declare args=/returns= or type hints)"
             )
         module, _, name = fn.path.rpartition(":")
         reference = f'FunctionReference<"{fn.kind.value}", "{fn.visibility}", {args}, {returns}>'

@@ -27,6 +27,7 @@ from pydantic import BaseModel
 
 from ..validators import Validator
 from ..validators.builders import (
+    ObjectValidator,
     _Any,
     _Array,
     _Boolean,
@@ -37,7 +38,6 @@ from ..validators.builders import (
     _Literal,
     _Null,
     _Number,
-    _Object,
     _Optional,
     _PythonType,
     _Record,
@@ -105,12 +105,14 @@ def union(parts: Sequence[str]) -> str:
     return " | ".join(unique) if unique else "never"
 
 
-def obj(fields: Mapping[str, tuple[str, bool]]) -> str:
-    """``{ a: T; b?: U }`` from name → (type, optional)."""
+def obj(fields: Mapping[str, tuple[str, bool]], *, open_keys: bool = False) -> str:
+    """``{ a: T; b?: U }`` from name → (type, optional); ``open_keys``: any other key too."""
     if not fields:
-        return "Record<string, never>"
-    inner = "; ".join(f"{key(n)}{'?' if opt else ''}: {t}" for n, (t, opt) in fields.items())
-    return "{ " + inner + " }"
+        return "Record<string, any>" if open_keys else "Record<string, never>"
+    parts = [f"{key(n)}{'?' if opt else ''}: {t}" for n, (t, opt) in fields.items()]
+    if open_keys:
+        parts.append("[key: string]: any")
+    return "{ " + "; ".join(parts) + " }"
 
 
 def _array(item: str) -> str:
@@ -135,7 +137,7 @@ def from_validator(val: Validator, id_type: IdType) -> str:
         return f"Record<{from_validator(val.keys, id_type)}, {from_validator(val.values, id_type)}>"
     if isinstance(val, _Union):
         return union([from_validator(m, id_type) for m in val.members])
-    if isinstance(val, _Object):
+    if isinstance(val, ObjectValidator):
         return obj({n: (from_validator(f, id_type), f.optional) for n, f in val.fields.items()})
     if isinstance(val, _PythonType):
         return from_hint(val.annotation, id_type)

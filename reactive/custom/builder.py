@@ -22,7 +22,7 @@ from ..functions.context import run_off_loop
 from ..functions.decorators import Registrar
 from ..functions.registry import AnyFunction, Isolation, Kind, RegisteredFunction
 from ..validators import CompiledArgs, Validator
-from ..validators.builders import _Object
+from ..validators.builders import ObjectValidator
 from .customization import Customization
 from .derive import derive
 
@@ -237,7 +237,7 @@ def _checked_input(ctx: Any, added: Any) -> Mapping[str, Any]:
 
 def _declared_names(handler: Callable[..., Any], args: Any) -> set[str]:
     """The argument names the function itself declares (``args=`` or its parameters)."""
-    if isinstance(args, _Object):
+    if isinstance(args, ObjectValidator):
         return set(args.fields)
     if isinstance(args, Mapping):
         return set(args)
@@ -252,7 +252,7 @@ def _merged_args(args: Any, consumed: dict[str, Any]) -> Any:
     """``args=`` with the customization's validators added (None stays None: type hints)."""
     if args is None or not consumed:
         return args
-    if isinstance(args, _Object):
+    if isinstance(args, ObjectValidator):
         return {**args.fields, **consumed}
     if isinstance(args, Mapping):
         return {**args, **consumed}

@@ -1,10 +1,12 @@
 """Model instance ↔ document (a JSON-ready dict with `_id` and `_creationTime`). No queries.
 
-Reading: every concrete field becomes a key named after the field; a foreign key to another table
-becomes that document's id; the primary key becomes `_id` and the creation-time field
-`_creationTime` (float ms since the epoch). Writing: keys are checked against the fields, ids
-against the referenced table, and values through the field's own `clean()`, so a write the model
-would reject is a `DocumentValidationError` naming the table and field, before any SQL runs.
+Reading: a `Document` (a dict that reads its fields as attributes too); every concrete field
+becomes a key named after the field; a foreign key to another table becomes that document's id; a
+whole float or decimal reads as an int (as JavaScript prints it); the primary key becomes `_id`
+and the creation-time field `_creationTime` (float ms since the epoch). Writing: keys are checked
+against the fields, ids against the referenced table, and values through the field's own
+`clean()`, so a write the model would reject is a `DocumentValidationError` naming the table and
+field, before any SQL runs.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from .. import ids
 from ..errors import DocumentValidationError, InvalidId
 from ..search.text_index import text_digest
 from ..search.vector_spec import digest, is_vector_field, vector_number_problem
-from ..values import UNDEFINED, Int64
+from ..values import UNDEFINED, Int64, whole
 from .tables import Table, tables
 
 REMOVE: Any = UNDEFINED  # ``ctx.db.patch(t, id, {"field": REMOVE})`` resets a field
@@ -49,8 +51,34 @@ def _related_table(field: models.Field[Any, Any]) -> Table | None:
     return None
 
 
-def to_document(table: Table, obj: models.Model) -> dict[str, Any]:
-    doc: dict[str, Any] = {"_id": ids.encode_id(table.name, obj.pk)}
+class Document(dict[str, Any]):
+    """A document as ``ctx.db`` returns it: a dict whose fields also read as attributes
+    (``doc._id``, ``doc.body``), as Convex code reads them. A field named like a dict method
+    (``items``, ``keys``, ``get``, …) is read as ``doc["items"]``. Encodes as a plain dict."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return self[name]
+        except KeyError:
+            fields = ", ".join(self) or "none"
+            raise AttributeError(f"the document has no field {name!r} (fields: {fields})") from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            del self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def to_document(table: Table, obj: models.Model) -> Document:
+    doc = Document(_id=ids.encode_id(table.name, obj.pk))
     if table.creation_field:
         doc["_creationTime"] = creation_ms(getattr(obj, table.creation_field))
     for key, field in table.fields.items():
@@ -61,8 +89,8 @@ def to_document(table: Table, obj: models.Model) -> dict[str, Any]:
                 value = ids.encode_id(target.name, value)
         elif isinstance(field, models.BigIntegerField) and value is not None:
             value = Int64(value)
-        elif isinstance(field, models.DecimalField) and value is not None:
-            value = float(value)
+        elif isinstance(field, (models.FloatField, models.DecimalField)) and value is not None:
+            value = whole(float(value))  # 4.0 reads (and prints) as 4, as in JavaScript
         elif isinstance(field, (models.UUIDField, models.GenericIPAddressField)) and value:
             value = str(value)
         elif isinstance(field, models.BinaryField) and value is not None:
@@ -70,7 +98,10 @@ def to_document(table: Table, obj: models.Model) -> dict[str, Any]:
         elif value is not None and is_vector_field(field):
             value = [float(x) for x in value]
         doc[key] = value
-    return table.shape(doc, obj) if table.shape is not None else doc
+    if table.shape is None:
+        return doc
+    shaped = table.shape(doc, obj)
+    return Document(shaped) if type(shaped) is dict else shaped
 
 
 def row_values(table: Table, obj: models.Model) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from ..limits import approx_size
 from ..readset import Bound
 from ..search.text_query import MAX_RESULTS
 from .cursors import AT_START, after_key, before_key, decode_cursor, encode_cursor
-from .documents import to_document
+from .documents import Document, to_document
 from .query import Query
 from .scan import Scanner
 from .tables import Table
@@ -193,14 +193,15 @@ def page_result(
     cont: str,
     split: str | None = None,
     status: str | None = None,
-) -> dict[str, Any]:
-    return {
-        "page": docs,
-        "isDone": done,
-        "continueCursor": cont,
-        "splitCursor": split,
-        "pageStatus": status,
-    }
+) -> Document:
+    """Convex's ``PaginationResult``; like a document, it reads as ``result.page`` too."""
+    return Document(
+        page=docs,
+        isDone=done,
+        continueCursor=cont,
+        splitCursor=split,
+        pageStatus=status,
+    )
 
 
 def _near(used: int, limit: int | None) -> bool:

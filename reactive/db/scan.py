@@ -129,8 +129,8 @@ class Scanner:
         return obj
 
     def documents(self, table: Table, rows: list[models.Model]) -> list[dict[str, Any]]:
-        """The rows as documents, their sizes charged to the budget."""
-        docs = [to_document(table, r) for r in rows]
+        """The rows as documents (`Document`s), their sizes charged to the budget."""
+        docs: list[dict[str, Any]] = [to_document(table, r) for r in rows]
         self.budget.charge_read(0, sum(approx_size(d) for d in docs))
         return docs
 

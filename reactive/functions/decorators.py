@@ -10,9 +10,10 @@ Each decorator works bare or called with options::
     def send(ctx, body):
         ...
 
-The function's path comes from its module: ``chat/functions.py: send`` is ``"chat:send"``. Pass
-``name=`` to export it under another name (``name="default"`` for Convex's default export), or
-``path=`` for a function defined outside a functions module (tests, scripts).
+The function's path comes from its module: ``chat/functions.py: send`` is ``"chat:send"``; in the
+``FUNCTIONS_ROOT`` package, laid out as Convex's ``convex/`` folder, ``messages.py: list_`` is
+``"messages:list"``. Pass ``name=`` to export it under another name (``name="default"`` for
+Convex's default export), or ``path=`` for a function defined outside a functions module.
 """
 
 from __future__ import annotations
@@ -39,6 +40,18 @@ _pending_lock = threading.Lock()
 
 
 def _module_path(module: str, name: str) -> str:
+    root = reactive_settings.lenient.FUNCTIONS_ROOT
+    if root and (module == root or module.startswith(root + ".")):
+        # A Convex-style layout: the root is Convex's convex/ folder, so `<root>/messages.py:
+        # list_` is "messages:list" (a trailing "_" avoids a Python keyword or builtin).
+        inside = module[len(root) :].lstrip(".")
+        if not inside:
+            raise ConfigurationError(
+                f"{module}.{name}: FUNCTIONS_ROOT {root!r} is the folder, as Convex's convex/; "
+                'define functions in its modules (messages.py is "messages:...")'
+            )
+        exported = name[:-1] if name.endswith("_") and not name.endswith("__") else name
+        return inside.replace(".", "/") + ":" + exported
     app = apps.get_containing_app_config(module)
     if app is None:
         raise ConfigurationError(

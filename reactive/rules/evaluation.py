@@ -18,6 +18,7 @@ from django.core.exceptions import FieldError
 from django.db import DatabaseError
 from django.db.models import F, Q
 
+from ..db.documents import Document
 from ..db.query import Query
 from ..db.tables import Table, tables
 from ..errors import ConvexError, LimitExceeded, QueryError, RuleDenied, RuleFailed
@@ -177,7 +178,7 @@ class Checker:
     def mask(self, table: Table, doc: Doc) -> Doc:
         """``doc`` without the fields hidden from this caller."""
         hidden = self.hidden(table)
-        return {k: v for k, v in doc.items() if k not in hidden} if hidden else doc
+        return Document({k: v for k, v in doc.items() if k not in hidden}) if hidden else doc
 
     def refuse_hidden(self, where: str, query: Query) -> None:
         """A query that ranges, orders or filters on a hidden field would reveal it (the rows a

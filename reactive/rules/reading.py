@@ -28,6 +28,7 @@ from typing import Any
 from django.db.models import Q
 
 from .. import ids
+from ..db.documents import Document
 from ..db.interface import DocumentReader, TableView
 from ..db.query import Query
 from ..db.tables import Table, tables
@@ -104,7 +105,7 @@ class RulesReader:
         table, checker = query.table, self._checker
         page = self._inner.paginate_query(inner, opts)
         kept = [checker.mask(table, d) for d in page["page"] if checker.readable(table, d)]
-        return {**page, "page": kept}
+        return Document({**page, "page": kept})
 
     # -- for searches (``ctx.vector_search`` asks before reading rows by id) -------------------
     def unrestricted(self, table: str) -> bool:

@@ -22,7 +22,7 @@ from pydantic_core.core_schema import CoreSchema
 from .. import ids
 from ..db.tables import tables
 from ..errors import ConfigurationError
-from ..values import Int64
+from ..values import Int64, whole
 
 
 class Validator(abc.ABC):
@@ -60,7 +60,7 @@ class _Number(Validator):
                 or isinstance(value, Int64)
             ):
                 raise ValueError("Input should be a number (float64)")
-            return float(value)
+            return whole(float(value))  # 4.0 is 4, as JavaScript prints it
 
         return _plain(check, core_schema.float_schema())
 
@@ -183,9 +183,40 @@ class _Array(Validator):
         return core_schema.list_schema(self.item.core_schema(), max_length=8192, strict=True)
 
 
-class _Object(Validator):
+class ObjectValidator(Validator):
+    """``v.object({...})``; ``pick``, ``omit``, ``extend`` and ``partial`` build new ones, as
+    Convex's object validators do."""
+
     def __init__(self, fields: Mapping[str, Any]) -> None:
         self.fields = {k: _as_validator(f) for k, f in fields.items()}
+
+    def pick(self, *keys: str) -> ObjectValidator:
+        """Only the fields ``keys``."""
+        return ObjectValidator({k: self.fields[k] for k in self._known(keys, "pick")})
+
+    def omit(self, *keys: str) -> ObjectValidator:
+        """Every field but ``keys``."""
+        drop = set(self._known(keys, "omit"))
+        return ObjectValidator({k: f for k, f in self.fields.items() if k not in drop})
+
+    def extend(self, fields: Mapping[str, Any]) -> ObjectValidator:
+        """These fields added (a field of the same name is replaced)."""
+        return ObjectValidator({**self.fields, **fields})
+
+    def partial(self) -> ObjectValidator:
+        """Every field optional."""
+        return ObjectValidator(
+            {k: f if f.optional else _Optional(f) for k, f in self.fields.items()}
+        )
+
+    def _known(self, keys: tuple[str, ...], method: str) -> tuple[str, ...]:
+        unknown = [k for k in keys if k not in self.fields]
+        if unknown:
+            raise ConfigurationError(
+                f"v.object(...).{method}(): no field {', '.join(map(repr, unknown))} "
+                f"(fields: {', '.join(self.fields) or 'none'})"
+            )
+        return keys
 
     def core_schema(self) -> CoreSchema:
         return core_schema.typed_dict_schema(
@@ -288,7 +319,7 @@ def _as_validator(value: Any) -> Validator:
     if isinstance(value, Validator):
         return value
     if isinstance(value, Mapping):
-        return _Object(value)
+        return ObjectValidator(value)
     return _PythonType(value)
 
 
@@ -331,8 +362,23 @@ class _V:
     def array(self, item: Validator) -> Validator:
         return _Array(item)
 
-    def object(self, fields: Mapping[str, Validator]) -> Validator:
-        return _Object(fields)
+    def object(self, fields: Mapping[str, Validator]) -> ObjectValidator:
+        return ObjectValidator(fields)
+
+    def pagination_opts(self) -> ObjectValidator:
+        """Convex's ``paginationOptsValidator``: the ``paginationOpts`` argument of a paginated
+        query (``numItems``, ``cursor``, and what the clients add)."""
+        number, cursor = _Number(), _Union((_String(), _Null()))
+        return ObjectValidator(
+            {
+                "numItems": number,
+                "cursor": cursor,
+                "endCursor": _Optional(cursor),
+                "id": _Optional(number),
+                "maximumRowsRead": _Optional(number),
+                "maximumBytesRead": _Optional(number),
+            }
+        )
 
     def record(self, keys: Validator, values: Validator) -> Validator:
         return _Record(keys, values)

@@ -1,7 +1,8 @@
 """Compiling declared arguments and results into validators, once, at registration.
 
 `compile_args` builds the argument validator from ``args=`` (a dict of `v` validators) or, if
-absent, from the handler's type hints (strict pydantic, with ``int`` accepting integral floats);
+absent, from the handler's type hints (strict pydantic, with ``int`` accepting integral floats;
+with no hint at all, any arguments, as Convex without ``args``);
 `compile_returns` does the same for ``returns=`` or the return annotation. `inspect_declaration`
 finds, before that, what could never work (no ctx, a type no Convex value satisfies), one line
 each, for the system check. `describe_errors` turns a pydantic error into the one-line messages
@@ -20,7 +21,7 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError, create_model
 from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import SchemaValidator
 
-from .builders import Validator, _as_validator, _Object, _PythonType, rewrite_ints
+from .builders import ObjectValidator, Validator, _as_validator, _PythonType, rewrite_ints
 from .wire import id_tables, wire_problem
 
 
@@ -70,8 +71,8 @@ def inspect_declaration(handler: Callable[..., Any], args: Any, returns: Any) ->
     if args is not None:
         obj = (
             args
-            if isinstance(args, _Object)
-            else (_Object(args) if isinstance(args, Mapping) else None)
+            if isinstance(args, ObjectValidator)
+            else (ObjectValidator(args) if isinstance(args, Mapping) else None)
         )
         if obj is None:
             found.problems.append(
@@ -140,8 +141,8 @@ def compile_args(
     params = list(inspect.signature(handler).parameters.values())[1:]  # drop ctx
     var_kw = any(p.kind is p.VAR_KEYWORD for p in params)
     if args is not None:
-        obj = args if isinstance(args, _Object) else _as_validator(args)
-        if not isinstance(obj, _Object):
+        obj = args if isinstance(args, ObjectValidator) else _as_validator(args)
+        if not isinstance(obj, ObjectValidator):
             raise TypeError(f"{where}: args= must be a dict of validators or v.object(...)")
         names = {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
         missing = [k for k in obj.fields if k not in names]
@@ -160,6 +161,10 @@ def compile_args(
         return CompiledArgs(run, False, lambda: GenerateJsonSchema().generate(obj.core_schema()))
 
     hints = typing.get_type_hints(handler, include_extras=True)
+    named = [p for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    # Declared without validators (no args=, no annotated parameter): any arguments, as Convex
+    # accepts any when `args` is absent; those the handler has no parameter for are dropped.
+    loose = not any(p.name in hints for p in named)
     fields: dict[str, Any] = {}
     for p in params:
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
@@ -174,7 +179,9 @@ def compile_args(
     model = create_model(
         f"{handler.__name__}_args",
         __config__=ConfigDict(
-            strict=True, extra="allow" if var_kw else "forbid", arbitrary_types_allowed=False
+            strict=True,
+            extra="allow" if var_kw else ("ignore" if loose else "forbid"),
+            arbitrary_types_allowed=False,
         ),
         **fields,
     )
@@ -191,7 +198,7 @@ def compile_args(
             out.update(instance.model_extra)
         return out
 
-    return CompiledArgs(run_hints, not fields and var_kw, adapter.json_schema)
+    return CompiledArgs(run_hints, loose or (not fields and var_kw), adapter.json_schema)
 
 
 class CompiledReturns:

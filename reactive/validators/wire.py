@@ -26,11 +26,11 @@ from pydantic import BaseModel
 
 from ..values import Int64
 from .builders import (
+    ObjectValidator,
     Validator,
     _Array,
     _Id,
     _Literal,
-    _Object,
     _Optional,
     _PythonType,
     _Record,
@@ -154,7 +154,7 @@ def _walk_validator(t: Validator, seen: set[int], result: bool) -> str | None:
         return _walk(t.annotation, seen, result)
     if isinstance(t, (_Array, _Optional)):
         return _walk_validator(t.item if isinstance(t, _Array) else t.inner, seen, result)
-    if isinstance(t, _Object):
+    if isinstance(t, ObjectValidator):
         return _first(_walk_validator(f, seen, result) for f in t.fields.values())
     if isinstance(t, _Union):
         return _first(_walk_validator(m, seen, result) for m in t.members)
@@ -197,7 +197,7 @@ def id_tables(t: Any) -> Iterator[str | type]:
         yield from id_tables(t.item)
     elif isinstance(t, _Optional):
         yield from id_tables(t.inner)
-    elif isinstance(t, _Object):
+    elif isinstance(t, ObjectValidator):
         for f in t.fields.values():
             yield from id_tables(f)
     elif isinstance(t, _Union):

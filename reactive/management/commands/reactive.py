@@ -168,7 +168,8 @@ class Command(BaseCommand):
                 f.path or "",
                 f.kind.value,
                 f.visibility,
-                f"{f.handler.__module__}.{f.handler.__qualname__}",
+                f"{f.handler.__module__}.{f.handler.__qualname__}"
+                + ("  (accepts any arguments)" if f.args.accepts_any and not f.http else ""),
             )
             for f in registry
         ]
