@@ -182,7 +182,7 @@ def _manage(env: dict[str, str], *args: str) -> str:
 
 
 def _call(url: str, kind: str, path: str, args: dict[str, Any]) -> Any:
-    """A function call over Convex's HTTP API; its value, or the failure's message."""
+    """A function call over Convex's HTTP API; its value (the call must succeed)."""
     body = {"path": path, "args": args, "format": "json"}
     answer = requests.post(f"{url}/api/{kind}", json=body, timeout=10).json()
     assert answer["status"] == "success", answer
@@ -423,10 +423,40 @@ def test_the_front_end_type_checks_against_codegen(server: Server) -> None:
 
 def test_the_long_index_and_a_renamed_function(server: Server) -> None:
     grace = _call(server.url, "query", "authors:get", {"name": "grace"})
-    rows = _call(
+    oldest = _call(
+        server.url,
+        "query",
+        "messages:list",
+        {"channel": CHANNEL, "paginationOpts": {"numItems": 100, "cursor": None}},
+    )["page"][-1]
+    assert (oldest["body"], oldest["author"]) == (
+        "message 1",
+        _call(server.url, "query", "authors:get", {"name": "ada"})["_id"],
+    )
+    mine = [b for a, b in reversed(MESSAGES) if a == "grace"]  # equal likes: newest first
+    liked = _call(
         server.url, "query", "messages:byAuthor", {"channel": CHANNEL, "author": grace["_id"]}
     )
-    assert sorted(r["body"] for r in rows) == sorted(b for a, b in MESSAGES if a == "grace")
+    assert [r["body"] for r in liked] == mine
+    # messages:like takes any arguments: the extra key is dropped
+    _call(server.url, "mutation", "messages:like", {"id": liked[-1]["_id"], "from": "test"})
+    liked = _call(
+        server.url, "query", "messages:byAuthor", {"channel": CHANNEL, "author": grace["_id"]}
+    )
+    assert [r["body"] for r in liked] == [mine[-1], *mine[:-1]]  # most liked first
+    assert liked[0]["likes"] == 1
+
+
+def test_date_now_and_a_filter(server: Server) -> None:
+    """typing:start sets `until` from ctx.now (Date.now()); typing:who reads a range of it."""
+    before = time.time() * 1000
+    _call(server.url, "mutation", "typing:start", {"channel": CHANNEL, "author": "grace"})
+    _call(server.url, "mutation", "typing:start", {"channel": CHANNEL, "author": "grace"})  # patch
+    assert _call(server.url, "query", "typing:who", {"channel": CHANNEL, "now": before}) == [
+        "grace"
+    ]
+    later = before + 60_000
+    assert _call(server.url, "query", "typing:who", {"channel": CHANNEL, "now": later}) == []
 
 
 def test_no_page_failed(pages: Pages) -> None:
