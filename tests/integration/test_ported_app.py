@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
+import hashlib
 import json
 import os
 import shutil
@@ -82,6 +83,11 @@ def convex_id(table_number: int, internal: bytes) -> str:
     return base64.b32encode(data).decode().rstrip("=").translate(_CONVEX_BASE32)
 
 
+def _internal_id(table: str, n: int) -> bytes:
+    """16 bytes as random-looking as Convex's, and the same on every run."""
+    return hashlib.sha256(f"{table}:{n}".encode()).digest()[:16]
+
+
 def build_export_zip(path: Path) -> Path:
     """The app's data as a Convex snapshot export ZIP: README.md, `_tables/documents.jsonl`
     (each user table's name and number), and per table `<table>/documents.jsonl` (one document
@@ -93,12 +99,12 @@ def build_export_zip(path: Path) -> Path:
     ids: dict[str, str] = {}
     authors = []
     for i, name in enumerate(AUTHORS):
-        ids[name] = convex_id(numbers["authors"], uuid.UUID(int=i + 1).bytes)
+        ids[name] = convex_id(numbers["authors"], _internal_id("authors", i))
         authors.append({"_creationTime": start + i, "_id": ids[name], "name": name})
     messages = [
         {
             "_creationTime": start + 1000.0 * (i + 1) + 0.25,
-            "_id": convex_id(numbers["messages"], uuid.UUID(int=100 + i).bytes),
+            "_id": convex_id(numbers["messages"], _internal_id("messages", i)),
             "author": ids[author],
             "body": body,
             "channel": CHANNEL,
@@ -127,7 +133,7 @@ def test_export_zip_fixture_has_convex_ids_and_layout(tmp_path: Path) -> None:
     # varint 01, sixteen zero bytes and the footer 01 11: 19 bytes, 31 characters; a table
     # number of two varint bytes makes 20 bytes, 32 characters (base32.rs encoded_len)
     assert convex_id(1, bytes(16)) == "0400000000000000000000000000248"
-    one = convex_id(10002, uuid.UUID(int=100).bytes)
+    one = convex_id(10002, _internal_id("messages", 0))
     assert len(one) == 32 and set(one) <= set("0123456789abcdefghjkmnpqrstvwxyz")
     with zipfile.ZipFile(build_export_zip(tmp_path / "export.zip")) as archive:
         names = set(archive.namelist())
