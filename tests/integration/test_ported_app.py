@@ -9,8 +9,9 @@ that `REACTIVE["FUNCTIONS_ROOT"]` names, so `api.messages.list` reaches `message
 The module serves the port with daphne and the scheduler's worker on a database of its own
 (created, migrated and filled here, dropped afterwards), writes `convex/_generated` with
 `manage.py reactive codegen` into a copy of the front end, bundles it with esbuild (the
-server's URL as Vite's `VITE_CONVEX_URL`) and opens it in two chromium pages. Needs `npm ci` in
-tests/ported/convex_src (`python3 dev.py test` does it) and /usr/bin/chromium.
+server's URL as Vite's `VITE_CONVEX_URL`) and opens it in two chromium pages. Both halves are
+type-checked: the Convex source against its schema, the front end against codegen's output.
+Needs `npm ci` in tests/ported/convex_src (`python3 dev.py test` does it) and /usr/bin/chromium.
 """
 
 from __future__ import annotations
@@ -155,6 +156,57 @@ def test_the_models_are_what_convex_schema_writes() -> None:
     schema = CONVEX_SRC / "convex" / "schema.ts"
     written = _manage(env, "reactive", "convex-schema", str(schema), "--stdout")
     assert written == (PORTED / "portapp" / "models.py").read_text()
+
+
+# What `npx convex codegen` gives a Convex project's functions (it needs a deployment to run):
+# the builders and ctx types over the schema's data model, written here with the convex
+# package's own generics, so `tsc` checks convex/*.ts as Convex's own tooling would.
+CONVEX_GENERATED = {
+    "dataModel.ts": """
+import type { DataModelFromSchemaDefinition, DocumentByName, TableNamesInDataModel }
+  from "convex/server";
+import type { GenericId } from "convex/values";
+import schema from "../schema";
+export type DataModel = DataModelFromSchemaDefinition<typeof schema>;
+export type TableNames = TableNamesInDataModel<DataModel>;
+export type Doc<T extends TableNames> = DocumentByName<DataModel, T>;
+export type Id<T extends TableNames> = GenericId<T>;
+""",
+    "server.ts": """
+import { internalMutationGeneric, mutationGeneric, queryGeneric } from "convex/server";
+import type { GenericMutationCtx, GenericQueryCtx, MutationBuilder, QueryBuilder }
+  from "convex/server";
+import type { DataModel } from "./dataModel";
+export const query: QueryBuilder<DataModel, "public"> = queryGeneric;
+export const mutation: MutationBuilder<DataModel, "public"> = mutationGeneric;
+export const internalMutation: MutationBuilder<DataModel, "internal"> = internalMutationGeneric;
+export type QueryCtx = GenericQueryCtx<DataModel>;
+export type MutationCtx = GenericMutationCtx<DataModel>;
+""",
+    "api.ts": """
+import { anyApi } from "convex/server";
+export const api: any = anyApi;
+export const internal: any = anyApi;
+""",
+}
+
+
+def test_the_convex_source_is_valid_convex(tmp_path: Path) -> None:
+    """convex_src/convex/*.ts compiles (`tsc`, strict) against the schema's data model: the
+    original really is a Convex app (its index names, field types, ctx methods)."""
+    project = tmp_path / "convex_src"
+    shutil.copytree(CONVEX_SRC / "convex", project / "convex")
+    (project / "node_modules").symlink_to(CONVEX_SRC / "node_modules")
+    for name, text in CONVEX_GENERATED.items():
+        (project / "convex" / "_generated").mkdir(exist_ok=True)
+        (project / "convex" / "_generated" / name).write_text(text)
+    options = {"target": "ES2021", "lib": ["ES2021"], "module": "ESNext", "strict": True}
+    options |= {"moduleResolution": "Bundler", "skipLibCheck": True, "noEmit": True}
+    config = {"compilerOptions": options, "include": ["convex"]}
+    (project / "tsconfig.json").write_text(json.dumps(config))
+    tsc = CONVEX_SRC / "node_modules" / ".bin" / "tsc"
+    done = subprocess.run([str(tsc), "-p", "."], cwd=project, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 # -- the server --------------------------------------------------------------------------------
