@@ -332,7 +332,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             assert daphne.poll() is None, f"daphne exited:\n{log_path.read_text()}"
             assert time.monotonic() < deadline, f"daphne did not start:\n{log_path.read_text()}"
             try:
-                requests.get(url + "/api/", timeout=1)
+                ready = {"path": "stats:default", "args": {}, "format": "json"}
+                requests.post(url + "/api/query", json=ready, timeout=2)
                 break
             except requests.ConnectionError:
                 time.sleep(0.1)
