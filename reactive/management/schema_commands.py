@@ -79,3 +79,8 @@ def handle(cmd: BaseCommand, options: dict[str, Any]) -> None:
     cmd.stdout.write(
         f"wrote {len(plan.tables)} model(s) to {out}; now run manage.py makemigrations {label}"
     )
+    if any(f.kind == "vector" for t in plan.tables for f in t.fields):
+        cmd.stdout.write(
+            "the models use pgvector: put pgvector.django.VectorExtension() first in that "
+            "migration's operations (docs/vector-search.md)"
+        )

@@ -63,8 +63,11 @@ try {
 } catch (error) {
   const first = error.errors?.[0];
   if (first) {
-    const where = first.location
-      ? `${first.location.file}:${first.location.line}:${first.location.column + 1}: `
+    // the place: "line 3:61" in the schema itself, "FILE:3:61" in a file it imports
+    const at = first.location;
+    const file = at ? resolve(folder, at.file) : null;
+    const where = at
+      ? `${file === schemaPath ? "line " : `${file}:`}${at.line}:${at.column + 1}: `
       : "";
     fail(4, `${where}${first.text}`);
   }

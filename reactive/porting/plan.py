@@ -268,7 +268,7 @@ def _kind(where: str, validator: dict[str, Any], names: set[str]) -> str:
     if kind == "id":
         target = validator["tableName"]
         if target != "_storage" and target not in names:
-            raise ValueError(f"{where}: v.id({target!r}) names no table of the schema")
+            raise ValueError(f"{where}: {describe(validator)} names no table of the schema")
         return "fk"
     raise ValueError(f"{where}: {describe(validator)} has no Django column type")
 
