@@ -61,11 +61,13 @@ def _call(indent: int, head: str, args: list[str], tail: str = "") -> list[str]:
 
 
 def _model(t: TablePlan) -> list[str]:
-    decorator = [_py(t.name)]
-    if t.index_names:
-        pairs = ", ".join(f"{_py(k)}: {_py(v)}" for k, v in t.index_names.items())
-        decorator.append(f"index_names={{{pairs}}}")
-    lines = [*_call(0, "@table", decorator), f"class {t.class_name}(ReactiveModel):"]
+    pairs = [f"{_py(k)}: {_py(v)}" for k, v in t.index_names.items()]
+    decorator = [_py(t.name)] + ([f"index_names={{{', '.join(pairs)}}}"] if pairs else [])
+    lines = _call(0, "@table", decorator)
+    if len(lines) > 1 and len(decorator[1]) > LINE - 5:  # the mapping too, one pair a line
+        lines = ["@table(", f"    {decorator[0]},", "    index_names={"]
+        lines += [f"        {pair}," for pair in pairs] + ["    },", ")"]
+    lines.append(f"class {t.class_name}(ReactiveModel):")
     for f in t.fields:
         lines += _field(f)
     lines += ["", "    class Meta:", f"        verbose_name_plural = {_py(t.name)}"]

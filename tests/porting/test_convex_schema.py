@@ -72,8 +72,17 @@ def by_django_name(ctx, room: str, user: str):
 @query
 def search(ctx, text: str, room: str):
     return sorted(m["body"] for m in ctx.db.query("messages").with_search_index(
-        "search_body", lambda q: q.search("body", text).eq("room", room).eq("status", "sent")
+        "search_body_in_room_and_status",
+        lambda q: q.search("body", text).eq("room", room).eq("status", "sent"),
     ).collect())
+
+
+@query
+def similar(ctx, room: str):
+    hits = ctx.vector_search("messages", "by_embedding_filtered_by_room",
+                             vector=[1.0, 0.0, 0.0, 5.0], limit=2,
+                             filter=lambda q: q.eq("room", room))
+    return [ctx.db.get("messages", h["_id"])["body"] for h in hits]
 
 
 @query
@@ -111,6 +120,7 @@ result = {
     "recent": client.query("ported:recent", {"room": room, "user": ann, "after": 1.0}),
     "by_django_name": client.query("ported:by_django_name", {"room": room, "user": ann}),
     "search": client.query("ported:search", {"text": "hello", "room": room}),
+    "similar": client.query("ported:similar", {"room": room}),
     "avatar_ok": client.mutation(
         "ported:set_avatar", {"user": ann, "avatar": encode_id("_storage", stored.pk)}
     ) == encode_id("_storage", stored.pk),
@@ -206,6 +216,7 @@ def test_models_migrate_and_answer_ctx_db(tmp_path: Path, database_url: str) -> 
         "recent": ["second", "hello again"],
         "by_django_name": 3,
         "search": ["hello again", "hello all", "hello from bob"],
+        "similar": ["hello from bob", "hello again"],
         "avatar_ok": True,
         "dangling": [4, True],  # a deleted room leaves its messages and their ids, as in Convex
     }

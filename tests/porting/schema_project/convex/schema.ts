@@ -49,6 +49,13 @@ export default defineSchema({
     .index("by_room", ["room"])
     .index("by_room_and_user", ["room", "user"])
     .index("by_room_and_user_and_updated", ["room", "user", "updated"])
-    .searchIndex("search_body", { searchField: "body", filterFields: ["room", "status"] })
-    .vectorIndex("by_embedding", { vectorField: "embedding", dimensions: 4, filterFields: ["room"] }),
+    .searchIndex("search_body_in_room_and_status", {
+      searchField: "body",
+      filterFields: ["room", "status"],
+    })
+    .vectorIndex("by_embedding_filtered_by_room", {
+      vectorField: "embedding",
+      dimensions: 4,
+      filterFields: ["room"],
+    }),
 });
