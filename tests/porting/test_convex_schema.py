@@ -198,6 +198,7 @@ def test_models_migrate_and_answer_ctx_db(tmp_path: Path, database_url: str) -> 
     assert out.splitlines()[0] == (
         f"wrote 4 model(s) to {app / 'models.py'}; now run manage.py makemigrations ported"
     )
+    assert out.splitlines()[1].startswith("the models use pgvector: put ")
     assert (app / "models.py").read_text() == (PROJECT / "expected_models.txt").read_text()
 
     run([*manage, "makemigrations", "ported"], tmp_path, env)
@@ -331,6 +332,25 @@ def test_bad_input_is_one_line_and_writes_nothing(
     message = one_line_error(path, "--out", str(target))
     assert message == expected.format(path=path, folder=path.parent)
     assert not target.exists()
+
+
+def test_a_staged_index_is_left_out_with_a_warning(tmp_path: Path) -> None:
+    schema = """
+        import { defineSchema, defineTable } from "convex/server";
+        import { v } from "convex/values";
+        export default defineSchema({
+          a: defineTable({ x: v.string() })
+            .index("by_x", ["x"])
+            .index("by_x_later", { fields: ["x"], staged: true }),
+        });
+    """
+    out, err = convert(web_project(tmp_path / "web", schema), "--stdout")
+    assert 'name="a_by_x"' in out
+    assert "by_x_later" not in out
+    assert err == (
+        "warning: table 'a': staged index 'by_x_later' left out "
+        "(Convex does not query staged indexes either)\n"
+    )
 
 
 def test_no_node_is_one_line(tmp_path: Path) -> None:
