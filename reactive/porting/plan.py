@@ -118,6 +118,17 @@ def plan_schema(exported: dict[str, Any], max_lengths: dict[str, int] | None = N
         plan.tables.append(_table(raw, cls, names, max_lengths, plan.warnings))
     for key in max_lengths:
         raise ValueError(f"--max-length {key}: no string field {key} in the schema")
+    # Postgres wants index names unique per schema: a 4-digit hash may meet another
+    seen: dict[str, str] = {}
+    for t in plan.tables:
+        for index in t.indexes:
+            where = f"table {t.name!r}, index {index.convex_name!r}"
+            if index.django_name in seen:
+                raise ValueError(
+                    f"{where}: its Django name {index.django_name!r} is also that of "
+                    f"{seen[index.django_name]}; rename one of them"
+                )
+            seen[index.django_name] = where
     return plan
 
 
@@ -154,14 +165,6 @@ def _table(
                 f"table {name!r}: staged index {raw_index['indexDescriptor']!r} left out "
                 "(Convex does not query staged indexes either)"
             )
-    seen: dict[str, str] = {}
-    for index in table.indexes:
-        if index.django_name in seen:
-            raise ValueError(
-                f"table {name!r}: indexes {seen[index.django_name]!r} and "
-                f"{index.convex_name!r} would share the Django name {index.django_name!r}"
-            )
-        seen[index.django_name] = index.convex_name
     return table
 
 

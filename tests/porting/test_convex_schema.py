@@ -322,6 +322,20 @@ def test_an_existing_file_is_kept_without_force(tmp_path: Path) -> None:
             "table 'a', field 'from': not a Python name; rename it in the schema to port it",
             id="keyword-field",
         ),
+        pytest.param(
+            """
+            import { defineSchema, defineTable } from "convex/server";
+            import { v } from "convex/values";
+            export default defineSchema({
+              a: defineTable({ x: v.string() }).index("b_x", ["x"]),
+              a_b: defineTable({ x: v.string() }).index("x", ["x"]),
+            });
+            """,
+            True,
+            "table 'a_b', index 'x': its Django name 'a_b_x' is also that of table 'a', "
+            "index 'b_x'; rename one of them",
+            id="index-name-clash",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(
