@@ -1,8 +1,11 @@
 """Export: every row of the chosen tables as a Convex document, one JSON line each.
 
 A document is what a query returns (`db.documents.to_document`: ``_id``, ``_creationTime`` and
-the fields, foreign keys as ids) in Convex's JSON export encoding (`values.encode(clean=True)`:
-an int64 as a decimal string, bytes as base64). Ids are written as Convex ids
+the fields, foreign keys as ids) in Convex's export JSON, as its exports since the
+``"uniform"`` marker in ``<table>/generated_schema.jsonl`` (``ValueFormat::ConvexExportJSON`` in
+convex-backend's ``crates/value/src/export.rs``): an Int64 as a JSON integer, a float64 always
+with a dot or tagged (``{"$float": base64}`` for NaN, ±Infinity, -0.0), bytes as
+``{"$bytes": base64}``. Ids are written as Convex ids
 (`convex_ids.internal_for_pk`), wherever they are: ``_id``, foreign keys, and any string of a
 document that is an id of an exported table or of `_storage` (a string primary key keeps our
 id form). Rows are read in primary-key order, in one REPEATABLE READ transaction, so the
@@ -23,7 +26,7 @@ from .. import ids
 from ..db.documents import to_document
 from ..db.tables import Table
 from ..storage.files_table import TABLE as STORAGE
-from ..values import encode
+from ..values import decode, encode
 from . import convex_ids, stored
 from .archive import README, README_TEXT, TABLES, SnapshotWriter, documents_path
 
@@ -56,9 +59,22 @@ class ConvexIds:
         return value
 
 
+def _lossless(value: Any) -> Any:
+    """Convex's export JSON from its wire JSON: an Int64 as a JSON integer; bytes, NaN and
+    ±Infinity stay tagged (``{"$bytes": ...}``, ``{"$float": ...}``); floats are written with
+    a dot (``3.0``), so that an integer is never taken for a float64 or back."""
+    if isinstance(value, dict):
+        if list(value) == ["$integer"]:
+            return int(decode(value))
+        return {k: _lossless(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_lossless(v) for v in value]
+    return value
+
+
 def _lines(table: Table, convex: ConvexIds, tick: Callable[[], None]) -> Iterator[str]:
     for obj in table.model._default_manager.order_by("pk").iterator(chunk_size=2000):
-        doc = convex.rewrite(encode(to_document(table, obj), clean=True))
+        doc = convex.rewrite(_lossless(encode(to_document(table, obj))))
         yield json.dumps(doc, ensure_ascii=False)
         tick()
 

@@ -107,14 +107,20 @@ def _refuse(errors: list[str]) -> None:
 Row = tuple[models.Model, dict[str, Any]]
 
 
-def _floats(table: Table, doc: dict[str, Any]) -> dict[str, Any]:
-    """Non-finite floats as the export writes them (Convex's ``{"$float": base64}``)."""
+_TAGGED = (["$float"], ["$bytes"], ["$integer"])
+
+
+def _tagged(table: Table, doc: dict[str, Any]) -> dict[str, Any]:
+    """A field's value in Convex's tagged form, as Convex's export (``"uniform"``) writes
+    bytes (``{"$bytes": base64}``) and non-finite floats, and an Int64 may be: decoded. A JSON
+    field keeps what it holds."""
     special = {
         k: decode(value, path=k)
         for k, value in doc.items()
         if isinstance(value, dict)
-        and list(value) == ["$float"]
-        and isinstance(table.fields.get(k), (models.FloatField, models.DecimalField))
+        and list(value) in _TAGGED
+        and k in table.fields
+        and not isinstance(table.fields[k], models.JSONField)
     }
     return {**doc, **special} if special else doc
 
@@ -122,7 +128,7 @@ def _floats(table: Table, doc: dict[str, Any]) -> dict[str, Any]:
 def _instance(table: Table, doc: dict[str, Any]) -> Row:
     obj = table.model()
     try:
-        doc = _floats(table, doc)
+        doc = _tagged(table, doc)
     except ValueEncodingError as exc:
         raise DocumentValidationError(str(exc)) from None
     apply_document(table, obj, doc, replace=True)

@@ -91,7 +91,8 @@ def members(i: Ids) -> dict[str, str | bytes]:
                 "channel": i.general,
                 "author": "ann",
                 "body": "hello",
-                "big": str(2**62),
+                "big": 2**62,
+                "payload": {"$bytes": "AP8="},
             },
             {
                 "_id": i.reply,
@@ -189,7 +190,11 @@ def test_a_convex_export_is_imported_with_every_reference_remapped(tmp_path: Pat
     general = Channel.objects.get(name="general")
     assert messages["hello"]["channel"] == ids.encode_id("channels", general.pk)
     assert messages["re: hello"]["_creationTime"] == 1_700_000_000_004.5
-    assert hello.big == 2**62 and Message.objects.get(body="re: hello").score == 2
+    assert (
+        hello.big == 2**62
+        and bytes(hello.payload) == b"\x00\xff"
+        and Message.objects.get(body="re: hello").score == 2
+    )
 
     # the round trip: export, then import into an empty database: the same documents and graph
     before = tree()
