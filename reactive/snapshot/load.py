@@ -199,12 +199,11 @@ def import_tables(
             for source, rows in parsed:
                 tick = progress(source.table, len(rows))
                 for number, (obj, kept) in rows:
-                    try:
-                        with transaction.atomic(using=using):
-                            obj.save(using=using, force_insert=True)
-                            if kept:
-                                manager = type(obj)._base_manager.using(using)
-                                manager.filter(pk=obj.pk).update(**kept)
+                    try:  # no savepoint per row: a refused row ends the whole import
+                        obj.save(using=using, force_insert=True)
+                        if kept:
+                            manager = type(obj)._base_manager.using(using)
+                            manager.filter(pk=obj.pk).update(**kept)
                     except DatabaseError as exc:
                         first = str(exc).strip().splitlines()[0]
                         raise ValueError(

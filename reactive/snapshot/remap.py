@@ -58,7 +58,9 @@ class IdMap:
         pending: list[str] = []
         for where, doc in rows:
             old = doc.get("_id")
-            if old is None or ids.pk_of(table.name, old) is not None:
+            ours = ids.pk_of(table.name, old)
+            if old is None or ours is not None:
+                kept += [ours] if isinstance(ours, int) else []
                 continue  # a new document, or one of ours: the key is kept
             decoded = convex_ids.decode(old)
             if decoded is None:
