@@ -55,7 +55,7 @@ class IdMap:
         of ``table``, taking new keys from its sequence."""
         integer = integer_key(table.model)
         kept: list[int] = []
-        pending: list[str] = []
+        pending: dict[str, None] = {}  # in order, and quick to look up
         for where, doc in rows:
             old = doc.get("_id")
             ours = ids.pk_of(table.name, old)
@@ -65,13 +65,13 @@ class IdMap:
             decoded = convex_ids.decode(old)
             if decoded is None:
                 continue  # not an id: the document's check reports it
-            problem = self._claim(table, old, decoded[0], integer)
+            problem = self._claim(table, old, decoded[0], integer, old in pending)
             if problem:
                 errors.append(f"{where}: {problem}")
                 continue
             pk = convex_ids.pk_from_internal(decoded[1], bool(integer))
             if pk is None:
-                pending.append(old)
+                pending[old] = None
             else:
                 kept += [pk] if isinstance(pk, int) else []
                 self.new[old] = ids.encode_id(table.name, pk)
@@ -79,7 +79,9 @@ class IdMap:
             for old, pk in zip(pending, _new_keys(table, len(pending), kept, using), strict=True):
                 self.new[old] = ids.encode_id(table.name, pk)
 
-    def _claim(self, table: Table, old: str, number: int, integer: bool | None) -> str | None:
+    def _claim(
+        self, table: Table, old: str, number: int, integer: bool | None, pending: bool
+    ) -> str | None:
         listed = self.numbers.setdefault(number, table.name)
         if listed != table.name:
             return (
@@ -90,7 +92,7 @@ class IdMap:
                 f"table {table.name!r} has a {type(table.model._meta.pk).__name__} primary key: "
                 "documents with Convex ids go into tables with an integer or UUID key"
             )
-        if old in self.new:
+        if pending or old in self.new:
             return f"`_id` {old!r} appears twice in the export"
         return None
 

@@ -301,4 +301,10 @@ def test_bad_exports_are_refused_in_one_line_with_nothing_written(tmp_path: Path
         tmp_path, no_file, "--append"
     )
 
+    twice = {**good, "channels/documents.jsonl": str(good["channels/documents.jsonl"]) * 2}
+    line = _refused(tmp_path, twice, "--append")
+    assert line.endswith(
+        f"channels/documents.jsonl:4: `_id` {i.random!r} appears twice in the export"
+    )
+
     assert "is not a ZIP file" in _refused(tmp_path, b"not a zip at all")
