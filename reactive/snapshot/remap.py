@@ -122,7 +122,9 @@ class IdMap:
             kept = self._kept(table, decoded[1])
             if kept is not None:
                 return kept  # our own export's id: the row is (or is not) there already
-            hint = "" if table.startswith("_") else f" (add --table {table})"
+            found = tables.find(table)
+            hint = ", nor a table here" if found is None else f" (add --table {table})"
+            hint = "" if found is not None and found.system else hint
             raise ValueError(
                 f"`{path}` refers to {value!r} of table {table!r}, which is not imported{hint}"
             )

@@ -290,6 +290,23 @@ def test_bad_exports_are_refused_in_one_line_with_nothing_written(tmp_path: Path
         in not_imported
     )
 
+    likes = convex_id(10004)
+    listed = str(good["_tables/documents.jsonl"]) + '{"name":"likes","id":10004}\n'
+    related = str(good["folders/documents.jsonl"]).replace('"related":[]', f'"related":["{likes}"]')
+    line = _refused(
+        tmp_path,
+        {**good, "_tables/documents.jsonl": listed, "folders/documents.jsonl": related},
+        "--append",
+        "--table",
+        "folders",
+        "--table",
+        "channels",
+    )
+    assert line.endswith(
+        f"`related[0]` refers to {likes!r} of table 'likes', which is not imported, "
+        "nor a table here"
+    )
+
     assert "has no table 'topics'" in _refused(tmp_path, good, "--append", "--table", "topics")
 
     tampered = {**good, f"_storage/{i.icon}.png": ICON + b"!"}
