@@ -4,6 +4,7 @@ Register a model with the ``@table("messages")`` decorator (or ``register_table`
 the named ``Meta.indexes`` over plain fields, plus the built-in ``by_id`` and ``by_creation_time``.
 Every index key ends with the creation-time field (when the table has one) and the primary key, as
 Convex appends ``_creationTime`` (and the id) to every index. No queries here.
+Django caps index names at 30 characters: ``index_names=`` gives an index a longer Convex name.
 
 Registration records the table and whether its writes are captured; it declares no trigger.
 Whoever follows the registry (`TableRegistry.follow`: the change log's triggers, from
@@ -23,6 +24,7 @@ from .. import ids
 from ..errors import ConfigurationError, UnknownTable
 from ..search.text_index import SearchIndex, SearchIndexSpec, search_specs
 from ..search.vector_spec import VectorSpec, is_vector_field, vector_specs
+from .index_names import aliased, check_index_names
 
 if TYPE_CHECKING:
     from django.db import models
@@ -53,6 +55,8 @@ class Table:
     shape: Any = None
     #: Whether the model declares the change-capture triggers (not on a package's model).
     capture: bool = True
+    #: Convex index name → Django index name, for names longer than Django allows.
+    index_names: dict[str, str] | None = None
     _indexes: dict[str, Index] | None = None
     _fields: dict[str, Any] | None = None
     _search_indexes: dict[str, SearchIndexSpec] | None = None
@@ -106,7 +110,8 @@ class Table:
         ``Meta.indexes``), by name and by short name; never ``with_index`` indexes."""
         if self._search_indexes is None:
             found = [i for i in self.model._meta.indexes if isinstance(i, SearchIndex)]
-            self._search_indexes = search_specs(self.name, found, self.fields) if found else {}
+            specs = search_specs(self.name, found, self.fields) if found else {}
+            self._search_indexes = aliased(specs, self.index_names)
         return self._search_indexes
 
     def _tail(self) -> tuple[str, ...]:
@@ -154,7 +159,7 @@ class Table:
     def vector_indexes(self) -> dict[str, VectorSpec]:
         """Index name → `VectorSpec`: the model's ``VectorIndex`` declarations, checked."""
         if self._vector_indexes is None:
-            self._vector_indexes = vector_specs(self)
+            self._vector_indexes = aliased(vector_specs(self), self.index_names)
         return self._vector_indexes
 
     def _build_indexes(self) -> dict[str, Index]:
@@ -180,7 +185,7 @@ class Table:
             short = index.name.removeprefix(f"{self.name}_")
             if short != index.name and short not in result:
                 result[short] = Index(short, names, columns, key)
-        return result
+        return aliased(result, self.index_names)
 
 
 #: Told of a table: one just registered, or a model's table just unregistered.
@@ -225,6 +230,7 @@ class TableRegistry:
         system: bool = False,
         keys: dict[str, str] | None = None,
         shape: Any = None,
+        index_names: dict[str, str] | None = None,
     ) -> Table:
         if not name or name.startswith("_") != system:
             raise ConfigurationError(f"table name {name!r} must not be empty or start with '_'")
@@ -245,9 +251,11 @@ class TableRegistry:
             keys=keys,
             shape=shape,
             capture=capture,
+            index_names=dict(index_names) if index_names else None,
         )
         table.search_indexes  # noqa: B018  (checked now: a bad declaration fails registration)
         table.vector_indexes  # noqa: B018  (checked now: a mistake fails at startup)
+        check_index_names(table)
         with self._lock:
             old = self._by_name.get(name)
             if old is not None and old.model.__qualname__ != model.__qualname__:
@@ -319,7 +327,13 @@ class TableRegistry:
 tables = TableRegistry()
 
 
-def table(name: str, *, creation_time: str | None = None, exclude: tuple[str, ...] = ()) -> Any:
+def table(
+    name: str,
+    *,
+    creation_time: str | None = None,
+    exclude: tuple[str, ...] = (),
+    index_names: dict[str, str] | None = None,
+) -> Any:
     """Class decorator: expose a Django model as the table ``name``.
 
     Args:
@@ -327,6 +341,8 @@ def table(name: str, *, creation_time: str | None = None, exclude: tuple[str, ..
         creation_time: The field behind ``_creationTime`` (a FloatField of ms or a DateTimeField).
             Defaults to a field named ``creation_time`` if the model has one.
         exclude: Fields kept out of documents and writes (e.g. ``("password",)``).
+        index_names: Convex index name → Django name of a model index, for Convex names over
+            Django's 30 characters; ``with_index`` and the searches take either name.
 
     Example:
         >>> @table("messages")
@@ -335,7 +351,7 @@ def table(name: str, *, creation_time: str | None = None, exclude: tuple[str, ..
     """
 
     def wrap(model: type[models.Model]) -> type[models.Model]:
-        tables.register(model, name, creation_time, tuple(exclude))
+        tables.register(model, name, creation_time, tuple(exclude), index_names=index_names)
         return model
 
     return wrap
@@ -347,6 +363,7 @@ def register_table(
     *,
     creation_time: str | None = None,
     exclude: tuple[str, ...] = (),
+    index_names: dict[str, str] | None = None,
 ) -> Table:
     """Expose an existing model as a table without decorating it.
 
@@ -363,8 +380,9 @@ def register_table(
         >>> register_table(UserTable, "users", creation_time="date_joined",
         ...                exclude=("password",))
     """
+    capture = not is_package_model(model)
     return tables.register(
-        model, name, creation_time, tuple(exclude), capture=not is_package_model(model)
+        model, name, creation_time, tuple(exclude), capture, index_names=index_names
     )
 
 

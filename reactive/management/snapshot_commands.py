@@ -94,13 +94,20 @@ def handle(cmd: BaseCommand, options: dict[str, Any]) -> None:
                 if options["table"]
                 else [t for t in tables if not t.system]
             )
-            counts = export_tables(path, chosen, progress)
+            counts = export_tables(path, chosen, progress, with_storage=not options["table"])
             verb = "exported"
         else:
             mode = "append" if options["append"] else "replace" if options["replace"] else None
             reader, sources = _sources(path, options["table"])
             try:
-                counts = import_tables(sources, mode=mode, progress=progress)
+                counts = import_tables(
+                    sources,
+                    mode=mode,
+                    progress=progress,
+                    numbers=reader.numbers() if reader is not None else None,
+                    # the stored files come with the whole snapshot, not with --table
+                    snapshot=reader if not options["table"] else None,
+                )
             finally:
                 if reader is not None:
                     reader.close()

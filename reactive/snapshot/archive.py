@@ -1,8 +1,10 @@
 """Snapshot files in Convex's export layout, as a ZIP or a folder: the paths, nothing else.
 
 ``_tables/documents.jsonl`` lists the tables, one ``{"name": "messages", "id": 10001}`` a line
-(Convex's table numbers; here the position in the list, from 10001), and each table's
-documents are in ``<table>/documents.jsonl``, one JSON object a line.
+(Convex's table numbers; our export numbers them by their place in the list, from 10001), and
+each table's documents are in ``<table>/documents.jsonl``, one JSON object a line, beside a
+``<table>/generated_schema.jsonl`` (``"uniform"``: the values are in Convex's export JSON).
+``README.md`` says what the ZIP is; ``_storage/`` holds the stored files (`stored`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,13 @@ from pathlib import Path
 from typing import IO
 
 TABLES = "_tables/documents.jsonl"
+README = "README.md"
+README_TEXT = """# A snapshot export of reactive tables
+
+It has Convex's snapshot export layout: each table's documents are lines of JSON in
+<table>/documents.jsonl, the tables are listed in _tables/documents.jsonl, stored files are in
+_storage/. `manage.py reactive import` reads it back, and so does `npx convex import`.
+"""
 
 
 def documents_path(table: str) -> str:
@@ -46,6 +55,23 @@ class SnapshotReader:
         if self._zip is None:
             return (self.path / member).open("rb")
         return self._zip.open(member)
+
+    def members(self, prefix: str) -> list[str]:
+        """The paths of the members under ``prefix`` (a folder, ending with ``/``)."""
+        if self._zip is None:
+            root = self.path / prefix
+            if not root.is_dir():
+                return []
+            return sorted(f"{prefix}{p.name}" for p in root.iterdir() if p.is_file())
+        return [n for n in self._zip.namelist() if n.startswith(prefix) and not n.endswith("/")]
+
+    def numbers(self) -> dict[int, str]:
+        """Table number → name, as ``_tables`` lists them (empty without ``_tables``)."""
+        if not self.exists(TABLES):
+            return {}
+        with self.open(TABLES) as f:
+            entries = [json.loads(line) for line in f if line.strip()]
+        return {e["id"]: e["name"] for e in entries if isinstance(e.get("id"), int)}
 
     def tables(self) -> list[str]:
         """The tables the snapshot lists (``_tables``), else every folder with documents."""
@@ -107,6 +133,17 @@ class SnapshotWriter:
         with out:
             for line in lines:
                 out.write(line + "\n")
+
+    def copy(self, member: str, source: IO[bytes]) -> None:
+        """Write ``member`` from the binary file ``source``, streamed."""
+        if self._zip is None:
+            target = self._tmp / member
+            target.parent.mkdir(parents=True, exist_ok=True)
+            out: IO[bytes] = target.open("wb")
+        else:
+            out = self._zip.open(member, "w")
+        with out:
+            shutil.copyfileobj(source, out)
 
     def commit(self) -> None:
         """Finish the snapshot and put it at ``path``."""

@@ -5,10 +5,12 @@ through `db.documents.apply_document`, as a mutation's insert is), and every bad
 reported with its file and line number, up to `MAX_ERRORS`, before anything is written. Then
 one transaction writes every row with ``save()`` (so ids, foreign keys, signals and the change
 capture behave as for any write: live queries see the import when it commits), keeping each
-document's ``_id`` and ``_creationTime``, and moves the tables' id sequences past the imported
-ids. ``replace`` deletes the tables' rows first, in the same transaction, and no other
-table's (a row elsewhere left pointing at a deleted row refuses the import); without
-``replace`` or ``append`` a table that has rows is refused. Columns ``save()`` would set to
+document's ``_creationTime`` and its ``_id`` when it is one of ours; a Convex ``_id`` becomes
+a new row's id, and every reference to it follows (`remap`). The export's `_storage` files are
+stored first (`stored`). Then the tables' id sequences move past the imported ids.
+``replace`` deletes the tables' rows first, in the same transaction, and no other table's (a
+row elsewhere left pointing at a deleted row refuses the import); without ``replace`` or
+``append`` a table that has rows is refused. Columns ``save()`` would set to
 now (``auto_now``, ``auto_now_add``) keep their imported values.
 """
 
@@ -25,7 +27,12 @@ from django.db import DatabaseError, connections, models, transaction
 from ..db.documents import apply_document, column_value
 from ..db.tables import Table
 from ..errors import DocumentValidationError, FunctionError
+from ..storage import files
+from ..storage.files_table import TABLE as STORAGE
 from ..values import ValueEncodingError, decode
+from . import stored
+from .archive import SnapshotReader
+from .remap import IdMap
 
 MAX_ERRORS = 20
 
@@ -48,15 +55,15 @@ def _lines(f: IO[bytes], name: str, errors: list[str]) -> Iterator[tuple[int, st
             errors.append(f"{name}:{number}: not UTF-8 ({exc.reason} at byte {exc.start})")
 
 
-def _parse(source: Source, errors: list[str]) -> list[tuple[int, Row]]:
-    table = source.table
-    rows: list[tuple[int, Row]] = []
+def _read(source: Source, errors: list[str]) -> list[tuple[int, dict[str, Any]]]:
+    """The documents of ``source`` by line number (each line that is not one, an error)."""
+    docs: list[tuple[int, dict[str, Any]]] = []
     with source.open() as f:
         for number, line in _lines(f, source.name, errors):
             if not line.strip():
                 continue
             if len(errors) >= MAX_ERRORS:
-                return rows
+                return docs
             where = f"{source.name}:{number}"
             try:
                 doc = json.loads(line)
@@ -66,11 +73,33 @@ def _parse(source: Source, errors: list[str]) -> list[tuple[int, Row]]:
             if not isinstance(doc, dict):
                 errors.append(f"{where}: a document must be a JSON object")
                 continue
-            try:
-                rows.append((number, _instance(table, doc)))
-            except FunctionError as exc:
-                errors.append(f"{where}: {exc.message}")
+            docs.append((number, doc))
+    return docs
+
+
+def _parse(
+    source: Source, docs: list[tuple[int, dict[str, Any]]], idmap: IdMap, errors: list[str]
+) -> list[tuple[int, Row]]:
+    rows: list[tuple[int, Row]] = []
+    for number, doc in docs:
+        if len(errors) >= MAX_ERRORS:
+            break
+        where = f"{source.name}:{number}"
+        try:
+            rows.append((number, _instance(source.table, idmap.rewrite(doc))))
+        except FunctionError as exc:
+            errors.append(f"{where}: {exc.message}")
+        except ValueError as exc:
+            errors.append(f"{where}: {exc}")
     return rows
+
+
+def _refuse(errors: list[str]) -> None:
+    if errors:
+        more = " (stopped there)" if len(errors) >= MAX_ERRORS else ""
+        raise ValueError(
+            f"{len(errors)} bad line(s){more}; nothing was imported:\n" + "\n".join(errors)
+        )
 
 
 #: A model instance to insert, and the `auto_now` / `auto_now_add` columns' imported values
@@ -78,14 +107,20 @@ def _parse(source: Source, errors: list[str]) -> list[tuple[int, Row]]:
 Row = tuple[models.Model, dict[str, Any]]
 
 
-def _floats(table: Table, doc: dict[str, Any]) -> dict[str, Any]:
-    """Non-finite floats as the export writes them (Convex's ``{"$float": base64}``)."""
+_TAGGED = (["$float"], ["$bytes"], ["$integer"])
+
+
+def _tagged(table: Table, doc: dict[str, Any]) -> dict[str, Any]:
+    """A field's value in Convex's tagged form, as Convex's export (``"uniform"``) writes
+    bytes (``{"$bytes": base64}``) and non-finite floats, and an Int64 may be: decoded. A JSON
+    field keeps what it holds."""
     special = {
         k: decode(value, path=k)
         for k, value in doc.items()
         if isinstance(value, dict)
-        and list(value) == ["$float"]
-        and isinstance(table.fields.get(k), (models.FloatField, models.DecimalField))
+        and list(value) in _TAGGED
+        and k in table.fields
+        and not isinstance(table.fields[k], models.JSONField)
     }
     return {**doc, **special} if special else doc
 
@@ -93,7 +128,7 @@ def _floats(table: Table, doc: dict[str, Any]) -> dict[str, Any]:
 def _instance(table: Table, doc: dict[str, Any]) -> Row:
     obj = table.model()
     try:
-        doc = _floats(table, doc)
+        doc = _tagged(table, doc)
     except ValueEncodingError as exc:
         raise DocumentValidationError(str(exc)) from None
     apply_document(table, obj, doc, replace=True)
@@ -121,9 +156,13 @@ def import_tables(
     mode: str | None,
     progress: Callable[[Table, int], Callable[[], None]],
     using: str = "default",
+    numbers: dict[int, str] | None = None,
+    snapshot: SnapshotReader | None = None,
 ) -> dict[str, int]:
     """Import every source in one transaction; rows written per table. ``mode`` is None,
-    ``"append"`` or ``"replace"``. Raises ValueError (every reason) with nothing written."""
+    ``"append"`` or ``"replace"``; ``numbers`` are the export's table numbers (``_tables``);
+    the files of ``snapshot``'s ``_storage`` are imported too, when given.
+    Raises ValueError (every reason) with nothing written."""
     sources = list(sources)
     errors: list[str] = []
     if mode is None:
@@ -136,26 +175,35 @@ def import_tables(
                 )
         if errors:
             raise ValueError("\n".join(errors))
-    parsed = [(s, _parse(s, errors)) for s in sources]
-    if errors:
-        more = " (stopped there)" if len(errors) >= MAX_ERRORS else ""
-        raise ValueError(
-            f"{len(errors)} bad line(s){more}; nothing was imported:\n" + "\n".join(errors)
-        )
+    entries = stored.read_entries(snapshot, errors) if snapshot is not None else []
+    read = [(s, _read(s, errors)) for s in sources]
+    imported = [s.table.name for s in sources] + ([STORAGE] if entries else [])
+    idmap = IdMap(numbers or {}, imported)
+    if entries:
+        idmap.plan(stored.storage_table(), [(e.where, e.doc) for e in entries], errors, using)
+    for s, docs in read:
+        idmap.plan(s.table, [(f"{s.name}:{n}", doc) for n, doc in docs], errors, using)
+    parsed = [(s, _parse(s, docs, idmap, errors)) for s, docs in read]
+    _refuse(errors)
+    written: list[str] = []  # stored files' bytes: deleted again if the import fails
     counts: dict[str, int] = {}
     try:
         with transaction.atomic(using=using):
             if mode == "replace":
                 _delete_rows([s.table.model for s in sources], using)
+            if snapshot is not None and entries:
+                tick = progress(stored.storage_table(), len(entries))
+                counts[STORAGE] = stored.import_entries(
+                    snapshot, entries, idmap, written, tick, using
+                )
             for source, rows in parsed:
                 tick = progress(source.table, len(rows))
                 for number, (obj, kept) in rows:
-                    try:
-                        with transaction.atomic(using=using):
-                            obj.save(using=using, force_insert=True)
-                            if kept:
-                                manager = type(obj)._base_manager.using(using)
-                                manager.filter(pk=obj.pk).update(**kept)
+                    try:  # no savepoint per row: a refused row ends the whole import
+                        obj.save(using=using, force_insert=True)
+                        if kept:
+                            manager = type(obj)._base_manager.using(using)
+                            manager.filter(pk=obj.pk).update(**kept)
                     except DatabaseError as exc:
                         first = str(exc).strip().splitlines()[0]
                         raise ValueError(
@@ -163,11 +211,23 @@ def import_tables(
                         ) from None
                     tick()
                 counts[source.table.name] = len(rows)
-            _reset_sequences([s.table.model for s in sources], using)
+            written_models = [s.table.model for s in sources]
+            if entries:
+                written_models.append(stored.storage_table().model)
+            _reset_sequences(written_models, using)
     except DatabaseError as exc:  # e.g. a foreign key to a missing row, checked at commit
+        _discard(written)
         lines = str(exc).strip().splitlines()
         raise ValueError(f"{' '.join(lines[:2])}; nothing was imported") from None
+    except BaseException:
+        _discard(written)
+        raise
     return counts
+
+
+def _discard(names: list[str]) -> None:
+    for name in names:
+        files.discard(name)
 
 
 def _delete_rows(model_list: list[type[models.Model]], using: str) -> None:

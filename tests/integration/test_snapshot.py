@@ -14,6 +14,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from reactive import ids
+from reactive.snapshot import convex_ids
 from tests.testapp.models import Channel, Message, Note
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -53,16 +54,26 @@ def test_round_trip_through_a_zip(tmp_path: Path) -> None:
     assert "exported 2 table(s), 4 document(s)" in out
     with zipfile.ZipFile(tmp_path / "snap.zip") as z:
         assert sorted(z.namelist()) == [
+            "README.md",
             "_tables/documents.jsonl",
             "channels/documents.jsonl",
+            "channels/generated_schema.jsonl",
             "messages/documents.jsonl",
+            "messages/generated_schema.jsonl",
         ]
         listed = [json.loads(x) for x in z.read("_tables/documents.jsonl").splitlines()]
         first = json.loads(z.read("messages/documents.jsonl").splitlines()[0])
     assert [t["name"] for t in listed] == ["channels", "messages"]
-    # Convex's JSON export encoding: an int64 as a string, bytes as base64, ids as ids
-    assert first["big"] == str(2**62) and first["payload"] == "AP8="
-    assert ids.pk_of("channels", first["channel"]) is not None
+    # Convex's export JSON ("uniform"): an int64 as a JSON integer, a float64 with a dot,
+    # bytes tagged
+    assert first["big"] == 2**62 and first["payload"] == {"$bytes": "AP8="}
+    with zipfile.ZipFile(tmp_path / "snap.zip") as z:
+        assert b'"score": 0.0' in z.read("messages/documents.jsonl").splitlines()[0]
+        assert z.read("messages/generated_schema.jsonl") == b'"uniform"\n'
+    # ids as Convex ids of the tables' numbers, carrying the keys
+    channel = convex_ids.decode(first["channel"])
+    assert channel is not None and channel[0] == 10001
+    assert convex_ids.pk_from_internal(channel[1], True) == Message.objects.first().channel_id
     assert isinstance(first["_creationTime"], float) and "_id" in first
 
     with pytest.raises(CommandError, match="'channels' is not empty .*--append.*--replace"):
@@ -248,6 +259,32 @@ def test_a_table_named_twice_is_exported_and_imported_once(tmp_path: Path) -> No
     out, _ = cli("export", str(tmp_path / "s.zip"), *twice, "--no-progress")
     assert "exported 1 table(s), 2 document(s)" in out
     with zipfile.ZipFile(tmp_path / "s.zip") as z:
-        assert sorted(z.namelist()) == ["_tables/documents.jsonl", "channels/documents.jsonl"]
+        assert sorted(z.namelist()) == [
+            "README.md",
+            "_tables/documents.jsonl",
+            "channels/documents.jsonl",
+            "channels/generated_schema.jsonl",
+        ]
     out, _ = cli("import", str(tmp_path / "s.zip"), *twice, "--replace", "--no-progress")
     assert "imported 1 table(s), 2 document(s)" in out and Channel.objects.count() == 2
+
+
+def test_a_snapshot_of_the_earlier_format_still_imports(tmp_path: Path) -> None:
+    """Exports written before the Convex ids: our ids (kept), an int64 as a decimal string,
+    bytes as a base64 string."""
+    general = Channel.objects.create(name="general")
+    channel = ids.encode_id("channels", general.pk)
+    line = {
+        "_id": ids.encode_id("messages", 41),
+        "_creationTime": 1.5e12,
+        "channel": channel,
+        "author": "a",
+        "body": "old",
+        "big": str(2**62),
+        "payload": "AP8=",
+    }
+    (tmp_path / "old.jsonl").write_text(json.dumps(line) + "\n")
+    cli("import", str(tmp_path / "old.jsonl"), "--table", "messages", "--no-progress")
+    message = Message.objects.get()
+    assert (message.pk, message.big, bytes(message.payload)) == (41, 2**62, b"\x00\xff")
+    assert message.creation_time == 1.5e12 and message.channel_id == general.pk

@@ -260,3 +260,19 @@ class Attachment(ReactiveModel):
 
     name = models.CharField(max_length=200)
     file = models.CharField(max_length=64)
+
+
+# -- import of a Convex export (tests/integration/test_convex_export.py) ----------------------
+
+
+@table("folders")
+class Folder(ReactiveModel):
+    """What references in a Convex export look like: to its own table (``parent``), to another
+    one or none (``channel``), ids inside a JSON array (``related``) and a `_storage` id in a
+    string field (``icon``)."""
+
+    name = models.CharField(max_length=100)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE)
+    channel = models.ForeignKey(Channel, null=True, blank=True, on_delete=models.SET_NULL)
+    related = models.JSONField(default=list, blank=True)
+    icon = models.CharField(max_length=64, default="", blank=True)

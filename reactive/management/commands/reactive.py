@@ -7,6 +7,7 @@ manage.py reactive crons                     list the declared crons, their next
 manage.py reactive codegen [--out convex/_generated]   TypeScript for the official clients
 manage.py reactive export PATH [--table T]   tables as a Convex snapshot (ZIP or folder)
 manage.py reactive import PATH [--table T] [--append | --replace]   load a snapshot or JSONL
+manage.py reactive convex-schema convex/schema.ts --app chat   Django models for a Convex schema
 manage.py reactive dev [--port 8000]         server and worker together, reloading on changes
 manage.py reactive run tasks:list --watch    print a query's result each time it changes
 """
@@ -36,13 +37,13 @@ from ...models import CronRun
 from ...scheduler import worker
 from ...scheduler.crons import discover
 from ...values import ValueEncodingError, decode, encode
-from .. import dev_server, snapshot_commands, watch
+from .. import dev_server, schema_commands, snapshot_commands, watch
 
 
 class Command(BaseCommand):
     help = (
         "reactive's tools: list and run functions, the scheduler's worker and crons, TypeScript "
-        "codegen, export and import of tables, a development server."
+        "codegen, export and import of tables, models from a Convex schema, a development server."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -92,6 +93,7 @@ class Command(BaseCommand):
             "(default: convex/_generated).",
         )
         snapshot_commands.add_arguments(sub)
+        schema_commands.add_arguments(sub)
         dev_server.add_arguments(sub)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -110,6 +112,8 @@ class Command(BaseCommand):
                 self._codegen(options)
             elif options["subcommand"] in ("export", "import"):
                 snapshot_commands.handle(self, options)
+            elif options["subcommand"] == "convex-schema":
+                schema_commands.handle(self, options)
             elif options["subcommand"] == "dev":
                 dev_server.handle(self, options)
             else:

@@ -1,0 +1,158 @@
+"""`_storage` in a snapshot: the files' metadata and their bytes, out and back in.
+
+Convex's export (``crates/exports/src/export_storage.rs``) writes ``_storage/documents.jsonl``,
+one ``{"_id", "_creationTime", "sha256" (base64), "size", "contentType", "internalId"}`` a line,
+and each file as ``_storage/<_id>`` plus an extension guessed from its content type. Import
+checks every line and that its file is there before anything is written, then stores each file
+through reactive's storage (`storage.files`) with a `StoredFile` row, in the import's
+transaction; if the import fails, the bytes written so far are deleted again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from .. import ids
+from ..db.tables import Table, tables
+from ..errors import LimitExceeded
+from ..storage import files
+from ..storage.files_table import TABLE
+from ..storage.rows import content_type_problem
+from . import convex_ids
+from .archive import SnapshotReader, SnapshotWriter
+from .remap import IdMap
+
+MEMBER = f"{TABLE}/documents.jsonl"
+
+
+@dataclass
+class Entry:
+    where: str  # "export.zip:_storage/documents.jsonl:3"
+    doc: dict[str, Any]
+    member: str  # the file's bytes: "_storage/<id>.png"
+
+
+def _model() -> Any:
+    from ..models import StoredFile  # deferred: reactive's models need the app registry
+
+    return StoredFile
+
+
+def storage_table() -> Table:
+    return tables.get(TABLE)
+
+
+def read_entries(reader: SnapshotReader, errors: list[str]) -> list[Entry]:
+    """The export's stored files, checked (each bad line an error); none if it has none."""
+    if not reader.exists(MEMBER):
+        return []
+    found: dict[str, str] = {}
+    for member in reader.members(f"{TABLE}/"):
+        stem = member[len(TABLE) + 1 :].split(".", 1)[0]
+        if member != MEMBER and stem:
+            found[stem] = member
+    entries = []
+    with reader.open(MEMBER) as f:
+        for number, raw in enumerate(f, 1):
+            where = f"{reader.path}:{MEMBER}:{number}"
+            problem, doc = _checked(raw)
+            if problem is None and doc["_id"] not in found:
+                problem = f"its file {TABLE}/{doc['_id']} is not in the export"
+            if problem:
+                errors.append(f"{where}: {problem}")
+            elif doc:
+                entries.append(Entry(where, doc, found[doc["_id"]]))
+    return entries
+
+
+def _checked(raw: bytes) -> tuple[str | None, dict[str, Any]]:
+    if not raw.strip():
+        return None, {}
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except ValueError:
+        return "not JSON", {}
+    if not isinstance(doc, dict) or not isinstance(doc.get("_id"), str):
+        return 'expected {"_id": "<storage id>", ...}', {}
+    old = doc["_id"]
+    if convex_ids.decode(old) is None and ids.pk_of(TABLE, old) is None:
+        return f"`_id` {old!r} is not a storage id", {}
+    for key, kinds in (("_creationTime", (int, float)), ("size", (int, float))):
+        value = doc.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, kinds)):
+            return f"`{key}` must be a number, not {value!r}", {}
+    content_type = doc.get("contentType")
+    if content_type is not None and not isinstance(content_type, str):
+        return f"`contentType` must be a string, not {content_type!r}", {}
+    problem = content_type_problem(content_type)
+    if problem:
+        return f"`contentType` cannot be a Content-Type: {problem}", {}
+    return None, doc
+
+
+def import_entries(
+    reader: SnapshotReader,
+    entries: list[Entry],
+    idmap: IdMap,
+    written: list[str],
+    tick: Callable[[], None],
+    using: str = "default",
+) -> int:
+    """Store each entry's file and row (keys as `idmap` planned); each file written is added
+    to ``written`` at once, so that the caller can delete them if the import fails."""
+    model = _model()
+    count = 0
+    for entry in entries:
+        doc = entry.doc
+        pk = ids.pk_of(TABLE, idmap.new.get(doc["_id"], doc["_id"]))
+        existing = model.objects.using(using).filter(pk=pk).first()
+        if existing is not None and existing.sha256 == doc.get("sha256"):
+            tick()  # this very file is stored already (our own backup, restored)
+            continue
+        with reader.open(entry.member) as source:
+            try:
+                stored = files.write(source, entry.where)
+            except LimitExceeded as exc:
+                raise ValueError(str(exc)) from None
+        written.append(stored.name)
+        if doc.get("sha256") not in (None, stored.sha256):
+            raise ValueError(f"{entry.where}: the file's SHA-256 is not the `sha256` given")
+        row = model(
+            pk=pk,
+            sha256=stored.sha256,
+            size=stored.size,
+            content_type=doc.get("contentType") or None,
+            name=stored.name,
+        )
+        if doc.get("_creationTime") is not None:
+            row.creation_time = float(doc["_creationTime"])
+        row.save(using=using, force_insert=True)
+        count += 1
+        tick()
+    return count
+
+
+def export_files(writer: SnapshotWriter, convex_id: Callable[[str], str]) -> int:
+    """Write every stored file and its metadata line; the number of files."""
+    rows = list(_model().objects.order_by("pk"))
+
+    def lines() -> Iterator[str]:
+        for row in rows:
+            doc: dict[str, Any] = {
+                "_id": convex_id(ids.encode_id(TABLE, row.pk)),
+                "_creationTime": row.creation_time,
+                "sha256": row.sha256,
+                "size": row.size,
+            }
+            if row.content_type:
+                doc["contentType"] = row.content_type
+            yield json.dumps(doc, ensure_ascii=False)
+
+    writer.lines(MEMBER, lines())
+    for row in rows:
+        with files.backend().open(row.name, "rb") as source:
+            writer.copy(f"{TABLE}/{convex_id(ids.encode_id(TABLE, row.pk))}", source)
+    return len(rows)

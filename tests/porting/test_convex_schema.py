@@ -1,0 +1,385 @@
+"""`manage.py reactive convex-schema`: a Convex schema.ts → Django models that migrate on the real
+Postgres and answer `ctx.db` as the Convex tables did.
+
+The schema (tests/porting/schema_project/convex/schema.ts) uses every validator kind, index names
+longer than Django's 30 characters, a search index and a vector index. It is evaluated by the
+real `convex` npm package under Node: tests/codegen/js's node_modules (convex 1.48.0 and its
+esbuild), linked beside the schema as a project's own would be.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import uuid
+from collections.abc import Iterator
+from io import StringIO
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+from django.core.management import CommandError, call_command
+
+from reactive.porting import STARTAPP_MODELS
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+PROJECT = Path(__file__).with_name("schema_project")
+NODE_MODULES = ROOT / "tests" / "codegen" / "js" / "node_modules"
+
+FUNCTIONS = """
+from reactive import mutation, query
+
+
+@mutation
+def seed(ctx):
+    ann = ctx.db.insert("users", {"name": "Ann", "handle": "ann", "karma": 2**40, "admin": True,
+                                  "key": b"\\x00\\xff", "level": 2})
+    bob = ctx.db.insert("users", {"name": "Bob", "handle": "bob", "karma": 0, "admin": False,
+                                  "key": b"", "level": 1, "pinned": True})
+    room = ctx.db.insert("rooms", {"title": "general", "owner": ann, "topic": None,
+                                   "settings": {"muted": False}})
+    for user, updated, body in [(ann, 1, "hello all"), (ann, 2, "second"), (ann, 3, "hello again"),
+                                (bob, 5, "hello from bob")]:
+        ctx.db.insert("messages", {
+            "room": room, "user": user, "body": body, "status": "sent", "kind": "text",
+            "priority": None, "tags": ["a"], "meta": {"any": [1, "x"]}, "reactions": {"+1": 2},
+            "payload": updated, "updated": updated, "embedding": [1.0, 0.0, 0.0, float(updated)],
+        })
+    ctx.db.insert("events", {"kind": "click", "x": 1.5, "y": 2})
+    return {"ann": ann, "bob": bob, "room": room}
+
+
+@query
+def recent(ctx, room: str, user: str, after: float):
+    return [m["body"] for m in ctx.db.query("messages").with_index(
+        "by_room_and_user_and_updated",
+        lambda q: q.eq("room", room).eq("user", user).gt("updated", after),
+    ).collect()]
+
+
+@query
+def by_django_name(ctx, room: str, user: str):
+    return len(ctx.db.query("messages").with_index(
+        "messages_by_room_and_user_7278", lambda q: q.eq("room", room).eq("user", user)
+    ).collect())
+
+
+@query
+def search(ctx, text: str, room: str):
+    return sorted(m["body"] for m in ctx.db.query("messages").with_search_index(
+        "search_body_in_room_and_status",
+        lambda q: q.search("body", text).eq("room", room).eq("status", "sent"),
+    ).collect())
+
+
+@query
+def similar(ctx, room: str):
+    hits = ctx.vector_search("messages", "by_embedding_filtered_by_room",
+                             vector=[1.0, 0.0, 0.0, 5.0], limit=2,
+                             filter=lambda q: q.eq("room", room))
+    return [ctx.db.get("messages", h["_id"])["body"] for h in hits]
+
+
+@query
+def messages_of(ctx, room: str):
+    return ctx.db.query("messages").with_index("by_room", lambda q: q.eq("room", room)).collect()
+
+
+@mutation
+def set_avatar(ctx, user: str, avatar: str):
+    ctx.db.patch("users", user, {"avatar": avatar})
+    return ctx.db.get("users", user)["avatar"]
+
+
+@mutation
+def drop(ctx, id: str):
+    ctx.db.delete("rooms", id)
+"""
+
+SCRIPT = """
+import json
+
+import django
+
+django.setup()
+
+from reactive.ids import encode_id
+from reactive.models import StoredFile
+from reactive.testing import ReactiveClient
+
+client = ReactiveClient()
+ids = client.mutation("ported:seed")
+room, ann = ids["room"], ids["ann"]
+stored = StoredFile.objects.create(sha256="x", size=1, name="avatar.png")
+result = {
+    "recent": client.query("ported:recent", {"room": room, "user": ann, "after": 1.0}),
+    "by_django_name": client.query("ported:by_django_name", {"room": room, "user": ann}),
+    "search": client.query("ported:search", {"text": "hello", "room": room}),
+    "similar": client.query("ported:similar", {"room": room}),
+    "avatar_ok": client.mutation(
+        "ported:set_avatar", {"user": ann, "avatar": encode_id("_storage", stored.pk)}
+    ) == encode_id("_storage", stored.pk),
+}
+client.mutation("ported:drop", {"id": room})
+kept = client.query("ported:messages_of", {"room": room})
+result["dangling"] = [len(kept), all(m["room"] == room for m in kept)]
+print(json.dumps(result))
+"""
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str]) -> str:
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, f"{args}:\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+@pytest.fixture
+def database_url() -> Iterator[str]:
+    """A new, empty database on the server of DATABASE_URL, dropped afterwards."""
+    base = os.environ["DATABASE_URL"]
+    name = f"porting_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def web_project(folder: Path, schema: str | None = None, *, packages: bool = True) -> Path:
+    """A Convex project's folder: package.json, convex/schema.ts and (linked) node_modules."""
+    if not NODE_MODULES.exists():
+        pytest.fail(f"{NODE_MODULES} is missing: run `python3 dev.py test` (it runs npm ci)")
+    shutil.copytree(PROJECT, folder, ignore=shutil.ignore_patterns("expected_models.txt"))
+    if schema is not None:
+        (folder / "convex" / "schema.ts").write_text(textwrap.dedent(schema))
+    if packages:
+        (folder / "node_modules").symlink_to(NODE_MODULES)
+    return folder / "convex" / "schema.ts"
+
+
+def test_models_migrate_and_answer_ctx_db(tmp_path: Path, database_url: str) -> None:
+    schema = web_project(tmp_path / "web")
+    app = tmp_path / "ported"
+    (app / "migrations").mkdir(parents=True)
+    (app / "__init__.py").write_text("")
+    (app / "migrations" / "__init__.py").write_text("")
+    (app / "models.py").write_text(STARTAPP_MODELS)  # as startapp left it: replaced freely
+    (app / "functions.py").write_text(FUNCTIONS)
+    (tmp_path / "port_settings.py").write_text(
+        "from tests.settings import *  # noqa: F403\n\n"
+        "# the ported app instead of the suite's (whose tables have the same names)\n"
+        'INSTALLED_APPS = [a for a in INSTALLED_APPS if a != "tests.testapp"] + ["ported"]\n'
+        'ROOT_URLCONF = "port_urls"\n'
+        "del ASGI_APPLICATION\n"
+    )
+    (tmp_path / "port_urls.py").write_text(
+        "from django.urls import include, path\n\n"
+        'urlpatterns = [path("", include("reactive.urls"))]\n'
+    )
+    (tmp_path / "run.py").write_text(SCRIPT)
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        DJANGO_SETTINGS_MODULE="port_settings",
+        PYTHONPATH=f"{tmp_path}{os.pathsep}{ROOT}",
+    )
+    manage = [sys.executable, "-m", "django"]
+    out = run(
+        [*manage, "reactive", "convex-schema", str(schema), "--app", "ported"]
+        + ["--max-length", "users.handle=64"],
+        tmp_path,
+        env,
+    )
+    assert out.splitlines()[0] == (
+        f"wrote 4 model(s) to {app / 'models.py'}; now run manage.py makemigrations ported"
+    )
+    assert out.splitlines()[1].startswith("the models use pgvector: put ")
+    assert (app / "models.py").read_text() == (PROJECT / "expected_models.txt").read_text()
+
+    run([*manage, "makemigrations", "ported"], tmp_path, env)
+    migration = app / "migrations" / "0001_initial.py"
+    text = migration.read_text()
+    # what the command's second line asks for (makemigrations does not add the extension)
+    text = text.replace("operations = [", "operations = [pgvector.django.VectorExtension(),", 1)
+    migration.write_text(text)
+    run([*manage, "migrate", "-v", "0"], tmp_path, env)
+    # the renamed indexes deconstruct as written: no second migration
+    check = [*manage, "makemigrations", "ported", "--check", "--dry-run"]
+    assert "No changes detected" in run(check, tmp_path, env)
+
+    result = run([sys.executable, "run.py"], tmp_path, env).strip().splitlines()[-1]
+    assert json.loads(result) == {
+        "recent": ["second", "hello again"],
+        "by_django_name": 3,
+        "search": ["hello again", "hello all", "hello from bob"],
+        "similar": ["hello from bob", "hello again"],
+        "avatar_ok": True,
+        "dangling": [4, True],  # a deleted room leaves its messages and their ids, as in Convex
+    }
+
+
+def convert(schema: Path, *args: str) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command("reactive", "convex-schema", str(schema), *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def one_line_error(schema: Path, *args: str) -> str:
+    with pytest.raises(CommandError) as caught:
+        convert(schema, *args)
+    message = str(caught.value)
+    assert "\n" not in message
+    return message
+
+
+def test_an_existing_file_is_kept_without_force(tmp_path: Path) -> None:
+    schema = web_project(tmp_path / "web")
+    target = tmp_path / "models.py"
+    target.write_text("# mine\n")
+    assert one_line_error(schema, "--out", str(target)) == (
+        f"{target} exists: pass --force to overwrite it"
+    )
+    assert target.read_text() == "# mine\n"
+    out, _ = convert(schema, "--out", str(target), "--force")
+    assert out.startswith(f"wrote 4 model(s) to {target}; now run manage.py makemigrations")
+    assert "class Messages(ReactiveModel)" in target.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["models.py", "web"]  # no temporary
+
+
+@pytest.mark.parametrize(
+    ("schema", "packages", "expected"),
+    [
+        pytest.param(
+            """
+            import { defineSchema } from "convex/server";
+            throw new Error("no schema today\\nsecond line");
+            """,
+            True,
+            "{path} threw: Error: no schema today",
+            id="throws",
+        ),
+        pytest.param(
+            """
+            import { defineSchema, defineTable } from "convex/server";
+            export default defineSchema({ a: defineTable({ x: v.string( }) });
+            """,
+            True,
+            '{path} does not compile: line 3:61: Unexpected "}}"',
+            id="syntax-error",
+        ),
+        pytest.param(
+            None,
+            False,
+            "{path}: no convex npm package in {folder} or a folder above it: "
+            "run `npm install convex` in the project",
+            id="no-convex-package",
+        ),
+        pytest.param(
+            """
+            import { defineSchema, defineTable } from "convex/server";
+            import { v } from "convex/values";
+            export default defineSchema({ a: defineTable({ gone: v.null() }) });
+            """,
+            True,
+            "table 'a', field 'gone': v.null() holds only null, which no column stores",
+            id="null-alone",
+        ),
+        pytest.param(
+            """
+            import { defineSchema, defineTable } from "convex/server";
+            import { v } from "convex/values";
+            export default defineSchema({ a: defineTable({ to: v.id("nowhere") }) });
+            """,
+            True,
+            "table 'a', field 'to': v.id(\"nowhere\") names no table of the schema",
+            id="id-of-no-table",
+        ),
+        pytest.param(
+            """
+            import { defineSchema, defineTable } from "convex/server";
+            import { v } from "convex/values";
+            export default defineSchema({
+              a: defineTable({ o: v.object({ p: v.string() }) }).index("by_p", ["o.p"]),
+            });
+            """,
+            True,
+            "table 'a', index 'by_p': 'o.p' is not a field of the table "
+            "(a nested field: Django indexes take columns)",
+            id="nested-index-field",
+        ),
+        pytest.param(
+            """
+            import { defineSchema, defineTable } from "convex/server";
+            import { v } from "convex/values";
+            export default defineSchema({ a: defineTable({ from: v.string() }) });
+            """,
+            True,
+            "table 'a', field 'from': not a Python name; rename it in the schema to port it",
+            id="keyword-field",
+        ),
+        pytest.param(
+            """
+            import { defineSchema, defineTable } from "convex/server";
+            import { v } from "convex/values";
+            export default defineSchema({
+              a: defineTable({ x: v.string() }).index("b_x", ["x"]),
+              a_b: defineTable({ x: v.string() }).index("x", ["x"]),
+            });
+            """,
+            True,
+            "table 'a_b', index 'x': its Django name 'a_b_x' is also that of table 'a', "
+            "index 'b_x'; rename one of them",
+            id="index-name-clash",
+        ),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(
+    tmp_path: Path, schema: str | None, packages: bool, expected: str
+) -> None:
+    path = web_project(tmp_path / "web", schema, packages=packages)
+    target = tmp_path / "models.py"
+    message = one_line_error(path, "--out", str(target))
+    assert message == expected.format(path=path, folder=path.parent)
+    assert not target.exists()
+
+
+def test_a_staged_index_is_left_out_with_a_warning(tmp_path: Path) -> None:
+    schema = """
+        import { defineSchema, defineTable } from "convex/server";
+        import { v } from "convex/values";
+        export default defineSchema({
+          a: defineTable({ x: v.string() })
+            .index("by_x", ["x"])
+            .index("by_x_later", { fields: ["x"], staged: true }),
+        });
+    """
+    out, err = convert(web_project(tmp_path / "web", schema), "--stdout")
+    assert 'name="a_by_x"' in out
+    assert "by_x_later" not in out
+    assert err == (
+        "warning: table 'a': staged index 'by_x_later' left out "
+        "(Convex does not query staged indexes either)\n"
+    )
+
+
+def test_no_node_is_one_line(tmp_path: Path) -> None:
+    from reactive.porting import convert as port
+
+    schema = web_project(tmp_path / "web")
+    with pytest.raises(ValueError, match=r"^Node\.js not found at /nonexistent/node: install"):
+        port(schema, node="/nonexistent/node")
+
+
+def test_max_length_must_name_a_string_field(tmp_path: Path) -> None:
+    schema = web_project(tmp_path / "web")
+    assert one_line_error(schema, "--stdout", "--max-length", "users.karma=5") == (
+        "--max-length users.karma: table 'users', field 'karma' is not a string"
+    )
+    assert one_line_error(schema, "--stdout", "--max-length", "users=5") == (
+        "--max-length users=5: write TABLE.FIELD=N, e.g. users.name=64"
+    )
