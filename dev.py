@@ -352,6 +352,7 @@ def test(args: list[str]) -> None:
     ensure_node_packages(JS_DIR)
     ensure_node_packages(WEB_DIR)
     ensure_node_packages(ROOT / "tests" / "codegen" / "js")  # tsc over codegen's TypeScript
+    ensure_node_packages(ROOT / "tests" / "ported" / "convex_src")  # the ported app's React
     build_web()
     ensure_chromium()
     run_module("pytest", args, "running the test suite")
