@@ -193,6 +193,10 @@ def resolve(ref: FunctionReference | str, *, from_client: bool) -> tuple[str, An
     else:
         raise FunctionNotFound(f"{ref!r} is not a function reference (use api.x.y / internal.x.y)")
     fn = registry.get(path) if path else None
+    if fn is None and isinstance(ref, FunctionReference) and path.endswith("_"):
+        # api.messages.import_ for "messages:import" (the FUNCTIONS_ROOT layout drops the "_";
+        # Python cannot spell a keyword as an attribute)
+        fn = registry.get(path[:-1])
     if fn is None or (fn.internal and from_client):
         scope = "public " if from_client else ""
         raise FunctionNotFound(f"Could not find {scope}function for '{path}'")

@@ -12,6 +12,7 @@ arguments its validators refuse end it at once (exit status 1).
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Any
 
@@ -26,7 +27,7 @@ from ..functions.executor import execute
 from ..functions.outcome import Outcome, error_message
 from ..functions.registry import Kind, registry
 from ..sync.wakeups import conninfo
-from ..values import encode
+from ..values import encode, whole
 
 
 def watch(
@@ -79,10 +80,27 @@ def _show(cmd: BaseCommand, outcome: Outcome, clean: bool, shown: Any) -> Any:
         if text != shown:
             cmd.stderr.write(text)
         return text
-    value = json.dumps(encode(outcome.value, clean=clean), indent=2, ensure_ascii=False)
+    value = shown_json(outcome.value, clean)
     if value != shown:
         cmd.stdout.write(value)
         sys.stdout.flush()
+    return value
+
+
+def shown_json(value: Any, clean: bool) -> str:
+    """A result as `run` prints it: indented JSON, whole numbers written as JavaScript writes
+    them (``4``, not ``4.0``); the encoding itself is unchanged (Int64 stays apart in both
+    formats: a decimal string or ``$integer``)."""
+    return json.dumps(_whole_numbers(encode(value, clean=clean)), indent=2, ensure_ascii=False)
+
+
+def _whole_numbers(value: Any) -> Any:
+    if isinstance(value, float):
+        return whole(value) if math.isfinite(value) else value
+    if isinstance(value, list):
+        return [_whole_numbers(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _whole_numbers(v) for k, v in value.items()}
     return value
 
 

@@ -53,6 +53,11 @@ def test_run_as_user_and_formats():
     assert set(json.loads(out)["i"]) == {"$integer"}
 
 
+def test_run_prints_whole_numbers_as_javascript_does():
+    out, _ = run("run", "testapp:echo", '{"n": 4, "half": 2.5, "list": [1.0, -0.0]}')
+    assert out == '{\n  "n": 4,\n  "half": 2.5,\n  "list": [\n    1,\n    -0.0\n  ]\n}\n'
+
+
 @pytest.mark.parametrize(
     "args, match",
     [

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from reactive import Document, Int64
-from reactive.errors import ConfigurationError
+from reactive import Document, Int64, internal
+from reactive.errors import ConfigurationError, FunctionNotFound
 from reactive.validators import compile_args, compile_returns, describe_errors, v
 from reactive.values import encode, whole
 
@@ -126,3 +126,23 @@ def test_whole_numbers_print_whole_and_encode_as_before() -> None:
     assert type(number(4.5)) is float
     int64 = compile_returns(lambda ctx: None, v.int64())
     assert type(int64(Int64(4))) is Int64  # v.int64(): an Int64, `$integer` on the wire
+
+
+def test_a_reference_ending_in_underscore_reaches_the_name_without_it() -> None:
+    from reactive import api, internal_query
+    from reactive.functions.registry import registry, resolve
+
+    @internal_query(path="porting_probe:import")
+    def import_(ctx):  # type: ignore[no-untyped-def]
+        return None
+
+    try:
+        assert (
+            resolve(internal.porting_probe.import_, from_client=False)[0] == "porting_probe:import"
+        )
+        with pytest.raises(FunctionNotFound):  # the fallback keeps internal functions internal
+            resolve(api.porting_probe.import_, from_client=True)
+        with pytest.raises(FunctionNotFound):  # only references: a wire path is exact
+            resolve("porting_probe:import_", from_client=False)
+    finally:
+        registry.unregister("porting_probe:import")

@@ -36,7 +36,7 @@ from ...functions.registry import registry
 from ...models import CronRun
 from ...scheduler import worker
 from ...scheduler.crons import discover
-from ...values import ValueEncodingError, decode, encode
+from ...values import ValueEncodingError, decode
 from .. import dev_server, schema_commands, snapshot_commands, watch
 
 
@@ -210,7 +210,5 @@ class Command(BaseCommand):
             self.stderr.write(line)
         if outcome.error is not None:
             raise CommandError(error_message(outcome.error))
-        clean = options["format"] == "json"
-        value = encode(outcome.value, clean=clean)
-        self.stdout.write(json.dumps(value, indent=2, ensure_ascii=False))
+        self.stdout.write(watch.shown_json(outcome.value, options["format"] == "json"))
         sys.stdout.flush()
