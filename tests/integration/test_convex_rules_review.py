@@ -1,0 +1,53 @@
+"""Porting a Convex app, attacked: what the Convex-style layout, Convex's argument rules and
+Convex-like documents must also cover (the crons of the layout's root, search results read as
+Convex code reads them, a client's pagination options the paginator cannot use)."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+
+from reactive.scheduler.crons import discover
+
+
+@pytest.fixture
+def convex_root(tmp_path: Path) -> Iterator[Path]:
+    """An importable package ``r13_port.convex``, as a port lays out Convex's convex/ folder."""
+    root = tmp_path / "r13_port" / "convex"
+    root.mkdir(parents=True)
+    (root.parent / "__init__.py").write_text("")
+    (root / "__init__.py").write_text("")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        yield root
+    finally:
+        sys.path.remove(str(tmp_path))
+        for name in [m for m in sys.modules if m == "r13_port" or m.startswith("r13_port.")]:
+            del sys.modules[name]
+
+
+def test_the_crons_of_a_convex_layout_are_found(convex_root: Path) -> None:
+    """convex/crons.ts ported to <root>/crons.py: its crons run as the apps' crons do, rather
+    than being imported with the functions and then never scheduled."""
+    (convex_root / "crons.py").write_text(
+        textwrap.dedent(
+            """
+            from reactive import CronJobs
+            from reactive.functions.references import internal
+
+            crons = CronJobs()
+            crons.interval("ported cron", {"minutes": 5}, internal.testapp.scheduling.bump,
+                           {"name": "ported"})
+            """
+        )
+    )
+    with override_settings(REACTIVE={**settings.REACTIVE, "FUNCTIONS_ROOT": "r13_port.convex"}):
+        names = {c.name for c in discover()}
+    assert "ported cron" in names
+    assert "bump every second" in names  # the apps' crons stay
