@@ -13,7 +13,10 @@ import pytest
 from django.conf import settings
 from django.test import override_settings
 
+from reactive import action, mutation, query, v
+from reactive.functions.registry import registry
 from reactive.scheduler.crons import discover
+from reactive.testing import ReactiveClient
 
 
 @pytest.fixture
@@ -51,3 +54,39 @@ def test_the_crons_of_a_convex_layout_are_found(convex_root: Path) -> None:
         names = {c.name for c in discover()}
     assert "ported cron" in names
     assert "bump every second" in names  # the apps' crons stay
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_returns_validator_keeps_documents_documents(client: ReactiveClient) -> None:
+    """Convex recommends `returns:` validators; adding one must not turn `doc.body` (after
+    `ctx.run_query`, in an action, in a test) into an AttributeError."""
+    fields = {"channel": v.id("channels"), "author": v.string(), "body": v.string()}
+    message = v.object({"_id": v.id("messages"), "_creationTime": v.number(), **fields}).extend(
+        {"score": v.number(), "big": v.any(), "payload": v.any(), "rating": v.any()}
+    )
+
+    @mutation(path="r13review:seed")
+    def seed(ctx):  # type: ignore[no-untyped-def]
+        channel = ctx.db.insert("channels", {"name": "general"})
+        return ctx.db.insert("messages", {"channel": channel, "author": "a", "body": "hi"})
+
+    @query(path="r13review:get", returns=v.nullable(message))
+    def get(ctx, id):  # type: ignore[no-untyped-def]
+        return ctx.db.get(id)
+
+    @query(path="r13review:all", returns=v.array(message))
+    def all_(ctx):  # type: ignore[no-untyped-def]
+        return ctx.db.query("messages").collect()
+
+    @action(path="r13review:read")
+    def read(ctx, id):  # type: ignore[no-untyped-def]
+        one = ctx.run_query("r13review:get", {"id": id})
+        return [one.body, *(doc.author for doc in ctx.run_query("r13review:all", {}))]
+
+    try:
+        message_id = client.mutation("r13review:seed", {})
+        assert client.action("r13review:read", {"id": message_id}) == ["hi", "a"]
+        assert client.query("r13review:get", {"id": message_id})._id == message_id
+    finally:
+        for name in ("seed", "get", "all", "read"):
+            registry.unregister(f"r13review:{name}")
