@@ -90,3 +90,26 @@ def test_a_returns_validator_keeps_documents_documents(client: ReactiveClient) -
     finally:
         for name in ("seed", "get", "all", "read"):
             registry.unregister(f"r13review:{name}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_vector_search_results_read_as_convex_code_reads_them(client: ReactiveClient) -> None:
+    """`results.map((r) => r._id)` in Convex: a port writes `hit._id` and `hit._score`."""
+
+    @action(path="r13review:nearest")
+    def nearest(ctx):  # type: ignore[no-untyped-def]
+        ctx.run_mutation("testapp/vectors:add_point", {"vec": [1.0, 0.0, 0.0], "tag": "a"})
+        hits = ctx.vector_search("points", "by_l2", vector=[1.0, 0.0, 0.0], limit=1)
+        found = ctx.run_query("r13review:nearest_in_query", {})
+        return [[hit._score for hit in hits], found, hits[0]._id == found[0]]
+
+    @query(path="r13review:nearest_in_query")
+    def nearest_in_query(ctx):  # type: ignore[no-untyped-def]
+        return [hit._id for hit in ctx.vector_search("points", "by_l2", vector=[1, 0, 0])]
+
+    try:
+        scores, found, same = client.action("r13review:nearest", {})
+        assert (scores, len(found), same) == ([0], 1, True)
+    finally:
+        for name in ("nearest", "nearest_in_query"):
+            registry.unregister(f"r13review:{name}")
