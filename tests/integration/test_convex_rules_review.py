@@ -14,6 +14,7 @@ from django.conf import settings
 from django.test import override_settings
 
 from reactive import action, mutation, query, v
+from reactive.errors import QueryError
 from reactive.functions.registry import registry
 from reactive.scheduler.crons import discover
 from reactive.testing import ReactiveClient
@@ -113,3 +114,23 @@ def test_vector_search_results_read_as_convex_code_reads_them(client: ReactiveCl
     finally:
         for name in ("nearest", "nearest_in_query"):
             registry.unregister(f"r13review:{name}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pagination_opts_that_are_no_count_are_one_clear_error(client: ReactiveClient) -> None:
+    """v.pagination_opts() takes any float64, as Convex's; Infinity or NaN (a client sends them
+    as `$float`) must be the paginator's one line, not an internal error."""
+
+    @query(path="r13review:page", args={"paginationOpts": v.pagination_opts()})
+    def page(ctx, paginationOpts):  # type: ignore[no-untyped-def]  # noqa: N803
+        return ctx.db.query("messages").paginate(paginationOpts)
+
+    try:
+        for key in ("numItems", "maximumRowsRead", "maximumBytesRead"):
+            for bad in (float("inf"), float("nan")):
+                opts = {"numItems": 5, "cursor": None, key: bad}
+                outcome = client.call("r13review:page", {"paginationOpts": opts})
+                assert isinstance(outcome.error, QueryError), (key, bad, outcome.error)
+                assert f"paginationOpts.{key} must be a " in str(outcome.error)
+    finally:
+        registry.unregister("r13review:page")
