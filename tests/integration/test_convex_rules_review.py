@@ -4,6 +4,7 @@ Convex code reads them, a client's pagination options the paginator cannot use).
 
 from __future__ import annotations
 
+import shutil
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -134,3 +135,48 @@ def test_pagination_opts_that_are_no_count_are_one_clear_error(client: ReactiveC
                 assert f"paginationOpts.{key} must be a " in str(outcome.error)
     finally:
         registry.unregister("r13review:page")
+
+
+PORTED_TSX = """
+import { usePaginatedQuery, useQuery } from "convex/react";
+import { api } from "../convex/_generated/api";
+import type { Id } from "../convex/_generated/dataModel";
+
+export function Ported({ channel }: { channel: Id<"channels"> }) {
+  const typed = usePaginatedQuery(api.r13review.ported_page, { channel }, { initialNumItems: 5 });
+  const loose = usePaginatedQuery(api.r13review.loose_page, {}, { initialNumItems: 5 });
+  const any = useQuery(api.r13review.loose_page, { paginationOpts: { numItems: 1, cursor: null },
+                                                   sessionId: "s" });
+  return <p>{typed.results.length} {loose.status} {String(any)}</p>;
+}
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ported_paginated_queries_type_check_for_use_paginated_query(tmp_path: Path) -> None:
+    """A query declaring `v.pagination_opts()` (Convex's paginationOptsValidator) and one with
+    no validators are both what `usePaginatedQuery` takes, with the official client's types."""
+    from tests.integration.test_codegen import JS, codegen, tsc
+
+    @query(
+        path="r13review:ported_page",
+        args={"paginationOpts": v.pagination_opts(), "channel": v.id("channels")},
+    )
+    def ported_page(ctx, paginationOpts, channel):  # type: ignore[no-untyped-def]  # noqa: N803
+        return ctx.db.query("messages").paginate(paginationOpts)
+
+    @query(path="r13review:loose_page")
+    def loose_page(ctx, paginationOpts):  # type: ignore[no-untyped-def]  # noqa: N803
+        return ctx.db.query("messages").paginate(paginationOpts)
+
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "Ported.tsx").write_text(PORTED_TSX)
+    shutil.copy(JS / "tsconfig.json", tmp_path)
+    (tmp_path / "node_modules").symlink_to(JS / "node_modules")
+    try:
+        codegen(tmp_path / "convex" / "_generated")
+    finally:
+        for name in ("ported_page", "loose_page"):
+            registry.unregister(f"r13review:{name}")
+    checked = tsc(tmp_path)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
