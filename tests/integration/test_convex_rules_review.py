@@ -4,6 +4,7 @@ Convex code reads them, a client's pagination options the paginator cannot use).
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import sys
 import textwrap
@@ -180,3 +181,18 @@ def test_ported_paginated_queries_type_check_for_use_paginated_query(tmp_path: P
             registry.unregister(f"r13review:{name}")
     checked = tsc(tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_reactive_dev_sees_a_file_added_to_the_convex_layout(convex_root: Path) -> None:
+    """`npx convex dev` picks up a new file in convex/; `reactive dev` restarts on one added to
+    the FUNCTIONS_ROOT package (or a folder of it), as it does for an app's functions package."""
+    from reactive.management.dev_server import _code_files
+
+    importlib.import_module("r13_port.convex")  # imported at start-up, as every root is
+    with override_settings(REACTIVE={**settings.REACTIVE, "FUNCTIONS_ROOT": "r13_port.convex"}):
+        before = _code_files()
+        (convex_root / "users.py").write_text("")
+        (convex_root / "admin").mkdir()
+        (convex_root / "admin" / "tools.py").write_text("")
+        added = _code_files().keys() - before.keys()
+    assert {p.relative_to(convex_root).as_posix() for p in added} == {"users.py", "admin/tools.py"}
