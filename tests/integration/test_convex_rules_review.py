@@ -196,3 +196,27 @@ def test_reactive_dev_sees_a_file_added_to_the_convex_layout(convex_root: Path) 
         (convex_root / "admin" / "tools.py").write_text("")
         added = _code_files().keys() - before.keys()
     assert {p.relative_to(convex_root).as_posix() for p in added} == {"users.py", "admin/tools.py"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_system_objects_read_as_convex_code_reads_them(client: ReactiveClient) -> None:
+    """`(await ctx.db.system.get(jobId)).state.kind` and `(await
+    ctx.storage.getMetadata(id)).size`, ported word for word."""
+
+    @query(path="r13review:job_state")
+    def job_state(ctx, id):  # type: ignore[no-untyped-def]
+        return ctx.db.system.get(id).state.kind
+
+    @query(path="r13review:file_size")
+    def file_size(ctx, id):  # type: ignore[no-untyped-def]
+        meta = ctx.storage.get_metadata(id)
+        return [meta.size, meta.contentType, meta.storageId == id]
+
+    try:
+        job = client.mutation("testapp/scheduling:schedule_bump", {"name": "r13", "delay": 0})
+        assert client.query("r13review:job_state", {"id": job}) == "pending"
+        stored = client.action("testapp/files:store_text", {"text": "four", "contentType": "a/b"})
+        assert client.query("r13review:file_size", {"id": stored}) == [4, "a/b", True]
+    finally:
+        for name in ("job_state", "file_size"):
+            registry.unregister(f"r13review:{name}")
