@@ -16,7 +16,7 @@ from django.conf import settings
 from django.test import override_settings
 
 from reactive import action, mutation, query, v
-from reactive.errors import QueryError
+from reactive.errors import ConfigurationError, QueryError
 from reactive.functions.registry import registry
 from reactive.scheduler.crons import discover
 from reactive.testing import ReactiveClient
@@ -220,3 +220,25 @@ def test_system_objects_read_as_convex_code_reads_them(client: ReactiveClient) -
     finally:
         for name in ("job_state", "file_size"):
             registry.unregister(f"r13review:{name}")
+
+
+def test_a_root_that_is_a_module_says_so(tmp_path: Path) -> None:
+    """`chat/convex.py` instead of `chat/convex/`: not "no such package" for a file that is
+    there, but what to do about it."""
+    from reactive.apps import autodiscover_functions
+
+    (tmp_path / "r13_flat").mkdir()
+    (tmp_path / "r13_flat" / "__init__.py").write_text("")
+    (tmp_path / "r13_flat" / "convex.py").write_text("")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        with override_settings(REACTIVE={**settings.REACTIVE, "FUNCTIONS_ROOT": "r13_flat.convex"}):
+            with pytest.raises(ConfigurationError) as exc:
+                autodiscover_functions()
+    finally:
+        sys.path.remove(str(tmp_path))
+        for name in [m for m in sys.modules if m.split(".")[0] == "r13_flat"]:
+            del sys.modules[name]
+    assert str(exc.value).startswith(
+        "REACTIVE['FUNCTIONS_ROOT'] = 'r13_flat.convex': a module, not a package"
+    )
