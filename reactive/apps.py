@@ -69,9 +69,12 @@ def autodiscover_functions() -> None:
         except ModuleNotFoundError:
             spec = None
         if spec is None or spec.submodule_search_locations is None:
+            found = (
+                "no such package" if spec is None else f"a module, not a package ({spec.origin})"
+            )
             raise ConfigurationError(
-                f"REACTIVE['FUNCTIONS_ROOT'] = {root!r}: no such package (a folder with "
-                "__init__.py, as Convex's convex/ folder; see docs/functions.md)"
+                f"REACTIVE['FUNCTIONS_ROOT'] = {root!r}: {found}; it names a folder with "
+                "__init__.py, as Convex's convex/ folder (see docs/functions.md)"
             )
         _import_all(root)
 

@@ -9,7 +9,7 @@ keeps the one-page-per-call rule and the subscription's journal.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from django.db import models
 
@@ -221,7 +221,7 @@ def pagination_opts(opts: Any) -> tuple[int, str | None, str | None, int | None,
     if extra:
         raise QueryError(f"paginationOpts has unknown field(s): {sorted(extra)}")
     num = opts.get("numItems")
-    if isinstance(num, bool) or not isinstance(num, (int, float)) or num < 0 or num != int(num):
+    if not _count(num) or num < 0:
         raise QueryError(f"paginationOpts.numItems must be a non-negative integer, not {num!r}")
     cursor, end = opts.get("cursor"), opts.get("endCursor")
     for name, value in (("cursor", cursor), ("endCursor", end)):
@@ -237,11 +237,13 @@ def _positive(opts: dict[str, Any], name: str) -> int | None:
     value = opts.get(name)
     if value is None:
         return None
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or value < 1
-        or (value != int(value))
-    ):
+    if not _count(value) or value < 1:
         raise QueryError(f"paginationOpts.{name} must be a positive integer, not {value!r}")
     return int(value)
+
+
+def _count(value: Any) -> TypeGuard[int | float]:
+    """A whole number (NaN and ±Infinity, which a client may send, are not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return isinstance(value, int) or value.is_integer()

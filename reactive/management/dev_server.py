@@ -3,19 +3,21 @@
 Two child processes, both on this settings module: daphne serving ``settings.ASGI_APPLICATION``
 (with reactive's WebSocket frame limit, as dev.py serves the demo) and
 ``manage.py reactive worker``. Every ``interval`` seconds the Python files this process has
-loaded (the project's apps, their functions modules included; not site-packages) and the files
-added to a functions package are checked; a change stops both children and starts them again,
-so they import the new code. The children get this process's first import folder (manage.py's)
-on their PYTHONPATH, so `python ~/mysite/manage.py reactive dev` works from any folder. A
-child that exits (a syntax error in a functions module) stops the other, and both start again
-on the next change. A port already taken is one line and
-nothing started; Ctrl-C (or SIGTERM) stops both children and waits for them.
+loaded (the project's apps, their functions modules included; not site-packages), the files
+added to a functions package and those anywhere in the FUNCTIONS_ROOT package are checked; a
+change stops both children and starts them again, so they import the new code. The children get
+this process's first import folder (manage.py's) on their PYTHONPATH, so `python
+~/mysite/manage.py reactive dev` works from any folder. A child that exits (a syntax error in a
+functions module) stops the other, and both start again on the next change. A port already
+taken is one line and nothing started; Ctrl-C (or SIGTERM) stops both children and waits for
+them.
 """
 
 from __future__ import annotations
 
 import argparse
 import errno
+import importlib.util
 import os
 import signal
 import socket
@@ -28,6 +30,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import autoreload
+
+from ..conf import reactive_settings
 
 FRAME_BYTES = str(17 * 1024 * 1024)
 
@@ -44,16 +48,31 @@ def add_arguments(sub: Any) -> None:
 
 def _code_files() -> dict[Path, float]:
     found: dict[Path, float] = {}
+    functions = reactive_settings.lenient.FUNCTIONS_MODULE
+    candidates: list[Path] = []
     for path in autoreload.iter_all_python_module_files():
         if "site-packages" in path.parts or "dist-packages" in path.parts:
             continue
         folder = path.parent
-        for candidate in [path, *(folder.glob("*.py") if folder.name == "functions" else [])]:
-            try:
-                found[candidate] = candidate.stat().st_mtime
-            except OSError:
-                found[candidate] = -1.0  # removed: a change too
+        candidates += [path, *(folder.glob("*.py") if folder.name == functions else [])]
+    for folder in _root_folders():  # as `npx convex dev`, a file added anywhere in convex/
+        candidates += folder.rglob("*.py")
+    for candidate in candidates:
+        try:
+            found[candidate] = candidate.stat().st_mtime
+        except OSError:
+            found[candidate] = -1.0  # removed: a change too
     return found
+
+
+def _root_folders() -> list[Path]:
+    """The folders of the FUNCTIONS_ROOT package, if one is set."""
+    root = reactive_settings.lenient.FUNCTIONS_ROOT
+    try:
+        spec = importlib.util.find_spec(root) if root else None
+    except ImportError:
+        spec = None  # start-up has said so already
+    return [Path(p) for p in (spec.submodule_search_locations or [])] if spec else []
 
 
 def _port(text: str) -> int:

@@ -267,7 +267,8 @@ class CronJobs:
 
 
 def discover(errors: list[str] | None = None) -> list[Cron]:
-    """Every cron declared in the installed apps' crons modules (``crons = CronJobs()``).
+    """Every cron declared in the installed apps' crons modules (``crons = CronJobs()``), and in
+    the ``FUNCTIONS_ROOT`` package's (``<root>/crons.py``, where Convex has ``convex/crons.ts``).
 
     With ``errors``, a crons module that fails to import and a name declared twice are added to
     it, one line each, instead of raised (the system check reports them).
@@ -280,8 +281,12 @@ def discover(errors: list[str] | None = None) -> list[Cron]:
 
     module_name = reactive_settings.lenient.SCHEDULER.crons_module
     found: dict[str, Cron] = {}
-    for config in apps.get_app_configs():
-        dotted = f"{config.name}.{module_name}"
+    places = [config.name for config in apps.get_app_configs()]
+    root = reactive_settings.lenient.FUNCTIONS_ROOT
+    if root and root not in places:  # Convex keeps its crons in convex/crons.ts
+        places.append(root)
+    for place in places:
+        dotted = f"{place}.{module_name}"
         module = _crons_module(dotted, fail, errors)
         if module is None:
             continue

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..db.documents import Document
 from ..db.tables import tables
 from ..values import decode
 from .states import State
@@ -26,7 +27,7 @@ KEYS = {
 
 
 def shape(doc: dict[str, Any], obj: Any) -> dict[str, Any]:
-    state: dict[str, Any] = {"kind": doc.pop("state.kind")}
+    state = Document(kind=doc.pop("state.kind"))  # `job.state.kind`, as Convex code reads it
     if state["kind"] == State.FAILED:
         state["error"] = obj.error
     doc["state"] = state

@@ -34,7 +34,7 @@ from typing import Any
 from django.db import ProgrammingError, connections
 
 from .. import ids
-from ..db.documents import column_value
+from ..db.documents import Document, column_value
 from ..db.raw_reads import own_statements
 from ..db.reader import DatabaseReader
 from ..db.tables import Table, tables
@@ -222,9 +222,10 @@ def _through_reader(db: Any, using: str, request: Request) -> list[dict[str, Any
 
 
 def _result(request: Request, pk: Any, distance: float) -> dict[str, Any]:
+    """``{_id, _score}``, read as Convex code reads it too (``hit._id``)."""
     distance = float(distance)
     score = 1.0 - distance if request.spec.distance == "cosine" else -distance
-    return {"_id": ids.encode_id(request.table.name, pk), "_score": score}
+    return Document(_id=ids.encode_id(request.table.name, pk), _score=score)
 
 
 @own_statements  # recorded precisely as a VectorRead, not as a whole-table read

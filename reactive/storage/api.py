@@ -21,6 +21,7 @@ from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 
 from ..conf import reactive_settings
+from ..db.documents import Document
 from ..errors import DocumentNotFound, DocumentValidationError, InvalidId, NotAllowedHere
 from . import files, rows
 from .files_table import TABLE
@@ -93,12 +94,12 @@ class StorageReader:
         doc = self._document(storage_id)
         if doc is None:
             return None
-        return {
-            "storageId": doc["_id"],
-            "sha256": doc["sha256"],
-            "size": doc["size"],
-            "contentType": doc.get("contentType"),
-        }
+        return Document(  # `meta.size`, as Convex code reads it
+            storageId=doc["_id"],
+            sha256=doc["sha256"],
+            size=doc["size"],
+            contentType=doc.get("contentType"),
+        )
 
 
 class StorageWriter(StorageReader):

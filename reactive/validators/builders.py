@@ -20,6 +20,7 @@ from pydantic_core import core_schema
 from pydantic_core.core_schema import CoreSchema
 
 from .. import ids
+from ..db.documents import Document
 from ..db.tables import tables
 from ..errors import ConfigurationError
 from ..values import Int64, whole
@@ -219,14 +220,17 @@ class ObjectValidator(Validator):
         return keys
 
     def core_schema(self) -> CoreSchema:
-        return core_schema.typed_dict_schema(
-            {
-                name: core_schema.typed_dict_field(f.core_schema(), required=not f.optional)
-                for name, f in self.fields.items()
-            },
-            extra_behavior="forbid",
-            strict=True,
-        )
+        fields = {
+            n: core_schema.typed_dict_field(f.core_schema(), required=not f.optional)
+            for n, f in self.fields.items()
+        }
+        checked = core_schema.typed_dict_schema(fields, extra_behavior="forbid", strict=True)
+        return core_schema.no_info_wrap_validator_function(_same_kind, checked)
+
+
+def _same_kind(value: Any, check: Callable[[Any], Any]) -> Any:
+    """A `Document` checked by ``v.object`` stays one (``returns=`` must not take ``doc.body``)."""
+    return Document(check(value)) if isinstance(value, Document) else check(value)
 
 
 class _Record(Validator):
@@ -369,16 +373,9 @@ class _V:
         """Convex's ``paginationOptsValidator``: the ``paginationOpts`` argument of a paginated
         query (``numItems``, ``cursor``, and what the clients add)."""
         number, cursor = _Number(), _Union((_String(), _Null()))
-        return ObjectValidator(
-            {
-                "numItems": number,
-                "cursor": cursor,
-                "endCursor": _Optional(cursor),
-                "id": _Optional(number),
-                "maximumRowsRead": _Optional(number),
-                "maximumBytesRead": _Optional(number),
-            }
-        )
+        fields = {"numItems": number, "cursor": cursor, "endCursor": _Optional(cursor)}
+        more = {k: _Optional(number) for k in ("id", "maximumRowsRead", "maximumBytesRead")}
+        return ObjectValidator({**fields, **more})
 
     def record(self, keys: Validator, values: Validator) -> Validator:
         return _Record(keys, values)
