@@ -44,11 +44,19 @@ class Int64(int):
         return f"Int64({int(self)})"
 
 
+class WholeFloat(int):
+    """A whole float64 read as an ``int``: it prints as JavaScript prints it (``4``) and
+    computes as an int, but stays a Convex number: `v.int64()` refuses it, as Convex refuses
+    a number for a bigint, and it encodes as a float64."""
+
+    __slots__ = ()
+
+
 def whole(value: float) -> int | float:
-    """A float64 that is a whole number as an ``int`` (``4.0`` → ``4``), as JavaScript prints it;
-    others (fractions, -0.0, NaN, ±Infinity, beyond ±2**53) unchanged. Both encode the same."""
+    """A float64 that is a whole number as a `WholeFloat` (``4.0`` → ``4``); others (fractions,
+    -0.0, NaN, ±Infinity, beyond ±2**53) unchanged. Both encode the same."""
     if value.is_integer() and abs(value) <= MAX_SAFE_INTEGER and (value or not _negative(value)):
-        return int(value)
+        return WholeFloat(value)
     return value
 
 

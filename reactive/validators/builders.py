@@ -23,7 +23,7 @@ from .. import ids
 from ..db.documents import Document
 from ..db.tables import tables
 from ..errors import ConfigurationError
-from ..values import Int64, whole
+from ..values import Int64, WholeFloat, whole
 
 
 class Validator(abc.ABC):
@@ -69,7 +69,7 @@ class _Number(Validator):
 class _Int64(Validator):
     def core_schema(self) -> CoreSchema:
         def check(value: Any) -> Int64:
-            if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, (bool, WholeFloat)) or not isinstance(value, int):
                 raise ValueError('Input should be an int64 (bigint / {"$integer": ...})')
             return Int64(value)
 

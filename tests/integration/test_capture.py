@@ -149,11 +149,12 @@ def test_truncate_is_logged_as_a_whole_table_write():
     try:
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE testapp_note")
-            cursor.execute("TRUNCATE testapp_channel CASCADE")  # empties testapp_message too
+            # empties testapp_message and testapp_folder (foreign keys to channels) too
+            cursor.execute("TRUNCATE testapp_channel CASCADE")
         writes = read_changes("default", before)
         assert writes[0].table == "notes"
-        assert {w.table for w in writes} == {"notes", "channels", "messages"}
-        assert all(w.whole_table and w.pk is None for w in writes) and len(writes) == 3
+        assert {w.table for w in writes} == {"notes", "channels", "messages", "folders"}
+        assert all(w.whole_table and w.pk is None for w in writes) and len(writes) == 4
     finally:
         changes.forget("default", "00000000-0000-0000-0000-00000000beef")
 

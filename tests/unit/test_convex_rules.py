@@ -122,7 +122,7 @@ def test_whole_numbers_print_whole_and_encode_as_before() -> None:
     assert math.isnan(whole(math.nan)) and whole(math.inf) == math.inf
     assert encode(whole(4.0)) == encode(4.0) == 4.0
     number = compile_returns(lambda ctx: None, v.number())
-    assert (number(4.0), type(number(4.0))) == (4, int)
+    assert number(4.0) == 4 and isinstance(number(4.0), int) and repr(number(4.0)) == "4"
     assert type(number(4.5)) is float
     int64 = compile_returns(lambda ctx: None, v.int64())
     assert type(int64(Int64(4))) is Int64  # v.int64(): an Int64, `$integer` on the wire
@@ -146,3 +146,15 @@ def test_a_reference_ending_in_underscore_reaches_the_name_without_it() -> None:
             resolve("porting_probe:import_", from_client=False)
     finally:
         registry.unregister("porting_probe:import")
+
+
+def test_a_whole_number_stays_a_number_for_int64_and_unions() -> None:
+    four = compile_returns(lambda ctx: None, v.number())(4.0)
+    assert (four, repr(four), f"{four}", four + 1) == (4, "4", "4", 5)
+    int64 = compile_returns(lambda ctx: None, v.int64())
+    with pytest.raises(ValidationError):
+        int64(four)  # Convex refuses a number where a bigint is declared
+    either = compile_returns(lambda ctx: None, v.union(v.int64(), v.number()))
+    assert not isinstance(either(four), Int64)  # still a number on the wire, not a bigint
+    assert encode(either(four)) == 4.0
+    assert isinstance(either(Int64(4)), Int64)
