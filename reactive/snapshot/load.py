@@ -31,7 +31,7 @@ from ..storage import files
 from ..storage.files_table import TABLE as STORAGE
 from ..values import ValueEncodingError, decode
 from . import stored
-from .archive import SnapshotReader
+from .archive import SnapshotReader, read_lines, too_long
 from .remap import IdMap
 
 MAX_ERRORS = 20
@@ -48,7 +48,10 @@ class Source:
 
 def _lines(f: IO[bytes], name: str, errors: list[str]) -> Iterator[tuple[int, str]]:
     """Numbered lines, decoded one by one: a line that is not UTF-8 is an error."""
-    for number, raw in enumerate(f, 1):
+    for number, raw in enumerate(read_lines(f), 1):
+        if raw is None:
+            errors.append(f"{name}:{number}: {too_long()}")
+            continue
         try:
             yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError as exc:

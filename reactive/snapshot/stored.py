@@ -22,7 +22,7 @@ from ..storage import files
 from ..storage.files_table import TABLE
 from ..storage.rows import content_type_problem
 from . import convex_ids
-from .archive import SnapshotReader, SnapshotWriter
+from .archive import SnapshotReader, SnapshotWriter, read_lines, too_long
 from .remap import IdMap
 
 MEMBER = f"{TABLE}/documents.jsonl"
@@ -56,9 +56,9 @@ def read_entries(reader: SnapshotReader, errors: list[str]) -> list[Entry]:
             found[stem] = member
     entries = []
     with reader.open(MEMBER) as f:
-        for number, raw in enumerate(f, 1):
+        for number, raw in enumerate(read_lines(f), 1):
             where = f"{reader.path}:{MEMBER}:{number}"
-            problem, doc = _checked(raw)
+            problem, doc = _checked(raw) if raw is not None else (too_long(), {})
             if problem is None and doc["_id"] not in found:
                 problem = f"its file {TABLE}/{doc['_id']} is not in the export"
             if problem:
