@@ -21,7 +21,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from django.core.management.color import no_style
 from django.db import DatabaseError, connections, models, transaction
 
 from ..db.documents import apply_document, column_value
@@ -89,7 +88,11 @@ def _parse(
             break
         where = f"{source.name}:{number}"
         try:
-            rows.append((number, _instance(source.table, idmap.rewrite(doc))))
+            doc = idmap.rewrite(doc)
+            problem = idmap.refused(source.table, doc)
+            if problem:
+                raise ValueError(problem)
+            rows.append((number, _instance(source.table, doc)))
         except FunctionError as exc:
             errors.append(f"{where}: {exc.message}")
         except ValueError as exc:
@@ -181,7 +184,7 @@ def import_tables(
     entries = stored.read_entries(snapshot, errors) if snapshot is not None else []
     read = [(s, _read(s, errors)) for s in sources]
     imported = [s.table.name for s in sources] + ([STORAGE] if entries else [])
-    idmap = IdMap(numbers or {}, imported)
+    idmap = IdMap(numbers or {}, imported, using)
     if entries:
         idmap.plan(stored.storage_table(), [(e.where, e.doc) for e in entries], errors, using)
     for s, docs in read:
@@ -245,8 +248,22 @@ def _delete_rows(model_list: list[type[models.Model]], using: str) -> None:
 
 
 def _reset_sequences(model_list: list[type[models.Model]], using: str) -> None:
+    """Move each table's id sequence past its highest key, never back: keys handed out for ids
+    naming no document (`remap`), and the keys of rows ``replace`` deleted, are never reused
+    (Django's ``sequence_reset_sql`` would set it to the highest key there now)."""
     connection = connections[using]
-    statements = connection.ops.sequence_reset_sql(no_style(), model_list)
+    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
+        for model in model_list:
+            meta = model._meta
+            cursor.execute(
+                "SELECT pg_get_serial_sequence(%s, %s)", [quote(meta.db_table), meta.pk.column]
+            )
+            row = cursor.fetchone()
+            if row is None or row[0] is None:
+                continue  # no sequence (a UUID key)
+            cursor.execute(
+                f"SELECT setval(%s, GREATEST(nextval(%s), COALESCE(MAX({quote(meta.pk.column)}),"
+                f" 0) + 1), false) FROM {quote(meta.db_table)}",
+                [row[0], row[0]],
+            )

@@ -14,8 +14,11 @@ from typing import Any
 
 import pytest
 
+from reactive import ids
+from reactive.models import StoredFile
 from reactive.snapshot import archive
 from tests.integration.test_convex_export import (
+    STORAGE_NUMBER,
     Ids,
     _refused,
     cli,
@@ -23,7 +26,7 @@ from tests.integration.test_convex_export import (
     members,
     write_zip,
 )
-from tests.testapp.models import Message
+from tests.testapp.models import Channel, Folder, Message
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -72,3 +75,29 @@ def test_a_table_missing_from_tables_is_imported_as_convex_does(tmp_path: Path) 
     out = cli("import", str(write_zip(tmp_path / "convex.zip", good)))
     assert "channels: 2" in out and "messages: 2" in out
     assert Message.objects.get(body="hello").channel.name == "general"
+
+
+def test_ids_of_documents_deleted_in_convex_stay_ids_naming_nothing(tmp_path: Path) -> None:
+    # Convex's delete leaves the ids to a document as they were, so a real export holds ids
+    # naming no document; convex-schema's models take them (foreign keys without a constraint)
+    i = Ids()
+    good = members(i)
+    deleted_channel, deleted_file = convex_id(10001), convex_id(STORAGE_NUMBER)
+    folders = str(good["folders/documents.jsonl"]).replace(
+        '"related":[]', f'"related":["{deleted_channel}",{{"{deleted_channel}":1}}]'
+    )
+    good["folders/documents.jsonl"] = folders.replace(
+        f'"icon":"{i.icon}"', f'"icon":"{deleted_file}"'
+    )
+    out = cli("import", str(write_zip(tmp_path / "convex.zip", good)))
+    assert "folders: 2" in out
+
+    root = Folder.objects.get(name="root")
+    gone = root.related[0]
+    assert root.related[1] == {gone: 1}  # each copy of the id the same id
+    pk = ids.pk_of("channels", gone)
+    assert pk is not None and not Channel.objects.filter(pk=pk).exists()
+    assert Channel.objects.create(name="new").pk > pk  # no new document takes it
+    file_pk = ids.pk_of("_storage", root.icon)
+    assert file_pk is not None and not StoredFile.objects.filter(pk=file_pk).exists()
+    assert StoredFile.objects.count() == 1  # the file the export has
