@@ -46,26 +46,44 @@ def storage_table() -> Table:
 
 
 def read_entries(reader: SnapshotReader, errors: list[str]) -> list[Entry]:
-    """The export's stored files, checked (each bad line an error); none if it has none."""
-    if not reader.exists(MEMBER):
-        return []
+    """The export's stored files, checked (each bad line an error); none if it has none. A
+    file without a metadata line is imported too, as Convex's import does, by the id its name
+    gives (no content type)."""
     found: dict[str, str] = {}
     for member in reader.members(f"{TABLE}/"):
         stem = member[len(TABLE) + 1 :].split(".", 1)[0]
-        if member != MEMBER and stem:
-            found[stem] = member
+        if member == MEMBER or not stem or "/" in stem:
+            continue
+        if stem in found:
+            errors.append(f"{reader.path}:{member}: a second file for {TABLE} id {stem!r}")
+        found[stem] = member
     entries = []
-    with reader.open(MEMBER) as f:
-        for number, raw in enumerate(read_lines(f), 1):
-            where = f"{reader.path}:{MEMBER}:{number}"
-            problem, doc = _checked(raw) if raw is not None else (too_long(), {})
-            if problem is None and doc["_id"] not in found:
-                problem = f"its file {TABLE}/{doc['_id']} is not in the export"
-            if problem:
-                errors.append(f"{where}: {problem}")
-            elif doc:
-                entries.append(Entry(where, doc, found[doc["_id"]]))
+    taken: set[str] = set()
+    if reader.exists(MEMBER):
+        with reader.open(MEMBER) as f:
+            for number, raw in enumerate(read_lines(f), 1):
+                where = f"{reader.path}:{MEMBER}:{number}"
+                problem, doc = _checked(raw) if raw is not None else (too_long(), {})
+                if problem is None and doc and doc["_id"] in taken:
+                    problem = f"`_id` {doc['_id']!r} appears twice"
+                elif problem is None and doc and doc["_id"] not in found:
+                    problem = f"its file {TABLE}/{doc['_id']} is not in the export"
+                if problem:
+                    errors.append(f"{where}: {problem}")
+                elif doc:
+                    taken.add(doc["_id"])
+                    entries.append(Entry(where, doc, found.pop(doc["_id"])))
+    for stem, member in found.items():  # files without a line
+        where = f"{reader.path}:{member}"
+        if not _storage_id(stem):
+            errors.append(f"{where}: {stem!r} (the file's name) is not a storage id")
+        else:
+            entries.append(Entry(where, {"_id": stem}, member))
     return entries
+
+
+def _storage_id(value: str) -> bool:
+    return convex_ids.decode(value) is not None or ids.pk_of(TABLE, value) is not None
 
 
 def _checked(raw: bytes) -> tuple[str | None, dict[str, Any]]:
@@ -78,7 +96,7 @@ def _checked(raw: bytes) -> tuple[str | None, dict[str, Any]]:
     if not isinstance(doc, dict) or not isinstance(doc.get("_id"), str):
         return 'expected {"_id": "<storage id>", ...}', {}
     old = doc["_id"]
-    if convex_ids.decode(old) is None and ids.pk_of(TABLE, old) is None:
+    if not _storage_id(old):
         return f"`_id` {old!r} is not a storage id", {}
     for key, kinds in (("_creationTime", (int, float)), ("size", (int, float))):
         value = doc.get(key)

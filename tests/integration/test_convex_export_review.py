@@ -17,7 +17,9 @@ import pytest
 from reactive import ids
 from reactive.models import StoredFile
 from reactive.snapshot import archive
+from reactive.storage import files
 from tests.integration.test_convex_export import (
+    ICON,
     STORAGE_NUMBER,
     Ids,
     _refused,
@@ -101,3 +103,27 @@ def test_ids_of_documents_deleted_in_convex_stay_ids_naming_nothing(tmp_path: Pa
     file_pk = ids.pk_of("_storage", root.icon)
     assert file_pk is not None and not StoredFile.objects.filter(pk=file_pk).exists()
     assert StoredFile.objects.count() == 1  # the file the export has
+
+
+def test_stored_files_without_their_metadata_line_are_imported_as_convex_does(
+    tmp_path: Path,
+) -> None:
+    # Convex's import stores a _storage/<id> file whether or not _storage/documents.jsonl has
+    # its line (npx convex export without the metadata, or a hand-made ZIP)
+    i = Ids()
+    good = members(i)
+    del good["_storage/documents.jsonl"]
+    out = cli("import", str(write_zip(tmp_path / "convex.zip", good)))
+    assert "_storage: 1" in out
+    root = Folder.objects.get(name="root")
+    stored = StoredFile.objects.get(pk=ids.pk_of("_storage", root.icon))
+    assert files.read_all(stored.name) == ICON and stored.content_type is None
+
+    twice = {**good, f"_storage/{i.icon}.jpg": ICON}
+    assert _refused(tmp_path, twice, "--replace").endswith(
+        f"convex.zip:_storage/{i.icon}.jpg: a second file for _storage id {i.icon!r}"
+    )
+    named = {**good, "_storage/notes.txt": b"hi"}
+    assert _refused(tmp_path, named, "--replace").endswith(
+        "convex.zip:_storage/notes.txt: 'notes' (the file's name) is not a storage id"
+    )
