@@ -3,8 +3,9 @@
 Every line is parsed and checked first (JSON, an object, ``_id`` an id of the table, each field
 through `db.documents.apply_document`, as a mutation's insert is), and every bad line is
 reported with its file and line number, up to `MAX_ERRORS`, before anything is written. Then
-one transaction writes every row with ``save()`` (so ids, foreign keys, signals and the change
-capture behave as for any write: live queries see the import when it commits), keeping each
+one transaction writes every row (`insert`: with ``save()``, or in batches where ``save()``
+would do no more; ids, foreign keys, signals and the change capture behave as for any write:
+live queries see the import when it commits), keeping each
 document's ``_creationTime`` and its ``_id`` when it is one of ours; a Convex ``_id`` becomes
 a new row's id, and every reference to it follows (`remap`). The export's `_storage` files are
 stored first (`stored`). Then the tables' id sequences move past the imported ids.
@@ -31,6 +32,7 @@ from ..storage.files_table import TABLE as STORAGE
 from ..values import ValueEncodingError, decode
 from . import stored
 from .archive import SnapshotReader, read_lines, too_long
+from .insert import insert_rows
 from .remap import IdMap
 
 MAX_ERRORS = 20
@@ -204,18 +206,7 @@ def import_tables(
                 )
             for source, rows in parsed:
                 tick = progress(source.table, len(rows))
-                for number, (obj, kept) in rows:
-                    try:  # no savepoint per row: a refused row ends the whole import
-                        obj.save(using=using, force_insert=True)
-                        if kept:
-                            manager = type(obj)._base_manager.using(using)
-                            manager.filter(pk=obj.pk).update(**kept)
-                    except DatabaseError as exc:
-                        first = str(exc).strip().splitlines()[0]
-                        raise ValueError(
-                            f"{source.name}:{number}: {first}; nothing was imported"
-                        ) from None
-                    tick()
+                insert_rows(source.table.model, source.name, rows, tick, using)
                 counts[source.table.name] = len(rows)
             written_models = [s.table.model for s in sources]
             if entries:

@@ -13,8 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.db.models.signals import post_save
+from django.test.utils import CaptureQueriesContext
 
 from reactive import ids
+from reactive.changelog import changes
+from reactive.changelog.changes import read_changes
 from reactive.models import StoredFile
 from reactive.snapshot import archive
 from reactive.storage import files
@@ -127,3 +132,57 @@ def test_stored_files_without_their_metadata_line_are_imported_as_convex_does(
     assert _refused(tmp_path, named, "--replace").endswith(
         "convex.zip:_storage/notes.txt: 'notes' (the file's name) is not a storage id"
     )
+
+
+def _channels(count: int) -> dict[str, str | bytes]:
+    docs = [
+        {"_id": convex_id(10001), "_creationTime": 1.0 + k, "name": f"c{k}"} for k in range(count)
+    ]
+    return {
+        "_tables/documents.jsonl": jsonl({"name": "channels", "id": 10001}),
+        "channels/documents.jsonl": jsonl(*docs),
+    }
+
+
+def test_rows_are_written_in_batches_seen_by_the_capture_and_named_when_refused(
+    tmp_path: Path,
+) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_current_snapshot()::text")
+        (before,) = cursor.fetchone()
+    changes.heartbeat("default", "00000000-0000-0000-0000-0000000bea75", before)
+    try:
+        with CaptureQueriesContext(connection) as queries:
+            cli("import", str(write_zip(tmp_path / "many.zip", _channels(1200))))
+        inserts = [q for q in queries if q["sql"].startswith('INSERT INTO "testapp_channel"')]
+        assert len(inserts) == 3  # 500 rows a statement, not one round trip a row
+        captured = [w for w in read_changes("default", before) if w.table == "channels"]
+        assert len(captured) == 1200 and {w.op for w in captured} == {"insert"}
+    finally:
+        changes.forget("default", "00000000-0000-0000-0000-0000000bea75")
+    assert Channel.objects.get(name="c1199").creation_time == 1200.0
+
+    # a row the database refuses in the middle of a batch is still named by its line, and
+    # nothing is written, the stored file neither
+    clash = _channels(1200)
+    clash["channels/documents.jsonl"] = str(clash["channels/documents.jsonl"]).replace(
+        '"name": "c699"', '"name": "c3"'
+    )
+    i = Ids()
+    clash.update({k: v for k, v in members(i).items() if k.startswith("_storage/")})
+    line = _refused(tmp_path, clash, "--replace")
+    assert "convex.zip:channels/documents.jsonl:700: duplicate key value" in line
+    assert line.endswith("; nothing was imported")
+
+    # a model with a save() receiver is written by save(), row by row, as before
+    saved: list[str] = []
+
+    def receiver(sender: type, instance: Channel, **kwargs: Any) -> None:
+        saved.append(instance.name)
+
+    post_save.connect(receiver, sender=Channel)
+    try:
+        cli("import", str(write_zip(tmp_path / "few.zip", _channels(3))), "--replace")
+    finally:
+        post_save.disconnect(receiver, sender=Channel)
+    assert saved == ["c0", "c1", "c2"]
