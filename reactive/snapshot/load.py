@@ -184,6 +184,13 @@ def import_tables(
         if errors:
             raise ValueError("\n".join(errors))
     entries = stored.read_entries(snapshot, errors) if snapshot is not None else []
+    if mode is None and entries:
+        count = stored.storage_table().model._default_manager.using(using).count()
+        if count:
+            raise ValueError(
+                f"table {STORAGE!r} is not empty ({count} files): pass --append to add the "
+                "export's files to them or --replace to replace them"
+            )
     read = [(s, _read(s, errors)) for s in sources]
     imported = [s.table.name for s in sources] + ([STORAGE] if entries else [])
     idmap = IdMap(numbers or {}, imported, using)
@@ -194,11 +201,14 @@ def import_tables(
     parsed = [(s, _parse(s, docs, idmap, errors)) for s, docs in read]
     _refuse(errors)
     written: list[str] = []  # stored files' bytes: deleted again if the import fails
+    replaced: list[str] = []  # replaced files' bytes: deleted once the import commits
     counts: dict[str, int] = {}
     try:
         with transaction.atomic(using=using):
             if mode == "replace":
                 _delete_rows([s.table.model for s in sources], using)
+                if entries:
+                    replaced = stored.delete_files(entries, idmap, using)
             if snapshot is not None and entries:
                 tick = progress(stored.storage_table(), len(entries))
                 counts[STORAGE] = stored.import_entries(
@@ -219,6 +229,7 @@ def import_tables(
     except BaseException:
         _discard(written)
         raise
+    _discard(replaced)
     return counts
 
 

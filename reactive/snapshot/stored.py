@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connections
+
 from .. import ids
 from ..db.tables import Table, tables
 from ..errors import LimitExceeded
@@ -111,6 +113,32 @@ def _checked(raw: bytes) -> tuple[str | None, dict[str, Any]]:
     return None, doc
 
 
+def _pk(entry: Entry, idmap: IdMap) -> Any:
+    return ids.pk_of(TABLE, idmap.new.get(entry.doc["_id"], entry.doc["_id"]))
+
+
+def delete_files(entries: list[Entry], idmap: IdMap, using: str = "default") -> list[str]:
+    """``--replace`` of a snapshot with stored files, as Convex replaces its `_storage`: delete
+    every file's row but those the export restores unchanged (same key and SHA-256: our own
+    backup, not stored twice), with plain SQL (no cascade: a foreign key still pointing at a
+    deleted file refuses the import at commit); the names of their bytes, to delete once the
+    import has committed."""
+    model = _model()
+    same = {(_pk(e, idmap), e.doc.get("sha256")) for e in entries}
+    rows = model.objects.using(using).values_list("pk", "sha256", "name")
+    gone = [(pk, name) for pk, sha256, name in rows if (pk, sha256) not in same]
+    if gone:
+        connection = connections[using]
+        meta = model._meta
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {connection.ops.quote_name(meta.db_table)} "
+                f"WHERE {connection.ops.quote_name(meta.pk.column)} = ANY(%s)",
+                [[pk for pk, _ in gone]],
+            )
+    return [name for _, name in gone]
+
+
 def import_entries(
     reader: SnapshotReader,
     entries: list[Entry],
@@ -125,7 +153,7 @@ def import_entries(
     count = 0
     for entry in entries:
         doc = entry.doc
-        pk = ids.pk_of(TABLE, idmap.new.get(doc["_id"], doc["_id"]))
+        pk = _pk(entry, idmap)
         existing = model.objects.using(using).filter(pk=pk).first()
         if existing is not None and existing.sha256 == doc.get("sha256"):
             tick()  # this very file is stored already (our own backup, restored)

@@ -31,6 +31,7 @@ from tests.integration.test_convex_export import (
     cli,
     convex_id,
     members,
+    stored_files,
     write_zip,
 )
 from tests.testapp.models import Channel, Folder, Message
@@ -186,3 +187,34 @@ def test_rows_are_written_in_batches_seen_by_the_capture_and_named_when_refused(
     finally:
         post_save.disconnect(receiver, sender=Channel)
     assert saved == ["c0", "c1", "c2"]
+
+
+def test_replace_replaces_the_stored_files_and_an_import_into_files_needs_a_mode(
+    tmp_path: Path,
+) -> None:
+    # a team re-runs the import of one Convex export with --replace: each run stored every
+    # file again beside the last run's, whose rows and bytes no document named any more
+    path = write_zip(tmp_path / "convex.zip", members(Ids()))
+    before = set(stored_files())  # other tests' files
+    cli("import", str(path))
+    first = StoredFile.objects.get()
+    cli("import", str(path), "--replace")
+    again = StoredFile.objects.get()  # one file, as Convex's --replace leaves it
+    assert set(stored_files()) - before == {again.name.rsplit("/", 1)[-1]}
+    assert again.name != first.name
+    icon = Folder.objects.get(name="root").icon
+    assert ids.pk_of("_storage", icon) == again.pk and files.read_all(again.name) == ICON
+
+    # our own backup restored with --replace keeps a file it still has (same key, same bytes)
+    cli("export", str(tmp_path / "ours.zip"))
+    cli("import", str(tmp_path / "ours.zip"), "--replace")
+    assert StoredFile.objects.get().name == again.name
+
+    # without a mode, stored files there refuse the import, as any table with rows does
+    for model in (Folder, Message, Channel):
+        model.objects.all().delete()
+    line = _refused(tmp_path, members(Ids()))
+    assert line == (
+        "table '_storage' is not empty (1 files): pass --append to add the export's files to "
+        "them or --replace to replace them"
+    )
