@@ -46,6 +46,11 @@ def read_lines(f: IO[bytes]) -> Iterator[bytes | None]:
         yield None
 
 
+def text(raw: bytes, number: int) -> str:
+    """Line ``number`` as text: UTF-8, a BOM accepted at the start of the file."""
+    return raw.decode("utf-8-sig" if number == 1 else "utf-8")
+
+
 def too_long() -> str:
     return f"longer than {MAX_LINE // 2**20} MiB (no Convex document is)"
 
@@ -96,7 +101,11 @@ class SnapshotReader:
         if not self.exists(TABLES):
             return {}
         with self.open(TABLES) as f:
-            entries = [json.loads(line) for line in read_lines(f) if line and line.strip()]
+            entries = [
+                json.loads(text(line, n))
+                for n, line in enumerate(read_lines(f), 1)
+                if line and line.strip()
+            ]
         return {
             e["id"]: e["name"]
             for e in entries
@@ -125,7 +134,7 @@ class SnapshotReader:
         if line is None:
             raise ValueError(f"{where}: {too_long()}")
         try:
-            entry = json.loads(line.decode("utf-8"))
+            entry = json.loads(text(line, number))
         except ValueError:  # UnicodeDecodeError too
             raise ValueError(f"{where}: not JSON") from None
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):

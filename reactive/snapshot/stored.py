@@ -24,7 +24,7 @@ from ..storage import files
 from ..storage.files_table import TABLE
 from ..storage.rows import content_type_problem
 from . import convex_ids
-from .archive import SnapshotReader, SnapshotWriter, read_lines, too_long
+from .archive import SnapshotReader, SnapshotWriter, read_lines, text, too_long
 from .remap import IdMap
 
 MEMBER = f"{TABLE}/documents.jsonl"
@@ -65,7 +65,7 @@ def read_entries(reader: SnapshotReader, errors: list[str]) -> list[Entry]:
         with reader.open(MEMBER) as f:
             for number, raw in enumerate(read_lines(f), 1):
                 where = f"{reader.path}:{MEMBER}:{number}"
-                problem, doc = _checked(raw) if raw is not None else (too_long(), {})
+                problem, doc = _checked(raw, number) if raw is not None else (too_long(), {})
                 if problem is None and doc and doc["_id"] in taken:
                     problem = f"`_id` {doc['_id']!r} appears twice"
                 elif problem is None and doc and doc["_id"] not in found:
@@ -88,11 +88,11 @@ def _storage_id(value: str) -> bool:
     return convex_ids.decode(value) is not None or ids.pk_of(TABLE, value) is not None
 
 
-def _checked(raw: bytes) -> tuple[str | None, dict[str, Any]]:
+def _checked(raw: bytes, number: int) -> tuple[str | None, dict[str, Any]]:
     if not raw.strip():
         return None, {}
     try:
-        doc = json.loads(raw.decode("utf-8"))
+        doc = json.loads(text(raw, number))
     except ValueError:
         return "not JSON", {}
     if not isinstance(doc, dict) or not isinstance(doc.get("_id"), str):

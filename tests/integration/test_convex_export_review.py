@@ -218,3 +218,13 @@ def test_replace_replaces_the_stored_files_and_an_import_into_files_needs_a_mode
         "table '_storage' is not empty (1 files): pass --append to add the export's files to "
         "them or --replace to replace them"
     )
+
+
+def test_a_bom_and_crlf_line_ends_are_read_in_every_member(tmp_path: Path) -> None:
+    # a ZIP rebuilt on Windows: each file starts with a BOM and its lines end with CRLF
+    good = members(Ids())
+    for name, value in list(good.items()):
+        if name.endswith(".jsonl"):
+            good[name] = "\ufeff" + str(value).replace("\n", "\r\n")
+    out = cli("import", str(write_zip(tmp_path / "convex.zip", good)))
+    assert "channels: 2" in out and "folders: 2" in out and "_storage: 1" in out
