@@ -60,24 +60,41 @@ def is_snapshot(path: Path) -> bool:
     return path.is_dir() or zipfile.is_zipfile(path)
 
 
+def _folder(names: list[str]) -> str:
+    """The one folder a re-zipped snapshot sits in (``"export/"``: a folder compressed by a
+    file manager, which may add ``__MACOSX/``), as Convex's import reads any such prefix; ``""``
+    for a snapshot at the ZIP's root."""
+    if TABLES in names or any(n.count("/") == 1 and n.endswith("/documents.jsonl") for n in names):
+        return ""
+    tops = {n.split("/", 1)[0] for n in names if "/" in n and not n.startswith("__MACOSX/")}
+    if len(tops) == 1 and f"{next(iter(tops))}/{TABLES}" in names:
+        return f"{next(iter(tops))}/"
+    return ""
+
+
 class SnapshotReader:
     """Opens the members of a snapshot ZIP or folder by their path inside it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._zip = None if path.is_dir() else zipfile.ZipFile(path)
+        #: a ZIP's members by their path in the snapshot → their name in the ZIP
+        self._names: dict[str, str] = {}
         if self._zip is not None:
+            names = self._zip.namelist()
             seen: set[str] = set()
-            for name in self._zip.namelist():
+            for name in names:
                 if name in seen:  # ZipFile.open reads the last: the other would go unseen
                     self._zip.close()
                     raise ValueError(f"{path} holds {name} twice: a ZIP must name a member once")
                 seen.add(name)
+            prefix = _folder(names)
+            self._names = {n[len(prefix) :]: n for n in names if n.startswith(prefix)}
 
     def exists(self, member: str) -> bool:
         if self._zip is None:
             return (self.path / member).is_file()
-        return member in self._zip.namelist()
+        return member in self._names
 
     def open(self, member: str) -> IO[bytes]:
         """The member's bytes (lines are decoded one by one: a bad one is named by number)."""
@@ -85,7 +102,7 @@ class SnapshotReader:
             raise FileNotFoundError(f"{self.path} has no {member}")
         if self._zip is None:
             return (self.path / member).open("rb")
-        return self._zip.open(member)
+        return self._zip.open(self._names[member])
 
     def members(self, prefix: str) -> list[str]:
         """The paths of the members under ``prefix`` (a folder, ending with ``/``)."""
@@ -94,7 +111,7 @@ class SnapshotReader:
             if not root.is_dir():
                 return []
             return sorted(f"{prefix}{p.name}" for p in root.iterdir() if p.is_file())
-        return [n for n in self._zip.namelist() if n.startswith(prefix) and not n.endswith("/")]
+        return [n for n in self._names if n.startswith(prefix) and not n.endswith("/")]
 
     def numbers(self) -> dict[int, str]:
         """Table number → name, as ``_tables`` lists them (empty without ``_tables``)."""
@@ -124,7 +141,7 @@ class SnapshotReader:
         if self._zip is None:
             found = [p.parent.name for p in self.path.glob("*/documents.jsonl")]
         else:
-            found = [n.split("/")[0] for n in self._zip.namelist() if n.count("/") == 1]
+            found = [n.split("/")[0] for n in self._names if n.count("/") == 1]
             found = [n for n in found if self.exists(documents_path(n))]
         others = sorted(t for t in set(found) if not t.startswith("_") and t not in listed)
         return list(dict.fromkeys(listed + others))

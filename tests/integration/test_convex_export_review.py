@@ -228,3 +228,13 @@ def test_a_bom_and_crlf_line_ends_are_read_in_every_member(tmp_path: Path) -> No
             good[name] = "\ufeff" + str(value).replace("\n", "\r\n")
     out = cli("import", str(write_zip(tmp_path / "convex.zip", good)))
     assert "channels: 2" in out and "folders: 2" in out and "_storage: 1" in out
+
+
+def test_a_snapshot_zipped_again_inside_a_folder_is_read(tmp_path: Path) -> None:
+    # unzipped to look at it, then compressed again by a file manager: every member sits in
+    # one folder, beside __MACOSX/ (Convex's import reads a snapshot under any such prefix)
+    good = members(Ids())
+    again = {f"convex-export/{name}": value for name, value in good.items()}
+    again["__MACOSX/convex-export/._README.md"] = b"\x00\x05\x16\x07"
+    out = cli("import", str(write_zip(tmp_path / "again.zip", again)))
+    assert "channels: 2" in out and "folders: 2" in out and "_storage: 1" in out
