@@ -8,7 +8,7 @@ would do no more; ids, foreign keys, signals and the change capture behave as fo
 live queries see the import when it commits), keeping each
 document's ``_creationTime`` and its ``_id`` when it is one of ours; a Convex ``_id`` becomes
 a new row's id, and every reference to it follows (`remap`). The export's `_storage` files are
-stored first (`stored`). Then the tables' id sequences move past the imported ids.
+stored after the rows (`stored`). Then the tables' id sequences move past the imported ids.
 ``replace`` deletes the tables' rows first, in the same transaction, and no other table's (a
 row elsewhere left pointing at a deleted row refuses the import); without ``replace`` or
 ``append`` a table that has rows is refused. Columns ``save()`` would set to
@@ -209,15 +209,16 @@ def import_tables(
                 _delete_rows([s.table.model for s in sources], using)
                 if entries:
                     replaced = stored.delete_files(entries, idmap, using)
-            if snapshot is not None and entries:
-                tick = progress(stored.storage_table(), len(entries))
-                counts[STORAGE] = stored.import_entries(
-                    snapshot, entries, idmap, written, tick, using
-                )
             for source, rows in parsed:
                 tick = progress(source.table, len(rows))
                 insert_rows(source.table.model, source.name, rows, tick, using)
                 counts[source.table.name] = len(rows)
+            if snapshot is not None and entries:  # last: a refused row stores no bytes, and
+                # only a process killed while files are stored leaves bytes without a row
+                tick = progress(stored.storage_table(), len(entries))
+                counts[STORAGE] = stored.import_entries(
+                    snapshot, entries, idmap, written, tick, using
+                )
             written_models = [s.table.model for s in sources]
             if entries:
                 written_models.append(stored.storage_table().model)

@@ -7,13 +7,17 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
+import time
 import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
 
@@ -238,3 +242,39 @@ def test_a_snapshot_zipped_again_inside_a_folder_is_read(tmp_path: Path) -> None
     again["__MACOSX/convex-export/._README.md"] = b"\x00\x05\x16\x07"
     out = cli("import", str(write_zip(tmp_path / "again.zip", again)))
     assert "channels: 2" in out and "folders: 2" in out and "_storage: 1" in out
+
+
+def test_an_import_killed_while_writing_rows_leaves_no_stored_file(tmp_path: Path) -> None:
+    # the process is killed (SIGKILL: nothing of its own runs) while it inserts rows, held there
+    # by a lock: its transaction is rolled back, and no stored file's bytes may be left behind
+    path = write_zip(tmp_path / "convex.zip", members(Ids()))
+    before = set(stored_files())
+    env = {**os.environ, "REACTIVE_LIVE_DB_NAME": connection.settings_dict["NAME"]}
+    command = [sys.executable, "-m", "django", "reactive", "import", str(path), "--no-progress"]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("LOCK TABLE testapp_channel IN SHARE MODE")  # reads pass, inserts wait
+        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 30
+            while not _waiting_insert(cursor):
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.05)
+        finally:
+            process.kill()
+            process.wait()
+    assert set(stored_files()) == before
+    deadline = time.monotonic() + 10
+    with connection.cursor() as cursor:
+        while _waiting_insert(cursor, any_state=True):  # its server process ends too
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    assert not Channel.objects.exists() and not StoredFile.objects.exists()
+
+
+def _waiting_insert(cursor: Any, any_state: bool = False) -> bool:
+    cursor.execute("SELECT pg_stat_clear_snapshot()")  # else one snapshot per transaction
+    cursor.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'INSERT INTO \"testapp_channel\"%%'"
+        " AND pid <> pg_backend_pid()" + ("" if any_state else " AND wait_event_type = 'Lock'")
+    )
+    return bool(cursor.fetchone()[0])
