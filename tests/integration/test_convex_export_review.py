@@ -13,10 +13,12 @@ import sys
 import time
 import warnings
 import zipfile
+from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.models.signals import post_save
 from django.test.utils import CaptureQueriesContext
@@ -278,3 +280,20 @@ def _waiting_insert(cursor: Any, any_state: bool = False) -> bool:
         " AND pid <> pg_backend_pid()" + ("" if any_state else " AND wait_event_type = 'Lock'")
     )
     return bool(cursor.fetchone()[0])
+
+
+def test_each_table_s_progress_bar_is_finished_before_the_next_starts(tmp_path: Path) -> None:
+    # all bars were left open to the end: tqdm drew each below the last with cursor moves
+    # (ESC [A), which a log or CI output shows as they are, and each bar stayed at 0% there
+    out, err = StringIO(), StringIO()
+    path = write_zip(tmp_path / "convex.zip", members(Ids()))
+    call_command("reactive", "import", str(path), stdout=out, stderr=err)
+    assert "\x1b[A" not in err.getvalue()
+    finished = [line for line in err.getvalue().split("\n") if "100%" in line]
+    assert [line.rsplit("\r", 1)[-1].split(":")[0] for line in finished] == [
+        "channels",
+        "messages",
+        "folders",
+        "_storage",
+    ]
+    assert out.getvalue().startswith("imported 4 table(s), 7 document(s)")
