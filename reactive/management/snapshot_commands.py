@@ -72,9 +72,13 @@ def _progress(cmd: BaseCommand, enabled: bool, bars: list[Any]) -> Callable[[Tab
             mininterval=0.2,
         )
         bars.append(bar)
+        if not total:
+            bar.close()
 
         def tick() -> None:
             bar.update(1)
+            if bar.n >= total:  # done: closed now, so the next table's bar is not drawn
+                bar.close()  # nested under it with cursor moves (ESC [A) in a log
 
         return tick
 

@@ -1,7 +1,8 @@
 """Export and import of tables in Convex's snapshot layout (`manage.py reactive export` /
 ``import``): `archive` reads and writes the ZIP or folder, `dump` writes documents, `load`
-checks every line and then imports them all in one transaction; `convex_ids` encodes Convex's
-ids, `remap` turns an export's ids into new rows' ids, `stored` carries the `_storage` files.
+checks every line and then imports them all in one transaction (`insert` writes the rows);
+`convex_ids` encodes Convex's ids, `remap` turns an export's ids into new rows' ids, `stored`
+carries the `_storage` files.
 See docs/commands.md.
 """
 

@@ -3,11 +3,12 @@
 Every line is parsed and checked first (JSON, an object, ``_id`` an id of the table, each field
 through `db.documents.apply_document`, as a mutation's insert is), and every bad line is
 reported with its file and line number, up to `MAX_ERRORS`, before anything is written. Then
-one transaction writes every row with ``save()`` (so ids, foreign keys, signals and the change
-capture behave as for any write: live queries see the import when it commits), keeping each
+one transaction writes every row (`insert`: with ``save()``, or in batches where ``save()``
+would do no more; ids, foreign keys, signals and the change capture behave as for any write:
+live queries see the import when it commits), keeping each
 document's ``_creationTime`` and its ``_id`` when it is one of ours; a Convex ``_id`` becomes
 a new row's id, and every reference to it follows (`remap`). The export's `_storage` files are
-stored first (`stored`). Then the tables' id sequences move past the imported ids.
+stored after the rows (`stored`). Then the tables' id sequences move past the imported ids.
 ``replace`` deletes the tables' rows first, in the same transaction, and no other table's (a
 row elsewhere left pointing at a deleted row refuses the import); without ``replace`` or
 ``append`` a table that has rows is refused. Columns ``save()`` would set to
@@ -21,7 +22,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
-from django.core.management.color import no_style
 from django.db import DatabaseError, connections, models, transaction
 
 from ..db.documents import apply_document, column_value
@@ -31,7 +31,8 @@ from ..storage import files
 from ..storage.files_table import TABLE as STORAGE
 from ..values import ValueEncodingError, decode
 from . import stored
-from .archive import SnapshotReader
+from .archive import SnapshotReader, read_lines, too_long
+from .insert import insert_rows
 from .remap import IdMap
 
 MAX_ERRORS = 20
@@ -48,7 +49,10 @@ class Source:
 
 def _lines(f: IO[bytes], name: str, errors: list[str]) -> Iterator[tuple[int, str]]:
     """Numbered lines, decoded one by one: a line that is not UTF-8 is an error."""
-    for number, raw in enumerate(f, 1):
+    for number, raw in enumerate(read_lines(f), 1):
+        if raw is None:
+            errors.append(f"{name}:{number}: {too_long()}")
+            continue
         try:
             yield number, raw.decode("utf-8-sig" if number == 1 else "utf-8")
         except UnicodeDecodeError as exc:
@@ -86,7 +90,11 @@ def _parse(
             break
         where = f"{source.name}:{number}"
         try:
-            rows.append((number, _instance(source.table, idmap.rewrite(doc))))
+            doc = idmap.rewrite(doc)
+            problem = idmap.refused(source.table, doc)
+            if problem:
+                raise ValueError(problem)
+            rows.append((number, _instance(source.table, doc)))
         except FunctionError as exc:
             errors.append(f"{where}: {exc.message}")
         except ValueError as exc:
@@ -176,9 +184,16 @@ def import_tables(
         if errors:
             raise ValueError("\n".join(errors))
     entries = stored.read_entries(snapshot, errors) if snapshot is not None else []
+    if mode is None and entries:
+        count = stored.storage_table().model._default_manager.using(using).count()
+        if count:
+            raise ValueError(
+                f"table {STORAGE!r} is not empty ({count} files): pass --append to add the "
+                "export's files to them or --replace to replace them"
+            )
     read = [(s, _read(s, errors)) for s in sources]
     imported = [s.table.name for s in sources] + ([STORAGE] if entries else [])
-    idmap = IdMap(numbers or {}, imported)
+    idmap = IdMap(numbers or {}, imported, using)
     if entries:
         idmap.plan(stored.storage_table(), [(e.where, e.doc) for e in entries], errors, using)
     for s, docs in read:
@@ -186,31 +201,24 @@ def import_tables(
     parsed = [(s, _parse(s, docs, idmap, errors)) for s, docs in read]
     _refuse(errors)
     written: list[str] = []  # stored files' bytes: deleted again if the import fails
+    replaced: list[str] = []  # replaced files' bytes: deleted once the import commits
     counts: dict[str, int] = {}
     try:
         with transaction.atomic(using=using):
             if mode == "replace":
                 _delete_rows([s.table.model for s in sources], using)
-            if snapshot is not None and entries:
+                if entries:
+                    replaced = stored.delete_files(entries, idmap, using)
+            for source, rows in parsed:
+                tick = progress(source.table, len(rows))
+                insert_rows(source.table.model, source.name, rows, tick, using)
+                counts[source.table.name] = len(rows)
+            if snapshot is not None and entries:  # last: a refused row stores no bytes, and
+                # only a process killed while files are stored leaves bytes without a row
                 tick = progress(stored.storage_table(), len(entries))
                 counts[STORAGE] = stored.import_entries(
                     snapshot, entries, idmap, written, tick, using
                 )
-            for source, rows in parsed:
-                tick = progress(source.table, len(rows))
-                for number, (obj, kept) in rows:
-                    try:  # no savepoint per row: a refused row ends the whole import
-                        obj.save(using=using, force_insert=True)
-                        if kept:
-                            manager = type(obj)._base_manager.using(using)
-                            manager.filter(pk=obj.pk).update(**kept)
-                    except DatabaseError as exc:
-                        first = str(exc).strip().splitlines()[0]
-                        raise ValueError(
-                            f"{source.name}:{number}: {first}; nothing was imported"
-                        ) from None
-                    tick()
-                counts[source.table.name] = len(rows)
             written_models = [s.table.model for s in sources]
             if entries:
                 written_models.append(stored.storage_table().model)
@@ -222,6 +230,7 @@ def import_tables(
     except BaseException:
         _discard(written)
         raise
+    _discard(replaced)
     return counts
 
 
@@ -242,8 +251,22 @@ def _delete_rows(model_list: list[type[models.Model]], using: str) -> None:
 
 
 def _reset_sequences(model_list: list[type[models.Model]], using: str) -> None:
+    """Move each table's id sequence past its highest key, never back: keys handed out for ids
+    naming no document (`remap`), and the keys of rows ``replace`` deleted, are never reused
+    (Django's ``sequence_reset_sql`` would set it to the highest key there now)."""
     connection = connections[using]
-    statements = connection.ops.sequence_reset_sql(no_style(), model_list)
+    quote = connection.ops.quote_name
     with connection.cursor() as cursor:
-        for statement in statements:
-            cursor.execute(statement)
+        for model in model_list:
+            meta = model._meta
+            cursor.execute(
+                "SELECT pg_get_serial_sequence(%s, %s)", [quote(meta.db_table), meta.pk.column]
+            )
+            row = cursor.fetchone()
+            if row is None or row[0] is None:
+                continue  # no sequence (a UUID key)
+            cursor.execute(
+                f"SELECT setval(%s, GREATEST(nextval(%s), COALESCE(MAX({quote(meta.pk.column)}),"
+                f" 0) + 1), false) FROM {quote(meta.db_table)}",
+                [row[0], row[0]],
+            )

@@ -10,10 +10,13 @@ reference can be rewritten before a row is written (the foreign keys are checked
 `rewrite` then replaces, anywhere in a document (a foreign key, a string field, inside JSON
 objects and arrays, a record's keys), each string that *is* an imported document's old ``_id``:
 exact equality to a 31-37 character id with a checksum, whose 16-byte internal id Convex drew
-at random, so no other string is touched. A string that is a well-formed Convex id of a table
-the export lists, yet names no imported document, is refused, as it would point nowhere; but
-one of a table not imported that carries its key (our own export: ``import --table``) becomes
-our id of that key, and the database checks at commit that a foreign key's row is there.
+at random, so no other string is touched. A well-formed Convex id of an imported table that
+names none of its documents (one deleted in Convex, which leaves the ids to it as they were)
+stays an id naming nothing: a key it carries, or else a key taken from the sequence that no row
+will have, the same for each copy of it; only a foreign key with a database constraint cannot
+hold it, and `refused` names that field. One of a table not imported that carries its key (our
+own export: ``import --table``) becomes our id of that key, and the database checks at commit
+that a foreign key's row is there.
 """
 
 from __future__ import annotations
@@ -39,10 +42,15 @@ def integer_key(model: type[models.Model]) -> bool | None:
 
 
 class IdMap:
-    def __init__(self, numbers: dict[int, str], imported: Iterable[str]) -> None:
+    def __init__(
+        self, numbers: dict[int, str], imported: Iterable[str], using: str = "default"
+    ) -> None:
         self.numbers = dict(numbers)  # table number → table name, as the export gives them
         self.imported = set(imported)
+        self.using = using
         self.new: dict[str, str] = {}  # an imported Convex id → our id of its row
+        #: our id given to an id naming no document → (that id, its table)
+        self.dangling: dict[str, tuple[str, str]] = {}
 
     def plan(
         self,
@@ -128,9 +136,38 @@ class IdMap:
             raise ValueError(
                 f"`{path}` refers to {value!r} of table {table!r}, which is not imported{hint}"
             )
-        raise ValueError(
-            f"`{path}` refers to {value!r} of table {table!r}, which is not in the export"
-        )
+        return self._dangling(table, value, decoded[1], path)
+
+    def _dangling(self, name: str, old: str, internal: bytes, path: str) -> str:
+        """Our id for ``old``, an id of imported table ``name`` naming none of its documents:
+        the key it carries, else a new one from the sequence, which no row will have."""
+        table = tables.get(name)
+        integer = integer_key(table.model)
+        if integer is None:
+            raise ValueError(
+                f"`{path}` refers to {old!r} of table {name!r}, which is not in the export"
+            )
+        pk = convex_ids.pk_from_internal(internal, integer)
+        if pk is None:
+            pk = _new_keys(table, 1, [], self.using)[0]
+        new = ids.encode_id(name, pk)
+        self.new[old] = new
+        self.dangling[new] = (old, name)
+        return new
+
+    def refused(self, table: Table, doc: dict[str, Any]) -> str | None:
+        """Why ``doc`` (rewritten) cannot be written: a foreign key with a database constraint
+        holding an id that names no document (None: it can)."""
+        for key, field in table.fields.items():
+            value = doc.get(key)
+            found = self.dangling.get(value) if isinstance(value, str) else None
+            if found and field.is_relation and getattr(field, "db_constraint", False):
+                return (
+                    f"`{key}` refers to {found[0]!r} of table {found[1]!r}, which is not in the "
+                    "export: a foreign key with a database constraint cannot hold an id naming "
+                    "no document (a field without one keeps it, as Convex does)"
+                )
+        return None
 
     @staticmethod
     def _kept(name: str, internal: bytes) -> str | None:

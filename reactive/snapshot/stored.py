@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connections
+
 from .. import ids
 from ..db.tables import Table, tables
 from ..errors import LimitExceeded
@@ -22,7 +24,7 @@ from ..storage import files
 from ..storage.files_table import TABLE
 from ..storage.rows import content_type_problem
 from . import convex_ids
-from .archive import SnapshotReader, SnapshotWriter
+from .archive import SnapshotReader, SnapshotWriter, read_lines, text, too_long
 from .remap import IdMap
 
 MEMBER = f"{TABLE}/documents.jsonl"
@@ -46,39 +48,57 @@ def storage_table() -> Table:
 
 
 def read_entries(reader: SnapshotReader, errors: list[str]) -> list[Entry]:
-    """The export's stored files, checked (each bad line an error); none if it has none."""
-    if not reader.exists(MEMBER):
-        return []
+    """The export's stored files, checked (each bad line an error); none if it has none. A
+    file without a metadata line is imported too, as Convex's import does, by the id its name
+    gives (no content type)."""
     found: dict[str, str] = {}
     for member in reader.members(f"{TABLE}/"):
         stem = member[len(TABLE) + 1 :].split(".", 1)[0]
-        if member != MEMBER and stem:
-            found[stem] = member
+        if member == MEMBER or not stem or "/" in stem:
+            continue
+        if stem in found:
+            errors.append(f"{reader.path}:{member}: a second file for {TABLE} id {stem!r}")
+        found[stem] = member
     entries = []
-    with reader.open(MEMBER) as f:
-        for number, raw in enumerate(f, 1):
-            where = f"{reader.path}:{MEMBER}:{number}"
-            problem, doc = _checked(raw)
-            if problem is None and doc["_id"] not in found:
-                problem = f"its file {TABLE}/{doc['_id']} is not in the export"
-            if problem:
-                errors.append(f"{where}: {problem}")
-            elif doc:
-                entries.append(Entry(where, doc, found[doc["_id"]]))
+    taken: set[str] = set()
+    if reader.exists(MEMBER):
+        with reader.open(MEMBER) as f:
+            for number, raw in enumerate(read_lines(f), 1):
+                where = f"{reader.path}:{MEMBER}:{number}"
+                problem, doc = _checked(raw, number) if raw is not None else (too_long(), {})
+                if problem is None and doc and doc["_id"] in taken:
+                    problem = f"`_id` {doc['_id']!r} appears twice"
+                elif problem is None and doc and doc["_id"] not in found:
+                    problem = f"its file {TABLE}/{doc['_id']} is not in the export"
+                if problem:
+                    errors.append(f"{where}: {problem}")
+                elif doc:
+                    taken.add(doc["_id"])
+                    entries.append(Entry(where, doc, found.pop(doc["_id"])))
+    for stem, member in found.items():  # files without a line
+        where = f"{reader.path}:{member}"
+        if not _storage_id(stem):
+            errors.append(f"{where}: {stem!r} (the file's name) is not a storage id")
+        else:
+            entries.append(Entry(where, {"_id": stem}, member))
     return entries
 
 
-def _checked(raw: bytes) -> tuple[str | None, dict[str, Any]]:
+def _storage_id(value: str) -> bool:
+    return convex_ids.decode(value) is not None or ids.pk_of(TABLE, value) is not None
+
+
+def _checked(raw: bytes, number: int) -> tuple[str | None, dict[str, Any]]:
     if not raw.strip():
         return None, {}
     try:
-        doc = json.loads(raw.decode("utf-8"))
+        doc = json.loads(text(raw, number))
     except ValueError:
         return "not JSON", {}
     if not isinstance(doc, dict) or not isinstance(doc.get("_id"), str):
         return 'expected {"_id": "<storage id>", ...}', {}
     old = doc["_id"]
-    if convex_ids.decode(old) is None and ids.pk_of(TABLE, old) is None:
+    if not _storage_id(old):
         return f"`_id` {old!r} is not a storage id", {}
     for key, kinds in (("_creationTime", (int, float)), ("size", (int, float))):
         value = doc.get(key)
@@ -91,6 +111,32 @@ def _checked(raw: bytes) -> tuple[str | None, dict[str, Any]]:
     if problem:
         return f"`contentType` cannot be a Content-Type: {problem}", {}
     return None, doc
+
+
+def _pk(entry: Entry, idmap: IdMap) -> Any:
+    return ids.pk_of(TABLE, idmap.new.get(entry.doc["_id"], entry.doc["_id"]))
+
+
+def delete_files(entries: list[Entry], idmap: IdMap, using: str = "default") -> list[str]:
+    """``--replace`` of a snapshot with stored files, as Convex replaces its `_storage`: delete
+    every file's row but those the export restores unchanged (same key and SHA-256: our own
+    backup, not stored twice), with plain SQL (no cascade: a foreign key still pointing at a
+    deleted file refuses the import at commit); the names of their bytes, to delete once the
+    import has committed."""
+    model = _model()
+    same = {(_pk(e, idmap), e.doc.get("sha256")) for e in entries}
+    rows = model.objects.using(using).values_list("pk", "sha256", "name")
+    gone = [(pk, name) for pk, sha256, name in rows if (pk, sha256) not in same]
+    if gone:
+        connection = connections[using]
+        meta = model._meta
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {connection.ops.quote_name(meta.db_table)} "
+                f"WHERE {connection.ops.quote_name(meta.pk.column)} = ANY(%s)",
+                [[pk for pk, _ in gone]],
+            )
+    return [name for _, name in gone]
 
 
 def import_entries(
@@ -107,7 +153,7 @@ def import_entries(
     count = 0
     for entry in entries:
         doc = entry.doc
-        pk = ids.pk_of(TABLE, idmap.new.get(doc["_id"], doc["_id"]))
+        pk = _pk(entry, idmap)
         existing = model.objects.using(using).filter(pk=pk).first()
         if existing is not None and existing.sha256 == doc.get("sha256"):
             tick()  # this very file is stored already (our own backup, restored)

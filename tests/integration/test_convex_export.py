@@ -261,7 +261,8 @@ def test_bad_exports_are_refused_in_one_line_with_nothing_written(tmp_path: Path
     line = _refused(tmp_path, dangling, "--append")
     assert line.endswith(
         f"folders/documents.jsonl:1: `parent` refers to {gone!r} of table 'folders', "
-        "which is not in the export"
+        "which is not in the export: a foreign key with a database constraint cannot hold an id "
+        "naming no document (a field without one keeps it, as Convex does)"
     )
 
     elsewhere = {
