@@ -32,7 +32,7 @@ PROJECT = Path(__file__).with_name("schema_project")
 NODE_MODULES = ROOT / "tests" / "codegen" / "js" / "node_modules"
 
 FUNCTIONS = """
-from reactive import mutation, query
+from reactive import api, mutation, query
 
 
 @mutation
@@ -41,8 +41,11 @@ def seed(ctx):
                                   "key": b"\\x00\\xff", "level": 2})
     bob = ctx.db.insert("users", {"name": "Bob", "handle": "bob", "karma": 0, "admin": False,
                                   "key": b"", "level": 1, "pinned": True})
+    job = ctx.scheduler.run_after(60_000, api.ported.drop, {"id": ann})
     room = ctx.db.insert("rooms", {"title": "general", "owner": ann, "topic": None,
-                                   "settings": {"muted": False}})
+                                   "visibility": "public", "models": ["gpt"],
+                                   "settings": {"muted": False}, "cleanup": job})
+    ctx.db.insert("none", {"note": "kept"})
     for user, updated, body in [(ann, 1, "hello all"), (ann, 2, "second"), (ann, 3, "hello again"),
                                 (bob, 5, "hello from bob")]:
         ctx.db.insert("messages", {
@@ -90,6 +93,13 @@ def messages_of(ctx, room: str):
     return ctx.db.query("messages").with_index("by_room", lambda q: q.eq("room", room)).collect()
 
 
+@query
+def room(ctx, id: str):
+    room = ctx.db.get("rooms", id)
+    job = ctx.db.system.get("_scheduled_functions", room.cleanup)
+    return [room.visibility, room.models, job["name"], ctx.db.query("none").first().note]
+
+
 @mutation
 def set_avatar(ctx, user: str, avatar: str):
     ctx.db.patch("users", user, {"avatar": avatar})
@@ -121,6 +131,7 @@ result = {
     "by_django_name": client.query("ported:by_django_name", {"room": room, "user": ann}),
     "search": client.query("ported:search", {"text": "hello", "room": room}),
     "similar": client.query("ported:similar", {"room": room}),
+    "room": client.query("ported:room", {"id": room}),
     "avatar_ok": client.mutation(
         "ported:set_avatar", {"user": ann, "avatar": encode_id("_storage", stored.pk)}
     ) == encode_id("_storage", stored.pk),
@@ -196,7 +207,7 @@ def test_models_migrate_and_answer_ctx_db(tmp_path: Path, database_url: str) -> 
         env,
     )
     assert out.splitlines()[0] == (
-        f"wrote 4 model(s) to {app / 'models.py'}; now run manage.py makemigrations ported"
+        f"wrote 5 model(s) to {app / 'models.py'}; now run manage.py makemigrations ported"
     )
     assert out.splitlines()[1].startswith("the models use pgvector: put ")
     assert (app / "models.py").read_text() == (PROJECT / "expected_models.txt").read_text()
@@ -218,6 +229,7 @@ def test_models_migrate_and_answer_ctx_db(tmp_path: Path, database_url: str) -> 
         "by_django_name": 3,
         "search": ["hello again", "hello all", "hello from bob"],
         "similar": ["hello from bob", "hello again"],
+        "room": ["public", ["gpt"], "ported:drop", "kept"],
         "avatar_ok": True,
         "dangling": [4, True],  # a deleted room leaves its messages and their ids, as in Convex
     }
@@ -246,7 +258,7 @@ def test_an_existing_file_is_kept_without_force(tmp_path: Path) -> None:
     )
     assert target.read_text() == "# mine\n"
     out, _ = convert(schema, "--out", str(target), "--force")
-    assert out.startswith(f"wrote 4 model(s) to {target}; now run manage.py makemigrations")
+    assert out.startswith(f"wrote 5 model(s) to {target}; now run manage.py makemigrations")
     assert "class Messages(ReactiveModel)" in target.read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["models.py", "web"]  # no temporary
 
@@ -336,6 +348,39 @@ def test_an_existing_file_is_kept_without_force(tmp_path: Path) -> None:
             "index 'b_x'; rename one of them",
             id="index-name-clash",
         ),
+        pytest.param(
+            """
+            import { defineSchema, defineTable } from "convex/server";
+            import { v } from "convex/values";
+            export default defineSchema({ a: defineTable({ _id: v.string() }) });
+            """,
+            True,
+            "table 'a', field '_id': Convex keeps names starting with _ for system fields",
+            id="system-field-name",
+        ),
+        pytest.param(
+            """
+            import { defineSchema, defineTable } from "convex/server";
+            import { v } from "convex/values";
+            export default defineSchema({ a: defineTable({ Meta: v.string() }) });
+            """,
+            True,
+            "table 'a', field 'Meta': Django reserves this field name; rename it in the schema",
+            id="meta-field",
+        ),
+        pytest.param(
+            """
+            import { defineSchema, defineTable } from "convex/server";
+            import { v } from "convex/values";
+            export default defineSchema({
+              a: defineTable({ user: v.id("a"), user_id: v.string() }),
+            });
+            """,
+            True,
+            "table 'a', field 'user_id': Django holds the id of field 'user' under this name; "
+            "rename one of them in the schema",
+            id="foreign-key-id-clash",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(
@@ -383,3 +428,30 @@ def test_max_length_must_name_a_string_field(tmp_path: Path) -> None:
     assert one_line_error(schema, "--stdout", "--max-length", "users=5") == (
         "--max-length users=5: write TABLE.FIELD=N, e.g. users.name=64"
     )
+
+
+def test_a_schema_js_in_a_folder_with_a_space_importing_a_local_file(tmp_path: Path) -> None:
+    path = web_project(tmp_path / "my web")
+    path.unlink()
+    (path.parent / "shapes.ts").write_text(
+        'import { v } from "convex/values";\n'
+        "export const click = v.object({\n"
+        '  kind: v.literal("click"),\n'
+        "  mods: v.union(v.string(), v.null()),\n"
+        "});\n"
+    )
+    schema = path.with_name("schema.js")
+    schema.write_text(
+        'import { defineSchema, defineTable } from "convex/server";\n'
+        'import { v } from "convex/values";\n'
+        'import { click } from "./shapes";\n'
+        "export default defineSchema({\n"
+        "  events: defineTable(\n"
+        '    v.union(click, v.object({ kind: v.literal("key"), mods: v.string() })),\n'
+        "  ),\n"
+        "});\n"
+    )
+    out, _ = convert(schema, "--stdout")
+    assert out.startswith('"""Django models for the Convex tables of convex/schema.js.\n')
+    # the shapes' unions of one kind merge into one column, not a JSONField
+    assert "    mods = models.TextField(null=True, blank=True)\n" in out
