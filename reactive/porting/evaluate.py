@@ -17,7 +17,7 @@ RUNNER = Path(__file__).with_name("evaluate_schema.mjs")
 #: A schema evaluates in well under a second; a hang (an import that waits) is an error.
 TIMEOUT_SECONDS = 60
 # The runner's exit statuses (see evaluate_schema.mjs).
-NO_PACKAGE, NO_COMPILE, THREW, NOT_A_SCHEMA = 3, 4, 5, 6
+NO_PACKAGE, NO_COMPILE, THREW, NOT_A_SCHEMA, NO_ESBUILD = 3, 4, 5, 6, 7
 
 
 def evaluate(schema: Path, node: str | None = None) -> dict[str, Any]:
@@ -58,6 +58,11 @@ def evaluate(schema: Path, node: str | None = None) -> dict[str, Any]:
         raise ValueError(
             f"{schema}: no convex npm package in {schema.parent} or a folder above it: "
             "run `npm install convex` in the project"
+        )
+    if done.returncode == NO_ESBUILD:
+        raise ValueError(
+            f"{schema}: the convex npm package in {first} cannot load its esbuild: "
+            "run `npm install` in the project"
         )
     if done.returncode in (NO_COMPILE, THREW, NOT_A_SCHEMA):
         what = {NO_COMPILE: "does not compile", THREW: "threw", NOT_A_SCHEMA: "is no schema"}

@@ -5,12 +5,13 @@
 // The schema is bundled by the project's own esbuild (a dependency of the `convex` npm package)
 // and evaluated with the project's own `convex`, both found from the schema's folder upwards, so
 // TypeScript is never parsed by hand. Failures print one line on stderr and exit with:
-//   3  no `convex` (or esbuild) package from the schema's folder upwards
+//   3  no `convex` package from the schema's folder upwards
 //   4  the schema does not compile (the first esbuild error)
 //   5  evaluating the schema threw (the error's first line)
 //   6  the default export is not a defineSchema(...) result
+//   7  `convex` is there but its esbuild cannot be loaded (stderr: convex's folder)
 
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -35,12 +36,14 @@ const convexDir = findPackage(folder, "convex");
 if (convexDir === null) {
   fail(3, `no convex package`);
 }
-// esbuild comes with convex: hoisted beside it, or in convex's own node_modules
-const esbuildDir = findPackage(folder, "esbuild") ?? findPackage(convexDir, "esbuild");
-if (esbuildDir === null) {
-  fail(3, `no esbuild package`);
+// esbuild is a dependency of convex: loaded as convex itself would, from convex's real folder
+// (hoisted beside it by npm, next to it in pnpm's store, where a symlink leads)
+let esbuild;
+try {
+  esbuild = createRequire(realpathSync(join(convexDir, "package.json")))("esbuild");
+} catch {
+  fail(7, convexDir);
 }
-const esbuild = createRequire(join(esbuildDir, "package.json"))(esbuildDir);
 
 let code;
 try {

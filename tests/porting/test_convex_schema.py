@@ -455,3 +455,27 @@ def test_a_schema_js_in_a_folder_with_a_space_importing_a_local_file(tmp_path: P
     assert out.startswith('"""Django models for the Convex tables of convex/schema.js.\n')
     # the shapes' unions of one kind merge into one column, not a JSONField
     assert "    mods = models.TextField(null=True, blank=True)\n" in out
+
+
+def test_a_pnpm_layout_finds_esbuild_beside_convex_in_the_store(tmp_path: Path) -> None:
+    """pnpm links node_modules/convex to its store, where convex's own dependencies sit beside
+    it and nowhere above the project: esbuild is found from convex's real folder."""
+    schema = web_project(tmp_path / "web", packages=False)
+    store = tmp_path / "web" / "node_modules" / ".pnpm" / "convex@1.48.0" / "node_modules"
+    (store / "convex").mkdir(parents=True)
+    for entry in (NODE_MODULES / "convex").iterdir():  # a real folder, as the store's is
+        if entry.name == "package.json":
+            shutil.copy(entry, store / "convex" / entry.name)
+        else:
+            (store / "convex" / entry.name).symlink_to(entry)
+    (tmp_path / "web" / "node_modules" / "convex").symlink_to(store / "convex")
+    target = tmp_path / "models.py"
+    # without esbuild beside it: said so, not "no convex npm package"
+    assert one_line_error(schema, "--out", str(target)) == (
+        f"{schema}: the convex npm package in {tmp_path / 'web' / 'node_modules' / 'convex'} "
+        "cannot load its esbuild: run `npm install` in the project"
+    )
+    assert not target.exists()
+    (store / "esbuild").symlink_to(NODE_MODULES / "esbuild")
+    out, _ = convert(schema, "--stdout")
+    assert "class Messages(ReactiveModel):" in out
