@@ -122,6 +122,11 @@ def plan_schema(exported: dict[str, Any], max_lengths: dict[str, int] | None = N
         raise ValueError("the schema's export has no list of tables")
     names = {t["tableName"] for t in raw_tables}
     plan = SchemaPlan([])
+    if exported.get("schemaValidation") is False:
+        plan.warnings.append(
+            "schemaValidation is false: Convex did not hold the documents to this schema, so "
+            "data that does not match it will be refused by these models (and the import)"
+        )
     classes: dict[str, str] = {}
     for raw in raw_tables:
         name = raw["tableName"]
@@ -180,6 +185,11 @@ def _table(
         table.indexes.append(_search(name, by_name, raw_index))
     for raw_index in raw.get("vectorIndexes") or []:
         table.indexes.append(_vector(name, by_name, raw_index))
+    if raw.get("stagedDocumentType") is not None:
+        warnings.append(
+            f"table {name!r}: its staged validator (.staged(...)) left out; the models follow "
+            "the validator Convex enforces"
+        )
     for staged in ("stagedDbIndexes", "stagedSearchIndexes", "stagedVectorIndexes"):
         for raw_index in raw.get(staged) or []:
             warnings.append(

@@ -412,6 +412,25 @@ def test_a_staged_index_is_left_out_with_a_warning(tmp_path: Path) -> None:
     )
 
 
+def test_what_convex_does_not_enforce_is_a_warning(tmp_path: Path) -> None:
+    schema = """
+        import { defineSchema, defineTable } from "convex/server";
+        import { v } from "convex/values";
+        export default defineSchema(
+          { a: defineTable({ x: v.number() }).staged({ x: v.union(v.string(), v.number()) }) },
+          { schemaValidation: false, strictTableNameTypes: false },
+        );
+    """
+    out, err = convert(web_project(tmp_path / "web", schema), "--stdout")
+    assert "    x = models.FloatField()\n" in out
+    assert err == (
+        "warning: schemaValidation is false: Convex did not hold the documents to this schema, "
+        "so data that does not match it will be refused by these models (and the import)\n"
+        "warning: table 'a': its staged validator (.staged(...)) left out; the models follow "
+        "the validator Convex enforces\n"
+    )
+
+
 def test_no_node_is_one_line(tmp_path: Path) -> None:
     from reactive.porting import convert as port
 
