@@ -205,7 +205,7 @@ def _document_fields(table: str, doc: dict[str, Any]) -> dict[str, tuple[dict[st
     and a union of the members' validators where they differ."""
     if doc.get("type") == "object":
         return {k: (f["fieldType"], f["optional"]) for k, f in doc["value"].items()}
-    members = doc.get("value") if doc.get("type") == "union" else None
+    members = _members(doc) if doc.get("type") == "union" else None
     if not members or any(m.get("type") != "object" for m in members):
         raise ValueError(
             f"table {table!r}: documents of type {describe(doc)} have no fixed fields; "

@@ -277,6 +277,15 @@ def test_an_existing_file_is_kept_without_force(tmp_path: Path) -> None:
         ),
         pytest.param(
             """
+            console.error("loading the schema");
+            throw new Error("no schema today");
+            """,
+            True,
+            "{path} threw: Error: no schema today",
+            id="throws-after-logging",
+        ),
+        pytest.param(
+            """
             import { defineSchema, defineTable } from "convex/server";
             export default defineSchema({ a: defineTable({ x: v.string( }) });
             """,
@@ -429,6 +438,25 @@ def test_what_convex_does_not_enforce_is_a_warning(tmp_path: Path) -> None:
         "warning: table 'a': its staged validator (.staged(...)) left out; the models follow "
         "the validator Convex enforces\n"
     )
+
+
+def test_a_schema_that_logs_and_nests_its_shapes(tmp_path: Path) -> None:
+    schema = """
+        import { defineSchema, defineTable } from "convex/server";
+        import { v } from "convex/values";
+        console.log("loading the schema");
+        const keys = v.union(
+          v.object({ kind: v.literal("key"), key: v.string() }),
+          v.object({ kind: v.literal("paste"), text: v.string() }),
+        );
+        export default defineSchema({
+          events: defineTable(v.union(v.object({ kind: v.literal("click") }), keys)),
+        });
+    """
+    out, _ = convert(web_project(tmp_path / "web", schema), "--stdout")
+    assert out.startswith('"""Django models for the Convex tables of convex/schema.ts.')
+    assert "    key = models.TextField(null=True, blank=True)\n" in out
+    assert '("click", "click"), ("key", "key"), ("paste", "paste")' in out
 
 
 def test_no_node_is_one_line(tmp_path: Path) -> None:
