@@ -2,8 +2,9 @@
 //
 // Usage: node evaluate_schema.mjs PATH/TO/convex/schema.ts
 //
-// The schema is bundled by the project's own esbuild (a dependency of the `convex` npm package)
-// and evaluated with the project's own `convex`, both found from the schema's folder upwards, so
+// The schema is bundled by the project's own esbuild (a dependency of the `convex` npm package,
+// loaded from where convex really is) and evaluated with the project's own `convex`, found from
+// the schema's folder upwards, so
 // TypeScript is never parsed by hand. The export is the last line on stdout (what the schema
 // logs comes before it); a failure is the last line on stderr, and the exit status:
 //   3  no `convex` package from the schema's folder upwards

@@ -38,6 +38,8 @@ SYSTEM_MODELS = {
     "_storage": "reactive.StoredFile",
     "_scheduled_functions": "reactive.ScheduledFunction",
 }
+#: The most dimensions pgvector's HNSW index takes on a ``vector`` column (Convex: 4096).
+MAX_HNSW_DIMENSIONS = 2000
 #: Field kinds whose values are strings: what ``--max-length`` applies to.
 TEXT = "text"
 JSON = "json"
@@ -185,6 +187,12 @@ def _table(
         table.indexes.append(_search(name, by_name, raw_index))
     for raw_index in raw.get("vectorIndexes") or []:
         table.indexes.append(_vector(name, by_name, raw_index))
+        if raw_index["dimensions"] > MAX_HNSW_DIMENSIONS:
+            warnings.append(
+                f"table {name!r}, vector index {raw_index['indexDescriptor']!r}: "
+                f"{raw_index['dimensions']} dimensions, and pgvector indexes at most "
+                f"{MAX_HNSW_DIMENSIONS}: migrate will fail on this index until it has fewer"
+            )
     if raw.get("stagedDocumentType") is not None:
         warnings.append(
             f"table {name!r}: its staged validator (.staged(...)) left out; the models follow "

@@ -459,6 +459,25 @@ def test_a_schema_that_logs_and_nests_its_shapes(tmp_path: Path) -> None:
     assert '("click", "click"), ("key", "key"), ("paste", "paste")' in out
 
 
+def test_more_dimensions_than_pgvector_indexes_is_a_warning(tmp_path: Path) -> None:
+    """Convex takes up to 4096 dimensions (text-embedding-3-large has 3072); pgvector's HNSW
+    index 2000, so the migration would fail: said before anything is migrated."""
+    schema = """
+        import { defineSchema, defineTable } from "convex/server";
+        import { v } from "convex/values";
+        export default defineSchema({
+          docs: defineTable({ embedding: v.array(v.float64()) })
+            .vectorIndex("by_embedding", { vectorField: "embedding", dimensions: 3072 }),
+        });
+    """
+    out, err = convert(web_project(tmp_path / "web", schema), "--stdout")
+    assert "embedding = VectorField(dimensions=3072)" in out
+    assert err == (
+        "warning: table 'docs', vector index 'by_embedding': 3072 dimensions, and pgvector "
+        "indexes at most 2000: migrate will fail on this index until it has fewer\n"
+    )
+
+
 def test_no_node_is_one_line(tmp_path: Path) -> None:
     from reactive.porting import convert as port
 
