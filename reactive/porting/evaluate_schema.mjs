@@ -4,9 +4,9 @@
 //
 // The schema is bundled by the project's own esbuild (a dependency of the `convex` npm package,
 // loaded from where convex really is) and evaluated with the project's own `convex`, found from
-// the schema's folder upwards, so
-// TypeScript is never parsed by hand. The export is the last line on stdout (what the schema
-// logs comes before it); a failure is the last line on stderr, and the exit status:
+// the schema's folder upwards, so TypeScript is never parsed by hand. The export is the last
+// line on stdout (what the schema logs comes before it); a failure is the last line on stderr,
+// and the exit status:
 //   3  no `convex` package from the schema's folder upwards
 //   4  the schema does not compile (the first esbuild error)
 //   5  evaluating the schema threw (the error's first line)
