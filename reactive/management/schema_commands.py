@@ -75,7 +75,7 @@ def handle(cmd: BaseCommand, options: dict[str, Any]) -> None:
         porting.write(out, source, force=options["force"])
     except (ValueError, OSError) as exc:
         raise CommandError(str(exc)) from None
-    label = app or out.parent.name
+    label = app or out.resolve().parent.name  # --out models.py: the current folder's name
     cmd.stdout.write(
         f"wrote {len(plan.tables)} model(s) to {out}; now run manage.py makemigrations {label}"
     )

@@ -263,6 +263,18 @@ def test_an_existing_file_is_kept_without_force(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["models.py", "web"]  # no temporary
 
 
+def test_out_in_the_current_folder_names_it_for_makemigrations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schema = web_project(tmp_path / "web")
+    (tmp_path / "chat").mkdir()
+    monkeypatch.chdir(tmp_path / "chat")
+    out, _ = convert(schema, "--out", "models.py")
+    assert out.splitlines()[0] == (
+        "wrote 5 model(s) to models.py; now run manage.py makemigrations chat"
+    )
+
+
 @pytest.mark.parametrize(
     ("schema", "packages", "expected"),
     [
