@@ -276,6 +276,9 @@ def _field(
         choices = tuple(literals) if len(literals) == len(rest) else ()
         null = null or any(m["type"] == "any" for m in rest)  # v.any() holds null too
         return FieldPlan(key, kind, text, null=null, choices=choices)
+    if kinds == {TEXT, "fk"}:  # an id is a string too
+        note = "ids and strings: a string column, no foreign key"
+        return FieldPlan(key, TEXT, text, null=null, note=note)
     several = "values of several kinds: no column type holds them all"
     return FieldPlan(key, JSON, text, null=null, note=several)
 

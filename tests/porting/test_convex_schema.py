@@ -452,7 +452,7 @@ def test_what_convex_does_not_enforce_is_a_warning(tmp_path: Path) -> None:
     )
 
 
-def test_a_schema_that_logs_and_nests_its_shapes(tmp_path: Path) -> None:
+def test_a_schema_that_logs_nests_its_shapes_and_mixes_ids_with_strings(tmp_path: Path) -> None:
     schema = """
         import { defineSchema, defineTable } from "convex/server";
         import { v } from "convex/values";
@@ -463,12 +463,18 @@ def test_a_schema_that_logs_and_nests_its_shapes(tmp_path: Path) -> None:
         );
         export default defineSchema({
           events: defineTable(v.union(v.object({ kind: v.literal("click") }), keys)),
+          visits: defineTable({ by: v.union(v.id("events"), v.string()) }),
         });
     """
     out, _ = convert(web_project(tmp_path / "web", schema), "--stdout")
     assert out.startswith('"""Django models for the Convex tables of convex/schema.ts.')
     assert "    key = models.TextField(null=True, blank=True)\n" in out
     assert '("click", "click"), ("key", "key"), ("paste", "paste")' in out
+    assert (
+        '    # v.union(v.id("events"), v.string())\n'
+        "    # (ids and strings: a string column, no foreign key)\n"
+        "    by = models.TextField(blank=True)\n"
+    ) in out
 
 
 def test_more_dimensions_than_pgvector_indexes_is_a_warning(tmp_path: Path) -> None:
