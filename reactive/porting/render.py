@@ -90,7 +90,9 @@ def _model(t: TablePlan, names: _Names) -> list[str]:
     lines.append(f"class {t.class_name}(ReactiveModel):")
     for f in t.fields:
         lines += _field(f, names)
-    lines += ["", "    class Meta:", f"        verbose_name_plural = {_py(t.name)}"]
+    if t.fields:  # ruff format keeps no blank line right under ``class ...:``
+        lines.append("")
+    lines += ["    class Meta:", f"        verbose_name_plural = {_py(t.name)}"]
     if t.indexes:
         lines.append("        indexes = [")
         for index in t.indexes:

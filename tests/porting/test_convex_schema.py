@@ -464,6 +464,8 @@ def test_a_schema_that_logs_nests_its_shapes_and_mixes_ids_with_strings(tmp_path
         export default defineSchema({
           events: defineTable(v.union(v.object({ kind: v.literal("click") }), keys)),
           visits: defineTable({ by: v.union(v.id("events"), v.string()) }),
+          // no fields of its own: _id and _creationTime only
+          ticks: defineTable({}).index("by_time", ["_creationTime"]),
         });
     """
     out, _ = convert(web_project(tmp_path / "web", schema), "--stdout")
@@ -475,6 +477,16 @@ def test_a_schema_that_logs_nests_its_shapes_and_mixes_ids_with_strings(tmp_path
         "    # (ids and strings: a string column, no foreign key)\n"
         "    by = models.TextField(blank=True)\n"
     ) in out
+    assert "class Ticks(ReactiveModel):\n    class Meta:\n" in out
+    # as ruff format leaves it (the project's own formatter, run on the output)
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--diff", "-"],
+        input=out,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout
 
 
 def test_more_dimensions_than_pgvector_indexes_is_a_warning(tmp_path: Path) -> None:
