@@ -129,14 +129,15 @@ def plan_schema(exported: dict[str, Any], max_lengths: dict[str, int] | None = N
             "schemaValidation is false: Convex did not hold the documents to this schema, so "
             "data that does not match it will be refused by these models (and the import)"
         )
-    classes: dict[str, str] = {}
+    classes: dict[str, str] = {}  # Django knows a model by its lowercased name
     for raw in raw_tables:
         name = raw["tableName"]
         cls = class_name(name)
-        if cls in classes or not cls.isidentifier():
-            other = f"table {classes[cls]!r}'s" if cls in classes else "no Python"
+        if cls.lower() in classes or not cls.isidentifier():
+            taken = classes.get(cls.lower())
+            other = f"table {taken!r}'s" if taken else "no Python"
             raise ValueError(f"table {name!r}: its model would be {cls}, {other} name")
-        classes[cls] = name
+        classes[cls.lower()] = name
         plan.tables.append(_table(raw, cls, names, max_lengths, plan.warnings))
     for key in max_lengths:
         raise ValueError(f"--max-length {key}: no string field {key} in the schema")

@@ -402,6 +402,19 @@ def test_out_in_the_current_folder_names_it_for_makemigrations(
             "rename one of them in the schema",
             id="foreign-key-id-clash",
         ),
+        pytest.param(
+            """
+            import { defineSchema, defineTable } from "convex/server";
+            import { v } from "convex/values";
+            export default defineSchema({
+              userProfile: defineTable({ x: v.string() }),
+              userprofile: defineTable({ x: v.string() }),
+            });
+            """,
+            True,
+            "table 'userprofile': its model would be Userprofile, table 'userProfile''s name",
+            id="model-names-differing-in-case",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(
