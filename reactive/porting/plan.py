@@ -173,6 +173,12 @@ def _table(
         if limit is not None:
             if planned.kind != TEXT:
                 raise ValueError(f"--max-length {name}.{key}: {where} is not a string")
+            longest = max(planned.choices, key=len, default="")
+            if len(longest) > limit:  # Django's check (fields.E009) would refuse the model
+                raise ValueError(
+                    f"--max-length {name}.{key}={limit}: {where} may hold {longest!r}, "
+                    f"{len(longest)} characters"
+                )
             planned = FieldPlan(**{**planned.__dict__, "max_length": limit})
         table.fields.append(planned)
     by_name = {f.name: f for f in table.fields}

@@ -534,6 +534,10 @@ def test_max_length_must_name_a_string_field(tmp_path: Path) -> None:
     assert one_line_error(schema, "--stdout", "--max-length", "users.karma=5") == (
         "--max-length users.karma: table 'users', field 'karma' is not a string"
     )
+    assert one_line_error(schema, "--stdout", "--max-length", "messages.status=5") == (
+        "--max-length messages.status=5: table 'messages', field 'status' may hold 'failed', "
+        "6 characters"
+    )
     assert one_line_error(schema, "--stdout", "--max-length", "users=5") == (
         "--max-length users=5: write TABLE.FIELD=N, e.g. users.name=64"
     )
