@@ -70,6 +70,8 @@ def handle(cmd: BaseCommand, options: dict[str, Any]) -> None:
             cmd.stderr.write(f"warning: {warning}")
         if options["to_stdout"]:
             cmd.stdout.write(source, ending="")
+            if _uses_pgvector(plan):  # said where it does not mix with the module
+                cmd.stderr.write(f"note: {PGVECTOR}")
             return
         out = Path(options["out"]) if options["out"] else Path(str(folder)) / "models.py"
         porting.write(out, source, force=options["force"])
@@ -79,8 +81,15 @@ def handle(cmd: BaseCommand, options: dict[str, Any]) -> None:
     cmd.stdout.write(
         f"wrote {len(plan.tables)} model(s) to {out}; now run manage.py makemigrations {label}"
     )
-    if any(f.kind == "vector" for t in plan.tables for f in t.fields):
-        cmd.stdout.write(
-            "the models use pgvector: put pgvector.django.VectorExtension() first in that "
-            "migration's operations (docs/vector-search.md)"
-        )
+    if _uses_pgvector(plan):
+        cmd.stdout.write(PGVECTOR)
+
+
+PGVECTOR = (
+    "the models use pgvector: put pgvector.django.VectorExtension() first in that "
+    "migration's operations (docs/vector-search.md)"
+)
+
+
+def _uses_pgvector(plan: porting.SchemaPlan) -> bool:
+    return any(f.kind == "vector" for t in plan.tables for f in t.fields)

@@ -15,7 +15,7 @@ from .evaluate import evaluate
 from .plan import SchemaPlan, plan_schema
 from .render import render
 
-__all__ = ["convert", "write"]
+__all__ = ["SchemaPlan", "convert", "write"]
 
 #: What ``manage.py startapp`` puts in models.py: replacing it loses nothing.
 STARTAPP_MODELS = "from django.db import models\n\n# Create your models here.\n"

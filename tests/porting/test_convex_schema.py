@@ -518,6 +518,9 @@ def test_more_dimensions_than_pgvector_indexes_is_a_warning(tmp_path: Path) -> N
     assert err == (
         "warning: table 'docs', vector index 'by_embedding': 3072 dimensions, and pgvector "
         "indexes at most 2000: migrate will fail on this index until it has fewer\n"
+        # with --stdout, the closing hint goes to stderr: it is needed, and not Python
+        "note: the models use pgvector: put pgvector.django.VectorExtension() first in that "
+        "migration's operations (docs/vector-search.md)\n"
     )
 
 
