@@ -62,6 +62,13 @@ def handle(cmd: BaseCommand, options: dict[str, Any]) -> None:
             raise CommandError(f"--app {app}: no installed app has that label") from None
     if not (options["out"] or options["to_stdout"] or app):
         raise CommandError("say where the models go: --app LABEL, --out FILE or --stdout")
+    package = Path(str(folder)) / "models"
+    if app and not (options["out"] or options["to_stdout"]) and package.is_dir():
+        # a models.py beside it would never be imported: Python takes the package
+        raise CommandError(
+            f"--app {app}: its models are a package ({package}): pass --out "
+            f"{package / 'convex.py'} and import that module in models/__init__.py"
+        )
     limits = _max_lengths(options["max_length"])
     schema = Path(options["schema"])
     try:

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+from django.apps import apps
 from django.core.management import CommandError, call_command
 
 from reactive.porting import STARTAPP_MODELS
@@ -273,6 +274,23 @@ def test_out_in_the_current_folder_names_it_for_makemigrations(
     assert out.splitlines()[0] == (
         "wrote 5 model(s) to models.py; now run manage.py makemigrations chat"
     )
+
+
+def test_an_app_whose_models_are_a_package_is_told_where_to_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A models.py written beside a models/ package would never be imported."""
+    schema = web_project(tmp_path / "web")
+    package = tmp_path / "pkgapp" / "models"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    # the suite's app, as if its folder were this one (an app's path is where models.py goes)
+    monkeypatch.setattr(apps.get_app_config("testapp"), "path", str(tmp_path / "pkgapp"))
+    assert one_line_error(schema, "--app", "testapp") == (
+        f"--app testapp: its models are a package ({package}): pass --out "
+        f"{package / 'convex.py'} and import that module in models/__init__.py"
+    )
+    assert sorted(p.name for p in (tmp_path / "pkgapp").iterdir()) == ["models"]
 
 
 @pytest.mark.parametrize(
