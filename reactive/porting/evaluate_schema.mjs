@@ -74,7 +74,11 @@ try {
     const where = at
       ? `${file === schemaPath ? "line " : `${file}:`}${at.line}:${at.column + 1}: `
       : "";
-    fail(4, `${where}${first.text}`);
+    // a package the schema imports that is not installed (as a fresh clone has it)
+    const missing = /^Could not resolve "[^./]/.test(first.text)
+      ? ": is it installed? run `npm install` in the project"
+      : "";
+    fail(4, `${where}${first.text}${missing}`);
   }
   fail(4, String(error));
 }

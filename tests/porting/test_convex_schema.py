@@ -324,6 +324,18 @@ def test_an_app_whose_models_are_a_package_is_told_where_to_write(
             id="syntax-error",
         ),
         pytest.param(
+            """
+            import { defineSchema } from "convex/server";
+            import { SessionIdArg } from "convex-helpers/server/sessions";
+            export const args = SessionIdArg;  // used: an unused import is dropped as a type
+            export default defineSchema({});
+            """,
+            True,
+            '{path} does not compile: line 3:30: Could not resolve "convex-helpers/server/sessions"'
+            ": is it installed? run `npm install` in the project",
+            id="package-not-installed",
+        ),
+        pytest.param(
             None,
             False,
             "{path}: no convex npm package in {folder} or a folder above it: "
