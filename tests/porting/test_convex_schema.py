@@ -224,6 +224,21 @@ def test_models_migrate_and_answer_ctx_db(tmp_path: Path, database_url: str) -> 
     check = [*manage, "makemigrations", "ported", "--check", "--dry-run"]
     assert "No changes detected" in run(check, tmp_path, env)
 
+    # the client's types (codegen's dataModel.d.ts) say what the schema's validators said
+    run([*manage, "reactive", "codegen", "--out", str(tmp_path / "generated")], tmp_path, env)
+    types = (tmp_path / "generated" / "dataModel.d.ts").read_text()
+    for declared in [
+        "karma: bigint;",
+        "level: 1n | 2n;",  # v.union(v.literal(1n), v.literal(2n))
+        "priority: 1 | 2 | null;",
+        'status: "draft" | "sent" | "failed";',
+        'visibility: "public" | "private" | null;',
+        'cleanup: Id<"_scheduled_functions"> | null };',
+        'avatar: Id<"_storage"> | null;',
+        "embedding: Array<number> };",
+    ]:
+        assert declared in types, declared
+
     result = run([sys.executable, "run.py"], tmp_path, env).strip().splitlines()[-1]
     assert json.loads(result) == {
         "recent": ["second", "hello again"],
