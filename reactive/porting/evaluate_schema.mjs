@@ -56,10 +56,13 @@ try {
     format: "esm",
     write: false,
     logLevel: "silent",
-    // a CommonJS dependency's require() of a Node built-in works in the ES module bundle
+    // a CommonJS dependency's require() of a Node built-in, and its __dirname and __filename
+    // (the schema's), work in the ES module bundle
     banner: {
       js: "import { createRequire as __reactiveRequire } from 'node:module';\n" +
-        "const require = __reactiveRequire(import.meta.url);",
+        "const require = __reactiveRequire(import.meta.url);\n" +
+        `const __filename = ${JSON.stringify(schemaPath)};\n` +
+        `const __dirname = ${JSON.stringify(folder)};`,
     },
     // the schema's own imports resolve from its folder, as the Convex CLI bundles them
     absWorkingDir: folder,

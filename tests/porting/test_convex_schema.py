@@ -601,13 +601,19 @@ def test_a_schema_js_in_a_folder_with_a_space_importing_a_local_file(tmp_path: P
         "  mods: v.union(v.string(), v.null()),\n"
         "});\n"
     )
+    # a CommonJS helper that reads __dirname, as some packages do
+    (path.parent / "names.cjs").write_text(
+        'const folder = require("path").basename(__dirname);\n'
+        'module.exports = { events: folder === "convex" && "events" };\n'
+    )
     schema = path.with_name("schema.js")
     schema.write_text(
         'import { defineSchema, defineTable } from "convex/server";\n'
         'import { v } from "convex/values";\n'
         'import { click } from "./shapes";\n'
+        'import names from "./names.cjs";\n'
         "export default defineSchema({\n"
-        "  events: defineTable(\n"
+        "  [names.events]: defineTable(\n"
         '    v.union(click, v.object({ kind: v.literal("key"), mods: v.string() })),\n'
         "  ),\n"
         "});\n"
