@@ -56,14 +56,14 @@ try {
     format: "esm",
     write: false,
     logLevel: "silent",
-    // a CommonJS dependency's require() of a Node built-in, and its __dirname and __filename
-    // (the schema's), work in the ES module bundle
+    // a CommonJS dependency's require() of a Node built-in works in the ES module bundle: a
+    // global, so that no name is declared which the schema's own code may declare too
     banner: {
-      js: "import { createRequire as __reactiveRequire } from 'node:module';\n" +
-        "const require = __reactiveRequire(import.meta.url);\n" +
-        `const __filename = ${JSON.stringify(schemaPath)};\n` +
-        `const __dirname = ${JSON.stringify(folder)};`,
+      js: "import { createRequire as __reactiveCreateRequire } from 'node:module';\n" +
+        "globalThis.require ??= __reactiveCreateRequire(import.meta.url);",
     },
+    // and its __dirname and __filename are the schema's (where they are not declared)
+    define: { __dirname: JSON.stringify(folder), __filename: JSON.stringify(schemaPath) },
     // the schema's own imports resolve from its folder, as the Convex CLI bundles them
     absWorkingDir: folder,
   });

@@ -514,7 +514,13 @@ def test_a_schema_that_logs_nests_its_shapes_and_mixes_ids_with_strings(tmp_path
     schema = """
         import { defineSchema, defineTable } from "convex/server";
         import { v } from "convex/values";
-        console.log("loading the schema");
+        import { createRequire } from "node:module";
+        import { dirname } from "node:path";
+        import { fileURLToPath } from "node:url";
+        // an ES module's own way to these names: no clash with what the bundle provides
+        const __dirname = dirname(fileURLToPath(import.meta.url));
+        const require = createRequire(import.meta.url);
+        console.log("loading the schema", __dirname, typeof require);
         const keys = v.union(
           v.object({ kind: v.literal("key"), key: v.string() }),
           v.object({ kind: v.literal("paste"), text: v.string() }),
