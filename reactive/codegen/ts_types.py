@@ -237,7 +237,11 @@ def from_field(field: models.Field[Any, Any], target: str | None, id_type: IdTyp
             text = isinstance(related, (models.UUIDField, models.CharField))
             ts = "string" if text else "number"
     elif field.choices and not isinstance(field, models.BooleanField):
-        ts = union([literal(value) for value, _ in _flat_choices(field)])
+        values = [value for value, _ in _flat_choices(field)]
+        if isinstance(field, models.BigIntegerField):  # int64 values: v.literal(1n) is 1n
+            ts = union([f"{int(value)}n" for value in values])
+        else:
+            ts = union([literal(value) for value in values])
     elif type(field).__name__ == "VectorField":
         ts = "Array<number>"
     else:

@@ -62,6 +62,13 @@ def handle(cmd: BaseCommand, options: dict[str, Any]) -> None:
             raise CommandError(f"--app {app}: no installed app has that label") from None
     if not (options["out"] or options["to_stdout"] or app):
         raise CommandError("say where the models go: --app LABEL, --out FILE or --stdout")
+    package = Path(str(folder)) / "models"
+    if app and not (options["out"] or options["to_stdout"]) and package.is_dir():
+        # a models.py beside it would never be imported: Python takes the package
+        raise CommandError(
+            f"--app {app}: its models are a package ({package}): pass --out "
+            f"{package / 'convex.py'} and import that module in models/__init__.py"
+        )
     limits = _max_lengths(options["max_length"])
     schema = Path(options["schema"])
     try:
@@ -70,17 +77,26 @@ def handle(cmd: BaseCommand, options: dict[str, Any]) -> None:
             cmd.stderr.write(f"warning: {warning}")
         if options["to_stdout"]:
             cmd.stdout.write(source, ending="")
+            if _uses_pgvector(plan):  # said where it does not mix with the module
+                cmd.stderr.write(f"note: {PGVECTOR}")
             return
         out = Path(options["out"]) if options["out"] else Path(str(folder)) / "models.py"
         porting.write(out, source, force=options["force"])
     except (ValueError, OSError) as exc:
         raise CommandError(str(exc)) from None
-    label = app or out.parent.name
+    label = app or out.resolve().parent.name  # --out models.py: the current folder's name
     cmd.stdout.write(
         f"wrote {len(plan.tables)} model(s) to {out}; now run manage.py makemigrations {label}"
     )
-    if any(f.kind == "vector" for t in plan.tables for f in t.fields):
-        cmd.stdout.write(
-            "the models use pgvector: put pgvector.django.VectorExtension() first in that "
-            "migration's operations (docs/vector-search.md)"
-        )
+    if _uses_pgvector(plan):
+        cmd.stdout.write(PGVECTOR)
+
+
+PGVECTOR = (
+    "the models use pgvector: put pgvector.django.VectorExtension() first in that "
+    "migration's operations (docs/vector-search.md)"
+)
+
+
+def _uses_pgvector(plan: porting.SchemaPlan) -> bool:
+    return any(f.kind == "vector" for t in plan.tables for f in t.fields)

@@ -15,7 +15,7 @@ from .evaluate import evaluate
 from .plan import SchemaPlan, plan_schema
 from .render import render
 
-__all__ = ["convert", "write"]
+__all__ = ["SchemaPlan", "convert", "write"]
 
 #: What ``manage.py startapp`` puts in models.py: replacing it loses nothing.
 STARTAPP_MODELS = "from django.db import models\n\n# Create your models here.\n"
@@ -30,8 +30,15 @@ def convert(
         ValueError: one line naming the file, table, field or index that cannot be ported.
     """
     plan = plan_schema(evaluate(schema, node), max_lengths)
-    source = render(plan, schema.name if schema.parent.name != "convex" else "convex/schema.ts")
-    compile(source, "models.py", "exec")  # a rendering mistake fails here, not at import
+    source = render(
+        plan, f"convex/{schema.name}" if schema.parent.name == "convex" else schema.name
+    )
+    try:  # a rendering mistake fails here, in one line, not at import
+        compile(source, "models.py", "exec")
+    except SyntaxError as exc:
+        raise ValueError(
+            f"{schema}: the models would not compile ({exc}); please report it"
+        ) from None
     return source, plan
 
 

@@ -17,7 +17,7 @@ RUNNER = Path(__file__).with_name("evaluate_schema.mjs")
 #: A schema evaluates in well under a second; a hang (an import that waits) is an error.
 TIMEOUT_SECONDS = 60
 # The runner's exit statuses (see evaluate_schema.mjs).
-NO_PACKAGE, NO_COMPILE, THREW, NOT_A_SCHEMA = 3, 4, 5, 6
+NO_PACKAGE, NO_COMPILE, THREW, NOT_A_SCHEMA, NO_ESBUILD = 3, 4, 5, 6, 7
 
 
 def evaluate(schema: Path, node: str | None = None) -> dict[str, Any]:
@@ -53,19 +53,27 @@ def evaluate(schema: Path, node: str | None = None) -> dict[str, Any]:
         ) from None
     except subprocess.TimeoutExpired:
         raise ValueError(f"{schema}: evaluating it took over {TIMEOUT_SECONDS} s") from None
-    first = next((line for line in done.stderr.splitlines() if line.strip()), "")
+    # the runner's own line is the last: what the schema logged (console.error) comes before
+    said = next((line for line in reversed(done.stderr.splitlines()) if line.strip()), "")
     if done.returncode == NO_PACKAGE:
         raise ValueError(
             f"{schema}: no convex npm package in {schema.parent} or a folder above it: "
             "run `npm install convex` in the project"
         )
+    if done.returncode == NO_ESBUILD:
+        raise ValueError(
+            f"{schema}: the convex npm package in {said} cannot load its esbuild: "
+            "run `npm install` in the project"
+        )
     if done.returncode in (NO_COMPILE, THREW, NOT_A_SCHEMA):
         what = {NO_COMPILE: "does not compile", THREW: "threw", NOT_A_SCHEMA: "is no schema"}
-        raise ValueError(f"{schema} {what[done.returncode]}: {first}")
+        raise ValueError(f"{schema} {what[done.returncode]}: {said}")
     if done.returncode != 0:
-        raise ValueError(f"{schema}: node exited with status {done.returncode}: {first}")
+        raise ValueError(f"{schema}: node exited with status {done.returncode}: {said}")
+    # the export is the last line: what the schema logged (console.log) comes before
+    last = next((line for line in reversed(done.stdout.splitlines()) if line.strip()), "")
     try:
-        exported = json.loads(done.stdout)
+        exported = json.loads(last)
     except ValueError:
         raise ValueError(f"{schema}: the schema's export is not JSON") from None
     if not isinstance(exported, dict):

@@ -2,15 +2,18 @@
 //
 // Usage: node evaluate_schema.mjs PATH/TO/convex/schema.ts
 //
-// The schema is bundled by the project's own esbuild (a dependency of the `convex` npm package)
-// and evaluated with the project's own `convex`, both found from the schema's folder upwards, so
-// TypeScript is never parsed by hand. Failures print one line on stderr and exit with:
-//   3  no `convex` (or esbuild) package from the schema's folder upwards
+// The schema is bundled by the project's own esbuild (a dependency of the `convex` npm package,
+// loaded from where convex really is) and evaluated with the project's own `convex`, found from
+// the schema's folder upwards, so TypeScript is never parsed by hand. The export is the last
+// line on stdout (what the schema logs comes before it); a failure is the last line on stderr,
+// and the exit status:
+//   3  no `convex` package from the schema's folder upwards
 //   4  the schema does not compile (the first esbuild error)
 //   5  evaluating the schema threw (the error's first line)
 //   6  the default export is not a defineSchema(...) result
+//   7  `convex` is there but its esbuild cannot be loaded (stderr: convex's folder)
 
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -35,12 +38,14 @@ const convexDir = findPackage(folder, "convex");
 if (convexDir === null) {
   fail(3, `no convex package`);
 }
-// esbuild comes with convex: hoisted beside it, or in convex's own node_modules
-const esbuildDir = findPackage(folder, "esbuild") ?? findPackage(convexDir, "esbuild");
-if (esbuildDir === null) {
-  fail(3, `no esbuild package`);
+// esbuild is a dependency of convex: loaded as convex itself would, from convex's real folder
+// (hoisted beside it by npm, next to it in pnpm's store, where a symlink leads)
+let esbuild;
+try {
+  esbuild = createRequire(realpathSync(join(convexDir, "package.json")))("esbuild");
+} catch {
+  fail(7, convexDir);
 }
-const esbuild = createRequire(join(esbuildDir, "package.json"))(esbuildDir);
 
 let code;
 try {
@@ -51,11 +56,14 @@ try {
     format: "esm",
     write: false,
     logLevel: "silent",
-    // a CommonJS dependency's require() of a Node built-in works in the ES module bundle
+    // a CommonJS dependency's require() of a Node built-in works in the ES module bundle: a
+    // global, so that no name is declared which the schema's own code may declare too
     banner: {
-      js: "import { createRequire as __reactiveRequire } from 'node:module';\n" +
-        "const require = __reactiveRequire(import.meta.url);",
+      js: "import { createRequire as __reactiveCreateRequire } from 'node:module';\n" +
+        "globalThis.require ??= __reactiveCreateRequire(import.meta.url);",
     },
+    // and its __dirname and __filename are the schema's (where they are not declared)
+    define: { __dirname: JSON.stringify(folder), __filename: JSON.stringify(schemaPath) },
     // the schema's own imports resolve from its folder, as the Convex CLI bundles them
     absWorkingDir: folder,
   });
@@ -69,7 +77,11 @@ try {
     const where = at
       ? `${file === schemaPath ? "line " : `${file}:`}${at.line}:${at.column + 1}: `
       : "";
-    fail(4, `${where}${first.text}`);
+    // a package the schema imports that is not installed (as a fresh clone has it)
+    const missing = /^Could not resolve "[^./]/.test(first.text)
+      ? ": is it installed? run `npm install` in the project"
+      : "";
+    fail(4, `${where}${first.text}${missing}`);
   }
   fail(4, String(error));
 }

@@ -20,11 +20,26 @@ from .validators import describe
 #: Django caps index names (models.E034); Postgres wants them unique per schema, so each is
 #: prefixed with its table's name, and shortened with a hash of the Convex name when too long.
 MAX_INDEX_NAME = 30
-#: Python names the generated module imports or that every model has.
+#: Python names the generated module imports: a table's class takes another name.
 RESERVED_CLASSES = {"models", "table", "ReactiveModel", "SearchIndex", "VectorIndex", "VectorField"}
-RESERVED_FIELDS = {"id", "pk", "creation_time", "objects"} | {
-    name for name in dir(models.Model) if not name.startswith("_")
+#: Names a model's own attributes take: ``Meta`` is its options, the two exceptions are set
+#: by Django on every model class.
+RESERVED_FIELDS = {
+    "id",
+    "pk",
+    "creation_time",
+    "objects",
+    "Meta",
+    "DoesNotExist",
+    "MultipleObjectsReturned",
+} | {name for name in dir(models.Model) if not name.startswith("_")}
+#: Convex's system tables an id may name → reactive's model of each.
+SYSTEM_MODELS = {
+    "_storage": "reactive.StoredFile",
+    "_scheduled_functions": "reactive.ScheduledFunction",
 }
+#: The most dimensions pgvector's HNSW index takes on a ``vector`` column (Convex: 4096).
+MAX_HNSW_DIMENSIONS = 2000
 #: Field kinds whose values are strings: what ``--max-length`` applies to.
 TEXT = "text"
 JSON = "json"
@@ -37,7 +52,7 @@ class FieldPlan:
     validator: str  # the Convex validator, as written in TypeScript
     null: bool = False
     choices: tuple[Any, ...] = ()
-    target: str | None = None  # the table a foreign key refers to ("_storage" included)
+    target: str | None = None  # the table a foreign key refers to (system tables included)
     max_length: int | None = None
     dimensions: int | None = None
     #: Why a value with no column of its own is stored as it is (a comment in the module).
@@ -78,8 +93,10 @@ class SchemaPlan:
 
 
 def class_name(table: str) -> str:
-    """``messages`` → ``Messages``, ``user_profiles`` / ``userProfiles`` → ``UserProfiles``."""
-    return "".join(part[:1].upper() + part[1:] for part in table.split("_") if part)
+    """``messages`` → ``Messages``, ``user_profiles`` / ``userProfiles`` → ``UserProfiles``;
+    ``Table`` is added to a name Python or the module already takes (``none`` → ``NoneTable``)."""
+    name = "".join(part[:1].upper() + part[1:] for part in table.split("_") if part)
+    return f"{name}Table" if keyword.iskeyword(name) or name in RESERVED_CLASSES else name
 
 
 def index_name(table: str, convex_name: str) -> str:
@@ -107,14 +124,20 @@ def plan_schema(exported: dict[str, Any], max_lengths: dict[str, int] | None = N
         raise ValueError("the schema's export has no list of tables")
     names = {t["tableName"] for t in raw_tables}
     plan = SchemaPlan([])
-    classes: dict[str, str] = {}
+    if exported.get("schemaValidation") is False:
+        plan.warnings.append(
+            "schemaValidation is false: Convex did not hold the documents to this schema, so "
+            "data that does not match it will be refused by these models (and the import)"
+        )
+    classes: dict[str, str] = {}  # Django knows a model by its lowercased name
     for raw in raw_tables:
         name = raw["tableName"]
         cls = class_name(name)
-        if cls in RESERVED_CLASSES or cls in classes or not cls.isidentifier():
-            other = f"table {classes[cls]!r}'s" if cls in classes else "a reserved"
+        if cls.lower() in classes or not cls.isidentifier():
+            taken = classes.get(cls.lower())
+            other = f"table {taken!r}'s" if taken else "no Python"
             raise ValueError(f"table {name!r}: its model would be {cls}, {other} name")
-        classes[cls] = name
+        classes[cls.lower()] = name
         plan.tables.append(_table(raw, cls, names, max_lengths, plan.warnings))
     for key in max_lengths:
         raise ValueError(f"--max-length {key}: no string field {key} in the schema")
@@ -150,15 +173,38 @@ def _table(
         if limit is not None:
             if planned.kind != TEXT:
                 raise ValueError(f"--max-length {name}.{key}: {where} is not a string")
+            longest = max(planned.choices, key=len, default="")
+            if len(longest) > limit:  # Django's check (fields.E009) would refuse the model
+                raise ValueError(
+                    f"--max-length {name}.{key}={limit}: {where} may hold {longest!r}, "
+                    f"{len(longest)} characters"
+                )
             planned = FieldPlan(**{**planned.__dict__, "max_length": limit})
         table.fields.append(planned)
     by_name = {f.name: f for f in table.fields}
+    for f in table.fields:  # Django keeps a foreign key's value in the attribute <name>_id
+        if f.kind == "fk" and f"{f.name}_id" in by_name:
+            raise ValueError(
+                f"table {name!r}, field '{f.name}_id': Django holds the id of field {f.name!r} "
+                "under this name; rename one of them in the schema"
+            )
     for raw_index in raw.get("indexes") or []:
         table.indexes.append(_index(name, by_name, raw_index))
     for raw_index in raw.get("searchIndexes") or []:
         table.indexes.append(_search(name, by_name, raw_index))
     for raw_index in raw.get("vectorIndexes") or []:
         table.indexes.append(_vector(name, by_name, raw_index))
+        if raw_index["dimensions"] > MAX_HNSW_DIMENSIONS:
+            warnings.append(
+                f"table {name!r}, vector index {raw_index['indexDescriptor']!r}: "
+                f"{raw_index['dimensions']} dimensions, and pgvector indexes at most "
+                f"{MAX_HNSW_DIMENSIONS}: migrate will fail on this index until it has fewer"
+            )
+    if raw.get("stagedDocumentType") is not None:
+        warnings.append(
+            f"table {name!r}: its staged validator (.staged(...)) left out; the models follow "
+            "the validator Convex enforces"
+        )
     for staged in ("stagedDbIndexes", "stagedSearchIndexes", "stagedVectorIndexes"):
         for raw_index in raw.get(staged) or []:
             warnings.append(
@@ -174,7 +220,7 @@ def _document_fields(table: str, doc: dict[str, Any]) -> dict[str, tuple[dict[st
     and a union of the members' validators where they differ."""
     if doc.get("type") == "object":
         return {k: (f["fieldType"], f["optional"]) for k, f in doc["value"].items()}
-    members = doc.get("value") if doc.get("type") == "union" else None
+    members = _members(doc) if doc.get("type") == "union" else None
     if not members or any(m.get("type") != "object" for m in members):
         raise ValueError(
             f"table {table!r}: documents of type {describe(doc)} have no fixed fields; "
@@ -196,6 +242,8 @@ def _document_fields(table: str, doc: dict[str, Any]) -> dict[str, tuple[dict[st
 
 
 def _check_field_name(where: str, key: str) -> None:
+    if key.startswith("_"):
+        raise ValueError(f"{where}: Convex keeps names starting with _ for system fields")
     if not key.isidentifier() or keyword.iskeyword(key):
         raise ValueError(f"{where}: not a Python name; rename it in the schema to port it")
     if "__" in key or key.endswith("_") or key in RESERVED_FIELDS:
@@ -213,7 +261,7 @@ def _field(
     text = describe(validator)
     if optional:
         text = f"v.optional({text})"
-    members = validator["value"] if validator["type"] == "union" else [validator]
+    members = _members(validator)
     rest = [m for m in members if m["type"] != "null"]
     null = optional or len(rest) < len(members)
     if not rest:
@@ -235,8 +283,22 @@ def _field(
         choices = tuple(literals) if len(literals) == len(rest) else ()
         null = null or any(m["type"] == "any" for m in rest)  # v.any() holds null too
         return FieldPlan(key, kind, text, null=null, choices=choices)
+    if kinds == {TEXT, "fk"}:  # an id is a string too
+        note = "ids and strings: a string column, no foreign key"
+        return FieldPlan(key, TEXT, text, null=null, note=note)
     several = "values of several kinds: no column type holds them all"
     return FieldPlan(key, JSON, text, null=null, note=several)
+
+
+def _members(validator: dict[str, Any]) -> list[dict[str, Any]]:
+    """The validators a value may match: a union's members, a union inside it flattened
+    (``v.union(status, v.null())`` where ``status`` is a union of literals), each once."""
+    if validator["type"] != "union":
+        return [validator]
+    found: list[dict[str, Any]] = []
+    for member in validator["value"]:
+        found += [m for m in _members(member) if m not in found]
+    return found
 
 
 def _literal(value: Any) -> Any:
@@ -270,7 +332,7 @@ def _kind(where: str, validator: dict[str, Any], names: set[str]) -> str:
         raise ValueError(f"{where}: literal {value!r} has no column type")
     if kind == "id":
         target = validator["tableName"]
-        if target != "_storage" and target not in names:
+        if target not in SYSTEM_MODELS and target not in names:
             raise ValueError(f"{where}: {describe(validator)} names no table of the schema")
         return "fk"
     raise ValueError(f"{where}: {describe(validator)} has no Django column type")

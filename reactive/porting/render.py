@@ -11,10 +11,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .plan import JSON, FieldPlan, IndexPlan, SchemaPlan, TablePlan, class_name
+from .plan import JSON, SYSTEM_MODELS, FieldPlan, IndexPlan, SchemaPlan, TablePlan, class_name
 
 LINE = 99
-STORAGE_MODEL = "reactive.StoredFile"
 _FIELD_CLASS = {
     "text": "models.TextField",
     "float": "models.FloatField",
@@ -25,12 +24,28 @@ _FIELD_CLASS = {
     "fk": "models.ForeignKey",
     "vector": "VectorField",
 }
+#: The imported names a class body reads after its first fields, and the alias each is
+#: imported as when a field takes its name (a field ``models`` would hide Django's module).
+_ALIASES = {"models": "django_models", "VectorField": "PgVectorField"}
+
+
+class _Names(dict[str, str]):
+    """Imported name → the name the module uses for it (itself, or its alias)."""
+
+    def code(self, text: str) -> str:
+        """``text`` (written with ``models.`` and ``VectorField``) with the names in use."""
+        head, dot, rest = text.partition(".")
+        if dot and head == "models":
+            return f"{self[head]}.{rest}"
+        return self.get(text, text)
 
 
 def render(plan: SchemaPlan, source: str) -> str:
     """The module's text; ``source`` is the schema's path, named in its docstring."""
     kinds = {i.kind for t in plan.tables for i in t.indexes}
     vectors = any(f.kind == "vector" for t in plan.tables for f in t.fields)
+    taken = {f.name for t in plan.tables for f in t.fields}
+    names = _Names({n: alias if n in taken else n for n, alias in _ALIASES.items()})
     lines = [
         f'"""Django models for the Convex tables of {source}.',
         "",
@@ -38,17 +53,22 @@ def render(plan: SchemaPlan, source: str) -> str:
         "Each model is the table of the same name for ctx.db; `creation_time` is `_creationTime`.",
         '"""',
         "",
-        "from django.db import models",
+        _import("django.db", "models", names),
     ]
     if vectors:
-        lines.append("from pgvector.django import VectorField")
+        lines.append(_import("pgvector.django", "VectorField", names))
     lines += ["", "from reactive import table", "from reactive.models import ReactiveModel"]
     search = [n for k, n in (("search", "SearchIndex"), ("vector", "VectorIndex")) if k in kinds]
     if search:
         lines.append(f"from reactive.search import {', '.join(search)}")
     for t in plan.tables:
-        lines += ["", "", *_model(t)]
+        lines += ["", "", *_model(t, names)]
     return "\n".join(lines) + "\n"
+
+
+def _import(module: str, name: str, names: _Names) -> str:
+    alias = "" if names[name] == name else f" as {names[name]}"
+    return f"from {module} import {name}{alias}"
 
 
 def _call(indent: int, head: str, args: list[str], tail: str = "") -> list[str]:
@@ -60,7 +80,7 @@ def _call(indent: int, head: str, args: list[str], tail: str = "") -> list[str]:
     return [f"{pad}{head}(", *(f"{pad}    {a}," for a in args), f"{pad}){tail}"]
 
 
-def _model(t: TablePlan) -> list[str]:
+def _model(t: TablePlan, names: _Names) -> list[str]:
     pairs = [f"{_py(k)}: {_py(v)}" for k, v in t.index_names.items()]
     decorator = [_py(t.name)] + ([f"index_names={{{', '.join(pairs)}}}"] if pairs else [])
     lines = _call(0, "@table", decorator)
@@ -69,27 +89,29 @@ def _model(t: TablePlan) -> list[str]:
         lines += [f"        {pair}," for pair in pairs] + ["    },", ")"]
     lines.append(f"class {t.class_name}(ReactiveModel):")
     for f in t.fields:
-        lines += _field(f)
-    lines += ["", "    class Meta:", f"        verbose_name_plural = {_py(t.name)}"]
+        lines += _field(f, names)
+    if t.fields:  # ruff format keeps no blank line right under ``class ...:``
+        lines.append("")
+    lines += ["    class Meta:", f"        verbose_name_plural = {_py(t.name)}"]
     if t.indexes:
         lines.append("        indexes = [")
         for index in t.indexes:
-            lines += _index(index)
+            lines += _index(index, names)
         lines.append("        ]")
     return lines
 
 
-def _field(f: FieldPlan) -> list[str]:
+def _field(f: FieldPlan, names: _Names) -> list[str]:
     args: list[str] = []
     if f.kind == "fk":
-        target = STORAGE_MODEL if f.target == "_storage" else class_name(f.target or "")
-        args += [_py(target), "on_delete=models.DO_NOTHING", "db_constraint=False"]
+        target = SYSTEM_MODELS.get(f.target or "") or class_name(f.target or "")
+        args += [_py(target), f"on_delete={names.code('models.DO_NOTHING')}", "db_constraint=False"]
         args.append('related_name="+"')
     if f.kind == "vector":
         args.append(f"dimensions={f.dimensions}")
-    head = _FIELD_CLASS[f.kind]
+    head = names.code(_FIELD_CLASS[f.kind])
     if f.max_length is not None:
-        head = "models.CharField"
+        head = names.code("models.CharField")
         args.append(f"max_length={f.max_length}")
     if f.choices:
         args.append(f"choices=[{', '.join(f'({_py(c)}, {_py(_label(c))})' for c in f.choices)}]")
@@ -123,11 +145,11 @@ def _py(value: Any) -> str:
     return repr(value)
 
 
-def _index(index: IndexPlan) -> list[str]:
+def _index(index: IndexPlan, names: _Names) -> list[str]:
     name = f"name={_py(index.django_name)}"
     filters = f"filter_fields={_py(index.filter_fields)}"
     if index.kind == "index":
-        return _call(12, "models.Index", [f"fields={_py(index.fields)}", name], ",")
+        return _call(12, names.code("models.Index"), [f"fields={_py(index.fields)}", name], ",")
     if index.kind == "search":
         args = [name, f"search_field={_py(index.fields[0])}"]
         return _call(12, "SearchIndex", [*args, filters] if index.filter_fields else args, ",")

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
+from django.apps import apps
 from django.core.management import CommandError, call_command
 
 from reactive.porting import STARTAPP_MODELS
@@ -32,7 +33,7 @@ PROJECT = Path(__file__).with_name("schema_project")
 NODE_MODULES = ROOT / "tests" / "codegen" / "js" / "node_modules"
 
 FUNCTIONS = """
-from reactive import mutation, query
+from reactive import api, mutation, query
 
 
 @mutation
@@ -41,8 +42,11 @@ def seed(ctx):
                                   "key": b"\\x00\\xff", "level": 2})
     bob = ctx.db.insert("users", {"name": "Bob", "handle": "bob", "karma": 0, "admin": False,
                                   "key": b"", "level": 1, "pinned": True})
+    job = ctx.scheduler.run_after(60_000, api.ported.drop, {"id": ann})
     room = ctx.db.insert("rooms", {"title": "general", "owner": ann, "topic": None,
-                                   "settings": {"muted": False}})
+                                   "visibility": "public", "models": ["gpt"],
+                                   "settings": {"muted": False}, "cleanup": job})
+    ctx.db.insert("none", {"note": "kept"})
     for user, updated, body in [(ann, 1, "hello all"), (ann, 2, "second"), (ann, 3, "hello again"),
                                 (bob, 5, "hello from bob")]:
         ctx.db.insert("messages", {
@@ -90,6 +94,13 @@ def messages_of(ctx, room: str):
     return ctx.db.query("messages").with_index("by_room", lambda q: q.eq("room", room)).collect()
 
 
+@query
+def room(ctx, id: str):
+    room = ctx.db.get("rooms", id)
+    job = ctx.db.system.get("_scheduled_functions", room.cleanup)
+    return [room.visibility, room.models, job["name"], ctx.db.query("none").first().note]
+
+
 @mutation
 def set_avatar(ctx, user: str, avatar: str):
     ctx.db.patch("users", user, {"avatar": avatar})
@@ -121,6 +132,7 @@ result = {
     "by_django_name": client.query("ported:by_django_name", {"room": room, "user": ann}),
     "search": client.query("ported:search", {"text": "hello", "room": room}),
     "similar": client.query("ported:similar", {"room": room}),
+    "room": client.query("ported:room", {"id": room}),
     "avatar_ok": client.mutation(
         "ported:set_avatar", {"user": ann, "avatar": encode_id("_storage", stored.pk)}
     ) == encode_id("_storage", stored.pk),
@@ -196,7 +208,7 @@ def test_models_migrate_and_answer_ctx_db(tmp_path: Path, database_url: str) -> 
         env,
     )
     assert out.splitlines()[0] == (
-        f"wrote 4 model(s) to {app / 'models.py'}; now run manage.py makemigrations ported"
+        f"wrote 5 model(s) to {app / 'models.py'}; now run manage.py makemigrations ported"
     )
     assert out.splitlines()[1].startswith("the models use pgvector: put ")
     assert (app / "models.py").read_text() == (PROJECT / "expected_models.txt").read_text()
@@ -212,12 +224,28 @@ def test_models_migrate_and_answer_ctx_db(tmp_path: Path, database_url: str) -> 
     check = [*manage, "makemigrations", "ported", "--check", "--dry-run"]
     assert "No changes detected" in run(check, tmp_path, env)
 
+    # the client's types (codegen's dataModel.d.ts) say what the schema's validators said
+    run([*manage, "reactive", "codegen", "--out", str(tmp_path / "generated")], tmp_path, env)
+    types = (tmp_path / "generated" / "dataModel.d.ts").read_text()
+    for declared in [
+        "karma: bigint;",
+        "level: 1n | 2n;",  # v.union(v.literal(1n), v.literal(2n))
+        "priority: 1 | 2 | null;",
+        'status: "draft" | "sent" | "failed";',
+        'visibility: "public" | "private" | null;',
+        'cleanup: Id<"_scheduled_functions"> | null };',
+        'avatar: Id<"_storage"> | null;',
+        "embedding: Array<number> };",
+    ]:
+        assert declared in types, declared
+
     result = run([sys.executable, "run.py"], tmp_path, env).strip().splitlines()[-1]
     assert json.loads(result) == {
         "recent": ["second", "hello again"],
         "by_django_name": 3,
         "search": ["hello again", "hello all", "hello from bob"],
         "similar": ["hello from bob", "hello again"],
+        "room": ["public", ["gpt"], "ported:drop", "kept"],
         "avatar_ok": True,
         "dangling": [4, True],  # a deleted room leaves its messages and their ids, as in Convex
     }
@@ -246,9 +274,38 @@ def test_an_existing_file_is_kept_without_force(tmp_path: Path) -> None:
     )
     assert target.read_text() == "# mine\n"
     out, _ = convert(schema, "--out", str(target), "--force")
-    assert out.startswith(f"wrote 4 model(s) to {target}; now run manage.py makemigrations")
+    assert out.startswith(f"wrote 5 model(s) to {target}; now run manage.py makemigrations")
     assert "class Messages(ReactiveModel)" in target.read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["models.py", "web"]  # no temporary
+
+
+def test_out_in_the_current_folder_names_it_for_makemigrations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schema = web_project(tmp_path / "web")
+    (tmp_path / "chat").mkdir()
+    monkeypatch.chdir(tmp_path / "chat")
+    out, _ = convert(schema, "--out", "models.py")
+    assert out.splitlines()[0] == (
+        "wrote 5 model(s) to models.py; now run manage.py makemigrations chat"
+    )
+
+
+def test_an_app_whose_models_are_a_package_is_told_where_to_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A models.py written beside a models/ package would never be imported."""
+    schema = web_project(tmp_path / "web")
+    package = tmp_path / "pkgapp" / "models"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    # the suite's app, as if its folder were this one (an app's path is where models.py goes)
+    monkeypatch.setattr(apps.get_app_config("testapp"), "path", str(tmp_path / "pkgapp"))
+    assert one_line_error(schema, "--app", "testapp") == (
+        f"--app testapp: its models are a package ({package}): pass --out "
+        f"{package / 'convex.py'} and import that module in models/__init__.py"
+    )
+    assert sorted(p.name for p in (tmp_path / "pkgapp").iterdir()) == ["models"]
 
 
 @pytest.mark.parametrize(
@@ -265,12 +322,33 @@ def test_an_existing_file_is_kept_without_force(tmp_path: Path) -> None:
         ),
         pytest.param(
             """
+            console.error("loading the schema");
+            throw new Error("no schema today");
+            """,
+            True,
+            "{path} threw: Error: no schema today",
+            id="throws-after-logging",
+        ),
+        pytest.param(
+            """
             import { defineSchema, defineTable } from "convex/server";
             export default defineSchema({ a: defineTable({ x: v.string( }) });
             """,
             True,
             '{path} does not compile: line 3:61: Unexpected "}}"',
             id="syntax-error",
+        ),
+        pytest.param(
+            """
+            import { defineSchema } from "convex/server";
+            import { SessionIdArg } from "convex-helpers/server/sessions";
+            export const args = SessionIdArg;  // used: an unused import is dropped as a type
+            export default defineSchema({});
+            """,
+            True,
+            '{path} does not compile: line 3:30: Could not resolve "convex-helpers/server/sessions"'
+            ": is it installed? run `npm install` in the project",
+            id="package-not-installed",
         ),
         pytest.param(
             None,
@@ -336,6 +414,52 @@ def test_an_existing_file_is_kept_without_force(tmp_path: Path) -> None:
             "index 'b_x'; rename one of them",
             id="index-name-clash",
         ),
+        pytest.param(
+            """
+            import { defineSchema, defineTable } from "convex/server";
+            import { v } from "convex/values";
+            export default defineSchema({ a: defineTable({ _id: v.string() }) });
+            """,
+            True,
+            "table 'a', field '_id': Convex keeps names starting with _ for system fields",
+            id="system-field-name",
+        ),
+        pytest.param(
+            """
+            import { defineSchema, defineTable } from "convex/server";
+            import { v } from "convex/values";
+            export default defineSchema({ a: defineTable({ Meta: v.string() }) });
+            """,
+            True,
+            "table 'a', field 'Meta': Django reserves this field name; rename it in the schema",
+            id="meta-field",
+        ),
+        pytest.param(
+            """
+            import { defineSchema, defineTable } from "convex/server";
+            import { v } from "convex/values";
+            export default defineSchema({
+              a: defineTable({ user: v.id("a"), user_id: v.string() }),
+            });
+            """,
+            True,
+            "table 'a', field 'user_id': Django holds the id of field 'user' under this name; "
+            "rename one of them in the schema",
+            id="foreign-key-id-clash",
+        ),
+        pytest.param(
+            """
+            import { defineSchema, defineTable } from "convex/server";
+            import { v } from "convex/values";
+            export default defineSchema({
+              userProfile: defineTable({ x: v.string() }),
+              userprofile: defineTable({ x: v.string() }),
+            });
+            """,
+            True,
+            "table 'userprofile': its model would be Userprofile, table 'userProfile''s name",
+            id="model-names-differing-in-case",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(
@@ -367,6 +491,90 @@ def test_a_staged_index_is_left_out_with_a_warning(tmp_path: Path) -> None:
     )
 
 
+def test_what_convex_does_not_enforce_is_a_warning(tmp_path: Path) -> None:
+    schema = """
+        import { defineSchema, defineTable } from "convex/server";
+        import { v } from "convex/values";
+        export default defineSchema(
+          { a: defineTable({ x: v.number() }).staged({ x: v.union(v.string(), v.number()) }) },
+          { schemaValidation: false, strictTableNameTypes: false },
+        );
+    """
+    out, err = convert(web_project(tmp_path / "web", schema), "--stdout")
+    assert "    x = models.FloatField()\n" in out
+    assert err == (
+        "warning: schemaValidation is false: Convex did not hold the documents to this schema, "
+        "so data that does not match it will be refused by these models (and the import)\n"
+        "warning: table 'a': its staged validator (.staged(...)) left out; the models follow "
+        "the validator Convex enforces\n"
+    )
+
+
+def test_a_schema_that_logs_nests_its_shapes_and_mixes_ids_with_strings(tmp_path: Path) -> None:
+    schema = """
+        import { defineSchema, defineTable } from "convex/server";
+        import { v } from "convex/values";
+        import { createRequire } from "node:module";
+        import { dirname } from "node:path";
+        import { fileURLToPath } from "node:url";
+        // an ES module's own way to these names: no clash with what the bundle provides
+        const __dirname = dirname(fileURLToPath(import.meta.url));
+        const require = createRequire(import.meta.url);
+        console.log("loading the schema", __dirname, typeof require);
+        const keys = v.union(
+          v.object({ kind: v.literal("key"), key: v.string() }),
+          v.object({ kind: v.literal("paste"), text: v.string() }),
+        );
+        export default defineSchema({
+          events: defineTable(v.union(v.object({ kind: v.literal("click") }), keys)),
+          visits: defineTable({ by: v.union(v.id("events"), v.string()) }),
+          // no fields of its own: _id and _creationTime only
+          ticks: defineTable({}).index("by_time", ["_creationTime"]),
+        });
+    """
+    out, _ = convert(web_project(tmp_path / "web", schema), "--stdout")
+    assert out.startswith('"""Django models for the Convex tables of convex/schema.ts.')
+    assert "    key = models.TextField(null=True, blank=True)\n" in out
+    assert '("click", "click"), ("key", "key"), ("paste", "paste")' in out
+    assert (
+        '    # v.union(v.id("events"), v.string())\n'
+        "    # (ids and strings: a string column, no foreign key)\n"
+        "    by = models.TextField(blank=True)\n"
+    ) in out
+    assert "class Ticks(ReactiveModel):\n    class Meta:\n" in out
+    # as ruff format leaves it (the project's own formatter, run on the output)
+    done = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--diff", "-"],
+        input=out,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout
+
+
+def test_more_dimensions_than_pgvector_indexes_is_a_warning(tmp_path: Path) -> None:
+    """Convex takes up to 4096 dimensions (text-embedding-3-large has 3072); pgvector's HNSW
+    index 2000, so the migration would fail: said before anything is migrated."""
+    schema = """
+        import { defineSchema, defineTable } from "convex/server";
+        import { v } from "convex/values";
+        export default defineSchema({
+          docs: defineTable({ embedding: v.array(v.float64()) })
+            .vectorIndex("by_embedding", { vectorField: "embedding", dimensions: 3072 }),
+        });
+    """
+    out, err = convert(web_project(tmp_path / "web", schema), "--stdout")
+    assert "embedding = VectorField(dimensions=3072)" in out
+    assert err == (
+        "warning: table 'docs', vector index 'by_embedding': 3072 dimensions, and pgvector "
+        "indexes at most 2000: migrate will fail on this index until it has fewer\n"
+        # with --stdout, the closing hint goes to stderr: it is needed, and not Python
+        "note: the models use pgvector: put pgvector.django.VectorExtension() first in that "
+        "migration's operations (docs/vector-search.md)\n"
+    )
+
+
 def test_no_node_is_one_line(tmp_path: Path) -> None:
     from reactive.porting import convert as port
 
@@ -380,6 +588,67 @@ def test_max_length_must_name_a_string_field(tmp_path: Path) -> None:
     assert one_line_error(schema, "--stdout", "--max-length", "users.karma=5") == (
         "--max-length users.karma: table 'users', field 'karma' is not a string"
     )
+    assert one_line_error(schema, "--stdout", "--max-length", "messages.status=5") == (
+        "--max-length messages.status=5: table 'messages', field 'status' may hold 'failed', "
+        "6 characters"
+    )
     assert one_line_error(schema, "--stdout", "--max-length", "users=5") == (
         "--max-length users=5: write TABLE.FIELD=N, e.g. users.name=64"
     )
+
+
+def test_a_schema_js_in_a_folder_with_a_space_importing_a_local_file(tmp_path: Path) -> None:
+    path = web_project(tmp_path / "my web")
+    path.unlink()
+    (path.parent / "shapes.ts").write_text(
+        'import { v } from "convex/values";\n'
+        "export const click = v.object({\n"
+        '  kind: v.literal("click"),\n'
+        "  mods: v.union(v.string(), v.null()),\n"
+        "});\n"
+    )
+    # a CommonJS helper that reads __dirname, as some packages do
+    (path.parent / "names.cjs").write_text(
+        'const folder = require("path").basename(__dirname);\n'
+        'module.exports = { events: folder === "convex" && "events" };\n'
+    )
+    schema = path.with_name("schema.js")
+    schema.write_text(
+        'import { defineSchema, defineTable } from "convex/server";\n'
+        'import { v } from "convex/values";\n'
+        'import { click } from "./shapes";\n'
+        'import names from "./names.cjs";\n'
+        "export default defineSchema({\n"
+        "  [names.events]: defineTable(\n"
+        '    v.union(click, v.object({ kind: v.literal("key"), mods: v.string() })),\n'
+        "  ),\n"
+        "});\n"
+    )
+    out, _ = convert(schema, "--stdout")
+    assert out.startswith('"""Django models for the Convex tables of convex/schema.js.\n')
+    # the shapes' unions of one kind merge into one column, not a JSONField
+    assert "    mods = models.TextField(null=True, blank=True)\n" in out
+
+
+def test_a_pnpm_layout_finds_esbuild_beside_convex_in_the_store(tmp_path: Path) -> None:
+    """pnpm links node_modules/convex to its store, where convex's own dependencies sit beside
+    it and nowhere above the project: esbuild is found from convex's real folder."""
+    schema = web_project(tmp_path / "web", packages=False)
+    store = tmp_path / "web" / "node_modules" / ".pnpm" / "convex@1.48.0" / "node_modules"
+    (store / "convex").mkdir(parents=True)
+    for entry in (NODE_MODULES / "convex").iterdir():  # a real folder, as the store's is
+        if entry.name == "package.json":
+            shutil.copy(entry, store / "convex" / entry.name)
+        else:
+            (store / "convex" / entry.name).symlink_to(entry)
+    (tmp_path / "web" / "node_modules" / "convex").symlink_to(store / "convex")
+    target = tmp_path / "models.py"
+    # without esbuild beside it: said so, not "no convex npm package"
+    assert one_line_error(schema, "--out", str(target)) == (
+        f"{schema}: the convex npm package in {tmp_path / 'web' / 'node_modules' / 'convex'} "
+        "cannot load its esbuild: run `npm install` in the project"
+    )
+    assert not target.exists()
+    (store / "esbuild").symlink_to(NODE_MODULES / "esbuild")
+    out, _ = convert(schema, "--stdout")
+    assert "class Messages(ReactiveModel):" in out

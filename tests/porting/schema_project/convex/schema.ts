@@ -2,6 +2,7 @@ import { defineSchema, defineTable } from "convex/server";
 import { v } from "convex/values";
 
 const status = v.union(v.literal("draft"), v.literal("sent"), v.literal("failed"));
+const visibility = v.union(v.literal("public"), v.literal("private"));
 
 export default defineSchema({
   users: defineTable({
@@ -28,8 +29,16 @@ export default defineSchema({
     title: v.string(),
     owner: v.id("users"),
     topic: v.union(v.string(), v.null()),
+    // a named union inside another: still one column, with choices
+    visibility: v.union(visibility, v.null()),
+    // named like the module the fields below come from
+    models: v.array(v.string()),
     settings: v.object({ muted: v.boolean(), color: v.optional(v.string()) }),
+    cleanup: v.optional(v.id("_scheduled_functions")),
   }),
+
+  // a table named like a Python constant
+  none: defineTable({ note: v.string() }),
 
   messages: defineTable({
     room: v.id("rooms"),
