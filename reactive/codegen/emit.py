@@ -191,7 +191,7 @@ def _table_type(table: Table, id_type: ts_types.IdType) -> str:
     paths = ts_types.union([ts_types.literal(p) for p in doc])
     tail = ['"_creationTime"'] if table.creation_field else []
     indexes = []
-    for name, index in sorted(table.indexes.items()):
+    for name, index in sorted(_index_names(table).items()):
         keys = [ts_types.literal(k) for k in index.fields]
         if name != "by_id":
             keys += [t for t in tail if t not in keys]
@@ -229,3 +229,21 @@ def generate() -> Generated:
     result = api_files({t.name for t in user_tables})
     result.files["dataModel.d.ts"] = data_model_file(user_tables)
     return result
+
+
+def _index_names(table: Table) -> dict[str, Any]:
+    """One name per index, as the schema named it: a long Convex name mapped by
+    ``index_names``, else the shortest of the names it answers to (``by_channel`` rather than
+    ``messages_by_channel``)."""
+    aliases = set(table.index_names or {})
+    chosen: dict[tuple[str, ...], str] = {}
+    for name, index in table.indexes.items():
+        group = (*index.fields, "|", *index.columns)
+        best = chosen.get(group)
+        if (
+            best is None
+            or (name in aliases) > (best in aliases)
+            or ((name in aliases) == (best in aliases) and (len(name), name) < (len(best), best))
+        ):
+            chosen[group] = name
+    return {name: table.indexes[name] for name in chosen.values()}

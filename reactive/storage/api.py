@@ -23,6 +23,7 @@ from django.db import close_old_connections
 from ..conf import reactive_settings
 from ..db.documents import Document
 from ..errors import DocumentNotFound, DocumentValidationError, InvalidId, NotAllowedHere
+from ..values import whole
 from . import files, rows
 from .files_table import TABLE
 from .origin import base_url
@@ -76,7 +77,7 @@ class StorageReader:
         row = rows.find(storage_id, self._using)
         if row is None:
             return None
-        doc = {"_id": storage_id, "sha256": row.sha256, "size": float(row.size)}
+        doc = {"_id": storage_id, "sha256": row.sha256, "size": whole(float(row.size))}
         if row.content_type:
             doc["contentType"] = row.content_type
         return doc

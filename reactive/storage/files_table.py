@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..db.tables import tables
+from ..values import whole
 
 TABLE = "_storage"
 
@@ -19,7 +20,7 @@ KEYS = {"sha256": "sha256", "size": "size", "contentType": "content_type"}
 
 
 def shape(doc: dict[str, Any], obj: Any) -> dict[str, Any]:
-    doc["size"] = float(obj.size)  # a float64 in Convex, not an Int64
+    doc["size"] = whole(float(obj.size))  # a float64 in Convex (not an Int64); prints as 7
     if doc.get("contentType") is None:
         doc.pop("contentType", None)
     return doc
