@@ -105,6 +105,11 @@ def test_dev_serves_reloads_and_stops_everything(tmp_path: Path) -> None:
         assert call(port, f"testapp/{name}:version", timeout=30) == "two"
         kids = children_of(proc.pid)
         assert len(kids) == 2, kids  # the server and the worker
+        # the worker may still be starting (a loaded machine): its line comes before Ctrl-C
+        deadline = time.monotonic() + 30
+        while "worker started" not in (tmp_path / "dev.log").read_text():
+            assert time.monotonic() < deadline, (tmp_path / "dev.log").read_text()
+            time.sleep(0.1)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=20) == 0
         assert not [k for k in kids if alive(k)]
