@@ -23,6 +23,7 @@ from django.db import DatabaseError, connections, transaction
 from ..conf import RetryPolicy
 from ..errors import RetriesExhausted as RetriesExhausted  # re-exported: old import path
 from ..errors import RetryTransaction as RetryTransaction
+from .begin import begin
 
 T = TypeVar("T")
 
@@ -158,7 +159,7 @@ def _run(
     queued: _Queue,
 ) -> tuple[T, int]:
     level = LEVELS[isolation] + (" READ ONLY" if read_only else "")
-    statements = [f"SET TRANSACTION ISOLATION LEVEL {level}"]
+    statements: list[str] = []
     if isolation == "serializable" and not read_only:
         statements.append(INDEX_SCANS)
     if timeout_seconds is not None:
@@ -167,7 +168,6 @@ def _run(
         statements.append(f"SET LOCAL lock_timeout = {max(1, int(policy.lock_timeout_ms))}")
     if setup:
         statements.append(setup)
-    first = "; ".join(statements)
     attempt = 0
     reconnected = False
     while True:
@@ -176,8 +176,7 @@ def _run(
         try:
             queued.join(attempt)
             with transaction.atomic(using=using):
-                with connections[using].cursor() as cursor:
-                    cursor.execute(first)
+                begin(using, level, statements)  # BEGIN and the flags: one round trip
                 started = True
                 result = body(attempt)
             return result, attempt

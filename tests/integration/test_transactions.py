@@ -142,3 +142,105 @@ def test_now_is_frozen_and_random_seeded_per_call(client: ReactiveClient):
     b = client.mutation(api.testapp.now_random)
     assert a["random"] != b["random"]
     assert 0 <= b["now"] - a["now"] < 60_000
+
+
+SETTINGS_SQL = (
+    "SELECT current_setting('transaction_isolation'), current_setting('transaction_read_only'),"
+    " current_setting('enable_seqscan'), current_setting('statement_timeout'),"
+    " current_setting('lock_timeout')"
+)
+
+
+def _settings() -> list[str]:
+    with connections["default"].cursor() as cursor:
+        cursor.execute(SETTINGS_SQL)
+        return list(cursor.fetchone())
+
+
+@internal_mutation(path="txtest:settings_serializable")
+def settings_serializable(ctx) -> list[str]:
+    return _settings()
+
+
+@internal_mutation(path="txtest:settings_locked", isolation="select_for_update")
+def settings_locked(ctx) -> list[str]:
+    return _settings()
+
+
+@internal_query(path="txtest:settings_query")
+def settings_query(ctx) -> list[str]:
+    return _settings()
+
+
+EXPECTED_SETTINGS = {
+    "txtest:settings_serializable": ["serializable", "off", "off", "1s", "500ms"],
+    "txtest:settings_locked": ["read committed", "off", "on", "1s", "500ms"],
+    "txtest:settings_query": ["repeatable read", "on", "on", "1s", "0"],
+}
+
+
+@pytest.mark.parametrize("path", sorted(EXPECTED_SETTINGS))
+@pytest.mark.parametrize("logged", [False, True], ids=["one_round_trip", "statements_logged"])
+def test_each_call_runs_at_its_isolation_with_its_flags(path, logged):
+    """Whichever way the transaction is opened (BEGIN and the flags in one message, or in two
+    statements when Django logs every statement), the body sees the same isolation and flags."""
+    from django.test.utils import CaptureQueriesContext
+
+    connections["default"].close()  # no setting of an earlier test's session carries over
+    if logged:
+        with CaptureQueriesContext(connections["default"]) as captured:
+            outcome = execute(path, {})
+        assert any("SET TRANSACTION ISOLATION LEVEL" in q["sql"] for q in captured)
+    else:
+        outcome = execute(path, {})
+    assert outcome.error is None, outcome.error
+    assert outcome.value == EXPECTED_SETTINGS[path]
+
+
+def test_a_call_opens_its_transaction_in_one_round_trip(tmp_path):
+    """libpq's own trace of what the client sends: BEGIN, the isolation level and the SET LOCAL
+    flags go in one message, with no separate BEGIN before it; then the body, then COMMIT."""
+    from psycopg import pq
+
+    conn = connections["default"]
+    conn.ensure_connection()
+    trace = tmp_path / "libpq.trace"
+    with trace.open("w") as sink:
+        conn.connection.pgconn.trace(sink.fileno())
+        conn.connection.pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            outcome = execute("txtest:settings_serializable", {})
+        finally:
+            conn.connection.pgconn.untrace()
+    assert outcome.error is None, outcome.error
+    sent = [
+        line.split("\t", 3)[3].strip().strip('"')
+        for line in trace.read_text().splitlines()
+        if line.startswith("F\t") and line.split("\t")[2] in ("Query", "Parse")
+    ]
+    assert sent == [
+        "BEGIN ISOLATION LEVEL SERIALIZABLE; SET LOCAL enable_seqscan = off; "
+        "SET LOCAL statement_timeout = 1000; SET LOCAL lock_timeout = 500",
+        SETTINGS_SQL,
+        "COMMIT",
+    ]
+
+
+def test_a_connection_the_database_closed_while_idle_is_replaced_before_the_call():
+    """The server ends the process's idle connection (a restart, an idle-session timeout): the
+    one-message BEGIN fails on it, nothing has run, and the call runs on a new connection."""
+    conn = connections["default"]
+    conn.ensure_connection()
+    pid = conn.connection.info.backend_pid
+    with connections["default"].cursor():
+        pass
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    finally:
+        other.close()
+    outcome = execute("txtest:settings_serializable", {})
+    assert outcome.error is None, outcome.error
+    assert outcome.value == EXPECTED_SETTINGS["txtest:settings_serializable"]
+    assert conn.connection.info.backend_pid != pid
