@@ -237,6 +237,36 @@ class Listener:
     async def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await self.loop.run_in_executor(self._thread, fn, *args)
 
+    def _tick_in_thread(
+        self, since: str | None, pick: Callable[[list[DocWrite]], list[Subscription]]
+    ) -> asyncio.Future[tuple[str, int, list[Subscription], list[Outcome]]]:
+        """`ListenerDatabase.tick` in one hop to the listener's thread: the re-runs never wait
+        for the event loop between reading the writes and running what they touch. The thread
+        hands the results over as soon as it has them, then ends the tick's read-only
+        transaction (`finish`) while the loop sends them: its COMMIT is off the sockets' path,
+        and the tick wakes the thread once, not twice. A next tick queues behind it."""
+        loop, future = self.loop, self.loop.create_future()
+
+        def hand_over(result: Any, error: BaseException | None) -> None:
+            if future.done():  # the listener stopped meanwhile
+                return
+            if error is None:
+                future.set_result(result)
+            else:
+                future.set_exception(error)
+
+        def work() -> None:
+            try:
+                result = self._db.tick(since, pick)
+            except BaseException as exc:
+                _call_on(loop, hand_over, None, exc)
+                return
+            _call_on(loop, hand_over, result, None)
+            self._db.finish()
+
+        self._thread.submit(work)
+        return future
+
     async def tick(self) -> None:
         """One snapshot: read changes, re-run what they touch and what is new, notify sockets."""
         flagged = self.manager.take_flagged()
@@ -255,15 +285,10 @@ class Listener:
                 return [sub for sub in hit if not sub.static and manager.live(sub, now)]
 
         try:
-            # one hop to the listener's thread for the whole tick: the re-runs never wait for
-            # the event loop between reading the writes and running what they touch
-            snapshot, ts, runs, outcomes = await self._in_thread(
-                self._db.tick, self._snapshot, pick
-            )
+            snapshot, ts, runs, outcomes = await self._tick_in_thread(self._snapshot, pick)
         except BaseException:
             self._owe_again(flagged, works)
             raise
-        self._thread.submit(self._db.finish)  # its COMMIT, while the loop sends the results
         self._snapshot, self.ts = snapshot, ts
         self.ticks += 1
         self.executions += len(runs)
@@ -333,3 +358,11 @@ class Listener:
         except Exception as exc:
             logger.warning("reactive change-log maintenance failed (%s); retrying later", exc)
             await self._in_thread(self._db.reset_connection)
+
+
+def _call_on(loop: asyncio.AbstractEventLoop, fn: Callable[..., None], *args: Any) -> None:
+    """``fn(*args)`` on ``loop``, from another thread; nothing if the loop has closed."""
+    try:
+        loop.call_soon_threadsafe(fn, *args)
+    except RuntimeError:
+        pass
