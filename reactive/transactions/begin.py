@@ -43,5 +43,5 @@ def begin(using: str, level: str, statements: list[str]) -> None:
     text = "; ".join([f"BEGIN ISOLATION LEVEL {level}", *statements])
     with conn.wrap_database_errors:
         result = raw.pgconn.exec_(text.encode())
-        if result.status != pq.ExecStatus.COMMAND_OK:
+        if result.status not in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK):
             raise psycopg_errors.error_from_result(result, encoding=raw.info.encoding)
