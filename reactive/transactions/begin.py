@@ -44,4 +44,15 @@ def begin(using: str, level: str, statements: list[str]) -> None:
     with conn.wrap_database_errors:
         result = raw.pgconn.exec_(text.encode())
         if result.status not in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK):
-            raise psycopg_errors.error_from_result(result, encoding=raw.info.encoding)
+            error = psycopg_errors.error_from_result(result, encoding=raw.info.encoding)
+            if raw.pgconn.status == pq.ConnStatus.BAD and not isinstance(
+                error, psycopg_errors.OperationalError
+            ):
+                # The connection was lost during the message. libpq's PQexec returns its last
+                # result, "server closed the connection", which has no SQLSTATE (a FATAL error
+                # before it, such as 57P01, is dropped): a bare DatabaseError. Through a cursor
+                # psycopg raises OperationalError, which is what callers look for
+                # (`failures.is_connection_failure`: DatabaseUnavailable, a scheduled mutation
+                # retried instead of failed).
+                raise psycopg_errors.OperationalError(str(error)) from error
+            raise error

@@ -244,3 +244,37 @@ def test_a_connection_the_database_closed_while_idle_is_replaced_before_the_call
     assert outcome.error is None, outcome.error
     assert outcome.value == EXPECTED_SETTINGS["txtest:settings_serializable"]
     assert conn.connection.info.backend_pid != pid
+
+
+@pytest.mark.parametrize("logged", [False, True], ids=["one_round_trip", "statements_logged"])
+def test_a_connection_lost_during_the_begin_message_is_an_operational_error(logged):
+    """The server ends the connection while it runs the call's first message, on the attempt
+    and on its retry on a new connection: the error is a lost connection (OperationalError,
+    `is_connection_failure`: DatabaseUnavailable, a scheduled mutation retried), whichever way
+    the transaction was opened, not a bare DatabaseError reported as a bug in the function."""
+    from django.db import OperationalError
+    from django.test.utils import CaptureQueriesContext
+
+    from reactive.conf import reactive_settings
+    from reactive.functions.failures import is_connection_failure
+    from reactive.transactions.retry import run_in_transaction
+
+    def call():
+        return run_in_transaction(
+            lambda attempt: attempt,
+            using="default",
+            isolation="serializable",
+            policy=reactive_settings.RETRY,
+            setup="SELECT pg_terminate_backend(pg_backend_pid())",  # dies mid-message
+        )
+
+    with pytest.raises(Exception) as raised:
+        if logged:
+            with CaptureQueriesContext(connections["default"]):
+                call()
+        else:
+            call()
+    assert isinstance(raised.value, OperationalError), repr(raised.value)
+    assert is_connection_failure(raised.value)
+    outcome = execute("txtest:settings_serializable", {})  # the next call gets a new one
+    assert outcome.error is None, outcome.error
