@@ -130,9 +130,9 @@ class ListenerDatabase:
 
     def finish(self) -> None:
         """End a tick's transaction (a read-only one: its results were complete before).
-        The listener asks for it once it has the results, so that the event loop does not wait
-        for the COMMIT's round trip; the next `begin` (or `maintain`, `close`) ends it first
-        anyway."""
+        The listener's thread runs it right after handing the results to the event loop, so
+        that the loop does not wait for the COMMIT's round trip; the next `begin` (or
+        `maintain`, `close`) ends it first anyway."""
         atomic, self._atomic = self._atomic, None
         if atomic is None:
             return
